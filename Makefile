@@ -1,0 +1,88 @@
+# hooklens — `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+GO      ?= go
+BIN     := bin/hooklens
+# The PostgreSQL the tests create their databases on. Unset it to run only
+# the SQLite variants locally; CI (CI=true) fails if PostgreSQL is missing.
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+HAVE_FRONTEND := $(wildcard package.json)
+FRONTEND_SRC  := $(shell find frontend/src frontend/public frontend/index.html -type f 2>/dev/null) \
+                 $(wildcard package.json package-lock.json vite.config.ts tsconfig*.json)
+
+##@ Everyday
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: build ## build and start hooklens on http://127.0.0.1:8080 with SQLite in ./data
+	./$(BIN) serve
+
+.PHONY: build
+build: frontend ## build bin/hooklens with the dashboard embedded
+	$(GO) build -o $(BIN) ./server
+
+.PHONY: frontend
+frontend: ## build the dashboard into frontend/dist (needs Node 20 and npm)
+ifneq ($(HAVE_FRONTEND),)
+frontend: frontend/dist/index.html
+frontend/dist/index.html: node_modules/.package-lock.json $(FRONTEND_SRC)
+	npm run build
+	touch frontend/dist/.gitkeep
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+endif
+
+##@ Tests
+
+.PHONY: test
+test: lint test-go test-fuzz test-frontend ## run every test (Go on SQLite and PostgreSQL, fuzz, frontend, browser)
+
+.PHONY: test-go
+test-go: ## Go tests with the race detector, on SQLite and PostgreSQL
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+.PHONY: test-fuzz
+test-fuzz: ## a short bounded run of every fuzz target
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime 10s ./internal/dwolla
+
+.PHONY: test-frontend
+test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium)
+ifneq ($(HAVE_FRONTEND),)
+test-frontend: node_modules/.package-lock.json
+	npm test
+endif
+
+.PHONY: lint
+lint: ## gofmt, go vet, and the TypeScript checks
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^ent/' ) 2>&1); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+ifneq ($(HAVE_FRONTEND),)
+	npm run lint
+endif
+
+##@ Code generation
+
+.PHONY: generate
+generate: ## regenerate ent, gqlgen and the dashboard's GraphQL types
+	$(GO) run -mod=mod ./ent/entc.go
+	$(GO) run github.com/99designs/gqlgen generate
+ifneq ($(HAVE_FRONTEND),)
+	npm run codegen
+endif
+
+.PHONY: check-generate
+check-generate: ## fail if generated code differs from what `make generate` writes
+	./scripts/check-generate.sh
+
+##@ Housekeeping
+
+.PHONY: clean
+clean: ## remove build output (keeps ./data)
+	rm -rf bin frontend/dist/assets frontend/dist/index.html

@@ -1,0 +1,266 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/graph/generated"
+	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/usererr"
+	"github.com/hooklens/hooklens/internal/web"
+)
+
+// Limits on what one operation may ask for.
+const (
+	MaxComplexity = 5000
+	MaxDepth      = 12
+)
+
+// HandlerOptions configure NewHandler.
+type HandlerOptions struct {
+	// Authenticator authenticates websocket connection_init payloads.
+	Authenticator *auth.Authenticator
+	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
+	// open websockets; the server's own origin is always allowed.
+	AllowedOrigins []string
+	// KeepAlive is the websocket keep-alive interval.
+	KeepAlive time.Duration
+}
+
+// NewHandler returns the /graphql handler. HTTP requests must already carry
+// a principal (the auth middleware runs first); websocket connections may
+// bring theirs in connection_init.
+func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+		Resolvers:  r,
+		Directives: generated.DirectiveRoot{Admin: adminDirective},
+	}))
+	keepAlive := opts.KeepAlive
+	if keepAlive <= 0 {
+		keepAlive = 10 * time.Second
+	}
+	var patterns []string
+	for _, o := range opts.AllowedOrigins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			patterns = append(patterns, u.Host)
+		}
+	}
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: patterns},
+		},
+		KeepAlivePingInterval: keepAlive,
+		InitTimeout:           10 * time.Second,
+		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			if auth.FromContext(ctx) != nil {
+				return ctx, nil, nil
+			}
+			p, err := opts.Authenticator.PrincipalFromInit(ctx, payload)
+			if err != nil {
+				ctx = transport.WithWebsocketCloseCode(ctx, 4403)
+				ctx = transport.AppendCloseReason(ctx, "Forbidden")
+				return ctx, nil, errors.New("authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init, or sign in")
+			}
+			return auth.WithPrincipal(ctx, p), nil, nil
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.Use(depthLimit{max: MaxDepth})
+	srv.AroundOperations(requireAdminForMutations)
+	srv.SetErrorPresenter(errorPresenter(r.Log))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		r.Log.Error("graphql resolver panic", "panic", v, "request_id", web.RequestID(ctx))
+		return errors.New("internal error")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		box := &statusBox{}
+		ctx := context.WithValue(req.Context(), statusKey{}, box)
+		srv.ServeHTTP(&statusWriter{ResponseWriter: w, box: box}, req.WithContext(ctx))
+	})
+}
+
+// adminDirective implements @admin.
+func adminDirective(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	if !auth.FromContext(ctx).IsAdmin() {
+		return nil, usererr.New(usererr.Forbidden, "%s", auth.ErrForbidden.Error())
+	}
+	return next(ctx)
+}
+
+// requireAdminForMutations refuses every mutation to non-admins, so no
+// mutation can be forgotten, and answers HTTP 403.
+func requireAdminForMutations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation != nil && oc.Operation.Operation == ast.Mutation && !auth.FromContext(ctx).IsAdmin() {
+		setStatus(ctx, http.StatusForbidden)
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    "viewers cannot run mutations; this needs an admin token",
+			Extensions: map[string]any{"code": string(usererr.Forbidden)},
+		}}})
+	}
+	if oc.Operation != nil && auth.FromContext(ctx) == nil {
+		setStatus(ctx, http.StatusUnauthorized)
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    auth.ErrUnauthenticated.Error(),
+			Extensions: map[string]any{"code": string(usererr.Unauthorized)},
+		}}})
+	}
+	return next(ctx)
+}
+
+// errorPresenter is the one place errors become GraphQL errors. User-facing
+// errors keep their message and get a code; ent's not-found and validation
+// errors are translated; anything else is logged and masked.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var ue *usererr.Error
+		var nf *ent.NotFoundError
+		var ve *ent.ValidationError
+		var ce *ent.ConstraintError
+		var already *gqlerror.Error
+		switch {
+		case errors.As(err, &ue):
+			gerr.Message = ue.Message
+			setCode(gerr, string(ue.Kind))
+			if ue.Field != "" {
+				gerr.Extensions["field"] = ue.Field
+			}
+		case errors.As(err, &nf):
+			gerr.Message = "not found"
+			setCode(gerr, string(usererr.NotFound))
+		case errors.As(err, &ve):
+			gerr.Message = ve.Error()
+			setCode(gerr, string(usererr.Invalid))
+		case errors.As(err, &ce):
+			gerr.Message = "conflicts with existing data"
+			setCode(gerr, string(usererr.Conflict))
+		case errors.As(err, &already) && already.Extensions != nil:
+			// Parse, validation and complexity errors from gqlgen.
+		case errors.As(err, &already) && already.Err == nil:
+			setCode(gerr, "GRAPHQL_VALIDATION_FAILED")
+		default:
+			log.Error("graphql error", "err", err, "path", fmt.Sprint(gerr.Path), "request_id", web.RequestID(ctx))
+			gerr.Message = "internal error (request " + web.RequestID(ctx) + ")"
+			setCode(gerr, "INTERNAL")
+		}
+		return gerr
+	}
+}
+
+func setCode(e *gqlerror.Error, code string) {
+	if e.Extensions == nil {
+		e.Extensions = map[string]any{}
+	}
+	e.Extensions["code"] = code
+}
+
+type statusKey struct{}
+
+type statusBox struct{ code int }
+
+func setStatus(ctx context.Context, code int) {
+	if b, ok := ctx.Value(statusKey{}).(*statusBox); ok {
+		b.code = code
+	}
+}
+
+// statusWriter lets an operation middleware choose the HTTP status of a
+// response that gqlgen would otherwise send as 200.
+type statusWriter struct {
+	http.ResponseWriter
+	box     *statusBox
+	written bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.written = true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if !s.written {
+		s.written = true
+		if s.box.code != 0 {
+			s.ResponseWriter.WriteHeader(s.box.code)
+		}
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// depthLimit rejects operations nested deeper than max.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (d depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (d depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0); depth > d.max {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("operation is nested %d levels deep; the limit is %d", depth, d.max),
+			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
+		}
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	if seen > 64 {
+		return seen // cyclic fragments are rejected by validation; stop here
+	}
+	deepest := 0
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) == 0 {
+				d = 1
+			} else {
+				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+			}
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, frags, seen+1)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			}
+		}
+		if d > deepest {
+			deepest = d
+		}
+	}
+	return deepest
+}

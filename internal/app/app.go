@@ -1,0 +1,236 @@
+// Package app assembles a hooklens server from its configuration: it opens
+// the database, builds every service, mounts the HTTP routes and runs the
+// background work, then takes it all down in reverse order. main and the
+// end-to-end tests both build servers through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hooklens/hooklens/frontend"
+	"github.com/hooklens/hooklens/graph"
+	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/config"
+	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/ingest"
+	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/web"
+)
+
+// Options tune New beyond the configuration.
+type Options struct {
+	// SkipMigrate leaves the schema alone (serve --no-migrate).
+	SkipMigrate bool
+}
+
+// App is a running (or ready to run) hooklens server.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Metrics  *metrics.Metrics
+	Hub      *live.Hub
+	Auth     *auth.Service
+	Authn    *auth.Authenticator
+	Receiver *ingest.Receiver
+
+	handler  http.Handler
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	started  bool
+	instance string
+}
+
+// New opens the database and builds the services. It starts nothing.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipMigrate {
+		if err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	a := &App{Config: cfg, Log: log, DB: db, instance: instanceID()}
+	a.Metrics = metrics.New()
+	a.Hub = live.NewHub(a.instance)
+	a.Hub.OnDrop = func(k live.Kind) { a.Metrics.LiveDropped.WithLabelValues(string(k)).Inc() }
+	a.Auth = auth.NewService(db.Client, cfg.SessionTTL)
+	a.Authn = auth.NewAuthenticator(a.Auth, log, isHTTPS(cfg.BaseURL()))
+	a.Receiver = ingest.NewReceiver(db, a.Hub, a.Metrics, log.With("component", "ingest"), ingest.Options{
+		Verifier:     dwolla.NewVerifier(cfg.WebhookSecrets...),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Timeout:      cfg.IngestTimeout,
+	})
+	a.handler = a.routes()
+	return a, nil
+}
+
+func instanceID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "hooklens"
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), web.NewID()[:6])
+}
+
+func isHTTPS(base string) bool { return len(base) > 8 && base[:8] == "https://" }
+
+// Handler is the root HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(ingest.Path, a.Receiver)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/api/session", a.Authn.SessionHandler())
+
+	gql := graph.NewHandler(&graph.Resolver{
+		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
+	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
+	requireAuth := a.Authn.Require(false)(gql)
+	optionalAuth := a.Authn.Optional(gql)
+	mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.IsWebsocket(r) {
+			optionalAuth.ServeHTTP(w, r)
+			return
+		}
+		requireAuth.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		web.Error(w, r, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	mux.Handle("/", frontend.Handler())
+
+	return web.Chain(mux,
+		web.WithRequestID,
+		web.Recover(a.Log),
+		web.AccessLog(a.Log.With("component", "http")),
+		web.SecurityHeaders,
+	)
+}
+
+// readiness is the JSON body of /readyz.
+type readiness struct {
+	Status   string `json:"status"`
+	Database string `json:"database"`
+	Schema   string `json:"schema"`
+}
+
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	res := readiness{Status: "ready", Database: "ok", Schema: "current"}
+	status := http.StatusOK
+	if err := a.DB.Ping(ctx); err != nil {
+		res.Status, res.Database, res.Schema, status = "not_ready", "unreachable", "unknown", http.StatusServiceUnavailable
+	} else if err := a.DB.CheckSchema(ctx); err != nil {
+		res.Status, status = "not_ready", http.StatusServiceUnavailable
+		res.Schema = "outdated: run hooklens migrate"
+		if !errors.Is(err, store.ErrSchemaOutdated) {
+			res.Schema = "unknown"
+		}
+	}
+	web.JSON(w, status, res)
+}
+
+// Start runs the background work: the receiver's writers and, on
+// PostgreSQL, the live bridge to other instances.
+func (a *App) Start(ctx context.Context) {
+	if a.started {
+		return
+	}
+	a.started = true
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.Receiver.Start()
+	if a.DB.Postgres() {
+		bridge := live.NewPGBridge(a.Hub, a.DB.Pool, a.Log.With("component", "live"))
+		a.Hub.SetBridge(bridge)
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
+	}
+}
+
+// Bootstrap makes the first admin token when there is none and returns it
+// ("" otherwise). On PostgreSQL an advisory lock keeps two instances
+// starting together from making two.
+func (a *App) Bootstrap(ctx context.Context) (string, error) {
+	var lock func(context.Context, func(context.Context) error) error
+	if a.DB.Postgres() {
+		lock = a.DB.WithAdvisoryLock
+	}
+	return a.Auth.Bootstrap(ctx, lock)
+}
+
+// Serve serves HTTP on ln until ctx ends, then shuts down gracefully:
+// stop accepting, finish in-flight requests, then the background work.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	a.Start(ctx)
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "grace", a.Config.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.Log.Warn("in-flight requests did not finish in time; closing them")
+		_ = srv.Close()
+	}
+	return errors.Join(ignoreClosed(err), a.Stop(sctx))
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// Stop ends the background work: pending commits are written first.
+func (a *App) Stop(ctx context.Context) error {
+	err := a.Receiver.Close(ctx)
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	return err
+}
+
+// Close stops everything and closes the database.
+func (a *App) Close(ctx context.Context) error {
+	err := a.Stop(ctx)
+	return errors.Join(err, a.DB.Close())
+}

@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooklens/hooklens/internal/apptest"
+	"github.com/hooklens/hooklens/internal/auth"
+)
+
+func TestGraphQLAuth(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+
+	r := s.GraphQL("", `{ viewer { name } }`, nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	r = s.GraphQL("hl_not-a-real-token", `{ viewer { name } }`, nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+
+	r = s.GraphQL(s.Viewer, `{ viewer { name role via } }`, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.JSONEq(t, `{"viewer":{"name":"test viewer","role":"viewer","via":"token"}}`, string(r.Data))
+
+	// Viewers run no mutation.
+	r = s.GraphQL(s.Viewer, `mutation { createAPIToken(input: {name: "x", role: viewer}) { token } }`, nil)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	require.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+	// Nor admin-only queries.
+	r = s.GraphQL(s.Viewer, `{ apiTokens { name } }`, nil)
+	require.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+
+	// Admins create tokens; the new token works until revoked.
+	var created struct {
+		CreateAPIToken struct {
+			Token    string `json:"token"`
+			APIToken struct {
+				ID     string `json:"id"`
+				Prefix string `json:"prefix"`
+			} `json:"apiToken"`
+		} `json:"createAPIToken"`
+	}
+	s.MustGraphQL(`mutation { createAPIToken(input: {name: "ci", role: viewer}) { token apiToken { id prefix } } }`, nil, &created)
+	tok := created.CreateAPIToken.Token
+	require.True(t, strings.HasPrefix(tok, auth.TokenPrefix))
+	require.True(t, strings.HasPrefix(tok, created.CreateAPIToken.APIToken.Prefix))
+	require.Equal(t, http.StatusOK, s.GraphQL(tok, `{ viewer { name } }`, nil).Status)
+	s.MustGraphQL(`mutation($id: ID!) { revokeAPIToken(id: $id) { revokedAt } }`, map[string]any{"id": created.CreateAPIToken.APIToken.ID}, nil)
+	require.Equal(t, http.StatusUnauthorized, s.GraphQL(tok, `{ viewer { name } }`, nil).Status)
+
+	// Limits: a deeply nested query is refused before it runs.
+	deep := `{ events { edges { node { deliveries { edges { node { event { deliveries { edges { node { event { deliveries { edges { node { id } } } } } } } } } } } } } } }`
+	r = s.GraphQL(s.Admin, deep, nil)
+	require.NotEmpty(t, r.Errors)
+	require.Equal(t, "DEPTH_LIMIT_EXCEEDED", r.Errors[0].Extensions["code"])
+}
+
+func TestSessionCookie(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+
+	post := func(path string, body any, headers map[string]string) *http.Response {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+
+	resp := post("/api/session", map[string]string{"token": "hl_wrong"}, nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp.Body.Close()
+
+	resp = post("/api/session", map[string]string{"token": s.Viewer}, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var sess struct {
+		Name      string `json:"name"`
+		Role      string `json:"role"`
+		CSRFToken string `json:"csrfToken"`
+	}
+	apptest.ReadJSON(t, resp, &sess)
+	require.Equal(t, "viewer", sess.Role)
+	require.NotEmpty(t, sess.CSRFToken)
+	var sessionCookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == auth.SessionCookie {
+			sessionCookie = ck
+		}
+	}
+	require.NotNil(t, sessionCookie)
+	require.True(t, sessionCookie.HttpOnly)
+	require.Equal(t, http.SameSiteStrictMode, sessionCookie.SameSite)
+
+	gql := map[string]any{"query": "{ viewer { name via } }"}
+	resp = post("/graphql", gql, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a cookie alone is not enough for a POST")
+	resp.Body.Close()
+	resp = post("/graphql", gql, map[string]string{auth.CSRFHeader: "wrong"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp.Body.Close()
+	resp = post("/graphql", gql, map[string]string{auth.CSRFHeader: sess.CSRFToken})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out struct {
+		Data struct {
+			Viewer struct{ Name, Via string } `json:"viewer"`
+		} `json:"data"`
+	}
+	apptest.ReadJSON(t, resp, &out)
+	require.Equal(t, "session", out.Data.Viewer.Via)
+
+	// GET /api/session says who is signed in.
+	g, err := c.Get(s.URL + "/api/session")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, g.StatusCode)
+	g.Body.Close()
+
+	// A websocket authenticates with the cookie alone.
+	ws, ack, err := s.DialWS("graphql-transport-ws", http.Header{"Cookie": {sessionCookie.Name + "=" + sessionCookie.Value}}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "connection_ack", ack.Type)
+	ws.Close()
+
+	// Signing out ends the session.
+	req, _ := http.NewRequest(http.MethodDelete, s.URL+"/api/session", nil)
+	req.Header.Set(auth.CSRFHeader, sess.CSRFToken)
+	resp, err = c.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodPost, s.URL+"/graphql", strings.NewReader(`{"query":"{ viewer { name } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(sessionCookie)
+	req.Header.Set(auth.CSRFHeader, sess.CSRFToken)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp.Body.Close()
+}
+
+func TestWebsocketAuth(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+
+	t.Run("no credentials", func(t *testing.T) {
+		ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{})
+		if err == nil {
+			// The server answers with an error, then closes with 4403.
+			_, err = ws.Next(5 * time.Second)
+			for err == nil {
+				_, err = ws.Next(5 * time.Second)
+			}
+		}
+		require.Equal(t, 4403, apptest.CloseError(err), "err: %v", err)
+	})
+	t.Run("bad token", func(t *testing.T) {
+		ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer hl_nope"})
+		for err == nil {
+			_, err = ws.Next(5 * time.Second)
+		}
+		require.Equal(t, 4403, apptest.CloseError(err))
+	})
+	t.Run("token in payload, legacy protocol", func(t *testing.T) {
+		ws, ack, err := s.DialWS("graphql-ws", nil, map[string]any{"token": s.Viewer})
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("a", `subscription { eventReceived { eventID } }`, nil)
+		time.Sleep(200 * time.Millisecond)
+		code, _ := receive(t, s, eventBody("legacy-1", "customer_created"))
+		require.Equal(t, http.StatusOK, code)
+		var got struct {
+			EventReceived struct{ EventID string } `json:"eventReceived"`
+		}
+		ws.NextData(5*time.Second, &got)
+		require.Equal(t, "legacy-1", got.EventReceived.EventID)
+	})
+	t.Run("foreign origin", func(t *testing.T) {
+		_, _, err := s.DialWS("graphql-transport-ws", http.Header{"Origin": {"https://evil.example"}}, map[string]any{"token": s.Admin})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "403")
+	})
+}

@@ -1,0 +1,352 @@
+// Package config declares every hooklens setting in one table: its
+// environment variable, flag, default, validation and whether it is secret.
+//
+// Precedence, lowest first: default, a .env file in the working directory,
+// the process environment, command-line flags. Config is a plain value handed
+// to constructors; there is no global configuration.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is the validated configuration of one hooklens process.
+type Config struct {
+	Addr           string
+	PublicURL      string
+	DatabaseURL    string
+	WebhookSecrets []string
+	LogLevel       slog.Level
+	LogFormat      string
+	MaxBodyBytes   int64
+	IngestTimeout  time.Duration
+	AllowedOrigins []string
+	SessionTTL     time.Duration
+	ShutdownGrace  time.Duration
+}
+
+// Postgres reports whether DatabaseURL names a PostgreSQL database.
+func (c Config) Postgres() bool { return IsPostgresURL(c.DatabaseURL) }
+
+// IsPostgresURL reports whether u is a postgres:// or postgresql:// URL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// BaseURL is the URL people use to reach this instance, for printed links.
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Setting is one row of the configuration table.
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string
+	Usage   string
+	Secret  bool
+	apply   func(c *Config, v string) error
+}
+
+// Settings is the configuration table. The README's table mirrors it; a test
+// keeps the two in step.
+var Settings = []Setting{
+	{Env: "HOOKLENS_ADDR", Flag: "addr", Default: "127.0.0.1:8080",
+		Usage: "Address to listen on (host:port).",
+		apply: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("must be host:port, like 127.0.0.1:8080 or :8080")
+			}
+			c.Addr = v
+			return nil
+		}},
+	{Env: "HOOKLENS_PUBLIC_URL", Flag: "public-url",
+		Usage: "URL people and Dwolla use to reach hooklens, for printed links (default: derived from HOOKLENS_ADDR).",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("must be an absolute http(s) URL")
+			}
+			c.PublicURL = v
+			return nil
+		}},
+	{Env: "DATABASE_URL", Flag: "database-url", Default: "./data/hooklens.db",
+		Usage: "SQLite file path (embedded, the default) or postgres://user:pass@host/db.", Secret: true,
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			if IsPostgresURL(v) {
+				if _, err := url.Parse(v); err != nil {
+					return fmt.Errorf("is not a valid postgres URL")
+				}
+			} else if strings.Contains(v, "://") && !strings.HasPrefix(v, "file:") {
+				return fmt.Errorf("must be a SQLite path or a postgres:// URL")
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{Env: "DWOLLA_WEBHOOK_SECRET", Flag: "webhook-secret", Secret: true,
+		Usage: "Webhook subscription secret(s), comma-separated to accept several during a rotation. Unset: the receiver answers 503.",
+		apply: func(c *Config, v string) error {
+			c.WebhookSecrets = nil
+			for _, s := range strings.Split(v, ",") {
+				s = strings.TrimSpace(s)
+				if s == "" {
+					continue
+				}
+				if len(s) > 128 {
+					return fmt.Errorf("each secret must be at most 128 characters, as Dwolla requires")
+				}
+				c.WebhookSecrets = append(c.WebhookSecrets, s)
+			}
+			return nil
+		}},
+	{Env: "HOOKLENS_LOG_LEVEL", Flag: "log-level", Default: "info",
+		Usage: "debug, info, warn or error.",
+		apply: func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "debug":
+				c.LogLevel = slog.LevelDebug
+			case "info":
+				c.LogLevel = slog.LevelInfo
+			case "warn", "warning":
+				c.LogLevel = slog.LevelWarn
+			case "error":
+				c.LogLevel = slog.LevelError
+			default:
+				return fmt.Errorf("must be debug, info, warn or error")
+			}
+			return nil
+		}},
+	{Env: "HOOKLENS_LOG_FORMAT", Flag: "log-format", Default: "text",
+		Usage: "text or json.",
+		apply: func(c *Config, v string) error {
+			v = strings.ToLower(v)
+			if v != "text" && v != "json" {
+				return fmt.Errorf("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{Env: "HOOKLENS_MAX_BODY_BYTES", Flag: "max-body-bytes", Default: "1048576",
+		Usage: "Largest webhook body accepted; larger ones get 413.",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 || n > 64<<20 {
+				return fmt.Errorf("must be a number of bytes between 1024 and 67108864")
+			}
+			c.MaxBodyBytes = n
+			return nil
+		}},
+	{Env: "HOOKLENS_INGEST_TIMEOUT", Flag: "ingest-timeout", Default: "5s",
+		Usage: "Longest a webhook waits for its durable commit before 503 (Dwolla gives up after 10s).",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.IngestTimeout }, 100*time.Millisecond, 9*time.Second)},
+	{Env: "HOOKLENS_ALLOWED_ORIGINS", Flag: "allowed-origins",
+		Usage: "Extra browser origins (comma-separated, e.g. https://ops.example.com) allowed for websockets and CORS; the server's own origin is always allowed.",
+		apply: func(c *Config, v string) error {
+			c.AllowedOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				o = strings.TrimSpace(o)
+				if o == "" {
+					continue
+				}
+				u, err := url.Parse(o)
+				if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
+					return fmt.Errorf("%q is not an origin like https://host[:port]", o)
+				}
+				c.AllowedOrigins = append(c.AllowedOrigins, u.Scheme+"://"+u.Host)
+			}
+			return nil
+		}},
+	{Env: "HOOKLENS_SESSION_TTL", Flag: "session-ttl", Default: "168h",
+		Usage: "How long a dashboard sign-in lasts.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.SessionTTL }, time.Minute, 90*24*time.Hour)},
+	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
+		Usage: "How long shutdown waits for in-flight requests and work.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
+}
+
+func durationSetting(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("must be a duration between %s and %s, like 5s or 2m", lo, hi)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// Loader binds the settings to a flag set and then resolves them.
+type Loader struct {
+	flags map[string]*string
+	fs    *flag.FlagSet
+}
+
+// Bind registers one flag per setting on fs.
+func Bind(fs *flag.FlagSet) *Loader {
+	l := &Loader{flags: map[string]*string{}, fs: fs}
+	for _, s := range Settings {
+		usage := s.Usage + " [" + s.Env + "]"
+		l.flags[s.Flag] = fs.String(s.Flag, "", usage)
+	}
+	return l
+}
+
+// Lookup finds a value by environment variable name.
+type Lookup func(key string) (string, bool)
+
+// Environment returns a Lookup over the process environment and, beneath it,
+// the .env file in dir (if any). A missing .env is not an error; a malformed
+// one is.
+func Environment(dir string) (Lookup, error) {
+	dotenv := map[string]string{}
+	path := filepath.Join(dir, ".env")
+	if _, err := os.Stat(path); err == nil {
+		m, err := godotenv.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		dotenv = m
+	}
+	return func(key string) (string, bool) {
+		if v, ok := os.LookupEnv(key); ok {
+			return v, true
+		}
+		v, ok := dotenv[key]
+		return v, ok
+	}, nil
+}
+
+// Load resolves every setting. Errors name the variable and say what is
+// expected, never the (possibly secret) value.
+func (l *Loader) Load(lookup Lookup) (Config, error) {
+	set := map[string]bool{}
+	if l != nil && l.fs != nil {
+		l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	}
+	var c Config
+	var errs []error
+	for _, s := range Settings {
+		v, source := s.Default, ""
+		if lookup != nil {
+			if ev, ok := lookup(s.Env); ok {
+				v, source = ev, s.Env
+			}
+		}
+		if l != nil && set[s.Flag] {
+			v, source = *l.flags[s.Flag], "--"+s.Flag
+		}
+		if err := s.apply(&c, v); err != nil {
+			name := s.Env
+			if source != "" && source != s.Env {
+				name = source + " (" + s.Env + ")"
+			}
+			errs = append(errs, fmt.Errorf("%s %w", name, err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Redacted lists every setting with its effective value, secrets masked,
+// sorted by variable name.
+func (c Config) Redacted() [][2]string {
+	values := map[string]string{
+		"HOOKLENS_ADDR":            c.Addr,
+		"HOOKLENS_PUBLIC_URL":      c.PublicURL,
+		"DATABASE_URL":             RedactURL(c.DatabaseURL),
+		"DWOLLA_WEBHOOK_SECRET":    maskList(c.WebhookSecrets),
+		"HOOKLENS_LOG_LEVEL":       strings.ToLower(c.LogLevel.String()),
+		"HOOKLENS_LOG_FORMAT":      c.LogFormat,
+		"HOOKLENS_MAX_BODY_BYTES":  strconv.FormatInt(c.MaxBodyBytes, 10),
+		"HOOKLENS_INGEST_TIMEOUT":  c.IngestTimeout.String(),
+		"HOOKLENS_ALLOWED_ORIGINS": strings.Join(c.AllowedOrigins, ","),
+		"HOOKLENS_SESSION_TTL":     c.SessionTTL.String(),
+		"HOOKLENS_SHUTDOWN_GRACE":  c.ShutdownGrace.String(),
+	}
+	out := make([][2]string, 0, len(values))
+	for _, s := range Settings {
+		v, ok := values[s.Env]
+		if !ok {
+			v = "?"
+		}
+		out = append(out, [2]string{s.Env, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// Print writes the redacted configuration, one setting a line.
+func (c Config) Print(w io.Writer) {
+	for _, kv := range c.Redacted() {
+		fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+	}
+}
+
+// LogValue lets slog print a Config without leaking secrets.
+func (c Config) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(Settings))
+	for _, kv := range c.Redacted() {
+		attrs = append(attrs, slog.String(kv[0], kv[1]))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+func maskList(secrets []string) string {
+	if len(secrets) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("<%d secret(s) set>", len(secrets))
+}
+
+// RedactURL masks the password in a database URL; plain paths pass through.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparseable URL>"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,272 @@
+// Package ingest is the webhook receiver: it checks the size and signature
+// of each delivery, parses the event, stores it exactly once and answers
+// 2xx only after the event is durable. Rejected deliveries are answered
+// at once and recorded without their bodies.
+//
+// It must never answer 2xx for an event that is not committed, never store
+// an event whose signature did not verify, and never log a body, a
+// signature or a secret.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/web"
+)
+
+// Path is where Dwolla delivers webhooks.
+const Path = "/api/webhooks/dwolla/v2"
+
+// Options configure a Receiver.
+type Options struct {
+	// Verifier checks signatures; without secrets every delivery gets 503.
+	Verifier *dwolla.Verifier
+	// MaxBodyBytes caps a delivery's body (413 beyond).
+	MaxBodyBytes int64
+	// Timeout bounds the wait for the durable commit (503 beyond). It must
+	// stay well inside Dwolla's 10-second window.
+	Timeout time.Duration
+	// Writers is the number of concurrent group-commit writers (1 on SQLite).
+	Writers int
+	// MaxBatch caps the deliveries committed in one transaction.
+	MaxBatch int
+	// QueueSize caps deliveries waiting for a writer (503 beyond).
+	QueueSize int
+}
+
+// Receiver is the http.Handler for Path.
+type Receiver struct {
+	opts Options
+	c    *committer
+	m    *metrics.Metrics
+	log  *slog.Logger
+}
+
+// NewReceiver returns a receiver storing into db. Call Start before serving
+// and Close after the HTTP server has stopped.
+func NewReceiver(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logger, opts Options) *Receiver {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 1
+		if db.Postgres() {
+			opts.Writers = 2
+		}
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 8192
+	}
+	return &Receiver{
+		opts: opts,
+		c:    newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout),
+		m:    m,
+		log:  log,
+	}
+}
+
+// Start starts the writers.
+func (r *Receiver) Start() { r.c.start() }
+
+// Close commits what is queued and stops the writers.
+func (r *Receiver) Close(ctx context.Context) error { return r.c.close(ctx) }
+
+// Response is the JSON body of a 200.
+type Response struct {
+	Received  bool   `json:"received"`
+	Duplicate bool   `json:"duplicate"`
+	EventID   string `json:"eventId"`
+}
+
+// ServeHTTP receives one delivery.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch req.Method {
+	case http.MethodPost:
+		r.receive(w, req)
+	case http.MethodGet, http.MethodHead:
+		r.health(w, req)
+	default:
+		w.Header().Set("Allow", "POST, GET, HEAD")
+		web.Error(w, req, http.StatusMethodNotAllowed, "method_not_allowed", "deliver webhooks with POST")
+	}
+}
+
+// Health is the JSON body of GET Path.
+type Health struct {
+	Status           string `json:"status"`
+	SecretConfigured bool   `json:"secretConfigured"`
+	Storage          string `json:"storage"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+}
+
+func (r *Receiver) health(w http.ResponseWriter, req *http.Request) {
+	h := Health{Status: "ok", SecretConfigured: r.opts.Verifier.Configured(), Storage: "ok", MaxBodyBytes: r.opts.MaxBodyBytes}
+	status := http.StatusOK
+	if !r.c.healthy() {
+		h.Storage, h.Status, status = "failing", "degraded", http.StatusServiceUnavailable
+	}
+	if !h.SecretConfigured {
+		h.Status, status = "not_configured", http.StatusServiceUnavailable
+	}
+	web.JSON(w, status, h)
+}
+
+// rejection describes an answer that is not a 200.
+type rejection struct {
+	status  int
+	outcome string
+	code    string
+	message string
+}
+
+func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
+	arrived := time.Now()
+	d := store.NewDelivery{
+		ReceivedAt:  arrived.UTC(),
+		RemoteAddr:  web.ClientIP(req),
+		TopicHeader: req.Header.Get(dwolla.TopicHeader),
+		UserAgent:   req.UserAgent(),
+		RequestID:   web.RequestID(req.Context()),
+	}
+	reject := func(rej rejection) {
+		d.Outcome, d.StatusCode, d.Reason = rej.outcome, rej.status, rej.message
+		d.LatencyMS = msSince(arrived)
+		r.c.record(d)
+		r.observe(rej.outcome, arrived)
+		if rej.status == http.StatusServiceUnavailable || rej.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "30")
+		}
+		web.Error(w, req, rej.status, rej.code, rej.message)
+	}
+
+	if !r.opts.Verifier.Configured() {
+		reject(rejection{http.StatusServiceUnavailable, "not_configured", "not_configured",
+			"webhook secret is not configured: set DWOLLA_WEBHOOK_SECRET to the subscription's secret"})
+		return
+	}
+	if ct := req.Header.Get("Content-Type"); ct != "" && !isJSONContentType(ct) {
+		reject(rejection{http.StatusUnsupportedMediaType, "malformed", "unsupported_media_type",
+			"Content-Type must be application/json"})
+		return
+	}
+	if req.ContentLength > r.opts.MaxBodyBytes {
+		d.BodySize = int(min(req.ContentLength, int64(^uint32(0)>>1)))
+		reject(rejection{http.StatusRequestEntityTooLarge, "too_large", "too_large",
+			"body exceeds " + strconv.FormatInt(r.opts.MaxBodyBytes, 10) + " bytes"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opts.MaxBodyBytes))
+	d.BodySize = len(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reject(rejection{http.StatusRequestEntityTooLarge, "too_large", "too_large",
+				"body exceeds " + strconv.FormatInt(r.opts.MaxBodyBytes, 10) + " bytes"})
+			return
+		}
+		reject(rejection{http.StatusBadRequest, "malformed", "unreadable_body", "could not read the request body"})
+		return
+	}
+	sum := sha256.Sum256(body)
+	d.BodySHA256 = hex.EncodeToString(sum[:])
+
+	if err := r.opts.Verifier.Verify(body, req.Header.Get(dwolla.SignatureHeader)); err != nil {
+		reject(rejection{http.StatusUnauthorized, "bad_signature", "bad_signature", err.Error()})
+		return
+	}
+	ev, err := dwolla.ParseEvent(body)
+	if err != nil {
+		reject(rejection{http.StatusBadRequest, "malformed", "malformed_event", err.Error()})
+		return
+	}
+	d.DwollaEventID = ev.ID
+	headerTopic := strings.TrimSpace(d.TopicHeader)
+	if len(headerTopic) > 128 {
+		headerTopic = headerTopic[:128]
+	}
+	j := &job{
+		event: store.NewEvent{
+			EventID:       ev.ID,
+			Topic:         ev.Topic,
+			HeaderTopic:   strings.ToValidUTF8(headerTopic, ""),
+			TopicMismatch: headerTopic != "" && headerTopic != ev.Topic,
+			TopicKnown:    dwolla.KnownTopic(ev.Topic),
+			ResourceType:  ev.ResourceType,
+			ResourceID:    ev.ResourceID,
+			CustomerID:    ev.CustomerID,
+			AccountID:     ev.AccountID,
+			CorrelationID: ev.CorrelationID,
+			CreatedAt:     ev.Created,
+			Source:        "webhook",
+			Body:          body,
+			BodySHA256:    d.BodySHA256,
+			BodySize:      len(body),
+		},
+		delivery: d,
+		arrived:  arrived,
+		done:     make(chan result, 1),
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), r.opts.Timeout)
+	defer cancel()
+	j.ctx = ctx
+	if err := r.c.submit(j); err != nil {
+		reject(rejection{http.StatusServiceUnavailable, "unavailable", "unavailable",
+			"cannot store the event right now (" + err.Error() + "); retry later"})
+		return
+	}
+	var res result
+	select {
+	case res = <-j.done:
+	case <-ctx.Done():
+		res = result{err: ctx.Err()}
+	}
+	if res.err != nil {
+		if req.Context().Err() == nil {
+			r.log.Warn("webhook not stored", "err", res.err, "event_id", ev.ID, "topic", ev.Topic,
+				"request_id", d.RequestID)
+		}
+		reject(rejection{http.StatusServiceUnavailable, "unavailable", "unavailable",
+			"the event could not be stored in time; it was not accepted, retry later"})
+		return
+	}
+	outcome := "accepted"
+	if res.duplicate {
+		outcome = "duplicate"
+	}
+	r.observe(outcome, arrived)
+	web.JSON(w, http.StatusOK, Response{Received: true, Duplicate: res.duplicate, EventID: ev.ID})
+}
+
+func (r *Receiver) observe(outcome string, arrived time.Time) {
+	r.m.Deliveries.WithLabelValues(outcome).Inc()
+	r.m.AckLatency.WithLabelValues(outcome).Observe(time.Since(arrived).Seconds())
+}
+
+func isJSONContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || mt == "text/json" ||
+		(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}

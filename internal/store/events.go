@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// NewEvent is an event to store: a verified webhook, or one imported from
+// Dwolla's Events API.
+type NewEvent struct {
+	EventID       string
+	Topic         string
+	HeaderTopic   string
+	TopicMismatch bool
+	TopicKnown    bool
+	ResourceType  string
+	ResourceID    string
+	CustomerID    string
+	AccountID     string
+	CorrelationID string
+	CreatedAt     time.Time
+	Source        string // webhook, sync or reconcile
+	Body          []byte
+	BodyEncoding  string
+	BodySHA256    string
+	BodySize      int
+	// Deliveries is how many webhook deliveries brought this event in this
+	// batch; 0 for an import from the Events API.
+	Deliveries int
+}
+
+// StoredEvent says what became of a NewEvent.
+type StoredEvent struct {
+	ID      int
+	EventID string
+	// New is true when this call inserted the event; false when it was
+	// already stored (then its delivery count was raised by Deliveries).
+	New bool
+}
+
+// maxRowsPerStatement keeps multi-row statements well under SQLite's
+// 32,766 and PostgreSQL's 65,535 bind-parameter limits.
+const maxRowsPerStatement = 500
+
+const eventColumns = `event_id, topic, header_topic, topic_mismatch, topic_known, resource_type,
+	resource_id, customer_id, account_id, correlation_id, created_at, received_at, last_delivery_at,
+	source, body, body_encoding, body_sha256, body_size, delivery_count, processing_state, attempts,
+	next_attempt_at`
+
+const eventColumnCount = 22
+
+// InsertEvents stores, inside tx, the events not stored yet (state queued,
+// ready now) and raises the delivery count of those that are. Event ids must
+// be unique within evs; the caller folds repeated deliveries into one
+// NewEvent with Deliveries > 1. Rows are written in event-id order so that
+// concurrent writers lock them in the same order and cannot deadlock.
+func (db *DB) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []NewEvent) ([]StoredEvent, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	now = now.UTC()
+	sorted := make([]*NewEvent, len(evs))
+	for i := range evs {
+		sorted[i] = &evs[i]
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].EventID < sorted[j].EventID })
+
+	out := make([]StoredEvent, 0, len(evs))
+	inserted := make(map[string]int, len(evs))
+	for start := 0; start < len(sorted); start += maxRowsPerStatement {
+		chunk := sorted[start:min(start+maxRowsPerStatement, len(sorted))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO webhook_events (")
+		b.WriteString(eventColumns)
+		b.WriteString(") VALUES ")
+		args := make([]any, 0, len(chunk)*eventColumnCount)
+		for i, e := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			source := e.Source
+			if source == "" {
+				source = "webhook"
+			}
+			encoding := e.BodyEncoding
+			if encoding == "" {
+				encoding = "identity"
+			}
+			args = append(args,
+				e.EventID, e.Topic, nullable(e.HeaderTopic), e.TopicMismatch, e.TopicKnown, nullable(e.ResourceType),
+				nullable(e.ResourceID), nullable(e.CustomerID), nullable(e.AccountID), nullable(e.CorrelationID),
+				e.CreatedAt.UTC(), now, now,
+				source, e.Body, encoding, e.BodySHA256, e.BodySize, e.Deliveries, "queued", 0,
+				now,
+			)
+		}
+		b.WriteString(" ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id")
+		rows, err := tx.QueryContext(ctx, db.Rebind(b.String()), args...)
+		if err != nil {
+			return nil, fmt.Errorf("inserting events: %w", err)
+		}
+		for rows.Next() {
+			var id int
+			var eid string
+			if err := rows.Scan(&id, &eid); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading inserted ids: %w", err)
+			}
+			inserted[eid] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("inserting events: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("inserting events: %w", err)
+		}
+	}
+
+	// Events already present: count the new deliveries, grouped by how many
+	// arrived in this batch (nearly always one group).
+	existing := map[int][]string{}
+	for _, e := range sorted {
+		if id, ok := inserted[e.EventID]; ok {
+			out = append(out, StoredEvent{ID: id, EventID: e.EventID, New: true})
+			continue
+		}
+		existing[e.Deliveries] = append(existing[e.Deliveries], e.EventID)
+	}
+	counts := make([]int, 0, len(existing))
+	for n := range existing {
+		counts = append(counts, n)
+	}
+	sort.Ints(counts)
+	for _, n := range counts {
+		ids := existing[n]
+		for start := 0; start < len(ids); start += maxRowsPerStatement {
+			chunk := ids[start:min(start+maxRowsPerStatement, len(ids))]
+			var q string
+			args := make([]any, 0, len(chunk)+2)
+			if n == 0 {
+				// An import of an event already here changes nothing, but the
+				// caller still wants its row id.
+				q = "SELECT id, event_id FROM webhook_events WHERE event_id IN (" + placeholders(len(chunk)) + ")"
+			} else {
+				q = "UPDATE webhook_events SET delivery_count = delivery_count + ?, last_delivery_at = ? WHERE event_id IN (" +
+					placeholders(len(chunk)) + ") RETURNING id, event_id"
+				args = append(args, n, now)
+			}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			rows, err := tx.QueryContext(ctx, db.Rebind(q), args...)
+			if err != nil {
+				return nil, fmt.Errorf("counting duplicate deliveries: %w", err)
+			}
+			for rows.Next() {
+				var s StoredEvent
+				if err := rows.Scan(&s.ID, &s.EventID); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("reading duplicate ids: %w", err)
+				}
+				out = append(out, s)
+			}
+			if err := rows.Close(); err != nil {
+				return nil, fmt.Errorf("counting duplicate deliveries: %w", err)
+			}
+		}
+	}
+	if len(out) != len(evs) {
+		return nil, fmt.Errorf("storing events: %d of %d rows accounted for", len(out), len(evs))
+	}
+	return out, nil
+}
+
+// NewDelivery is one HTTP delivery to record.
+type NewDelivery struct {
+	ReceivedAt     time.Time
+	RemoteAddr     string
+	Outcome        string
+	StatusCode     int
+	LatencyMS      float64
+	BodySize       int
+	BodySHA256     string
+	DwollaEventID  string
+	TopicHeader    string
+	UserAgent      string
+	RequestID      string
+	Reason         string
+	WebhookEventID int // 0 when no stored event is linked
+}
+
+const deliveryColumns = `received_at, remote_addr, outcome, status_code, latency_ms, body_size, body_sha256,
+	dwolla_event_id, topic_header, user_agent, request_id, reason, webhook_event_id`
+
+// InsertDeliveries records deliveries inside tx.
+func (db *DB) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []NewDelivery) error {
+	for start := 0; start < len(ds); start += maxRowsPerStatement {
+		chunk := ds[start:min(start+maxRowsPerStatement, len(ds))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO webhook_deliveries (")
+		b.WriteString(deliveryColumns)
+		b.WriteString(") VALUES ")
+		args := make([]any, 0, len(chunk)*13)
+		for i, d := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			var eventID any
+			if d.WebhookEventID != 0 {
+				eventID = d.WebhookEventID
+			}
+			args = append(args, d.ReceivedAt.UTC(), nullable(truncate(d.RemoteAddr, 128)), d.Outcome, d.StatusCode, d.LatencyMS,
+				d.BodySize, nullable(d.BodySHA256), nullable(truncate(d.DwollaEventID, 128)), nullable(truncate(d.TopicHeader, 128)),
+				nullable(truncate(d.UserAgent, 256)), nullable(truncate(d.RequestID, 128)), nullable(truncate(d.Reason, 512)), eventID)
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("recording deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// truncate cuts s to at most n bytes of valid UTF-8 without NUL bytes:
+// header values are attacker-controlled and PostgreSQL text refuses both.
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// TopicCount is how often a topic was stored and when last.
+type TopicCount struct {
+	Count int
+	Last  time.Time
+}
+
+// TopicCounts counts stored events per topic.
+func (db *DB) TopicCounts(ctx context.Context) (map[string]TopicCount, error) {
+	rows, err := db.Read.QueryContext(ctx, "SELECT topic, COUNT(*), MAX(received_at) FROM webhook_events GROUP BY topic")
+	if err != nil {
+		return nil, fmt.Errorf("counting topics: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]TopicCount{}
+	for rows.Next() {
+		var topic string
+		var n int
+		var last any
+		if err := rows.Scan(&topic, &n, &last); err != nil {
+			return nil, fmt.Errorf("counting topics: %w", err)
+		}
+		t, err := ScanTime(last)
+		if err != nil {
+			return nil, err
+		}
+		out[topic] = TopicCount{Count: n, Last: t}
+	}
+	return out, rows.Err()
+}

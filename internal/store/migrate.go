@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect/sql/schema"
+
+	"github.com/hooklens/hooklens/ent/migrate"
+)
+
+// migrateLockKey is the PostgreSQL advisory lock that serialises migrations
+// when several instances start at once.
+const migrateLockKey int64 = 0x686f6f6b6d696772 // "hookmigr"
+
+// SchemaVersion fingerprints the schema this binary expects. /readyz
+// compares it with the one recorded by the last migration.
+var SchemaVersion = fingerprint(migrate.Tables)
+
+func fingerprint(tables []*schema.Table) string {
+	var lines []string
+	for _, t := range tables {
+		for _, c := range t.Columns {
+			lines = append(lines, fmt.Sprintf("%s.%s %s null=%t unique=%t", t.Name, c.Name, c.Type, c.Nullable, c.Unique))
+		}
+		for _, ix := range t.Indexes {
+			cols := make([]string, len(ix.Columns))
+			for i, c := range ix.Columns {
+				cols[i] = c.Name
+			}
+			lines = append(lines, fmt.Sprintf("%s index %s(%s) unique=%t", t.Name, ix.Name, strings.Join(cols, ","), ix.Unique))
+		}
+	}
+	for _, s := range extraSQL {
+		lines = append(lines, s.name)
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// extra is dialect-specific DDL that ent's schema cannot express. Each
+// statement must be idempotent.
+type extra struct {
+	name     string
+	postgres string
+	sqlite   string
+}
+
+var extraSQL = []extra{
+	{
+		name:     "meta table",
+		postgres: `CREATE TABLE IF NOT EXISTS hooklens_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+		sqlite:   `CREATE TABLE IF NOT EXISTS hooklens_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+	},
+}
+
+// Migrate brings the schema up to date: ent's tables, then the extras, then
+// records SchemaVersion. It is safe to run from several instances at once on
+// PostgreSQL (an advisory lock serialises them) and on every start.
+func (db *DB) Migrate(ctx context.Context) error {
+	// ent's migrator mutates the package-level table definitions, so two
+	// migrations in one process (tests, mostly) must not overlap.
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	if db.Postgres() {
+		conn, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("migrating: acquiring lock connection: %w", err)
+		}
+		defer conn.Release()
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
+			return fmt.Errorf("migrating: taking advisory lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockKey)
+		}()
+	}
+	if err := db.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrating schema: %w", err)
+	}
+	for _, x := range extraSQL {
+		stmt := x.sqlite
+		if db.Postgres() {
+			stmt = x.postgres
+		}
+		if stmt == "" {
+			continue
+		}
+		if _, err := db.Write.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrating %s: %w", x.name, err)
+		}
+	}
+	return db.SetMeta(ctx, "schema_version", SchemaVersion)
+}
+
+var migrateMu sync.Mutex
+
+// ErrSchemaOutdated means the database was migrated by a different version.
+var ErrSchemaOutdated = errors.New("database schema is not the one this binary expects; run `hooklens migrate`")
+
+// CheckSchema reports whether the database schema is the one this binary
+// expects.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	v, err := db.Meta(ctx, "schema_version")
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrSchemaOutdated
+	}
+	if err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v != SchemaVersion {
+		return ErrSchemaOutdated
+	}
+	return nil
+}
+
+// Meta reads a value from hooklens_meta; sql.ErrNoRows when absent.
+func (db *DB) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.Read.QueryRowContext(ctx, db.Rebind("SELECT value FROM hooklens_meta WHERE key = ?"), key).Scan(&v)
+	if err != nil && strings.Contains(err.Error(), "no such table") || err != nil && strings.Contains(err.Error(), "does not exist") {
+		return "", sql.ErrNoRows
+	}
+	return v, err
+}
+
+// SetMeta writes a value to hooklens_meta.
+func (db *DB) SetMeta(ctx context.Context, key, value string) error {
+	_, err := db.Write.ExecContext(ctx, db.Rebind(
+		`INSERT INTO hooklens_meta (key, value, updated_at) VALUES (?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+		key, value, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}

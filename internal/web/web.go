@@ -1,0 +1,205 @@
+// Package web is hooklens' HTTP plumbing shared by every endpoint: JSON
+// answers and the one error shape, request ids, client addresses, access
+// logs, panic recovery and security headers. It knows nothing of Dwolla,
+// GraphQL or the database.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// ErrorBody is the JSON shape of every REST error.
+type ErrorBody struct {
+	Error     ErrorDetail `json:"error"`
+	RequestID string      `json:"requestId,omitempty"`
+}
+
+// ErrorDetail names an error with a stable code and a human message.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// JSON writes v with status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// Error writes the error shape with status.
+func Error(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	JSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, RequestID: RequestID(r.Context())})
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the request's id ("" outside a request).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewID returns a random 16-byte hex id.
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// acceptableRequestID keeps a caller's X-Request-ID only when it is short
+// and plain, so it can be logged and echoed safely.
+func acceptableRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// WithRequestID gives each request an id (the caller's X-Request-ID when
+// sane), echoes it in the response, and puts it in the context.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !acceptableRequestID(id) {
+			id = NewID()
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// ClientIP returns the request's peer address without the port. Proxy
+// headers are honoured only by the proxy-aware resolver configured at the
+// edge, which rewrites RemoteAddr; here we trust RemoteAddr alone.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// StatusRecorder captures the status and size a handler wrote.
+type StatusRecorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int
+}
+
+// WriteHeader records the status.
+func (s *StatusRecorder) WriteHeader(code int) {
+	if s.Status == 0 {
+		s.Status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Write records the size.
+func (s *StatusRecorder) Write(b []byte) (int, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.Bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (for
+// websocket hijacking and flushing).
+func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush passes flushes through for streamed responses.
+func (s *StatusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// AccessLog logs one line per request at debug level, or warn for 5xx.
+// Query strings are left out: they may carry filters with customer ids.
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &StatusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			level := slog.LevelDebug
+			if rec.Status >= 500 {
+				level = slog.LevelWarn
+			}
+			log.Log(r.Context(), level, "http request",
+				"method", r.Method, "path", r.URL.Path, "status", rec.Status, "bytes", rec.Bytes,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", ClientIP(r),
+				"request_id", RequestID(r.Context()))
+		})
+	}
+}
+
+// Recover turns a handler panic into a 500 and logs the stack.
+func Recover(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					log.Error("handler panic", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()),
+						"request_id", RequestID(r.Context()))
+					Error(w, r, http.StatusInternalServerError, "internal", "internal error")
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// SecurityHeaders sets headers every response carries. The CSP allows only
+// same-origin scripts and styles (plus inline styles the charts use) and
+// forbids framing.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if h.Get("Content-Security-Policy") == "" {
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+				"img-src 'self' data:; connect-src 'self' ws: wss:; font-src 'self' data:; object-src 'none'; "+
+				"base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Chain applies middlewares so the first listed runs first.
+func Chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// IsWebsocket reports whether r asks for a websocket upgrade.
+func IsWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/hooklens/hooklens/frontend"
+	"github.com/hooklens/hooklens/internal/app"
+)
+
+func init() {
+	register(command{
+		name:    "serve",
+		summary: "run the server: webhook receiver, API, dashboard",
+		run:     serve,
+	})
+}
+
+func serve(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "serve", "[flags]")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate the schema at start")
+	cfg, err := configCommand(e, fs, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, cfg)
+	log.Info("starting hooklens", "config", cfg)
+
+	a, err := app.New(ctx, cfg, log, app.Options{SkipMigrate: *noMigrate})
+	if err != nil {
+		return err
+	}
+	defer a.DB.Close()
+
+	token, err := a.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("creating the first admin token: %w", err)
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		log.Warn("DWOLLA_WEBHOOK_SECRET is not set: the webhook receiver answers 503 until it is; the dashboard and API work")
+	}
+	if !frontend.Built() {
+		log.Warn("the dashboard is not built into this binary; run `make run` or `make frontend` to build it")
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	base := cfg.BaseURL()
+	// Printed on stdout, never logged: the token is a secret.
+	fmt.Fprintf(e.stdout, "hooklens is listening on %s\n", base)
+	fmt.Fprintf(e.stdout, "  webhooks:   %s/api/webhooks/dwolla/v2\n", base)
+	fmt.Fprintf(e.stdout, "  GraphQL:    %s/graphql  (playground: %s/playground)\n", base, base)
+	if token != "" {
+		fmt.Fprintf(e.stdout, "\nCreated the first admin token. It is shown only this once; keep it safe:\n\n  %s\n\n", token)
+		fmt.Fprintf(e.stdout, "Sign in to the dashboard: %s/login#token=%s\n\n", base, token)
+	}
+	return a.Serve(ctx, ln)
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/auth"
+)
+
+func init() {
+	register(command{
+		name:    "token",
+		summary: "create, list and revoke API tokens (create|list|revoke)",
+		run: func(ctx context.Context, e *env, args []string) error {
+			return subcommand(ctx, e, "token", args, map[string]func(context.Context, *env, []string) error{
+				"create": tokenCreate,
+				"list":   tokenList,
+				"revoke": tokenRevoke,
+			})
+		},
+	})
+}
+
+func tokenCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token create", "--name NAME --role admin|viewer [--expires 720h]")
+	name := fs.String("name", "", "what the token is for (required)")
+	roleFlag := fs.String("role", "viewer", "admin or viewer")
+	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: never expires)")
+	cfg, err := configCommand(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		fs.Usage()
+		return errUsage
+	}
+	role, err := auth.ParseRole(*roleFlag)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var exp *time.Time
+	if *expires > 0 {
+		t := time.Now().Add(*expires)
+		exp = &t
+	}
+	tok, _, err := auth.NewService(db.Client, cfg.SessionTTL).CreateToken(ctx, *name, role, exp)
+	if err != nil {
+		return err
+	}
+	// Only the token on stdout, so scripts can capture it.
+	fmt.Fprintln(e.stdout, tok)
+	return nil
+}
+
+func tokenList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token list", "[flags]")
+	cfg, err := configCommand(e, fs, args)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	toks, err := auth.NewService(db.Client, cfg.SessionTTL).ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tLAST USED\tSTATUS")
+	for _, t := range toks {
+		status := "active"
+		switch {
+		case t.RevokedAt != nil:
+			status = "revoked " + t.RevokedAt.Local().Format(time.DateTime)
+		case t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now()):
+			status = "expired"
+		case t.ExpiresAt != nil:
+			status = "expires " + t.ExpiresAt.Local().Format(time.DateTime)
+		}
+		last := "never"
+		if t.LastUsedAt != nil {
+			last = t.LastUsedAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.Prefix,
+			t.CreatedAt.Local().Format(time.DateTime), last, status)
+	}
+	return tw.Flush()
+}
+
+func tokenRevoke(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token revoke", "ID|NAME")
+	cfg, err := configCommand(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	db, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	t, err := auth.NewService(db.Client, cfg.SessionTTL).RevokeToken(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked token %d (%s); its dashboard sessions are ended\n", t.ID, t.Name)
+	return nil
+}
