@@ -53,9 +53,9 @@ test-fuzz: ## a short bounded run of every fuzz target
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime 10s ./internal/dwolla
 
 .PHONY: test-frontend
-test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium)
+test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium) against bin/hooklens
 ifneq ($(HAVE_FRONTEND),)
-test-frontend: node_modules/.package-lock.json
+test-frontend: build
 	npm test
 endif
 
