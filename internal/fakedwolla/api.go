@@ -81,8 +81,8 @@ func (w *statusWriter) WriteHeader(code int) {
 // ServeHTTP answers Dwolla's API.
 func (f *Fake) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
-	w.Header().Set("X-Request-ID", f.newID())
-	w.Header().Set("CF-RAY", strings.ReplaceAll(f.newID(), "-", "")[:16]+"-ORD")
+	w.Header().Set("X-Request-ID", f.noiseID())
+	w.Header().Set("CF-RAY", strings.ReplaceAll(f.noiseID(), "-", "")[:16]+"-ORD")
 	defer func() {
 		f.mu.Lock()
 		f.requests = append(f.requests, RequestRecord{Method: r.Method, Path: r.URL.Path, Status: w.status})
@@ -201,7 +201,7 @@ func (f *Fake) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, "application/json", map[string]string{"error": "invalid_client"})
 		return
 	}
-	tok := strings.ReplaceAll(f.newID()+f.newID(), "-", "")
+	tok := strings.ReplaceAll(f.noiseID()+f.noiseID(), "-", "")
 	f.mu.Lock()
 	f.tokens[tok] = time.Now().Add(f.opts.TokenTTL)
 	f.mu.Unlock()
@@ -269,9 +269,9 @@ func (f *Fake) injectFault(w http.ResponseWriter) bool {
 	f.mu.Unlock()
 	if ff == nil {
 		switch {
-		case f.chance(fl.API429):
+		case f.apiFaults.chance(fl.API429):
 			ff = &forcedFailure{status: http.StatusTooManyRequests, retryAfter: fl.RetryAfter}
-		case f.chance(fl.API500):
+		case f.apiFaults.chance(fl.API500):
 			ff = &forcedFailure{status: http.StatusInternalServerError}
 		}
 		if ff != nil {
@@ -281,7 +281,7 @@ func (f *Fake) injectFault(w http.ResponseWriter) bool {
 		}
 	}
 	if ff == nil {
-		if f.chance(fl.Slow) {
+		if f.apiFaults.chance(fl.Slow) {
 			time.Sleep(fl.SlowDelay)
 		}
 		return false
@@ -295,7 +295,7 @@ func (f *Fake) injectFault(w http.ResponseWriter) bool {
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		writeError(w, ff.status, "TooManyRequests", "Too many requests. Please retry later.")
 	case http.StatusInternalServerError:
-		writeError(w, ff.status, "ServerError", "A server error occurred. Error ID: "+f.newID()+".")
+		writeError(w, ff.status, "ServerError", "A server error occurred. Error ID: "+f.noiseID()+".")
 	default:
 		writeError(w, ff.status, strings.ReplaceAll(http.StatusText(ff.status), " ", ""), http.StatusText(ff.status)+".")
 	}
@@ -676,7 +676,7 @@ func (f *Fake) createRetry(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusNotFound, "NotFound", "Webhook not found.")
 		return
 	}
-	rt := dwolla.WebhookRetry{ID: f.newID(), Timestamp: time.Now().UTC().Truncate(time.Millisecond)}
+	rt := dwolla.WebhookRetry{ID: f.noiseID(), Timestamp: time.Now().UTC().Truncate(time.Millisecond)}
 	rt.Links = map[string]dwolla.Link{
 		"self":    f.halLink("/webhooks/"+wh.id+"/retries/"+rt.ID, "retry"),
 		"webhook": f.halLink("/webhooks/"+wh.id, "webhook"),

@@ -105,9 +105,12 @@ type Fake struct {
 	log  *slog.Logger
 	hc   *http.Client
 
-	// rndMu guards rnd on its own, so ids can be drawn with or without mu.
-	rndMu sync.Mutex
-	rnd   *rand.Rand
+	// Separate seeded streams keep a seeded run's choices repeatable even
+	// though deliveries and API calls draw from theirs concurrently: ids of
+	// events, subscriptions and webhooks; delivery faults and shuffling
+	// (drawn in publish order); API faults; and ids nobody depends on
+	// (attempts, request ids, tokens).
+	ids, faults, apiFaults, noise *stream
 
 	mu       sync.Mutex
 	seq      int64
@@ -187,7 +190,10 @@ func New(opts Options) (*Fake, error) {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	f := &Fake{
 		opts: opts, log: log, hc: &c,
-		rnd:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)),
+		ids:       newStream(opts.Seed, 1),
+		faults:    newStream(opts.Seed, 2),
+		apiFaults: newStream(opts.Seed, 3),
+		noise:     newStream(opts.Seed, 4),
 		tokens:   map[string]time.Time{},
 		eventIdx: map[string]*Event{},
 		webhooks: map[string]*webhook{},
@@ -271,12 +277,47 @@ func (s *Server) Close() {
 // Done reports the serving error, if serving stops on its own.
 func (s *Server) Done() <-chan error { return s.errc }
 
-// newID returns a seeded random UUID (v4 layout).
-func (f *Fake) newID() string {
-	f.rndMu.Lock()
-	defer f.rndMu.Unlock()
-	return uuidFrom(f.rnd)
+// stream is a seeded random source safe for concurrent use.
+type stream struct {
+	mu sync.Mutex
+	r  *rand.Rand
 }
+
+func newStream(seed, n uint64) *stream {
+	return &stream{r: rand.New(rand.NewPCG(seed, n*0x9e3779b97f4a7c15))}
+}
+
+func (s *stream) uuid() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uuidFrom(s.r)
+}
+
+// chance draws a Bernoulli(p).
+func (s *stream) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r.Float64() < p
+}
+
+// jitter draws a duration in [0, d).
+func (s *stream) jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(s.r.Int64N(int64(d)))
+}
+
+// newID returns a seeded UUID for an event, subscription or webhook.
+func (f *Fake) newID() string { return f.ids.uuid() }
+
+// noiseID returns a UUID whose value nothing depends on.
+func (f *Fake) noiseID() string { return f.noise.uuid() }
 
 // UUID returns a random UUID (v4 layout) drawn from r, so seeded runs
 // repeat their ids.
@@ -301,26 +342,6 @@ func uuidFrom(r *rand.Rand) string {
 		out = append(out, hexd[c>>4], hexd[c&0xf])
 	}
 	return string(out)
-}
-
-// chance draws a Bernoulli(p) from the seeded source.
-func (f *Fake) chance(p float64) bool {
-	if p <= 0 {
-		return false
-	}
-	f.rndMu.Lock()
-	defer f.rndMu.Unlock()
-	return f.rnd.Float64() < p
-}
-
-// jitter draws a duration in [0, d).
-func (f *Fake) jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	f.rndMu.Lock()
-	defer f.rndMu.Unlock()
-	return time.Duration(f.rnd.Int64N(int64(d)))
 }
 
 // scaled converts a Dwolla duration into real time under TimeScale.

@@ -174,7 +174,7 @@ func (f *Fake) deliver(ctx context.Context, j job) {
 		return
 	}
 	attempt := dwolla.WebhookAttempt{
-		ID: f.newID(),
+		ID: f.noiseID(),
 		Request: dwolla.WebhookRequest{
 			Timestamp: time.Now().UTC(), URL: target, Headers: recordedHeaders(req), Body: string(w.event.Body),
 		},

@@ -143,14 +143,14 @@ func (f *Fake) newWebhook(s *subscription, ev *Event, now time.Time) {
 		// Recorded with no attempts; Dwolla does not send these on unpause.
 		return
 	}
-	w.dropFirst = f.chance(f.opts.Faults.DropFirst)
+	w.dropFirst = f.faults.chance(f.opts.Faults.DropFirst)
 	due := now
 	if f.opts.ShuffleWindow > 0 {
-		due = due.Add(f.jitter(f.opts.ShuffleWindow))
+		due = due.Add(f.faults.jitter(f.opts.ShuffleWindow))
 	}
 	f.enqueue(job{w: w, kind: jobFirst, due: due})
-	if !w.dropFirst && f.chance(f.opts.Faults.Duplicate) {
-		f.enqueue(job{w: w, kind: jobDuplicate, due: due.Add(f.jitter(4*f.opts.ShuffleWindow + time.Millisecond))})
+	if !w.dropFirst && f.faults.chance(f.opts.Faults.Duplicate) {
+		f.enqueue(job{w: w, kind: jobDuplicate, due: due.Add(f.faults.jitter(4*f.opts.ShuffleWindow + time.Millisecond))})
 	}
 }
 
