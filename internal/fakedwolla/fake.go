@@ -194,13 +194,13 @@ func New(opts Options) (*Fake, error) {
 		faults:    newStream(opts.Seed, 2),
 		apiFaults: newStream(opts.Seed, 3),
 		noise:     newStream(opts.Seed, 4),
-		tokens:   map[string]time.Time{},
-		eventIdx: map[string]*Event{},
-		webhooks: map[string]*webhook{},
-		idem:     map[string]idemEntry{},
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		tokens:    map[string]time.Time{},
+		eventIdx:  map[string]*Event{},
+		webhooks:  map[string]*webhook{},
+		idem:      map[string]idemEntry{},
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	if f.opts.AccountID == "" {
 		f.opts.AccountID = f.newID()
