@@ -16,6 +16,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -30,6 +34,14 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
+	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
+	JourneyDefinition *JourneyDefinitionClient
+	// JourneyInstance is the client for interacting with the JourneyInstance builders.
+	JourneyInstance *JourneyInstanceClient
+	// MetricRollup is the client for interacting with the MetricRollup builders.
+	MetricRollup *MetricRollupClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
@@ -48,6 +60,10 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIToken = NewAPITokenClient(c.config)
+	c.Job = NewJobClient(c.config)
+	c.JourneyDefinition = NewJourneyDefinitionClient(c.config)
+	c.JourneyInstance = NewJourneyInstanceClient(c.config)
+	c.MetricRollup = NewMetricRollupClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
 	c.WebhookEvent = NewWebhookEventClient(c.config)
@@ -141,12 +157,16 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		APIToken:        NewAPITokenClient(cfg),
-		Session:         NewSessionClient(cfg),
-		WebhookDelivery: NewWebhookDeliveryClient(cfg),
-		WebhookEvent:    NewWebhookEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		Job:               NewJobClient(cfg),
+		JourneyDefinition: NewJourneyDefinitionClient(cfg),
+		JourneyInstance:   NewJourneyInstanceClient(cfg),
+		MetricRollup:      NewMetricRollupClient(cfg),
+		Session:           NewSessionClient(cfg),
+		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
+		WebhookEvent:      NewWebhookEventClient(cfg),
 	}, nil
 }
 
@@ -164,12 +184,16 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		APIToken:        NewAPITokenClient(cfg),
-		Session:         NewSessionClient(cfg),
-		WebhookDelivery: NewWebhookDeliveryClient(cfg),
-		WebhookEvent:    NewWebhookEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		Job:               NewJobClient(cfg),
+		JourneyDefinition: NewJourneyDefinitionClient(cfg),
+		JourneyInstance:   NewJourneyInstanceClient(cfg),
+		MetricRollup:      NewMetricRollupClient(cfg),
+		Session:           NewSessionClient(cfg),
+		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
+		WebhookEvent:      NewWebhookEventClient(cfg),
 	}, nil
 }
 
@@ -198,19 +222,23 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.APIToken.Use(hooks...)
-	c.Session.Use(hooks...)
-	c.WebhookDelivery.Use(hooks...)
-	c.WebhookEvent.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.MetricRollup,
+		c.Session, c.WebhookDelivery, c.WebhookEvent,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.APIToken.Intercept(interceptors...)
-	c.Session.Intercept(interceptors...)
-	c.WebhookDelivery.Intercept(interceptors...)
-	c.WebhookEvent.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.MetricRollup,
+		c.Session, c.WebhookDelivery, c.WebhookEvent,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -218,6 +246,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APITokenMutation:
 		return c.APIToken.mutate(ctx, m)
+	case *JobMutation:
+		return c.Job.mutate(ctx, m)
+	case *JourneyDefinitionMutation:
+		return c.JourneyDefinition.mutate(ctx, m)
+	case *JourneyInstanceMutation:
+		return c.JourneyInstance.mutate(ctx, m)
+	case *MetricRollupMutation:
+		return c.MetricRollup.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *WebhookDeliveryMutation:
@@ -375,6 +411,586 @@ func (c *APITokenClient) mutate(ctx context.Context, m *APITokenMutation) (Value
 		return (&APITokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIToken mutation op: %q", m.Op())
+	}
+}
+
+// JobClient is a client for the Job schema.
+type JobClient struct {
+	config
+}
+
+// NewJobClient returns a client for the Job from the given config.
+func NewJobClient(c config) *JobClient {
+	return &JobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `job.Hooks(f(g(h())))`.
+func (c *JobClient) Use(hooks ...Hook) {
+	c.hooks.Job = append(c.hooks.Job, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `job.Intercept(f(g(h())))`.
+func (c *JobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Job = append(c.inters.Job, interceptors...)
+}
+
+// Create returns a builder for creating a Job entity.
+func (c *JobClient) Create() *JobCreate {
+	mutation := newJobMutation(c.config, OpCreate)
+	return &JobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Job entities.
+func (c *JobClient) CreateBulk(builders ...*JobCreate) *JobCreateBulk {
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobClient) MapCreateBulk(slice any, setFunc func(*JobCreate, int)) *JobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobCreateBulk{err: fmt.Errorf("calling to JobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Job.
+func (c *JobClient) Update() *JobUpdate {
+	mutation := newJobMutation(c.config, OpUpdate)
+	return &JobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobClient) UpdateOne(_m *Job) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJob(_m))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobClient) UpdateOneID(id int) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJobID(id))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Job.
+func (c *JobClient) Delete() *JobDelete {
+	mutation := newJobMutation(c.config, OpDelete)
+	return &JobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobClient) DeleteOne(_m *Job) *JobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobClient) DeleteOneID(id int) *JobDeleteOne {
+	builder := c.Delete().Where(job.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobDeleteOne{builder}
+}
+
+// Query returns a query builder for Job.
+func (c *JobClient) Query() *JobQuery {
+	return &JobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Job entity by its id.
+func (c *JobClient) Get(ctx context.Context, id int) (*Job, error) {
+	return c.Query().Where(job.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobClient) GetX(ctx context.Context, id int) *Job {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *JobClient) Hooks() []Hook {
+	return c.hooks.Job
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobClient) Interceptors() []Interceptor {
+	return c.inters.Job
+}
+
+func (c *JobClient) mutate(ctx context.Context, m *JobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Job mutation op: %q", m.Op())
+	}
+}
+
+// JourneyDefinitionClient is a client for the JourneyDefinition schema.
+type JourneyDefinitionClient struct {
+	config
+}
+
+// NewJourneyDefinitionClient returns a client for the JourneyDefinition from the given config.
+func NewJourneyDefinitionClient(c config) *JourneyDefinitionClient {
+	return &JourneyDefinitionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `journeydefinition.Hooks(f(g(h())))`.
+func (c *JourneyDefinitionClient) Use(hooks ...Hook) {
+	c.hooks.JourneyDefinition = append(c.hooks.JourneyDefinition, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `journeydefinition.Intercept(f(g(h())))`.
+func (c *JourneyDefinitionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JourneyDefinition = append(c.inters.JourneyDefinition, interceptors...)
+}
+
+// Create returns a builder for creating a JourneyDefinition entity.
+func (c *JourneyDefinitionClient) Create() *JourneyDefinitionCreate {
+	mutation := newJourneyDefinitionMutation(c.config, OpCreate)
+	return &JourneyDefinitionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JourneyDefinition entities.
+func (c *JourneyDefinitionClient) CreateBulk(builders ...*JourneyDefinitionCreate) *JourneyDefinitionCreateBulk {
+	return &JourneyDefinitionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JourneyDefinitionClient) MapCreateBulk(slice any, setFunc func(*JourneyDefinitionCreate, int)) *JourneyDefinitionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JourneyDefinitionCreateBulk{err: fmt.Errorf("calling to JourneyDefinitionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JourneyDefinitionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JourneyDefinitionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JourneyDefinition.
+func (c *JourneyDefinitionClient) Update() *JourneyDefinitionUpdate {
+	mutation := newJourneyDefinitionMutation(c.config, OpUpdate)
+	return &JourneyDefinitionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JourneyDefinitionClient) UpdateOne(_m *JourneyDefinition) *JourneyDefinitionUpdateOne {
+	mutation := newJourneyDefinitionMutation(c.config, OpUpdateOne, withJourneyDefinition(_m))
+	return &JourneyDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JourneyDefinitionClient) UpdateOneID(id int) *JourneyDefinitionUpdateOne {
+	mutation := newJourneyDefinitionMutation(c.config, OpUpdateOne, withJourneyDefinitionID(id))
+	return &JourneyDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JourneyDefinition.
+func (c *JourneyDefinitionClient) Delete() *JourneyDefinitionDelete {
+	mutation := newJourneyDefinitionMutation(c.config, OpDelete)
+	return &JourneyDefinitionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JourneyDefinitionClient) DeleteOne(_m *JourneyDefinition) *JourneyDefinitionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JourneyDefinitionClient) DeleteOneID(id int) *JourneyDefinitionDeleteOne {
+	builder := c.Delete().Where(journeydefinition.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JourneyDefinitionDeleteOne{builder}
+}
+
+// Query returns a query builder for JourneyDefinition.
+func (c *JourneyDefinitionClient) Query() *JourneyDefinitionQuery {
+	return &JourneyDefinitionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJourneyDefinition},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JourneyDefinition entity by its id.
+func (c *JourneyDefinitionClient) Get(ctx context.Context, id int) (*JourneyDefinition, error) {
+	return c.Query().Where(journeydefinition.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JourneyDefinitionClient) GetX(ctx context.Context, id int) *JourneyDefinition {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryInstances queries the instances edge of a JourneyDefinition.
+func (c *JourneyDefinitionClient) QueryInstances(_m *JourneyDefinition) *JourneyInstanceQuery {
+	query := (&JourneyInstanceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(journeydefinition.Table, journeydefinition.FieldID, id),
+			sqlgraph.To(journeyinstance.Table, journeyinstance.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, journeydefinition.InstancesTable, journeydefinition.InstancesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *JourneyDefinitionClient) Hooks() []Hook {
+	return c.hooks.JourneyDefinition
+}
+
+// Interceptors returns the client interceptors.
+func (c *JourneyDefinitionClient) Interceptors() []Interceptor {
+	return c.inters.JourneyDefinition
+}
+
+func (c *JourneyDefinitionClient) mutate(ctx context.Context, m *JourneyDefinitionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JourneyDefinitionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JourneyDefinitionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JourneyDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JourneyDefinitionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JourneyDefinition mutation op: %q", m.Op())
+	}
+}
+
+// JourneyInstanceClient is a client for the JourneyInstance schema.
+type JourneyInstanceClient struct {
+	config
+}
+
+// NewJourneyInstanceClient returns a client for the JourneyInstance from the given config.
+func NewJourneyInstanceClient(c config) *JourneyInstanceClient {
+	return &JourneyInstanceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `journeyinstance.Hooks(f(g(h())))`.
+func (c *JourneyInstanceClient) Use(hooks ...Hook) {
+	c.hooks.JourneyInstance = append(c.hooks.JourneyInstance, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `journeyinstance.Intercept(f(g(h())))`.
+func (c *JourneyInstanceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JourneyInstance = append(c.inters.JourneyInstance, interceptors...)
+}
+
+// Create returns a builder for creating a JourneyInstance entity.
+func (c *JourneyInstanceClient) Create() *JourneyInstanceCreate {
+	mutation := newJourneyInstanceMutation(c.config, OpCreate)
+	return &JourneyInstanceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JourneyInstance entities.
+func (c *JourneyInstanceClient) CreateBulk(builders ...*JourneyInstanceCreate) *JourneyInstanceCreateBulk {
+	return &JourneyInstanceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JourneyInstanceClient) MapCreateBulk(slice any, setFunc func(*JourneyInstanceCreate, int)) *JourneyInstanceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JourneyInstanceCreateBulk{err: fmt.Errorf("calling to JourneyInstanceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JourneyInstanceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JourneyInstanceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JourneyInstance.
+func (c *JourneyInstanceClient) Update() *JourneyInstanceUpdate {
+	mutation := newJourneyInstanceMutation(c.config, OpUpdate)
+	return &JourneyInstanceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JourneyInstanceClient) UpdateOne(_m *JourneyInstance) *JourneyInstanceUpdateOne {
+	mutation := newJourneyInstanceMutation(c.config, OpUpdateOne, withJourneyInstance(_m))
+	return &JourneyInstanceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JourneyInstanceClient) UpdateOneID(id int) *JourneyInstanceUpdateOne {
+	mutation := newJourneyInstanceMutation(c.config, OpUpdateOne, withJourneyInstanceID(id))
+	return &JourneyInstanceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JourneyInstance.
+func (c *JourneyInstanceClient) Delete() *JourneyInstanceDelete {
+	mutation := newJourneyInstanceMutation(c.config, OpDelete)
+	return &JourneyInstanceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JourneyInstanceClient) DeleteOne(_m *JourneyInstance) *JourneyInstanceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JourneyInstanceClient) DeleteOneID(id int) *JourneyInstanceDeleteOne {
+	builder := c.Delete().Where(journeyinstance.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JourneyInstanceDeleteOne{builder}
+}
+
+// Query returns a query builder for JourneyInstance.
+func (c *JourneyInstanceClient) Query() *JourneyInstanceQuery {
+	return &JourneyInstanceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJourneyInstance},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JourneyInstance entity by its id.
+func (c *JourneyInstanceClient) Get(ctx context.Context, id int) (*JourneyInstance, error) {
+	return c.Query().Where(journeyinstance.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JourneyInstanceClient) GetX(ctx context.Context, id int) *JourneyInstance {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDefinition queries the definition edge of a JourneyInstance.
+func (c *JourneyInstanceClient) QueryDefinition(_m *JourneyInstance) *JourneyDefinitionQuery {
+	query := (&JourneyDefinitionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(journeyinstance.Table, journeyinstance.FieldID, id),
+			sqlgraph.To(journeydefinition.Table, journeydefinition.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, journeyinstance.DefinitionTable, journeyinstance.DefinitionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEvents queries the events edge of a JourneyInstance.
+func (c *JourneyInstanceClient) QueryEvents(_m *JourneyInstance) *WebhookEventQuery {
+	query := (&WebhookEventClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(journeyinstance.Table, journeyinstance.FieldID, id),
+			sqlgraph.To(webhookevent.Table, webhookevent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, journeyinstance.EventsTable, journeyinstance.EventsPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *JourneyInstanceClient) Hooks() []Hook {
+	return c.hooks.JourneyInstance
+}
+
+// Interceptors returns the client interceptors.
+func (c *JourneyInstanceClient) Interceptors() []Interceptor {
+	return c.inters.JourneyInstance
+}
+
+func (c *JourneyInstanceClient) mutate(ctx context.Context, m *JourneyInstanceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JourneyInstanceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JourneyInstanceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JourneyInstanceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JourneyInstanceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JourneyInstance mutation op: %q", m.Op())
+	}
+}
+
+// MetricRollupClient is a client for the MetricRollup schema.
+type MetricRollupClient struct {
+	config
+}
+
+// NewMetricRollupClient returns a client for the MetricRollup from the given config.
+func NewMetricRollupClient(c config) *MetricRollupClient {
+	return &MetricRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `metricrollup.Hooks(f(g(h())))`.
+func (c *MetricRollupClient) Use(hooks ...Hook) {
+	c.hooks.MetricRollup = append(c.hooks.MetricRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `metricrollup.Intercept(f(g(h())))`.
+func (c *MetricRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MetricRollup = append(c.inters.MetricRollup, interceptors...)
+}
+
+// Create returns a builder for creating a MetricRollup entity.
+func (c *MetricRollupClient) Create() *MetricRollupCreate {
+	mutation := newMetricRollupMutation(c.config, OpCreate)
+	return &MetricRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MetricRollup entities.
+func (c *MetricRollupClient) CreateBulk(builders ...*MetricRollupCreate) *MetricRollupCreateBulk {
+	return &MetricRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MetricRollupClient) MapCreateBulk(slice any, setFunc func(*MetricRollupCreate, int)) *MetricRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MetricRollupCreateBulk{err: fmt.Errorf("calling to MetricRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MetricRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MetricRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MetricRollup.
+func (c *MetricRollupClient) Update() *MetricRollupUpdate {
+	mutation := newMetricRollupMutation(c.config, OpUpdate)
+	return &MetricRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MetricRollupClient) UpdateOne(_m *MetricRollup) *MetricRollupUpdateOne {
+	mutation := newMetricRollupMutation(c.config, OpUpdateOne, withMetricRollup(_m))
+	return &MetricRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MetricRollupClient) UpdateOneID(id int) *MetricRollupUpdateOne {
+	mutation := newMetricRollupMutation(c.config, OpUpdateOne, withMetricRollupID(id))
+	return &MetricRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MetricRollup.
+func (c *MetricRollupClient) Delete() *MetricRollupDelete {
+	mutation := newMetricRollupMutation(c.config, OpDelete)
+	return &MetricRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MetricRollupClient) DeleteOne(_m *MetricRollup) *MetricRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MetricRollupClient) DeleteOneID(id int) *MetricRollupDeleteOne {
+	builder := c.Delete().Where(metricrollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MetricRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for MetricRollup.
+func (c *MetricRollupClient) Query() *MetricRollupQuery {
+	return &MetricRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMetricRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MetricRollup entity by its id.
+func (c *MetricRollupClient) Get(ctx context.Context, id int) (*MetricRollup, error) {
+	return c.Query().Where(metricrollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MetricRollupClient) GetX(ctx context.Context, id int) *MetricRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MetricRollupClient) Hooks() []Hook {
+	return c.hooks.MetricRollup
+}
+
+// Interceptors returns the client interceptors.
+func (c *MetricRollupClient) Interceptors() []Interceptor {
+	return c.inters.MetricRollup
+}
+
+func (c *MetricRollupClient) mutate(ctx context.Context, m *MetricRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MetricRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MetricRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MetricRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MetricRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MetricRollup mutation op: %q", m.Op())
 	}
 }
 
@@ -800,6 +1416,22 @@ func (c *WebhookEventClient) QueryDeliveries(_m *WebhookEvent) *WebhookDeliveryQ
 	return query
 }
 
+// QueryJourneys queries the journeys edge of a WebhookEvent.
+func (c *WebhookEventClient) QueryJourneys(_m *WebhookEvent) *JourneyInstanceQuery {
+	query := (&JourneyInstanceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookevent.Table, webhookevent.FieldID, id),
+			sqlgraph.To(journeyinstance.Table, journeyinstance.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, webhookevent.JourneysTable, webhookevent.JourneysPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *WebhookEventClient) Hooks() []Hook {
 	return c.hooks.WebhookEvent
@@ -828,10 +1460,12 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Session, WebhookDelivery, WebhookEvent []ent.Hook
+		APIToken, Job, JourneyDefinition, JourneyInstance, MetricRollup, Session,
+		WebhookDelivery, WebhookEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Session, WebhookDelivery, WebhookEvent []ent.Interceptor
+		APIToken, Job, JourneyDefinition, JourneyInstance, MetricRollup, Session,
+		WebhookDelivery, WebhookEvent []ent.Interceptor
 	}
 )
 

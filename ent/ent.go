@@ -13,6 +13,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -76,10 +80,14 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:        apitoken.ValidColumn,
-			session.Table:         session.ValidColumn,
-			webhookdelivery.Table: webhookdelivery.ValidColumn,
-			webhookevent.Table:    webhookevent.ValidColumn,
+			apitoken.Table:          apitoken.ValidColumn,
+			job.Table:               job.ValidColumn,
+			journeydefinition.Table: journeydefinition.ValidColumn,
+			journeyinstance.Table:   journeyinstance.ValidColumn,
+			metricrollup.Table:      metricrollup.ValidColumn,
+			session.Table:           session.ValidColumn,
+			webhookdelivery.Table:   webhookdelivery.ValidColumn,
+			webhookevent.Table:      webhookevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,6 +11,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -108,6 +111,602 @@ func newAPITokenPaginateArgs(rv map[string]any) *apitokenPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*APITokenWhereInput); ok {
 		args.opts = append(args.opts, WithAPITokenFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *JobQuery) CollectFields(ctx context.Context, satisfies ...string) (*JobQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *JobQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(job.Columns))
+		selectedFields = []string{job.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "kind":
+			if _, ok := fieldSeen[job.FieldKind]; !ok {
+				selectedFields = append(selectedFields, job.FieldKind)
+				fieldSeen[job.FieldKind] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[job.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, job.FieldStatus)
+				fieldSeen[job.FieldStatus] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[job.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, job.FieldDescription)
+				fieldSeen[job.FieldDescription] = struct{}{}
+			}
+		case "total":
+			if _, ok := fieldSeen[job.FieldTotal]; !ok {
+				selectedFields = append(selectedFields, job.FieldTotal)
+				fieldSeen[job.FieldTotal] = struct{}{}
+			}
+		case "done":
+			if _, ok := fieldSeen[job.FieldDone]; !ok {
+				selectedFields = append(selectedFields, job.FieldDone)
+				fieldSeen[job.FieldDone] = struct{}{}
+			}
+		case "failed":
+			if _, ok := fieldSeen[job.FieldFailed]; !ok {
+				selectedFields = append(selectedFields, job.FieldFailed)
+				fieldSeen[job.FieldFailed] = struct{}{}
+			}
+		case "stage":
+			if _, ok := fieldSeen[job.FieldStage]; !ok {
+				selectedFields = append(selectedFields, job.FieldStage)
+				fieldSeen[job.FieldStage] = struct{}{}
+			}
+		case "params":
+			if _, ok := fieldSeen[job.FieldParams]; !ok {
+				selectedFields = append(selectedFields, job.FieldParams)
+				fieldSeen[job.FieldParams] = struct{}{}
+			}
+		case "result":
+			if _, ok := fieldSeen[job.FieldResult]; !ok {
+				selectedFields = append(selectedFields, job.FieldResult)
+				fieldSeen[job.FieldResult] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[job.FieldError]; !ok {
+				selectedFields = append(selectedFields, job.FieldError)
+				fieldSeen[job.FieldError] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[job.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, job.FieldCreatedBy)
+				fieldSeen[job.FieldCreatedBy] = struct{}{}
+			}
+		case "instance":
+			if _, ok := fieldSeen[job.FieldInstance]; !ok {
+				selectedFields = append(selectedFields, job.FieldInstance)
+				fieldSeen[job.FieldInstance] = struct{}{}
+			}
+		case "cancelRequested":
+			if _, ok := fieldSeen[job.FieldCancelRequested]; !ok {
+				selectedFields = append(selectedFields, job.FieldCancelRequested)
+				fieldSeen[job.FieldCancelRequested] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[job.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldCreatedAt)
+				fieldSeen[job.FieldCreatedAt] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[job.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldStartedAt)
+				fieldSeen[job.FieldStartedAt] = struct{}{}
+			}
+		case "heartbeatAt":
+			if _, ok := fieldSeen[job.FieldHeartbeatAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldHeartbeatAt)
+				fieldSeen[job.FieldHeartbeatAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[job.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldFinishedAt)
+				fieldSeen[job.FieldFinishedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type jobPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []JobPaginateOption
+}
+
+func newJobPaginateArgs(rv map[string]any) *jobPaginateArgs {
+	args := &jobPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &JobOrder{Field: &JobOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithJobOrder(order))
+			}
+		case *JobOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithJobOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*JobWhereInput); ok {
+		args.opts = append(args.opts, WithJobFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *JourneyDefinitionQuery) CollectFields(ctx context.Context, satisfies ...string) (*JourneyDefinitionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *JourneyDefinitionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(journeydefinition.Columns))
+		selectedFields = []string{journeydefinition.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "key":
+			if _, ok := fieldSeen[journeydefinition.FieldKey]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldKey)
+				fieldSeen[journeydefinition.FieldKey] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[journeydefinition.FieldName]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldName)
+				fieldSeen[journeydefinition.FieldName] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[journeydefinition.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldDescription)
+				fieldSeen[journeydefinition.FieldDescription] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[journeydefinition.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldVersion)
+				fieldSeen[journeydefinition.FieldVersion] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[journeydefinition.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldEnabled)
+				fieldSeen[journeydefinition.FieldEnabled] = struct{}{}
+			}
+		case "builtin":
+			if _, ok := fieldSeen[journeydefinition.FieldBuiltin]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldBuiltin)
+				fieldSeen[journeydefinition.FieldBuiltin] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[journeydefinition.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldCreatedAt)
+				fieldSeen[journeydefinition.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[journeydefinition.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldUpdatedAt)
+				fieldSeen[journeydefinition.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type journeydefinitionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []JourneyDefinitionPaginateOption
+}
+
+func newJourneyDefinitionPaginateArgs(rv map[string]any) *journeydefinitionPaginateArgs {
+	args := &journeydefinitionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &JourneyDefinitionOrder{Field: &JourneyDefinitionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithJourneyDefinitionOrder(order))
+			}
+		case *JourneyDefinitionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithJourneyDefinitionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*JourneyDefinitionWhereInput); ok {
+		args.opts = append(args.opts, WithJourneyDefinitionFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *JourneyInstanceQuery) CollectFields(ctx context.Context, satisfies ...string) (*JourneyInstanceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *JourneyInstanceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(journeyinstance.Columns))
+		selectedFields = []string{journeyinstance.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "definition":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&JourneyDefinitionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, journeydefinitionImplementors)...); err != nil {
+				return err
+			}
+			_q.withDefinition = query
+			if _, ok := fieldSeen[journeyinstance.FieldDefinitionID]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionID)
+				fieldSeen[journeyinstance.FieldDefinitionID] = struct{}{}
+			}
+
+		case "events":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WebhookEventClient{config: _q.config}).Query()
+			)
+			args := newWebhookEventPaginateArgs(fieldArgs(ctx, new(WebhookEventWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newWebhookEventPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*JourneyInstance) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"journey_instance_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							joinT := sql.Table(journeyinstance.EventsTable)
+							s.Join(joinT).On(s.C(webhookevent.FieldID), joinT.C(journeyinstance.EventsPrimaryKey[1]))
+							s.Where(sql.InValues(joinT.C(journeyinstance.EventsPrimaryKey[0]), ids...))
+							s.Select(joinT.C(journeyinstance.EventsPrimaryKey[0]), sql.Count("*"))
+							s.GroupBy(joinT.C(journeyinstance.EventsPrimaryKey[0]))
+						})
+						if err := query.Select().Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*JourneyInstance) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Events)
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, webhookeventImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(journeyinstance.EventsPrimaryKey[0], limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEvents(alias, func(wq *WebhookEventQuery) {
+				*wq = *query
+			})
+		case "definitionKey":
+			if _, ok := fieldSeen[journeyinstance.FieldDefinitionKey]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionKey)
+				fieldSeen[journeyinstance.FieldDefinitionKey] = struct{}{}
+			}
+		case "definitionVersion":
+			if _, ok := fieldSeen[journeyinstance.FieldDefinitionVersion]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionVersion)
+				fieldSeen[journeyinstance.FieldDefinitionVersion] = struct{}{}
+			}
+		case "correlationKey":
+			if _, ok := fieldSeen[journeyinstance.FieldCorrelationKey]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldCorrelationKey)
+				fieldSeen[journeyinstance.FieldCorrelationKey] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[journeyinstance.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldStatus)
+				fieldSeen[journeyinstance.FieldStatus] = struct{}{}
+			}
+		case "currentStep":
+			if _, ok := fieldSeen[journeyinstance.FieldCurrentStep]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldCurrentStep)
+				fieldSeen[journeyinstance.FieldCurrentStep] = struct{}{}
+			}
+		case "currentStepName":
+			if _, ok := fieldSeen[journeyinstance.FieldCurrentStepName]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldCurrentStepName)
+				fieldSeen[journeyinstance.FieldCurrentStepName] = struct{}{}
+			}
+		case "progress":
+			if _, ok := fieldSeen[journeyinstance.FieldProgress]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldProgress)
+				fieldSeen[journeyinstance.FieldProgress] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[journeyinstance.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldStartedAt)
+				fieldSeen[journeyinstance.FieldStartedAt] = struct{}{}
+			}
+		case "lastEventAt":
+			if _, ok := fieldSeen[journeyinstance.FieldLastEventAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldLastEventAt)
+				fieldSeen[journeyinstance.FieldLastEventAt] = struct{}{}
+			}
+		case "endedAt":
+			if _, ok := fieldSeen[journeyinstance.FieldEndedAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldEndedAt)
+				fieldSeen[journeyinstance.FieldEndedAt] = struct{}{}
+			}
+		case "durationMs":
+			if _, ok := fieldSeen[journeyinstance.FieldDurationMs]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldDurationMs)
+				fieldSeen[journeyinstance.FieldDurationMs] = struct{}{}
+			}
+		case "stuckAt":
+			if _, ok := fieldSeen[journeyinstance.FieldStuckAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldStuckAt)
+				fieldSeen[journeyinstance.FieldStuckAt] = struct{}{}
+			}
+		case "abandonAt":
+			if _, ok := fieldSeen[journeyinstance.FieldAbandonAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldAbandonAt)
+				fieldSeen[journeyinstance.FieldAbandonAt] = struct{}{}
+			}
+		case "stuckSince":
+			if _, ok := fieldSeen[journeyinstance.FieldStuckSince]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldStuckSince)
+				fieldSeen[journeyinstance.FieldStuckSince] = struct{}{}
+			}
+		case "note":
+			if _, ok := fieldSeen[journeyinstance.FieldNote]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldNote)
+				fieldSeen[journeyinstance.FieldNote] = struct{}{}
+			}
+		case "eventCount":
+			if _, ok := fieldSeen[journeyinstance.FieldEventCount]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldEventCount)
+				fieldSeen[journeyinstance.FieldEventCount] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[journeyinstance.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldCustomerID)
+				fieldSeen[journeyinstance.FieldCustomerID] = struct{}{}
+			}
+		case "resourceID":
+			if _, ok := fieldSeen[journeyinstance.FieldResourceID]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldResourceID)
+				fieldSeen[journeyinstance.FieldResourceID] = struct{}{}
+			}
+		case "definitionID":
+			if _, ok := fieldSeen[journeyinstance.FieldDefinitionID]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionID)
+				fieldSeen[journeyinstance.FieldDefinitionID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[journeyinstance.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldCreatedAt)
+				fieldSeen[journeyinstance.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[journeyinstance.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldUpdatedAt)
+				fieldSeen[journeyinstance.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type journeyinstancePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []JourneyInstancePaginateOption
+}
+
+func newJourneyInstancePaginateArgs(rv map[string]any) *journeyinstancePaginateArgs {
+	args := &journeyinstancePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*JourneyInstanceOrder:
+			args.opts = append(args.opts, WithJourneyInstanceOrder(v))
+		case []any:
+			var orders []*JourneyInstanceOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &JourneyInstanceOrder{Field: &JourneyInstanceOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithJourneyInstanceOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*JourneyInstanceWhereInput); ok {
+		args.opts = append(args.opts, WithJourneyInstanceFilter(v.Filter))
 	}
 	return args
 }
@@ -384,6 +983,19 @@ func (_q *WebhookEventQuery) collectField(ctx context.Context, oneNode bool, opC
 				query = pager.applyOrder(query)
 			}
 			_q.WithNamedDeliveries(alias, func(wq *WebhookDeliveryQuery) {
+				*wq = *query
+			})
+
+		case "journeys":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&JourneyInstanceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, journeyinstanceImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedJourneys(alias, func(wq *JourneyInstanceQuery) {
 				*wq = *query
 			})
 		case "eventID":

@@ -12,6 +12,9 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/internal"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -25,6 +28,21 @@ var apitokenImplementors = []string{"APIToken", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*APIToken) IsNode() {}
+
+var jobImplementors = []string{"Job", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Job) IsNode() {}
+
+var journeydefinitionImplementors = []string{"JourneyDefinition", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*JourneyDefinition) IsNode() {}
+
+var journeyinstanceImplementors = []string{"JourneyInstance", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*JourneyInstance) IsNode() {}
 
 var webhookdeliveryImplementors = []string{"WebhookDelivery", "Node"}
 
@@ -118,6 +136,33 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(apitoken.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, apitokenImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case job.Table:
+		query := c.Job.Query().
+			Where(job.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, jobImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case journeydefinition.Table:
+		query := c.JourneyDefinition.Query().
+			Where(journeydefinition.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, journeydefinitionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case journeyinstance.Table:
+		query := c.JourneyInstance.Query().
+			Where(journeyinstance.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, journeyinstanceImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -217,6 +262,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.APIToken.Query().
 			Where(apitoken.IDIn(ids...))
 		query, err := query.CollectFields(ctx, apitokenImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case job.Table:
+		query := c.Job.Query().
+			Where(job.IDIn(ids...))
+		query, err := query.CollectFields(ctx, jobImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case journeydefinition.Table:
+		query := c.JourneyDefinition.Query().
+			Where(journeydefinition.IDIn(ids...))
+		query, err := query.CollectFields(ctx, journeydefinitionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case journeyinstance.Table:
+		query := c.JourneyInstance.Query().
+			Where(journeyinstance.IDIn(ids...))
+		query, err := query.CollectFields(ctx, journeyinstanceImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -344,6 +347,1092 @@ func (_m *APIToken) ToEdge(order *APITokenOrder) *APITokenEdge {
 		order = DefaultAPITokenOrder
 	}
 	return &APITokenEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// JobEdge is the edge representation of Job.
+type JobEdge struct {
+	Node   *Job   `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// JobConnection is the connection containing edges to Job.
+type JobConnection struct {
+	Edges      []*JobEdge `json:"edges"`
+	PageInfo   PageInfo   `json:"pageInfo"`
+	TotalCount int        `json:"totalCount"`
+}
+
+func (c *JobConnection) build(nodes []*Job, pager *jobPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Job
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Job {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Job {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*JobEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &JobEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// JobPaginateOption enables pagination customization.
+type JobPaginateOption func(*jobPager) error
+
+// WithJobOrder configures pagination ordering.
+func WithJobOrder(order *JobOrder) JobPaginateOption {
+	if order == nil {
+		order = DefaultJobOrder
+	}
+	o := *order
+	return func(pager *jobPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultJobOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithJobFilter configures pagination filter.
+func WithJobFilter(filter func(*JobQuery) (*JobQuery, error)) JobPaginateOption {
+	return func(pager *jobPager) error {
+		if filter == nil {
+			return errors.New("JobQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type jobPager struct {
+	reverse bool
+	order   *JobOrder
+	filter  func(*JobQuery) (*JobQuery, error)
+}
+
+func newJobPager(opts []JobPaginateOption, reverse bool) (*jobPager, error) {
+	pager := &jobPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultJobOrder
+	}
+	return pager, nil
+}
+
+func (p *jobPager) applyFilter(query *JobQuery) (*JobQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *jobPager) toCursor(_m *Job) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *jobPager) applyCursors(query *JobQuery, after, before *Cursor) (*JobQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultJobOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *jobPager) applyOrder(query *JobQuery) *JobQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultJobOrder.Field {
+		query = query.Order(DefaultJobOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *jobPager) orderExpr(query *JobQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultJobOrder.Field {
+			b.Comma().Ident(DefaultJobOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Job.
+func (_m *JobQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...JobPaginateOption,
+) (*JobConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newJobPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &JobConnection{Edges: []*JobEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// JobOrderFieldKind orders Job by kind.
+	JobOrderFieldKind = &JobOrderField{
+		Value: func(_m *Job) (ent.Value, error) {
+			return _m.Kind, nil
+		},
+		column: job.FieldKind,
+		toTerm: job.ByKind,
+		toCursor: func(_m *Job) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Kind,
+			}
+		},
+	}
+	// JobOrderFieldStatus orders Job by status.
+	JobOrderFieldStatus = &JobOrderField{
+		Value: func(_m *Job) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: job.FieldStatus,
+		toTerm: job.ByStatus,
+		toCursor: func(_m *Job) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// JobOrderFieldCreatedAt orders Job by created_at.
+	JobOrderFieldCreatedAt = &JobOrderField{
+		Value: func(_m *Job) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: job.FieldCreatedAt,
+		toTerm: job.ByCreatedAt,
+		toCursor: func(_m *Job) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f JobOrderField) String() string {
+	var str string
+	switch f.column {
+	case JobOrderFieldKind.column:
+		str = "KIND"
+	case JobOrderFieldStatus.column:
+		str = "STATUS"
+	case JobOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f JobOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *JobOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("JobOrderField %T must be a string", v)
+	}
+	switch str {
+	case "KIND":
+		*f = *JobOrderFieldKind
+	case "STATUS":
+		*f = *JobOrderFieldStatus
+	case "CREATED_AT":
+		*f = *JobOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid JobOrderField", str)
+	}
+	return nil
+}
+
+// JobOrderField defines the ordering field of Job.
+type JobOrderField struct {
+	// Value extracts the ordering value from the given Job.
+	Value    func(*Job) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) job.OrderOption
+	toCursor func(*Job) Cursor
+}
+
+// JobOrder defines the ordering of Job.
+type JobOrder struct {
+	Direction OrderDirection `json:"direction"`
+	Field     *JobOrderField `json:"field"`
+}
+
+// DefaultJobOrder is the default ordering of Job.
+var DefaultJobOrder = &JobOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &JobOrderField{
+		Value: func(_m *Job) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: job.FieldID,
+		toTerm: job.ByID,
+		toCursor: func(_m *Job) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Job into JobEdge.
+func (_m *Job) ToEdge(order *JobOrder) *JobEdge {
+	if order == nil {
+		order = DefaultJobOrder
+	}
+	return &JobEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// JourneyDefinitionEdge is the edge representation of JourneyDefinition.
+type JourneyDefinitionEdge struct {
+	Node   *JourneyDefinition `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// JourneyDefinitionConnection is the connection containing edges to JourneyDefinition.
+type JourneyDefinitionConnection struct {
+	Edges      []*JourneyDefinitionEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *JourneyDefinitionConnection) build(nodes []*JourneyDefinition, pager *journeydefinitionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *JourneyDefinition
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *JourneyDefinition {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *JourneyDefinition {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*JourneyDefinitionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &JourneyDefinitionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// JourneyDefinitionPaginateOption enables pagination customization.
+type JourneyDefinitionPaginateOption func(*journeydefinitionPager) error
+
+// WithJourneyDefinitionOrder configures pagination ordering.
+func WithJourneyDefinitionOrder(order *JourneyDefinitionOrder) JourneyDefinitionPaginateOption {
+	if order == nil {
+		order = DefaultJourneyDefinitionOrder
+	}
+	o := *order
+	return func(pager *journeydefinitionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultJourneyDefinitionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithJourneyDefinitionFilter configures pagination filter.
+func WithJourneyDefinitionFilter(filter func(*JourneyDefinitionQuery) (*JourneyDefinitionQuery, error)) JourneyDefinitionPaginateOption {
+	return func(pager *journeydefinitionPager) error {
+		if filter == nil {
+			return errors.New("JourneyDefinitionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type journeydefinitionPager struct {
+	reverse bool
+	order   *JourneyDefinitionOrder
+	filter  func(*JourneyDefinitionQuery) (*JourneyDefinitionQuery, error)
+}
+
+func newJourneyDefinitionPager(opts []JourneyDefinitionPaginateOption, reverse bool) (*journeydefinitionPager, error) {
+	pager := &journeydefinitionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultJourneyDefinitionOrder
+	}
+	return pager, nil
+}
+
+func (p *journeydefinitionPager) applyFilter(query *JourneyDefinitionQuery) (*JourneyDefinitionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *journeydefinitionPager) toCursor(_m *JourneyDefinition) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *journeydefinitionPager) applyCursors(query *JourneyDefinitionQuery, after, before *Cursor) (*JourneyDefinitionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultJourneyDefinitionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *journeydefinitionPager) applyOrder(query *JourneyDefinitionQuery) *JourneyDefinitionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultJourneyDefinitionOrder.Field {
+		query = query.Order(DefaultJourneyDefinitionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *journeydefinitionPager) orderExpr(query *JourneyDefinitionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultJourneyDefinitionOrder.Field {
+			b.Comma().Ident(DefaultJourneyDefinitionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to JourneyDefinition.
+func (_m *JourneyDefinitionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...JourneyDefinitionPaginateOption,
+) (*JourneyDefinitionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newJourneyDefinitionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &JourneyDefinitionConnection{Edges: []*JourneyDefinitionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// JourneyDefinitionOrderFieldKey orders JourneyDefinition by key.
+	JourneyDefinitionOrderFieldKey = &JourneyDefinitionOrderField{
+		Value: func(_m *JourneyDefinition) (ent.Value, error) {
+			return _m.Key, nil
+		},
+		column: journeydefinition.FieldKey,
+		toTerm: journeydefinition.ByKey,
+		toCursor: func(_m *JourneyDefinition) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Key,
+			}
+		},
+	}
+	// JourneyDefinitionOrderFieldName orders JourneyDefinition by name.
+	JourneyDefinitionOrderFieldName = &JourneyDefinitionOrderField{
+		Value: func(_m *JourneyDefinition) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: journeydefinition.FieldName,
+		toTerm: journeydefinition.ByName,
+		toCursor: func(_m *JourneyDefinition) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f JourneyDefinitionOrderField) String() string {
+	var str string
+	switch f.column {
+	case JourneyDefinitionOrderFieldKey.column:
+		str = "KEY"
+	case JourneyDefinitionOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f JourneyDefinitionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *JourneyDefinitionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("JourneyDefinitionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "KEY":
+		*f = *JourneyDefinitionOrderFieldKey
+	case "NAME":
+		*f = *JourneyDefinitionOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid JourneyDefinitionOrderField", str)
+	}
+	return nil
+}
+
+// JourneyDefinitionOrderField defines the ordering field of JourneyDefinition.
+type JourneyDefinitionOrderField struct {
+	// Value extracts the ordering value from the given JourneyDefinition.
+	Value    func(*JourneyDefinition) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) journeydefinition.OrderOption
+	toCursor func(*JourneyDefinition) Cursor
+}
+
+// JourneyDefinitionOrder defines the ordering of JourneyDefinition.
+type JourneyDefinitionOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *JourneyDefinitionOrderField `json:"field"`
+}
+
+// DefaultJourneyDefinitionOrder is the default ordering of JourneyDefinition.
+var DefaultJourneyDefinitionOrder = &JourneyDefinitionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &JourneyDefinitionOrderField{
+		Value: func(_m *JourneyDefinition) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: journeydefinition.FieldID,
+		toTerm: journeydefinition.ByID,
+		toCursor: func(_m *JourneyDefinition) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts JourneyDefinition into JourneyDefinitionEdge.
+func (_m *JourneyDefinition) ToEdge(order *JourneyDefinitionOrder) *JourneyDefinitionEdge {
+	if order == nil {
+		order = DefaultJourneyDefinitionOrder
+	}
+	return &JourneyDefinitionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// JourneyInstanceEdge is the edge representation of JourneyInstance.
+type JourneyInstanceEdge struct {
+	Node   *JourneyInstance `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// JourneyInstanceConnection is the connection containing edges to JourneyInstance.
+type JourneyInstanceConnection struct {
+	Edges      []*JourneyInstanceEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *JourneyInstanceConnection) build(nodes []*JourneyInstance, pager *journeyinstancePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *JourneyInstance
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *JourneyInstance {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *JourneyInstance {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*JourneyInstanceEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &JourneyInstanceEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// JourneyInstancePaginateOption enables pagination customization.
+type JourneyInstancePaginateOption func(*journeyinstancePager) error
+
+// WithJourneyInstanceOrder configures pagination ordering.
+func WithJourneyInstanceOrder(order []*JourneyInstanceOrder) JourneyInstancePaginateOption {
+	return func(pager *journeyinstancePager) error {
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
+		}
+		pager.order = append(pager.order, order...)
+		return nil
+	}
+}
+
+// WithJourneyInstanceFilter configures pagination filter.
+func WithJourneyInstanceFilter(filter func(*JourneyInstanceQuery) (*JourneyInstanceQuery, error)) JourneyInstancePaginateOption {
+	return func(pager *journeyinstancePager) error {
+		if filter == nil {
+			return errors.New("JourneyInstanceQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type journeyinstancePager struct {
+	reverse bool
+	order   []*JourneyInstanceOrder
+	filter  func(*JourneyInstanceQuery) (*JourneyInstanceQuery, error)
+}
+
+func newJourneyInstancePager(opts []JourneyInstancePaginateOption, reverse bool) (*journeyinstancePager, error) {
+	pager := &journeyinstancePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
+	}
+	return pager, nil
+}
+
+func (p *journeyinstancePager) applyFilter(query *JourneyInstanceQuery) (*JourneyInstanceQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *journeyinstancePager) toCursor(_m *JourneyInstance) Cursor {
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
+}
+
+func (p *journeyinstancePager) applyCursors(query *JourneyInstanceQuery, after, before *Cursor) (*JourneyInstanceQuery, error) {
+	idDirection := entgql.OrderDirectionAsc
+	if p.reverse {
+		idDirection = entgql.OrderDirectionDesc
+	}
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultJourneyInstanceOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *journeyinstancePager) applyOrder(query *JourneyInstanceQuery) *JourneyInstanceQuery {
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultJourneyInstanceOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(DefaultJourneyInstanceOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	return query
+}
+
+func (p *journeyinstancePager) orderExpr(query *JourneyInstanceQuery) sql.Querier {
+	if len(query.ctx.Fields) > 0 {
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
+		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultJourneyInstanceOrder.Field.column).Pad().WriteString(string(direction))
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to JourneyInstance.
+func (_m *JourneyInstanceQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...JourneyInstancePaginateOption,
+) (*JourneyInstanceConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newJourneyInstancePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &JourneyInstanceConnection{Edges: []*JourneyInstanceEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// JourneyInstanceOrderFieldStatus orders JourneyInstance by status.
+	JourneyInstanceOrderFieldStatus = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: journeyinstance.FieldStatus,
+		toTerm: journeyinstance.ByStatus,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldProgress orders JourneyInstance by progress.
+	JourneyInstanceOrderFieldProgress = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.Progress, nil
+		},
+		column: journeyinstance.FieldProgress,
+		toTerm: journeyinstance.ByProgress,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Progress,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldStartedAt orders JourneyInstance by started_at.
+	JourneyInstanceOrderFieldStartedAt = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: journeyinstance.FieldStartedAt,
+		toTerm: journeyinstance.ByStartedAt,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldLastEventAt orders JourneyInstance by last_event_at.
+	JourneyInstanceOrderFieldLastEventAt = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.LastEventAt, nil
+		},
+		column: journeyinstance.FieldLastEventAt,
+		toTerm: journeyinstance.ByLastEventAt,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.LastEventAt,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldEndedAt orders JourneyInstance by ended_at.
+	JourneyInstanceOrderFieldEndedAt = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.EndedAt, nil
+		},
+		column: journeyinstance.FieldEndedAt,
+		toTerm: journeyinstance.ByEndedAt,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.EndedAt,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldDurationMs orders JourneyInstance by duration_ms.
+	JourneyInstanceOrderFieldDurationMs = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.DurationMs, nil
+		},
+		column: journeyinstance.FieldDurationMs,
+		toTerm: journeyinstance.ByDurationMs,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.DurationMs,
+			}
+		},
+	}
+	// JourneyInstanceOrderFieldUpdatedAt orders JourneyInstance by updated_at.
+	JourneyInstanceOrderFieldUpdatedAt = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: journeyinstance.FieldUpdatedAt,
+		toTerm: journeyinstance.ByUpdatedAt,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f JourneyInstanceOrderField) String() string {
+	var str string
+	switch f.column {
+	case JourneyInstanceOrderFieldStatus.column:
+		str = "STATUS"
+	case JourneyInstanceOrderFieldProgress.column:
+		str = "PROGRESS"
+	case JourneyInstanceOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	case JourneyInstanceOrderFieldLastEventAt.column:
+		str = "LAST_EVENT_AT"
+	case JourneyInstanceOrderFieldEndedAt.column:
+		str = "ENDED_AT"
+	case JourneyInstanceOrderFieldDurationMs.column:
+		str = "DURATION"
+	case JourneyInstanceOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f JourneyInstanceOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *JourneyInstanceOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("JourneyInstanceOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STATUS":
+		*f = *JourneyInstanceOrderFieldStatus
+	case "PROGRESS":
+		*f = *JourneyInstanceOrderFieldProgress
+	case "STARTED_AT":
+		*f = *JourneyInstanceOrderFieldStartedAt
+	case "LAST_EVENT_AT":
+		*f = *JourneyInstanceOrderFieldLastEventAt
+	case "ENDED_AT":
+		*f = *JourneyInstanceOrderFieldEndedAt
+	case "DURATION":
+		*f = *JourneyInstanceOrderFieldDurationMs
+	case "UPDATED_AT":
+		*f = *JourneyInstanceOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid JourneyInstanceOrderField", str)
+	}
+	return nil
+}
+
+// JourneyInstanceOrderField defines the ordering field of JourneyInstance.
+type JourneyInstanceOrderField struct {
+	// Value extracts the ordering value from the given JourneyInstance.
+	Value    func(*JourneyInstance) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) journeyinstance.OrderOption
+	toCursor func(*JourneyInstance) Cursor
+}
+
+// JourneyInstanceOrder defines the ordering of JourneyInstance.
+type JourneyInstanceOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *JourneyInstanceOrderField `json:"field"`
+}
+
+// DefaultJourneyInstanceOrder is the default ordering of JourneyInstance.
+var DefaultJourneyInstanceOrder = &JourneyInstanceOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: journeyinstance.FieldID,
+		toTerm: journeyinstance.ByID,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts JourneyInstance into JourneyInstanceEdge.
+func (_m *JourneyInstance) ToEdge(order *JourneyInstanceOrder) *JourneyInstanceEdge {
+	if order == nil {
+		order = DefaultJourneyInstanceOrder
+	}
+	return &JourneyInstanceEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -420,6 +423,2278 @@ func (i *APITokenWhereInput) P() (predicate.APIToken, error) {
 		return predicates[0], nil
 	default:
 		return apitoken.And(predicates...), nil
+	}
+}
+
+// JobWhereInput represents a where input for filtering Job queries.
+type JobWhereInput struct {
+	Predicates []predicate.Job  `json:"-"`
+	Not        *JobWhereInput   `json:"not,omitempty"`
+	Or         []*JobWhereInput `json:"or,omitempty"`
+	And        []*JobWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind             *string  `json:"kind,omitempty"`
+	KindNEQ          *string  `json:"kindNEQ,omitempty"`
+	KindIn           []string `json:"kindIn,omitempty"`
+	KindNotIn        []string `json:"kindNotIn,omitempty"`
+	KindGT           *string  `json:"kindGT,omitempty"`
+	KindGTE          *string  `json:"kindGTE,omitempty"`
+	KindLT           *string  `json:"kindLT,omitempty"`
+	KindLTE          *string  `json:"kindLTE,omitempty"`
+	KindContains     *string  `json:"kindContains,omitempty"`
+	KindHasPrefix    *string  `json:"kindHasPrefix,omitempty"`
+	KindHasSuffix    *string  `json:"kindHasSuffix,omitempty"`
+	KindEqualFold    *string  `json:"kindEqualFold,omitempty"`
+	KindContainsFold *string  `json:"kindContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *job.Status  `json:"status,omitempty"`
+	StatusNEQ   *job.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []job.Status `json:"statusIn,omitempty"`
+	StatusNotIn []job.Status `json:"statusNotIn,omitempty"`
+
+	// "description" field predicates.
+	Description             *string  `json:"description,omitempty"`
+	DescriptionNEQ          *string  `json:"descriptionNEQ,omitempty"`
+	DescriptionIn           []string `json:"descriptionIn,omitempty"`
+	DescriptionNotIn        []string `json:"descriptionNotIn,omitempty"`
+	DescriptionGT           *string  `json:"descriptionGT,omitempty"`
+	DescriptionGTE          *string  `json:"descriptionGTE,omitempty"`
+	DescriptionLT           *string  `json:"descriptionLT,omitempty"`
+	DescriptionLTE          *string  `json:"descriptionLTE,omitempty"`
+	DescriptionContains     *string  `json:"descriptionContains,omitempty"`
+	DescriptionHasPrefix    *string  `json:"descriptionHasPrefix,omitempty"`
+	DescriptionHasSuffix    *string  `json:"descriptionHasSuffix,omitempty"`
+	DescriptionIsNil        bool     `json:"descriptionIsNil,omitempty"`
+	DescriptionNotNil       bool     `json:"descriptionNotNil,omitempty"`
+	DescriptionEqualFold    *string  `json:"descriptionEqualFold,omitempty"`
+	DescriptionContainsFold *string  `json:"descriptionContainsFold,omitempty"`
+
+	// "total" field predicates.
+	Total      *int  `json:"total,omitempty"`
+	TotalNEQ   *int  `json:"totalNEQ,omitempty"`
+	TotalIn    []int `json:"totalIn,omitempty"`
+	TotalNotIn []int `json:"totalNotIn,omitempty"`
+	TotalGT    *int  `json:"totalGT,omitempty"`
+	TotalGTE   *int  `json:"totalGTE,omitempty"`
+	TotalLT    *int  `json:"totalLT,omitempty"`
+	TotalLTE   *int  `json:"totalLTE,omitempty"`
+
+	// "done" field predicates.
+	Done      *int  `json:"done,omitempty"`
+	DoneNEQ   *int  `json:"doneNEQ,omitempty"`
+	DoneIn    []int `json:"doneIn,omitempty"`
+	DoneNotIn []int `json:"doneNotIn,omitempty"`
+	DoneGT    *int  `json:"doneGT,omitempty"`
+	DoneGTE   *int  `json:"doneGTE,omitempty"`
+	DoneLT    *int  `json:"doneLT,omitempty"`
+	DoneLTE   *int  `json:"doneLTE,omitempty"`
+
+	// "failed" field predicates.
+	Failed      *int  `json:"failed,omitempty"`
+	FailedNEQ   *int  `json:"failedNEQ,omitempty"`
+	FailedIn    []int `json:"failedIn,omitempty"`
+	FailedNotIn []int `json:"failedNotIn,omitempty"`
+	FailedGT    *int  `json:"failedGT,omitempty"`
+	FailedGTE   *int  `json:"failedGTE,omitempty"`
+	FailedLT    *int  `json:"failedLT,omitempty"`
+	FailedLTE   *int  `json:"failedLTE,omitempty"`
+
+	// "stage" field predicates.
+	Stage             *string  `json:"stage,omitempty"`
+	StageNEQ          *string  `json:"stageNEQ,omitempty"`
+	StageIn           []string `json:"stageIn,omitempty"`
+	StageNotIn        []string `json:"stageNotIn,omitempty"`
+	StageGT           *string  `json:"stageGT,omitempty"`
+	StageGTE          *string  `json:"stageGTE,omitempty"`
+	StageLT           *string  `json:"stageLT,omitempty"`
+	StageLTE          *string  `json:"stageLTE,omitempty"`
+	StageContains     *string  `json:"stageContains,omitempty"`
+	StageHasPrefix    *string  `json:"stageHasPrefix,omitempty"`
+	StageHasSuffix    *string  `json:"stageHasSuffix,omitempty"`
+	StageIsNil        bool     `json:"stageIsNil,omitempty"`
+	StageNotNil       bool     `json:"stageNotNil,omitempty"`
+	StageEqualFold    *string  `json:"stageEqualFold,omitempty"`
+	StageContainsFold *string  `json:"stageContainsFold,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByIsNil        bool     `json:"createdByIsNil,omitempty"`
+	CreatedByNotNil       bool     `json:"createdByNotNil,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+
+	// "instance" field predicates.
+	Instance             *string  `json:"instance,omitempty"`
+	InstanceNEQ          *string  `json:"instanceNEQ,omitempty"`
+	InstanceIn           []string `json:"instanceIn,omitempty"`
+	InstanceNotIn        []string `json:"instanceNotIn,omitempty"`
+	InstanceGT           *string  `json:"instanceGT,omitempty"`
+	InstanceGTE          *string  `json:"instanceGTE,omitempty"`
+	InstanceLT           *string  `json:"instanceLT,omitempty"`
+	InstanceLTE          *string  `json:"instanceLTE,omitempty"`
+	InstanceContains     *string  `json:"instanceContains,omitempty"`
+	InstanceHasPrefix    *string  `json:"instanceHasPrefix,omitempty"`
+	InstanceHasSuffix    *string  `json:"instanceHasSuffix,omitempty"`
+	InstanceIsNil        bool     `json:"instanceIsNil,omitempty"`
+	InstanceNotNil       bool     `json:"instanceNotNil,omitempty"`
+	InstanceEqualFold    *string  `json:"instanceEqualFold,omitempty"`
+	InstanceContainsFold *string  `json:"instanceContainsFold,omitempty"`
+
+	// "cancel_requested" field predicates.
+	CancelRequested    *bool `json:"cancelRequested,omitempty"`
+	CancelRequestedNEQ *bool `json:"cancelRequestedNEQ,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt       *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ    *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn     []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn  []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT     *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE    *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT     *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE    *time.Time  `json:"startedAtLTE,omitempty"`
+	StartedAtIsNil  bool        `json:"startedAtIsNil,omitempty"`
+	StartedAtNotNil bool        `json:"startedAtNotNil,omitempty"`
+
+	// "heartbeat_at" field predicates.
+	HeartbeatAt       *time.Time  `json:"heartbeatAt,omitempty"`
+	HeartbeatAtNEQ    *time.Time  `json:"heartbeatAtNEQ,omitempty"`
+	HeartbeatAtIn     []time.Time `json:"heartbeatAtIn,omitempty"`
+	HeartbeatAtNotIn  []time.Time `json:"heartbeatAtNotIn,omitempty"`
+	HeartbeatAtGT     *time.Time  `json:"heartbeatAtGT,omitempty"`
+	HeartbeatAtGTE    *time.Time  `json:"heartbeatAtGTE,omitempty"`
+	HeartbeatAtLT     *time.Time  `json:"heartbeatAtLT,omitempty"`
+	HeartbeatAtLTE    *time.Time  `json:"heartbeatAtLTE,omitempty"`
+	HeartbeatAtIsNil  bool        `json:"heartbeatAtIsNil,omitempty"`
+	HeartbeatAtNotNil bool        `json:"heartbeatAtNotNil,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *JobWhereInput) AddPredicates(predicates ...predicate.Job) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the JobWhereInput filter on the JobQuery builder.
+func (i *JobWhereInput) Filter(q *JobQuery) (*JobQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyJobWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyJobWhereInput is returned in case the JobWhereInput is empty.
+var ErrEmptyJobWhereInput = errors.New("ent: empty predicate JobWhereInput")
+
+// P returns a predicate for filtering jobs.
+// An error is returned if the input is empty or invalid.
+func (i *JobWhereInput) P() (predicate.Job, error) {
+	var predicates []predicate.Job
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, job.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Job, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, job.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Job, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, job.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, job.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, job.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, job.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, job.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, job.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, job.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, job.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, job.IDLTE(*i.IDLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, job.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, job.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, job.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, job.KindNotIn(i.KindNotIn...))
+	}
+	if i.KindGT != nil {
+		predicates = append(predicates, job.KindGT(*i.KindGT))
+	}
+	if i.KindGTE != nil {
+		predicates = append(predicates, job.KindGTE(*i.KindGTE))
+	}
+	if i.KindLT != nil {
+		predicates = append(predicates, job.KindLT(*i.KindLT))
+	}
+	if i.KindLTE != nil {
+		predicates = append(predicates, job.KindLTE(*i.KindLTE))
+	}
+	if i.KindContains != nil {
+		predicates = append(predicates, job.KindContains(*i.KindContains))
+	}
+	if i.KindHasPrefix != nil {
+		predicates = append(predicates, job.KindHasPrefix(*i.KindHasPrefix))
+	}
+	if i.KindHasSuffix != nil {
+		predicates = append(predicates, job.KindHasSuffix(*i.KindHasSuffix))
+	}
+	if i.KindEqualFold != nil {
+		predicates = append(predicates, job.KindEqualFold(*i.KindEqualFold))
+	}
+	if i.KindContainsFold != nil {
+		predicates = append(predicates, job.KindContainsFold(*i.KindContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, job.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, job.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, job.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, job.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Description != nil {
+		predicates = append(predicates, job.DescriptionEQ(*i.Description))
+	}
+	if i.DescriptionNEQ != nil {
+		predicates = append(predicates, job.DescriptionNEQ(*i.DescriptionNEQ))
+	}
+	if len(i.DescriptionIn) > 0 {
+		predicates = append(predicates, job.DescriptionIn(i.DescriptionIn...))
+	}
+	if len(i.DescriptionNotIn) > 0 {
+		predicates = append(predicates, job.DescriptionNotIn(i.DescriptionNotIn...))
+	}
+	if i.DescriptionGT != nil {
+		predicates = append(predicates, job.DescriptionGT(*i.DescriptionGT))
+	}
+	if i.DescriptionGTE != nil {
+		predicates = append(predicates, job.DescriptionGTE(*i.DescriptionGTE))
+	}
+	if i.DescriptionLT != nil {
+		predicates = append(predicates, job.DescriptionLT(*i.DescriptionLT))
+	}
+	if i.DescriptionLTE != nil {
+		predicates = append(predicates, job.DescriptionLTE(*i.DescriptionLTE))
+	}
+	if i.DescriptionContains != nil {
+		predicates = append(predicates, job.DescriptionContains(*i.DescriptionContains))
+	}
+	if i.DescriptionHasPrefix != nil {
+		predicates = append(predicates, job.DescriptionHasPrefix(*i.DescriptionHasPrefix))
+	}
+	if i.DescriptionHasSuffix != nil {
+		predicates = append(predicates, job.DescriptionHasSuffix(*i.DescriptionHasSuffix))
+	}
+	if i.DescriptionIsNil {
+		predicates = append(predicates, job.DescriptionIsNil())
+	}
+	if i.DescriptionNotNil {
+		predicates = append(predicates, job.DescriptionNotNil())
+	}
+	if i.DescriptionEqualFold != nil {
+		predicates = append(predicates, job.DescriptionEqualFold(*i.DescriptionEqualFold))
+	}
+	if i.DescriptionContainsFold != nil {
+		predicates = append(predicates, job.DescriptionContainsFold(*i.DescriptionContainsFold))
+	}
+	if i.Total != nil {
+		predicates = append(predicates, job.TotalEQ(*i.Total))
+	}
+	if i.TotalNEQ != nil {
+		predicates = append(predicates, job.TotalNEQ(*i.TotalNEQ))
+	}
+	if len(i.TotalIn) > 0 {
+		predicates = append(predicates, job.TotalIn(i.TotalIn...))
+	}
+	if len(i.TotalNotIn) > 0 {
+		predicates = append(predicates, job.TotalNotIn(i.TotalNotIn...))
+	}
+	if i.TotalGT != nil {
+		predicates = append(predicates, job.TotalGT(*i.TotalGT))
+	}
+	if i.TotalGTE != nil {
+		predicates = append(predicates, job.TotalGTE(*i.TotalGTE))
+	}
+	if i.TotalLT != nil {
+		predicates = append(predicates, job.TotalLT(*i.TotalLT))
+	}
+	if i.TotalLTE != nil {
+		predicates = append(predicates, job.TotalLTE(*i.TotalLTE))
+	}
+	if i.Done != nil {
+		predicates = append(predicates, job.DoneEQ(*i.Done))
+	}
+	if i.DoneNEQ != nil {
+		predicates = append(predicates, job.DoneNEQ(*i.DoneNEQ))
+	}
+	if len(i.DoneIn) > 0 {
+		predicates = append(predicates, job.DoneIn(i.DoneIn...))
+	}
+	if len(i.DoneNotIn) > 0 {
+		predicates = append(predicates, job.DoneNotIn(i.DoneNotIn...))
+	}
+	if i.DoneGT != nil {
+		predicates = append(predicates, job.DoneGT(*i.DoneGT))
+	}
+	if i.DoneGTE != nil {
+		predicates = append(predicates, job.DoneGTE(*i.DoneGTE))
+	}
+	if i.DoneLT != nil {
+		predicates = append(predicates, job.DoneLT(*i.DoneLT))
+	}
+	if i.DoneLTE != nil {
+		predicates = append(predicates, job.DoneLTE(*i.DoneLTE))
+	}
+	if i.Failed != nil {
+		predicates = append(predicates, job.FailedEQ(*i.Failed))
+	}
+	if i.FailedNEQ != nil {
+		predicates = append(predicates, job.FailedNEQ(*i.FailedNEQ))
+	}
+	if len(i.FailedIn) > 0 {
+		predicates = append(predicates, job.FailedIn(i.FailedIn...))
+	}
+	if len(i.FailedNotIn) > 0 {
+		predicates = append(predicates, job.FailedNotIn(i.FailedNotIn...))
+	}
+	if i.FailedGT != nil {
+		predicates = append(predicates, job.FailedGT(*i.FailedGT))
+	}
+	if i.FailedGTE != nil {
+		predicates = append(predicates, job.FailedGTE(*i.FailedGTE))
+	}
+	if i.FailedLT != nil {
+		predicates = append(predicates, job.FailedLT(*i.FailedLT))
+	}
+	if i.FailedLTE != nil {
+		predicates = append(predicates, job.FailedLTE(*i.FailedLTE))
+	}
+	if i.Stage != nil {
+		predicates = append(predicates, job.StageEQ(*i.Stage))
+	}
+	if i.StageNEQ != nil {
+		predicates = append(predicates, job.StageNEQ(*i.StageNEQ))
+	}
+	if len(i.StageIn) > 0 {
+		predicates = append(predicates, job.StageIn(i.StageIn...))
+	}
+	if len(i.StageNotIn) > 0 {
+		predicates = append(predicates, job.StageNotIn(i.StageNotIn...))
+	}
+	if i.StageGT != nil {
+		predicates = append(predicates, job.StageGT(*i.StageGT))
+	}
+	if i.StageGTE != nil {
+		predicates = append(predicates, job.StageGTE(*i.StageGTE))
+	}
+	if i.StageLT != nil {
+		predicates = append(predicates, job.StageLT(*i.StageLT))
+	}
+	if i.StageLTE != nil {
+		predicates = append(predicates, job.StageLTE(*i.StageLTE))
+	}
+	if i.StageContains != nil {
+		predicates = append(predicates, job.StageContains(*i.StageContains))
+	}
+	if i.StageHasPrefix != nil {
+		predicates = append(predicates, job.StageHasPrefix(*i.StageHasPrefix))
+	}
+	if i.StageHasSuffix != nil {
+		predicates = append(predicates, job.StageHasSuffix(*i.StageHasSuffix))
+	}
+	if i.StageIsNil {
+		predicates = append(predicates, job.StageIsNil())
+	}
+	if i.StageNotNil {
+		predicates = append(predicates, job.StageNotNil())
+	}
+	if i.StageEqualFold != nil {
+		predicates = append(predicates, job.StageEqualFold(*i.StageEqualFold))
+	}
+	if i.StageContainsFold != nil {
+		predicates = append(predicates, job.StageContainsFold(*i.StageContainsFold))
+	}
+	if i.Error != nil {
+		predicates = append(predicates, job.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, job.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, job.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, job.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, job.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, job.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, job.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, job.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, job.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, job.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, job.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, job.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, job.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, job.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, job.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, job.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, job.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, job.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, job.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, job.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, job.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, job.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, job.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, job.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, job.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, job.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByIsNil {
+		predicates = append(predicates, job.CreatedByIsNil())
+	}
+	if i.CreatedByNotNil {
+		predicates = append(predicates, job.CreatedByNotNil())
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, job.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, job.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+	if i.Instance != nil {
+		predicates = append(predicates, job.InstanceEQ(*i.Instance))
+	}
+	if i.InstanceNEQ != nil {
+		predicates = append(predicates, job.InstanceNEQ(*i.InstanceNEQ))
+	}
+	if len(i.InstanceIn) > 0 {
+		predicates = append(predicates, job.InstanceIn(i.InstanceIn...))
+	}
+	if len(i.InstanceNotIn) > 0 {
+		predicates = append(predicates, job.InstanceNotIn(i.InstanceNotIn...))
+	}
+	if i.InstanceGT != nil {
+		predicates = append(predicates, job.InstanceGT(*i.InstanceGT))
+	}
+	if i.InstanceGTE != nil {
+		predicates = append(predicates, job.InstanceGTE(*i.InstanceGTE))
+	}
+	if i.InstanceLT != nil {
+		predicates = append(predicates, job.InstanceLT(*i.InstanceLT))
+	}
+	if i.InstanceLTE != nil {
+		predicates = append(predicates, job.InstanceLTE(*i.InstanceLTE))
+	}
+	if i.InstanceContains != nil {
+		predicates = append(predicates, job.InstanceContains(*i.InstanceContains))
+	}
+	if i.InstanceHasPrefix != nil {
+		predicates = append(predicates, job.InstanceHasPrefix(*i.InstanceHasPrefix))
+	}
+	if i.InstanceHasSuffix != nil {
+		predicates = append(predicates, job.InstanceHasSuffix(*i.InstanceHasSuffix))
+	}
+	if i.InstanceIsNil {
+		predicates = append(predicates, job.InstanceIsNil())
+	}
+	if i.InstanceNotNil {
+		predicates = append(predicates, job.InstanceNotNil())
+	}
+	if i.InstanceEqualFold != nil {
+		predicates = append(predicates, job.InstanceEqualFold(*i.InstanceEqualFold))
+	}
+	if i.InstanceContainsFold != nil {
+		predicates = append(predicates, job.InstanceContainsFold(*i.InstanceContainsFold))
+	}
+	if i.CancelRequested != nil {
+		predicates = append(predicates, job.CancelRequestedEQ(*i.CancelRequested))
+	}
+	if i.CancelRequestedNEQ != nil {
+		predicates = append(predicates, job.CancelRequestedNEQ(*i.CancelRequestedNEQ))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, job.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, job.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, job.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, job.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, job.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, job.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, job.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, job.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, job.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, job.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, job.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, job.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, job.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, job.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, job.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, job.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.StartedAtIsNil {
+		predicates = append(predicates, job.StartedAtIsNil())
+	}
+	if i.StartedAtNotNil {
+		predicates = append(predicates, job.StartedAtNotNil())
+	}
+	if i.HeartbeatAt != nil {
+		predicates = append(predicates, job.HeartbeatAtEQ(*i.HeartbeatAt))
+	}
+	if i.HeartbeatAtNEQ != nil {
+		predicates = append(predicates, job.HeartbeatAtNEQ(*i.HeartbeatAtNEQ))
+	}
+	if len(i.HeartbeatAtIn) > 0 {
+		predicates = append(predicates, job.HeartbeatAtIn(i.HeartbeatAtIn...))
+	}
+	if len(i.HeartbeatAtNotIn) > 0 {
+		predicates = append(predicates, job.HeartbeatAtNotIn(i.HeartbeatAtNotIn...))
+	}
+	if i.HeartbeatAtGT != nil {
+		predicates = append(predicates, job.HeartbeatAtGT(*i.HeartbeatAtGT))
+	}
+	if i.HeartbeatAtGTE != nil {
+		predicates = append(predicates, job.HeartbeatAtGTE(*i.HeartbeatAtGTE))
+	}
+	if i.HeartbeatAtLT != nil {
+		predicates = append(predicates, job.HeartbeatAtLT(*i.HeartbeatAtLT))
+	}
+	if i.HeartbeatAtLTE != nil {
+		predicates = append(predicates, job.HeartbeatAtLTE(*i.HeartbeatAtLTE))
+	}
+	if i.HeartbeatAtIsNil {
+		predicates = append(predicates, job.HeartbeatAtIsNil())
+	}
+	if i.HeartbeatAtNotNil {
+		predicates = append(predicates, job.HeartbeatAtNotNil())
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, job.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, job.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, job.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, job.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, job.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, job.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, job.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, job.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, job.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, job.FinishedAtNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyJobWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return job.And(predicates...), nil
+	}
+}
+
+// JourneyDefinitionWhereInput represents a where input for filtering JourneyDefinition queries.
+type JourneyDefinitionWhereInput struct {
+	Predicates []predicate.JourneyDefinition  `json:"-"`
+	Not        *JourneyDefinitionWhereInput   `json:"not,omitempty"`
+	Or         []*JourneyDefinitionWhereInput `json:"or,omitempty"`
+	And        []*JourneyDefinitionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "key" field predicates.
+	Key             *string  `json:"key,omitempty"`
+	KeyNEQ          *string  `json:"keyNEQ,omitempty"`
+	KeyIn           []string `json:"keyIn,omitempty"`
+	KeyNotIn        []string `json:"keyNotIn,omitempty"`
+	KeyGT           *string  `json:"keyGT,omitempty"`
+	KeyGTE          *string  `json:"keyGTE,omitempty"`
+	KeyLT           *string  `json:"keyLT,omitempty"`
+	KeyLTE          *string  `json:"keyLTE,omitempty"`
+	KeyContains     *string  `json:"keyContains,omitempty"`
+	KeyHasPrefix    *string  `json:"keyHasPrefix,omitempty"`
+	KeyHasSuffix    *string  `json:"keyHasSuffix,omitempty"`
+	KeyEqualFold    *string  `json:"keyEqualFold,omitempty"`
+	KeyContainsFold *string  `json:"keyContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "description" field predicates.
+	Description             *string  `json:"description,omitempty"`
+	DescriptionNEQ          *string  `json:"descriptionNEQ,omitempty"`
+	DescriptionIn           []string `json:"descriptionIn,omitempty"`
+	DescriptionNotIn        []string `json:"descriptionNotIn,omitempty"`
+	DescriptionGT           *string  `json:"descriptionGT,omitempty"`
+	DescriptionGTE          *string  `json:"descriptionGTE,omitempty"`
+	DescriptionLT           *string  `json:"descriptionLT,omitempty"`
+	DescriptionLTE          *string  `json:"descriptionLTE,omitempty"`
+	DescriptionContains     *string  `json:"descriptionContains,omitempty"`
+	DescriptionHasPrefix    *string  `json:"descriptionHasPrefix,omitempty"`
+	DescriptionHasSuffix    *string  `json:"descriptionHasSuffix,omitempty"`
+	DescriptionIsNil        bool     `json:"descriptionIsNil,omitempty"`
+	DescriptionNotNil       bool     `json:"descriptionNotNil,omitempty"`
+	DescriptionEqualFold    *string  `json:"descriptionEqualFold,omitempty"`
+	DescriptionContainsFold *string  `json:"descriptionContainsFold,omitempty"`
+
+	// "version" field predicates.
+	Version      *int  `json:"version,omitempty"`
+	VersionNEQ   *int  `json:"versionNEQ,omitempty"`
+	VersionIn    []int `json:"versionIn,omitempty"`
+	VersionNotIn []int `json:"versionNotIn,omitempty"`
+	VersionGT    *int  `json:"versionGT,omitempty"`
+	VersionGTE   *int  `json:"versionGTE,omitempty"`
+	VersionLT    *int  `json:"versionLT,omitempty"`
+	VersionLTE   *int  `json:"versionLTE,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "builtin" field predicates.
+	Builtin    *bool `json:"builtin,omitempty"`
+	BuiltinNEQ *bool `json:"builtinNEQ,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *JourneyDefinitionWhereInput) AddPredicates(predicates ...predicate.JourneyDefinition) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the JourneyDefinitionWhereInput filter on the JourneyDefinitionQuery builder.
+func (i *JourneyDefinitionWhereInput) Filter(q *JourneyDefinitionQuery) (*JourneyDefinitionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyJourneyDefinitionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyJourneyDefinitionWhereInput is returned in case the JourneyDefinitionWhereInput is empty.
+var ErrEmptyJourneyDefinitionWhereInput = errors.New("ent: empty predicate JourneyDefinitionWhereInput")
+
+// P returns a predicate for filtering journeydefinitions.
+// An error is returned if the input is empty or invalid.
+func (i *JourneyDefinitionWhereInput) P() (predicate.JourneyDefinition, error) {
+	var predicates []predicate.JourneyDefinition
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, journeydefinition.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.JourneyDefinition, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, journeydefinition.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.JourneyDefinition, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, journeydefinition.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, journeydefinition.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, journeydefinition.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, journeydefinition.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, journeydefinition.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, journeydefinition.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, journeydefinition.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, journeydefinition.IDLTE(*i.IDLTE))
+	}
+	if i.Key != nil {
+		predicates = append(predicates, journeydefinition.KeyEQ(*i.Key))
+	}
+	if i.KeyNEQ != nil {
+		predicates = append(predicates, journeydefinition.KeyNEQ(*i.KeyNEQ))
+	}
+	if len(i.KeyIn) > 0 {
+		predicates = append(predicates, journeydefinition.KeyIn(i.KeyIn...))
+	}
+	if len(i.KeyNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.KeyNotIn(i.KeyNotIn...))
+	}
+	if i.KeyGT != nil {
+		predicates = append(predicates, journeydefinition.KeyGT(*i.KeyGT))
+	}
+	if i.KeyGTE != nil {
+		predicates = append(predicates, journeydefinition.KeyGTE(*i.KeyGTE))
+	}
+	if i.KeyLT != nil {
+		predicates = append(predicates, journeydefinition.KeyLT(*i.KeyLT))
+	}
+	if i.KeyLTE != nil {
+		predicates = append(predicates, journeydefinition.KeyLTE(*i.KeyLTE))
+	}
+	if i.KeyContains != nil {
+		predicates = append(predicates, journeydefinition.KeyContains(*i.KeyContains))
+	}
+	if i.KeyHasPrefix != nil {
+		predicates = append(predicates, journeydefinition.KeyHasPrefix(*i.KeyHasPrefix))
+	}
+	if i.KeyHasSuffix != nil {
+		predicates = append(predicates, journeydefinition.KeyHasSuffix(*i.KeyHasSuffix))
+	}
+	if i.KeyEqualFold != nil {
+		predicates = append(predicates, journeydefinition.KeyEqualFold(*i.KeyEqualFold))
+	}
+	if i.KeyContainsFold != nil {
+		predicates = append(predicates, journeydefinition.KeyContainsFold(*i.KeyContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, journeydefinition.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, journeydefinition.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, journeydefinition.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, journeydefinition.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, journeydefinition.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, journeydefinition.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, journeydefinition.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, journeydefinition.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, journeydefinition.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, journeydefinition.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, journeydefinition.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, journeydefinition.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Description != nil {
+		predicates = append(predicates, journeydefinition.DescriptionEQ(*i.Description))
+	}
+	if i.DescriptionNEQ != nil {
+		predicates = append(predicates, journeydefinition.DescriptionNEQ(*i.DescriptionNEQ))
+	}
+	if len(i.DescriptionIn) > 0 {
+		predicates = append(predicates, journeydefinition.DescriptionIn(i.DescriptionIn...))
+	}
+	if len(i.DescriptionNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.DescriptionNotIn(i.DescriptionNotIn...))
+	}
+	if i.DescriptionGT != nil {
+		predicates = append(predicates, journeydefinition.DescriptionGT(*i.DescriptionGT))
+	}
+	if i.DescriptionGTE != nil {
+		predicates = append(predicates, journeydefinition.DescriptionGTE(*i.DescriptionGTE))
+	}
+	if i.DescriptionLT != nil {
+		predicates = append(predicates, journeydefinition.DescriptionLT(*i.DescriptionLT))
+	}
+	if i.DescriptionLTE != nil {
+		predicates = append(predicates, journeydefinition.DescriptionLTE(*i.DescriptionLTE))
+	}
+	if i.DescriptionContains != nil {
+		predicates = append(predicates, journeydefinition.DescriptionContains(*i.DescriptionContains))
+	}
+	if i.DescriptionHasPrefix != nil {
+		predicates = append(predicates, journeydefinition.DescriptionHasPrefix(*i.DescriptionHasPrefix))
+	}
+	if i.DescriptionHasSuffix != nil {
+		predicates = append(predicates, journeydefinition.DescriptionHasSuffix(*i.DescriptionHasSuffix))
+	}
+	if i.DescriptionIsNil {
+		predicates = append(predicates, journeydefinition.DescriptionIsNil())
+	}
+	if i.DescriptionNotNil {
+		predicates = append(predicates, journeydefinition.DescriptionNotNil())
+	}
+	if i.DescriptionEqualFold != nil {
+		predicates = append(predicates, journeydefinition.DescriptionEqualFold(*i.DescriptionEqualFold))
+	}
+	if i.DescriptionContainsFold != nil {
+		predicates = append(predicates, journeydefinition.DescriptionContainsFold(*i.DescriptionContainsFold))
+	}
+	if i.Version != nil {
+		predicates = append(predicates, journeydefinition.VersionEQ(*i.Version))
+	}
+	if i.VersionNEQ != nil {
+		predicates = append(predicates, journeydefinition.VersionNEQ(*i.VersionNEQ))
+	}
+	if len(i.VersionIn) > 0 {
+		predicates = append(predicates, journeydefinition.VersionIn(i.VersionIn...))
+	}
+	if len(i.VersionNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.VersionNotIn(i.VersionNotIn...))
+	}
+	if i.VersionGT != nil {
+		predicates = append(predicates, journeydefinition.VersionGT(*i.VersionGT))
+	}
+	if i.VersionGTE != nil {
+		predicates = append(predicates, journeydefinition.VersionGTE(*i.VersionGTE))
+	}
+	if i.VersionLT != nil {
+		predicates = append(predicates, journeydefinition.VersionLT(*i.VersionLT))
+	}
+	if i.VersionLTE != nil {
+		predicates = append(predicates, journeydefinition.VersionLTE(*i.VersionLTE))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, journeydefinition.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, journeydefinition.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.Builtin != nil {
+		predicates = append(predicates, journeydefinition.BuiltinEQ(*i.Builtin))
+	}
+	if i.BuiltinNEQ != nil {
+		predicates = append(predicates, journeydefinition.BuiltinNEQ(*i.BuiltinNEQ))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, journeydefinition.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, journeydefinition.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, journeydefinition.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, journeydefinition.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, journeydefinition.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyJourneyDefinitionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return journeydefinition.And(predicates...), nil
+	}
+}
+
+// JourneyInstanceWhereInput represents a where input for filtering JourneyInstance queries.
+type JourneyInstanceWhereInput struct {
+	Predicates []predicate.JourneyInstance  `json:"-"`
+	Not        *JourneyInstanceWhereInput   `json:"not,omitempty"`
+	Or         []*JourneyInstanceWhereInput `json:"or,omitempty"`
+	And        []*JourneyInstanceWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "definition_key" field predicates.
+	DefinitionKey             *string  `json:"definitionKey,omitempty"`
+	DefinitionKeyNEQ          *string  `json:"definitionKeyNEQ,omitempty"`
+	DefinitionKeyIn           []string `json:"definitionKeyIn,omitempty"`
+	DefinitionKeyNotIn        []string `json:"definitionKeyNotIn,omitempty"`
+	DefinitionKeyGT           *string  `json:"definitionKeyGT,omitempty"`
+	DefinitionKeyGTE          *string  `json:"definitionKeyGTE,omitempty"`
+	DefinitionKeyLT           *string  `json:"definitionKeyLT,omitempty"`
+	DefinitionKeyLTE          *string  `json:"definitionKeyLTE,omitempty"`
+	DefinitionKeyContains     *string  `json:"definitionKeyContains,omitempty"`
+	DefinitionKeyHasPrefix    *string  `json:"definitionKeyHasPrefix,omitempty"`
+	DefinitionKeyHasSuffix    *string  `json:"definitionKeyHasSuffix,omitempty"`
+	DefinitionKeyEqualFold    *string  `json:"definitionKeyEqualFold,omitempty"`
+	DefinitionKeyContainsFold *string  `json:"definitionKeyContainsFold,omitempty"`
+
+	// "definition_version" field predicates.
+	DefinitionVersion      *int  `json:"definitionVersion,omitempty"`
+	DefinitionVersionNEQ   *int  `json:"definitionVersionNEQ,omitempty"`
+	DefinitionVersionIn    []int `json:"definitionVersionIn,omitempty"`
+	DefinitionVersionNotIn []int `json:"definitionVersionNotIn,omitempty"`
+	DefinitionVersionGT    *int  `json:"definitionVersionGT,omitempty"`
+	DefinitionVersionGTE   *int  `json:"definitionVersionGTE,omitempty"`
+	DefinitionVersionLT    *int  `json:"definitionVersionLT,omitempty"`
+	DefinitionVersionLTE   *int  `json:"definitionVersionLTE,omitempty"`
+
+	// "correlation_key" field predicates.
+	CorrelationKey             *string  `json:"correlationKey,omitempty"`
+	CorrelationKeyNEQ          *string  `json:"correlationKeyNEQ,omitempty"`
+	CorrelationKeyIn           []string `json:"correlationKeyIn,omitempty"`
+	CorrelationKeyNotIn        []string `json:"correlationKeyNotIn,omitempty"`
+	CorrelationKeyGT           *string  `json:"correlationKeyGT,omitempty"`
+	CorrelationKeyGTE          *string  `json:"correlationKeyGTE,omitempty"`
+	CorrelationKeyLT           *string  `json:"correlationKeyLT,omitempty"`
+	CorrelationKeyLTE          *string  `json:"correlationKeyLTE,omitempty"`
+	CorrelationKeyContains     *string  `json:"correlationKeyContains,omitempty"`
+	CorrelationKeyHasPrefix    *string  `json:"correlationKeyHasPrefix,omitempty"`
+	CorrelationKeyHasSuffix    *string  `json:"correlationKeyHasSuffix,omitempty"`
+	CorrelationKeyEqualFold    *string  `json:"correlationKeyEqualFold,omitempty"`
+	CorrelationKeyContainsFold *string  `json:"correlationKeyContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *journeyinstance.Status  `json:"status,omitempty"`
+	StatusNEQ   *journeyinstance.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []journeyinstance.Status `json:"statusIn,omitempty"`
+	StatusNotIn []journeyinstance.Status `json:"statusNotIn,omitempty"`
+
+	// "current_step" field predicates.
+	CurrentStep             *string  `json:"currentStep,omitempty"`
+	CurrentStepNEQ          *string  `json:"currentStepNEQ,omitempty"`
+	CurrentStepIn           []string `json:"currentStepIn,omitempty"`
+	CurrentStepNotIn        []string `json:"currentStepNotIn,omitempty"`
+	CurrentStepGT           *string  `json:"currentStepGT,omitempty"`
+	CurrentStepGTE          *string  `json:"currentStepGTE,omitempty"`
+	CurrentStepLT           *string  `json:"currentStepLT,omitempty"`
+	CurrentStepLTE          *string  `json:"currentStepLTE,omitempty"`
+	CurrentStepContains     *string  `json:"currentStepContains,omitempty"`
+	CurrentStepHasPrefix    *string  `json:"currentStepHasPrefix,omitempty"`
+	CurrentStepHasSuffix    *string  `json:"currentStepHasSuffix,omitempty"`
+	CurrentStepIsNil        bool     `json:"currentStepIsNil,omitempty"`
+	CurrentStepNotNil       bool     `json:"currentStepNotNil,omitempty"`
+	CurrentStepEqualFold    *string  `json:"currentStepEqualFold,omitempty"`
+	CurrentStepContainsFold *string  `json:"currentStepContainsFold,omitempty"`
+
+	// "current_step_name" field predicates.
+	CurrentStepName             *string  `json:"currentStepName,omitempty"`
+	CurrentStepNameNEQ          *string  `json:"currentStepNameNEQ,omitempty"`
+	CurrentStepNameIn           []string `json:"currentStepNameIn,omitempty"`
+	CurrentStepNameNotIn        []string `json:"currentStepNameNotIn,omitempty"`
+	CurrentStepNameGT           *string  `json:"currentStepNameGT,omitempty"`
+	CurrentStepNameGTE          *string  `json:"currentStepNameGTE,omitempty"`
+	CurrentStepNameLT           *string  `json:"currentStepNameLT,omitempty"`
+	CurrentStepNameLTE          *string  `json:"currentStepNameLTE,omitempty"`
+	CurrentStepNameContains     *string  `json:"currentStepNameContains,omitempty"`
+	CurrentStepNameHasPrefix    *string  `json:"currentStepNameHasPrefix,omitempty"`
+	CurrentStepNameHasSuffix    *string  `json:"currentStepNameHasSuffix,omitempty"`
+	CurrentStepNameIsNil        bool     `json:"currentStepNameIsNil,omitempty"`
+	CurrentStepNameNotNil       bool     `json:"currentStepNameNotNil,omitempty"`
+	CurrentStepNameEqualFold    *string  `json:"currentStepNameEqualFold,omitempty"`
+	CurrentStepNameContainsFold *string  `json:"currentStepNameContainsFold,omitempty"`
+
+	// "progress" field predicates.
+	Progress      *float64  `json:"progress,omitempty"`
+	ProgressNEQ   *float64  `json:"progressNEQ,omitempty"`
+	ProgressIn    []float64 `json:"progressIn,omitempty"`
+	ProgressNotIn []float64 `json:"progressNotIn,omitempty"`
+	ProgressGT    *float64  `json:"progressGT,omitempty"`
+	ProgressGTE   *float64  `json:"progressGTE,omitempty"`
+	ProgressLT    *float64  `json:"progressLT,omitempty"`
+	ProgressLTE   *float64  `json:"progressLTE,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt      *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ   *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn    []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT    *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE   *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT    *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE   *time.Time  `json:"startedAtLTE,omitempty"`
+
+	// "last_event_at" field predicates.
+	LastEventAt      *time.Time  `json:"lastEventAt,omitempty"`
+	LastEventAtNEQ   *time.Time  `json:"lastEventAtNEQ,omitempty"`
+	LastEventAtIn    []time.Time `json:"lastEventAtIn,omitempty"`
+	LastEventAtNotIn []time.Time `json:"lastEventAtNotIn,omitempty"`
+	LastEventAtGT    *time.Time  `json:"lastEventAtGT,omitempty"`
+	LastEventAtGTE   *time.Time  `json:"lastEventAtGTE,omitempty"`
+	LastEventAtLT    *time.Time  `json:"lastEventAtLT,omitempty"`
+	LastEventAtLTE   *time.Time  `json:"lastEventAtLTE,omitempty"`
+
+	// "ended_at" field predicates.
+	EndedAt       *time.Time  `json:"endedAt,omitempty"`
+	EndedAtNEQ    *time.Time  `json:"endedAtNEQ,omitempty"`
+	EndedAtIn     []time.Time `json:"endedAtIn,omitempty"`
+	EndedAtNotIn  []time.Time `json:"endedAtNotIn,omitempty"`
+	EndedAtGT     *time.Time  `json:"endedAtGT,omitempty"`
+	EndedAtGTE    *time.Time  `json:"endedAtGTE,omitempty"`
+	EndedAtLT     *time.Time  `json:"endedAtLT,omitempty"`
+	EndedAtLTE    *time.Time  `json:"endedAtLTE,omitempty"`
+	EndedAtIsNil  bool        `json:"endedAtIsNil,omitempty"`
+	EndedAtNotNil bool        `json:"endedAtNotNil,omitempty"`
+
+	// "duration_ms" field predicates.
+	DurationMs       *float64  `json:"durationMs,omitempty"`
+	DurationMsNEQ    *float64  `json:"durationMsNEQ,omitempty"`
+	DurationMsIn     []float64 `json:"durationMsIn,omitempty"`
+	DurationMsNotIn  []float64 `json:"durationMsNotIn,omitempty"`
+	DurationMsGT     *float64  `json:"durationMsGT,omitempty"`
+	DurationMsGTE    *float64  `json:"durationMsGTE,omitempty"`
+	DurationMsLT     *float64  `json:"durationMsLT,omitempty"`
+	DurationMsLTE    *float64  `json:"durationMsLTE,omitempty"`
+	DurationMsIsNil  bool      `json:"durationMsIsNil,omitempty"`
+	DurationMsNotNil bool      `json:"durationMsNotNil,omitempty"`
+
+	// "stuck_at" field predicates.
+	StuckAt       *time.Time  `json:"stuckAt,omitempty"`
+	StuckAtNEQ    *time.Time  `json:"stuckAtNEQ,omitempty"`
+	StuckAtIn     []time.Time `json:"stuckAtIn,omitempty"`
+	StuckAtNotIn  []time.Time `json:"stuckAtNotIn,omitempty"`
+	StuckAtGT     *time.Time  `json:"stuckAtGT,omitempty"`
+	StuckAtGTE    *time.Time  `json:"stuckAtGTE,omitempty"`
+	StuckAtLT     *time.Time  `json:"stuckAtLT,omitempty"`
+	StuckAtLTE    *time.Time  `json:"stuckAtLTE,omitempty"`
+	StuckAtIsNil  bool        `json:"stuckAtIsNil,omitempty"`
+	StuckAtNotNil bool        `json:"stuckAtNotNil,omitempty"`
+
+	// "abandon_at" field predicates.
+	AbandonAt       *time.Time  `json:"abandonAt,omitempty"`
+	AbandonAtNEQ    *time.Time  `json:"abandonAtNEQ,omitempty"`
+	AbandonAtIn     []time.Time `json:"abandonAtIn,omitempty"`
+	AbandonAtNotIn  []time.Time `json:"abandonAtNotIn,omitempty"`
+	AbandonAtGT     *time.Time  `json:"abandonAtGT,omitempty"`
+	AbandonAtGTE    *time.Time  `json:"abandonAtGTE,omitempty"`
+	AbandonAtLT     *time.Time  `json:"abandonAtLT,omitempty"`
+	AbandonAtLTE    *time.Time  `json:"abandonAtLTE,omitempty"`
+	AbandonAtIsNil  bool        `json:"abandonAtIsNil,omitempty"`
+	AbandonAtNotNil bool        `json:"abandonAtNotNil,omitempty"`
+
+	// "stuck_since" field predicates.
+	StuckSince       *time.Time  `json:"stuckSince,omitempty"`
+	StuckSinceNEQ    *time.Time  `json:"stuckSinceNEQ,omitempty"`
+	StuckSinceIn     []time.Time `json:"stuckSinceIn,omitempty"`
+	StuckSinceNotIn  []time.Time `json:"stuckSinceNotIn,omitempty"`
+	StuckSinceGT     *time.Time  `json:"stuckSinceGT,omitempty"`
+	StuckSinceGTE    *time.Time  `json:"stuckSinceGTE,omitempty"`
+	StuckSinceLT     *time.Time  `json:"stuckSinceLT,omitempty"`
+	StuckSinceLTE    *time.Time  `json:"stuckSinceLTE,omitempty"`
+	StuckSinceIsNil  bool        `json:"stuckSinceIsNil,omitempty"`
+	StuckSinceNotNil bool        `json:"stuckSinceNotNil,omitempty"`
+
+	// "note" field predicates.
+	Note             *string  `json:"note,omitempty"`
+	NoteNEQ          *string  `json:"noteNEQ,omitempty"`
+	NoteIn           []string `json:"noteIn,omitempty"`
+	NoteNotIn        []string `json:"noteNotIn,omitempty"`
+	NoteGT           *string  `json:"noteGT,omitempty"`
+	NoteGTE          *string  `json:"noteGTE,omitempty"`
+	NoteLT           *string  `json:"noteLT,omitempty"`
+	NoteLTE          *string  `json:"noteLTE,omitempty"`
+	NoteContains     *string  `json:"noteContains,omitempty"`
+	NoteHasPrefix    *string  `json:"noteHasPrefix,omitempty"`
+	NoteHasSuffix    *string  `json:"noteHasSuffix,omitempty"`
+	NoteIsNil        bool     `json:"noteIsNil,omitempty"`
+	NoteNotNil       bool     `json:"noteNotNil,omitempty"`
+	NoteEqualFold    *string  `json:"noteEqualFold,omitempty"`
+	NoteContainsFold *string  `json:"noteContainsFold,omitempty"`
+
+	// "event_count" field predicates.
+	EventCount      *int  `json:"eventCount,omitempty"`
+	EventCountNEQ   *int  `json:"eventCountNEQ,omitempty"`
+	EventCountIn    []int `json:"eventCountIn,omitempty"`
+	EventCountNotIn []int `json:"eventCountNotIn,omitempty"`
+	EventCountGT    *int  `json:"eventCountGT,omitempty"`
+	EventCountGTE   *int  `json:"eventCountGTE,omitempty"`
+	EventCountLT    *int  `json:"eventCountLT,omitempty"`
+	EventCountLTE   *int  `json:"eventCountLTE,omitempty"`
+
+	// "customer_id" field predicates.
+	CustomerID             *string  `json:"customerID,omitempty"`
+	CustomerIDNEQ          *string  `json:"customerIDNEQ,omitempty"`
+	CustomerIDIn           []string `json:"customerIDIn,omitempty"`
+	CustomerIDNotIn        []string `json:"customerIDNotIn,omitempty"`
+	CustomerIDGT           *string  `json:"customerIDGT,omitempty"`
+	CustomerIDGTE          *string  `json:"customerIDGTE,omitempty"`
+	CustomerIDLT           *string  `json:"customerIDLT,omitempty"`
+	CustomerIDLTE          *string  `json:"customerIDLTE,omitempty"`
+	CustomerIDContains     *string  `json:"customerIDContains,omitempty"`
+	CustomerIDHasPrefix    *string  `json:"customerIDHasPrefix,omitempty"`
+	CustomerIDHasSuffix    *string  `json:"customerIDHasSuffix,omitempty"`
+	CustomerIDIsNil        bool     `json:"customerIDIsNil,omitempty"`
+	CustomerIDNotNil       bool     `json:"customerIDNotNil,omitempty"`
+	CustomerIDEqualFold    *string  `json:"customerIDEqualFold,omitempty"`
+	CustomerIDContainsFold *string  `json:"customerIDContainsFold,omitempty"`
+
+	// "resource_id" field predicates.
+	ResourceID             *string  `json:"resourceID,omitempty"`
+	ResourceIDNEQ          *string  `json:"resourceIDNEQ,omitempty"`
+	ResourceIDIn           []string `json:"resourceIDIn,omitempty"`
+	ResourceIDNotIn        []string `json:"resourceIDNotIn,omitempty"`
+	ResourceIDGT           *string  `json:"resourceIDGT,omitempty"`
+	ResourceIDGTE          *string  `json:"resourceIDGTE,omitempty"`
+	ResourceIDLT           *string  `json:"resourceIDLT,omitempty"`
+	ResourceIDLTE          *string  `json:"resourceIDLTE,omitempty"`
+	ResourceIDContains     *string  `json:"resourceIDContains,omitempty"`
+	ResourceIDHasPrefix    *string  `json:"resourceIDHasPrefix,omitempty"`
+	ResourceIDHasSuffix    *string  `json:"resourceIDHasSuffix,omitempty"`
+	ResourceIDIsNil        bool     `json:"resourceIDIsNil,omitempty"`
+	ResourceIDNotNil       bool     `json:"resourceIDNotNil,omitempty"`
+	ResourceIDEqualFold    *string  `json:"resourceIDEqualFold,omitempty"`
+	ResourceIDContainsFold *string  `json:"resourceIDContainsFold,omitempty"`
+
+	// "definition_id" field predicates.
+	DefinitionID       *int  `json:"definitionID,omitempty"`
+	DefinitionIDNEQ    *int  `json:"definitionIDNEQ,omitempty"`
+	DefinitionIDIn     []int `json:"definitionIDIn,omitempty"`
+	DefinitionIDNotIn  []int `json:"definitionIDNotIn,omitempty"`
+	DefinitionIDIsNil  bool  `json:"definitionIDIsNil,omitempty"`
+	DefinitionIDNotNil bool  `json:"definitionIDNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "definition" edge predicates.
+	HasDefinition     *bool                          `json:"hasDefinition,omitempty"`
+	HasDefinitionWith []*JourneyDefinitionWhereInput `json:"hasDefinitionWith,omitempty"`
+
+	// "events" edge predicates.
+	HasEvents     *bool                     `json:"hasEvents,omitempty"`
+	HasEventsWith []*WebhookEventWhereInput `json:"hasEventsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *JourneyInstanceWhereInput) AddPredicates(predicates ...predicate.JourneyInstance) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the JourneyInstanceWhereInput filter on the JourneyInstanceQuery builder.
+func (i *JourneyInstanceWhereInput) Filter(q *JourneyInstanceQuery) (*JourneyInstanceQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyJourneyInstanceWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyJourneyInstanceWhereInput is returned in case the JourneyInstanceWhereInput is empty.
+var ErrEmptyJourneyInstanceWhereInput = errors.New("ent: empty predicate JourneyInstanceWhereInput")
+
+// P returns a predicate for filtering journeyinstances.
+// An error is returned if the input is empty or invalid.
+func (i *JourneyInstanceWhereInput) P() (predicate.JourneyInstance, error) {
+	var predicates []predicate.JourneyInstance
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, journeyinstance.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.JourneyInstance, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, journeyinstance.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.JourneyInstance, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, journeyinstance.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, journeyinstance.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, journeyinstance.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, journeyinstance.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, journeyinstance.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, journeyinstance.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, journeyinstance.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, journeyinstance.IDLTE(*i.IDLTE))
+	}
+	if i.DefinitionKey != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyEQ(*i.DefinitionKey))
+	}
+	if i.DefinitionKeyNEQ != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyNEQ(*i.DefinitionKeyNEQ))
+	}
+	if len(i.DefinitionKeyIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionKeyIn(i.DefinitionKeyIn...))
+	}
+	if len(i.DefinitionKeyNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionKeyNotIn(i.DefinitionKeyNotIn...))
+	}
+	if i.DefinitionKeyGT != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyGT(*i.DefinitionKeyGT))
+	}
+	if i.DefinitionKeyGTE != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyGTE(*i.DefinitionKeyGTE))
+	}
+	if i.DefinitionKeyLT != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyLT(*i.DefinitionKeyLT))
+	}
+	if i.DefinitionKeyLTE != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyLTE(*i.DefinitionKeyLTE))
+	}
+	if i.DefinitionKeyContains != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyContains(*i.DefinitionKeyContains))
+	}
+	if i.DefinitionKeyHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyHasPrefix(*i.DefinitionKeyHasPrefix))
+	}
+	if i.DefinitionKeyHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyHasSuffix(*i.DefinitionKeyHasSuffix))
+	}
+	if i.DefinitionKeyEqualFold != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyEqualFold(*i.DefinitionKeyEqualFold))
+	}
+	if i.DefinitionKeyContainsFold != nil {
+		predicates = append(predicates, journeyinstance.DefinitionKeyContainsFold(*i.DefinitionKeyContainsFold))
+	}
+	if i.DefinitionVersion != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionEQ(*i.DefinitionVersion))
+	}
+	if i.DefinitionVersionNEQ != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionNEQ(*i.DefinitionVersionNEQ))
+	}
+	if len(i.DefinitionVersionIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionVersionIn(i.DefinitionVersionIn...))
+	}
+	if len(i.DefinitionVersionNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionVersionNotIn(i.DefinitionVersionNotIn...))
+	}
+	if i.DefinitionVersionGT != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionGT(*i.DefinitionVersionGT))
+	}
+	if i.DefinitionVersionGTE != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionGTE(*i.DefinitionVersionGTE))
+	}
+	if i.DefinitionVersionLT != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionLT(*i.DefinitionVersionLT))
+	}
+	if i.DefinitionVersionLTE != nil {
+		predicates = append(predicates, journeyinstance.DefinitionVersionLTE(*i.DefinitionVersionLTE))
+	}
+	if i.CorrelationKey != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyEQ(*i.CorrelationKey))
+	}
+	if i.CorrelationKeyNEQ != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyNEQ(*i.CorrelationKeyNEQ))
+	}
+	if len(i.CorrelationKeyIn) > 0 {
+		predicates = append(predicates, journeyinstance.CorrelationKeyIn(i.CorrelationKeyIn...))
+	}
+	if len(i.CorrelationKeyNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.CorrelationKeyNotIn(i.CorrelationKeyNotIn...))
+	}
+	if i.CorrelationKeyGT != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyGT(*i.CorrelationKeyGT))
+	}
+	if i.CorrelationKeyGTE != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyGTE(*i.CorrelationKeyGTE))
+	}
+	if i.CorrelationKeyLT != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyLT(*i.CorrelationKeyLT))
+	}
+	if i.CorrelationKeyLTE != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyLTE(*i.CorrelationKeyLTE))
+	}
+	if i.CorrelationKeyContains != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyContains(*i.CorrelationKeyContains))
+	}
+	if i.CorrelationKeyHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyHasPrefix(*i.CorrelationKeyHasPrefix))
+	}
+	if i.CorrelationKeyHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyHasSuffix(*i.CorrelationKeyHasSuffix))
+	}
+	if i.CorrelationKeyEqualFold != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyEqualFold(*i.CorrelationKeyEqualFold))
+	}
+	if i.CorrelationKeyContainsFold != nil {
+		predicates = append(predicates, journeyinstance.CorrelationKeyContainsFold(*i.CorrelationKeyContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, journeyinstance.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, journeyinstance.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, journeyinstance.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.CurrentStep != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepEQ(*i.CurrentStep))
+	}
+	if i.CurrentStepNEQ != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNEQ(*i.CurrentStepNEQ))
+	}
+	if len(i.CurrentStepIn) > 0 {
+		predicates = append(predicates, journeyinstance.CurrentStepIn(i.CurrentStepIn...))
+	}
+	if len(i.CurrentStepNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.CurrentStepNotIn(i.CurrentStepNotIn...))
+	}
+	if i.CurrentStepGT != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepGT(*i.CurrentStepGT))
+	}
+	if i.CurrentStepGTE != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepGTE(*i.CurrentStepGTE))
+	}
+	if i.CurrentStepLT != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepLT(*i.CurrentStepLT))
+	}
+	if i.CurrentStepLTE != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepLTE(*i.CurrentStepLTE))
+	}
+	if i.CurrentStepContains != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepContains(*i.CurrentStepContains))
+	}
+	if i.CurrentStepHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepHasPrefix(*i.CurrentStepHasPrefix))
+	}
+	if i.CurrentStepHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepHasSuffix(*i.CurrentStepHasSuffix))
+	}
+	if i.CurrentStepIsNil {
+		predicates = append(predicates, journeyinstance.CurrentStepIsNil())
+	}
+	if i.CurrentStepNotNil {
+		predicates = append(predicates, journeyinstance.CurrentStepNotNil())
+	}
+	if i.CurrentStepEqualFold != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepEqualFold(*i.CurrentStepEqualFold))
+	}
+	if i.CurrentStepContainsFold != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepContainsFold(*i.CurrentStepContainsFold))
+	}
+	if i.CurrentStepName != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameEQ(*i.CurrentStepName))
+	}
+	if i.CurrentStepNameNEQ != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameNEQ(*i.CurrentStepNameNEQ))
+	}
+	if len(i.CurrentStepNameIn) > 0 {
+		predicates = append(predicates, journeyinstance.CurrentStepNameIn(i.CurrentStepNameIn...))
+	}
+	if len(i.CurrentStepNameNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.CurrentStepNameNotIn(i.CurrentStepNameNotIn...))
+	}
+	if i.CurrentStepNameGT != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameGT(*i.CurrentStepNameGT))
+	}
+	if i.CurrentStepNameGTE != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameGTE(*i.CurrentStepNameGTE))
+	}
+	if i.CurrentStepNameLT != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameLT(*i.CurrentStepNameLT))
+	}
+	if i.CurrentStepNameLTE != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameLTE(*i.CurrentStepNameLTE))
+	}
+	if i.CurrentStepNameContains != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameContains(*i.CurrentStepNameContains))
+	}
+	if i.CurrentStepNameHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameHasPrefix(*i.CurrentStepNameHasPrefix))
+	}
+	if i.CurrentStepNameHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameHasSuffix(*i.CurrentStepNameHasSuffix))
+	}
+	if i.CurrentStepNameIsNil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameIsNil())
+	}
+	if i.CurrentStepNameNotNil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameNotNil())
+	}
+	if i.CurrentStepNameEqualFold != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameEqualFold(*i.CurrentStepNameEqualFold))
+	}
+	if i.CurrentStepNameContainsFold != nil {
+		predicates = append(predicates, journeyinstance.CurrentStepNameContainsFold(*i.CurrentStepNameContainsFold))
+	}
+	if i.Progress != nil {
+		predicates = append(predicates, journeyinstance.ProgressEQ(*i.Progress))
+	}
+	if i.ProgressNEQ != nil {
+		predicates = append(predicates, journeyinstance.ProgressNEQ(*i.ProgressNEQ))
+	}
+	if len(i.ProgressIn) > 0 {
+		predicates = append(predicates, journeyinstance.ProgressIn(i.ProgressIn...))
+	}
+	if len(i.ProgressNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.ProgressNotIn(i.ProgressNotIn...))
+	}
+	if i.ProgressGT != nil {
+		predicates = append(predicates, journeyinstance.ProgressGT(*i.ProgressGT))
+	}
+	if i.ProgressGTE != nil {
+		predicates = append(predicates, journeyinstance.ProgressGTE(*i.ProgressGTE))
+	}
+	if i.ProgressLT != nil {
+		predicates = append(predicates, journeyinstance.ProgressLT(*i.ProgressLT))
+	}
+	if i.ProgressLTE != nil {
+		predicates = append(predicates, journeyinstance.ProgressLTE(*i.ProgressLTE))
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, journeyinstance.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, journeyinstance.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, journeyinstance.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, journeyinstance.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, journeyinstance.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.LastEventAt != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtEQ(*i.LastEventAt))
+	}
+	if i.LastEventAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtNEQ(*i.LastEventAtNEQ))
+	}
+	if len(i.LastEventAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.LastEventAtIn(i.LastEventAtIn...))
+	}
+	if len(i.LastEventAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.LastEventAtNotIn(i.LastEventAtNotIn...))
+	}
+	if i.LastEventAtGT != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtGT(*i.LastEventAtGT))
+	}
+	if i.LastEventAtGTE != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtGTE(*i.LastEventAtGTE))
+	}
+	if i.LastEventAtLT != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtLT(*i.LastEventAtLT))
+	}
+	if i.LastEventAtLTE != nil {
+		predicates = append(predicates, journeyinstance.LastEventAtLTE(*i.LastEventAtLTE))
+	}
+	if i.EndedAt != nil {
+		predicates = append(predicates, journeyinstance.EndedAtEQ(*i.EndedAt))
+	}
+	if i.EndedAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.EndedAtNEQ(*i.EndedAtNEQ))
+	}
+	if len(i.EndedAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.EndedAtIn(i.EndedAtIn...))
+	}
+	if len(i.EndedAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.EndedAtNotIn(i.EndedAtNotIn...))
+	}
+	if i.EndedAtGT != nil {
+		predicates = append(predicates, journeyinstance.EndedAtGT(*i.EndedAtGT))
+	}
+	if i.EndedAtGTE != nil {
+		predicates = append(predicates, journeyinstance.EndedAtGTE(*i.EndedAtGTE))
+	}
+	if i.EndedAtLT != nil {
+		predicates = append(predicates, journeyinstance.EndedAtLT(*i.EndedAtLT))
+	}
+	if i.EndedAtLTE != nil {
+		predicates = append(predicates, journeyinstance.EndedAtLTE(*i.EndedAtLTE))
+	}
+	if i.EndedAtIsNil {
+		predicates = append(predicates, journeyinstance.EndedAtIsNil())
+	}
+	if i.EndedAtNotNil {
+		predicates = append(predicates, journeyinstance.EndedAtNotNil())
+	}
+	if i.DurationMs != nil {
+		predicates = append(predicates, journeyinstance.DurationMsEQ(*i.DurationMs))
+	}
+	if i.DurationMsNEQ != nil {
+		predicates = append(predicates, journeyinstance.DurationMsNEQ(*i.DurationMsNEQ))
+	}
+	if len(i.DurationMsIn) > 0 {
+		predicates = append(predicates, journeyinstance.DurationMsIn(i.DurationMsIn...))
+	}
+	if len(i.DurationMsNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.DurationMsNotIn(i.DurationMsNotIn...))
+	}
+	if i.DurationMsGT != nil {
+		predicates = append(predicates, journeyinstance.DurationMsGT(*i.DurationMsGT))
+	}
+	if i.DurationMsGTE != nil {
+		predicates = append(predicates, journeyinstance.DurationMsGTE(*i.DurationMsGTE))
+	}
+	if i.DurationMsLT != nil {
+		predicates = append(predicates, journeyinstance.DurationMsLT(*i.DurationMsLT))
+	}
+	if i.DurationMsLTE != nil {
+		predicates = append(predicates, journeyinstance.DurationMsLTE(*i.DurationMsLTE))
+	}
+	if i.DurationMsIsNil {
+		predicates = append(predicates, journeyinstance.DurationMsIsNil())
+	}
+	if i.DurationMsNotNil {
+		predicates = append(predicates, journeyinstance.DurationMsNotNil())
+	}
+	if i.StuckAt != nil {
+		predicates = append(predicates, journeyinstance.StuckAtEQ(*i.StuckAt))
+	}
+	if i.StuckAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.StuckAtNEQ(*i.StuckAtNEQ))
+	}
+	if len(i.StuckAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.StuckAtIn(i.StuckAtIn...))
+	}
+	if len(i.StuckAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.StuckAtNotIn(i.StuckAtNotIn...))
+	}
+	if i.StuckAtGT != nil {
+		predicates = append(predicates, journeyinstance.StuckAtGT(*i.StuckAtGT))
+	}
+	if i.StuckAtGTE != nil {
+		predicates = append(predicates, journeyinstance.StuckAtGTE(*i.StuckAtGTE))
+	}
+	if i.StuckAtLT != nil {
+		predicates = append(predicates, journeyinstance.StuckAtLT(*i.StuckAtLT))
+	}
+	if i.StuckAtLTE != nil {
+		predicates = append(predicates, journeyinstance.StuckAtLTE(*i.StuckAtLTE))
+	}
+	if i.StuckAtIsNil {
+		predicates = append(predicates, journeyinstance.StuckAtIsNil())
+	}
+	if i.StuckAtNotNil {
+		predicates = append(predicates, journeyinstance.StuckAtNotNil())
+	}
+	if i.AbandonAt != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtEQ(*i.AbandonAt))
+	}
+	if i.AbandonAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtNEQ(*i.AbandonAtNEQ))
+	}
+	if len(i.AbandonAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.AbandonAtIn(i.AbandonAtIn...))
+	}
+	if len(i.AbandonAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.AbandonAtNotIn(i.AbandonAtNotIn...))
+	}
+	if i.AbandonAtGT != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtGT(*i.AbandonAtGT))
+	}
+	if i.AbandonAtGTE != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtGTE(*i.AbandonAtGTE))
+	}
+	if i.AbandonAtLT != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtLT(*i.AbandonAtLT))
+	}
+	if i.AbandonAtLTE != nil {
+		predicates = append(predicates, journeyinstance.AbandonAtLTE(*i.AbandonAtLTE))
+	}
+	if i.AbandonAtIsNil {
+		predicates = append(predicates, journeyinstance.AbandonAtIsNil())
+	}
+	if i.AbandonAtNotNil {
+		predicates = append(predicates, journeyinstance.AbandonAtNotNil())
+	}
+	if i.StuckSince != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceEQ(*i.StuckSince))
+	}
+	if i.StuckSinceNEQ != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceNEQ(*i.StuckSinceNEQ))
+	}
+	if len(i.StuckSinceIn) > 0 {
+		predicates = append(predicates, journeyinstance.StuckSinceIn(i.StuckSinceIn...))
+	}
+	if len(i.StuckSinceNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.StuckSinceNotIn(i.StuckSinceNotIn...))
+	}
+	if i.StuckSinceGT != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceGT(*i.StuckSinceGT))
+	}
+	if i.StuckSinceGTE != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceGTE(*i.StuckSinceGTE))
+	}
+	if i.StuckSinceLT != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceLT(*i.StuckSinceLT))
+	}
+	if i.StuckSinceLTE != nil {
+		predicates = append(predicates, journeyinstance.StuckSinceLTE(*i.StuckSinceLTE))
+	}
+	if i.StuckSinceIsNil {
+		predicates = append(predicates, journeyinstance.StuckSinceIsNil())
+	}
+	if i.StuckSinceNotNil {
+		predicates = append(predicates, journeyinstance.StuckSinceNotNil())
+	}
+	if i.Note != nil {
+		predicates = append(predicates, journeyinstance.NoteEQ(*i.Note))
+	}
+	if i.NoteNEQ != nil {
+		predicates = append(predicates, journeyinstance.NoteNEQ(*i.NoteNEQ))
+	}
+	if len(i.NoteIn) > 0 {
+		predicates = append(predicates, journeyinstance.NoteIn(i.NoteIn...))
+	}
+	if len(i.NoteNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.NoteNotIn(i.NoteNotIn...))
+	}
+	if i.NoteGT != nil {
+		predicates = append(predicates, journeyinstance.NoteGT(*i.NoteGT))
+	}
+	if i.NoteGTE != nil {
+		predicates = append(predicates, journeyinstance.NoteGTE(*i.NoteGTE))
+	}
+	if i.NoteLT != nil {
+		predicates = append(predicates, journeyinstance.NoteLT(*i.NoteLT))
+	}
+	if i.NoteLTE != nil {
+		predicates = append(predicates, journeyinstance.NoteLTE(*i.NoteLTE))
+	}
+	if i.NoteContains != nil {
+		predicates = append(predicates, journeyinstance.NoteContains(*i.NoteContains))
+	}
+	if i.NoteHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.NoteHasPrefix(*i.NoteHasPrefix))
+	}
+	if i.NoteHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.NoteHasSuffix(*i.NoteHasSuffix))
+	}
+	if i.NoteIsNil {
+		predicates = append(predicates, journeyinstance.NoteIsNil())
+	}
+	if i.NoteNotNil {
+		predicates = append(predicates, journeyinstance.NoteNotNil())
+	}
+	if i.NoteEqualFold != nil {
+		predicates = append(predicates, journeyinstance.NoteEqualFold(*i.NoteEqualFold))
+	}
+	if i.NoteContainsFold != nil {
+		predicates = append(predicates, journeyinstance.NoteContainsFold(*i.NoteContainsFold))
+	}
+	if i.EventCount != nil {
+		predicates = append(predicates, journeyinstance.EventCountEQ(*i.EventCount))
+	}
+	if i.EventCountNEQ != nil {
+		predicates = append(predicates, journeyinstance.EventCountNEQ(*i.EventCountNEQ))
+	}
+	if len(i.EventCountIn) > 0 {
+		predicates = append(predicates, journeyinstance.EventCountIn(i.EventCountIn...))
+	}
+	if len(i.EventCountNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.EventCountNotIn(i.EventCountNotIn...))
+	}
+	if i.EventCountGT != nil {
+		predicates = append(predicates, journeyinstance.EventCountGT(*i.EventCountGT))
+	}
+	if i.EventCountGTE != nil {
+		predicates = append(predicates, journeyinstance.EventCountGTE(*i.EventCountGTE))
+	}
+	if i.EventCountLT != nil {
+		predicates = append(predicates, journeyinstance.EventCountLT(*i.EventCountLT))
+	}
+	if i.EventCountLTE != nil {
+		predicates = append(predicates, journeyinstance.EventCountLTE(*i.EventCountLTE))
+	}
+	if i.CustomerID != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDEQ(*i.CustomerID))
+	}
+	if i.CustomerIDNEQ != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDNEQ(*i.CustomerIDNEQ))
+	}
+	if len(i.CustomerIDIn) > 0 {
+		predicates = append(predicates, journeyinstance.CustomerIDIn(i.CustomerIDIn...))
+	}
+	if len(i.CustomerIDNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.CustomerIDNotIn(i.CustomerIDNotIn...))
+	}
+	if i.CustomerIDGT != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDGT(*i.CustomerIDGT))
+	}
+	if i.CustomerIDGTE != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDGTE(*i.CustomerIDGTE))
+	}
+	if i.CustomerIDLT != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDLT(*i.CustomerIDLT))
+	}
+	if i.CustomerIDLTE != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDLTE(*i.CustomerIDLTE))
+	}
+	if i.CustomerIDContains != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDContains(*i.CustomerIDContains))
+	}
+	if i.CustomerIDHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDHasPrefix(*i.CustomerIDHasPrefix))
+	}
+	if i.CustomerIDHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDHasSuffix(*i.CustomerIDHasSuffix))
+	}
+	if i.CustomerIDIsNil {
+		predicates = append(predicates, journeyinstance.CustomerIDIsNil())
+	}
+	if i.CustomerIDNotNil {
+		predicates = append(predicates, journeyinstance.CustomerIDNotNil())
+	}
+	if i.CustomerIDEqualFold != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDEqualFold(*i.CustomerIDEqualFold))
+	}
+	if i.CustomerIDContainsFold != nil {
+		predicates = append(predicates, journeyinstance.CustomerIDContainsFold(*i.CustomerIDContainsFold))
+	}
+	if i.ResourceID != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDEQ(*i.ResourceID))
+	}
+	if i.ResourceIDNEQ != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDNEQ(*i.ResourceIDNEQ))
+	}
+	if len(i.ResourceIDIn) > 0 {
+		predicates = append(predicates, journeyinstance.ResourceIDIn(i.ResourceIDIn...))
+	}
+	if len(i.ResourceIDNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.ResourceIDNotIn(i.ResourceIDNotIn...))
+	}
+	if i.ResourceIDGT != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDGT(*i.ResourceIDGT))
+	}
+	if i.ResourceIDGTE != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDGTE(*i.ResourceIDGTE))
+	}
+	if i.ResourceIDLT != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDLT(*i.ResourceIDLT))
+	}
+	if i.ResourceIDLTE != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDLTE(*i.ResourceIDLTE))
+	}
+	if i.ResourceIDContains != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDContains(*i.ResourceIDContains))
+	}
+	if i.ResourceIDHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDHasPrefix(*i.ResourceIDHasPrefix))
+	}
+	if i.ResourceIDHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDHasSuffix(*i.ResourceIDHasSuffix))
+	}
+	if i.ResourceIDIsNil {
+		predicates = append(predicates, journeyinstance.ResourceIDIsNil())
+	}
+	if i.ResourceIDNotNil {
+		predicates = append(predicates, journeyinstance.ResourceIDNotNil())
+	}
+	if i.ResourceIDEqualFold != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDEqualFold(*i.ResourceIDEqualFold))
+	}
+	if i.ResourceIDContainsFold != nil {
+		predicates = append(predicates, journeyinstance.ResourceIDContainsFold(*i.ResourceIDContainsFold))
+	}
+	if i.DefinitionID != nil {
+		predicates = append(predicates, journeyinstance.DefinitionIDEQ(*i.DefinitionID))
+	}
+	if i.DefinitionIDNEQ != nil {
+		predicates = append(predicates, journeyinstance.DefinitionIDNEQ(*i.DefinitionIDNEQ))
+	}
+	if len(i.DefinitionIDIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionIDIn(i.DefinitionIDIn...))
+	}
+	if len(i.DefinitionIDNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.DefinitionIDNotIn(i.DefinitionIDNotIn...))
+	}
+	if i.DefinitionIDIsNil {
+		predicates = append(predicates, journeyinstance.DefinitionIDIsNil())
+	}
+	if i.DefinitionIDNotNil {
+		predicates = append(predicates, journeyinstance.DefinitionIDNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, journeyinstance.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, journeyinstance.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, journeyinstance.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasDefinition != nil {
+		p := journeyinstance.HasDefinition()
+		if !*i.HasDefinition {
+			p = journeyinstance.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDefinitionWith) > 0 {
+		with := make([]predicate.JourneyDefinition, 0, len(i.HasDefinitionWith))
+		for _, w := range i.HasDefinitionWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDefinitionWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, journeyinstance.HasDefinitionWith(with...))
+	}
+	if i.HasEvents != nil {
+		p := journeyinstance.HasEvents()
+		if !*i.HasEvents {
+			p = journeyinstance.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEventsWith) > 0 {
+		with := make([]predicate.WebhookEvent, 0, len(i.HasEventsWith))
+		for _, w := range i.HasEventsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEventsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, journeyinstance.HasEventsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyJourneyInstanceWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return journeyinstance.And(predicates...), nil
 	}
 }
 
@@ -1484,6 +3759,10 @@ type WebhookEventWhereInput struct {
 	// "deliveries" edge predicates.
 	HasDeliveries     *bool                        `json:"hasDeliveries,omitempty"`
 	HasDeliveriesWith []*WebhookDeliveryWhereInput `json:"hasDeliveriesWith,omitempty"`
+
+	// "journeys" edge predicates.
+	HasJourneys     *bool                        `json:"hasJourneys,omitempty"`
+	HasJourneysWith []*JourneyInstanceWhereInput `json:"hasJourneysWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2370,6 +4649,24 @@ func (i *WebhookEventWhereInput) P() (predicate.WebhookEvent, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, webhookevent.HasDeliveriesWith(with...))
+	}
+	if i.HasJourneys != nil {
+		p := webhookevent.HasJourneys()
+		if !*i.HasJourneys {
+			p = webhookevent.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasJourneysWith) > 0 {
+		with := make([]predicate.JourneyInstance, 0, len(i.HasJourneysWith))
+		for _, w := range i.HasJourneysWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasJourneysWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookevent.HasJourneysWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +13,10 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
@@ -27,10 +32,14 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken        = "APIToken"
-	TypeSession         = "Session"
-	TypeWebhookDelivery = "WebhookDelivery"
-	TypeWebhookEvent    = "WebhookEvent"
+	TypeAPIToken          = "APIToken"
+	TypeJob               = "Job"
+	TypeJourneyDefinition = "JourneyDefinition"
+	TypeJourneyInstance   = "JourneyInstance"
+	TypeMetricRollup      = "MetricRollup"
+	TypeSession           = "Session"
+	TypeWebhookDelivery   = "WebhookDelivery"
+	TypeWebhookEvent      = "WebhookEvent"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -888,6 +897,8751 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIToken edge %s", name)
+}
+
+// JobMutation represents an operation that mutates the Job nodes in the graph.
+type JobMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	kind             *string
+	status           *job.Status
+	description      *string
+	total            *int
+	addtotal         *int
+	_done            *int
+	add_done         *int
+	failed           *int
+	addfailed        *int
+	stage            *string
+	params           *map[string]interface{}
+	result           *map[string]interface{}
+	error            *string
+	created_by       *string
+	instance         *string
+	cancel_requested *bool
+	created_at       *time.Time
+	started_at       *time.Time
+	heartbeat_at     *time.Time
+	finished_at      *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*Job, error)
+	predicates       []predicate.Job
+}
+
+var _ ent.Mutation = (*JobMutation)(nil)
+
+// jobOption allows management of the mutation configuration using functional options.
+type jobOption func(*JobMutation)
+
+// newJobMutation creates new mutation for the Job entity.
+func newJobMutation(c config, op Op, opts ...jobOption) *JobMutation {
+	m := &JobMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJob,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJobID sets the ID field of the mutation.
+func withJobID(id int) jobOption {
+	return func(m *JobMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Job
+		)
+		m.oldValue = func(ctx context.Context) (*Job, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Job.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJob sets the old Job of the mutation.
+func withJob(node *Job) jobOption {
+	return func(m *JobMutation) {
+		m.oldValue = func(context.Context) (*Job, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JobMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JobMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JobMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JobMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Job.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *JobMutation) SetKind(s string) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *JobMutation) Kind() (r string, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *JobMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *JobMutation) SetStatus(j job.Status) {
+	m.status = &j
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *JobMutation) Status() (r job.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldStatus(ctx context.Context) (v job.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *JobMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *JobMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *JobMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ClearDescription clears the value of the "description" field.
+func (m *JobMutation) ClearDescription() {
+	m.description = nil
+	m.clearedFields[job.FieldDescription] = struct{}{}
+}
+
+// DescriptionCleared returns if the "description" field was cleared in this mutation.
+func (m *JobMutation) DescriptionCleared() bool {
+	_, ok := m.clearedFields[job.FieldDescription]
+	return ok
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *JobMutation) ResetDescription() {
+	m.description = nil
+	delete(m.clearedFields, job.FieldDescription)
+}
+
+// SetTotal sets the "total" field.
+func (m *JobMutation) SetTotal(i int) {
+	m.total = &i
+	m.addtotal = nil
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *JobMutation) Total() (r int, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldTotal(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// AddTotal adds i to the "total" field.
+func (m *JobMutation) AddTotal(i int) {
+	if m.addtotal != nil {
+		*m.addtotal += i
+	} else {
+		m.addtotal = &i
+	}
+}
+
+// AddedTotal returns the value that was added to the "total" field in this mutation.
+func (m *JobMutation) AddedTotal() (r int, exists bool) {
+	v := m.addtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *JobMutation) ResetTotal() {
+	m.total = nil
+	m.addtotal = nil
+}
+
+// SetDone sets the "done" field.
+func (m *JobMutation) SetDone(i int) {
+	m._done = &i
+	m.add_done = nil
+}
+
+// Done returns the value of the "done" field in the mutation.
+func (m *JobMutation) Done() (r int, exists bool) {
+	v := m._done
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDone returns the old "done" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldDone(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDone: %w", err)
+	}
+	return oldValue.Done, nil
+}
+
+// AddDone adds i to the "done" field.
+func (m *JobMutation) AddDone(i int) {
+	if m.add_done != nil {
+		*m.add_done += i
+	} else {
+		m.add_done = &i
+	}
+}
+
+// AddedDone returns the value that was added to the "done" field in this mutation.
+func (m *JobMutation) AddedDone() (r int, exists bool) {
+	v := m.add_done
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDone resets all changes to the "done" field.
+func (m *JobMutation) ResetDone() {
+	m._done = nil
+	m.add_done = nil
+}
+
+// SetFailed sets the "failed" field.
+func (m *JobMutation) SetFailed(i int) {
+	m.failed = &i
+	m.addfailed = nil
+}
+
+// Failed returns the value of the "failed" field in the mutation.
+func (m *JobMutation) Failed() (r int, exists bool) {
+	v := m.failed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailed returns the old "failed" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldFailed(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailed: %w", err)
+	}
+	return oldValue.Failed, nil
+}
+
+// AddFailed adds i to the "failed" field.
+func (m *JobMutation) AddFailed(i int) {
+	if m.addfailed != nil {
+		*m.addfailed += i
+	} else {
+		m.addfailed = &i
+	}
+}
+
+// AddedFailed returns the value that was added to the "failed" field in this mutation.
+func (m *JobMutation) AddedFailed() (r int, exists bool) {
+	v := m.addfailed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailed resets all changes to the "failed" field.
+func (m *JobMutation) ResetFailed() {
+	m.failed = nil
+	m.addfailed = nil
+}
+
+// SetStage sets the "stage" field.
+func (m *JobMutation) SetStage(s string) {
+	m.stage = &s
+}
+
+// Stage returns the value of the "stage" field in the mutation.
+func (m *JobMutation) Stage() (r string, exists bool) {
+	v := m.stage
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStage returns the old "stage" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldStage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStage: %w", err)
+	}
+	return oldValue.Stage, nil
+}
+
+// ClearStage clears the value of the "stage" field.
+func (m *JobMutation) ClearStage() {
+	m.stage = nil
+	m.clearedFields[job.FieldStage] = struct{}{}
+}
+
+// StageCleared returns if the "stage" field was cleared in this mutation.
+func (m *JobMutation) StageCleared() bool {
+	_, ok := m.clearedFields[job.FieldStage]
+	return ok
+}
+
+// ResetStage resets all changes to the "stage" field.
+func (m *JobMutation) ResetStage() {
+	m.stage = nil
+	delete(m.clearedFields, job.FieldStage)
+}
+
+// SetParams sets the "params" field.
+func (m *JobMutation) SetParams(value map[string]interface{}) {
+	m.params = &value
+}
+
+// Params returns the value of the "params" field in the mutation.
+func (m *JobMutation) Params() (r map[string]interface{}, exists bool) {
+	v := m.params
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParams returns the old "params" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldParams(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParams is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParams requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParams: %w", err)
+	}
+	return oldValue.Params, nil
+}
+
+// ClearParams clears the value of the "params" field.
+func (m *JobMutation) ClearParams() {
+	m.params = nil
+	m.clearedFields[job.FieldParams] = struct{}{}
+}
+
+// ParamsCleared returns if the "params" field was cleared in this mutation.
+func (m *JobMutation) ParamsCleared() bool {
+	_, ok := m.clearedFields[job.FieldParams]
+	return ok
+}
+
+// ResetParams resets all changes to the "params" field.
+func (m *JobMutation) ResetParams() {
+	m.params = nil
+	delete(m.clearedFields, job.FieldParams)
+}
+
+// SetResult sets the "result" field.
+func (m *JobMutation) SetResult(value map[string]interface{}) {
+	m.result = &value
+}
+
+// Result returns the value of the "result" field in the mutation.
+func (m *JobMutation) Result() (r map[string]interface{}, exists bool) {
+	v := m.result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResult returns the old "result" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldResult(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResult: %w", err)
+	}
+	return oldValue.Result, nil
+}
+
+// ClearResult clears the value of the "result" field.
+func (m *JobMutation) ClearResult() {
+	m.result = nil
+	m.clearedFields[job.FieldResult] = struct{}{}
+}
+
+// ResultCleared returns if the "result" field was cleared in this mutation.
+func (m *JobMutation) ResultCleared() bool {
+	_, ok := m.clearedFields[job.FieldResult]
+	return ok
+}
+
+// ResetResult resets all changes to the "result" field.
+func (m *JobMutation) ResetResult() {
+	m.result = nil
+	delete(m.clearedFields, job.FieldResult)
+}
+
+// SetError sets the "error" field.
+func (m *JobMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *JobMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *JobMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[job.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *JobMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[job.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *JobMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, job.FieldError)
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *JobMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *JobMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ClearCreatedBy clears the value of the "created_by" field.
+func (m *JobMutation) ClearCreatedBy() {
+	m.created_by = nil
+	m.clearedFields[job.FieldCreatedBy] = struct{}{}
+}
+
+// CreatedByCleared returns if the "created_by" field was cleared in this mutation.
+func (m *JobMutation) CreatedByCleared() bool {
+	_, ok := m.clearedFields[job.FieldCreatedBy]
+	return ok
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *JobMutation) ResetCreatedBy() {
+	m.created_by = nil
+	delete(m.clearedFields, job.FieldCreatedBy)
+}
+
+// SetInstance sets the "instance" field.
+func (m *JobMutation) SetInstance(s string) {
+	m.instance = &s
+}
+
+// Instance returns the value of the "instance" field in the mutation.
+func (m *JobMutation) Instance() (r string, exists bool) {
+	v := m.instance
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInstance returns the old "instance" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldInstance(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInstance is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInstance requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInstance: %w", err)
+	}
+	return oldValue.Instance, nil
+}
+
+// ClearInstance clears the value of the "instance" field.
+func (m *JobMutation) ClearInstance() {
+	m.instance = nil
+	m.clearedFields[job.FieldInstance] = struct{}{}
+}
+
+// InstanceCleared returns if the "instance" field was cleared in this mutation.
+func (m *JobMutation) InstanceCleared() bool {
+	_, ok := m.clearedFields[job.FieldInstance]
+	return ok
+}
+
+// ResetInstance resets all changes to the "instance" field.
+func (m *JobMutation) ResetInstance() {
+	m.instance = nil
+	delete(m.clearedFields, job.FieldInstance)
+}
+
+// SetCancelRequested sets the "cancel_requested" field.
+func (m *JobMutation) SetCancelRequested(b bool) {
+	m.cancel_requested = &b
+}
+
+// CancelRequested returns the value of the "cancel_requested" field in the mutation.
+func (m *JobMutation) CancelRequested() (r bool, exists bool) {
+	v := m.cancel_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelRequested returns the old "cancel_requested" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldCancelRequested(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelRequested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelRequested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelRequested: %w", err)
+	}
+	return oldValue.CancelRequested, nil
+}
+
+// ResetCancelRequested resets all changes to the "cancel_requested" field.
+func (m *JobMutation) ResetCancelRequested() {
+	m.cancel_requested = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *JobMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *JobMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *JobMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *JobMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *JobMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *JobMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[job.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *JobMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[job.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *JobMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, job.FieldStartedAt)
+}
+
+// SetHeartbeatAt sets the "heartbeat_at" field.
+func (m *JobMutation) SetHeartbeatAt(t time.Time) {
+	m.heartbeat_at = &t
+}
+
+// HeartbeatAt returns the value of the "heartbeat_at" field in the mutation.
+func (m *JobMutation) HeartbeatAt() (r time.Time, exists bool) {
+	v := m.heartbeat_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeartbeatAt returns the old "heartbeat_at" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldHeartbeatAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeartbeatAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeartbeatAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeartbeatAt: %w", err)
+	}
+	return oldValue.HeartbeatAt, nil
+}
+
+// ClearHeartbeatAt clears the value of the "heartbeat_at" field.
+func (m *JobMutation) ClearHeartbeatAt() {
+	m.heartbeat_at = nil
+	m.clearedFields[job.FieldHeartbeatAt] = struct{}{}
+}
+
+// HeartbeatAtCleared returns if the "heartbeat_at" field was cleared in this mutation.
+func (m *JobMutation) HeartbeatAtCleared() bool {
+	_, ok := m.clearedFields[job.FieldHeartbeatAt]
+	return ok
+}
+
+// ResetHeartbeatAt resets all changes to the "heartbeat_at" field.
+func (m *JobMutation) ResetHeartbeatAt() {
+	m.heartbeat_at = nil
+	delete(m.clearedFields, job.FieldHeartbeatAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *JobMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *JobMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *JobMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[job.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *JobMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[job.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *JobMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, job.FieldFinishedAt)
+}
+
+// Where appends a list predicates to the JobMutation builder.
+func (m *JobMutation) Where(ps ...predicate.Job) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JobMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JobMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Job, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JobMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JobMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Job).
+func (m *JobMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JobMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.kind != nil {
+		fields = append(fields, job.FieldKind)
+	}
+	if m.status != nil {
+		fields = append(fields, job.FieldStatus)
+	}
+	if m.description != nil {
+		fields = append(fields, job.FieldDescription)
+	}
+	if m.total != nil {
+		fields = append(fields, job.FieldTotal)
+	}
+	if m._done != nil {
+		fields = append(fields, job.FieldDone)
+	}
+	if m.failed != nil {
+		fields = append(fields, job.FieldFailed)
+	}
+	if m.stage != nil {
+		fields = append(fields, job.FieldStage)
+	}
+	if m.params != nil {
+		fields = append(fields, job.FieldParams)
+	}
+	if m.result != nil {
+		fields = append(fields, job.FieldResult)
+	}
+	if m.error != nil {
+		fields = append(fields, job.FieldError)
+	}
+	if m.created_by != nil {
+		fields = append(fields, job.FieldCreatedBy)
+	}
+	if m.instance != nil {
+		fields = append(fields, job.FieldInstance)
+	}
+	if m.cancel_requested != nil {
+		fields = append(fields, job.FieldCancelRequested)
+	}
+	if m.created_at != nil {
+		fields = append(fields, job.FieldCreatedAt)
+	}
+	if m.started_at != nil {
+		fields = append(fields, job.FieldStartedAt)
+	}
+	if m.heartbeat_at != nil {
+		fields = append(fields, job.FieldHeartbeatAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, job.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JobMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case job.FieldKind:
+		return m.Kind()
+	case job.FieldStatus:
+		return m.Status()
+	case job.FieldDescription:
+		return m.Description()
+	case job.FieldTotal:
+		return m.Total()
+	case job.FieldDone:
+		return m.Done()
+	case job.FieldFailed:
+		return m.Failed()
+	case job.FieldStage:
+		return m.Stage()
+	case job.FieldParams:
+		return m.Params()
+	case job.FieldResult:
+		return m.Result()
+	case job.FieldError:
+		return m.Error()
+	case job.FieldCreatedBy:
+		return m.CreatedBy()
+	case job.FieldInstance:
+		return m.Instance()
+	case job.FieldCancelRequested:
+		return m.CancelRequested()
+	case job.FieldCreatedAt:
+		return m.CreatedAt()
+	case job.FieldStartedAt:
+		return m.StartedAt()
+	case job.FieldHeartbeatAt:
+		return m.HeartbeatAt()
+	case job.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JobMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case job.FieldKind:
+		return m.OldKind(ctx)
+	case job.FieldStatus:
+		return m.OldStatus(ctx)
+	case job.FieldDescription:
+		return m.OldDescription(ctx)
+	case job.FieldTotal:
+		return m.OldTotal(ctx)
+	case job.FieldDone:
+		return m.OldDone(ctx)
+	case job.FieldFailed:
+		return m.OldFailed(ctx)
+	case job.FieldStage:
+		return m.OldStage(ctx)
+	case job.FieldParams:
+		return m.OldParams(ctx)
+	case job.FieldResult:
+		return m.OldResult(ctx)
+	case job.FieldError:
+		return m.OldError(ctx)
+	case job.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case job.FieldInstance:
+		return m.OldInstance(ctx)
+	case job.FieldCancelRequested:
+		return m.OldCancelRequested(ctx)
+	case job.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case job.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case job.FieldHeartbeatAt:
+		return m.OldHeartbeatAt(ctx)
+	case job.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Job field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case job.FieldKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case job.FieldStatus:
+		v, ok := value.(job.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case job.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case job.FieldTotal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case job.FieldDone:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDone(v)
+		return nil
+	case job.FieldFailed:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailed(v)
+		return nil
+	case job.FieldStage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStage(v)
+		return nil
+	case job.FieldParams:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParams(v)
+		return nil
+	case job.FieldResult:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResult(v)
+		return nil
+	case job.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case job.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case job.FieldInstance:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInstance(v)
+		return nil
+	case job.FieldCancelRequested:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelRequested(v)
+		return nil
+	case job.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case job.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case job.FieldHeartbeatAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeartbeatAt(v)
+		return nil
+	case job.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Job field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JobMutation) AddedFields() []string {
+	var fields []string
+	if m.addtotal != nil {
+		fields = append(fields, job.FieldTotal)
+	}
+	if m.add_done != nil {
+		fields = append(fields, job.FieldDone)
+	}
+	if m.addfailed != nil {
+		fields = append(fields, job.FieldFailed)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JobMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case job.FieldTotal:
+		return m.AddedTotal()
+	case job.FieldDone:
+		return m.AddedDone()
+	case job.FieldFailed:
+		return m.AddedFailed()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case job.FieldTotal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotal(v)
+		return nil
+	case job.FieldDone:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDone(v)
+		return nil
+	case job.FieldFailed:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailed(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Job numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JobMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(job.FieldDescription) {
+		fields = append(fields, job.FieldDescription)
+	}
+	if m.FieldCleared(job.FieldStage) {
+		fields = append(fields, job.FieldStage)
+	}
+	if m.FieldCleared(job.FieldParams) {
+		fields = append(fields, job.FieldParams)
+	}
+	if m.FieldCleared(job.FieldResult) {
+		fields = append(fields, job.FieldResult)
+	}
+	if m.FieldCleared(job.FieldError) {
+		fields = append(fields, job.FieldError)
+	}
+	if m.FieldCleared(job.FieldCreatedBy) {
+		fields = append(fields, job.FieldCreatedBy)
+	}
+	if m.FieldCleared(job.FieldInstance) {
+		fields = append(fields, job.FieldInstance)
+	}
+	if m.FieldCleared(job.FieldStartedAt) {
+		fields = append(fields, job.FieldStartedAt)
+	}
+	if m.FieldCleared(job.FieldHeartbeatAt) {
+		fields = append(fields, job.FieldHeartbeatAt)
+	}
+	if m.FieldCleared(job.FieldFinishedAt) {
+		fields = append(fields, job.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JobMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JobMutation) ClearField(name string) error {
+	switch name {
+	case job.FieldDescription:
+		m.ClearDescription()
+		return nil
+	case job.FieldStage:
+		m.ClearStage()
+		return nil
+	case job.FieldParams:
+		m.ClearParams()
+		return nil
+	case job.FieldResult:
+		m.ClearResult()
+		return nil
+	case job.FieldError:
+		m.ClearError()
+		return nil
+	case job.FieldCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	case job.FieldInstance:
+		m.ClearInstance()
+		return nil
+	case job.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case job.FieldHeartbeatAt:
+		m.ClearHeartbeatAt()
+		return nil
+	case job.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Job nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JobMutation) ResetField(name string) error {
+	switch name {
+	case job.FieldKind:
+		m.ResetKind()
+		return nil
+	case job.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case job.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case job.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case job.FieldDone:
+		m.ResetDone()
+		return nil
+	case job.FieldFailed:
+		m.ResetFailed()
+		return nil
+	case job.FieldStage:
+		m.ResetStage()
+		return nil
+	case job.FieldParams:
+		m.ResetParams()
+		return nil
+	case job.FieldResult:
+		m.ResetResult()
+		return nil
+	case job.FieldError:
+		m.ResetError()
+		return nil
+	case job.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case job.FieldInstance:
+		m.ResetInstance()
+		return nil
+	case job.FieldCancelRequested:
+		m.ResetCancelRequested()
+		return nil
+	case job.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case job.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case job.FieldHeartbeatAt:
+		m.ResetHeartbeatAt()
+		return nil
+	case job.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Job field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JobMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JobMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JobMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JobMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JobMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JobMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JobMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Job unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JobMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Job edge %s", name)
+}
+
+// JourneyDefinitionMutation represents an operation that mutates the JourneyDefinition nodes in the graph.
+type JourneyDefinitionMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	key              *string
+	name             *string
+	description      *string
+	version          *int
+	addversion       *int
+	enabled          *bool
+	builtin          *bool
+	spec             *json.RawMessage
+	appendspec       json.RawMessage
+	created_at       *time.Time
+	updated_at       *time.Time
+	clearedFields    map[string]struct{}
+	instances        map[int]struct{}
+	removedinstances map[int]struct{}
+	clearedinstances bool
+	done             bool
+	oldValue         func(context.Context) (*JourneyDefinition, error)
+	predicates       []predicate.JourneyDefinition
+}
+
+var _ ent.Mutation = (*JourneyDefinitionMutation)(nil)
+
+// journeydefinitionOption allows management of the mutation configuration using functional options.
+type journeydefinitionOption func(*JourneyDefinitionMutation)
+
+// newJourneyDefinitionMutation creates new mutation for the JourneyDefinition entity.
+func newJourneyDefinitionMutation(c config, op Op, opts ...journeydefinitionOption) *JourneyDefinitionMutation {
+	m := &JourneyDefinitionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJourneyDefinition,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJourneyDefinitionID sets the ID field of the mutation.
+func withJourneyDefinitionID(id int) journeydefinitionOption {
+	return func(m *JourneyDefinitionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *JourneyDefinition
+		)
+		m.oldValue = func(ctx context.Context) (*JourneyDefinition, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().JourneyDefinition.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJourneyDefinition sets the old JourneyDefinition of the mutation.
+func withJourneyDefinition(node *JourneyDefinition) journeydefinitionOption {
+	return func(m *JourneyDefinitionMutation) {
+		m.oldValue = func(context.Context) (*JourneyDefinition, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JourneyDefinitionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JourneyDefinitionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JourneyDefinitionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JourneyDefinitionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().JourneyDefinition.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKey sets the "key" field.
+func (m *JourneyDefinitionMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *JourneyDefinitionMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *JourneyDefinitionMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetName sets the "name" field.
+func (m *JourneyDefinitionMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *JourneyDefinitionMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *JourneyDefinitionMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *JourneyDefinitionMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *JourneyDefinitionMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ClearDescription clears the value of the "description" field.
+func (m *JourneyDefinitionMutation) ClearDescription() {
+	m.description = nil
+	m.clearedFields[journeydefinition.FieldDescription] = struct{}{}
+}
+
+// DescriptionCleared returns if the "description" field was cleared in this mutation.
+func (m *JourneyDefinitionMutation) DescriptionCleared() bool {
+	_, ok := m.clearedFields[journeydefinition.FieldDescription]
+	return ok
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *JourneyDefinitionMutation) ResetDescription() {
+	m.description = nil
+	delete(m.clearedFields, journeydefinition.FieldDescription)
+}
+
+// SetVersion sets the "version" field.
+func (m *JourneyDefinitionMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *JourneyDefinitionMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *JourneyDefinitionMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *JourneyDefinitionMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *JourneyDefinitionMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *JourneyDefinitionMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *JourneyDefinitionMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *JourneyDefinitionMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetBuiltin sets the "builtin" field.
+func (m *JourneyDefinitionMutation) SetBuiltin(b bool) {
+	m.builtin = &b
+}
+
+// Builtin returns the value of the "builtin" field in the mutation.
+func (m *JourneyDefinitionMutation) Builtin() (r bool, exists bool) {
+	v := m.builtin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBuiltin returns the old "builtin" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldBuiltin(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBuiltin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBuiltin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBuiltin: %w", err)
+	}
+	return oldValue.Builtin, nil
+}
+
+// ResetBuiltin resets all changes to the "builtin" field.
+func (m *JourneyDefinitionMutation) ResetBuiltin() {
+	m.builtin = nil
+}
+
+// SetSpec sets the "spec" field.
+func (m *JourneyDefinitionMutation) SetSpec(jm json.RawMessage) {
+	m.spec = &jm
+	m.appendspec = nil
+}
+
+// Spec returns the value of the "spec" field in the mutation.
+func (m *JourneyDefinitionMutation) Spec() (r json.RawMessage, exists bool) {
+	v := m.spec
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpec returns the old "spec" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldSpec(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpec is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpec requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpec: %w", err)
+	}
+	return oldValue.Spec, nil
+}
+
+// AppendSpec adds jm to the "spec" field.
+func (m *JourneyDefinitionMutation) AppendSpec(jm json.RawMessage) {
+	m.appendspec = append(m.appendspec, jm...)
+}
+
+// AppendedSpec returns the list of values that were appended to the "spec" field in this mutation.
+func (m *JourneyDefinitionMutation) AppendedSpec() (json.RawMessage, bool) {
+	if len(m.appendspec) == 0 {
+		return nil, false
+	}
+	return m.appendspec, true
+}
+
+// ResetSpec resets all changes to the "spec" field.
+func (m *JourneyDefinitionMutation) ResetSpec() {
+	m.spec = nil
+	m.appendspec = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *JourneyDefinitionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *JourneyDefinitionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *JourneyDefinitionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *JourneyDefinitionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *JourneyDefinitionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *JourneyDefinitionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddInstanceIDs adds the "instances" edge to the JourneyInstance entity by ids.
+func (m *JourneyDefinitionMutation) AddInstanceIDs(ids ...int) {
+	if m.instances == nil {
+		m.instances = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.instances[ids[i]] = struct{}{}
+	}
+}
+
+// ClearInstances clears the "instances" edge to the JourneyInstance entity.
+func (m *JourneyDefinitionMutation) ClearInstances() {
+	m.clearedinstances = true
+}
+
+// InstancesCleared reports if the "instances" edge to the JourneyInstance entity was cleared.
+func (m *JourneyDefinitionMutation) InstancesCleared() bool {
+	return m.clearedinstances
+}
+
+// RemoveInstanceIDs removes the "instances" edge to the JourneyInstance entity by IDs.
+func (m *JourneyDefinitionMutation) RemoveInstanceIDs(ids ...int) {
+	if m.removedinstances == nil {
+		m.removedinstances = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.instances, ids[i])
+		m.removedinstances[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedInstances returns the removed IDs of the "instances" edge to the JourneyInstance entity.
+func (m *JourneyDefinitionMutation) RemovedInstancesIDs() (ids []int) {
+	for id := range m.removedinstances {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// InstancesIDs returns the "instances" edge IDs in the mutation.
+func (m *JourneyDefinitionMutation) InstancesIDs() (ids []int) {
+	for id := range m.instances {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetInstances resets all changes to the "instances" edge.
+func (m *JourneyDefinitionMutation) ResetInstances() {
+	m.instances = nil
+	m.clearedinstances = false
+	m.removedinstances = nil
+}
+
+// Where appends a list predicates to the JourneyDefinitionMutation builder.
+func (m *JourneyDefinitionMutation) Where(ps ...predicate.JourneyDefinition) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JourneyDefinitionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JourneyDefinitionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.JourneyDefinition, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JourneyDefinitionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JourneyDefinitionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (JourneyDefinition).
+func (m *JourneyDefinitionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JourneyDefinitionMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.key != nil {
+		fields = append(fields, journeydefinition.FieldKey)
+	}
+	if m.name != nil {
+		fields = append(fields, journeydefinition.FieldName)
+	}
+	if m.description != nil {
+		fields = append(fields, journeydefinition.FieldDescription)
+	}
+	if m.version != nil {
+		fields = append(fields, journeydefinition.FieldVersion)
+	}
+	if m.enabled != nil {
+		fields = append(fields, journeydefinition.FieldEnabled)
+	}
+	if m.builtin != nil {
+		fields = append(fields, journeydefinition.FieldBuiltin)
+	}
+	if m.spec != nil {
+		fields = append(fields, journeydefinition.FieldSpec)
+	}
+	if m.created_at != nil {
+		fields = append(fields, journeydefinition.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, journeydefinition.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JourneyDefinitionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case journeydefinition.FieldKey:
+		return m.Key()
+	case journeydefinition.FieldName:
+		return m.Name()
+	case journeydefinition.FieldDescription:
+		return m.Description()
+	case journeydefinition.FieldVersion:
+		return m.Version()
+	case journeydefinition.FieldEnabled:
+		return m.Enabled()
+	case journeydefinition.FieldBuiltin:
+		return m.Builtin()
+	case journeydefinition.FieldSpec:
+		return m.Spec()
+	case journeydefinition.FieldCreatedAt:
+		return m.CreatedAt()
+	case journeydefinition.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JourneyDefinitionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case journeydefinition.FieldKey:
+		return m.OldKey(ctx)
+	case journeydefinition.FieldName:
+		return m.OldName(ctx)
+	case journeydefinition.FieldDescription:
+		return m.OldDescription(ctx)
+	case journeydefinition.FieldVersion:
+		return m.OldVersion(ctx)
+	case journeydefinition.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case journeydefinition.FieldBuiltin:
+		return m.OldBuiltin(ctx)
+	case journeydefinition.FieldSpec:
+		return m.OldSpec(ctx)
+	case journeydefinition.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case journeydefinition.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown JourneyDefinition field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyDefinitionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case journeydefinition.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case journeydefinition.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case journeydefinition.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case journeydefinition.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case journeydefinition.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case journeydefinition.FieldBuiltin:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBuiltin(v)
+		return nil
+	case journeydefinition.FieldSpec:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpec(v)
+		return nil
+	case journeydefinition.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case journeydefinition.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyDefinition field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JourneyDefinitionMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, journeydefinition.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JourneyDefinitionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case journeydefinition.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyDefinitionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case journeydefinition.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyDefinition numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JourneyDefinitionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(journeydefinition.FieldDescription) {
+		fields = append(fields, journeydefinition.FieldDescription)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JourneyDefinitionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JourneyDefinitionMutation) ClearField(name string) error {
+	switch name {
+	case journeydefinition.FieldDescription:
+		m.ClearDescription()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyDefinition nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JourneyDefinitionMutation) ResetField(name string) error {
+	switch name {
+	case journeydefinition.FieldKey:
+		m.ResetKey()
+		return nil
+	case journeydefinition.FieldName:
+		m.ResetName()
+		return nil
+	case journeydefinition.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case journeydefinition.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case journeydefinition.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case journeydefinition.FieldBuiltin:
+		m.ResetBuiltin()
+		return nil
+	case journeydefinition.FieldSpec:
+		m.ResetSpec()
+		return nil
+	case journeydefinition.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case journeydefinition.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyDefinition field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JourneyDefinitionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.instances != nil {
+		edges = append(edges, journeydefinition.EdgeInstances)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JourneyDefinitionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case journeydefinition.EdgeInstances:
+		ids := make([]ent.Value, 0, len(m.instances))
+		for id := range m.instances {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JourneyDefinitionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedinstances != nil {
+		edges = append(edges, journeydefinition.EdgeInstances)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JourneyDefinitionMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case journeydefinition.EdgeInstances:
+		ids := make([]ent.Value, 0, len(m.removedinstances))
+		for id := range m.removedinstances {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JourneyDefinitionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedinstances {
+		edges = append(edges, journeydefinition.EdgeInstances)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JourneyDefinitionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case journeydefinition.EdgeInstances:
+		return m.clearedinstances
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JourneyDefinitionMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown JourneyDefinition unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JourneyDefinitionMutation) ResetEdge(name string) error {
+	switch name {
+	case journeydefinition.EdgeInstances:
+		m.ResetInstances()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyDefinition edge %s", name)
+}
+
+// JourneyInstanceMutation represents an operation that mutates the JourneyInstance nodes in the graph.
+type JourneyInstanceMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	definition_key        *string
+	definition_version    *int
+	adddefinition_version *int
+	correlation_key       *string
+	status                *journeyinstance.Status
+	current_step          *string
+	current_step_name     *string
+	progress              *float64
+	addprogress           *float64
+	started_at            *time.Time
+	last_event_at         *time.Time
+	ended_at              *time.Time
+	duration_ms           *float64
+	addduration_ms        *float64
+	stuck_at              *time.Time
+	abandon_at            *time.Time
+	stuck_since           *time.Time
+	note                  *string
+	timeline              *json.RawMessage
+	appendtimeline        json.RawMessage
+	event_count           *int
+	addevent_count        *int
+	customer_id           *string
+	resource_id           *string
+	created_at            *time.Time
+	updated_at            *time.Time
+	clearedFields         map[string]struct{}
+	definition            *int
+	cleareddefinition     bool
+	events                map[int]struct{}
+	removedevents         map[int]struct{}
+	clearedevents         bool
+	done                  bool
+	oldValue              func(context.Context) (*JourneyInstance, error)
+	predicates            []predicate.JourneyInstance
+}
+
+var _ ent.Mutation = (*JourneyInstanceMutation)(nil)
+
+// journeyinstanceOption allows management of the mutation configuration using functional options.
+type journeyinstanceOption func(*JourneyInstanceMutation)
+
+// newJourneyInstanceMutation creates new mutation for the JourneyInstance entity.
+func newJourneyInstanceMutation(c config, op Op, opts ...journeyinstanceOption) *JourneyInstanceMutation {
+	m := &JourneyInstanceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJourneyInstance,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJourneyInstanceID sets the ID field of the mutation.
+func withJourneyInstanceID(id int) journeyinstanceOption {
+	return func(m *JourneyInstanceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *JourneyInstance
+		)
+		m.oldValue = func(ctx context.Context) (*JourneyInstance, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().JourneyInstance.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJourneyInstance sets the old JourneyInstance of the mutation.
+func withJourneyInstance(node *JourneyInstance) journeyinstanceOption {
+	return func(m *JourneyInstanceMutation) {
+		m.oldValue = func(context.Context) (*JourneyInstance, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JourneyInstanceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JourneyInstanceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JourneyInstanceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JourneyInstanceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().JourneyInstance.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDefinitionKey sets the "definition_key" field.
+func (m *JourneyInstanceMutation) SetDefinitionKey(s string) {
+	m.definition_key = &s
+}
+
+// DefinitionKey returns the value of the "definition_key" field in the mutation.
+func (m *JourneyInstanceMutation) DefinitionKey() (r string, exists bool) {
+	v := m.definition_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefinitionKey returns the old "definition_key" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldDefinitionKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefinitionKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefinitionKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefinitionKey: %w", err)
+	}
+	return oldValue.DefinitionKey, nil
+}
+
+// ResetDefinitionKey resets all changes to the "definition_key" field.
+func (m *JourneyInstanceMutation) ResetDefinitionKey() {
+	m.definition_key = nil
+}
+
+// SetDefinitionVersion sets the "definition_version" field.
+func (m *JourneyInstanceMutation) SetDefinitionVersion(i int) {
+	m.definition_version = &i
+	m.adddefinition_version = nil
+}
+
+// DefinitionVersion returns the value of the "definition_version" field in the mutation.
+func (m *JourneyInstanceMutation) DefinitionVersion() (r int, exists bool) {
+	v := m.definition_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefinitionVersion returns the old "definition_version" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldDefinitionVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefinitionVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefinitionVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefinitionVersion: %w", err)
+	}
+	return oldValue.DefinitionVersion, nil
+}
+
+// AddDefinitionVersion adds i to the "definition_version" field.
+func (m *JourneyInstanceMutation) AddDefinitionVersion(i int) {
+	if m.adddefinition_version != nil {
+		*m.adddefinition_version += i
+	} else {
+		m.adddefinition_version = &i
+	}
+}
+
+// AddedDefinitionVersion returns the value that was added to the "definition_version" field in this mutation.
+func (m *JourneyInstanceMutation) AddedDefinitionVersion() (r int, exists bool) {
+	v := m.adddefinition_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDefinitionVersion resets all changes to the "definition_version" field.
+func (m *JourneyInstanceMutation) ResetDefinitionVersion() {
+	m.definition_version = nil
+	m.adddefinition_version = nil
+}
+
+// SetCorrelationKey sets the "correlation_key" field.
+func (m *JourneyInstanceMutation) SetCorrelationKey(s string) {
+	m.correlation_key = &s
+}
+
+// CorrelationKey returns the value of the "correlation_key" field in the mutation.
+func (m *JourneyInstanceMutation) CorrelationKey() (r string, exists bool) {
+	v := m.correlation_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCorrelationKey returns the old "correlation_key" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldCorrelationKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCorrelationKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCorrelationKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCorrelationKey: %w", err)
+	}
+	return oldValue.CorrelationKey, nil
+}
+
+// ResetCorrelationKey resets all changes to the "correlation_key" field.
+func (m *JourneyInstanceMutation) ResetCorrelationKey() {
+	m.correlation_key = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *JourneyInstanceMutation) SetStatus(j journeyinstance.Status) {
+	m.status = &j
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *JourneyInstanceMutation) Status() (r journeyinstance.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldStatus(ctx context.Context) (v journeyinstance.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *JourneyInstanceMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCurrentStep sets the "current_step" field.
+func (m *JourneyInstanceMutation) SetCurrentStep(s string) {
+	m.current_step = &s
+}
+
+// CurrentStep returns the value of the "current_step" field in the mutation.
+func (m *JourneyInstanceMutation) CurrentStep() (r string, exists bool) {
+	v := m.current_step
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrentStep returns the old "current_step" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldCurrentStep(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrentStep is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrentStep requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrentStep: %w", err)
+	}
+	return oldValue.CurrentStep, nil
+}
+
+// ClearCurrentStep clears the value of the "current_step" field.
+func (m *JourneyInstanceMutation) ClearCurrentStep() {
+	m.current_step = nil
+	m.clearedFields[journeyinstance.FieldCurrentStep] = struct{}{}
+}
+
+// CurrentStepCleared returns if the "current_step" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) CurrentStepCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldCurrentStep]
+	return ok
+}
+
+// ResetCurrentStep resets all changes to the "current_step" field.
+func (m *JourneyInstanceMutation) ResetCurrentStep() {
+	m.current_step = nil
+	delete(m.clearedFields, journeyinstance.FieldCurrentStep)
+}
+
+// SetCurrentStepName sets the "current_step_name" field.
+func (m *JourneyInstanceMutation) SetCurrentStepName(s string) {
+	m.current_step_name = &s
+}
+
+// CurrentStepName returns the value of the "current_step_name" field in the mutation.
+func (m *JourneyInstanceMutation) CurrentStepName() (r string, exists bool) {
+	v := m.current_step_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrentStepName returns the old "current_step_name" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldCurrentStepName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrentStepName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrentStepName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrentStepName: %w", err)
+	}
+	return oldValue.CurrentStepName, nil
+}
+
+// ClearCurrentStepName clears the value of the "current_step_name" field.
+func (m *JourneyInstanceMutation) ClearCurrentStepName() {
+	m.current_step_name = nil
+	m.clearedFields[journeyinstance.FieldCurrentStepName] = struct{}{}
+}
+
+// CurrentStepNameCleared returns if the "current_step_name" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) CurrentStepNameCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldCurrentStepName]
+	return ok
+}
+
+// ResetCurrentStepName resets all changes to the "current_step_name" field.
+func (m *JourneyInstanceMutation) ResetCurrentStepName() {
+	m.current_step_name = nil
+	delete(m.clearedFields, journeyinstance.FieldCurrentStepName)
+}
+
+// SetProgress sets the "progress" field.
+func (m *JourneyInstanceMutation) SetProgress(f float64) {
+	m.progress = &f
+	m.addprogress = nil
+}
+
+// Progress returns the value of the "progress" field in the mutation.
+func (m *JourneyInstanceMutation) Progress() (r float64, exists bool) {
+	v := m.progress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgress returns the old "progress" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldProgress(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgress: %w", err)
+	}
+	return oldValue.Progress, nil
+}
+
+// AddProgress adds f to the "progress" field.
+func (m *JourneyInstanceMutation) AddProgress(f float64) {
+	if m.addprogress != nil {
+		*m.addprogress += f
+	} else {
+		m.addprogress = &f
+	}
+}
+
+// AddedProgress returns the value that was added to the "progress" field in this mutation.
+func (m *JourneyInstanceMutation) AddedProgress() (r float64, exists bool) {
+	v := m.addprogress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProgress resets all changes to the "progress" field.
+func (m *JourneyInstanceMutation) ResetProgress() {
+	m.progress = nil
+	m.addprogress = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *JourneyInstanceMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *JourneyInstanceMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *JourneyInstanceMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetLastEventAt sets the "last_event_at" field.
+func (m *JourneyInstanceMutation) SetLastEventAt(t time.Time) {
+	m.last_event_at = &t
+}
+
+// LastEventAt returns the value of the "last_event_at" field in the mutation.
+func (m *JourneyInstanceMutation) LastEventAt() (r time.Time, exists bool) {
+	v := m.last_event_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastEventAt returns the old "last_event_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldLastEventAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastEventAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastEventAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastEventAt: %w", err)
+	}
+	return oldValue.LastEventAt, nil
+}
+
+// ResetLastEventAt resets all changes to the "last_event_at" field.
+func (m *JourneyInstanceMutation) ResetLastEventAt() {
+	m.last_event_at = nil
+}
+
+// SetEndedAt sets the "ended_at" field.
+func (m *JourneyInstanceMutation) SetEndedAt(t time.Time) {
+	m.ended_at = &t
+}
+
+// EndedAt returns the value of the "ended_at" field in the mutation.
+func (m *JourneyInstanceMutation) EndedAt() (r time.Time, exists bool) {
+	v := m.ended_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndedAt returns the old "ended_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldEndedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndedAt: %w", err)
+	}
+	return oldValue.EndedAt, nil
+}
+
+// ClearEndedAt clears the value of the "ended_at" field.
+func (m *JourneyInstanceMutation) ClearEndedAt() {
+	m.ended_at = nil
+	m.clearedFields[journeyinstance.FieldEndedAt] = struct{}{}
+}
+
+// EndedAtCleared returns if the "ended_at" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) EndedAtCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldEndedAt]
+	return ok
+}
+
+// ResetEndedAt resets all changes to the "ended_at" field.
+func (m *JourneyInstanceMutation) ResetEndedAt() {
+	m.ended_at = nil
+	delete(m.clearedFields, journeyinstance.FieldEndedAt)
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (m *JourneyInstanceMutation) SetDurationMs(f float64) {
+	m.duration_ms = &f
+	m.addduration_ms = nil
+}
+
+// DurationMs returns the value of the "duration_ms" field in the mutation.
+func (m *JourneyInstanceMutation) DurationMs() (r float64, exists bool) {
+	v := m.duration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMs returns the old "duration_ms" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldDurationMs(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMs: %w", err)
+	}
+	return oldValue.DurationMs, nil
+}
+
+// AddDurationMs adds f to the "duration_ms" field.
+func (m *JourneyInstanceMutation) AddDurationMs(f float64) {
+	if m.addduration_ms != nil {
+		*m.addduration_ms += f
+	} else {
+		m.addduration_ms = &f
+	}
+}
+
+// AddedDurationMs returns the value that was added to the "duration_ms" field in this mutation.
+func (m *JourneyInstanceMutation) AddedDurationMs() (r float64, exists bool) {
+	v := m.addduration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDurationMs clears the value of the "duration_ms" field.
+func (m *JourneyInstanceMutation) ClearDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	m.clearedFields[journeyinstance.FieldDurationMs] = struct{}{}
+}
+
+// DurationMsCleared returns if the "duration_ms" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) DurationMsCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldDurationMs]
+	return ok
+}
+
+// ResetDurationMs resets all changes to the "duration_ms" field.
+func (m *JourneyInstanceMutation) ResetDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	delete(m.clearedFields, journeyinstance.FieldDurationMs)
+}
+
+// SetStuckAt sets the "stuck_at" field.
+func (m *JourneyInstanceMutation) SetStuckAt(t time.Time) {
+	m.stuck_at = &t
+}
+
+// StuckAt returns the value of the "stuck_at" field in the mutation.
+func (m *JourneyInstanceMutation) StuckAt() (r time.Time, exists bool) {
+	v := m.stuck_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStuckAt returns the old "stuck_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldStuckAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStuckAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStuckAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStuckAt: %w", err)
+	}
+	return oldValue.StuckAt, nil
+}
+
+// ClearStuckAt clears the value of the "stuck_at" field.
+func (m *JourneyInstanceMutation) ClearStuckAt() {
+	m.stuck_at = nil
+	m.clearedFields[journeyinstance.FieldStuckAt] = struct{}{}
+}
+
+// StuckAtCleared returns if the "stuck_at" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) StuckAtCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldStuckAt]
+	return ok
+}
+
+// ResetStuckAt resets all changes to the "stuck_at" field.
+func (m *JourneyInstanceMutation) ResetStuckAt() {
+	m.stuck_at = nil
+	delete(m.clearedFields, journeyinstance.FieldStuckAt)
+}
+
+// SetAbandonAt sets the "abandon_at" field.
+func (m *JourneyInstanceMutation) SetAbandonAt(t time.Time) {
+	m.abandon_at = &t
+}
+
+// AbandonAt returns the value of the "abandon_at" field in the mutation.
+func (m *JourneyInstanceMutation) AbandonAt() (r time.Time, exists bool) {
+	v := m.abandon_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAbandonAt returns the old "abandon_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldAbandonAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAbandonAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAbandonAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAbandonAt: %w", err)
+	}
+	return oldValue.AbandonAt, nil
+}
+
+// ClearAbandonAt clears the value of the "abandon_at" field.
+func (m *JourneyInstanceMutation) ClearAbandonAt() {
+	m.abandon_at = nil
+	m.clearedFields[journeyinstance.FieldAbandonAt] = struct{}{}
+}
+
+// AbandonAtCleared returns if the "abandon_at" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) AbandonAtCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldAbandonAt]
+	return ok
+}
+
+// ResetAbandonAt resets all changes to the "abandon_at" field.
+func (m *JourneyInstanceMutation) ResetAbandonAt() {
+	m.abandon_at = nil
+	delete(m.clearedFields, journeyinstance.FieldAbandonAt)
+}
+
+// SetStuckSince sets the "stuck_since" field.
+func (m *JourneyInstanceMutation) SetStuckSince(t time.Time) {
+	m.stuck_since = &t
+}
+
+// StuckSince returns the value of the "stuck_since" field in the mutation.
+func (m *JourneyInstanceMutation) StuckSince() (r time.Time, exists bool) {
+	v := m.stuck_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStuckSince returns the old "stuck_since" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldStuckSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStuckSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStuckSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStuckSince: %w", err)
+	}
+	return oldValue.StuckSince, nil
+}
+
+// ClearStuckSince clears the value of the "stuck_since" field.
+func (m *JourneyInstanceMutation) ClearStuckSince() {
+	m.stuck_since = nil
+	m.clearedFields[journeyinstance.FieldStuckSince] = struct{}{}
+}
+
+// StuckSinceCleared returns if the "stuck_since" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) StuckSinceCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldStuckSince]
+	return ok
+}
+
+// ResetStuckSince resets all changes to the "stuck_since" field.
+func (m *JourneyInstanceMutation) ResetStuckSince() {
+	m.stuck_since = nil
+	delete(m.clearedFields, journeyinstance.FieldStuckSince)
+}
+
+// SetNote sets the "note" field.
+func (m *JourneyInstanceMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *JourneyInstanceMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ClearNote clears the value of the "note" field.
+func (m *JourneyInstanceMutation) ClearNote() {
+	m.note = nil
+	m.clearedFields[journeyinstance.FieldNote] = struct{}{}
+}
+
+// NoteCleared returns if the "note" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) NoteCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldNote]
+	return ok
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *JourneyInstanceMutation) ResetNote() {
+	m.note = nil
+	delete(m.clearedFields, journeyinstance.FieldNote)
+}
+
+// SetTimeline sets the "timeline" field.
+func (m *JourneyInstanceMutation) SetTimeline(jm json.RawMessage) {
+	m.timeline = &jm
+	m.appendtimeline = nil
+}
+
+// Timeline returns the value of the "timeline" field in the mutation.
+func (m *JourneyInstanceMutation) Timeline() (r json.RawMessage, exists bool) {
+	v := m.timeline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeline returns the old "timeline" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldTimeline(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeline: %w", err)
+	}
+	return oldValue.Timeline, nil
+}
+
+// AppendTimeline adds jm to the "timeline" field.
+func (m *JourneyInstanceMutation) AppendTimeline(jm json.RawMessage) {
+	m.appendtimeline = append(m.appendtimeline, jm...)
+}
+
+// AppendedTimeline returns the list of values that were appended to the "timeline" field in this mutation.
+func (m *JourneyInstanceMutation) AppendedTimeline() (json.RawMessage, bool) {
+	if len(m.appendtimeline) == 0 {
+		return nil, false
+	}
+	return m.appendtimeline, true
+}
+
+// ClearTimeline clears the value of the "timeline" field.
+func (m *JourneyInstanceMutation) ClearTimeline() {
+	m.timeline = nil
+	m.appendtimeline = nil
+	m.clearedFields[journeyinstance.FieldTimeline] = struct{}{}
+}
+
+// TimelineCleared returns if the "timeline" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) TimelineCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldTimeline]
+	return ok
+}
+
+// ResetTimeline resets all changes to the "timeline" field.
+func (m *JourneyInstanceMutation) ResetTimeline() {
+	m.timeline = nil
+	m.appendtimeline = nil
+	delete(m.clearedFields, journeyinstance.FieldTimeline)
+}
+
+// SetEventCount sets the "event_count" field.
+func (m *JourneyInstanceMutation) SetEventCount(i int) {
+	m.event_count = &i
+	m.addevent_count = nil
+}
+
+// EventCount returns the value of the "event_count" field in the mutation.
+func (m *JourneyInstanceMutation) EventCount() (r int, exists bool) {
+	v := m.event_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventCount returns the old "event_count" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldEventCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventCount: %w", err)
+	}
+	return oldValue.EventCount, nil
+}
+
+// AddEventCount adds i to the "event_count" field.
+func (m *JourneyInstanceMutation) AddEventCount(i int) {
+	if m.addevent_count != nil {
+		*m.addevent_count += i
+	} else {
+		m.addevent_count = &i
+	}
+}
+
+// AddedEventCount returns the value that was added to the "event_count" field in this mutation.
+func (m *JourneyInstanceMutation) AddedEventCount() (r int, exists bool) {
+	v := m.addevent_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEventCount resets all changes to the "event_count" field.
+func (m *JourneyInstanceMutation) ResetEventCount() {
+	m.event_count = nil
+	m.addevent_count = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *JourneyInstanceMutation) SetCustomerID(s string) {
+	m.customer_id = &s
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *JourneyInstanceMutation) CustomerID() (r string, exists bool) {
+	v := m.customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ClearCustomerID clears the value of the "customer_id" field.
+func (m *JourneyInstanceMutation) ClearCustomerID() {
+	m.customer_id = nil
+	m.clearedFields[journeyinstance.FieldCustomerID] = struct{}{}
+}
+
+// CustomerIDCleared returns if the "customer_id" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) CustomerIDCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldCustomerID]
+	return ok
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *JourneyInstanceMutation) ResetCustomerID() {
+	m.customer_id = nil
+	delete(m.clearedFields, journeyinstance.FieldCustomerID)
+}
+
+// SetResourceID sets the "resource_id" field.
+func (m *JourneyInstanceMutation) SetResourceID(s string) {
+	m.resource_id = &s
+}
+
+// ResourceID returns the value of the "resource_id" field in the mutation.
+func (m *JourneyInstanceMutation) ResourceID() (r string, exists bool) {
+	v := m.resource_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResourceID returns the old "resource_id" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldResourceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResourceID: %w", err)
+	}
+	return oldValue.ResourceID, nil
+}
+
+// ClearResourceID clears the value of the "resource_id" field.
+func (m *JourneyInstanceMutation) ClearResourceID() {
+	m.resource_id = nil
+	m.clearedFields[journeyinstance.FieldResourceID] = struct{}{}
+}
+
+// ResourceIDCleared returns if the "resource_id" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) ResourceIDCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldResourceID]
+	return ok
+}
+
+// ResetResourceID resets all changes to the "resource_id" field.
+func (m *JourneyInstanceMutation) ResetResourceID() {
+	m.resource_id = nil
+	delete(m.clearedFields, journeyinstance.FieldResourceID)
+}
+
+// SetDefinitionID sets the "definition_id" field.
+func (m *JourneyInstanceMutation) SetDefinitionID(i int) {
+	m.definition = &i
+}
+
+// DefinitionID returns the value of the "definition_id" field in the mutation.
+func (m *JourneyInstanceMutation) DefinitionID() (r int, exists bool) {
+	v := m.definition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefinitionID returns the old "definition_id" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldDefinitionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefinitionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefinitionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefinitionID: %w", err)
+	}
+	return oldValue.DefinitionID, nil
+}
+
+// ClearDefinitionID clears the value of the "definition_id" field.
+func (m *JourneyInstanceMutation) ClearDefinitionID() {
+	m.definition = nil
+	m.clearedFields[journeyinstance.FieldDefinitionID] = struct{}{}
+}
+
+// DefinitionIDCleared returns if the "definition_id" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) DefinitionIDCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldDefinitionID]
+	return ok
+}
+
+// ResetDefinitionID resets all changes to the "definition_id" field.
+func (m *JourneyInstanceMutation) ResetDefinitionID() {
+	m.definition = nil
+	delete(m.clearedFields, journeyinstance.FieldDefinitionID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *JourneyInstanceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *JourneyInstanceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *JourneyInstanceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *JourneyInstanceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *JourneyInstanceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *JourneyInstanceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearDefinition clears the "definition" edge to the JourneyDefinition entity.
+func (m *JourneyInstanceMutation) ClearDefinition() {
+	m.cleareddefinition = true
+	m.clearedFields[journeyinstance.FieldDefinitionID] = struct{}{}
+}
+
+// DefinitionCleared reports if the "definition" edge to the JourneyDefinition entity was cleared.
+func (m *JourneyInstanceMutation) DefinitionCleared() bool {
+	return m.DefinitionIDCleared() || m.cleareddefinition
+}
+
+// DefinitionIDs returns the "definition" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DefinitionID instead. It exists only for internal usage by the builders.
+func (m *JourneyInstanceMutation) DefinitionIDs() (ids []int) {
+	if id := m.definition; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDefinition resets all changes to the "definition" edge.
+func (m *JourneyInstanceMutation) ResetDefinition() {
+	m.definition = nil
+	m.cleareddefinition = false
+}
+
+// AddEventIDs adds the "events" edge to the WebhookEvent entity by ids.
+func (m *JourneyInstanceMutation) AddEventIDs(ids ...int) {
+	if m.events == nil {
+		m.events = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.events[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEvents clears the "events" edge to the WebhookEvent entity.
+func (m *JourneyInstanceMutation) ClearEvents() {
+	m.clearedevents = true
+}
+
+// EventsCleared reports if the "events" edge to the WebhookEvent entity was cleared.
+func (m *JourneyInstanceMutation) EventsCleared() bool {
+	return m.clearedevents
+}
+
+// RemoveEventIDs removes the "events" edge to the WebhookEvent entity by IDs.
+func (m *JourneyInstanceMutation) RemoveEventIDs(ids ...int) {
+	if m.removedevents == nil {
+		m.removedevents = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.events, ids[i])
+		m.removedevents[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEvents returns the removed IDs of the "events" edge to the WebhookEvent entity.
+func (m *JourneyInstanceMutation) RemovedEventsIDs() (ids []int) {
+	for id := range m.removedevents {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EventsIDs returns the "events" edge IDs in the mutation.
+func (m *JourneyInstanceMutation) EventsIDs() (ids []int) {
+	for id := range m.events {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEvents resets all changes to the "events" edge.
+func (m *JourneyInstanceMutation) ResetEvents() {
+	m.events = nil
+	m.clearedevents = false
+	m.removedevents = nil
+}
+
+// Where appends a list predicates to the JourneyInstanceMutation builder.
+func (m *JourneyInstanceMutation) Where(ps ...predicate.JourneyInstance) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JourneyInstanceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JourneyInstanceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.JourneyInstance, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JourneyInstanceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JourneyInstanceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (JourneyInstance).
+func (m *JourneyInstanceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JourneyInstanceMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.definition_key != nil {
+		fields = append(fields, journeyinstance.FieldDefinitionKey)
+	}
+	if m.definition_version != nil {
+		fields = append(fields, journeyinstance.FieldDefinitionVersion)
+	}
+	if m.correlation_key != nil {
+		fields = append(fields, journeyinstance.FieldCorrelationKey)
+	}
+	if m.status != nil {
+		fields = append(fields, journeyinstance.FieldStatus)
+	}
+	if m.current_step != nil {
+		fields = append(fields, journeyinstance.FieldCurrentStep)
+	}
+	if m.current_step_name != nil {
+		fields = append(fields, journeyinstance.FieldCurrentStepName)
+	}
+	if m.progress != nil {
+		fields = append(fields, journeyinstance.FieldProgress)
+	}
+	if m.started_at != nil {
+		fields = append(fields, journeyinstance.FieldStartedAt)
+	}
+	if m.last_event_at != nil {
+		fields = append(fields, journeyinstance.FieldLastEventAt)
+	}
+	if m.ended_at != nil {
+		fields = append(fields, journeyinstance.FieldEndedAt)
+	}
+	if m.duration_ms != nil {
+		fields = append(fields, journeyinstance.FieldDurationMs)
+	}
+	if m.stuck_at != nil {
+		fields = append(fields, journeyinstance.FieldStuckAt)
+	}
+	if m.abandon_at != nil {
+		fields = append(fields, journeyinstance.FieldAbandonAt)
+	}
+	if m.stuck_since != nil {
+		fields = append(fields, journeyinstance.FieldStuckSince)
+	}
+	if m.note != nil {
+		fields = append(fields, journeyinstance.FieldNote)
+	}
+	if m.timeline != nil {
+		fields = append(fields, journeyinstance.FieldTimeline)
+	}
+	if m.event_count != nil {
+		fields = append(fields, journeyinstance.FieldEventCount)
+	}
+	if m.customer_id != nil {
+		fields = append(fields, journeyinstance.FieldCustomerID)
+	}
+	if m.resource_id != nil {
+		fields = append(fields, journeyinstance.FieldResourceID)
+	}
+	if m.definition != nil {
+		fields = append(fields, journeyinstance.FieldDefinitionID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, journeyinstance.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, journeyinstance.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JourneyInstanceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case journeyinstance.FieldDefinitionKey:
+		return m.DefinitionKey()
+	case journeyinstance.FieldDefinitionVersion:
+		return m.DefinitionVersion()
+	case journeyinstance.FieldCorrelationKey:
+		return m.CorrelationKey()
+	case journeyinstance.FieldStatus:
+		return m.Status()
+	case journeyinstance.FieldCurrentStep:
+		return m.CurrentStep()
+	case journeyinstance.FieldCurrentStepName:
+		return m.CurrentStepName()
+	case journeyinstance.FieldProgress:
+		return m.Progress()
+	case journeyinstance.FieldStartedAt:
+		return m.StartedAt()
+	case journeyinstance.FieldLastEventAt:
+		return m.LastEventAt()
+	case journeyinstance.FieldEndedAt:
+		return m.EndedAt()
+	case journeyinstance.FieldDurationMs:
+		return m.DurationMs()
+	case journeyinstance.FieldStuckAt:
+		return m.StuckAt()
+	case journeyinstance.FieldAbandonAt:
+		return m.AbandonAt()
+	case journeyinstance.FieldStuckSince:
+		return m.StuckSince()
+	case journeyinstance.FieldNote:
+		return m.Note()
+	case journeyinstance.FieldTimeline:
+		return m.Timeline()
+	case journeyinstance.FieldEventCount:
+		return m.EventCount()
+	case journeyinstance.FieldCustomerID:
+		return m.CustomerID()
+	case journeyinstance.FieldResourceID:
+		return m.ResourceID()
+	case journeyinstance.FieldDefinitionID:
+		return m.DefinitionID()
+	case journeyinstance.FieldCreatedAt:
+		return m.CreatedAt()
+	case journeyinstance.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JourneyInstanceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case journeyinstance.FieldDefinitionKey:
+		return m.OldDefinitionKey(ctx)
+	case journeyinstance.FieldDefinitionVersion:
+		return m.OldDefinitionVersion(ctx)
+	case journeyinstance.FieldCorrelationKey:
+		return m.OldCorrelationKey(ctx)
+	case journeyinstance.FieldStatus:
+		return m.OldStatus(ctx)
+	case journeyinstance.FieldCurrentStep:
+		return m.OldCurrentStep(ctx)
+	case journeyinstance.FieldCurrentStepName:
+		return m.OldCurrentStepName(ctx)
+	case journeyinstance.FieldProgress:
+		return m.OldProgress(ctx)
+	case journeyinstance.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case journeyinstance.FieldLastEventAt:
+		return m.OldLastEventAt(ctx)
+	case journeyinstance.FieldEndedAt:
+		return m.OldEndedAt(ctx)
+	case journeyinstance.FieldDurationMs:
+		return m.OldDurationMs(ctx)
+	case journeyinstance.FieldStuckAt:
+		return m.OldStuckAt(ctx)
+	case journeyinstance.FieldAbandonAt:
+		return m.OldAbandonAt(ctx)
+	case journeyinstance.FieldStuckSince:
+		return m.OldStuckSince(ctx)
+	case journeyinstance.FieldNote:
+		return m.OldNote(ctx)
+	case journeyinstance.FieldTimeline:
+		return m.OldTimeline(ctx)
+	case journeyinstance.FieldEventCount:
+		return m.OldEventCount(ctx)
+	case journeyinstance.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case journeyinstance.FieldResourceID:
+		return m.OldResourceID(ctx)
+	case journeyinstance.FieldDefinitionID:
+		return m.OldDefinitionID(ctx)
+	case journeyinstance.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case journeyinstance.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown JourneyInstance field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyInstanceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case journeyinstance.FieldDefinitionKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefinitionKey(v)
+		return nil
+	case journeyinstance.FieldDefinitionVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefinitionVersion(v)
+		return nil
+	case journeyinstance.FieldCorrelationKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCorrelationKey(v)
+		return nil
+	case journeyinstance.FieldStatus:
+		v, ok := value.(journeyinstance.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case journeyinstance.FieldCurrentStep:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrentStep(v)
+		return nil
+	case journeyinstance.FieldCurrentStepName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrentStepName(v)
+		return nil
+	case journeyinstance.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgress(v)
+		return nil
+	case journeyinstance.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case journeyinstance.FieldLastEventAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastEventAt(v)
+		return nil
+	case journeyinstance.FieldEndedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndedAt(v)
+		return nil
+	case journeyinstance.FieldDurationMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMs(v)
+		return nil
+	case journeyinstance.FieldStuckAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStuckAt(v)
+		return nil
+	case journeyinstance.FieldAbandonAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAbandonAt(v)
+		return nil
+	case journeyinstance.FieldStuckSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStuckSince(v)
+		return nil
+	case journeyinstance.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	case journeyinstance.FieldTimeline:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeline(v)
+		return nil
+	case journeyinstance.FieldEventCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventCount(v)
+		return nil
+	case journeyinstance.FieldCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case journeyinstance.FieldResourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResourceID(v)
+		return nil
+	case journeyinstance.FieldDefinitionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefinitionID(v)
+		return nil
+	case journeyinstance.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case journeyinstance.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JourneyInstanceMutation) AddedFields() []string {
+	var fields []string
+	if m.adddefinition_version != nil {
+		fields = append(fields, journeyinstance.FieldDefinitionVersion)
+	}
+	if m.addprogress != nil {
+		fields = append(fields, journeyinstance.FieldProgress)
+	}
+	if m.addduration_ms != nil {
+		fields = append(fields, journeyinstance.FieldDurationMs)
+	}
+	if m.addevent_count != nil {
+		fields = append(fields, journeyinstance.FieldEventCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JourneyInstanceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case journeyinstance.FieldDefinitionVersion:
+		return m.AddedDefinitionVersion()
+	case journeyinstance.FieldProgress:
+		return m.AddedProgress()
+	case journeyinstance.FieldDurationMs:
+		return m.AddedDurationMs()
+	case journeyinstance.FieldEventCount:
+		return m.AddedEventCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyInstanceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case journeyinstance.FieldDefinitionVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDefinitionVersion(v)
+		return nil
+	case journeyinstance.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProgress(v)
+		return nil
+	case journeyinstance.FieldDurationMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMs(v)
+		return nil
+	case journeyinstance.FieldEventCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEventCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JourneyInstanceMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(journeyinstance.FieldCurrentStep) {
+		fields = append(fields, journeyinstance.FieldCurrentStep)
+	}
+	if m.FieldCleared(journeyinstance.FieldCurrentStepName) {
+		fields = append(fields, journeyinstance.FieldCurrentStepName)
+	}
+	if m.FieldCleared(journeyinstance.FieldEndedAt) {
+		fields = append(fields, journeyinstance.FieldEndedAt)
+	}
+	if m.FieldCleared(journeyinstance.FieldDurationMs) {
+		fields = append(fields, journeyinstance.FieldDurationMs)
+	}
+	if m.FieldCleared(journeyinstance.FieldStuckAt) {
+		fields = append(fields, journeyinstance.FieldStuckAt)
+	}
+	if m.FieldCleared(journeyinstance.FieldAbandonAt) {
+		fields = append(fields, journeyinstance.FieldAbandonAt)
+	}
+	if m.FieldCleared(journeyinstance.FieldStuckSince) {
+		fields = append(fields, journeyinstance.FieldStuckSince)
+	}
+	if m.FieldCleared(journeyinstance.FieldNote) {
+		fields = append(fields, journeyinstance.FieldNote)
+	}
+	if m.FieldCleared(journeyinstance.FieldTimeline) {
+		fields = append(fields, journeyinstance.FieldTimeline)
+	}
+	if m.FieldCleared(journeyinstance.FieldCustomerID) {
+		fields = append(fields, journeyinstance.FieldCustomerID)
+	}
+	if m.FieldCleared(journeyinstance.FieldResourceID) {
+		fields = append(fields, journeyinstance.FieldResourceID)
+	}
+	if m.FieldCleared(journeyinstance.FieldDefinitionID) {
+		fields = append(fields, journeyinstance.FieldDefinitionID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JourneyInstanceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JourneyInstanceMutation) ClearField(name string) error {
+	switch name {
+	case journeyinstance.FieldCurrentStep:
+		m.ClearCurrentStep()
+		return nil
+	case journeyinstance.FieldCurrentStepName:
+		m.ClearCurrentStepName()
+		return nil
+	case journeyinstance.FieldEndedAt:
+		m.ClearEndedAt()
+		return nil
+	case journeyinstance.FieldDurationMs:
+		m.ClearDurationMs()
+		return nil
+	case journeyinstance.FieldStuckAt:
+		m.ClearStuckAt()
+		return nil
+	case journeyinstance.FieldAbandonAt:
+		m.ClearAbandonAt()
+		return nil
+	case journeyinstance.FieldStuckSince:
+		m.ClearStuckSince()
+		return nil
+	case journeyinstance.FieldNote:
+		m.ClearNote()
+		return nil
+	case journeyinstance.FieldTimeline:
+		m.ClearTimeline()
+		return nil
+	case journeyinstance.FieldCustomerID:
+		m.ClearCustomerID()
+		return nil
+	case journeyinstance.FieldResourceID:
+		m.ClearResourceID()
+		return nil
+	case journeyinstance.FieldDefinitionID:
+		m.ClearDefinitionID()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JourneyInstanceMutation) ResetField(name string) error {
+	switch name {
+	case journeyinstance.FieldDefinitionKey:
+		m.ResetDefinitionKey()
+		return nil
+	case journeyinstance.FieldDefinitionVersion:
+		m.ResetDefinitionVersion()
+		return nil
+	case journeyinstance.FieldCorrelationKey:
+		m.ResetCorrelationKey()
+		return nil
+	case journeyinstance.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case journeyinstance.FieldCurrentStep:
+		m.ResetCurrentStep()
+		return nil
+	case journeyinstance.FieldCurrentStepName:
+		m.ResetCurrentStepName()
+		return nil
+	case journeyinstance.FieldProgress:
+		m.ResetProgress()
+		return nil
+	case journeyinstance.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case journeyinstance.FieldLastEventAt:
+		m.ResetLastEventAt()
+		return nil
+	case journeyinstance.FieldEndedAt:
+		m.ResetEndedAt()
+		return nil
+	case journeyinstance.FieldDurationMs:
+		m.ResetDurationMs()
+		return nil
+	case journeyinstance.FieldStuckAt:
+		m.ResetStuckAt()
+		return nil
+	case journeyinstance.FieldAbandonAt:
+		m.ResetAbandonAt()
+		return nil
+	case journeyinstance.FieldStuckSince:
+		m.ResetStuckSince()
+		return nil
+	case journeyinstance.FieldNote:
+		m.ResetNote()
+		return nil
+	case journeyinstance.FieldTimeline:
+		m.ResetTimeline()
+		return nil
+	case journeyinstance.FieldEventCount:
+		m.ResetEventCount()
+		return nil
+	case journeyinstance.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case journeyinstance.FieldResourceID:
+		m.ResetResourceID()
+		return nil
+	case journeyinstance.FieldDefinitionID:
+		m.ResetDefinitionID()
+		return nil
+	case journeyinstance.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case journeyinstance.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JourneyInstanceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.definition != nil {
+		edges = append(edges, journeyinstance.EdgeDefinition)
+	}
+	if m.events != nil {
+		edges = append(edges, journeyinstance.EdgeEvents)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JourneyInstanceMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case journeyinstance.EdgeDefinition:
+		if id := m.definition; id != nil {
+			return []ent.Value{*id}
+		}
+	case journeyinstance.EdgeEvents:
+		ids := make([]ent.Value, 0, len(m.events))
+		for id := range m.events {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JourneyInstanceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedevents != nil {
+		edges = append(edges, journeyinstance.EdgeEvents)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JourneyInstanceMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case journeyinstance.EdgeEvents:
+		ids := make([]ent.Value, 0, len(m.removedevents))
+		for id := range m.removedevents {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JourneyInstanceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareddefinition {
+		edges = append(edges, journeyinstance.EdgeDefinition)
+	}
+	if m.clearedevents {
+		edges = append(edges, journeyinstance.EdgeEvents)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JourneyInstanceMutation) EdgeCleared(name string) bool {
+	switch name {
+	case journeyinstance.EdgeDefinition:
+		return m.cleareddefinition
+	case journeyinstance.EdgeEvents:
+		return m.clearedevents
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JourneyInstanceMutation) ClearEdge(name string) error {
+	switch name {
+	case journeyinstance.EdgeDefinition:
+		m.ClearDefinition()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JourneyInstanceMutation) ResetEdge(name string) error {
+	switch name {
+	case journeyinstance.EdgeDefinition:
+		m.ResetDefinition()
+		return nil
+	case journeyinstance.EdgeEvents:
+		m.ResetEvents()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyInstance edge %s", name)
+}
+
+// MetricRollupMutation represents an operation that mutates the MetricRollup nodes in the graph.
+type MetricRollupMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	granularity      *metricrollup.Granularity
+	bucket           *time.Time
+	topic            *string
+	received         *int64
+	addreceived      *int64
+	received_sync    *int64
+	addreceived_sync *int64
+	deliveries       *int64
+	adddeliveries    *int64
+	duplicates       *int64
+	addduplicates    *int64
+	rejected         *int64
+	addrejected      *int64
+	bad_signature    *int64
+	addbad_signature *int64
+	processed        *int64
+	addprocessed     *int64
+	dead_lettered    *int64
+	adddead_lettered *int64
+	retried          *int64
+	addretried       *int64
+	proc_count       *int64
+	addproc_count    *int64
+	proc_sum_ms      *float64
+	addproc_sum_ms   *float64
+	lag_count        *int64
+	addlag_count     *int64
+	lag_sum_ms       *float64
+	addlag_sum_ms    *float64
+	proc_b00         *int64
+	addproc_b00      *int64
+	proc_b01         *int64
+	addproc_b01      *int64
+	proc_b02         *int64
+	addproc_b02      *int64
+	proc_b03         *int64
+	addproc_b03      *int64
+	proc_b04         *int64
+	addproc_b04      *int64
+	proc_b05         *int64
+	addproc_b05      *int64
+	proc_b06         *int64
+	addproc_b06      *int64
+	proc_b07         *int64
+	addproc_b07      *int64
+	proc_b08         *int64
+	addproc_b08      *int64
+	proc_b09         *int64
+	addproc_b09      *int64
+	proc_b10         *int64
+	addproc_b10      *int64
+	proc_b11         *int64
+	addproc_b11      *int64
+	proc_b12         *int64
+	addproc_b12      *int64
+	proc_b13         *int64
+	addproc_b13      *int64
+	proc_b14         *int64
+	addproc_b14      *int64
+	proc_b15         *int64
+	addproc_b15      *int64
+	lag_b00          *int64
+	addlag_b00       *int64
+	lag_b01          *int64
+	addlag_b01       *int64
+	lag_b02          *int64
+	addlag_b02       *int64
+	lag_b03          *int64
+	addlag_b03       *int64
+	lag_b04          *int64
+	addlag_b04       *int64
+	lag_b05          *int64
+	addlag_b05       *int64
+	lag_b06          *int64
+	addlag_b06       *int64
+	lag_b07          *int64
+	addlag_b07       *int64
+	lag_b08          *int64
+	addlag_b08       *int64
+	lag_b09          *int64
+	addlag_b09       *int64
+	lag_b10          *int64
+	addlag_b10       *int64
+	lag_b11          *int64
+	addlag_b11       *int64
+	lag_b12          *int64
+	addlag_b12       *int64
+	lag_b13          *int64
+	addlag_b13       *int64
+	lag_b14          *int64
+	addlag_b14       *int64
+	lag_b15          *int64
+	addlag_b15       *int64
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*MetricRollup, error)
+	predicates       []predicate.MetricRollup
+}
+
+var _ ent.Mutation = (*MetricRollupMutation)(nil)
+
+// metricrollupOption allows management of the mutation configuration using functional options.
+type metricrollupOption func(*MetricRollupMutation)
+
+// newMetricRollupMutation creates new mutation for the MetricRollup entity.
+func newMetricRollupMutation(c config, op Op, opts ...metricrollupOption) *MetricRollupMutation {
+	m := &MetricRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMetricRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMetricRollupID sets the ID field of the mutation.
+func withMetricRollupID(id int) metricrollupOption {
+	return func(m *MetricRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MetricRollup
+		)
+		m.oldValue = func(ctx context.Context) (*MetricRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MetricRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMetricRollup sets the old MetricRollup of the mutation.
+func withMetricRollup(node *MetricRollup) metricrollupOption {
+	return func(m *MetricRollupMutation) {
+		m.oldValue = func(context.Context) (*MetricRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MetricRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MetricRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MetricRollupMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MetricRollupMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MetricRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetGranularity sets the "granularity" field.
+func (m *MetricRollupMutation) SetGranularity(value metricrollup.Granularity) {
+	m.granularity = &value
+}
+
+// Granularity returns the value of the "granularity" field in the mutation.
+func (m *MetricRollupMutation) Granularity() (r metricrollup.Granularity, exists bool) {
+	v := m.granularity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGranularity returns the old "granularity" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldGranularity(ctx context.Context) (v metricrollup.Granularity, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGranularity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGranularity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGranularity: %w", err)
+	}
+	return oldValue.Granularity, nil
+}
+
+// ResetGranularity resets all changes to the "granularity" field.
+func (m *MetricRollupMutation) ResetGranularity() {
+	m.granularity = nil
+}
+
+// SetBucket sets the "bucket" field.
+func (m *MetricRollupMutation) SetBucket(t time.Time) {
+	m.bucket = &t
+}
+
+// Bucket returns the value of the "bucket" field in the mutation.
+func (m *MetricRollupMutation) Bucket() (r time.Time, exists bool) {
+	v := m.bucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBucket returns the old "bucket" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldBucket(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBucket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBucket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBucket: %w", err)
+	}
+	return oldValue.Bucket, nil
+}
+
+// ResetBucket resets all changes to the "bucket" field.
+func (m *MetricRollupMutation) ResetBucket() {
+	m.bucket = nil
+}
+
+// SetTopic sets the "topic" field.
+func (m *MetricRollupMutation) SetTopic(s string) {
+	m.topic = &s
+}
+
+// Topic returns the value of the "topic" field in the mutation.
+func (m *MetricRollupMutation) Topic() (r string, exists bool) {
+	v := m.topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopic returns the old "topic" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopic: %w", err)
+	}
+	return oldValue.Topic, nil
+}
+
+// ResetTopic resets all changes to the "topic" field.
+func (m *MetricRollupMutation) ResetTopic() {
+	m.topic = nil
+}
+
+// SetReceived sets the "received" field.
+func (m *MetricRollupMutation) SetReceived(i int64) {
+	m.received = &i
+	m.addreceived = nil
+}
+
+// Received returns the value of the "received" field in the mutation.
+func (m *MetricRollupMutation) Received() (r int64, exists bool) {
+	v := m.received
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceived returns the old "received" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldReceived(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceived is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceived requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceived: %w", err)
+	}
+	return oldValue.Received, nil
+}
+
+// AddReceived adds i to the "received" field.
+func (m *MetricRollupMutation) AddReceived(i int64) {
+	if m.addreceived != nil {
+		*m.addreceived += i
+	} else {
+		m.addreceived = &i
+	}
+}
+
+// AddedReceived returns the value that was added to the "received" field in this mutation.
+func (m *MetricRollupMutation) AddedReceived() (r int64, exists bool) {
+	v := m.addreceived
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReceived resets all changes to the "received" field.
+func (m *MetricRollupMutation) ResetReceived() {
+	m.received = nil
+	m.addreceived = nil
+}
+
+// SetReceivedSync sets the "received_sync" field.
+func (m *MetricRollupMutation) SetReceivedSync(i int64) {
+	m.received_sync = &i
+	m.addreceived_sync = nil
+}
+
+// ReceivedSync returns the value of the "received_sync" field in the mutation.
+func (m *MetricRollupMutation) ReceivedSync() (r int64, exists bool) {
+	v := m.received_sync
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceivedSync returns the old "received_sync" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldReceivedSync(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceivedSync is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceivedSync requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceivedSync: %w", err)
+	}
+	return oldValue.ReceivedSync, nil
+}
+
+// AddReceivedSync adds i to the "received_sync" field.
+func (m *MetricRollupMutation) AddReceivedSync(i int64) {
+	if m.addreceived_sync != nil {
+		*m.addreceived_sync += i
+	} else {
+		m.addreceived_sync = &i
+	}
+}
+
+// AddedReceivedSync returns the value that was added to the "received_sync" field in this mutation.
+func (m *MetricRollupMutation) AddedReceivedSync() (r int64, exists bool) {
+	v := m.addreceived_sync
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReceivedSync resets all changes to the "received_sync" field.
+func (m *MetricRollupMutation) ResetReceivedSync() {
+	m.received_sync = nil
+	m.addreceived_sync = nil
+}
+
+// SetDeliveries sets the "deliveries" field.
+func (m *MetricRollupMutation) SetDeliveries(i int64) {
+	m.deliveries = &i
+	m.adddeliveries = nil
+}
+
+// Deliveries returns the value of the "deliveries" field in the mutation.
+func (m *MetricRollupMutation) Deliveries() (r int64, exists bool) {
+	v := m.deliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveries returns the old "deliveries" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldDeliveries(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveries: %w", err)
+	}
+	return oldValue.Deliveries, nil
+}
+
+// AddDeliveries adds i to the "deliveries" field.
+func (m *MetricRollupMutation) AddDeliveries(i int64) {
+	if m.adddeliveries != nil {
+		*m.adddeliveries += i
+	} else {
+		m.adddeliveries = &i
+	}
+}
+
+// AddedDeliveries returns the value that was added to the "deliveries" field in this mutation.
+func (m *MetricRollupMutation) AddedDeliveries() (r int64, exists bool) {
+	v := m.adddeliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeliveries resets all changes to the "deliveries" field.
+func (m *MetricRollupMutation) ResetDeliveries() {
+	m.deliveries = nil
+	m.adddeliveries = nil
+}
+
+// SetDuplicates sets the "duplicates" field.
+func (m *MetricRollupMutation) SetDuplicates(i int64) {
+	m.duplicates = &i
+	m.addduplicates = nil
+}
+
+// Duplicates returns the value of the "duplicates" field in the mutation.
+func (m *MetricRollupMutation) Duplicates() (r int64, exists bool) {
+	v := m.duplicates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDuplicates returns the old "duplicates" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldDuplicates(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDuplicates is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDuplicates requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDuplicates: %w", err)
+	}
+	return oldValue.Duplicates, nil
+}
+
+// AddDuplicates adds i to the "duplicates" field.
+func (m *MetricRollupMutation) AddDuplicates(i int64) {
+	if m.addduplicates != nil {
+		*m.addduplicates += i
+	} else {
+		m.addduplicates = &i
+	}
+}
+
+// AddedDuplicates returns the value that was added to the "duplicates" field in this mutation.
+func (m *MetricRollupMutation) AddedDuplicates() (r int64, exists bool) {
+	v := m.addduplicates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDuplicates resets all changes to the "duplicates" field.
+func (m *MetricRollupMutation) ResetDuplicates() {
+	m.duplicates = nil
+	m.addduplicates = nil
+}
+
+// SetRejected sets the "rejected" field.
+func (m *MetricRollupMutation) SetRejected(i int64) {
+	m.rejected = &i
+	m.addrejected = nil
+}
+
+// Rejected returns the value of the "rejected" field in the mutation.
+func (m *MetricRollupMutation) Rejected() (r int64, exists bool) {
+	v := m.rejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRejected returns the old "rejected" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldRejected(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRejected is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRejected requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRejected: %w", err)
+	}
+	return oldValue.Rejected, nil
+}
+
+// AddRejected adds i to the "rejected" field.
+func (m *MetricRollupMutation) AddRejected(i int64) {
+	if m.addrejected != nil {
+		*m.addrejected += i
+	} else {
+		m.addrejected = &i
+	}
+}
+
+// AddedRejected returns the value that was added to the "rejected" field in this mutation.
+func (m *MetricRollupMutation) AddedRejected() (r int64, exists bool) {
+	v := m.addrejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRejected resets all changes to the "rejected" field.
+func (m *MetricRollupMutation) ResetRejected() {
+	m.rejected = nil
+	m.addrejected = nil
+}
+
+// SetBadSignature sets the "bad_signature" field.
+func (m *MetricRollupMutation) SetBadSignature(i int64) {
+	m.bad_signature = &i
+	m.addbad_signature = nil
+}
+
+// BadSignature returns the value of the "bad_signature" field in the mutation.
+func (m *MetricRollupMutation) BadSignature() (r int64, exists bool) {
+	v := m.bad_signature
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBadSignature returns the old "bad_signature" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldBadSignature(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBadSignature is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBadSignature requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBadSignature: %w", err)
+	}
+	return oldValue.BadSignature, nil
+}
+
+// AddBadSignature adds i to the "bad_signature" field.
+func (m *MetricRollupMutation) AddBadSignature(i int64) {
+	if m.addbad_signature != nil {
+		*m.addbad_signature += i
+	} else {
+		m.addbad_signature = &i
+	}
+}
+
+// AddedBadSignature returns the value that was added to the "bad_signature" field in this mutation.
+func (m *MetricRollupMutation) AddedBadSignature() (r int64, exists bool) {
+	v := m.addbad_signature
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBadSignature resets all changes to the "bad_signature" field.
+func (m *MetricRollupMutation) ResetBadSignature() {
+	m.bad_signature = nil
+	m.addbad_signature = nil
+}
+
+// SetProcessed sets the "processed" field.
+func (m *MetricRollupMutation) SetProcessed(i int64) {
+	m.processed = &i
+	m.addprocessed = nil
+}
+
+// Processed returns the value of the "processed" field in the mutation.
+func (m *MetricRollupMutation) Processed() (r int64, exists bool) {
+	v := m.processed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessed returns the old "processed" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcessed(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessed: %w", err)
+	}
+	return oldValue.Processed, nil
+}
+
+// AddProcessed adds i to the "processed" field.
+func (m *MetricRollupMutation) AddProcessed(i int64) {
+	if m.addprocessed != nil {
+		*m.addprocessed += i
+	} else {
+		m.addprocessed = &i
+	}
+}
+
+// AddedProcessed returns the value that was added to the "processed" field in this mutation.
+func (m *MetricRollupMutation) AddedProcessed() (r int64, exists bool) {
+	v := m.addprocessed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcessed resets all changes to the "processed" field.
+func (m *MetricRollupMutation) ResetProcessed() {
+	m.processed = nil
+	m.addprocessed = nil
+}
+
+// SetDeadLettered sets the "dead_lettered" field.
+func (m *MetricRollupMutation) SetDeadLettered(i int64) {
+	m.dead_lettered = &i
+	m.adddead_lettered = nil
+}
+
+// DeadLettered returns the value of the "dead_lettered" field in the mutation.
+func (m *MetricRollupMutation) DeadLettered() (r int64, exists bool) {
+	v := m.dead_lettered
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeadLettered returns the old "dead_lettered" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldDeadLettered(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeadLettered is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeadLettered requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeadLettered: %w", err)
+	}
+	return oldValue.DeadLettered, nil
+}
+
+// AddDeadLettered adds i to the "dead_lettered" field.
+func (m *MetricRollupMutation) AddDeadLettered(i int64) {
+	if m.adddead_lettered != nil {
+		*m.adddead_lettered += i
+	} else {
+		m.adddead_lettered = &i
+	}
+}
+
+// AddedDeadLettered returns the value that was added to the "dead_lettered" field in this mutation.
+func (m *MetricRollupMutation) AddedDeadLettered() (r int64, exists bool) {
+	v := m.adddead_lettered
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeadLettered resets all changes to the "dead_lettered" field.
+func (m *MetricRollupMutation) ResetDeadLettered() {
+	m.dead_lettered = nil
+	m.adddead_lettered = nil
+}
+
+// SetRetried sets the "retried" field.
+func (m *MetricRollupMutation) SetRetried(i int64) {
+	m.retried = &i
+	m.addretried = nil
+}
+
+// Retried returns the value of the "retried" field in the mutation.
+func (m *MetricRollupMutation) Retried() (r int64, exists bool) {
+	v := m.retried
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetried returns the old "retried" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldRetried(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetried is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetried requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetried: %w", err)
+	}
+	return oldValue.Retried, nil
+}
+
+// AddRetried adds i to the "retried" field.
+func (m *MetricRollupMutation) AddRetried(i int64) {
+	if m.addretried != nil {
+		*m.addretried += i
+	} else {
+		m.addretried = &i
+	}
+}
+
+// AddedRetried returns the value that was added to the "retried" field in this mutation.
+func (m *MetricRollupMutation) AddedRetried() (r int64, exists bool) {
+	v := m.addretried
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRetried resets all changes to the "retried" field.
+func (m *MetricRollupMutation) ResetRetried() {
+	m.retried = nil
+	m.addretried = nil
+}
+
+// SetProcCount sets the "proc_count" field.
+func (m *MetricRollupMutation) SetProcCount(i int64) {
+	m.proc_count = &i
+	m.addproc_count = nil
+}
+
+// ProcCount returns the value of the "proc_count" field in the mutation.
+func (m *MetricRollupMutation) ProcCount() (r int64, exists bool) {
+	v := m.proc_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcCount returns the old "proc_count" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcCount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcCount: %w", err)
+	}
+	return oldValue.ProcCount, nil
+}
+
+// AddProcCount adds i to the "proc_count" field.
+func (m *MetricRollupMutation) AddProcCount(i int64) {
+	if m.addproc_count != nil {
+		*m.addproc_count += i
+	} else {
+		m.addproc_count = &i
+	}
+}
+
+// AddedProcCount returns the value that was added to the "proc_count" field in this mutation.
+func (m *MetricRollupMutation) AddedProcCount() (r int64, exists bool) {
+	v := m.addproc_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcCount resets all changes to the "proc_count" field.
+func (m *MetricRollupMutation) ResetProcCount() {
+	m.proc_count = nil
+	m.addproc_count = nil
+}
+
+// SetProcSumMs sets the "proc_sum_ms" field.
+func (m *MetricRollupMutation) SetProcSumMs(f float64) {
+	m.proc_sum_ms = &f
+	m.addproc_sum_ms = nil
+}
+
+// ProcSumMs returns the value of the "proc_sum_ms" field in the mutation.
+func (m *MetricRollupMutation) ProcSumMs() (r float64, exists bool) {
+	v := m.proc_sum_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcSumMs returns the old "proc_sum_ms" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcSumMs(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcSumMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcSumMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcSumMs: %w", err)
+	}
+	return oldValue.ProcSumMs, nil
+}
+
+// AddProcSumMs adds f to the "proc_sum_ms" field.
+func (m *MetricRollupMutation) AddProcSumMs(f float64) {
+	if m.addproc_sum_ms != nil {
+		*m.addproc_sum_ms += f
+	} else {
+		m.addproc_sum_ms = &f
+	}
+}
+
+// AddedProcSumMs returns the value that was added to the "proc_sum_ms" field in this mutation.
+func (m *MetricRollupMutation) AddedProcSumMs() (r float64, exists bool) {
+	v := m.addproc_sum_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcSumMs resets all changes to the "proc_sum_ms" field.
+func (m *MetricRollupMutation) ResetProcSumMs() {
+	m.proc_sum_ms = nil
+	m.addproc_sum_ms = nil
+}
+
+// SetLagCount sets the "lag_count" field.
+func (m *MetricRollupMutation) SetLagCount(i int64) {
+	m.lag_count = &i
+	m.addlag_count = nil
+}
+
+// LagCount returns the value of the "lag_count" field in the mutation.
+func (m *MetricRollupMutation) LagCount() (r int64, exists bool) {
+	v := m.lag_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagCount returns the old "lag_count" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagCount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagCount: %w", err)
+	}
+	return oldValue.LagCount, nil
+}
+
+// AddLagCount adds i to the "lag_count" field.
+func (m *MetricRollupMutation) AddLagCount(i int64) {
+	if m.addlag_count != nil {
+		*m.addlag_count += i
+	} else {
+		m.addlag_count = &i
+	}
+}
+
+// AddedLagCount returns the value that was added to the "lag_count" field in this mutation.
+func (m *MetricRollupMutation) AddedLagCount() (r int64, exists bool) {
+	v := m.addlag_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagCount resets all changes to the "lag_count" field.
+func (m *MetricRollupMutation) ResetLagCount() {
+	m.lag_count = nil
+	m.addlag_count = nil
+}
+
+// SetLagSumMs sets the "lag_sum_ms" field.
+func (m *MetricRollupMutation) SetLagSumMs(f float64) {
+	m.lag_sum_ms = &f
+	m.addlag_sum_ms = nil
+}
+
+// LagSumMs returns the value of the "lag_sum_ms" field in the mutation.
+func (m *MetricRollupMutation) LagSumMs() (r float64, exists bool) {
+	v := m.lag_sum_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagSumMs returns the old "lag_sum_ms" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagSumMs(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagSumMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagSumMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagSumMs: %w", err)
+	}
+	return oldValue.LagSumMs, nil
+}
+
+// AddLagSumMs adds f to the "lag_sum_ms" field.
+func (m *MetricRollupMutation) AddLagSumMs(f float64) {
+	if m.addlag_sum_ms != nil {
+		*m.addlag_sum_ms += f
+	} else {
+		m.addlag_sum_ms = &f
+	}
+}
+
+// AddedLagSumMs returns the value that was added to the "lag_sum_ms" field in this mutation.
+func (m *MetricRollupMutation) AddedLagSumMs() (r float64, exists bool) {
+	v := m.addlag_sum_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagSumMs resets all changes to the "lag_sum_ms" field.
+func (m *MetricRollupMutation) ResetLagSumMs() {
+	m.lag_sum_ms = nil
+	m.addlag_sum_ms = nil
+}
+
+// SetProcB00 sets the "proc_b00" field.
+func (m *MetricRollupMutation) SetProcB00(i int64) {
+	m.proc_b00 = &i
+	m.addproc_b00 = nil
+}
+
+// ProcB00 returns the value of the "proc_b00" field in the mutation.
+func (m *MetricRollupMutation) ProcB00() (r int64, exists bool) {
+	v := m.proc_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB00 returns the old "proc_b00" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB00(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB00 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB00 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB00: %w", err)
+	}
+	return oldValue.ProcB00, nil
+}
+
+// AddProcB00 adds i to the "proc_b00" field.
+func (m *MetricRollupMutation) AddProcB00(i int64) {
+	if m.addproc_b00 != nil {
+		*m.addproc_b00 += i
+	} else {
+		m.addproc_b00 = &i
+	}
+}
+
+// AddedProcB00 returns the value that was added to the "proc_b00" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB00() (r int64, exists bool) {
+	v := m.addproc_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB00 resets all changes to the "proc_b00" field.
+func (m *MetricRollupMutation) ResetProcB00() {
+	m.proc_b00 = nil
+	m.addproc_b00 = nil
+}
+
+// SetProcB01 sets the "proc_b01" field.
+func (m *MetricRollupMutation) SetProcB01(i int64) {
+	m.proc_b01 = &i
+	m.addproc_b01 = nil
+}
+
+// ProcB01 returns the value of the "proc_b01" field in the mutation.
+func (m *MetricRollupMutation) ProcB01() (r int64, exists bool) {
+	v := m.proc_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB01 returns the old "proc_b01" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB01(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB01 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB01 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB01: %w", err)
+	}
+	return oldValue.ProcB01, nil
+}
+
+// AddProcB01 adds i to the "proc_b01" field.
+func (m *MetricRollupMutation) AddProcB01(i int64) {
+	if m.addproc_b01 != nil {
+		*m.addproc_b01 += i
+	} else {
+		m.addproc_b01 = &i
+	}
+}
+
+// AddedProcB01 returns the value that was added to the "proc_b01" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB01() (r int64, exists bool) {
+	v := m.addproc_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB01 resets all changes to the "proc_b01" field.
+func (m *MetricRollupMutation) ResetProcB01() {
+	m.proc_b01 = nil
+	m.addproc_b01 = nil
+}
+
+// SetProcB02 sets the "proc_b02" field.
+func (m *MetricRollupMutation) SetProcB02(i int64) {
+	m.proc_b02 = &i
+	m.addproc_b02 = nil
+}
+
+// ProcB02 returns the value of the "proc_b02" field in the mutation.
+func (m *MetricRollupMutation) ProcB02() (r int64, exists bool) {
+	v := m.proc_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB02 returns the old "proc_b02" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB02(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB02 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB02 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB02: %w", err)
+	}
+	return oldValue.ProcB02, nil
+}
+
+// AddProcB02 adds i to the "proc_b02" field.
+func (m *MetricRollupMutation) AddProcB02(i int64) {
+	if m.addproc_b02 != nil {
+		*m.addproc_b02 += i
+	} else {
+		m.addproc_b02 = &i
+	}
+}
+
+// AddedProcB02 returns the value that was added to the "proc_b02" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB02() (r int64, exists bool) {
+	v := m.addproc_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB02 resets all changes to the "proc_b02" field.
+func (m *MetricRollupMutation) ResetProcB02() {
+	m.proc_b02 = nil
+	m.addproc_b02 = nil
+}
+
+// SetProcB03 sets the "proc_b03" field.
+func (m *MetricRollupMutation) SetProcB03(i int64) {
+	m.proc_b03 = &i
+	m.addproc_b03 = nil
+}
+
+// ProcB03 returns the value of the "proc_b03" field in the mutation.
+func (m *MetricRollupMutation) ProcB03() (r int64, exists bool) {
+	v := m.proc_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB03 returns the old "proc_b03" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB03(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB03 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB03 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB03: %w", err)
+	}
+	return oldValue.ProcB03, nil
+}
+
+// AddProcB03 adds i to the "proc_b03" field.
+func (m *MetricRollupMutation) AddProcB03(i int64) {
+	if m.addproc_b03 != nil {
+		*m.addproc_b03 += i
+	} else {
+		m.addproc_b03 = &i
+	}
+}
+
+// AddedProcB03 returns the value that was added to the "proc_b03" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB03() (r int64, exists bool) {
+	v := m.addproc_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB03 resets all changes to the "proc_b03" field.
+func (m *MetricRollupMutation) ResetProcB03() {
+	m.proc_b03 = nil
+	m.addproc_b03 = nil
+}
+
+// SetProcB04 sets the "proc_b04" field.
+func (m *MetricRollupMutation) SetProcB04(i int64) {
+	m.proc_b04 = &i
+	m.addproc_b04 = nil
+}
+
+// ProcB04 returns the value of the "proc_b04" field in the mutation.
+func (m *MetricRollupMutation) ProcB04() (r int64, exists bool) {
+	v := m.proc_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB04 returns the old "proc_b04" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB04(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB04 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB04 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB04: %w", err)
+	}
+	return oldValue.ProcB04, nil
+}
+
+// AddProcB04 adds i to the "proc_b04" field.
+func (m *MetricRollupMutation) AddProcB04(i int64) {
+	if m.addproc_b04 != nil {
+		*m.addproc_b04 += i
+	} else {
+		m.addproc_b04 = &i
+	}
+}
+
+// AddedProcB04 returns the value that was added to the "proc_b04" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB04() (r int64, exists bool) {
+	v := m.addproc_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB04 resets all changes to the "proc_b04" field.
+func (m *MetricRollupMutation) ResetProcB04() {
+	m.proc_b04 = nil
+	m.addproc_b04 = nil
+}
+
+// SetProcB05 sets the "proc_b05" field.
+func (m *MetricRollupMutation) SetProcB05(i int64) {
+	m.proc_b05 = &i
+	m.addproc_b05 = nil
+}
+
+// ProcB05 returns the value of the "proc_b05" field in the mutation.
+func (m *MetricRollupMutation) ProcB05() (r int64, exists bool) {
+	v := m.proc_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB05 returns the old "proc_b05" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB05(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB05 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB05 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB05: %w", err)
+	}
+	return oldValue.ProcB05, nil
+}
+
+// AddProcB05 adds i to the "proc_b05" field.
+func (m *MetricRollupMutation) AddProcB05(i int64) {
+	if m.addproc_b05 != nil {
+		*m.addproc_b05 += i
+	} else {
+		m.addproc_b05 = &i
+	}
+}
+
+// AddedProcB05 returns the value that was added to the "proc_b05" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB05() (r int64, exists bool) {
+	v := m.addproc_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB05 resets all changes to the "proc_b05" field.
+func (m *MetricRollupMutation) ResetProcB05() {
+	m.proc_b05 = nil
+	m.addproc_b05 = nil
+}
+
+// SetProcB06 sets the "proc_b06" field.
+func (m *MetricRollupMutation) SetProcB06(i int64) {
+	m.proc_b06 = &i
+	m.addproc_b06 = nil
+}
+
+// ProcB06 returns the value of the "proc_b06" field in the mutation.
+func (m *MetricRollupMutation) ProcB06() (r int64, exists bool) {
+	v := m.proc_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB06 returns the old "proc_b06" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB06(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB06 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB06 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB06: %w", err)
+	}
+	return oldValue.ProcB06, nil
+}
+
+// AddProcB06 adds i to the "proc_b06" field.
+func (m *MetricRollupMutation) AddProcB06(i int64) {
+	if m.addproc_b06 != nil {
+		*m.addproc_b06 += i
+	} else {
+		m.addproc_b06 = &i
+	}
+}
+
+// AddedProcB06 returns the value that was added to the "proc_b06" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB06() (r int64, exists bool) {
+	v := m.addproc_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB06 resets all changes to the "proc_b06" field.
+func (m *MetricRollupMutation) ResetProcB06() {
+	m.proc_b06 = nil
+	m.addproc_b06 = nil
+}
+
+// SetProcB07 sets the "proc_b07" field.
+func (m *MetricRollupMutation) SetProcB07(i int64) {
+	m.proc_b07 = &i
+	m.addproc_b07 = nil
+}
+
+// ProcB07 returns the value of the "proc_b07" field in the mutation.
+func (m *MetricRollupMutation) ProcB07() (r int64, exists bool) {
+	v := m.proc_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB07 returns the old "proc_b07" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB07(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB07 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB07 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB07: %w", err)
+	}
+	return oldValue.ProcB07, nil
+}
+
+// AddProcB07 adds i to the "proc_b07" field.
+func (m *MetricRollupMutation) AddProcB07(i int64) {
+	if m.addproc_b07 != nil {
+		*m.addproc_b07 += i
+	} else {
+		m.addproc_b07 = &i
+	}
+}
+
+// AddedProcB07 returns the value that was added to the "proc_b07" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB07() (r int64, exists bool) {
+	v := m.addproc_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB07 resets all changes to the "proc_b07" field.
+func (m *MetricRollupMutation) ResetProcB07() {
+	m.proc_b07 = nil
+	m.addproc_b07 = nil
+}
+
+// SetProcB08 sets the "proc_b08" field.
+func (m *MetricRollupMutation) SetProcB08(i int64) {
+	m.proc_b08 = &i
+	m.addproc_b08 = nil
+}
+
+// ProcB08 returns the value of the "proc_b08" field in the mutation.
+func (m *MetricRollupMutation) ProcB08() (r int64, exists bool) {
+	v := m.proc_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB08 returns the old "proc_b08" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB08(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB08 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB08 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB08: %w", err)
+	}
+	return oldValue.ProcB08, nil
+}
+
+// AddProcB08 adds i to the "proc_b08" field.
+func (m *MetricRollupMutation) AddProcB08(i int64) {
+	if m.addproc_b08 != nil {
+		*m.addproc_b08 += i
+	} else {
+		m.addproc_b08 = &i
+	}
+}
+
+// AddedProcB08 returns the value that was added to the "proc_b08" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB08() (r int64, exists bool) {
+	v := m.addproc_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB08 resets all changes to the "proc_b08" field.
+func (m *MetricRollupMutation) ResetProcB08() {
+	m.proc_b08 = nil
+	m.addproc_b08 = nil
+}
+
+// SetProcB09 sets the "proc_b09" field.
+func (m *MetricRollupMutation) SetProcB09(i int64) {
+	m.proc_b09 = &i
+	m.addproc_b09 = nil
+}
+
+// ProcB09 returns the value of the "proc_b09" field in the mutation.
+func (m *MetricRollupMutation) ProcB09() (r int64, exists bool) {
+	v := m.proc_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB09 returns the old "proc_b09" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB09(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB09 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB09 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB09: %w", err)
+	}
+	return oldValue.ProcB09, nil
+}
+
+// AddProcB09 adds i to the "proc_b09" field.
+func (m *MetricRollupMutation) AddProcB09(i int64) {
+	if m.addproc_b09 != nil {
+		*m.addproc_b09 += i
+	} else {
+		m.addproc_b09 = &i
+	}
+}
+
+// AddedProcB09 returns the value that was added to the "proc_b09" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB09() (r int64, exists bool) {
+	v := m.addproc_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB09 resets all changes to the "proc_b09" field.
+func (m *MetricRollupMutation) ResetProcB09() {
+	m.proc_b09 = nil
+	m.addproc_b09 = nil
+}
+
+// SetProcB10 sets the "proc_b10" field.
+func (m *MetricRollupMutation) SetProcB10(i int64) {
+	m.proc_b10 = &i
+	m.addproc_b10 = nil
+}
+
+// ProcB10 returns the value of the "proc_b10" field in the mutation.
+func (m *MetricRollupMutation) ProcB10() (r int64, exists bool) {
+	v := m.proc_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB10 returns the old "proc_b10" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB10(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB10 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB10 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB10: %w", err)
+	}
+	return oldValue.ProcB10, nil
+}
+
+// AddProcB10 adds i to the "proc_b10" field.
+func (m *MetricRollupMutation) AddProcB10(i int64) {
+	if m.addproc_b10 != nil {
+		*m.addproc_b10 += i
+	} else {
+		m.addproc_b10 = &i
+	}
+}
+
+// AddedProcB10 returns the value that was added to the "proc_b10" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB10() (r int64, exists bool) {
+	v := m.addproc_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB10 resets all changes to the "proc_b10" field.
+func (m *MetricRollupMutation) ResetProcB10() {
+	m.proc_b10 = nil
+	m.addproc_b10 = nil
+}
+
+// SetProcB11 sets the "proc_b11" field.
+func (m *MetricRollupMutation) SetProcB11(i int64) {
+	m.proc_b11 = &i
+	m.addproc_b11 = nil
+}
+
+// ProcB11 returns the value of the "proc_b11" field in the mutation.
+func (m *MetricRollupMutation) ProcB11() (r int64, exists bool) {
+	v := m.proc_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB11 returns the old "proc_b11" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB11(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB11 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB11 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB11: %w", err)
+	}
+	return oldValue.ProcB11, nil
+}
+
+// AddProcB11 adds i to the "proc_b11" field.
+func (m *MetricRollupMutation) AddProcB11(i int64) {
+	if m.addproc_b11 != nil {
+		*m.addproc_b11 += i
+	} else {
+		m.addproc_b11 = &i
+	}
+}
+
+// AddedProcB11 returns the value that was added to the "proc_b11" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB11() (r int64, exists bool) {
+	v := m.addproc_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB11 resets all changes to the "proc_b11" field.
+func (m *MetricRollupMutation) ResetProcB11() {
+	m.proc_b11 = nil
+	m.addproc_b11 = nil
+}
+
+// SetProcB12 sets the "proc_b12" field.
+func (m *MetricRollupMutation) SetProcB12(i int64) {
+	m.proc_b12 = &i
+	m.addproc_b12 = nil
+}
+
+// ProcB12 returns the value of the "proc_b12" field in the mutation.
+func (m *MetricRollupMutation) ProcB12() (r int64, exists bool) {
+	v := m.proc_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB12 returns the old "proc_b12" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB12(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB12 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB12 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB12: %w", err)
+	}
+	return oldValue.ProcB12, nil
+}
+
+// AddProcB12 adds i to the "proc_b12" field.
+func (m *MetricRollupMutation) AddProcB12(i int64) {
+	if m.addproc_b12 != nil {
+		*m.addproc_b12 += i
+	} else {
+		m.addproc_b12 = &i
+	}
+}
+
+// AddedProcB12 returns the value that was added to the "proc_b12" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB12() (r int64, exists bool) {
+	v := m.addproc_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB12 resets all changes to the "proc_b12" field.
+func (m *MetricRollupMutation) ResetProcB12() {
+	m.proc_b12 = nil
+	m.addproc_b12 = nil
+}
+
+// SetProcB13 sets the "proc_b13" field.
+func (m *MetricRollupMutation) SetProcB13(i int64) {
+	m.proc_b13 = &i
+	m.addproc_b13 = nil
+}
+
+// ProcB13 returns the value of the "proc_b13" field in the mutation.
+func (m *MetricRollupMutation) ProcB13() (r int64, exists bool) {
+	v := m.proc_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB13 returns the old "proc_b13" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB13(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB13 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB13 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB13: %w", err)
+	}
+	return oldValue.ProcB13, nil
+}
+
+// AddProcB13 adds i to the "proc_b13" field.
+func (m *MetricRollupMutation) AddProcB13(i int64) {
+	if m.addproc_b13 != nil {
+		*m.addproc_b13 += i
+	} else {
+		m.addproc_b13 = &i
+	}
+}
+
+// AddedProcB13 returns the value that was added to the "proc_b13" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB13() (r int64, exists bool) {
+	v := m.addproc_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB13 resets all changes to the "proc_b13" field.
+func (m *MetricRollupMutation) ResetProcB13() {
+	m.proc_b13 = nil
+	m.addproc_b13 = nil
+}
+
+// SetProcB14 sets the "proc_b14" field.
+func (m *MetricRollupMutation) SetProcB14(i int64) {
+	m.proc_b14 = &i
+	m.addproc_b14 = nil
+}
+
+// ProcB14 returns the value of the "proc_b14" field in the mutation.
+func (m *MetricRollupMutation) ProcB14() (r int64, exists bool) {
+	v := m.proc_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB14 returns the old "proc_b14" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB14(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB14 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB14 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB14: %w", err)
+	}
+	return oldValue.ProcB14, nil
+}
+
+// AddProcB14 adds i to the "proc_b14" field.
+func (m *MetricRollupMutation) AddProcB14(i int64) {
+	if m.addproc_b14 != nil {
+		*m.addproc_b14 += i
+	} else {
+		m.addproc_b14 = &i
+	}
+}
+
+// AddedProcB14 returns the value that was added to the "proc_b14" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB14() (r int64, exists bool) {
+	v := m.addproc_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB14 resets all changes to the "proc_b14" field.
+func (m *MetricRollupMutation) ResetProcB14() {
+	m.proc_b14 = nil
+	m.addproc_b14 = nil
+}
+
+// SetProcB15 sets the "proc_b15" field.
+func (m *MetricRollupMutation) SetProcB15(i int64) {
+	m.proc_b15 = &i
+	m.addproc_b15 = nil
+}
+
+// ProcB15 returns the value of the "proc_b15" field in the mutation.
+func (m *MetricRollupMutation) ProcB15() (r int64, exists bool) {
+	v := m.proc_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcB15 returns the old "proc_b15" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldProcB15(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcB15 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcB15 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcB15: %w", err)
+	}
+	return oldValue.ProcB15, nil
+}
+
+// AddProcB15 adds i to the "proc_b15" field.
+func (m *MetricRollupMutation) AddProcB15(i int64) {
+	if m.addproc_b15 != nil {
+		*m.addproc_b15 += i
+	} else {
+		m.addproc_b15 = &i
+	}
+}
+
+// AddedProcB15 returns the value that was added to the "proc_b15" field in this mutation.
+func (m *MetricRollupMutation) AddedProcB15() (r int64, exists bool) {
+	v := m.addproc_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProcB15 resets all changes to the "proc_b15" field.
+func (m *MetricRollupMutation) ResetProcB15() {
+	m.proc_b15 = nil
+	m.addproc_b15 = nil
+}
+
+// SetLagB00 sets the "lag_b00" field.
+func (m *MetricRollupMutation) SetLagB00(i int64) {
+	m.lag_b00 = &i
+	m.addlag_b00 = nil
+}
+
+// LagB00 returns the value of the "lag_b00" field in the mutation.
+func (m *MetricRollupMutation) LagB00() (r int64, exists bool) {
+	v := m.lag_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB00 returns the old "lag_b00" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB00(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB00 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB00 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB00: %w", err)
+	}
+	return oldValue.LagB00, nil
+}
+
+// AddLagB00 adds i to the "lag_b00" field.
+func (m *MetricRollupMutation) AddLagB00(i int64) {
+	if m.addlag_b00 != nil {
+		*m.addlag_b00 += i
+	} else {
+		m.addlag_b00 = &i
+	}
+}
+
+// AddedLagB00 returns the value that was added to the "lag_b00" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB00() (r int64, exists bool) {
+	v := m.addlag_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB00 resets all changes to the "lag_b00" field.
+func (m *MetricRollupMutation) ResetLagB00() {
+	m.lag_b00 = nil
+	m.addlag_b00 = nil
+}
+
+// SetLagB01 sets the "lag_b01" field.
+func (m *MetricRollupMutation) SetLagB01(i int64) {
+	m.lag_b01 = &i
+	m.addlag_b01 = nil
+}
+
+// LagB01 returns the value of the "lag_b01" field in the mutation.
+func (m *MetricRollupMutation) LagB01() (r int64, exists bool) {
+	v := m.lag_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB01 returns the old "lag_b01" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB01(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB01 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB01 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB01: %w", err)
+	}
+	return oldValue.LagB01, nil
+}
+
+// AddLagB01 adds i to the "lag_b01" field.
+func (m *MetricRollupMutation) AddLagB01(i int64) {
+	if m.addlag_b01 != nil {
+		*m.addlag_b01 += i
+	} else {
+		m.addlag_b01 = &i
+	}
+}
+
+// AddedLagB01 returns the value that was added to the "lag_b01" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB01() (r int64, exists bool) {
+	v := m.addlag_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB01 resets all changes to the "lag_b01" field.
+func (m *MetricRollupMutation) ResetLagB01() {
+	m.lag_b01 = nil
+	m.addlag_b01 = nil
+}
+
+// SetLagB02 sets the "lag_b02" field.
+func (m *MetricRollupMutation) SetLagB02(i int64) {
+	m.lag_b02 = &i
+	m.addlag_b02 = nil
+}
+
+// LagB02 returns the value of the "lag_b02" field in the mutation.
+func (m *MetricRollupMutation) LagB02() (r int64, exists bool) {
+	v := m.lag_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB02 returns the old "lag_b02" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB02(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB02 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB02 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB02: %w", err)
+	}
+	return oldValue.LagB02, nil
+}
+
+// AddLagB02 adds i to the "lag_b02" field.
+func (m *MetricRollupMutation) AddLagB02(i int64) {
+	if m.addlag_b02 != nil {
+		*m.addlag_b02 += i
+	} else {
+		m.addlag_b02 = &i
+	}
+}
+
+// AddedLagB02 returns the value that was added to the "lag_b02" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB02() (r int64, exists bool) {
+	v := m.addlag_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB02 resets all changes to the "lag_b02" field.
+func (m *MetricRollupMutation) ResetLagB02() {
+	m.lag_b02 = nil
+	m.addlag_b02 = nil
+}
+
+// SetLagB03 sets the "lag_b03" field.
+func (m *MetricRollupMutation) SetLagB03(i int64) {
+	m.lag_b03 = &i
+	m.addlag_b03 = nil
+}
+
+// LagB03 returns the value of the "lag_b03" field in the mutation.
+func (m *MetricRollupMutation) LagB03() (r int64, exists bool) {
+	v := m.lag_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB03 returns the old "lag_b03" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB03(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB03 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB03 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB03: %w", err)
+	}
+	return oldValue.LagB03, nil
+}
+
+// AddLagB03 adds i to the "lag_b03" field.
+func (m *MetricRollupMutation) AddLagB03(i int64) {
+	if m.addlag_b03 != nil {
+		*m.addlag_b03 += i
+	} else {
+		m.addlag_b03 = &i
+	}
+}
+
+// AddedLagB03 returns the value that was added to the "lag_b03" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB03() (r int64, exists bool) {
+	v := m.addlag_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB03 resets all changes to the "lag_b03" field.
+func (m *MetricRollupMutation) ResetLagB03() {
+	m.lag_b03 = nil
+	m.addlag_b03 = nil
+}
+
+// SetLagB04 sets the "lag_b04" field.
+func (m *MetricRollupMutation) SetLagB04(i int64) {
+	m.lag_b04 = &i
+	m.addlag_b04 = nil
+}
+
+// LagB04 returns the value of the "lag_b04" field in the mutation.
+func (m *MetricRollupMutation) LagB04() (r int64, exists bool) {
+	v := m.lag_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB04 returns the old "lag_b04" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB04(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB04 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB04 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB04: %w", err)
+	}
+	return oldValue.LagB04, nil
+}
+
+// AddLagB04 adds i to the "lag_b04" field.
+func (m *MetricRollupMutation) AddLagB04(i int64) {
+	if m.addlag_b04 != nil {
+		*m.addlag_b04 += i
+	} else {
+		m.addlag_b04 = &i
+	}
+}
+
+// AddedLagB04 returns the value that was added to the "lag_b04" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB04() (r int64, exists bool) {
+	v := m.addlag_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB04 resets all changes to the "lag_b04" field.
+func (m *MetricRollupMutation) ResetLagB04() {
+	m.lag_b04 = nil
+	m.addlag_b04 = nil
+}
+
+// SetLagB05 sets the "lag_b05" field.
+func (m *MetricRollupMutation) SetLagB05(i int64) {
+	m.lag_b05 = &i
+	m.addlag_b05 = nil
+}
+
+// LagB05 returns the value of the "lag_b05" field in the mutation.
+func (m *MetricRollupMutation) LagB05() (r int64, exists bool) {
+	v := m.lag_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB05 returns the old "lag_b05" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB05(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB05 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB05 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB05: %w", err)
+	}
+	return oldValue.LagB05, nil
+}
+
+// AddLagB05 adds i to the "lag_b05" field.
+func (m *MetricRollupMutation) AddLagB05(i int64) {
+	if m.addlag_b05 != nil {
+		*m.addlag_b05 += i
+	} else {
+		m.addlag_b05 = &i
+	}
+}
+
+// AddedLagB05 returns the value that was added to the "lag_b05" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB05() (r int64, exists bool) {
+	v := m.addlag_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB05 resets all changes to the "lag_b05" field.
+func (m *MetricRollupMutation) ResetLagB05() {
+	m.lag_b05 = nil
+	m.addlag_b05 = nil
+}
+
+// SetLagB06 sets the "lag_b06" field.
+func (m *MetricRollupMutation) SetLagB06(i int64) {
+	m.lag_b06 = &i
+	m.addlag_b06 = nil
+}
+
+// LagB06 returns the value of the "lag_b06" field in the mutation.
+func (m *MetricRollupMutation) LagB06() (r int64, exists bool) {
+	v := m.lag_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB06 returns the old "lag_b06" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB06(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB06 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB06 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB06: %w", err)
+	}
+	return oldValue.LagB06, nil
+}
+
+// AddLagB06 adds i to the "lag_b06" field.
+func (m *MetricRollupMutation) AddLagB06(i int64) {
+	if m.addlag_b06 != nil {
+		*m.addlag_b06 += i
+	} else {
+		m.addlag_b06 = &i
+	}
+}
+
+// AddedLagB06 returns the value that was added to the "lag_b06" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB06() (r int64, exists bool) {
+	v := m.addlag_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB06 resets all changes to the "lag_b06" field.
+func (m *MetricRollupMutation) ResetLagB06() {
+	m.lag_b06 = nil
+	m.addlag_b06 = nil
+}
+
+// SetLagB07 sets the "lag_b07" field.
+func (m *MetricRollupMutation) SetLagB07(i int64) {
+	m.lag_b07 = &i
+	m.addlag_b07 = nil
+}
+
+// LagB07 returns the value of the "lag_b07" field in the mutation.
+func (m *MetricRollupMutation) LagB07() (r int64, exists bool) {
+	v := m.lag_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB07 returns the old "lag_b07" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB07(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB07 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB07 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB07: %w", err)
+	}
+	return oldValue.LagB07, nil
+}
+
+// AddLagB07 adds i to the "lag_b07" field.
+func (m *MetricRollupMutation) AddLagB07(i int64) {
+	if m.addlag_b07 != nil {
+		*m.addlag_b07 += i
+	} else {
+		m.addlag_b07 = &i
+	}
+}
+
+// AddedLagB07 returns the value that was added to the "lag_b07" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB07() (r int64, exists bool) {
+	v := m.addlag_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB07 resets all changes to the "lag_b07" field.
+func (m *MetricRollupMutation) ResetLagB07() {
+	m.lag_b07 = nil
+	m.addlag_b07 = nil
+}
+
+// SetLagB08 sets the "lag_b08" field.
+func (m *MetricRollupMutation) SetLagB08(i int64) {
+	m.lag_b08 = &i
+	m.addlag_b08 = nil
+}
+
+// LagB08 returns the value of the "lag_b08" field in the mutation.
+func (m *MetricRollupMutation) LagB08() (r int64, exists bool) {
+	v := m.lag_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB08 returns the old "lag_b08" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB08(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB08 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB08 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB08: %w", err)
+	}
+	return oldValue.LagB08, nil
+}
+
+// AddLagB08 adds i to the "lag_b08" field.
+func (m *MetricRollupMutation) AddLagB08(i int64) {
+	if m.addlag_b08 != nil {
+		*m.addlag_b08 += i
+	} else {
+		m.addlag_b08 = &i
+	}
+}
+
+// AddedLagB08 returns the value that was added to the "lag_b08" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB08() (r int64, exists bool) {
+	v := m.addlag_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB08 resets all changes to the "lag_b08" field.
+func (m *MetricRollupMutation) ResetLagB08() {
+	m.lag_b08 = nil
+	m.addlag_b08 = nil
+}
+
+// SetLagB09 sets the "lag_b09" field.
+func (m *MetricRollupMutation) SetLagB09(i int64) {
+	m.lag_b09 = &i
+	m.addlag_b09 = nil
+}
+
+// LagB09 returns the value of the "lag_b09" field in the mutation.
+func (m *MetricRollupMutation) LagB09() (r int64, exists bool) {
+	v := m.lag_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB09 returns the old "lag_b09" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB09(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB09 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB09 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB09: %w", err)
+	}
+	return oldValue.LagB09, nil
+}
+
+// AddLagB09 adds i to the "lag_b09" field.
+func (m *MetricRollupMutation) AddLagB09(i int64) {
+	if m.addlag_b09 != nil {
+		*m.addlag_b09 += i
+	} else {
+		m.addlag_b09 = &i
+	}
+}
+
+// AddedLagB09 returns the value that was added to the "lag_b09" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB09() (r int64, exists bool) {
+	v := m.addlag_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB09 resets all changes to the "lag_b09" field.
+func (m *MetricRollupMutation) ResetLagB09() {
+	m.lag_b09 = nil
+	m.addlag_b09 = nil
+}
+
+// SetLagB10 sets the "lag_b10" field.
+func (m *MetricRollupMutation) SetLagB10(i int64) {
+	m.lag_b10 = &i
+	m.addlag_b10 = nil
+}
+
+// LagB10 returns the value of the "lag_b10" field in the mutation.
+func (m *MetricRollupMutation) LagB10() (r int64, exists bool) {
+	v := m.lag_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB10 returns the old "lag_b10" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB10(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB10 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB10 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB10: %w", err)
+	}
+	return oldValue.LagB10, nil
+}
+
+// AddLagB10 adds i to the "lag_b10" field.
+func (m *MetricRollupMutation) AddLagB10(i int64) {
+	if m.addlag_b10 != nil {
+		*m.addlag_b10 += i
+	} else {
+		m.addlag_b10 = &i
+	}
+}
+
+// AddedLagB10 returns the value that was added to the "lag_b10" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB10() (r int64, exists bool) {
+	v := m.addlag_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB10 resets all changes to the "lag_b10" field.
+func (m *MetricRollupMutation) ResetLagB10() {
+	m.lag_b10 = nil
+	m.addlag_b10 = nil
+}
+
+// SetLagB11 sets the "lag_b11" field.
+func (m *MetricRollupMutation) SetLagB11(i int64) {
+	m.lag_b11 = &i
+	m.addlag_b11 = nil
+}
+
+// LagB11 returns the value of the "lag_b11" field in the mutation.
+func (m *MetricRollupMutation) LagB11() (r int64, exists bool) {
+	v := m.lag_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB11 returns the old "lag_b11" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB11(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB11 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB11 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB11: %w", err)
+	}
+	return oldValue.LagB11, nil
+}
+
+// AddLagB11 adds i to the "lag_b11" field.
+func (m *MetricRollupMutation) AddLagB11(i int64) {
+	if m.addlag_b11 != nil {
+		*m.addlag_b11 += i
+	} else {
+		m.addlag_b11 = &i
+	}
+}
+
+// AddedLagB11 returns the value that was added to the "lag_b11" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB11() (r int64, exists bool) {
+	v := m.addlag_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB11 resets all changes to the "lag_b11" field.
+func (m *MetricRollupMutation) ResetLagB11() {
+	m.lag_b11 = nil
+	m.addlag_b11 = nil
+}
+
+// SetLagB12 sets the "lag_b12" field.
+func (m *MetricRollupMutation) SetLagB12(i int64) {
+	m.lag_b12 = &i
+	m.addlag_b12 = nil
+}
+
+// LagB12 returns the value of the "lag_b12" field in the mutation.
+func (m *MetricRollupMutation) LagB12() (r int64, exists bool) {
+	v := m.lag_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB12 returns the old "lag_b12" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB12(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB12 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB12 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB12: %w", err)
+	}
+	return oldValue.LagB12, nil
+}
+
+// AddLagB12 adds i to the "lag_b12" field.
+func (m *MetricRollupMutation) AddLagB12(i int64) {
+	if m.addlag_b12 != nil {
+		*m.addlag_b12 += i
+	} else {
+		m.addlag_b12 = &i
+	}
+}
+
+// AddedLagB12 returns the value that was added to the "lag_b12" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB12() (r int64, exists bool) {
+	v := m.addlag_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB12 resets all changes to the "lag_b12" field.
+func (m *MetricRollupMutation) ResetLagB12() {
+	m.lag_b12 = nil
+	m.addlag_b12 = nil
+}
+
+// SetLagB13 sets the "lag_b13" field.
+func (m *MetricRollupMutation) SetLagB13(i int64) {
+	m.lag_b13 = &i
+	m.addlag_b13 = nil
+}
+
+// LagB13 returns the value of the "lag_b13" field in the mutation.
+func (m *MetricRollupMutation) LagB13() (r int64, exists bool) {
+	v := m.lag_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB13 returns the old "lag_b13" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB13(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB13 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB13 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB13: %w", err)
+	}
+	return oldValue.LagB13, nil
+}
+
+// AddLagB13 adds i to the "lag_b13" field.
+func (m *MetricRollupMutation) AddLagB13(i int64) {
+	if m.addlag_b13 != nil {
+		*m.addlag_b13 += i
+	} else {
+		m.addlag_b13 = &i
+	}
+}
+
+// AddedLagB13 returns the value that was added to the "lag_b13" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB13() (r int64, exists bool) {
+	v := m.addlag_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB13 resets all changes to the "lag_b13" field.
+func (m *MetricRollupMutation) ResetLagB13() {
+	m.lag_b13 = nil
+	m.addlag_b13 = nil
+}
+
+// SetLagB14 sets the "lag_b14" field.
+func (m *MetricRollupMutation) SetLagB14(i int64) {
+	m.lag_b14 = &i
+	m.addlag_b14 = nil
+}
+
+// LagB14 returns the value of the "lag_b14" field in the mutation.
+func (m *MetricRollupMutation) LagB14() (r int64, exists bool) {
+	v := m.lag_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB14 returns the old "lag_b14" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB14(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB14 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB14 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB14: %w", err)
+	}
+	return oldValue.LagB14, nil
+}
+
+// AddLagB14 adds i to the "lag_b14" field.
+func (m *MetricRollupMutation) AddLagB14(i int64) {
+	if m.addlag_b14 != nil {
+		*m.addlag_b14 += i
+	} else {
+		m.addlag_b14 = &i
+	}
+}
+
+// AddedLagB14 returns the value that was added to the "lag_b14" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB14() (r int64, exists bool) {
+	v := m.addlag_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB14 resets all changes to the "lag_b14" field.
+func (m *MetricRollupMutation) ResetLagB14() {
+	m.lag_b14 = nil
+	m.addlag_b14 = nil
+}
+
+// SetLagB15 sets the "lag_b15" field.
+func (m *MetricRollupMutation) SetLagB15(i int64) {
+	m.lag_b15 = &i
+	m.addlag_b15 = nil
+}
+
+// LagB15 returns the value of the "lag_b15" field in the mutation.
+func (m *MetricRollupMutation) LagB15() (r int64, exists bool) {
+	v := m.lag_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLagB15 returns the old "lag_b15" field's value of the MetricRollup entity.
+// If the MetricRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricRollupMutation) OldLagB15(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLagB15 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLagB15 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLagB15: %w", err)
+	}
+	return oldValue.LagB15, nil
+}
+
+// AddLagB15 adds i to the "lag_b15" field.
+func (m *MetricRollupMutation) AddLagB15(i int64) {
+	if m.addlag_b15 != nil {
+		*m.addlag_b15 += i
+	} else {
+		m.addlag_b15 = &i
+	}
+}
+
+// AddedLagB15 returns the value that was added to the "lag_b15" field in this mutation.
+func (m *MetricRollupMutation) AddedLagB15() (r int64, exists bool) {
+	v := m.addlag_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLagB15 resets all changes to the "lag_b15" field.
+func (m *MetricRollupMutation) ResetLagB15() {
+	m.lag_b15 = nil
+	m.addlag_b15 = nil
+}
+
+// Where appends a list predicates to the MetricRollupMutation builder.
+func (m *MetricRollupMutation) Where(ps ...predicate.MetricRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MetricRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MetricRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MetricRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MetricRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MetricRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MetricRollup).
+func (m *MetricRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MetricRollupMutation) Fields() []string {
+	fields := make([]string, 0, 48)
+	if m.granularity != nil {
+		fields = append(fields, metricrollup.FieldGranularity)
+	}
+	if m.bucket != nil {
+		fields = append(fields, metricrollup.FieldBucket)
+	}
+	if m.topic != nil {
+		fields = append(fields, metricrollup.FieldTopic)
+	}
+	if m.received != nil {
+		fields = append(fields, metricrollup.FieldReceived)
+	}
+	if m.received_sync != nil {
+		fields = append(fields, metricrollup.FieldReceivedSync)
+	}
+	if m.deliveries != nil {
+		fields = append(fields, metricrollup.FieldDeliveries)
+	}
+	if m.duplicates != nil {
+		fields = append(fields, metricrollup.FieldDuplicates)
+	}
+	if m.rejected != nil {
+		fields = append(fields, metricrollup.FieldRejected)
+	}
+	if m.bad_signature != nil {
+		fields = append(fields, metricrollup.FieldBadSignature)
+	}
+	if m.processed != nil {
+		fields = append(fields, metricrollup.FieldProcessed)
+	}
+	if m.dead_lettered != nil {
+		fields = append(fields, metricrollup.FieldDeadLettered)
+	}
+	if m.retried != nil {
+		fields = append(fields, metricrollup.FieldRetried)
+	}
+	if m.proc_count != nil {
+		fields = append(fields, metricrollup.FieldProcCount)
+	}
+	if m.proc_sum_ms != nil {
+		fields = append(fields, metricrollup.FieldProcSumMs)
+	}
+	if m.lag_count != nil {
+		fields = append(fields, metricrollup.FieldLagCount)
+	}
+	if m.lag_sum_ms != nil {
+		fields = append(fields, metricrollup.FieldLagSumMs)
+	}
+	if m.proc_b00 != nil {
+		fields = append(fields, metricrollup.FieldProcB00)
+	}
+	if m.proc_b01 != nil {
+		fields = append(fields, metricrollup.FieldProcB01)
+	}
+	if m.proc_b02 != nil {
+		fields = append(fields, metricrollup.FieldProcB02)
+	}
+	if m.proc_b03 != nil {
+		fields = append(fields, metricrollup.FieldProcB03)
+	}
+	if m.proc_b04 != nil {
+		fields = append(fields, metricrollup.FieldProcB04)
+	}
+	if m.proc_b05 != nil {
+		fields = append(fields, metricrollup.FieldProcB05)
+	}
+	if m.proc_b06 != nil {
+		fields = append(fields, metricrollup.FieldProcB06)
+	}
+	if m.proc_b07 != nil {
+		fields = append(fields, metricrollup.FieldProcB07)
+	}
+	if m.proc_b08 != nil {
+		fields = append(fields, metricrollup.FieldProcB08)
+	}
+	if m.proc_b09 != nil {
+		fields = append(fields, metricrollup.FieldProcB09)
+	}
+	if m.proc_b10 != nil {
+		fields = append(fields, metricrollup.FieldProcB10)
+	}
+	if m.proc_b11 != nil {
+		fields = append(fields, metricrollup.FieldProcB11)
+	}
+	if m.proc_b12 != nil {
+		fields = append(fields, metricrollup.FieldProcB12)
+	}
+	if m.proc_b13 != nil {
+		fields = append(fields, metricrollup.FieldProcB13)
+	}
+	if m.proc_b14 != nil {
+		fields = append(fields, metricrollup.FieldProcB14)
+	}
+	if m.proc_b15 != nil {
+		fields = append(fields, metricrollup.FieldProcB15)
+	}
+	if m.lag_b00 != nil {
+		fields = append(fields, metricrollup.FieldLagB00)
+	}
+	if m.lag_b01 != nil {
+		fields = append(fields, metricrollup.FieldLagB01)
+	}
+	if m.lag_b02 != nil {
+		fields = append(fields, metricrollup.FieldLagB02)
+	}
+	if m.lag_b03 != nil {
+		fields = append(fields, metricrollup.FieldLagB03)
+	}
+	if m.lag_b04 != nil {
+		fields = append(fields, metricrollup.FieldLagB04)
+	}
+	if m.lag_b05 != nil {
+		fields = append(fields, metricrollup.FieldLagB05)
+	}
+	if m.lag_b06 != nil {
+		fields = append(fields, metricrollup.FieldLagB06)
+	}
+	if m.lag_b07 != nil {
+		fields = append(fields, metricrollup.FieldLagB07)
+	}
+	if m.lag_b08 != nil {
+		fields = append(fields, metricrollup.FieldLagB08)
+	}
+	if m.lag_b09 != nil {
+		fields = append(fields, metricrollup.FieldLagB09)
+	}
+	if m.lag_b10 != nil {
+		fields = append(fields, metricrollup.FieldLagB10)
+	}
+	if m.lag_b11 != nil {
+		fields = append(fields, metricrollup.FieldLagB11)
+	}
+	if m.lag_b12 != nil {
+		fields = append(fields, metricrollup.FieldLagB12)
+	}
+	if m.lag_b13 != nil {
+		fields = append(fields, metricrollup.FieldLagB13)
+	}
+	if m.lag_b14 != nil {
+		fields = append(fields, metricrollup.FieldLagB14)
+	}
+	if m.lag_b15 != nil {
+		fields = append(fields, metricrollup.FieldLagB15)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MetricRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case metricrollup.FieldGranularity:
+		return m.Granularity()
+	case metricrollup.FieldBucket:
+		return m.Bucket()
+	case metricrollup.FieldTopic:
+		return m.Topic()
+	case metricrollup.FieldReceived:
+		return m.Received()
+	case metricrollup.FieldReceivedSync:
+		return m.ReceivedSync()
+	case metricrollup.FieldDeliveries:
+		return m.Deliveries()
+	case metricrollup.FieldDuplicates:
+		return m.Duplicates()
+	case metricrollup.FieldRejected:
+		return m.Rejected()
+	case metricrollup.FieldBadSignature:
+		return m.BadSignature()
+	case metricrollup.FieldProcessed:
+		return m.Processed()
+	case metricrollup.FieldDeadLettered:
+		return m.DeadLettered()
+	case metricrollup.FieldRetried:
+		return m.Retried()
+	case metricrollup.FieldProcCount:
+		return m.ProcCount()
+	case metricrollup.FieldProcSumMs:
+		return m.ProcSumMs()
+	case metricrollup.FieldLagCount:
+		return m.LagCount()
+	case metricrollup.FieldLagSumMs:
+		return m.LagSumMs()
+	case metricrollup.FieldProcB00:
+		return m.ProcB00()
+	case metricrollup.FieldProcB01:
+		return m.ProcB01()
+	case metricrollup.FieldProcB02:
+		return m.ProcB02()
+	case metricrollup.FieldProcB03:
+		return m.ProcB03()
+	case metricrollup.FieldProcB04:
+		return m.ProcB04()
+	case metricrollup.FieldProcB05:
+		return m.ProcB05()
+	case metricrollup.FieldProcB06:
+		return m.ProcB06()
+	case metricrollup.FieldProcB07:
+		return m.ProcB07()
+	case metricrollup.FieldProcB08:
+		return m.ProcB08()
+	case metricrollup.FieldProcB09:
+		return m.ProcB09()
+	case metricrollup.FieldProcB10:
+		return m.ProcB10()
+	case metricrollup.FieldProcB11:
+		return m.ProcB11()
+	case metricrollup.FieldProcB12:
+		return m.ProcB12()
+	case metricrollup.FieldProcB13:
+		return m.ProcB13()
+	case metricrollup.FieldProcB14:
+		return m.ProcB14()
+	case metricrollup.FieldProcB15:
+		return m.ProcB15()
+	case metricrollup.FieldLagB00:
+		return m.LagB00()
+	case metricrollup.FieldLagB01:
+		return m.LagB01()
+	case metricrollup.FieldLagB02:
+		return m.LagB02()
+	case metricrollup.FieldLagB03:
+		return m.LagB03()
+	case metricrollup.FieldLagB04:
+		return m.LagB04()
+	case metricrollup.FieldLagB05:
+		return m.LagB05()
+	case metricrollup.FieldLagB06:
+		return m.LagB06()
+	case metricrollup.FieldLagB07:
+		return m.LagB07()
+	case metricrollup.FieldLagB08:
+		return m.LagB08()
+	case metricrollup.FieldLagB09:
+		return m.LagB09()
+	case metricrollup.FieldLagB10:
+		return m.LagB10()
+	case metricrollup.FieldLagB11:
+		return m.LagB11()
+	case metricrollup.FieldLagB12:
+		return m.LagB12()
+	case metricrollup.FieldLagB13:
+		return m.LagB13()
+	case metricrollup.FieldLagB14:
+		return m.LagB14()
+	case metricrollup.FieldLagB15:
+		return m.LagB15()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MetricRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case metricrollup.FieldGranularity:
+		return m.OldGranularity(ctx)
+	case metricrollup.FieldBucket:
+		return m.OldBucket(ctx)
+	case metricrollup.FieldTopic:
+		return m.OldTopic(ctx)
+	case metricrollup.FieldReceived:
+		return m.OldReceived(ctx)
+	case metricrollup.FieldReceivedSync:
+		return m.OldReceivedSync(ctx)
+	case metricrollup.FieldDeliveries:
+		return m.OldDeliveries(ctx)
+	case metricrollup.FieldDuplicates:
+		return m.OldDuplicates(ctx)
+	case metricrollup.FieldRejected:
+		return m.OldRejected(ctx)
+	case metricrollup.FieldBadSignature:
+		return m.OldBadSignature(ctx)
+	case metricrollup.FieldProcessed:
+		return m.OldProcessed(ctx)
+	case metricrollup.FieldDeadLettered:
+		return m.OldDeadLettered(ctx)
+	case metricrollup.FieldRetried:
+		return m.OldRetried(ctx)
+	case metricrollup.FieldProcCount:
+		return m.OldProcCount(ctx)
+	case metricrollup.FieldProcSumMs:
+		return m.OldProcSumMs(ctx)
+	case metricrollup.FieldLagCount:
+		return m.OldLagCount(ctx)
+	case metricrollup.FieldLagSumMs:
+		return m.OldLagSumMs(ctx)
+	case metricrollup.FieldProcB00:
+		return m.OldProcB00(ctx)
+	case metricrollup.FieldProcB01:
+		return m.OldProcB01(ctx)
+	case metricrollup.FieldProcB02:
+		return m.OldProcB02(ctx)
+	case metricrollup.FieldProcB03:
+		return m.OldProcB03(ctx)
+	case metricrollup.FieldProcB04:
+		return m.OldProcB04(ctx)
+	case metricrollup.FieldProcB05:
+		return m.OldProcB05(ctx)
+	case metricrollup.FieldProcB06:
+		return m.OldProcB06(ctx)
+	case metricrollup.FieldProcB07:
+		return m.OldProcB07(ctx)
+	case metricrollup.FieldProcB08:
+		return m.OldProcB08(ctx)
+	case metricrollup.FieldProcB09:
+		return m.OldProcB09(ctx)
+	case metricrollup.FieldProcB10:
+		return m.OldProcB10(ctx)
+	case metricrollup.FieldProcB11:
+		return m.OldProcB11(ctx)
+	case metricrollup.FieldProcB12:
+		return m.OldProcB12(ctx)
+	case metricrollup.FieldProcB13:
+		return m.OldProcB13(ctx)
+	case metricrollup.FieldProcB14:
+		return m.OldProcB14(ctx)
+	case metricrollup.FieldProcB15:
+		return m.OldProcB15(ctx)
+	case metricrollup.FieldLagB00:
+		return m.OldLagB00(ctx)
+	case metricrollup.FieldLagB01:
+		return m.OldLagB01(ctx)
+	case metricrollup.FieldLagB02:
+		return m.OldLagB02(ctx)
+	case metricrollup.FieldLagB03:
+		return m.OldLagB03(ctx)
+	case metricrollup.FieldLagB04:
+		return m.OldLagB04(ctx)
+	case metricrollup.FieldLagB05:
+		return m.OldLagB05(ctx)
+	case metricrollup.FieldLagB06:
+		return m.OldLagB06(ctx)
+	case metricrollup.FieldLagB07:
+		return m.OldLagB07(ctx)
+	case metricrollup.FieldLagB08:
+		return m.OldLagB08(ctx)
+	case metricrollup.FieldLagB09:
+		return m.OldLagB09(ctx)
+	case metricrollup.FieldLagB10:
+		return m.OldLagB10(ctx)
+	case metricrollup.FieldLagB11:
+		return m.OldLagB11(ctx)
+	case metricrollup.FieldLagB12:
+		return m.OldLagB12(ctx)
+	case metricrollup.FieldLagB13:
+		return m.OldLagB13(ctx)
+	case metricrollup.FieldLagB14:
+		return m.OldLagB14(ctx)
+	case metricrollup.FieldLagB15:
+		return m.OldLagB15(ctx)
+	}
+	return nil, fmt.Errorf("unknown MetricRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case metricrollup.FieldGranularity:
+		v, ok := value.(metricrollup.Granularity)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGranularity(v)
+		return nil
+	case metricrollup.FieldBucket:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBucket(v)
+		return nil
+	case metricrollup.FieldTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopic(v)
+		return nil
+	case metricrollup.FieldReceived:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceived(v)
+		return nil
+	case metricrollup.FieldReceivedSync:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceivedSync(v)
+		return nil
+	case metricrollup.FieldDeliveries:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveries(v)
+		return nil
+	case metricrollup.FieldDuplicates:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDuplicates(v)
+		return nil
+	case metricrollup.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRejected(v)
+		return nil
+	case metricrollup.FieldBadSignature:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBadSignature(v)
+		return nil
+	case metricrollup.FieldProcessed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessed(v)
+		return nil
+	case metricrollup.FieldDeadLettered:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeadLettered(v)
+		return nil
+	case metricrollup.FieldRetried:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetried(v)
+		return nil
+	case metricrollup.FieldProcCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcCount(v)
+		return nil
+	case metricrollup.FieldProcSumMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcSumMs(v)
+		return nil
+	case metricrollup.FieldLagCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagCount(v)
+		return nil
+	case metricrollup.FieldLagSumMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagSumMs(v)
+		return nil
+	case metricrollup.FieldProcB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB00(v)
+		return nil
+	case metricrollup.FieldProcB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB01(v)
+		return nil
+	case metricrollup.FieldProcB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB02(v)
+		return nil
+	case metricrollup.FieldProcB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB03(v)
+		return nil
+	case metricrollup.FieldProcB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB04(v)
+		return nil
+	case metricrollup.FieldProcB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB05(v)
+		return nil
+	case metricrollup.FieldProcB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB06(v)
+		return nil
+	case metricrollup.FieldProcB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB07(v)
+		return nil
+	case metricrollup.FieldProcB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB08(v)
+		return nil
+	case metricrollup.FieldProcB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB09(v)
+		return nil
+	case metricrollup.FieldProcB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB10(v)
+		return nil
+	case metricrollup.FieldProcB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB11(v)
+		return nil
+	case metricrollup.FieldProcB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB12(v)
+		return nil
+	case metricrollup.FieldProcB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB13(v)
+		return nil
+	case metricrollup.FieldProcB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB14(v)
+		return nil
+	case metricrollup.FieldProcB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcB15(v)
+		return nil
+	case metricrollup.FieldLagB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB00(v)
+		return nil
+	case metricrollup.FieldLagB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB01(v)
+		return nil
+	case metricrollup.FieldLagB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB02(v)
+		return nil
+	case metricrollup.FieldLagB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB03(v)
+		return nil
+	case metricrollup.FieldLagB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB04(v)
+		return nil
+	case metricrollup.FieldLagB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB05(v)
+		return nil
+	case metricrollup.FieldLagB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB06(v)
+		return nil
+	case metricrollup.FieldLagB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB07(v)
+		return nil
+	case metricrollup.FieldLagB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB08(v)
+		return nil
+	case metricrollup.FieldLagB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB09(v)
+		return nil
+	case metricrollup.FieldLagB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB10(v)
+		return nil
+	case metricrollup.FieldLagB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB11(v)
+		return nil
+	case metricrollup.FieldLagB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB12(v)
+		return nil
+	case metricrollup.FieldLagB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB13(v)
+		return nil
+	case metricrollup.FieldLagB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB14(v)
+		return nil
+	case metricrollup.FieldLagB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLagB15(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MetricRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MetricRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addreceived != nil {
+		fields = append(fields, metricrollup.FieldReceived)
+	}
+	if m.addreceived_sync != nil {
+		fields = append(fields, metricrollup.FieldReceivedSync)
+	}
+	if m.adddeliveries != nil {
+		fields = append(fields, metricrollup.FieldDeliveries)
+	}
+	if m.addduplicates != nil {
+		fields = append(fields, metricrollup.FieldDuplicates)
+	}
+	if m.addrejected != nil {
+		fields = append(fields, metricrollup.FieldRejected)
+	}
+	if m.addbad_signature != nil {
+		fields = append(fields, metricrollup.FieldBadSignature)
+	}
+	if m.addprocessed != nil {
+		fields = append(fields, metricrollup.FieldProcessed)
+	}
+	if m.adddead_lettered != nil {
+		fields = append(fields, metricrollup.FieldDeadLettered)
+	}
+	if m.addretried != nil {
+		fields = append(fields, metricrollup.FieldRetried)
+	}
+	if m.addproc_count != nil {
+		fields = append(fields, metricrollup.FieldProcCount)
+	}
+	if m.addproc_sum_ms != nil {
+		fields = append(fields, metricrollup.FieldProcSumMs)
+	}
+	if m.addlag_count != nil {
+		fields = append(fields, metricrollup.FieldLagCount)
+	}
+	if m.addlag_sum_ms != nil {
+		fields = append(fields, metricrollup.FieldLagSumMs)
+	}
+	if m.addproc_b00 != nil {
+		fields = append(fields, metricrollup.FieldProcB00)
+	}
+	if m.addproc_b01 != nil {
+		fields = append(fields, metricrollup.FieldProcB01)
+	}
+	if m.addproc_b02 != nil {
+		fields = append(fields, metricrollup.FieldProcB02)
+	}
+	if m.addproc_b03 != nil {
+		fields = append(fields, metricrollup.FieldProcB03)
+	}
+	if m.addproc_b04 != nil {
+		fields = append(fields, metricrollup.FieldProcB04)
+	}
+	if m.addproc_b05 != nil {
+		fields = append(fields, metricrollup.FieldProcB05)
+	}
+	if m.addproc_b06 != nil {
+		fields = append(fields, metricrollup.FieldProcB06)
+	}
+	if m.addproc_b07 != nil {
+		fields = append(fields, metricrollup.FieldProcB07)
+	}
+	if m.addproc_b08 != nil {
+		fields = append(fields, metricrollup.FieldProcB08)
+	}
+	if m.addproc_b09 != nil {
+		fields = append(fields, metricrollup.FieldProcB09)
+	}
+	if m.addproc_b10 != nil {
+		fields = append(fields, metricrollup.FieldProcB10)
+	}
+	if m.addproc_b11 != nil {
+		fields = append(fields, metricrollup.FieldProcB11)
+	}
+	if m.addproc_b12 != nil {
+		fields = append(fields, metricrollup.FieldProcB12)
+	}
+	if m.addproc_b13 != nil {
+		fields = append(fields, metricrollup.FieldProcB13)
+	}
+	if m.addproc_b14 != nil {
+		fields = append(fields, metricrollup.FieldProcB14)
+	}
+	if m.addproc_b15 != nil {
+		fields = append(fields, metricrollup.FieldProcB15)
+	}
+	if m.addlag_b00 != nil {
+		fields = append(fields, metricrollup.FieldLagB00)
+	}
+	if m.addlag_b01 != nil {
+		fields = append(fields, metricrollup.FieldLagB01)
+	}
+	if m.addlag_b02 != nil {
+		fields = append(fields, metricrollup.FieldLagB02)
+	}
+	if m.addlag_b03 != nil {
+		fields = append(fields, metricrollup.FieldLagB03)
+	}
+	if m.addlag_b04 != nil {
+		fields = append(fields, metricrollup.FieldLagB04)
+	}
+	if m.addlag_b05 != nil {
+		fields = append(fields, metricrollup.FieldLagB05)
+	}
+	if m.addlag_b06 != nil {
+		fields = append(fields, metricrollup.FieldLagB06)
+	}
+	if m.addlag_b07 != nil {
+		fields = append(fields, metricrollup.FieldLagB07)
+	}
+	if m.addlag_b08 != nil {
+		fields = append(fields, metricrollup.FieldLagB08)
+	}
+	if m.addlag_b09 != nil {
+		fields = append(fields, metricrollup.FieldLagB09)
+	}
+	if m.addlag_b10 != nil {
+		fields = append(fields, metricrollup.FieldLagB10)
+	}
+	if m.addlag_b11 != nil {
+		fields = append(fields, metricrollup.FieldLagB11)
+	}
+	if m.addlag_b12 != nil {
+		fields = append(fields, metricrollup.FieldLagB12)
+	}
+	if m.addlag_b13 != nil {
+		fields = append(fields, metricrollup.FieldLagB13)
+	}
+	if m.addlag_b14 != nil {
+		fields = append(fields, metricrollup.FieldLagB14)
+	}
+	if m.addlag_b15 != nil {
+		fields = append(fields, metricrollup.FieldLagB15)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MetricRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case metricrollup.FieldReceived:
+		return m.AddedReceived()
+	case metricrollup.FieldReceivedSync:
+		return m.AddedReceivedSync()
+	case metricrollup.FieldDeliveries:
+		return m.AddedDeliveries()
+	case metricrollup.FieldDuplicates:
+		return m.AddedDuplicates()
+	case metricrollup.FieldRejected:
+		return m.AddedRejected()
+	case metricrollup.FieldBadSignature:
+		return m.AddedBadSignature()
+	case metricrollup.FieldProcessed:
+		return m.AddedProcessed()
+	case metricrollup.FieldDeadLettered:
+		return m.AddedDeadLettered()
+	case metricrollup.FieldRetried:
+		return m.AddedRetried()
+	case metricrollup.FieldProcCount:
+		return m.AddedProcCount()
+	case metricrollup.FieldProcSumMs:
+		return m.AddedProcSumMs()
+	case metricrollup.FieldLagCount:
+		return m.AddedLagCount()
+	case metricrollup.FieldLagSumMs:
+		return m.AddedLagSumMs()
+	case metricrollup.FieldProcB00:
+		return m.AddedProcB00()
+	case metricrollup.FieldProcB01:
+		return m.AddedProcB01()
+	case metricrollup.FieldProcB02:
+		return m.AddedProcB02()
+	case metricrollup.FieldProcB03:
+		return m.AddedProcB03()
+	case metricrollup.FieldProcB04:
+		return m.AddedProcB04()
+	case metricrollup.FieldProcB05:
+		return m.AddedProcB05()
+	case metricrollup.FieldProcB06:
+		return m.AddedProcB06()
+	case metricrollup.FieldProcB07:
+		return m.AddedProcB07()
+	case metricrollup.FieldProcB08:
+		return m.AddedProcB08()
+	case metricrollup.FieldProcB09:
+		return m.AddedProcB09()
+	case metricrollup.FieldProcB10:
+		return m.AddedProcB10()
+	case metricrollup.FieldProcB11:
+		return m.AddedProcB11()
+	case metricrollup.FieldProcB12:
+		return m.AddedProcB12()
+	case metricrollup.FieldProcB13:
+		return m.AddedProcB13()
+	case metricrollup.FieldProcB14:
+		return m.AddedProcB14()
+	case metricrollup.FieldProcB15:
+		return m.AddedProcB15()
+	case metricrollup.FieldLagB00:
+		return m.AddedLagB00()
+	case metricrollup.FieldLagB01:
+		return m.AddedLagB01()
+	case metricrollup.FieldLagB02:
+		return m.AddedLagB02()
+	case metricrollup.FieldLagB03:
+		return m.AddedLagB03()
+	case metricrollup.FieldLagB04:
+		return m.AddedLagB04()
+	case metricrollup.FieldLagB05:
+		return m.AddedLagB05()
+	case metricrollup.FieldLagB06:
+		return m.AddedLagB06()
+	case metricrollup.FieldLagB07:
+		return m.AddedLagB07()
+	case metricrollup.FieldLagB08:
+		return m.AddedLagB08()
+	case metricrollup.FieldLagB09:
+		return m.AddedLagB09()
+	case metricrollup.FieldLagB10:
+		return m.AddedLagB10()
+	case metricrollup.FieldLagB11:
+		return m.AddedLagB11()
+	case metricrollup.FieldLagB12:
+		return m.AddedLagB12()
+	case metricrollup.FieldLagB13:
+		return m.AddedLagB13()
+	case metricrollup.FieldLagB14:
+		return m.AddedLagB14()
+	case metricrollup.FieldLagB15:
+		return m.AddedLagB15()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case metricrollup.FieldReceived:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReceived(v)
+		return nil
+	case metricrollup.FieldReceivedSync:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReceivedSync(v)
+		return nil
+	case metricrollup.FieldDeliveries:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeliveries(v)
+		return nil
+	case metricrollup.FieldDuplicates:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDuplicates(v)
+		return nil
+	case metricrollup.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRejected(v)
+		return nil
+	case metricrollup.FieldBadSignature:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBadSignature(v)
+		return nil
+	case metricrollup.FieldProcessed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcessed(v)
+		return nil
+	case metricrollup.FieldDeadLettered:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeadLettered(v)
+		return nil
+	case metricrollup.FieldRetried:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRetried(v)
+		return nil
+	case metricrollup.FieldProcCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcCount(v)
+		return nil
+	case metricrollup.FieldProcSumMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcSumMs(v)
+		return nil
+	case metricrollup.FieldLagCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagCount(v)
+		return nil
+	case metricrollup.FieldLagSumMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagSumMs(v)
+		return nil
+	case metricrollup.FieldProcB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB00(v)
+		return nil
+	case metricrollup.FieldProcB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB01(v)
+		return nil
+	case metricrollup.FieldProcB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB02(v)
+		return nil
+	case metricrollup.FieldProcB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB03(v)
+		return nil
+	case metricrollup.FieldProcB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB04(v)
+		return nil
+	case metricrollup.FieldProcB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB05(v)
+		return nil
+	case metricrollup.FieldProcB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB06(v)
+		return nil
+	case metricrollup.FieldProcB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB07(v)
+		return nil
+	case metricrollup.FieldProcB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB08(v)
+		return nil
+	case metricrollup.FieldProcB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB09(v)
+		return nil
+	case metricrollup.FieldProcB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB10(v)
+		return nil
+	case metricrollup.FieldProcB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB11(v)
+		return nil
+	case metricrollup.FieldProcB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB12(v)
+		return nil
+	case metricrollup.FieldProcB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB13(v)
+		return nil
+	case metricrollup.FieldProcB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB14(v)
+		return nil
+	case metricrollup.FieldProcB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcB15(v)
+		return nil
+	case metricrollup.FieldLagB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB00(v)
+		return nil
+	case metricrollup.FieldLagB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB01(v)
+		return nil
+	case metricrollup.FieldLagB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB02(v)
+		return nil
+	case metricrollup.FieldLagB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB03(v)
+		return nil
+	case metricrollup.FieldLagB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB04(v)
+		return nil
+	case metricrollup.FieldLagB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB05(v)
+		return nil
+	case metricrollup.FieldLagB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB06(v)
+		return nil
+	case metricrollup.FieldLagB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB07(v)
+		return nil
+	case metricrollup.FieldLagB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB08(v)
+		return nil
+	case metricrollup.FieldLagB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB09(v)
+		return nil
+	case metricrollup.FieldLagB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB10(v)
+		return nil
+	case metricrollup.FieldLagB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB11(v)
+		return nil
+	case metricrollup.FieldLagB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB12(v)
+		return nil
+	case metricrollup.FieldLagB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB13(v)
+		return nil
+	case metricrollup.FieldLagB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB14(v)
+		return nil
+	case metricrollup.FieldLagB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLagB15(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MetricRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MetricRollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MetricRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MetricRollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MetricRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MetricRollupMutation) ResetField(name string) error {
+	switch name {
+	case metricrollup.FieldGranularity:
+		m.ResetGranularity()
+		return nil
+	case metricrollup.FieldBucket:
+		m.ResetBucket()
+		return nil
+	case metricrollup.FieldTopic:
+		m.ResetTopic()
+		return nil
+	case metricrollup.FieldReceived:
+		m.ResetReceived()
+		return nil
+	case metricrollup.FieldReceivedSync:
+		m.ResetReceivedSync()
+		return nil
+	case metricrollup.FieldDeliveries:
+		m.ResetDeliveries()
+		return nil
+	case metricrollup.FieldDuplicates:
+		m.ResetDuplicates()
+		return nil
+	case metricrollup.FieldRejected:
+		m.ResetRejected()
+		return nil
+	case metricrollup.FieldBadSignature:
+		m.ResetBadSignature()
+		return nil
+	case metricrollup.FieldProcessed:
+		m.ResetProcessed()
+		return nil
+	case metricrollup.FieldDeadLettered:
+		m.ResetDeadLettered()
+		return nil
+	case metricrollup.FieldRetried:
+		m.ResetRetried()
+		return nil
+	case metricrollup.FieldProcCount:
+		m.ResetProcCount()
+		return nil
+	case metricrollup.FieldProcSumMs:
+		m.ResetProcSumMs()
+		return nil
+	case metricrollup.FieldLagCount:
+		m.ResetLagCount()
+		return nil
+	case metricrollup.FieldLagSumMs:
+		m.ResetLagSumMs()
+		return nil
+	case metricrollup.FieldProcB00:
+		m.ResetProcB00()
+		return nil
+	case metricrollup.FieldProcB01:
+		m.ResetProcB01()
+		return nil
+	case metricrollup.FieldProcB02:
+		m.ResetProcB02()
+		return nil
+	case metricrollup.FieldProcB03:
+		m.ResetProcB03()
+		return nil
+	case metricrollup.FieldProcB04:
+		m.ResetProcB04()
+		return nil
+	case metricrollup.FieldProcB05:
+		m.ResetProcB05()
+		return nil
+	case metricrollup.FieldProcB06:
+		m.ResetProcB06()
+		return nil
+	case metricrollup.FieldProcB07:
+		m.ResetProcB07()
+		return nil
+	case metricrollup.FieldProcB08:
+		m.ResetProcB08()
+		return nil
+	case metricrollup.FieldProcB09:
+		m.ResetProcB09()
+		return nil
+	case metricrollup.FieldProcB10:
+		m.ResetProcB10()
+		return nil
+	case metricrollup.FieldProcB11:
+		m.ResetProcB11()
+		return nil
+	case metricrollup.FieldProcB12:
+		m.ResetProcB12()
+		return nil
+	case metricrollup.FieldProcB13:
+		m.ResetProcB13()
+		return nil
+	case metricrollup.FieldProcB14:
+		m.ResetProcB14()
+		return nil
+	case metricrollup.FieldProcB15:
+		m.ResetProcB15()
+		return nil
+	case metricrollup.FieldLagB00:
+		m.ResetLagB00()
+		return nil
+	case metricrollup.FieldLagB01:
+		m.ResetLagB01()
+		return nil
+	case metricrollup.FieldLagB02:
+		m.ResetLagB02()
+		return nil
+	case metricrollup.FieldLagB03:
+		m.ResetLagB03()
+		return nil
+	case metricrollup.FieldLagB04:
+		m.ResetLagB04()
+		return nil
+	case metricrollup.FieldLagB05:
+		m.ResetLagB05()
+		return nil
+	case metricrollup.FieldLagB06:
+		m.ResetLagB06()
+		return nil
+	case metricrollup.FieldLagB07:
+		m.ResetLagB07()
+		return nil
+	case metricrollup.FieldLagB08:
+		m.ResetLagB08()
+		return nil
+	case metricrollup.FieldLagB09:
+		m.ResetLagB09()
+		return nil
+	case metricrollup.FieldLagB10:
+		m.ResetLagB10()
+		return nil
+	case metricrollup.FieldLagB11:
+		m.ResetLagB11()
+		return nil
+	case metricrollup.FieldLagB12:
+		m.ResetLagB12()
+		return nil
+	case metricrollup.FieldLagB13:
+		m.ResetLagB13()
+		return nil
+	case metricrollup.FieldLagB14:
+		m.ResetLagB14()
+		return nil
+	case metricrollup.FieldLagB15:
+		m.ResetLagB15()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MetricRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MetricRollupMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MetricRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MetricRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MetricRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MetricRollupMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MetricRollupMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown MetricRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MetricRollupMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown MetricRollup edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
@@ -3027,10 +11781,14 @@ type WebhookEventMutation struct {
 	processing_duration_ms    *float64
 	addprocessing_duration_ms *float64
 	processed_at              *time.Time
+	rolled_up                 *bool
 	clearedFields             map[string]struct{}
 	deliveries                map[int]struct{}
 	removeddeliveries         map[int]struct{}
 	cleareddeliveries         bool
+	journeys                  map[int]struct{}
+	removedjourneys           map[int]struct{}
+	clearedjourneys           bool
 	done                      bool
 	oldValue                  func(context.Context) (*WebhookEvent, error)
 	predicates                []predicate.WebhookEvent
@@ -4330,6 +13088,42 @@ func (m *WebhookEventMutation) ResetProcessedAt() {
 	delete(m.clearedFields, webhookevent.FieldProcessedAt)
 }
 
+// SetRolledUp sets the "rolled_up" field.
+func (m *WebhookEventMutation) SetRolledUp(b bool) {
+	m.rolled_up = &b
+}
+
+// RolledUp returns the value of the "rolled_up" field in the mutation.
+func (m *WebhookEventMutation) RolledUp() (r bool, exists bool) {
+	v := m.rolled_up
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRolledUp returns the old "rolled_up" field's value of the WebhookEvent entity.
+// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookEventMutation) OldRolledUp(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRolledUp is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRolledUp requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRolledUp: %w", err)
+	}
+	return oldValue.RolledUp, nil
+}
+
+// ResetRolledUp resets all changes to the "rolled_up" field.
+func (m *WebhookEventMutation) ResetRolledUp() {
+	m.rolled_up = nil
+}
+
 // AddDeliveryIDs adds the "deliveries" edge to the WebhookDelivery entity by ids.
 func (m *WebhookEventMutation) AddDeliveryIDs(ids ...int) {
 	if m.deliveries == nil {
@@ -4384,6 +13178,60 @@ func (m *WebhookEventMutation) ResetDeliveries() {
 	m.removeddeliveries = nil
 }
 
+// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by ids.
+func (m *WebhookEventMutation) AddJourneyIDs(ids ...int) {
+	if m.journeys == nil {
+		m.journeys = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.journeys[ids[i]] = struct{}{}
+	}
+}
+
+// ClearJourneys clears the "journeys" edge to the JourneyInstance entity.
+func (m *WebhookEventMutation) ClearJourneys() {
+	m.clearedjourneys = true
+}
+
+// JourneysCleared reports if the "journeys" edge to the JourneyInstance entity was cleared.
+func (m *WebhookEventMutation) JourneysCleared() bool {
+	return m.clearedjourneys
+}
+
+// RemoveJourneyIDs removes the "journeys" edge to the JourneyInstance entity by IDs.
+func (m *WebhookEventMutation) RemoveJourneyIDs(ids ...int) {
+	if m.removedjourneys == nil {
+		m.removedjourneys = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.journeys, ids[i])
+		m.removedjourneys[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedJourneys returns the removed IDs of the "journeys" edge to the JourneyInstance entity.
+func (m *WebhookEventMutation) RemovedJourneysIDs() (ids []int) {
+	for id := range m.removedjourneys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// JourneysIDs returns the "journeys" edge IDs in the mutation.
+func (m *WebhookEventMutation) JourneysIDs() (ids []int) {
+	for id := range m.journeys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetJourneys resets all changes to the "journeys" edge.
+func (m *WebhookEventMutation) ResetJourneys() {
+	m.journeys = nil
+	m.clearedjourneys = false
+	m.removedjourneys = nil
+}
+
 // Where appends a list predicates to the WebhookEventMutation builder.
 func (m *WebhookEventMutation) Where(ps ...predicate.WebhookEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -4418,7 +13266,7 @@ func (m *WebhookEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookEventMutation) Fields() []string {
-	fields := make([]string, 0, 27)
+	fields := make([]string, 0, 28)
 	if m.event_id != nil {
 		fields = append(fields, webhookevent.FieldEventID)
 	}
@@ -4500,6 +13348,9 @@ func (m *WebhookEventMutation) Fields() []string {
 	if m.processed_at != nil {
 		fields = append(fields, webhookevent.FieldProcessedAt)
 	}
+	if m.rolled_up != nil {
+		fields = append(fields, webhookevent.FieldRolledUp)
+	}
 	return fields
 }
 
@@ -4562,6 +13413,8 @@ func (m *WebhookEventMutation) Field(name string) (ent.Value, bool) {
 		return m.ProcessingDurationMs()
 	case webhookevent.FieldProcessedAt:
 		return m.ProcessedAt()
+	case webhookevent.FieldRolledUp:
+		return m.RolledUp()
 	}
 	return nil, false
 }
@@ -4625,6 +13478,8 @@ func (m *WebhookEventMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldProcessingDurationMs(ctx)
 	case webhookevent.FieldProcessedAt:
 		return m.OldProcessedAt(ctx)
+	case webhookevent.FieldRolledUp:
+		return m.OldRolledUp(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebhookEvent field %s", name)
 }
@@ -4822,6 +13677,13 @@ func (m *WebhookEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProcessedAt(v)
+		return nil
+	case webhookevent.FieldRolledUp:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRolledUp(v)
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent field %s", name)
@@ -5073,15 +13935,21 @@ func (m *WebhookEventMutation) ResetField(name string) error {
 	case webhookevent.FieldProcessedAt:
 		m.ResetProcessedAt()
 		return nil
+	case webhookevent.FieldRolledUp:
+		m.ResetRolledUp()
+		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *WebhookEventMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.deliveries != nil {
 		edges = append(edges, webhookevent.EdgeDeliveries)
+	}
+	if m.journeys != nil {
+		edges = append(edges, webhookevent.EdgeJourneys)
 	}
 	return edges
 }
@@ -5096,15 +13964,24 @@ func (m *WebhookEventMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case webhookevent.EdgeJourneys:
+		ids := make([]ent.Value, 0, len(m.journeys))
+		for id := range m.journeys {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *WebhookEventMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.removeddeliveries != nil {
 		edges = append(edges, webhookevent.EdgeDeliveries)
+	}
+	if m.removedjourneys != nil {
+		edges = append(edges, webhookevent.EdgeJourneys)
 	}
 	return edges
 }
@@ -5119,15 +13996,24 @@ func (m *WebhookEventMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case webhookevent.EdgeJourneys:
+		ids := make([]ent.Value, 0, len(m.removedjourneys))
+		for id := range m.removedjourneys {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *WebhookEventMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.cleareddeliveries {
 		edges = append(edges, webhookevent.EdgeDeliveries)
+	}
+	if m.clearedjourneys {
+		edges = append(edges, webhookevent.EdgeJourneys)
 	}
 	return edges
 }
@@ -5138,6 +14024,8 @@ func (m *WebhookEventMutation) EdgeCleared(name string) bool {
 	switch name {
 	case webhookevent.EdgeDeliveries:
 		return m.cleareddeliveries
+	case webhookevent.EdgeJourneys:
+		return m.clearedjourneys
 	}
 	return false
 }
@@ -5156,6 +14044,9 @@ func (m *WebhookEventMutation) ResetEdge(name string) error {
 	switch name {
 	case webhookevent.EdgeDeliveries:
 		m.ResetDeliveries()
+		return nil
+	case webhookevent.EdgeJourneys:
+		m.ResetJourneys()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent edge %s", name)

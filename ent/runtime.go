@@ -6,6 +6,10 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/schema"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
@@ -40,6 +44,270 @@ func init() {
 	apitokenDescCreatedAt := apitokenFields[4].Descriptor()
 	// apitoken.DefaultCreatedAt holds the default value on creation for the created_at field.
 	apitoken.DefaultCreatedAt = apitokenDescCreatedAt.Default.(func() time.Time)
+	jobFields := schema.Job{}.Fields()
+	_ = jobFields
+	// jobDescKind is the schema descriptor for kind field.
+	jobDescKind := jobFields[0].Descriptor()
+	// job.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	job.KindValidator = jobDescKind.Validators[0].(func(string) error)
+	// jobDescTotal is the schema descriptor for total field.
+	jobDescTotal := jobFields[3].Descriptor()
+	// job.DefaultTotal holds the default value on creation for the total field.
+	job.DefaultTotal = jobDescTotal.Default.(int)
+	// jobDescDone is the schema descriptor for done field.
+	jobDescDone := jobFields[4].Descriptor()
+	// job.DefaultDone holds the default value on creation for the done field.
+	job.DefaultDone = jobDescDone.Default.(int)
+	// jobDescFailed is the schema descriptor for failed field.
+	jobDescFailed := jobFields[5].Descriptor()
+	// job.DefaultFailed holds the default value on creation for the failed field.
+	job.DefaultFailed = jobDescFailed.Default.(int)
+	// jobDescCancelRequested is the schema descriptor for cancel_requested field.
+	jobDescCancelRequested := jobFields[12].Descriptor()
+	// job.DefaultCancelRequested holds the default value on creation for the cancel_requested field.
+	job.DefaultCancelRequested = jobDescCancelRequested.Default.(bool)
+	// jobDescCreatedAt is the schema descriptor for created_at field.
+	jobDescCreatedAt := jobFields[13].Descriptor()
+	// job.DefaultCreatedAt holds the default value on creation for the created_at field.
+	job.DefaultCreatedAt = jobDescCreatedAt.Default.(func() time.Time)
+	journeydefinitionFields := schema.JourneyDefinition{}.Fields()
+	_ = journeydefinitionFields
+	// journeydefinitionDescKey is the schema descriptor for key field.
+	journeydefinitionDescKey := journeydefinitionFields[0].Descriptor()
+	// journeydefinition.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	journeydefinition.KeyValidator = journeydefinitionDescKey.Validators[0].(func(string) error)
+	// journeydefinitionDescName is the schema descriptor for name field.
+	journeydefinitionDescName := journeydefinitionFields[1].Descriptor()
+	// journeydefinition.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	journeydefinition.NameValidator = journeydefinitionDescName.Validators[0].(func(string) error)
+	// journeydefinitionDescVersion is the schema descriptor for version field.
+	journeydefinitionDescVersion := journeydefinitionFields[3].Descriptor()
+	// journeydefinition.DefaultVersion holds the default value on creation for the version field.
+	journeydefinition.DefaultVersion = journeydefinitionDescVersion.Default.(int)
+	// journeydefinitionDescEnabled is the schema descriptor for enabled field.
+	journeydefinitionDescEnabled := journeydefinitionFields[4].Descriptor()
+	// journeydefinition.DefaultEnabled holds the default value on creation for the enabled field.
+	journeydefinition.DefaultEnabled = journeydefinitionDescEnabled.Default.(bool)
+	// journeydefinitionDescBuiltin is the schema descriptor for builtin field.
+	journeydefinitionDescBuiltin := journeydefinitionFields[5].Descriptor()
+	// journeydefinition.DefaultBuiltin holds the default value on creation for the builtin field.
+	journeydefinition.DefaultBuiltin = journeydefinitionDescBuiltin.Default.(bool)
+	// journeydefinitionDescCreatedAt is the schema descriptor for created_at field.
+	journeydefinitionDescCreatedAt := journeydefinitionFields[7].Descriptor()
+	// journeydefinition.DefaultCreatedAt holds the default value on creation for the created_at field.
+	journeydefinition.DefaultCreatedAt = journeydefinitionDescCreatedAt.Default.(func() time.Time)
+	// journeydefinitionDescUpdatedAt is the schema descriptor for updated_at field.
+	journeydefinitionDescUpdatedAt := journeydefinitionFields[8].Descriptor()
+	// journeydefinition.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	journeydefinition.DefaultUpdatedAt = journeydefinitionDescUpdatedAt.Default.(func() time.Time)
+	journeyinstanceFields := schema.JourneyInstance{}.Fields()
+	_ = journeyinstanceFields
+	// journeyinstanceDescDefinitionKey is the schema descriptor for definition_key field.
+	journeyinstanceDescDefinitionKey := journeyinstanceFields[0].Descriptor()
+	// journeyinstance.DefinitionKeyValidator is a validator for the "definition_key" field. It is called by the builders before save.
+	journeyinstance.DefinitionKeyValidator = journeyinstanceDescDefinitionKey.Validators[0].(func(string) error)
+	// journeyinstanceDescCorrelationKey is the schema descriptor for correlation_key field.
+	journeyinstanceDescCorrelationKey := journeyinstanceFields[2].Descriptor()
+	// journeyinstance.CorrelationKeyValidator is a validator for the "correlation_key" field. It is called by the builders before save.
+	journeyinstance.CorrelationKeyValidator = journeyinstanceDescCorrelationKey.Validators[0].(func(string) error)
+	// journeyinstanceDescProgress is the schema descriptor for progress field.
+	journeyinstanceDescProgress := journeyinstanceFields[6].Descriptor()
+	// journeyinstance.DefaultProgress holds the default value on creation for the progress field.
+	journeyinstance.DefaultProgress = journeyinstanceDescProgress.Default.(float64)
+	// journeyinstanceDescEventCount is the schema descriptor for event_count field.
+	journeyinstanceDescEventCount := journeyinstanceFields[16].Descriptor()
+	// journeyinstance.DefaultEventCount holds the default value on creation for the event_count field.
+	journeyinstance.DefaultEventCount = journeyinstanceDescEventCount.Default.(int)
+	// journeyinstanceDescCreatedAt is the schema descriptor for created_at field.
+	journeyinstanceDescCreatedAt := journeyinstanceFields[20].Descriptor()
+	// journeyinstance.DefaultCreatedAt holds the default value on creation for the created_at field.
+	journeyinstance.DefaultCreatedAt = journeyinstanceDescCreatedAt.Default.(func() time.Time)
+	// journeyinstanceDescUpdatedAt is the schema descriptor for updated_at field.
+	journeyinstanceDescUpdatedAt := journeyinstanceFields[21].Descriptor()
+	// journeyinstance.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	journeyinstance.DefaultUpdatedAt = journeyinstanceDescUpdatedAt.Default.(func() time.Time)
+	metricrollupFields := schema.MetricRollup{}.Fields()
+	_ = metricrollupFields
+	// metricrollupDescReceived is the schema descriptor for received field.
+	metricrollupDescReceived := metricrollupFields[3].Descriptor()
+	// metricrollup.DefaultReceived holds the default value on creation for the received field.
+	metricrollup.DefaultReceived = metricrollupDescReceived.Default.(int64)
+	// metricrollupDescReceivedSync is the schema descriptor for received_sync field.
+	metricrollupDescReceivedSync := metricrollupFields[4].Descriptor()
+	// metricrollup.DefaultReceivedSync holds the default value on creation for the received_sync field.
+	metricrollup.DefaultReceivedSync = metricrollupDescReceivedSync.Default.(int64)
+	// metricrollupDescDeliveries is the schema descriptor for deliveries field.
+	metricrollupDescDeliveries := metricrollupFields[5].Descriptor()
+	// metricrollup.DefaultDeliveries holds the default value on creation for the deliveries field.
+	metricrollup.DefaultDeliveries = metricrollupDescDeliveries.Default.(int64)
+	// metricrollupDescDuplicates is the schema descriptor for duplicates field.
+	metricrollupDescDuplicates := metricrollupFields[6].Descriptor()
+	// metricrollup.DefaultDuplicates holds the default value on creation for the duplicates field.
+	metricrollup.DefaultDuplicates = metricrollupDescDuplicates.Default.(int64)
+	// metricrollupDescRejected is the schema descriptor for rejected field.
+	metricrollupDescRejected := metricrollupFields[7].Descriptor()
+	// metricrollup.DefaultRejected holds the default value on creation for the rejected field.
+	metricrollup.DefaultRejected = metricrollupDescRejected.Default.(int64)
+	// metricrollupDescBadSignature is the schema descriptor for bad_signature field.
+	metricrollupDescBadSignature := metricrollupFields[8].Descriptor()
+	// metricrollup.DefaultBadSignature holds the default value on creation for the bad_signature field.
+	metricrollup.DefaultBadSignature = metricrollupDescBadSignature.Default.(int64)
+	// metricrollupDescProcessed is the schema descriptor for processed field.
+	metricrollupDescProcessed := metricrollupFields[9].Descriptor()
+	// metricrollup.DefaultProcessed holds the default value on creation for the processed field.
+	metricrollup.DefaultProcessed = metricrollupDescProcessed.Default.(int64)
+	// metricrollupDescDeadLettered is the schema descriptor for dead_lettered field.
+	metricrollupDescDeadLettered := metricrollupFields[10].Descriptor()
+	// metricrollup.DefaultDeadLettered holds the default value on creation for the dead_lettered field.
+	metricrollup.DefaultDeadLettered = metricrollupDescDeadLettered.Default.(int64)
+	// metricrollupDescRetried is the schema descriptor for retried field.
+	metricrollupDescRetried := metricrollupFields[11].Descriptor()
+	// metricrollup.DefaultRetried holds the default value on creation for the retried field.
+	metricrollup.DefaultRetried = metricrollupDescRetried.Default.(int64)
+	// metricrollupDescProcCount is the schema descriptor for proc_count field.
+	metricrollupDescProcCount := metricrollupFields[12].Descriptor()
+	// metricrollup.DefaultProcCount holds the default value on creation for the proc_count field.
+	metricrollup.DefaultProcCount = metricrollupDescProcCount.Default.(int64)
+	// metricrollupDescProcSumMs is the schema descriptor for proc_sum_ms field.
+	metricrollupDescProcSumMs := metricrollupFields[13].Descriptor()
+	// metricrollup.DefaultProcSumMs holds the default value on creation for the proc_sum_ms field.
+	metricrollup.DefaultProcSumMs = metricrollupDescProcSumMs.Default.(float64)
+	// metricrollupDescLagCount is the schema descriptor for lag_count field.
+	metricrollupDescLagCount := metricrollupFields[14].Descriptor()
+	// metricrollup.DefaultLagCount holds the default value on creation for the lag_count field.
+	metricrollup.DefaultLagCount = metricrollupDescLagCount.Default.(int64)
+	// metricrollupDescLagSumMs is the schema descriptor for lag_sum_ms field.
+	metricrollupDescLagSumMs := metricrollupFields[15].Descriptor()
+	// metricrollup.DefaultLagSumMs holds the default value on creation for the lag_sum_ms field.
+	metricrollup.DefaultLagSumMs = metricrollupDescLagSumMs.Default.(float64)
+	// metricrollupDescProcB00 is the schema descriptor for proc_b00 field.
+	metricrollupDescProcB00 := metricrollupFields[16].Descriptor()
+	// metricrollup.DefaultProcB00 holds the default value on creation for the proc_b00 field.
+	metricrollup.DefaultProcB00 = metricrollupDescProcB00.Default.(int64)
+	// metricrollupDescProcB01 is the schema descriptor for proc_b01 field.
+	metricrollupDescProcB01 := metricrollupFields[17].Descriptor()
+	// metricrollup.DefaultProcB01 holds the default value on creation for the proc_b01 field.
+	metricrollup.DefaultProcB01 = metricrollupDescProcB01.Default.(int64)
+	// metricrollupDescProcB02 is the schema descriptor for proc_b02 field.
+	metricrollupDescProcB02 := metricrollupFields[18].Descriptor()
+	// metricrollup.DefaultProcB02 holds the default value on creation for the proc_b02 field.
+	metricrollup.DefaultProcB02 = metricrollupDescProcB02.Default.(int64)
+	// metricrollupDescProcB03 is the schema descriptor for proc_b03 field.
+	metricrollupDescProcB03 := metricrollupFields[19].Descriptor()
+	// metricrollup.DefaultProcB03 holds the default value on creation for the proc_b03 field.
+	metricrollup.DefaultProcB03 = metricrollupDescProcB03.Default.(int64)
+	// metricrollupDescProcB04 is the schema descriptor for proc_b04 field.
+	metricrollupDescProcB04 := metricrollupFields[20].Descriptor()
+	// metricrollup.DefaultProcB04 holds the default value on creation for the proc_b04 field.
+	metricrollup.DefaultProcB04 = metricrollupDescProcB04.Default.(int64)
+	// metricrollupDescProcB05 is the schema descriptor for proc_b05 field.
+	metricrollupDescProcB05 := metricrollupFields[21].Descriptor()
+	// metricrollup.DefaultProcB05 holds the default value on creation for the proc_b05 field.
+	metricrollup.DefaultProcB05 = metricrollupDescProcB05.Default.(int64)
+	// metricrollupDescProcB06 is the schema descriptor for proc_b06 field.
+	metricrollupDescProcB06 := metricrollupFields[22].Descriptor()
+	// metricrollup.DefaultProcB06 holds the default value on creation for the proc_b06 field.
+	metricrollup.DefaultProcB06 = metricrollupDescProcB06.Default.(int64)
+	// metricrollupDescProcB07 is the schema descriptor for proc_b07 field.
+	metricrollupDescProcB07 := metricrollupFields[23].Descriptor()
+	// metricrollup.DefaultProcB07 holds the default value on creation for the proc_b07 field.
+	metricrollup.DefaultProcB07 = metricrollupDescProcB07.Default.(int64)
+	// metricrollupDescProcB08 is the schema descriptor for proc_b08 field.
+	metricrollupDescProcB08 := metricrollupFields[24].Descriptor()
+	// metricrollup.DefaultProcB08 holds the default value on creation for the proc_b08 field.
+	metricrollup.DefaultProcB08 = metricrollupDescProcB08.Default.(int64)
+	// metricrollupDescProcB09 is the schema descriptor for proc_b09 field.
+	metricrollupDescProcB09 := metricrollupFields[25].Descriptor()
+	// metricrollup.DefaultProcB09 holds the default value on creation for the proc_b09 field.
+	metricrollup.DefaultProcB09 = metricrollupDescProcB09.Default.(int64)
+	// metricrollupDescProcB10 is the schema descriptor for proc_b10 field.
+	metricrollupDescProcB10 := metricrollupFields[26].Descriptor()
+	// metricrollup.DefaultProcB10 holds the default value on creation for the proc_b10 field.
+	metricrollup.DefaultProcB10 = metricrollupDescProcB10.Default.(int64)
+	// metricrollupDescProcB11 is the schema descriptor for proc_b11 field.
+	metricrollupDescProcB11 := metricrollupFields[27].Descriptor()
+	// metricrollup.DefaultProcB11 holds the default value on creation for the proc_b11 field.
+	metricrollup.DefaultProcB11 = metricrollupDescProcB11.Default.(int64)
+	// metricrollupDescProcB12 is the schema descriptor for proc_b12 field.
+	metricrollupDescProcB12 := metricrollupFields[28].Descriptor()
+	// metricrollup.DefaultProcB12 holds the default value on creation for the proc_b12 field.
+	metricrollup.DefaultProcB12 = metricrollupDescProcB12.Default.(int64)
+	// metricrollupDescProcB13 is the schema descriptor for proc_b13 field.
+	metricrollupDescProcB13 := metricrollupFields[29].Descriptor()
+	// metricrollup.DefaultProcB13 holds the default value on creation for the proc_b13 field.
+	metricrollup.DefaultProcB13 = metricrollupDescProcB13.Default.(int64)
+	// metricrollupDescProcB14 is the schema descriptor for proc_b14 field.
+	metricrollupDescProcB14 := metricrollupFields[30].Descriptor()
+	// metricrollup.DefaultProcB14 holds the default value on creation for the proc_b14 field.
+	metricrollup.DefaultProcB14 = metricrollupDescProcB14.Default.(int64)
+	// metricrollupDescProcB15 is the schema descriptor for proc_b15 field.
+	metricrollupDescProcB15 := metricrollupFields[31].Descriptor()
+	// metricrollup.DefaultProcB15 holds the default value on creation for the proc_b15 field.
+	metricrollup.DefaultProcB15 = metricrollupDescProcB15.Default.(int64)
+	// metricrollupDescLagB00 is the schema descriptor for lag_b00 field.
+	metricrollupDescLagB00 := metricrollupFields[32].Descriptor()
+	// metricrollup.DefaultLagB00 holds the default value on creation for the lag_b00 field.
+	metricrollup.DefaultLagB00 = metricrollupDescLagB00.Default.(int64)
+	// metricrollupDescLagB01 is the schema descriptor for lag_b01 field.
+	metricrollupDescLagB01 := metricrollupFields[33].Descriptor()
+	// metricrollup.DefaultLagB01 holds the default value on creation for the lag_b01 field.
+	metricrollup.DefaultLagB01 = metricrollupDescLagB01.Default.(int64)
+	// metricrollupDescLagB02 is the schema descriptor for lag_b02 field.
+	metricrollupDescLagB02 := metricrollupFields[34].Descriptor()
+	// metricrollup.DefaultLagB02 holds the default value on creation for the lag_b02 field.
+	metricrollup.DefaultLagB02 = metricrollupDescLagB02.Default.(int64)
+	// metricrollupDescLagB03 is the schema descriptor for lag_b03 field.
+	metricrollupDescLagB03 := metricrollupFields[35].Descriptor()
+	// metricrollup.DefaultLagB03 holds the default value on creation for the lag_b03 field.
+	metricrollup.DefaultLagB03 = metricrollupDescLagB03.Default.(int64)
+	// metricrollupDescLagB04 is the schema descriptor for lag_b04 field.
+	metricrollupDescLagB04 := metricrollupFields[36].Descriptor()
+	// metricrollup.DefaultLagB04 holds the default value on creation for the lag_b04 field.
+	metricrollup.DefaultLagB04 = metricrollupDescLagB04.Default.(int64)
+	// metricrollupDescLagB05 is the schema descriptor for lag_b05 field.
+	metricrollupDescLagB05 := metricrollupFields[37].Descriptor()
+	// metricrollup.DefaultLagB05 holds the default value on creation for the lag_b05 field.
+	metricrollup.DefaultLagB05 = metricrollupDescLagB05.Default.(int64)
+	// metricrollupDescLagB06 is the schema descriptor for lag_b06 field.
+	metricrollupDescLagB06 := metricrollupFields[38].Descriptor()
+	// metricrollup.DefaultLagB06 holds the default value on creation for the lag_b06 field.
+	metricrollup.DefaultLagB06 = metricrollupDescLagB06.Default.(int64)
+	// metricrollupDescLagB07 is the schema descriptor for lag_b07 field.
+	metricrollupDescLagB07 := metricrollupFields[39].Descriptor()
+	// metricrollup.DefaultLagB07 holds the default value on creation for the lag_b07 field.
+	metricrollup.DefaultLagB07 = metricrollupDescLagB07.Default.(int64)
+	// metricrollupDescLagB08 is the schema descriptor for lag_b08 field.
+	metricrollupDescLagB08 := metricrollupFields[40].Descriptor()
+	// metricrollup.DefaultLagB08 holds the default value on creation for the lag_b08 field.
+	metricrollup.DefaultLagB08 = metricrollupDescLagB08.Default.(int64)
+	// metricrollupDescLagB09 is the schema descriptor for lag_b09 field.
+	metricrollupDescLagB09 := metricrollupFields[41].Descriptor()
+	// metricrollup.DefaultLagB09 holds the default value on creation for the lag_b09 field.
+	metricrollup.DefaultLagB09 = metricrollupDescLagB09.Default.(int64)
+	// metricrollupDescLagB10 is the schema descriptor for lag_b10 field.
+	metricrollupDescLagB10 := metricrollupFields[42].Descriptor()
+	// metricrollup.DefaultLagB10 holds the default value on creation for the lag_b10 field.
+	metricrollup.DefaultLagB10 = metricrollupDescLagB10.Default.(int64)
+	// metricrollupDescLagB11 is the schema descriptor for lag_b11 field.
+	metricrollupDescLagB11 := metricrollupFields[43].Descriptor()
+	// metricrollup.DefaultLagB11 holds the default value on creation for the lag_b11 field.
+	metricrollup.DefaultLagB11 = metricrollupDescLagB11.Default.(int64)
+	// metricrollupDescLagB12 is the schema descriptor for lag_b12 field.
+	metricrollupDescLagB12 := metricrollupFields[44].Descriptor()
+	// metricrollup.DefaultLagB12 holds the default value on creation for the lag_b12 field.
+	metricrollup.DefaultLagB12 = metricrollupDescLagB12.Default.(int64)
+	// metricrollupDescLagB13 is the schema descriptor for lag_b13 field.
+	metricrollupDescLagB13 := metricrollupFields[45].Descriptor()
+	// metricrollup.DefaultLagB13 holds the default value on creation for the lag_b13 field.
+	metricrollup.DefaultLagB13 = metricrollupDescLagB13.Default.(int64)
+	// metricrollupDescLagB14 is the schema descriptor for lag_b14 field.
+	metricrollupDescLagB14 := metricrollupFields[46].Descriptor()
+	// metricrollup.DefaultLagB14 holds the default value on creation for the lag_b14 field.
+	metricrollup.DefaultLagB14 = metricrollupDescLagB14.Default.(int64)
+	// metricrollupDescLagB15 is the schema descriptor for lag_b15 field.
+	metricrollupDescLagB15 := metricrollupFields[47].Descriptor()
+	// metricrollup.DefaultLagB15 holds the default value on creation for the lag_b15 field.
+	metricrollup.DefaultLagB15 = metricrollupDescLagB15.Default.(int64)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.
@@ -88,4 +356,8 @@ func init() {
 	webhookevent.DefaultAttempts = webhookeventDescAttempts.Default.(int)
 	// webhookevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	webhookevent.AttemptsValidator = webhookeventDescAttempts.Validators[0].(func(int) error)
+	// webhookeventDescRolledUp is the schema descriptor for rolled_up field.
+	webhookeventDescRolledUp := webhookeventFields[27].Descriptor()
+	// webhookevent.DefaultRolledUp holds the default value on creation for the rolled_up field.
+	webhookevent.DefaultRolledUp = webhookeventDescRolledUp.Default.(bool)
 }

@@ -16,6 +16,14 @@ type Tx struct {
 	config
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
+	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
+	JourneyDefinition *JourneyDefinitionClient
+	// JourneyInstance is the client for interacting with the JourneyInstance builders.
+	JourneyInstance *JourneyInstanceClient
+	// MetricRollup is the client for interacting with the MetricRollup builders.
+	MetricRollup *MetricRollupClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
@@ -154,6 +162,10 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
+	tx.Job = NewJobClient(tx.config)
+	tx.JourneyDefinition = NewJourneyDefinitionClient(tx.config)
+	tx.JourneyInstance = NewJourneyInstanceClient(tx.config)
+	tx.MetricRollup = NewMetricRollupClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
 	tx.WebhookEvent = NewWebhookEventClient(tx.config)

@@ -71,6 +71,8 @@ type WebhookEvent struct {
 	ProcessingDurationMs *float64 `json:"processing_duration_ms,omitempty"`
 	// ProcessedAt holds the value of the "processed_at" field.
 	ProcessedAt *time.Time `json:"processed_at,omitempty"`
+	// Counted in the metric rollups; replays never count an event twice.
+	RolledUp bool `json:"rolled_up,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the WebhookEventQuery when eager-loading is set.
 	Edges        WebhookEventEdges `json:"edges"`
@@ -81,13 +83,16 @@ type WebhookEvent struct {
 type WebhookEventEdges struct {
 	// Deliveries holds the value of the deliveries edge.
 	Deliveries []*WebhookDelivery `json:"deliveries,omitempty"`
+	// Journeys holds the value of the journeys edge.
+	Journeys []*JourneyInstance `json:"journeys,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 
 	namedDeliveries map[string][]*WebhookDelivery
+	namedJourneys   map[string][]*JourneyInstance
 }
 
 // DeliveriesOrErr returns the Deliveries value or an error if the edge
@@ -99,6 +104,15 @@ func (e WebhookEventEdges) DeliveriesOrErr() ([]*WebhookDelivery, error) {
 	return nil, &NotLoadedError{edge: "deliveries"}
 }
 
+// JourneysOrErr returns the Journeys value or an error if the edge
+// was not loaded in eager-loading.
+func (e WebhookEventEdges) JourneysOrErr() ([]*JourneyInstance, error) {
+	if e.loadedTypes[1] {
+		return e.Journeys, nil
+	}
+	return nil, &NotLoadedError{edge: "journeys"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*WebhookEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -106,7 +120,7 @@ func (*WebhookEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case webhookevent.FieldBody:
 			values[i] = new([]byte)
-		case webhookevent.FieldTopicMismatch, webhookevent.FieldTopicKnown:
+		case webhookevent.FieldTopicMismatch, webhookevent.FieldTopicKnown, webhookevent.FieldRolledUp:
 			values[i] = new(sql.NullBool)
 		case webhookevent.FieldProcessingDurationMs:
 			values[i] = new(sql.NullFloat64)
@@ -302,6 +316,12 @@ func (_m *WebhookEvent) assignValues(columns []string, values []any) error {
 				_m.ProcessedAt = new(time.Time)
 				*_m.ProcessedAt = value.Time
 			}
+		case webhookevent.FieldRolledUp:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field rolled_up", values[i])
+			} else if value.Valid {
+				_m.RolledUp = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -318,6 +338,11 @@ func (_m *WebhookEvent) Value(name string) (ent.Value, error) {
 // QueryDeliveries queries the "deliveries" edge of the WebhookEvent entity.
 func (_m *WebhookEvent) QueryDeliveries() *WebhookDeliveryQuery {
 	return NewWebhookEventClient(_m.config).QueryDeliveries(_m)
+}
+
+// QueryJourneys queries the "journeys" edge of the WebhookEvent entity.
+func (_m *WebhookEvent) QueryJourneys() *JourneyInstanceQuery {
+	return NewWebhookEventClient(_m.config).QueryJourneys(_m)
 }
 
 // Update returns a builder for updating this WebhookEvent.
@@ -428,6 +453,9 @@ func (_m *WebhookEvent) String() string {
 		builder.WriteString("processed_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("rolled_up=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RolledUp))
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -453,6 +481,30 @@ func (_m *WebhookEvent) appendNamedDeliveries(name string, edges ...*WebhookDeli
 		_m.Edges.namedDeliveries[name] = []*WebhookDelivery{}
 	} else {
 		_m.Edges.namedDeliveries[name] = append(_m.Edges.namedDeliveries[name], edges...)
+	}
+}
+
+// NamedJourneys returns the Journeys named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *WebhookEvent) NamedJourneys(name string) ([]*JourneyInstance, error) {
+	if _m.Edges.namedJourneys == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedJourneys[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *WebhookEvent) appendNamedJourneys(name string, edges ...*JourneyInstance) {
+	if _m.Edges.namedJourneys == nil {
+		_m.Edges.namedJourneys = make(map[string][]*JourneyInstance)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedJourneys[name] = []*JourneyInstance{}
+	} else {
+		_m.Edges.namedJourneys[name] = append(_m.Edges.namedJourneys[name], edges...)
 	}
 }
 

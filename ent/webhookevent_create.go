@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -329,6 +330,20 @@ func (_c *WebhookEventCreate) SetNillableProcessedAt(v *time.Time) *WebhookEvent
 	return _c
 }
 
+// SetRolledUp sets the "rolled_up" field.
+func (_c *WebhookEventCreate) SetRolledUp(v bool) *WebhookEventCreate {
+	_c.mutation.SetRolledUp(v)
+	return _c
+}
+
+// SetNillableRolledUp sets the "rolled_up" field if the given value is not nil.
+func (_c *WebhookEventCreate) SetNillableRolledUp(v *bool) *WebhookEventCreate {
+	if v != nil {
+		_c.SetRolledUp(*v)
+	}
+	return _c
+}
+
 // AddDeliveryIDs adds the "deliveries" edge to the WebhookDelivery entity by IDs.
 func (_c *WebhookEventCreate) AddDeliveryIDs(ids ...int) *WebhookEventCreate {
 	_c.mutation.AddDeliveryIDs(ids...)
@@ -342,6 +357,21 @@ func (_c *WebhookEventCreate) AddDeliveries(v ...*WebhookDelivery) *WebhookEvent
 		ids[i] = v[i].ID
 	}
 	return _c.AddDeliveryIDs(ids...)
+}
+
+// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
+func (_c *WebhookEventCreate) AddJourneyIDs(ids ...int) *WebhookEventCreate {
+	_c.mutation.AddJourneyIDs(ids...)
+	return _c
+}
+
+// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
+func (_c *WebhookEventCreate) AddJourneys(v ...*JourneyInstance) *WebhookEventCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddJourneyIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -406,6 +436,10 @@ func (_c *WebhookEventCreate) defaults() {
 	if _, ok := _c.mutation.Attempts(); !ok {
 		v := webhookevent.DefaultAttempts
 		_c.mutation.SetAttempts(v)
+	}
+	if _, ok := _c.mutation.RolledUp(); !ok {
+		v := webhookevent.DefaultRolledUp
+		_c.mutation.SetRolledUp(v)
 	}
 }
 
@@ -488,6 +522,9 @@ func (_c *WebhookEventCreate) check() error {
 	}
 	if _, ok := _c.mutation.NextAttemptAt(); !ok {
 		return &ValidationError{Name: "next_attempt_at", err: errors.New(`ent: missing required field "WebhookEvent.next_attempt_at"`)}
+	}
+	if _, ok := _c.mutation.RolledUp(); !ok {
+		return &ValidationError{Name: "rolled_up", err: errors.New(`ent: missing required field "WebhookEvent.rolled_up"`)}
 	}
 	return nil
 }
@@ -624,6 +661,10 @@ func (_c *WebhookEventCreate) createSpec() (*WebhookEvent, *sqlgraph.CreateSpec)
 		_spec.SetField(webhookevent.FieldProcessedAt, field.TypeTime, value)
 		_node.ProcessedAt = &value
 	}
+	if value, ok := _c.mutation.RolledUp(); ok {
+		_spec.SetField(webhookevent.FieldRolledUp, field.TypeBool, value)
+		_node.RolledUp = value
+	}
 	if nodes := _c.mutation.DeliveriesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -633,6 +674,22 @@ func (_c *WebhookEventCreate) createSpec() (*WebhookEvent, *sqlgraph.CreateSpec)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.JourneysIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1013,6 +1070,18 @@ func (u *WebhookEventUpsert) UpdateProcessedAt() *WebhookEventUpsert {
 // ClearProcessedAt clears the value of the "processed_at" field.
 func (u *WebhookEventUpsert) ClearProcessedAt() *WebhookEventUpsert {
 	u.SetNull(webhookevent.FieldProcessedAt)
+	return u
+}
+
+// SetRolledUp sets the "rolled_up" field.
+func (u *WebhookEventUpsert) SetRolledUp(v bool) *WebhookEventUpsert {
+	u.Set(webhookevent.FieldRolledUp, v)
+	return u
+}
+
+// UpdateRolledUp sets the "rolled_up" field to the value that was provided on create.
+func (u *WebhookEventUpsert) UpdateRolledUp() *WebhookEventUpsert {
+	u.SetExcluded(webhookevent.FieldRolledUp)
 	return u
 }
 
@@ -1454,6 +1523,20 @@ func (u *WebhookEventUpsertOne) UpdateProcessedAt() *WebhookEventUpsertOne {
 func (u *WebhookEventUpsertOne) ClearProcessedAt() *WebhookEventUpsertOne {
 	return u.Update(func(s *WebhookEventUpsert) {
 		s.ClearProcessedAt()
+	})
+}
+
+// SetRolledUp sets the "rolled_up" field.
+func (u *WebhookEventUpsertOne) SetRolledUp(v bool) *WebhookEventUpsertOne {
+	return u.Update(func(s *WebhookEventUpsert) {
+		s.SetRolledUp(v)
+	})
+}
+
+// UpdateRolledUp sets the "rolled_up" field to the value that was provided on create.
+func (u *WebhookEventUpsertOne) UpdateRolledUp() *WebhookEventUpsertOne {
+	return u.Update(func(s *WebhookEventUpsert) {
+		s.UpdateRolledUp()
 	})
 }
 
@@ -2061,6 +2144,20 @@ func (u *WebhookEventUpsertBulk) UpdateProcessedAt() *WebhookEventUpsertBulk {
 func (u *WebhookEventUpsertBulk) ClearProcessedAt() *WebhookEventUpsertBulk {
 	return u.Update(func(s *WebhookEventUpsert) {
 		s.ClearProcessedAt()
+	})
+}
+
+// SetRolledUp sets the "rolled_up" field.
+func (u *WebhookEventUpsertBulk) SetRolledUp(v bool) *WebhookEventUpsertBulk {
+	return u.Update(func(s *WebhookEventUpsert) {
+		s.SetRolledUp(v)
+	})
+}
+
+// UpdateRolledUp sets the "rolled_up" field to the value that was provided on create.
+func (u *WebhookEventUpsertBulk) UpdateRolledUp() *WebhookEventUpsertBulk {
+	return u.Update(func(s *WebhookEventUpsert) {
+		s.UpdateRolledUp()
 	})
 }
 

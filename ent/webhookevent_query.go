@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -26,9 +27,11 @@ type WebhookEventQuery struct {
 	inters              []Interceptor
 	predicates          []predicate.WebhookEvent
 	withDeliveries      *WebhookDeliveryQuery
+	withJourneys        *JourneyInstanceQuery
 	loadTotal           []func(context.Context, []*WebhookEvent) error
 	modifiers           []func(*sql.Selector)
 	withNamedDeliveries map[string]*WebhookDeliveryQuery
+	withNamedJourneys   map[string]*JourneyInstanceQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -80,6 +83,28 @@ func (_q *WebhookEventQuery) QueryDeliveries() *WebhookDeliveryQuery {
 			sqlgraph.From(webhookevent.Table, webhookevent.FieldID, selector),
 			sqlgraph.To(webhookdelivery.Table, webhookdelivery.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, webhookevent.DeliveriesTable, webhookevent.DeliveriesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryJourneys chains the current query on the "journeys" edge.
+func (_q *WebhookEventQuery) QueryJourneys() *JourneyInstanceQuery {
+	query := (&JourneyInstanceClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookevent.Table, webhookevent.FieldID, selector),
+			sqlgraph.To(journeyinstance.Table, journeyinstance.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, webhookevent.JourneysTable, webhookevent.JourneysPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -280,6 +305,7 @@ func (_q *WebhookEventQuery) Clone() *WebhookEventQuery {
 		inters:         append([]Interceptor{}, _q.inters...),
 		predicates:     append([]predicate.WebhookEvent{}, _q.predicates...),
 		withDeliveries: _q.withDeliveries.Clone(),
+		withJourneys:   _q.withJourneys.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -295,6 +321,17 @@ func (_q *WebhookEventQuery) WithDeliveries(opts ...func(*WebhookDeliveryQuery))
 		opt(query)
 	}
 	_q.withDeliveries = query
+	return _q
+}
+
+// WithJourneys tells the query-builder to eager-load the nodes that are connected to
+// the "journeys" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *WebhookEventQuery) WithJourneys(opts ...func(*JourneyInstanceQuery)) *WebhookEventQuery {
+	query := (&JourneyInstanceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withJourneys = query
 	return _q
 }
 
@@ -376,8 +413,9 @@ func (_q *WebhookEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	var (
 		nodes       = []*WebhookEvent{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [2]bool{
 			_q.withDeliveries != nil,
+			_q.withJourneys != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -408,10 +446,24 @@ func (_q *WebhookEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			return nil, err
 		}
 	}
+	if query := _q.withJourneys; query != nil {
+		if err := _q.loadJourneys(ctx, query, nodes,
+			func(n *WebhookEvent) { n.Edges.Journeys = []*JourneyInstance{} },
+			func(n *WebhookEvent, e *JourneyInstance) { n.Edges.Journeys = append(n.Edges.Journeys, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedDeliveries {
 		if err := _q.loadDeliveries(ctx, query, nodes,
 			func(n *WebhookEvent) { n.appendNamedDeliveries(name) },
 			func(n *WebhookEvent, e *WebhookDelivery) { n.appendNamedDeliveries(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedJourneys {
+		if err := _q.loadJourneys(ctx, query, nodes,
+			func(n *WebhookEvent) { n.appendNamedJourneys(name) },
+			func(n *WebhookEvent, e *JourneyInstance) { n.appendNamedJourneys(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -450,6 +502,67 @@ func (_q *WebhookEventQuery) loadDeliveries(ctx context.Context, query *WebhookD
 			return fmt.Errorf(`unexpected referenced foreign-key "webhook_event_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
+	}
+	return nil
+}
+func (_q *WebhookEventQuery) loadJourneys(ctx context.Context, query *JourneyInstanceQuery, nodes []*WebhookEvent, init func(*WebhookEvent), assign func(*WebhookEvent, *JourneyInstance)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[int]*WebhookEvent)
+	nids := make(map[int]map[*WebhookEvent]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
+		}
+	}
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(webhookevent.JourneysTable)
+		s.Join(joinT).On(s.C(journeyinstance.FieldID), joinT.C(webhookevent.JourneysPrimaryKey[0]))
+		s.Where(sql.InValues(joinT.C(webhookevent.JourneysPrimaryKey[1]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(webhookevent.JourneysPrimaryKey[1]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullInt64)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := int(values[0].(*sql.NullInt64).Int64)
+				inValue := int(values[1].(*sql.NullInt64).Int64)
+				if nids[inValue] == nil {
+					nids[inValue] = map[*WebhookEvent]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*JourneyInstance](ctx, query, qr, query.inters)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected "journeys" node returned %v`, n.ID)
+		}
+		for kn := range nodes {
+			assign(kn, n)
+		}
 	}
 	return nil
 }
@@ -584,6 +697,20 @@ func (_q *WebhookEventQuery) WithNamedDeliveries(name string, opts ...func(*Webh
 		_q.withNamedDeliveries = make(map[string]*WebhookDeliveryQuery)
 	}
 	_q.withNamedDeliveries[name] = query
+	return _q
+}
+
+// WithNamedJourneys tells the query-builder to eager-load the nodes that are connected to the "journeys"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *WebhookEventQuery) WithNamedJourneys(name string, opts ...func(*JourneyInstanceQuery)) *WebhookEventQuery {
+	query := (&JourneyInstanceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedJourneys == nil {
+		_q.withNamedJourneys = make(map[string]*JourneyInstanceQuery)
+	}
+	_q.withNamedJourneys[name] = query
 	return _q
 }
 

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -397,6 +398,20 @@ func (_u *WebhookEventUpdate) ClearProcessedAt() *WebhookEventUpdate {
 	return _u
 }
 
+// SetRolledUp sets the "rolled_up" field.
+func (_u *WebhookEventUpdate) SetRolledUp(v bool) *WebhookEventUpdate {
+	_u.mutation.SetRolledUp(v)
+	return _u
+}
+
+// SetNillableRolledUp sets the "rolled_up" field if the given value is not nil.
+func (_u *WebhookEventUpdate) SetNillableRolledUp(v *bool) *WebhookEventUpdate {
+	if v != nil {
+		_u.SetRolledUp(*v)
+	}
+	return _u
+}
+
 // AddDeliveryIDs adds the "deliveries" edge to the WebhookDelivery entity by IDs.
 func (_u *WebhookEventUpdate) AddDeliveryIDs(ids ...int) *WebhookEventUpdate {
 	_u.mutation.AddDeliveryIDs(ids...)
@@ -410,6 +425,21 @@ func (_u *WebhookEventUpdate) AddDeliveries(v ...*WebhookDelivery) *WebhookEvent
 		ids[i] = v[i].ID
 	}
 	return _u.AddDeliveryIDs(ids...)
+}
+
+// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
+func (_u *WebhookEventUpdate) AddJourneyIDs(ids ...int) *WebhookEventUpdate {
+	_u.mutation.AddJourneyIDs(ids...)
+	return _u
+}
+
+// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
+func (_u *WebhookEventUpdate) AddJourneys(v ...*JourneyInstance) *WebhookEventUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddJourneyIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -436,6 +466,27 @@ func (_u *WebhookEventUpdate) RemoveDeliveries(v ...*WebhookDelivery) *WebhookEv
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDeliveryIDs(ids...)
+}
+
+// ClearJourneys clears all "journeys" edges to the JourneyInstance entity.
+func (_u *WebhookEventUpdate) ClearJourneys() *WebhookEventUpdate {
+	_u.mutation.ClearJourneys()
+	return _u
+}
+
+// RemoveJourneyIDs removes the "journeys" edge to JourneyInstance entities by IDs.
+func (_u *WebhookEventUpdate) RemoveJourneyIDs(ids ...int) *WebhookEventUpdate {
+	_u.mutation.RemoveJourneyIDs(ids...)
+	return _u
+}
+
+// RemoveJourneys removes "journeys" edges to JourneyInstance entities.
+func (_u *WebhookEventUpdate) RemoveJourneys(v ...*JourneyInstance) *WebhookEventUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveJourneyIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -605,6 +656,9 @@ func (_u *WebhookEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.ProcessedAtCleared() {
 		_spec.ClearField(webhookevent.FieldProcessedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.RolledUp(); ok {
+		_spec.SetField(webhookevent.FieldRolledUp, field.TypeBool, value)
+	}
 	if _u.mutation.DeliveriesCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -643,6 +697,51 @@ func (_u *WebhookEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.JourneysCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedJourneysIDs(); len(nodes) > 0 && !_u.mutation.JourneysCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.JourneysIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1039,6 +1138,20 @@ func (_u *WebhookEventUpdateOne) ClearProcessedAt() *WebhookEventUpdateOne {
 	return _u
 }
 
+// SetRolledUp sets the "rolled_up" field.
+func (_u *WebhookEventUpdateOne) SetRolledUp(v bool) *WebhookEventUpdateOne {
+	_u.mutation.SetRolledUp(v)
+	return _u
+}
+
+// SetNillableRolledUp sets the "rolled_up" field if the given value is not nil.
+func (_u *WebhookEventUpdateOne) SetNillableRolledUp(v *bool) *WebhookEventUpdateOne {
+	if v != nil {
+		_u.SetRolledUp(*v)
+	}
+	return _u
+}
+
 // AddDeliveryIDs adds the "deliveries" edge to the WebhookDelivery entity by IDs.
 func (_u *WebhookEventUpdateOne) AddDeliveryIDs(ids ...int) *WebhookEventUpdateOne {
 	_u.mutation.AddDeliveryIDs(ids...)
@@ -1052,6 +1165,21 @@ func (_u *WebhookEventUpdateOne) AddDeliveries(v ...*WebhookDelivery) *WebhookEv
 		ids[i] = v[i].ID
 	}
 	return _u.AddDeliveryIDs(ids...)
+}
+
+// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
+func (_u *WebhookEventUpdateOne) AddJourneyIDs(ids ...int) *WebhookEventUpdateOne {
+	_u.mutation.AddJourneyIDs(ids...)
+	return _u
+}
+
+// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
+func (_u *WebhookEventUpdateOne) AddJourneys(v ...*JourneyInstance) *WebhookEventUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddJourneyIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -1078,6 +1206,27 @@ func (_u *WebhookEventUpdateOne) RemoveDeliveries(v ...*WebhookDelivery) *Webhoo
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDeliveryIDs(ids...)
+}
+
+// ClearJourneys clears all "journeys" edges to the JourneyInstance entity.
+func (_u *WebhookEventUpdateOne) ClearJourneys() *WebhookEventUpdateOne {
+	_u.mutation.ClearJourneys()
+	return _u
+}
+
+// RemoveJourneyIDs removes the "journeys" edge to JourneyInstance entities by IDs.
+func (_u *WebhookEventUpdateOne) RemoveJourneyIDs(ids ...int) *WebhookEventUpdateOne {
+	_u.mutation.RemoveJourneyIDs(ids...)
+	return _u
+}
+
+// RemoveJourneys removes "journeys" edges to JourneyInstance entities.
+func (_u *WebhookEventUpdateOne) RemoveJourneys(v ...*JourneyInstance) *WebhookEventUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveJourneyIDs(ids...)
 }
 
 // Where appends a list predicates to the WebhookEventUpdate builder.
@@ -1277,6 +1426,9 @@ func (_u *WebhookEventUpdateOne) sqlSave(ctx context.Context) (_node *WebhookEve
 	if _u.mutation.ProcessedAtCleared() {
 		_spec.ClearField(webhookevent.FieldProcessedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.RolledUp(); ok {
+		_spec.SetField(webhookevent.FieldRolledUp, field.TypeBool, value)
+	}
 	if _u.mutation.DeliveriesCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1315,6 +1467,51 @@ func (_u *WebhookEventUpdateOne) sqlSave(ctx context.Context) (_node *WebhookEve
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.JourneysCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedJourneysIDs(); len(nodes) > 0 && !_u.mutation.JourneysCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.JourneysIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   webhookevent.JourneysTable,
+			Columns: webhookevent.JourneysPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

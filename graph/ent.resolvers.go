@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/hooklens/hooklens/ent"
@@ -26,6 +27,32 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 // APITokens is the resolver for the apiTokens field.
 func (r *queryResolver) APITokens(ctx context.Context) ([]*ent.APIToken, error) {
 	return r.Auth.ListTokens(ctx)
+}
+
+// Jobs is the resolver for the jobs field.
+func (r *queryResolver) Jobs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) (*ent.JobConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.JobOrder{Field: ent.JobOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.Job.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithJobOrder(orderBy),
+			ent.WithJobFilter(where.Filter),
+		)
+}
+
+// JourneyDefinitions is the resolver for the journeyDefinitions field.
+func (r *queryResolver) JourneyDefinitions(ctx context.Context) ([]*ent.JourneyDefinition, error) {
+	panic(fmt.Errorf("not implemented: JourneyDefinitions - journeyDefinitions"))
+}
+
+// Journeys is the resolver for the journeys field.
+func (r *queryResolver) Journeys(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) (*ent.JourneyInstanceConnection, error) {
+	panic(fmt.Errorf("not implemented: Journeys - journeys"))
 }
 
 // Deliveries is the resolver for the deliveries field.

@@ -9,7 +9,9 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -21,4 +23,11 @@ type Resolver struct {
 	Hub    *live.Hub
 	Auth   *auth.Service
 	Log    *slog.Logger
+
+	Pipeline *pipeline.Pipeline
+	Jobs     *jobs.Runner
+	// Instance is this process' id; Leader reports whether it runs the
+	// scheduled jobs.
+	Instance string
+	Leader   func() bool
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/apitoken"
-	"github.com/hooklens/hooklens/ent/webhookevent"
 	"github.com/hooklens/hooklens/graph/generated"
 	"github.com/hooklens/hooklens/graph/model"
 	"github.com/hooklens/hooklens/internal/auth"
@@ -50,42 +49,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 
 // EventReceived is the resolver for the eventReceived field.
 func (r *subscriptionResolver) EventReceived(ctx context.Context, topics []string) (<-chan *ent.WebhookEvent, error) {
-	want := map[string]bool{}
-	for _, t := range topics {
-		want[t] = true
-	}
-	sub := r.Hub.Subscribe(ctx, 256, live.EventReceived)
-	out := make(chan *ent.WebhookEvent, 64)
-	go func() {
-		defer close(out)
-		for m := range sub.C {
-			ids := m.IDs
-			if len(want) > 0 {
-				ids = filterByKey(m, want)
-			}
-			if len(ids) == 0 {
-				continue
-			}
-			evs, err := r.Client.WebhookEvent.Query().
-				Where(webhookevent.IDIn(ids...)).
-				Order(ent.Asc(webhookevent.FieldID)).
-				All(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					r.Log.Warn("loading events for a subscriber", "err", err)
-				}
-				continue
-			}
-			for _, ev := range evs {
-				select {
-				case out <- ev:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return r.streamEvents(ctx, live.EventReceived, topics), nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

@@ -21,6 +21,54 @@ func (f APITokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APITokenMutation", m)
 }
 
+// The JobFunc type is an adapter to allow the use of ordinary
+// function as Job mutator.
+type JobFunc func(context.Context, *ent.JobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JobMutation", m)
+}
+
+// The JourneyDefinitionFunc type is an adapter to allow the use of ordinary
+// function as JourneyDefinition mutator.
+type JourneyDefinitionFunc func(context.Context, *ent.JourneyDefinitionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JourneyDefinitionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JourneyDefinitionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JourneyDefinitionMutation", m)
+}
+
+// The JourneyInstanceFunc type is an adapter to allow the use of ordinary
+// function as JourneyInstance mutator.
+type JourneyInstanceFunc func(context.Context, *ent.JourneyInstanceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JourneyInstanceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JourneyInstanceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JourneyInstanceMutation", m)
+}
+
+// The MetricRollupFunc type is an adapter to allow the use of ordinary
+// function as MetricRollup mutator.
+type MetricRollupFunc func(context.Context, *ent.MetricRollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MetricRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MetricRollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MetricRollupMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)

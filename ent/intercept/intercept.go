@@ -9,6 +9,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
@@ -98,6 +102,114 @@ func (f TraverseAPIToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.APITokenQuery", q)
 }
 
+// The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JobFunc func(context.Context, *ent.JobQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JobFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
+}
+
+// The TraverseJob type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJob func(context.Context, *ent.JobQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJob) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJob) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
+}
+
+// The JourneyDefinitionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JourneyDefinitionFunc func(context.Context, *ent.JourneyDefinitionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JourneyDefinitionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JourneyDefinitionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JourneyDefinitionQuery", q)
+}
+
+// The TraverseJourneyDefinition type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJourneyDefinition func(context.Context, *ent.JourneyDefinitionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJourneyDefinition) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJourneyDefinition) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JourneyDefinitionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JourneyDefinitionQuery", q)
+}
+
+// The JourneyInstanceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JourneyInstanceFunc func(context.Context, *ent.JourneyInstanceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JourneyInstanceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JourneyInstanceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JourneyInstanceQuery", q)
+}
+
+// The TraverseJourneyInstance type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJourneyInstance func(context.Context, *ent.JourneyInstanceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJourneyInstance) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJourneyInstance) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JourneyInstanceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JourneyInstanceQuery", q)
+}
+
+// The MetricRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MetricRollupFunc func(context.Context, *ent.MetricRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MetricRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MetricRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MetricRollupQuery", q)
+}
+
+// The TraverseMetricRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMetricRollup func(context.Context, *ent.MetricRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMetricRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMetricRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MetricRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MetricRollupQuery", q)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
 
@@ -184,6 +296,14 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return &query[*ent.APITokenQuery, predicate.APIToken, apitoken.OrderOption]{typ: ent.TypeAPIToken, tq: q}, nil
+	case *ent.JobQuery:
+		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
+	case *ent.JourneyDefinitionQuery:
+		return &query[*ent.JourneyDefinitionQuery, predicate.JourneyDefinition, journeydefinition.OrderOption]{typ: ent.TypeJourneyDefinition, tq: q}, nil
+	case *ent.JourneyInstanceQuery:
+		return &query[*ent.JourneyInstanceQuery, predicate.JourneyInstance, journeyinstance.OrderOption]{typ: ent.TypeJourneyInstance, tq: q}, nil
+	case *ent.MetricRollupQuery:
+		return &query[*ent.MetricRollupQuery, predicate.MetricRollup, metricrollup.OrderOption]{typ: ent.TypeMetricRollup, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.WebhookDeliveryQuery:

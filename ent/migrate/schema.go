@@ -27,6 +27,206 @@ var (
 		Columns:    APITokensColumns,
 		PrimaryKey: []*schema.Column{APITokensColumns[0]},
 	}
+	// JobsColumns holds the columns for the "jobs" table.
+	JobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "running", "succeeded", "failed", "cancelled", "interrupted"}, Default: "pending"},
+		{Name: "description", Type: field.TypeString, Nullable: true},
+		{Name: "total", Type: field.TypeInt, Default: 0},
+		{Name: "done", Type: field.TypeInt, Default: 0},
+		{Name: "failed", Type: field.TypeInt, Default: 0},
+		{Name: "stage", Type: field.TypeString, Nullable: true},
+		{Name: "params", Type: field.TypeJSON, Nullable: true},
+		{Name: "result", Type: field.TypeJSON, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Nullable: true},
+		{Name: "instance", Type: field.TypeString, Nullable: true},
+		{Name: "cancel_requested", Type: field.TypeBool, Default: false},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "heartbeat_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// JobsTable holds the schema information for the "jobs" table.
+	JobsTable = &schema.Table{
+		Name:       "jobs",
+		Columns:    JobsColumns,
+		PrimaryKey: []*schema.Column{JobsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "job_kind_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[1], JobsColumns[14]},
+			},
+			{
+				Name:    "job_status",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[2]},
+			},
+		},
+	}
+	// JourneyDefinitionsColumns holds the columns for the "journey_definitions" table.
+	JourneyDefinitionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "description", Type: field.TypeString, Nullable: true},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "spec", Type: field.TypeJSON},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// JourneyDefinitionsTable holds the schema information for the "journey_definitions" table.
+	JourneyDefinitionsTable = &schema.Table{
+		Name:       "journey_definitions",
+		Columns:    JourneyDefinitionsColumns,
+		PrimaryKey: []*schema.Column{JourneyDefinitionsColumns[0]},
+	}
+	// JourneyInstancesColumns holds the columns for the "journey_instances" table.
+	JourneyInstancesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "definition_key", Type: field.TypeString},
+		{Name: "definition_version", Type: field.TypeInt},
+		{Name: "correlation_key", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "completed", "failed", "stuck", "abandoned"}, Default: "active"},
+		{Name: "current_step", Type: field.TypeString, Nullable: true},
+		{Name: "current_step_name", Type: field.TypeString, Nullable: true},
+		{Name: "progress", Type: field.TypeFloat64, Default: 0},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "last_event_at", Type: field.TypeTime},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "duration_ms", Type: field.TypeFloat64, Nullable: true},
+		{Name: "stuck_at", Type: field.TypeTime, Nullable: true},
+		{Name: "abandon_at", Type: field.TypeTime, Nullable: true},
+		{Name: "stuck_since", Type: field.TypeTime, Nullable: true},
+		{Name: "note", Type: field.TypeString, Nullable: true},
+		{Name: "timeline", Type: field.TypeJSON, Nullable: true},
+		{Name: "event_count", Type: field.TypeInt, Default: 0},
+		{Name: "customer_id", Type: field.TypeString, Nullable: true},
+		{Name: "resource_id", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "definition_id", Type: field.TypeInt, Nullable: true},
+	}
+	// JourneyInstancesTable holds the schema information for the "journey_instances" table.
+	JourneyInstancesTable = &schema.Table{
+		Name:       "journey_instances",
+		Columns:    JourneyInstancesColumns,
+		PrimaryKey: []*schema.Column{JourneyInstancesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "journey_instances_journey_definitions_instances",
+				Columns:    []*schema.Column{JourneyInstancesColumns[22]},
+				RefColumns: []*schema.Column{JourneyDefinitionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "journeyinstance_definition_key_correlation_key",
+				Unique:  true,
+				Columns: []*schema.Column{JourneyInstancesColumns[1], JourneyInstancesColumns[3]},
+			},
+			{
+				Name:    "journeyinstance_status_stuck_at",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[12]},
+			},
+			{
+				Name:    "journeyinstance_status_abandon_at",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[13]},
+			},
+			{
+				Name:    "journeyinstance_definition_key_status_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[1], JourneyInstancesColumns[4], JourneyInstancesColumns[8]},
+			},
+			{
+				Name:    "journeyinstance_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[8]},
+			},
+			{
+				Name:    "journeyinstance_correlation_key",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[3]},
+			},
+			{
+				Name:    "journeyinstance_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyInstancesColumns[18]},
+			},
+		},
+	}
+	// MetricRollupsColumns holds the columns for the "metric_rollups" table.
+	MetricRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "granularity", Type: field.TypeEnum, Enums: []string{"minute", "hour", "day"}},
+		{Name: "bucket", Type: field.TypeTime},
+		{Name: "topic", Type: field.TypeString},
+		{Name: "received", Type: field.TypeInt64, Default: 0},
+		{Name: "received_sync", Type: field.TypeInt64, Default: 0},
+		{Name: "deliveries", Type: field.TypeInt64, Default: 0},
+		{Name: "duplicates", Type: field.TypeInt64, Default: 0},
+		{Name: "rejected", Type: field.TypeInt64, Default: 0},
+		{Name: "bad_signature", Type: field.TypeInt64, Default: 0},
+		{Name: "processed", Type: field.TypeInt64, Default: 0},
+		{Name: "dead_lettered", Type: field.TypeInt64, Default: 0},
+		{Name: "retried", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_count", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_sum_ms", Type: field.TypeFloat64, Default: 0},
+		{Name: "lag_count", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_sum_ms", Type: field.TypeFloat64, Default: 0},
+		{Name: "proc_b00", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b01", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b02", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b03", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b04", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b05", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b06", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b07", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b08", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b09", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b10", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b11", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b12", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b13", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b14", Type: field.TypeInt64, Default: 0},
+		{Name: "proc_b15", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b00", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b01", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b02", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b03", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b04", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b05", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b06", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b07", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b08", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b09", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b10", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b11", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b12", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b13", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b14", Type: field.TypeInt64, Default: 0},
+		{Name: "lag_b15", Type: field.TypeInt64, Default: 0},
+	}
+	// MetricRollupsTable holds the schema information for the "metric_rollups" table.
+	MetricRollupsTable = &schema.Table{
+		Name:       "metric_rollups",
+		Columns:    MetricRollupsColumns,
+		PrimaryKey: []*schema.Column{MetricRollupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "metricrollup_granularity_bucket_topic",
+				Unique:  true,
+				Columns: []*schema.Column{MetricRollupsColumns[1], MetricRollupsColumns[2], MetricRollupsColumns[3]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -138,6 +338,7 @@ var (
 		{Name: "last_error", Type: field.TypeString, Nullable: true},
 		{Name: "processing_duration_ms", Type: field.TypeFloat64, Nullable: true},
 		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "rolled_up", Type: field.TypeBool, Default: false},
 	}
 	// WebhookEventsTable holds the schema information for the "webhook_events" table.
 	WebhookEventsTable = &schema.Table{
@@ -149,6 +350,16 @@ var (
 				Name:    "webhookevent_processing_state_next_attempt_at",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookEventsColumns[20], WebhookEventsColumns[22]},
+			},
+			{
+				Name:    "webhookevent_processing_state_locked_until",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEventsColumns[20], WebhookEventsColumns[23]},
+			},
+			{
+				Name:    "webhookevent_processed_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEventsColumns[27]},
 			},
 			{
 				Name:    "webhookevent_received_at",
@@ -182,18 +393,61 @@ var (
 			},
 		},
 	}
+	// JourneyInstanceEventsColumns holds the columns for the "journey_instance_events" table.
+	JourneyInstanceEventsColumns = []*schema.Column{
+		{Name: "journey_instance_id", Type: field.TypeInt},
+		{Name: "webhook_event_id", Type: field.TypeInt},
+	}
+	// JourneyInstanceEventsTable holds the schema information for the "journey_instance_events" table.
+	JourneyInstanceEventsTable = &schema.Table{
+		Name:       "journey_instance_events",
+		Columns:    JourneyInstanceEventsColumns,
+		PrimaryKey: []*schema.Column{JourneyInstanceEventsColumns[0], JourneyInstanceEventsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "journey_instance_events_journey_instance_id",
+				Columns:    []*schema.Column{JourneyInstanceEventsColumns[0]},
+				RefColumns: []*schema.Column{JourneyInstancesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "journey_instance_events_webhook_event_id",
+				Columns:    []*schema.Column{JourneyInstanceEventsColumns[1]},
+				RefColumns: []*schema.Column{WebhookEventsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		JobsTable,
+		JourneyDefinitionsTable,
+		JourneyInstancesTable,
+		MetricRollupsTable,
 		SessionsTable,
 		WebhookDeliveriesTable,
 		WebhookEventsTable,
+		JourneyInstanceEventsTable,
 	}
 )
 
 func init() {
 	APITokensTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	JobsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(17179869184),
+	}
+	JourneyDefinitionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	JourneyInstancesTable.ForeignKeys[0].RefTable = JourneyDefinitionsTable
+	JourneyInstancesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	MetricRollupsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	SessionsTable.ForeignKeys[0].RefTable = APITokensTable
 	SessionsTable.Annotation = &entsql.Annotation{
@@ -206,4 +460,6 @@ func init() {
 	WebhookEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
 	}
+	JourneyInstanceEventsTable.ForeignKeys[0].RefTable = JourneyInstancesTable
+	JourneyInstanceEventsTable.ForeignKeys[1].RefTable = WebhookEventsTable
 }

@@ -9,6 +9,18 @@ import (
 // APIToken is the predicate function for apitoken builders.
 type APIToken func(*sql.Selector)
 
+// Job is the predicate function for job builders.
+type Job func(*sql.Selector)
+
+// JourneyDefinition is the predicate function for journeydefinition builders.
+type JourneyDefinition func(*sql.Selector)
+
+// JourneyInstance is the predicate function for journeyinstance builders.
+type JourneyInstance func(*sql.Selector)
+
+// MetricRollup is the predicate function for metricrollup builders.
+type MetricRollup func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 

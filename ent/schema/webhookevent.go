@@ -109,6 +109,10 @@ func (WebhookEvent) Fields() []ent.Field {
 		field.Time("processed_at").
 			Optional().Nillable().
 			Annotations(entgql.OrderField("PROCESSED_AT")),
+		field.Bool("rolled_up").
+			Default(false).
+			Comment("Counted in the metric rollups; replays never count an event twice.").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -117,6 +121,8 @@ func (WebhookEvent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("deliveries", WebhookDelivery.Type).
 			Annotations(entgql.RelayConnection()),
+		edge.From("journeys", JourneyInstance.Type).
+			Ref("events"),
 	}
 }
 
@@ -124,6 +130,8 @@ func (WebhookEvent) Edges() []ent.Edge {
 func (WebhookEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("processing_state", "next_attempt_at"),
+		index.Fields("processing_state", "locked_until"),
+		index.Fields("processed_at"),
 		index.Fields("received_at"),
 		index.Fields("topic", "received_at"),
 		index.Fields("created_at"),

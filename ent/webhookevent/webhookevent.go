@@ -70,8 +70,12 @@ const (
 	FieldProcessingDurationMs = "processing_duration_ms"
 	// FieldProcessedAt holds the string denoting the processed_at field in the database.
 	FieldProcessedAt = "processed_at"
+	// FieldRolledUp holds the string denoting the rolled_up field in the database.
+	FieldRolledUp = "rolled_up"
 	// EdgeDeliveries holds the string denoting the deliveries edge name in mutations.
 	EdgeDeliveries = "deliveries"
+	// EdgeJourneys holds the string denoting the journeys edge name in mutations.
+	EdgeJourneys = "journeys"
 	// Table holds the table name of the webhookevent in the database.
 	Table = "webhook_events"
 	// DeliveriesTable is the table that holds the deliveries relation/edge.
@@ -81,6 +85,11 @@ const (
 	DeliveriesInverseTable = "webhook_deliveries"
 	// DeliveriesColumn is the table column denoting the deliveries relation/edge.
 	DeliveriesColumn = "webhook_event_id"
+	// JourneysTable is the table that holds the journeys relation/edge. The primary key declared below.
+	JourneysTable = "journey_instance_events"
+	// JourneysInverseTable is the table name for the JourneyInstance entity.
+	// It exists in this package in order to avoid circular dependency with the "journeyinstance" package.
+	JourneysInverseTable = "journey_instances"
 )
 
 // Columns holds all SQL columns for webhookevent fields.
@@ -113,7 +122,14 @@ var Columns = []string{
 	FieldLastError,
 	FieldProcessingDurationMs,
 	FieldProcessedAt,
+	FieldRolledUp,
 }
+
+var (
+	// JourneysPrimaryKey and JourneysColumn2 are the table columns denoting the
+	// primary key for the journeys relation (M2M).
+	JourneysPrimaryKey = []string{"journey_instance_id", "webhook_event_id"}
+)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
@@ -144,6 +160,8 @@ var (
 	DefaultAttempts int
 	// AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	AttemptsValidator func(int) error
+	// DefaultRolledUp holds the default value on creation for the "rolled_up" field.
+	DefaultRolledUp bool
 )
 
 // Source defines the type for the "source" enum field.
@@ -339,6 +357,11 @@ func ByProcessedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessedAt, opts...).ToFunc()
 }
 
+// ByRolledUp orders the results by the rolled_up field.
+func ByRolledUp(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRolledUp, opts...).ToFunc()
+}
+
 // ByDeliveriesCount orders the results by deliveries count.
 func ByDeliveriesCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -352,11 +375,32 @@ func ByDeliveries(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newDeliveriesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByJourneysCount orders the results by journeys count.
+func ByJourneysCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newJourneysStep(), opts...)
+	}
+}
+
+// ByJourneys orders the results by journeys terms.
+func ByJourneys(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newJourneysStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newDeliveriesStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(DeliveriesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, DeliveriesTable, DeliveriesColumn),
+	)
+}
+func newJourneysStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(JourneysInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, true, JourneysTable, JourneysPrimaryKey...),
 	)
 }
 

@@ -180,6 +180,11 @@ func ProcessedAt(v time.Time) predicate.WebhookEvent {
 	return predicate.WebhookEvent(sql.FieldEQ(FieldProcessedAt, v))
 }
 
+// RolledUp applies equality check predicate on the "rolled_up" field. It's identical to RolledUpEQ.
+func RolledUp(v bool) predicate.WebhookEvent {
+	return predicate.WebhookEvent(sql.FieldEQ(FieldRolledUp, v))
+}
+
 // EventIDEQ applies the EQ predicate on the "event_id" field.
 func EventIDEQ(v string) predicate.WebhookEvent {
 	return predicate.WebhookEvent(sql.FieldEQ(FieldEventID, v))
@@ -1570,6 +1575,16 @@ func ProcessedAtNotNil() predicate.WebhookEvent {
 	return predicate.WebhookEvent(sql.FieldNotNull(FieldProcessedAt))
 }
 
+// RolledUpEQ applies the EQ predicate on the "rolled_up" field.
+func RolledUpEQ(v bool) predicate.WebhookEvent {
+	return predicate.WebhookEvent(sql.FieldEQ(FieldRolledUp, v))
+}
+
+// RolledUpNEQ applies the NEQ predicate on the "rolled_up" field.
+func RolledUpNEQ(v bool) predicate.WebhookEvent {
+	return predicate.WebhookEvent(sql.FieldNEQ(FieldRolledUp, v))
+}
+
 // HasDeliveries applies the HasEdge predicate on the "deliveries" edge.
 func HasDeliveries() predicate.WebhookEvent {
 	return predicate.WebhookEvent(func(s *sql.Selector) {
@@ -1585,6 +1600,29 @@ func HasDeliveries() predicate.WebhookEvent {
 func HasDeliveriesWith(preds ...predicate.WebhookDelivery) predicate.WebhookEvent {
 	return predicate.WebhookEvent(func(s *sql.Selector) {
 		step := newDeliveriesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasJourneys applies the HasEdge predicate on the "journeys" edge.
+func HasJourneys() predicate.WebhookEvent {
+	return predicate.WebhookEvent(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, JourneysTable, JourneysPrimaryKey...),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasJourneysWith applies the HasEdge predicate on the "journeys" edge with a given conditions (other predicates).
+func HasJourneysWith(preds ...predicate.JourneyInstance) predicate.WebhookEvent {
+	return predicate.WebhookEvent(func(s *sql.Selector) {
+		step := newJourneysStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -51,8 +51,93 @@ type ComplexityRoot struct {
 		Token    func(childComplexity int) int
 	}
 
+	Job struct {
+		CancelRequested func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		CreatedBy       func(childComplexity int) int
+		Description     func(childComplexity int) int
+		Done            func(childComplexity int) int
+		Error           func(childComplexity int) int
+		Failed          func(childComplexity int) int
+		FinishedAt      func(childComplexity int) int
+		HeartbeatAt     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Instance        func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Params          func(childComplexity int) int
+		Result          func(childComplexity int) int
+		Stage           func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Total           func(childComplexity int) int
+	}
+
+	JobConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JobEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	JourneyDefinition struct {
+		Builtin     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Description func(childComplexity int) int
+		Enabled     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	JourneyInstance struct {
+		AbandonAt         func(childComplexity int) int
+		CorrelationKey    func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		CurrentStep       func(childComplexity int) int
+		CurrentStepName   func(childComplexity int) int
+		CustomerID        func(childComplexity int) int
+		Definition        func(childComplexity int) int
+		DefinitionID      func(childComplexity int) int
+		DefinitionKey     func(childComplexity int) int
+		DefinitionVersion func(childComplexity int) int
+		DurationMs        func(childComplexity int) int
+		EndedAt           func(childComplexity int) int
+		EventCount        func(childComplexity int) int
+		Events            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
+		ID                func(childComplexity int) int
+		LastEventAt       func(childComplexity int) int
+		Note              func(childComplexity int) int
+		Progress          func(childComplexity int) int
+		ResourceID        func(childComplexity int) int
+		StartedAt         func(childComplexity int) int
+		Status            func(childComplexity int) int
+		StuckAt           func(childComplexity int) int
+		StuckSince        func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
+	JourneyInstanceConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JourneyInstanceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Mutation struct {
+		CancelJob      func(childComplexity int, id int) int
 		CreateAPIToken func(childComplexity int, input model.CreateAPITokenInput) int
+		ReplayEvent    func(childComplexity int, id int) int
+		ReplayEvents   func(childComplexity int, where ent.WebhookEventWhereInput) int
 		RevokeAPIToken func(childComplexity int, id int) int
 	}
 
@@ -64,18 +149,42 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens  func(childComplexity int) int
-		Deliveries func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
-		Event      func(childComplexity int, id *int, eventID *string) int
-		Events     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
-		Node       func(childComplexity int, id int) int
-		Nodes      func(childComplexity int, ids []int) int
-		Topics     func(childComplexity int) int
-		Viewer     func(childComplexity int) int
+		APITokens          func(childComplexity int) int
+		Deliveries         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
+		Event              func(childComplexity int, id *int, eventID *string) int
+		Events             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
+		Jobs               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) int
+		JourneyDefinitions func(childComplexity int) int
+		Journeys           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
+		Node               func(childComplexity int, id int) int
+		Nodes              func(childComplexity int, ids []int) int
+		SystemStatus       func(childComplexity int) int
+		Topics             func(childComplexity int) int
+		Viewer             func(childComplexity int) int
 	}
 
 	Subscription struct {
-		EventReceived func(childComplexity int, topics []string) int
+		EventProcessed func(childComplexity int, topics []string) int
+		EventReceived  func(childComplexity int, topics []string) int
+		JobProgress    func(childComplexity int, id int) int
+		SystemStatus   func(childComplexity int) int
+	}
+
+	SystemStatus struct {
+		Breaker                func(childComplexity int) int
+		DeadLettered           func(childComplexity int) int
+		EventsInPerSecond      func(childComplexity int) int
+		EventsOutPerSecond     func(childComplexity int) int
+		Instance               func(childComplexity int) int
+		LiveSubscribers        func(childComplexity int) int
+		MeasuredAt             func(childComplexity int) int
+		OldestQueuedAgeSeconds func(childComplexity int) int
+		OldestQueuedAt         func(childComplexity int) int
+		Processing             func(childComplexity int) int
+		QueueDepth             func(childComplexity int) int
+		SchedulerLeader        func(childComplexity int) int
+		Workers                func(childComplexity int) int
+		WorkersBusy            func(childComplexity int) int
 	}
 
 	Topic struct {
@@ -138,6 +247,7 @@ type ComplexityRoot struct {
 		EventID              func(childComplexity int) int
 		HeaderTopic          func(childComplexity int) int
 		ID                   func(childComplexity int) int
+		Journeys             func(childComplexity int) int
 		LastDeliveryAt       func(childComplexity int) int
 		LastError            func(childComplexity int) int
 		LockedBy             func(childComplexity int) int
@@ -246,6 +356,395 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIToken.Token(childComplexity), true
 
+	case "Job.cancelRequested":
+		if e.ComplexityRoot.Job.CancelRequested == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.CancelRequested(childComplexity), true
+	case "Job.createdAt":
+		if e.ComplexityRoot.Job.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.CreatedAt(childComplexity), true
+	case "Job.createdBy":
+		if e.ComplexityRoot.Job.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.CreatedBy(childComplexity), true
+	case "Job.description":
+		if e.ComplexityRoot.Job.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Description(childComplexity), true
+	case "Job.done":
+		if e.ComplexityRoot.Job.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Done(childComplexity), true
+	case "Job.error":
+		if e.ComplexityRoot.Job.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Error(childComplexity), true
+	case "Job.failed":
+		if e.ComplexityRoot.Job.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Failed(childComplexity), true
+	case "Job.finishedAt":
+		if e.ComplexityRoot.Job.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.FinishedAt(childComplexity), true
+	case "Job.heartbeatAt":
+		if e.ComplexityRoot.Job.HeartbeatAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.HeartbeatAt(childComplexity), true
+	case "Job.id":
+		if e.ComplexityRoot.Job.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.ID(childComplexity), true
+	case "Job.instance":
+		if e.ComplexityRoot.Job.Instance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Instance(childComplexity), true
+	case "Job.kind":
+		if e.ComplexityRoot.Job.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Kind(childComplexity), true
+	case "Job.params":
+		if e.ComplexityRoot.Job.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Params(childComplexity), true
+	case "Job.result":
+		if e.ComplexityRoot.Job.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Result(childComplexity), true
+	case "Job.stage":
+		if e.ComplexityRoot.Job.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Stage(childComplexity), true
+	case "Job.startedAt":
+		if e.ComplexityRoot.Job.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.StartedAt(childComplexity), true
+	case "Job.status":
+		if e.ComplexityRoot.Job.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Status(childComplexity), true
+	case "Job.total":
+		if e.ComplexityRoot.Job.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Total(childComplexity), true
+
+	case "JobConnection.edges":
+		if e.ComplexityRoot.JobConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.Edges(childComplexity), true
+	case "JobConnection.pageInfo":
+		if e.ComplexityRoot.JobConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.PageInfo(childComplexity), true
+	case "JobConnection.totalCount":
+		if e.ComplexityRoot.JobConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.TotalCount(childComplexity), true
+
+	case "JobEdge.cursor":
+		if e.ComplexityRoot.JobEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobEdge.Cursor(childComplexity), true
+	case "JobEdge.node":
+		if e.ComplexityRoot.JobEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobEdge.Node(childComplexity), true
+
+	case "JourneyDefinition.builtin":
+		if e.ComplexityRoot.JourneyDefinition.Builtin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Builtin(childComplexity), true
+	case "JourneyDefinition.createdAt":
+		if e.ComplexityRoot.JourneyDefinition.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.CreatedAt(childComplexity), true
+	case "JourneyDefinition.description":
+		if e.ComplexityRoot.JourneyDefinition.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Description(childComplexity), true
+	case "JourneyDefinition.enabled":
+		if e.ComplexityRoot.JourneyDefinition.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Enabled(childComplexity), true
+	case "JourneyDefinition.id":
+		if e.ComplexityRoot.JourneyDefinition.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.ID(childComplexity), true
+	case "JourneyDefinition.key":
+		if e.ComplexityRoot.JourneyDefinition.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Key(childComplexity), true
+	case "JourneyDefinition.name":
+		if e.ComplexityRoot.JourneyDefinition.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Name(childComplexity), true
+	case "JourneyDefinition.updatedAt":
+		if e.ComplexityRoot.JourneyDefinition.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.UpdatedAt(childComplexity), true
+	case "JourneyDefinition.version":
+		if e.ComplexityRoot.JourneyDefinition.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Version(childComplexity), true
+
+	case "JourneyInstance.abandonAt":
+		if e.ComplexityRoot.JourneyInstance.AbandonAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.AbandonAt(childComplexity), true
+	case "JourneyInstance.correlationKey":
+		if e.ComplexityRoot.JourneyInstance.CorrelationKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CorrelationKey(childComplexity), true
+	case "JourneyInstance.createdAt":
+		if e.ComplexityRoot.JourneyInstance.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CreatedAt(childComplexity), true
+	case "JourneyInstance.currentStep":
+		if e.ComplexityRoot.JourneyInstance.CurrentStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CurrentStep(childComplexity), true
+	case "JourneyInstance.currentStepName":
+		if e.ComplexityRoot.JourneyInstance.CurrentStepName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CurrentStepName(childComplexity), true
+	case "JourneyInstance.customerID":
+		if e.ComplexityRoot.JourneyInstance.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CustomerID(childComplexity), true
+	case "JourneyInstance.definition":
+		if e.ComplexityRoot.JourneyInstance.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Definition(childComplexity), true
+	case "JourneyInstance.definitionID":
+		if e.ComplexityRoot.JourneyInstance.DefinitionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.DefinitionID(childComplexity), true
+	case "JourneyInstance.definitionKey":
+		if e.ComplexityRoot.JourneyInstance.DefinitionKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.DefinitionKey(childComplexity), true
+	case "JourneyInstance.definitionVersion":
+		if e.ComplexityRoot.JourneyInstance.DefinitionVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.DefinitionVersion(childComplexity), true
+	case "JourneyInstance.durationMs":
+		if e.ComplexityRoot.JourneyInstance.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.DurationMs(childComplexity), true
+	case "JourneyInstance.endedAt":
+		if e.ComplexityRoot.JourneyInstance.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.EndedAt(childComplexity), true
+	case "JourneyInstance.eventCount":
+		if e.ComplexityRoot.JourneyInstance.EventCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.EventCount(childComplexity), true
+	case "JourneyInstance.events":
+		if e.ComplexityRoot.JourneyInstance.Events == nil {
+			break
+		}
+
+		args, err := ec.field_JourneyInstance_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.WebhookEventOrder), args["where"].(*ent.WebhookEventWhereInput)), true
+	case "JourneyInstance.id":
+		if e.ComplexityRoot.JourneyInstance.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.ID(childComplexity), true
+	case "JourneyInstance.lastEventAt":
+		if e.ComplexityRoot.JourneyInstance.LastEventAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.LastEventAt(childComplexity), true
+	case "JourneyInstance.note":
+		if e.ComplexityRoot.JourneyInstance.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Note(childComplexity), true
+	case "JourneyInstance.progress":
+		if e.ComplexityRoot.JourneyInstance.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Progress(childComplexity), true
+	case "JourneyInstance.resourceID":
+		if e.ComplexityRoot.JourneyInstance.ResourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.ResourceID(childComplexity), true
+	case "JourneyInstance.startedAt":
+		if e.ComplexityRoot.JourneyInstance.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.StartedAt(childComplexity), true
+	case "JourneyInstance.status":
+		if e.ComplexityRoot.JourneyInstance.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Status(childComplexity), true
+	case "JourneyInstance.stuckAt":
+		if e.ComplexityRoot.JourneyInstance.StuckAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.StuckAt(childComplexity), true
+	case "JourneyInstance.stuckSince":
+		if e.ComplexityRoot.JourneyInstance.StuckSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.StuckSince(childComplexity), true
+	case "JourneyInstance.updatedAt":
+		if e.ComplexityRoot.JourneyInstance.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.UpdatedAt(childComplexity), true
+
+	case "JourneyInstanceConnection.edges":
+		if e.ComplexityRoot.JourneyInstanceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstanceConnection.Edges(childComplexity), true
+	case "JourneyInstanceConnection.pageInfo":
+		if e.ComplexityRoot.JourneyInstanceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstanceConnection.PageInfo(childComplexity), true
+	case "JourneyInstanceConnection.totalCount":
+		if e.ComplexityRoot.JourneyInstanceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstanceConnection.TotalCount(childComplexity), true
+
+	case "JourneyInstanceEdge.cursor":
+		if e.ComplexityRoot.JourneyInstanceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstanceEdge.Cursor(childComplexity), true
+	case "JourneyInstanceEdge.node":
+		if e.ComplexityRoot.JourneyInstanceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstanceEdge.Node(childComplexity), true
+
+	case "Mutation.cancelJob":
+		if e.ComplexityRoot.Mutation.CancelJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelJob(childComplexity, args["id"].(int)), true
 	case "Mutation.createAPIToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -257,6 +756,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.replayEvent":
+		if e.ComplexityRoot.Mutation.ReplayEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayEvent(childComplexity, args["id"].(int)), true
+	case "Mutation.replayEvents":
+		if e.ComplexityRoot.Mutation.ReplayEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayEvents(childComplexity, args["where"].(ent.WebhookEventWhereInput)), true
 	case "Mutation.revokeAPIToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -334,6 +855,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.WebhookEventOrder), args["where"].(*ent.WebhookEventWhereInput)), true
 
+	case "Query.jobs":
+		if e.ComplexityRoot.Query.Jobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Jobs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.JobOrder), args["where"].(*ent.JobWhereInput)), true
+	case "Query.journeyDefinitions":
+		if e.ComplexityRoot.Query.JourneyDefinitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.JourneyDefinitions(childComplexity), true
+	case "Query.journeys":
+		if e.ComplexityRoot.Query.Journeys == nil {
+			break
+		}
+
+		args, err := ec.field_Query_journeys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Journeys(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.JourneyInstanceOrder), args["where"].(*ent.JourneyInstanceWhereInput)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -356,6 +905,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.systemStatus":
+		if e.ComplexityRoot.Query.SystemStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SystemStatus(childComplexity), true
 	case "Query.topics":
 		if e.ComplexityRoot.Query.Topics == nil {
 			break
@@ -369,6 +924,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "Subscription.eventProcessed":
+		if e.ComplexityRoot.Subscription.EventProcessed == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_eventProcessed_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.EventProcessed(childComplexity, args["topics"].([]string)), true
 	case "Subscription.eventReceived":
 		if e.ComplexityRoot.Subscription.EventReceived == nil {
 			break
@@ -380,6 +946,108 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.EventReceived(childComplexity, args["topics"].([]string)), true
+	case "Subscription.jobProgress":
+		if e.ComplexityRoot.Subscription.JobProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_jobProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.JobProgress(childComplexity, args["id"].(int)), true
+	case "Subscription.systemStatus":
+		if e.ComplexityRoot.Subscription.SystemStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.SystemStatus(childComplexity), true
+
+	case "SystemStatus.breaker":
+		if e.ComplexityRoot.SystemStatus.Breaker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.Breaker(childComplexity), true
+	case "SystemStatus.deadLettered":
+		if e.ComplexityRoot.SystemStatus.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.DeadLettered(childComplexity), true
+	case "SystemStatus.eventsInPerSecond":
+		if e.ComplexityRoot.SystemStatus.EventsInPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.EventsInPerSecond(childComplexity), true
+	case "SystemStatus.eventsOutPerSecond":
+		if e.ComplexityRoot.SystemStatus.EventsOutPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.EventsOutPerSecond(childComplexity), true
+	case "SystemStatus.instance":
+		if e.ComplexityRoot.SystemStatus.Instance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.Instance(childComplexity), true
+	case "SystemStatus.liveSubscribers":
+		if e.ComplexityRoot.SystemStatus.LiveSubscribers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.LiveSubscribers(childComplexity), true
+	case "SystemStatus.measuredAt":
+		if e.ComplexityRoot.SystemStatus.MeasuredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.MeasuredAt(childComplexity), true
+	case "SystemStatus.oldestQueuedAgeSeconds":
+		if e.ComplexityRoot.SystemStatus.OldestQueuedAgeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.OldestQueuedAgeSeconds(childComplexity), true
+	case "SystemStatus.oldestQueuedAt":
+		if e.ComplexityRoot.SystemStatus.OldestQueuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.OldestQueuedAt(childComplexity), true
+	case "SystemStatus.processing":
+		if e.ComplexityRoot.SystemStatus.Processing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.Processing(childComplexity), true
+	case "SystemStatus.queueDepth":
+		if e.ComplexityRoot.SystemStatus.QueueDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.QueueDepth(childComplexity), true
+	case "SystemStatus.schedulerLeader":
+		if e.ComplexityRoot.SystemStatus.SchedulerLeader == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.SchedulerLeader(childComplexity), true
+	case "SystemStatus.workers":
+		if e.ComplexityRoot.SystemStatus.Workers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.Workers(childComplexity), true
+	case "SystemStatus.workersBusy":
+		if e.ComplexityRoot.SystemStatus.WorkersBusy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SystemStatus.WorkersBusy(childComplexity), true
 
 	case "Topic.description":
 		if e.ComplexityRoot.Topic.Description == nil {
@@ -655,6 +1323,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEvent.ID(childComplexity), true
+	case "WebhookEvent.journeys":
+		if e.ComplexityRoot.WebhookEvent.Journeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Journeys(childComplexity), true
 	case "WebhookEvent.lastDeliveryAt":
 		if e.ComplexityRoot.WebhookEvent.LastDeliveryAt == nil {
 			break
@@ -807,6 +1481,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
+			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
+			graphql.NewInputUnmarshaler("JobWhereInput", ec.unmarshalInputJobWhereInput),
+			graphql.NewInputUnmarshaler("JourneyDefinitionOrder", ec.unmarshalInputJourneyDefinitionOrder),
+			graphql.NewInputUnmarshaler("JourneyDefinitionWhereInput", ec.unmarshalInputJourneyDefinitionWhereInput),
+			graphql.NewInputUnmarshaler("JourneyInstanceOrder", ec.unmarshalInputJourneyInstanceOrder),
+			graphql.NewInputUnmarshaler("JourneyInstanceWhereInput", ec.unmarshalInputJourneyInstanceWhereInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEventOrder", ec.unmarshalInputWebhookEventOrder),
@@ -937,6 +1617,58 @@ extend type Query {
   event(id: ID, eventID: String): WebhookEvent
   """Dwolla's topic catalogue with the counts seen here, and any unknown topics seen."""
   topics: [Topic!]!
+}
+`, BuiltIn: false},
+	{Name: "../pipeline.graphqls", Input: `"""The processing pipeline and this instance, as seen now."""
+type SystemStatus {
+  """Pipeline circuit breaker: closed, half-open or open (workers paused)."""
+  breaker: String!
+  """Events queued for processing, due now or later (cluster-wide)."""
+  queueDepth: Int!
+  """Events a worker holds right now (cluster-wide)."""
+  processing: Int!
+  """Events dead-lettered after their last attempt, not replayed since."""
+  deadLettered: Int!
+  """Receipt time of the oldest queued event."""
+  oldestQueuedAt: Time
+  oldestQueuedAgeSeconds: Float!
+  """Workers processing a batch on this instance."""
+  workersBusy: Int!
+  workers: Int!
+  """Events stored per second over the last minute (cluster-wide)."""
+  eventsInPerSecond: Float!
+  """Events processed per second over the last minute (cluster-wide)."""
+  eventsOutPerSecond: Float!
+  measuredAt: Time!
+  """This instance's id."""
+  instance: String!
+  """Whether this instance runs the scheduled jobs."""
+  schedulerLeader: Boolean!
+  """Open live subscriptions on this instance."""
+  liveSubscribers: Int!
+}
+
+extend type Query {
+  """The pipeline's state."""
+  systemStatus: SystemStatus!
+}
+
+extend type Mutation {
+  """Send one event back through the pipeline. Journeys are recomputed; counts are not doubled."""
+  replayEvent(id: ID!): WebhookEvent! @admin
+  """Send every event matching where back through the pipeline, in the background. Watch the job's progress; cancel it with cancelJob."""
+  replayEvents(where: WebhookEventWhereInput!): Job! @admin
+  """Ask a running job to stop."""
+  cancelJob(id: ID!): Job! @admin
+}
+
+extend type Subscription {
+  """Every event processed, after its commit; optionally only some topics."""
+  eventProcessed(topics: [String!]): WebhookEvent!
+  """A job's record each time its progress changes, until it ends."""
+  jobProgress(id: ID!): Job!
+  """The system status, now and then every second (and at once on a breaker change)."""
+  systemStatus: SystemStatus!
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written GraphQL schema shared by every area. ent.graphql is generated
@@ -1122,6 +1854,926 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+type Job implements Node {
+  id: ID!
+  """
+  replay, sync, reconcile, rollup_rebuild, journey_reevaluate, key_rotation, …
+  """
+  kind: String!
+  status: JobStatus!
+  """
+  What the job does, in words (e.g. the replay filter).
+  """
+  description: String
+  """
+  Units of work expected; 0 while unknown.
+  """
+  total: Int!
+  done: Int!
+  failed: Int!
+  """
+  Current phase, in words.
+  """
+  stage: String
+  params: Map
+  result: Map
+  error: String
+  createdBy: String
+  """
+  The hooklens instance running the job.
+  """
+  instance: String
+  cancelRequested: Boolean!
+  createdAt: Time!
+  startedAt: Time
+  """
+  Refreshed while running; a stale heartbeat means the instance died.
+  """
+  heartbeatAt: Time
+  finishedAt: Time
+}
+"""
+A connection to a list of items.
+"""
+type JobConnection {
+  """
+  A list of edges.
+  """
+  edges: [JobEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type JobEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Job
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Job connections
+"""
+input JobOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Jobs.
+  """
+  field: JobOrderField!
+}
+"""
+Properties by which Job connections can be ordered.
+"""
+enum JobOrderField {
+  KIND
+  STATUS
+  CREATED_AT
+}
+"""
+JobStatus is enum for the field status
+"""
+enum JobStatus @goModel(model: "github.com/hooklens/hooklens/ent/job.Status") {
+  pending
+  running
+  succeeded
+  failed
+  cancelled
+  interrupted
+}
+"""
+JobWhereInput is used for filtering Job objects.
+Input was generated by ent.
+"""
+input JobWhereInput {
+  not: JobWhereInput
+  and: [JobWhereInput!]
+  or: [JobWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  kind field predicates
+  """
+  kind: String
+  kindNEQ: String
+  kindIn: [String!]
+  kindNotIn: [String!]
+  kindGT: String
+  kindGTE: String
+  kindLT: String
+  kindLTE: String
+  kindContains: String
+  kindHasPrefix: String
+  kindHasSuffix: String
+  kindEqualFold: String
+  kindContainsFold: String
+  """
+  status field predicates
+  """
+  status: JobStatus
+  statusNEQ: JobStatus
+  statusIn: [JobStatus!]
+  statusNotIn: [JobStatus!]
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionIsNil: Boolean
+  descriptionNotNil: Boolean
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  total field predicates
+  """
+  total: Int
+  totalNEQ: Int
+  totalIn: [Int!]
+  totalNotIn: [Int!]
+  totalGT: Int
+  totalGTE: Int
+  totalLT: Int
+  totalLTE: Int
+  """
+  done field predicates
+  """
+  done: Int
+  doneNEQ: Int
+  doneIn: [Int!]
+  doneNotIn: [Int!]
+  doneGT: Int
+  doneGTE: Int
+  doneLT: Int
+  doneLTE: Int
+  """
+  failed field predicates
+  """
+  failed: Int
+  failedNEQ: Int
+  failedIn: [Int!]
+  failedNotIn: [Int!]
+  failedGT: Int
+  failedGTE: Int
+  failedLT: Int
+  failedLTE: Int
+  """
+  stage field predicates
+  """
+  stage: String
+  stageNEQ: String
+  stageIn: [String!]
+  stageNotIn: [String!]
+  stageGT: String
+  stageGTE: String
+  stageLT: String
+  stageLTE: String
+  stageContains: String
+  stageHasPrefix: String
+  stageHasSuffix: String
+  stageIsNil: Boolean
+  stageNotNil: Boolean
+  stageEqualFold: String
+  stageContainsFold: String
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  created_by field predicates
+  """
+  createdBy: String
+  createdByNEQ: String
+  createdByIn: [String!]
+  createdByNotIn: [String!]
+  createdByGT: String
+  createdByGTE: String
+  createdByLT: String
+  createdByLTE: String
+  createdByContains: String
+  createdByHasPrefix: String
+  createdByHasSuffix: String
+  createdByIsNil: Boolean
+  createdByNotNil: Boolean
+  createdByEqualFold: String
+  createdByContainsFold: String
+  """
+  instance field predicates
+  """
+  instance: String
+  instanceNEQ: String
+  instanceIn: [String!]
+  instanceNotIn: [String!]
+  instanceGT: String
+  instanceGTE: String
+  instanceLT: String
+  instanceLTE: String
+  instanceContains: String
+  instanceHasPrefix: String
+  instanceHasSuffix: String
+  instanceIsNil: Boolean
+  instanceNotNil: Boolean
+  instanceEqualFold: String
+  instanceContainsFold: String
+  """
+  cancel_requested field predicates
+  """
+  cancelRequested: Boolean
+  cancelRequestedNEQ: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  startedAtIsNil: Boolean
+  startedAtNotNil: Boolean
+  """
+  heartbeat_at field predicates
+  """
+  heartbeatAt: Time
+  heartbeatAtNEQ: Time
+  heartbeatAtIn: [Time!]
+  heartbeatAtNotIn: [Time!]
+  heartbeatAtGT: Time
+  heartbeatAtGTE: Time
+  heartbeatAtLT: Time
+  heartbeatAtLTE: Time
+  heartbeatAtIsNil: Boolean
+  heartbeatAtNotNil: Boolean
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+}
+type JourneyDefinition implements Node {
+  id: ID!
+  key: String!
+  name: String!
+  description: String
+  """
+  Raised on every change of the spec.
+  """
+  version: Int!
+  enabled: Boolean!
+  """
+  Seeded by hooklens; editable, and restorable to the shipped version.
+  """
+  builtin: Boolean!
+  createdAt: Time!
+  updatedAt: Time!
+}
+"""
+Ordering options for JourneyDefinition connections
+"""
+input JourneyDefinitionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order JourneyDefinitions.
+  """
+  field: JourneyDefinitionOrderField!
+}
+"""
+Properties by which JourneyDefinition connections can be ordered.
+"""
+enum JourneyDefinitionOrderField {
+  KEY
+  NAME
+}
+"""
+JourneyDefinitionWhereInput is used for filtering JourneyDefinition objects.
+Input was generated by ent.
+"""
+input JourneyDefinitionWhereInput {
+  not: JourneyDefinitionWhereInput
+  and: [JourneyDefinitionWhereInput!]
+  or: [JourneyDefinitionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  key field predicates
+  """
+  key: String
+  keyNEQ: String
+  keyIn: [String!]
+  keyNotIn: [String!]
+  keyGT: String
+  keyGTE: String
+  keyLT: String
+  keyLTE: String
+  keyContains: String
+  keyHasPrefix: String
+  keyHasSuffix: String
+  keyEqualFold: String
+  keyContainsFold: String
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionIsNil: Boolean
+  descriptionNotNil: Boolean
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  version field predicates
+  """
+  version: Int
+  versionNEQ: Int
+  versionIn: [Int!]
+  versionNotIn: [Int!]
+  versionGT: Int
+  versionGTE: Int
+  versionLT: Int
+  versionLTE: Int
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  builtin field predicates
+  """
+  builtin: Boolean
+  builtinNEQ: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+}
+type JourneyInstance implements Node {
+  id: ID!
+  definitionKey: String!
+  definitionVersion: Int!
+  """
+  The id grouping its events: a customer id or a resource id.
+  """
+  correlationKey: String!
+  status: JourneyInstanceStatus!
+  currentStep: String
+  currentStepName: String
+  """
+  Percent of the path taken that is done; 100 on success.
+  """
+  progress: Float!
+  startedAt: Time!
+  lastEventAt: Time!
+  endedAt: Time
+  """
+  Start to end, for finished journeys.
+  """
+  durationMs: Float
+  """
+  When the journey becomes stuck if nothing happens (the current step's limit).
+  """
+  stuckAt: Time
+  """
+  When the journey is abandoned if nothing happens.
+  """
+  abandonAt: Time
+  stuckSince: Time
+  """
+  Something notable, in words (e.g. failed after completing: a late return).
+  """
+  note: String
+  eventCount: Int!
+  customerID: String
+  resourceID: String
+  definitionID: ID
+  createdAt: Time!
+  updatedAt: Time!
+  definition: JourneyDefinition
+  events(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookEvents returned from the connection.
+    """
+    orderBy: [WebhookEventOrder!]
+
+    """
+    Filtering options for WebhookEvents returned from the connection.
+    """
+    where: WebhookEventWhereInput
+  ): WebhookEventConnection!
+}
+"""
+A connection to a list of items.
+"""
+type JourneyInstanceConnection {
+  """
+  A list of edges.
+  """
+  edges: [JourneyInstanceEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type JourneyInstanceEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: JourneyInstance
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for JourneyInstance connections
+"""
+input JourneyInstanceOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order JourneyInstances.
+  """
+  field: JourneyInstanceOrderField!
+}
+"""
+Properties by which JourneyInstance connections can be ordered.
+"""
+enum JourneyInstanceOrderField {
+  STATUS
+  PROGRESS
+  STARTED_AT
+  LAST_EVENT_AT
+  ENDED_AT
+  DURATION
+  UPDATED_AT
+}
+"""
+JourneyInstanceStatus is enum for the field status
+"""
+enum JourneyInstanceStatus @goModel(model: "github.com/hooklens/hooklens/ent/journeyinstance.Status") {
+  active
+  completed
+  failed
+  stuck
+  abandoned
+}
+"""
+JourneyInstanceWhereInput is used for filtering JourneyInstance objects.
+Input was generated by ent.
+"""
+input JourneyInstanceWhereInput {
+  not: JourneyInstanceWhereInput
+  and: [JourneyInstanceWhereInput!]
+  or: [JourneyInstanceWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  definition_key field predicates
+  """
+  definitionKey: String
+  definitionKeyNEQ: String
+  definitionKeyIn: [String!]
+  definitionKeyNotIn: [String!]
+  definitionKeyGT: String
+  definitionKeyGTE: String
+  definitionKeyLT: String
+  definitionKeyLTE: String
+  definitionKeyContains: String
+  definitionKeyHasPrefix: String
+  definitionKeyHasSuffix: String
+  definitionKeyEqualFold: String
+  definitionKeyContainsFold: String
+  """
+  definition_version field predicates
+  """
+  definitionVersion: Int
+  definitionVersionNEQ: Int
+  definitionVersionIn: [Int!]
+  definitionVersionNotIn: [Int!]
+  definitionVersionGT: Int
+  definitionVersionGTE: Int
+  definitionVersionLT: Int
+  definitionVersionLTE: Int
+  """
+  correlation_key field predicates
+  """
+  correlationKey: String
+  correlationKeyNEQ: String
+  correlationKeyIn: [String!]
+  correlationKeyNotIn: [String!]
+  correlationKeyGT: String
+  correlationKeyGTE: String
+  correlationKeyLT: String
+  correlationKeyLTE: String
+  correlationKeyContains: String
+  correlationKeyHasPrefix: String
+  correlationKeyHasSuffix: String
+  correlationKeyEqualFold: String
+  correlationKeyContainsFold: String
+  """
+  status field predicates
+  """
+  status: JourneyInstanceStatus
+  statusNEQ: JourneyInstanceStatus
+  statusIn: [JourneyInstanceStatus!]
+  statusNotIn: [JourneyInstanceStatus!]
+  """
+  current_step field predicates
+  """
+  currentStep: String
+  currentStepNEQ: String
+  currentStepIn: [String!]
+  currentStepNotIn: [String!]
+  currentStepGT: String
+  currentStepGTE: String
+  currentStepLT: String
+  currentStepLTE: String
+  currentStepContains: String
+  currentStepHasPrefix: String
+  currentStepHasSuffix: String
+  currentStepIsNil: Boolean
+  currentStepNotNil: Boolean
+  currentStepEqualFold: String
+  currentStepContainsFold: String
+  """
+  current_step_name field predicates
+  """
+  currentStepName: String
+  currentStepNameNEQ: String
+  currentStepNameIn: [String!]
+  currentStepNameNotIn: [String!]
+  currentStepNameGT: String
+  currentStepNameGTE: String
+  currentStepNameLT: String
+  currentStepNameLTE: String
+  currentStepNameContains: String
+  currentStepNameHasPrefix: String
+  currentStepNameHasSuffix: String
+  currentStepNameIsNil: Boolean
+  currentStepNameNotNil: Boolean
+  currentStepNameEqualFold: String
+  currentStepNameContainsFold: String
+  """
+  progress field predicates
+  """
+  progress: Float
+  progressNEQ: Float
+  progressIn: [Float!]
+  progressNotIn: [Float!]
+  progressGT: Float
+  progressGTE: Float
+  progressLT: Float
+  progressLTE: Float
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  """
+  last_event_at field predicates
+  """
+  lastEventAt: Time
+  lastEventAtNEQ: Time
+  lastEventAtIn: [Time!]
+  lastEventAtNotIn: [Time!]
+  lastEventAtGT: Time
+  lastEventAtGTE: Time
+  lastEventAtLT: Time
+  lastEventAtLTE: Time
+  """
+  ended_at field predicates
+  """
+  endedAt: Time
+  endedAtNEQ: Time
+  endedAtIn: [Time!]
+  endedAtNotIn: [Time!]
+  endedAtGT: Time
+  endedAtGTE: Time
+  endedAtLT: Time
+  endedAtLTE: Time
+  endedAtIsNil: Boolean
+  endedAtNotNil: Boolean
+  """
+  duration_ms field predicates
+  """
+  durationMs: Float
+  durationMsNEQ: Float
+  durationMsIn: [Float!]
+  durationMsNotIn: [Float!]
+  durationMsGT: Float
+  durationMsGTE: Float
+  durationMsLT: Float
+  durationMsLTE: Float
+  durationMsIsNil: Boolean
+  durationMsNotNil: Boolean
+  """
+  stuck_at field predicates
+  """
+  stuckAt: Time
+  stuckAtNEQ: Time
+  stuckAtIn: [Time!]
+  stuckAtNotIn: [Time!]
+  stuckAtGT: Time
+  stuckAtGTE: Time
+  stuckAtLT: Time
+  stuckAtLTE: Time
+  stuckAtIsNil: Boolean
+  stuckAtNotNil: Boolean
+  """
+  abandon_at field predicates
+  """
+  abandonAt: Time
+  abandonAtNEQ: Time
+  abandonAtIn: [Time!]
+  abandonAtNotIn: [Time!]
+  abandonAtGT: Time
+  abandonAtGTE: Time
+  abandonAtLT: Time
+  abandonAtLTE: Time
+  abandonAtIsNil: Boolean
+  abandonAtNotNil: Boolean
+  """
+  stuck_since field predicates
+  """
+  stuckSince: Time
+  stuckSinceNEQ: Time
+  stuckSinceIn: [Time!]
+  stuckSinceNotIn: [Time!]
+  stuckSinceGT: Time
+  stuckSinceGTE: Time
+  stuckSinceLT: Time
+  stuckSinceLTE: Time
+  stuckSinceIsNil: Boolean
+  stuckSinceNotNil: Boolean
+  """
+  note field predicates
+  """
+  note: String
+  noteNEQ: String
+  noteIn: [String!]
+  noteNotIn: [String!]
+  noteGT: String
+  noteGTE: String
+  noteLT: String
+  noteLTE: String
+  noteContains: String
+  noteHasPrefix: String
+  noteHasSuffix: String
+  noteIsNil: Boolean
+  noteNotNil: Boolean
+  noteEqualFold: String
+  noteContainsFold: String
+  """
+  event_count field predicates
+  """
+  eventCount: Int
+  eventCountNEQ: Int
+  eventCountIn: [Int!]
+  eventCountNotIn: [Int!]
+  eventCountGT: Int
+  eventCountGTE: Int
+  eventCountLT: Int
+  eventCountLTE: Int
+  """
+  customer_id field predicates
+  """
+  customerID: String
+  customerIDNEQ: String
+  customerIDIn: [String!]
+  customerIDNotIn: [String!]
+  customerIDGT: String
+  customerIDGTE: String
+  customerIDLT: String
+  customerIDLTE: String
+  customerIDContains: String
+  customerIDHasPrefix: String
+  customerIDHasSuffix: String
+  customerIDIsNil: Boolean
+  customerIDNotNil: Boolean
+  customerIDEqualFold: String
+  customerIDContainsFold: String
+  """
+  resource_id field predicates
+  """
+  resourceID: String
+  resourceIDNEQ: String
+  resourceIDIn: [String!]
+  resourceIDNotIn: [String!]
+  resourceIDGT: String
+  resourceIDGTE: String
+  resourceIDLT: String
+  resourceIDLTE: String
+  resourceIDContains: String
+  resourceIDHasPrefix: String
+  resourceIDHasSuffix: String
+  resourceIDIsNil: Boolean
+  resourceIDNotNil: Boolean
+  resourceIDEqualFold: String
+  resourceIDContainsFold: String
+  """
+  definition_id field predicates
+  """
+  definitionID: ID
+  definitionIDNEQ: ID
+  definitionIDIn: [ID!]
+  definitionIDNotIn: [ID!]
+  definitionIDIsNil: Boolean
+  definitionIDNotNil: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  definition edge predicates
+  """
+  hasDefinition: Boolean
+  hasDefinitionWith: [JourneyDefinitionWhereInput!]
+  """
+  events edge predicates
+  """
+  hasEvents: Boolean
+  hasEventsWith: [WebhookEventWhereInput!]
+}
 """
 An object with an ID.
 Follows the [Relay Global Object Identification Specification](https://relay.dev/graphql/objectidentification.htm)
@@ -1187,6 +2839,78 @@ type Query {
     ids: [ID!]!
   ): [Node]!
   apiTokens: [APIToken!]! @admin
+  """
+  Background jobs, newest first by default.
+  """
+  jobs(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Jobs returned from the connection.
+    """
+    orderBy: JobOrder
+
+    """
+    Filtering options for Jobs returned from the connection.
+    """
+    where: JobWhereInput
+  ): JobConnection!
+  """
+  Every journey definition, built-in and custom.
+  """
+  journeyDefinitions: [JourneyDefinition!]!
+  """
+  Journey instances, most recently active first by default.
+  """
+  journeys(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for JourneyInstances returned from the connection.
+    """
+    orderBy: [JourneyInstanceOrder!]
+
+    """
+    Filtering options for JourneyInstances returned from the connection.
+    """
+    where: JourneyInstanceWhereInput
+  ): JourneyInstanceConnection!
   """
   Every delivery received, accepted or rejected, newest first by default.
   """
@@ -1676,6 +3400,7 @@ type WebhookEvent implements Node {
     """
     where: WebhookDeliveryWhereInput
   ): WebhookDeliveryConnection!
+  journeys: [JourneyInstance!]
 }
 """
 A connection to a list of items.
@@ -2105,6 +3830,11 @@ input WebhookEventWhereInput {
   """
   hasDeliveries: Boolean
   hasDeliveriesWith: [WebhookDeliveryWhereInput!]
+  """
+  journeys edge predicates
+  """
+  hasJourneys: Boolean
+  hasJourneysWith: [JourneyInstanceWhereInput!]
 }
 `, BuiltIn: false},
 }
@@ -2146,6 +3876,170 @@ func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIToken", field.Name)
 }
 
+func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Job_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Job_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_Job_status(ctx, field)
+	case "description":
+		return ec.fieldContext_Job_description(ctx, field)
+	case "total":
+		return ec.fieldContext_Job_total(ctx, field)
+	case "done":
+		return ec.fieldContext_Job_done(ctx, field)
+	case "failed":
+		return ec.fieldContext_Job_failed(ctx, field)
+	case "stage":
+		return ec.fieldContext_Job_stage(ctx, field)
+	case "params":
+		return ec.fieldContext_Job_params(ctx, field)
+	case "result":
+		return ec.fieldContext_Job_result(ctx, field)
+	case "error":
+		return ec.fieldContext_Job_error(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Job_createdBy(ctx, field)
+	case "instance":
+		return ec.fieldContext_Job_instance(ctx, field)
+	case "cancelRequested":
+		return ec.fieldContext_Job_cancelRequested(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Job_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Job_startedAt(ctx, field)
+	case "heartbeatAt":
+		return ec.fieldContext_Job_heartbeatAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Job_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_JobEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_JobEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_JourneyDefinition_id(ctx, field)
+	case "key":
+		return ec.fieldContext_JourneyDefinition_key(ctx, field)
+	case "name":
+		return ec.fieldContext_JourneyDefinition_name(ctx, field)
+	case "description":
+		return ec.fieldContext_JourneyDefinition_description(ctx, field)
+	case "version":
+		return ec.fieldContext_JourneyDefinition_version(ctx, field)
+	case "enabled":
+		return ec.fieldContext_JourneyDefinition_enabled(ctx, field)
+	case "builtin":
+		return ec.fieldContext_JourneyDefinition_builtin(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_JourneyDefinition_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_JourneyDefinition_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyDefinition", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_JourneyInstance_id(ctx, field)
+	case "definitionKey":
+		return ec.fieldContext_JourneyInstance_definitionKey(ctx, field)
+	case "definitionVersion":
+		return ec.fieldContext_JourneyInstance_definitionVersion(ctx, field)
+	case "correlationKey":
+		return ec.fieldContext_JourneyInstance_correlationKey(ctx, field)
+	case "status":
+		return ec.fieldContext_JourneyInstance_status(ctx, field)
+	case "currentStep":
+		return ec.fieldContext_JourneyInstance_currentStep(ctx, field)
+	case "currentStepName":
+		return ec.fieldContext_JourneyInstance_currentStepName(ctx, field)
+	case "progress":
+		return ec.fieldContext_JourneyInstance_progress(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_JourneyInstance_startedAt(ctx, field)
+	case "lastEventAt":
+		return ec.fieldContext_JourneyInstance_lastEventAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_JourneyInstance_endedAt(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_JourneyInstance_durationMs(ctx, field)
+	case "stuckAt":
+		return ec.fieldContext_JourneyInstance_stuckAt(ctx, field)
+	case "abandonAt":
+		return ec.fieldContext_JourneyInstance_abandonAt(ctx, field)
+	case "stuckSince":
+		return ec.fieldContext_JourneyInstance_stuckSince(ctx, field)
+	case "note":
+		return ec.fieldContext_JourneyInstance_note(ctx, field)
+	case "eventCount":
+		return ec.fieldContext_JourneyInstance_eventCount(ctx, field)
+	case "customerID":
+		return ec.fieldContext_JourneyInstance_customerID(ctx, field)
+	case "resourceID":
+		return ec.fieldContext_JourneyInstance_resourceID(ctx, field)
+	case "definitionID":
+		return ec.fieldContext_JourneyInstance_definitionID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_JourneyInstance_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_JourneyInstance_updatedAt(ctx, field)
+	case "definition":
+		return ec.fieldContext_JourneyInstance_definition(ctx, field)
+	case "events":
+		return ec.fieldContext_JourneyInstance_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyInstance", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyInstanceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JourneyInstanceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JourneyInstanceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JourneyInstanceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyInstanceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyInstanceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_JourneyInstanceEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_JourneyInstanceEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyInstanceEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2158,6 +4052,40 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_SystemStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "breaker":
+		return ec.fieldContext_SystemStatus_breaker(ctx, field)
+	case "queueDepth":
+		return ec.fieldContext_SystemStatus_queueDepth(ctx, field)
+	case "processing":
+		return ec.fieldContext_SystemStatus_processing(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_SystemStatus_deadLettered(ctx, field)
+	case "oldestQueuedAt":
+		return ec.fieldContext_SystemStatus_oldestQueuedAt(ctx, field)
+	case "oldestQueuedAgeSeconds":
+		return ec.fieldContext_SystemStatus_oldestQueuedAgeSeconds(ctx, field)
+	case "workersBusy":
+		return ec.fieldContext_SystemStatus_workersBusy(ctx, field)
+	case "workers":
+		return ec.fieldContext_SystemStatus_workers(ctx, field)
+	case "eventsInPerSecond":
+		return ec.fieldContext_SystemStatus_eventsInPerSecond(ctx, field)
+	case "eventsOutPerSecond":
+		return ec.fieldContext_SystemStatus_eventsOutPerSecond(ctx, field)
+	case "measuredAt":
+		return ec.fieldContext_SystemStatus_measuredAt(ctx, field)
+	case "instance":
+		return ec.fieldContext_SystemStatus_instance(ctx, field)
+	case "schedulerLeader":
+		return ec.fieldContext_SystemStatus_schedulerLeader(ctx, field)
+	case "liveSubscribers":
+		return ec.fieldContext_SystemStatus_liveSubscribers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SystemStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Topic(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2310,6 +4238,8 @@ func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field 
 		return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
 	case "deliveries":
 		return ec.fieldContext_WebhookEvent_deliveries(ctx, field)
+	case "journeys":
+		return ec.fieldContext_WebhookEvent_journeys(ctx, field)
 	case "payload":
 		return ec.fieldContext_WebhookEvent_payload(ctx, field)
 	case "rawBody":

@@ -24,6 +24,35 @@ type CreatedAPIToken struct {
 type Subscription struct {
 }
 
+// The processing pipeline and this instance, as seen now.
+type SystemStatus struct {
+	// Pipeline circuit breaker: closed, half-open or open (workers paused).
+	Breaker string `json:"breaker"`
+	// Events queued for processing, due now or later (cluster-wide).
+	QueueDepth int `json:"queueDepth"`
+	// Events a worker holds right now (cluster-wide).
+	Processing int `json:"processing"`
+	// Events dead-lettered after their last attempt, not replayed since.
+	DeadLettered int `json:"deadLettered"`
+	// Receipt time of the oldest queued event.
+	OldestQueuedAt         *time.Time `json:"oldestQueuedAt,omitempty"`
+	OldestQueuedAgeSeconds float64    `json:"oldestQueuedAgeSeconds"`
+	// Workers processing a batch on this instance.
+	WorkersBusy int `json:"workersBusy"`
+	Workers     int `json:"workers"`
+	// Events stored per second over the last minute (cluster-wide).
+	EventsInPerSecond float64 `json:"eventsInPerSecond"`
+	// Events processed per second over the last minute (cluster-wide).
+	EventsOutPerSecond float64   `json:"eventsOutPerSecond"`
+	MeasuredAt         time.Time `json:"measuredAt"`
+	// This instance's id.
+	Instance string `json:"instance"`
+	// Whether this instance runs the scheduled jobs.
+	SchedulerLeader bool `json:"schedulerLeader"`
+	// Open live subscriptions on this instance.
+	LiveSubscribers int `json:"liveSubscribers"`
+}
+
 // A Dwolla webhook topic.
 type Topic struct {
 	Name string `json:"name"`

@@ -23,8 +23,11 @@ import (
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/ingest"
+	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/pipeline"
+	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/web"
 )
@@ -45,6 +48,9 @@ type App struct {
 	Auth     *auth.Service
 	Authn    *auth.Authenticator
 	Receiver *ingest.Receiver
+	Pipeline *pipeline.Pipeline
+	Jobs     *jobs.Runner
+	Schedule *schedule.Scheduler
 
 	handler  http.Handler
 	cancel   context.CancelFunc
@@ -76,8 +82,47 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout:      cfg.IngestTimeout,
 	})
+	a.Pipeline = pipeline.New(db, a.Hub, a.Metrics, log.With("component", "pipeline"), a.instance, pipeline.Options{
+		Workers:     cfg.Workers,
+		MaxAttempts: cfg.MaxAttempts,
+	})
+	a.Metrics.WatchQueue(a.Pipeline)
+	a.Jobs = jobs.NewRunner(db.Client, a.Hub, log.With("component", "jobs"), a.instance)
+	if a.Schedule, err = schedule.New(db, a.Metrics, log.With("component", "schedule")); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.scheduleJobs(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// scheduleJobs registers the periodic work.
+func (a *App) scheduleJobs() error {
+	for _, j := range []struct {
+		name, spec string
+		fn         func(context.Context) error
+	}{
+		{"interrupted-jobs", "1m", func(ctx context.Context) error {
+			n, err := a.Jobs.MarkInterrupted(ctx)
+			if n > 0 {
+				a.Log.Warn("marked jobs whose instance stopped as interrupted", "jobs", n)
+			}
+			return err
+		}},
+		{"expired-sessions", "1h", func(ctx context.Context) error {
+			_, err := a.Auth.PurgeExpiredSessions(ctx)
+			return err
+		}},
+	} {
+		if err := a.Schedule.Add(j.name, j.spec, j.fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func instanceID() string {
@@ -105,6 +150,7 @@ func (a *App) routes() http.Handler {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
+		Pipeline: a.Pipeline, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
@@ -167,6 +213,9 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
 	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.Pipeline.Run(ctx) }()
+	a.Schedule.Start()
 }
 
 // Bootstrap makes the first admin token when there is none and returns it
@@ -219,14 +268,20 @@ func ignoreClosed(err error) error {
 	return err
 }
 
-// Stop ends the background work: pending commits are written first.
+// Stop ends the background work in reverse order of start: pending
+// commits are written first, then the scheduler, jobs and workers stop.
 func (a *App) Stop(ctx context.Context) error {
-	err := a.Receiver.Close(ctx)
+	if !a.started {
+		return nil
+	}
+	a.started = false
+	errs := []error{a.Receiver.Close(ctx)}
+	errs = append(errs, a.Schedule.Stop(), a.Jobs.Stop(ctx))
 	if a.cancel != nil {
 		a.cancel()
 	}
 	a.wg.Wait()
-	return err
+	return errors.Join(errs...)
 }
 
 // Close stops everything and closes the database.

@@ -108,13 +108,17 @@ func TestReceiveStoreQuerySubscribe(t *testing.T) {
 			require.True(t, r.Duplicate)
 
 			var res eventsResult
-			s.MustGraphQL(eventsQuery, map[string]any{"where": map[string]any{"eventID": "29a82d20-a703-41cb-9b3c-bd409c499925"}}, &res)
+			where := map[string]any{"where": map[string]any{"eventID": "29a82d20-a703-41cb-9b3c-bd409c499925"}}
+			// Stored, then processed by the pipeline a moment later.
+			require.Eventually(t, func() bool {
+				s.MustGraphQL(eventsQuery, where, &res)
+				return res.Events.Edges[0].Node.ProcessingState == "processed"
+			}, 5*time.Second, 20*time.Millisecond)
 			require.Equal(t, 1, res.Events.TotalCount)
 			n := res.Events.Edges[0].Node
 			require.Equal(t, 2, n.DeliveryCount)
 			require.Equal(t, "customer", n.ResourceType)
 			require.Equal(t, "11111111-2222-3333-4444-555555555555", n.CustomerID)
-			require.Equal(t, "queued", n.ProcessingState)
 			require.Equal(t, "customer_created", n.Payload["topic"])
 
 			// The raw body is kept byte for byte, and node(id:) resolves it.

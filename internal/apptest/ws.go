@@ -96,7 +96,9 @@ func (w *WS) NextData(d time.Duration, v any) *Message {
 		m, err := w.Next(time.Until(deadline))
 		require.NoError(w.t, err)
 		switch m.Type {
-		case "ka", "pong":
+		case "ka", "pong", "complete":
+			// Keep-alives, and the end of another subscription on this
+			// connection.
 			continue
 		case "next", "data":
 			var p struct {

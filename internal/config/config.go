@@ -37,6 +37,11 @@ type Config struct {
 	AllowedOrigins []string
 	SessionTTL     time.Duration
 	ShutdownGrace  time.Duration
+
+	Workers      int
+	MaxAttempts  int
+	StuckSweep   string
+	AbandonSweep string
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL database.
@@ -189,9 +194,48 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_SESSION_TTL", Flag: "session-ttl", Default: "168h",
 		Usage: "How long a dashboard sign-in lasts.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.SessionTTL }, time.Minute, 90*24*time.Hour)},
+	{Env: "HOOKLENS_WORKERS", Flag: "workers", Default: "0",
+		Usage: "Pipeline workers on this instance; 0 picks 2 on SQLite and 4 on PostgreSQL.",
+		apply: intSetting(func(c *Config) *int { return &c.Workers }, 0, 64)},
+	{Env: "HOOKLENS_MAX_ATTEMPTS", Flag: "max-attempts", Default: "8",
+		Usage: "Processing attempts before an event is dead-lettered.",
+		apply: intSetting(func(c *Config) *int { return &c.MaxAttempts }, 1, 50)},
+	{Env: "HOOKLENS_STUCK_SWEEP", Flag: "stuck-sweep", Default: "1m",
+		Usage: "How often journeys past their step's time limit are marked stuck: a duration or a cron expression.",
+		apply: scheduleSetting(func(c *Config) *string { return &c.StuckSweep })},
+	{Env: "HOOKLENS_ABANDON_SWEEP", Flag: "abandon-sweep", Default: "15m",
+		Usage: "How often long-idle journeys are closed as abandoned: a duration or a cron expression.",
+		apply: scheduleSetting(func(c *Config) *string { return &c.AbandonSweep })},
 	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
 		Usage: "How long shutdown waits for in-flight requests and work.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
+}
+
+func intSetting(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// scheduleSetting accepts a duration (an interval of at least a second) or
+// a cron expression; the scheduler checks cron syntax when it starts.
+func scheduleSetting(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return fmt.Errorf("must be a duration like 1m or a cron expression like */5 * * * *")
+		}
+		if d, err := time.ParseDuration(v); err == nil && d < time.Second {
+			return fmt.Errorf("must be at least 1s")
+		}
+		*field(c) = v
+		return nil
+	}
 }
 
 func durationSetting(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
@@ -291,6 +335,10 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_ALLOWED_ORIGINS": strings.Join(c.AllowedOrigins, ","),
 		"HOOKLENS_SESSION_TTL":     c.SessionTTL.String(),
 		"HOOKLENS_SHUTDOWN_GRACE":  c.ShutdownGrace.String(),
+		"HOOKLENS_WORKERS":         strconv.Itoa(c.Workers),
+		"HOOKLENS_MAX_ATTEMPTS":    strconv.Itoa(c.MaxAttempts),
+		"HOOKLENS_STUCK_SWEEP":     c.StuckSweep,
+		"HOOKLENS_ABANDON_SWEEP":   c.AbandonSweep,
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {

@@ -261,7 +261,9 @@ func (db *DB) WithAdvisoryLock(ctx context.Context, fn func(context.Context) err
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", bootstrapLockKey); err != nil {
 		return fmt.Errorf("taking advisory lock: %w", err)
 	}
-	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", bootstrapLockKey) }()
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", bootstrapLockKey)
+	}()
 	return fn(ctx)
 }
 
