@@ -1,0 +1,614 @@
+package journey
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/dwolla"
+)
+
+// Status is where an instance stands.
+type Status string
+
+// The statuses of an instance. Completed and failed are final for a given
+// set of events; the other three are open and change with time or with new
+// events (an abandoned instance that receives an event is active again).
+const (
+	StatusActive    Status = "active"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+	StatusStuck     Status = "stuck"
+	StatusAbandoned Status = "abandoned"
+)
+
+// Ended reports whether s is completed or failed.
+func (s Status) Ended() bool { return s == StatusCompleted || s == StatusFailed }
+
+// State is an instance's state, computed by Evaluate from its events. It is
+// plain data with stable JSON names so the pipeline can store it (the
+// timeline column) and GraphQL can serve it.
+type State struct {
+	// Definition and Version identify the rules that produced the state.
+	Definition string `json:"definition"`
+	Version    int    `json:"version"`
+	// Key is the correlation key: a customer id or a resource id.
+	Key string `json:"key"`
+	// Status is active, completed, failed, stuck or abandoned.
+	Status Status `json:"status"`
+	// Excluded is set when the events show that the instance belongs to
+	// another journey (a business customer seen by the personal journey).
+	// The pipeline should drop or hide excluded instances; Funnel skips them.
+	Excluded bool `json:"excluded,omitempty"`
+	// ExcludedBy is the topic that excluded it.
+	ExcludedBy string `json:"excludedBy,omitempty"`
+	// CurrentStep is the step the instance is at: the last one entered,
+	// which after a loop may lie behind FurthestStep.
+	CurrentStep     string `json:"currentStep,omitempty"`
+	CurrentStepName string `json:"currentStepName,omitempty"`
+	// FurthestStep is the furthest step reached along the lifecycle.
+	FurthestStep string `json:"furthestStep,omitempty"`
+	// Progress is the percentage of the path actually taken that is done,
+	// 100 on success; see docs/journeys.md for the formula.
+	Progress float64 `json:"progress"`
+	// StartedAt is the created time of the earliest event.
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	// LastEventAt is the created time of the latest event.
+	LastEventAt time.Time `json:"lastEventAt,omitzero"`
+	// LastProgressAt is when a step was last entered; the stuck clock runs
+	// from here.
+	LastProgressAt time.Time `json:"lastProgressAt,omitzero"`
+	// EndedAt is the created time of the event that ended the journey.
+	EndedAt time.Time `json:"endedAt,omitzero"`
+	// Duration runs from StartedAt to EndedAt; zero while open.
+	Duration Duration `json:"duration,omitzero"`
+	// EndEventID and EndTopic name the event that ended the journey.
+	EndEventID string `json:"endEventId,omitempty"`
+	EndTopic   string `json:"endTopic,omitempty"`
+	// FailedAfterSuccess marks a journey that completed and then failed,
+	// such as a transfer returned after it cleared.
+	FailedAfterSuccess bool `json:"failedAfterSuccess,omitempty"`
+	// StuckAt is when an open instance is (or became) stuck if nothing
+	// happens: the last progress plus the next step's limit. Zero when no
+	// limit applies or the journey ended.
+	StuckAt time.Time `json:"stuckAt,omitzero"`
+	// AbandonAt is when an open instance is (or was) abandoned if nothing
+	// happens: the last event plus the abandonment horizon.
+	AbandonAt time.Time `json:"abandonAt,omitzero"`
+	// NextCheckAt is the next time the status changes if no event arrives
+	// (StuckAt or AbandonAt, whichever is next after now); zero when
+	// nothing will change. A sweeper re-evaluates instances that are due.
+	NextCheckAt time.Time `json:"nextCheckAt,omitzero"`
+	// EventCount is the number of distinct events in the instance.
+	EventCount int `json:"eventCount"`
+	// CustomerIDs are the customers its events name, sorted; a transfer
+	// names both sender and receiver.
+	CustomerIDs []string `json:"customerIds,omitempty"`
+	// Steps is the timeline: every step of the definition, in order.
+	Steps []StepState `json:"steps"`
+	// Unexpected lists events that did not fit the path, with the reason.
+	Unexpected []UnexpectedEvent `json:"unexpected,omitempty"`
+	// Notes say notable things in words.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Note returns the notes as one line, for a single text column.
+func (s State) Note() string { return strings.Join(s.Notes, "; ") }
+
+// StepState is one step of the timeline.
+type StepState struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Optional bool   `json:"optional,omitempty"`
+	// Reached reports whether an event of the step was seen on the path.
+	Reached bool `json:"reached"`
+	// Missed marks a required step whose event was never seen although a
+	// later step was reached: the event is missing or not yet delivered.
+	Missed bool `json:"missed,omitempty"`
+	// ReachedAt is when the step was first reached, by EventID with Topic.
+	ReachedAt time.Time `json:"reachedAt,omitzero"`
+	EventID   string    `json:"eventId,omitempty"`
+	Topic     string    `json:"topic,omitempty"`
+	// SincePrevious is the time from the previous step entered on the path
+	// to ReachedAt; SinceStart is the time from StartedAt.
+	SincePrevious Duration `json:"sincePrevious"`
+	SinceStart    Duration `json:"sinceStart"`
+	// Limit is the step's time limit (Step.Within); WithinLimit reports
+	// whether SincePrevious kept to it (always true without a limit).
+	Limit       Duration `json:"limit,omitzero"`
+	WithinLimit bool     `json:"withinLimit"`
+	// Visits counts how often the path entered the step (more than one
+	// after a loop); LastVisitAt is the latest entry.
+	Visits      int       `json:"visits,omitempty"`
+	LastVisitAt time.Time `json:"lastVisitAt,omitzero"`
+}
+
+// UnexpectedEvent is an event that did not fit the path. It is recorded, not
+// dropped, so that odd data stays visible.
+type UnexpectedEvent struct {
+	EventID string    `json:"eventId"`
+	Topic   string    `json:"topic"`
+	At      time.Time `json:"at"`
+	Reason  string    `json:"reason"`
+}
+
+// topicRole says what a topic means to one definition.
+type topicRole struct {
+	step    int // index of the step it completes, or -1
+	success bool
+	failure bool
+	exclude bool
+	start   bool
+}
+
+type plan struct {
+	def   *Definition
+	roles map[string]topicRole
+}
+
+// compile indexes a definition's topics. It tolerates invalid definitions
+// (the first step listing a topic wins) because Evaluate must not panic on
+// a custom definition someone saved without validating.
+func compile(def *Definition) plan {
+	p := plan{def: def, roles: make(map[string]topicRole, 24)}
+	get := func(t string) topicRole {
+		if r, ok := p.roles[t]; ok {
+			return r
+		}
+		return topicRole{step: -1}
+	}
+	for i, s := range def.Steps {
+		for _, t := range s.Topics {
+			r := get(t)
+			if r.step < 0 {
+				r.step = i
+			}
+			p.roles[t] = r
+		}
+	}
+	for _, t := range def.SuccessTopics {
+		r := get(t)
+		r.success = true
+		p.roles[t] = r
+	}
+	for _, t := range def.FailureTopics {
+		r := get(t)
+		r.failure = !r.success
+		p.roles[t] = r
+	}
+	for _, t := range def.ExcludeTopics {
+		r := get(t)
+		r.exclude = r.step < 0 && !r.success && !r.failure
+		p.roles[t] = r
+	}
+	for t, r := range p.roles {
+		r.start = (def.Start.AnyTopic && !r.exclude) || (!r.exclude && contains(def.Start.Topics, t))
+		p.roles[t] = r
+	}
+	return p
+}
+
+// rank orders events that share a created time: Dwolla often stamps a whole
+// leg with one millisecond, and lifecycle order is the only sensible order
+// among them. Failures rank last, so a tie between success and failure
+// resolves to the failure.
+func (p plan) rank(r topicRole) int {
+	n := len(p.def.Steps)
+	switch {
+	case r.step >= 0:
+		return r.step
+	case r.success:
+		return n
+	case r.failure:
+		return n + 1
+	default:
+		return n + 2
+	}
+}
+
+type item struct {
+	ev   Event
+	role topicRole
+	rank int
+	key  string
+	ok   bool // has a key
+	has  bool // topic is part of the definition
+}
+
+func compareItems(a, b item) int {
+	if c := a.ev.Created.Compare(b.ev.Created); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.rank, b.rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ev.ID, b.ev.ID); c != 0 {
+		return c
+	}
+	// Same id, different content (a capture slip or a bad replay): order
+	// the copies by content so the choice between them never depends on
+	// arrival.
+	if c := cmp.Compare(a.ev.Topic, b.ev.Topic); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ev.ResourceID, b.ev.ResourceID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ev.ResourceType, b.ev.ResourceType); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ev.CustomerID, b.ev.CustomerID)
+}
+
+// Evaluate computes the state of one instance of def from its events as of
+// now. It is a function of the set of events: any arrival order and any
+// number of redeliveries give the same State. Pass every stored event the
+// router assigned to the instance's key, not only those that arrived after
+// it opened; events that do not belong (another topic, another key) are
+// reported as unexpected rather than ignored.
+func Evaluate(def Definition, events []Event, now time.Time) State {
+	p := compile(&def)
+	st := State{Definition: def.Key, Version: def.Version, Steps: make([]StepState, len(def.Steps))}
+	for i, s := range def.Steps {
+		st.Steps[i] = StepState{Key: s.Key, Name: s.Name, Optional: s.Optional, Limit: s.Within, WithinLimit: true}
+	}
+
+	// One copy per event id. Sorting by (id, content) before keeping the
+	// first copy makes the choice among conflicting copies independent of
+	// arrival; conflicting copies are noted.
+	items := make([]item, 0, len(events))
+	for _, e := range events {
+		// Times by instant only: a location or a monotonic reading must not
+		// make two copies of an event differ.
+		e.Created = e.Created.UTC()
+		r, has := p.roles[e.Topic]
+		if !has {
+			r = topicRole{step: -1}
+		}
+		k, ok := def.Correlation.correlationKey(e)
+		items = append(items, item{ev: e, role: r, rank: p.rank(r), key: k, ok: ok, has: has})
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if c := cmp.Compare(a.ev.ID, b.ev.ID); c != 0 {
+			return c
+		}
+		return compareItems(a, b)
+	})
+	var notes []string
+	uniq := items[:0]
+	noted := ""
+	for _, it := range items {
+		if len(uniq) > 0 && it.ev.ID == uniq[len(uniq)-1].ev.ID {
+			kept := uniq[len(uniq)-1].ev
+			if !sameEvent(it.ev, kept) && noted != it.ev.ID {
+				noted = it.ev.ID
+				notes = append(notes, fmt.Sprintf("event %s was recorded with differing content; used the copy with topic %s created %s",
+					it.ev.ID, kept.Topic, stamp(kept.Created)))
+			}
+			continue
+		}
+		uniq = append(uniq, it)
+	}
+	items = uniq
+
+	// The instance key: the key most of its events share (ties to the
+	// smallest), so one stray event cannot hijack the instance.
+	st.Key = chooseKey(items)
+
+	// Split into the instance's events and the ones that do not belong.
+	var mine []item
+	for _, it := range items {
+		switch {
+		case !it.has:
+			st.Unexpected = append(st.Unexpected, unexpected(it, "topic is not part of this journey"))
+		case !it.ok:
+			st.Unexpected = append(st.Unexpected, unexpected(it, "has no "+keyName(def.Correlation)+" this journey can key on"))
+		case it.key != st.Key:
+			st.Unexpected = append(st.Unexpected, unexpected(it, "belongs to instance "+it.key))
+		default:
+			mine = append(mine, it)
+		}
+	}
+	slices.SortFunc(mine, compareItems)
+	st.EventCount = len(mine)
+	if len(mine) == 0 {
+		st.Status = StatusActive
+		st.Notes = append(notes, "no event belongs to this journey")
+		finishUnexpected(&st)
+		return st
+	}
+	st.StartedAt = mine[0].ev.Created
+	st.LastEventAt = mine[len(mine)-1].ev.Created
+	customers := map[string]bool{}
+	opened := false
+	for _, it := range mine {
+		if it.ev.CustomerID != "" && !customers[it.ev.CustomerID] {
+			customers[it.ev.CustomerID] = true
+			st.CustomerIDs = append(st.CustomerIDs, it.ev.CustomerID)
+		}
+		if it.role.start {
+			opened = true
+		}
+		if it.role.exclude && !st.Excluded {
+			st.Excluded, st.ExcludedBy = true, it.ev.Topic
+		}
+	}
+	slices.Sort(st.CustomerIDs)
+
+	// Outcome: the first success or failure ends the path. A failure after
+	// a success undoes it unless the definition says success is final; a
+	// success after a failure never undoes the failure.
+	endIdx := -1
+	var end, success *item
+	var outcomeNotes []string
+	notedTopics := map[string]bool{}
+	for i := range mine {
+		it := &mine[i]
+		switch {
+		case !it.role.success && !it.role.failure:
+			continue
+		case end == nil:
+			end, endIdx = it, i
+			if it.role.success {
+				success = it
+			}
+		case end.role.success && it.role.failure:
+			if notedTopics[it.ev.Topic] {
+				continue
+			}
+			notedTopics[it.ev.Topic] = true
+			after := time.Duration(it.ev.Created.Sub(success.ev.Created))
+			if def.SuccessIsFinal {
+				outcomeNotes = append(outcomeNotes, fmt.Sprintf("%s %s after %s; the journey stays completed",
+					it.ev.Topic, Duration(after), success.ev.Topic))
+				continue
+			}
+			end = it
+			st.FailedAfterSuccess = true
+			outcomeNotes = append(outcomeNotes, fmt.Sprintf("failed after completing: %s %s after %s%s",
+				it.ev.Topic, Duration(after), success.ev.Topic, lateHint(it.ev.Topic)))
+		case end.role.failure && it.role.success:
+			st.Unexpected = append(st.Unexpected, unexpected(*it, "success after the journey had failed ("+end.ev.Topic+"); it stays failed"))
+		case end.role.failure && it.role.failure && it.ev.Topic != end.ev.Topic && !notedTopics[it.ev.Topic]:
+			notedTopics[it.ev.Topic] = true
+			outcomeNotes = append(outcomeNotes, fmt.Sprintf("then %s %s later", it.ev.Topic,
+				Duration(it.ev.Created.Sub(end.ev.Created))))
+		}
+	}
+
+	// The path: walk the step events in created order up to the end.
+	cur, furthest := -1, -1
+	var lastProgress time.Time
+	enter := func(i int, it *item, first bool) {
+		s := &st.Steps[i]
+		at := it.ev.Created
+		if first {
+			s.Reached, s.ReachedAt, s.EventID, s.Topic = true, at, it.ev.ID, it.ev.Topic
+			s.SinceStart = Duration(at.Sub(st.StartedAt))
+			if cur >= 0 {
+				s.SincePrevious = Duration(at.Sub(lastProgress))
+			}
+			s.WithinLimit = s.Limit <= 0 || cur < 0 || s.SincePrevious <= s.Limit
+		}
+		s.Visits++
+		s.LastVisitAt = at
+		cur = i
+		furthest = max(furthest, i)
+		lastProgress = at
+	}
+	for i := range mine {
+		it := &mine[i]
+		si := it.role.step
+		if si < 0 {
+			continue
+		}
+		s := &st.Steps[si]
+		if endIdx >= 0 && i > endIdx {
+			if !s.Reached {
+				st.Unexpected = append(st.Unexpected, unexpected(*it, "arrived after the journey ended ("+mine[endIdx].ev.Topic+")"))
+			}
+			continue
+		}
+		repeatable := def.Steps[si].Repeatable
+		switch {
+		case !s.Reached && (si > cur || repeatable):
+			enter(si, it, true)
+		case !s.Reached:
+			st.Unexpected = append(st.Unexpected, unexpected(*it, fmt.Sprintf(
+				"out of lifecycle order: step %q came after step %q", s.Key, def.Steps[cur].Key)))
+		case si == cur:
+			// The same milestone again: a sender/receiver twin or a
+			// repeated status. It carries no new information.
+		case si > cur || repeatable:
+			enter(si, it, false)
+		default:
+			// An earlier, non-repeatable milestone reported again after
+			// the path moved on: also no new information.
+		}
+	}
+
+	// Required steps skipped on the way to the furthest step.
+	for i := 0; i < furthest; i++ {
+		s := &st.Steps[i]
+		if !s.Reached && !def.Steps[i].Optional {
+			s.Missed = true
+			notes = append(notes, fmt.Sprintf("never saw step %q (its event is missing or not yet delivered)", s.Key))
+		}
+	}
+	for i, s := range st.Steps {
+		if s.Visits > 1 {
+			notes = append(notes, fmt.Sprintf("step %q entered %d times (loop)", def.Steps[i].Key, s.Visits))
+		}
+	}
+	notes = append(notes, outcomeNotes...)
+	if !opened {
+		notes = append(notes, "none of these events may open this journey; it is shown because it was evaluated")
+	}
+	if st.Excluded {
+		notes = append(notes, "belongs to another journey: saw "+st.ExcludedBy)
+	}
+
+	if cur >= 0 {
+		st.CurrentStep, st.CurrentStepName = def.Steps[cur].Key, def.Steps[cur].Name
+		st.FurthestStep = def.Steps[furthest].Key
+	}
+	st.LastProgressAt = lastProgress
+
+	// Progress: steps on the path so far (reached, or required and
+	// evidently passed) over those plus the required steps still ahead.
+	done, ahead := 0, 0
+	for i, s := range st.Steps {
+		switch {
+		case i <= furthest && (s.Reached || s.Missed):
+			done++
+		case i > furthest && !def.Steps[i].Optional:
+			ahead++
+		}
+	}
+	if done > 0 {
+		st.Progress = math.Round(1000*float64(done)/float64(done+ahead)) / 10
+	}
+
+	switch {
+	case end != nil:
+		st.EndedAt, st.EndEventID, st.EndTopic = end.ev.Created, end.ev.ID, end.ev.Topic
+		st.Duration = Duration(end.ev.Created.Sub(st.StartedAt))
+		if end.role.success {
+			st.Status, st.Progress = StatusCompleted, 100
+		} else {
+			st.Status = StatusFailed
+		}
+	default:
+		st.Progress = min(st.Progress, 99)
+		openStatus(&st, &def, cur, now, &notes)
+	}
+	st.Notes = notes
+	finishUnexpected(&st)
+	return st
+}
+
+// openStatus decides active, stuck or abandoned for an unfinished instance.
+func openStatus(st *State, def *Definition, cur int, now time.Time, notes *[]string) {
+	st.AbandonAt = st.LastEventAt.Add(time.Duration(def.AbandonAfter))
+	since := st.LastProgressAt
+	if since.IsZero() {
+		since = st.StartedAt
+	}
+	if limit := nextLimit(def, cur); limit > 0 {
+		st.StuckAt = since.Add(limit)
+	}
+	switch {
+	case def.AbandonAfter > 0 && now.After(st.AbandonAt):
+		st.Status = StatusAbandoned
+		*notes = append(*notes, fmt.Sprintf("abandoned: no event for %s (horizon %s)",
+			Duration(now.Sub(st.LastEventAt).Truncate(time.Second)), def.AbandonAfter))
+	case !st.StuckAt.IsZero() && now.After(st.StuckAt):
+		st.Status = StatusStuck
+		at := "the start"
+		if st.CurrentStep != "" {
+			at = fmt.Sprintf("step %q", st.CurrentStep)
+		}
+		*notes = append(*notes, fmt.Sprintf("stuck: no progress for %s since %s; the next step was due within %s",
+			Duration(now.Sub(since).Truncate(time.Second)), at, Duration(st.StuckAt.Sub(since))))
+		if def.AbandonAfter > 0 {
+			st.NextCheckAt = st.AbandonAt
+		}
+	default:
+		st.Status = StatusActive
+		for _, t := range []time.Time{st.StuckAt, st.AbandonAt} {
+			if !t.IsZero() && t.After(now) && (st.NextCheckAt.IsZero() || t.Before(st.NextCheckAt)) {
+				st.NextCheckAt = t
+			}
+		}
+	}
+	if def.AbandonAfter <= 0 {
+		st.AbandonAt = time.Time{}
+	}
+}
+
+// nextLimit is how long the instance may wait at step cur before it is
+// stuck: the most generous limit among the steps it could reach next (every
+// step ahead up to and including the next required one, and, inside a loop,
+// the repeatable steps it could loop back to). Taking the most generous
+// means an instance is stuck only when every way forward is overdue.
+func nextLimit(def *Definition, cur int) time.Duration {
+	var limit Duration
+	for j := cur + 1; j < len(def.Steps); j++ {
+		limit = max(limit, def.Steps[j].Within)
+		if !def.Steps[j].Optional {
+			break
+		}
+	}
+	for j := cur; j >= 0 && def.Steps[j].Repeatable; j-- {
+		limit = max(limit, def.Steps[j].Within)
+	}
+	return time.Duration(limit)
+}
+
+func chooseKey(items []item) string {
+	counts := map[string]int{}
+	for _, it := range items {
+		if it.has && it.ok {
+			counts[it.key]++
+		}
+	}
+	best, n := "", 0
+	for k, c := range counts {
+		if c > n || (c == n && k < best) {
+			best, n = k, c
+		}
+	}
+	return best
+}
+
+func keyName(c Correlation) string {
+	if c.By == ByCustomer {
+		return "customer id"
+	}
+	if len(c.ResourceTypes) > 0 {
+		return "resource id of type " + strings.Join(c.ResourceTypes, "/")
+	}
+	return "resource id"
+}
+
+func unexpected(it item, reason string) UnexpectedEvent {
+	return UnexpectedEvent{EventID: it.ev.ID, Topic: it.ev.Topic, At: it.ev.Created, Reason: reason}
+}
+
+func finishUnexpected(st *State) {
+	slices.SortFunc(st.Unexpected, func(a, b UnexpectedEvent) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.EventID, b.EventID)
+	})
+	if n := len(st.Unexpected); n > 0 {
+		st.Notes = append(st.Notes, fmt.Sprintf("%d event(s) did not fit the path (see unexpected)", n))
+	}
+}
+
+// lateHint explains a failure after success in Dwolla's terms.
+func lateHint(topic string) string {
+	t, _ := dwolla.LookupTopic(topic)
+	switch t.Family {
+	case "transfer", "bank_transfer":
+		if strings.HasSuffix(topic, "_failed") {
+			return " (a late ACH return)"
+		}
+	case "customer_verification":
+		return " (the customer's status changed after verification)"
+	}
+	return ""
+}
+
+// sameEvent compares two copies of an event; times by instant, since a
+// location or monotonic reading is not content.
+func sameEvent(a, b Event) bool {
+	return a.ID == b.ID && a.Topic == b.Topic && a.Created.Equal(b.Created) && a.ResourceID == b.ResourceID &&
+		a.ResourceType == b.ResourceType && a.CustomerID == b.CustomerID
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
