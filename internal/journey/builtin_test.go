@@ -9,10 +9,10 @@ import (
 )
 
 const (
-	sec = time.Second
+	sec    = time.Second
 	minute = time.Minute
-	hr  = time.Hour
-	dy  = 24 * time.Hour
+	hr     = time.Hour
+	dy     = 24 * time.Hour
 )
 
 // TestBuiltins walks every branch of every built-in journey: success and
@@ -102,7 +102,7 @@ func TestBuiltins(t *testing.T) {
 			events: script("c1", at{"customer_created", 0}, at{"customer_verified", sec}, at{"customer_suspended", 40 * dy}),
 			now:    41 * dy,
 			want: want{status: StatusFailed, current: "verified", progress: 100, reached: []string{"created", "verified"}, lateFail: true,
-				notes: []string{"failed after completing: customer_suspended 39d23h59m59s after customer_verified (the customer's status changed after verification)"}},
+				notes: []string{"failed after completing: customer_suspended 39d23h59m59s after completion (the customer's status changed after verification)"}},
 		},
 		{
 			name: "personal: stuck waiting for an upload", def: "personal_verification",
@@ -215,7 +215,7 @@ func TestBuiltins(t *testing.T) {
 				at{"customer_beneficial_owner_removed", 100 * dy}),
 			now: 101 * dy,
 			want: want{status: StatusCompleted, current: "verified", progress: 100, reached: []string{"created", "verified"},
-				notes: []string{"customer_beneficial_owner_removed 99d23h59m59s after customer_beneficial_owner_verified; the journey stays completed"}},
+				notes: []string{"customer_beneficial_owner_removed 99d23h59m59s after completion; the journey stays completed"}},
 		},
 		{
 			name: "owner: stuck in document status", def: "beneficial_owner_verification",
@@ -288,7 +288,7 @@ func TestBuiltins(t *testing.T) {
 			now: 366 * dy,
 			want: want{status: StatusCompleted, current: "verified", progress: 100,
 				reached: []string{"added", "microdeposits_sent", "microdeposits_settled", "verified"},
-				notes:   []string{"customer_funding_source_unverified 362d after customer_funding_source_verified; the journey stays completed"}},
+				notes:   []string{"customer_funding_source_unverified 362d after completion; the journey stays completed"}},
 		},
 
 		// §5.3 instant verification.
@@ -339,7 +339,7 @@ func TestBuiltins(t *testing.T) {
 				at{"customer_transfer_failed", 5 * dy}),
 			now: 6 * dy,
 			want: want{status: StatusFailed, current: "completed", progress: 100, reached: []string{"created", "completed"}, lateFail: true,
-				notes: []string{"failed after completing: customer_transfer_failed 2d after customer_transfer_completed (a late ACH return)"}},
+				notes: []string{"failed after completing: customer_transfer_failed 2d after completion (a late ACH return)"}},
 		},
 		{
 			name: "transfer: completion delivered without creation", def: "transfer",

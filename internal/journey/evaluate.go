@@ -362,14 +362,14 @@ func Evaluate(def Definition, events []Event, now time.Time) State {
 			notedTopics[it.ev.Topic] = true
 			after := time.Duration(it.ev.Created.Sub(success.ev.Created))
 			if def.SuccessIsFinal {
-				outcomeNotes = append(outcomeNotes, fmt.Sprintf("%s %s after %s; the journey stays completed",
-					it.ev.Topic, Duration(after), success.ev.Topic))
+				outcomeNotes = append(outcomeNotes, fmt.Sprintf("%s %s after completion; the journey stays completed",
+					it.ev.Topic, Duration(after)))
 				continue
 			}
 			end = it
 			st.FailedAfterSuccess = true
-			outcomeNotes = append(outcomeNotes, fmt.Sprintf("failed after completing: %s %s after %s%s",
-				it.ev.Topic, Duration(after), success.ev.Topic, lateHint(it.ev.Topic)))
+			outcomeNotes = append(outcomeNotes, fmt.Sprintf("failed after completing: %s %s after completion%s",
+				it.ev.Topic, Duration(after), lateHint(it.ev.Topic)))
 		case end.role.failure && it.role.success:
 			st.Unexpected = append(st.Unexpected, unexpected(*it, "success after the journey had failed ("+end.ev.Topic+"); it stays failed"))
 		case end.role.failure && it.role.failure && it.ev.Topic != end.ev.Topic && !notedTopics[it.ev.Topic]:
