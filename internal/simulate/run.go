@@ -117,18 +117,24 @@ func NewHTTPSink(opts HTTPSinkOptions) (*HTTPSink, error) {
 }
 
 // Send queues ev, waiting while all workers are busy (so a slow receiver
-// slows the simulator rather than growing a backlog).
+// slows the simulator rather than growing a backlog). It must not be called
+// concurrently with Close.
 func (s *HTTPSink) Send(ctx context.Context, ev Event) error {
 	if s.closed.Load() {
 		return errors.New("the webhook sink is closed")
 	}
-	s.counts.sent.Add(1)
+	d := delivery{ev: ev, first: time.Now()}
 	select {
-	case s.queue <- delivery{ev: ev, first: time.Now()}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case s.queue <- d:
+	default:
+		select {
+		case s.queue <- d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	s.counts.sent.Add(1)
+	return nil
 }
 
 func (s *HTTPSink) work() {
@@ -220,7 +226,7 @@ func (s *HTTPSink) Counts() SinkCounts {
 // skipped: the fake makes its own.
 type FakeSink struct {
 	fake   *fakedwolla.Fake
-	counts struct{ sent, published, failed atomic.Int64 }
+	counts struct{ published, failed atomic.Int64 }
 }
 
 // NewFakeSink returns a sink into fake.
@@ -231,7 +237,6 @@ func (s *FakeSink) Send(_ context.Context, ev Event) error {
 	if ev.Duplicate {
 		return nil
 	}
-	s.counts.sent.Add(1)
 	if _, err := s.fake.Publish(ev.Body); err != nil {
 		s.counts.failed.Add(1)
 		return err
@@ -243,9 +248,14 @@ func (s *FakeSink) Send(_ context.Context, ev Event) error {
 // Close waits until the fake has made the deliveries due now.
 func (s *FakeSink) Close(ctx context.Context) error { return s.fake.WaitIdle(ctx) }
 
-// Counts reports the sink's counters.
+// Counts reports the events published and the fake's deliveries: its
+// successful and failed attempts, and the retries it has scheduled.
 func (s *FakeSink) Counts() SinkCounts {
-	return SinkCounts{Sent: s.counts.sent.Load(), Delivered: s.counts.published.Load(), Failed: s.counts.failed.Load()}
+	st := s.fake.Stats()
+	return SinkCounts{
+		Sent: s.counts.published.Load(), Delivered: int64(st.Delivered), Failed: int64(st.Failed),
+		Retrying: int64(st.Queued), GaveUp: s.counts.failed.Load(),
+	}
 }
 
 // RunOptions configure Run.
@@ -334,8 +344,10 @@ loop:
 					runErr = err
 					break loop
 				}
-				if err := opts.Sink.Send(ctx, ev); err != nil && ctx.Err() == nil {
-					runErr = fmt.Errorf("sending event %s: %w", ev.ID, err)
+				if err := opts.Sink.Send(ctx, ev); err != nil {
+					if ctx.Err() == nil {
+						runErr = fmt.Errorf("sending event %s: %w", ev.ID, err)
+					}
 					break loop
 				}
 				st.Events++
