@@ -407,7 +407,8 @@ func Evaluate(def Definition, events []Event, now time.Time) State {
 		}
 		s := &st.Steps[si]
 		if endIdx >= 0 && i > endIdx {
-			if !s.Reached {
+			// Outcome events past the end were judged by the outcome walk.
+			if !s.Reached && !it.role.success {
 				st.Unexpected = append(st.Unexpected, unexpected(*it, "arrived after the journey ended ("+mine[endIdx].ev.Topic+")"))
 			}
 			continue
@@ -519,7 +520,7 @@ func openStatus(st *State, def *Definition, cur int, now time.Time, notes *[]str
 	default:
 		st.Status = StatusActive
 		for _, t := range []time.Time{st.StuckAt, st.AbandonAt} {
-			if !t.IsZero() && t.After(now) && (st.NextCheckAt.IsZero() || t.Before(st.NextCheckAt)) {
+			if !t.IsZero() && !t.Before(now) && (st.NextCheckAt.IsZero() || t.Before(st.NextCheckAt)) {
 				st.NextCheckAt = t
 			}
 		}

@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -102,4 +103,11 @@ func step(t testing.TB, st State, key string) StepState {
 	}
 	t.Fatalf("no step %q in %s", key, st.Definition)
 	return StepState{}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(raw)
 }

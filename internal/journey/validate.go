@@ -144,13 +144,13 @@ func Validate(def Definition) (warnings []string, err error) {
 		if !checkTopic("failureTopics", t) {
 			continue
 		}
+		i, inStep := stepOf[t]
 		switch {
 		case failure[t]:
 			bad("failureTopics", "%q is listed twice", t)
 		case success[t]:
 			bad("failureTopics", "%q is also a success topic; a topic cannot both complete and fail a journey", t)
-		}
-		if i, ok := stepOf[t]; ok {
+		case inStep:
 			bad("failureTopics", "%q also completes steps[%d] (%q); a failure ends the journey and cannot be a step", t, i, def.Steps[i].Key)
 		}
 		failure[t] = true
