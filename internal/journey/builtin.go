@@ -3,8 +3,9 @@ package journey
 import "time"
 
 // Time limits are calendar time. Dwolla quotes business days (REFERENCE §5);
-// a limit of n business days becomes n+3 calendar days so that a weekend and
-// a bank holiday in between do not mark a healthy instance stuck. Waits on a
+// a wait of up to n business days gets a limit of n+3 calendar days, so that
+// a weekend and a bank holiday in between do not mark a healthy instance
+// stuck. Waits on a
 // person (answering KBA, uploading a document, entering micro-deposit
 // amounts) get a week: past that, someone should nudge them.
 const (
@@ -92,7 +93,7 @@ func personalVerification() Definition {
 			{Key: "document_uploaded", Name: "Document uploaded", Optional: true, Repeatable: true, Within: week,
 				Topics:      []string{"customer_verification_document_uploaded"},
 				Description: "Waits on the customer; again after a rejection."},
-			{Key: "document_reviewed", Name: "Document reviewed", Optional: true, Repeatable: true, Within: 4 * days,
+			{Key: "document_reviewed", Name: "Document reviewed", Optional: true, Repeatable: true, Within: 5 * days,
 				Topics:      []string{"customer_verification_document_approved", "customer_verification_document_failed"},
 				Description: "Seconds up to 1–2 business days."},
 			{Key: "verified", Name: "Verified", Within: week,
@@ -140,7 +141,7 @@ func businessVerification() Definition {
 			{Key: "owner_document_uploaded", Name: "Owner document uploaded", Optional: true, Repeatable: true, Within: eventsAPIRetention,
 				Topics:      []string{"customer_beneficial_owner_verification_document_uploaded"},
 				Description: "An owner in document status has 30 days to resolve it."},
-			{Key: "owner_document_reviewed", Name: "Owner document reviewed", Optional: true, Repeatable: true, Within: 4 * days,
+			{Key: "owner_document_reviewed", Name: "Owner document reviewed", Optional: true, Repeatable: true, Within: 5 * days,
 				Topics: []string{"customer_beneficial_owner_verification_document_approved", "customer_beneficial_owner_verification_document_failed"}},
 			{Key: "retry", Name: "Retry requested", Optional: true, Within: week,
 				Topics:      []string{"customer_reverification_needed", "customer_address_verification_failed"},
@@ -149,7 +150,7 @@ func businessVerification() Definition {
 				Topics: []string{"customer_verification_document_needed"}},
 			{Key: "document_uploaded", Name: "Document uploaded", Optional: true, Repeatable: true, Within: week,
 				Topics: []string{"customer_verification_document_uploaded"}},
-			{Key: "document_reviewed", Name: "Document reviewed", Optional: true, Repeatable: true, Within: 4 * days,
+			{Key: "document_reviewed", Name: "Document reviewed", Optional: true, Repeatable: true, Within: 5 * days,
 				Topics: []string{"customer_verification_document_approved", "customer_verification_document_failed"}},
 			{Key: "in_review", Name: "Manual review", Optional: true, Within: week,
 				Topics:      []string{"customer_verification_pending_review"},

@@ -480,9 +480,9 @@ func TestStepTimeline(t *testing.T) {
 	def := builtin(t, "personal_verification")
 	events := script("c1", at{"customer_created", 0}, at{"customer_reverification_needed", 2 * hr},
 		at{"customer_verification_document_needed", 2 * dy}, at{"customer_verification_document_uploaded", 3 * dy},
-		at{"customer_verification_document_failed", 8 * dy}, at{"customer_verification_document_uploaded", 9 * dy},
-		at{"customer_verification_document_approved", 10 * dy}, at{"customer_verified", 10*dy + sec})
-	st := Evaluate(def, events, t0.Add(11*dy))
+		at{"customer_verification_document_failed", 9 * dy}, at{"customer_verification_document_uploaded", 10 * dy},
+		at{"customer_verification_document_approved", 11 * dy}, at{"customer_verified", 11*dy + sec})
+	st := Evaluate(def, events, t0.Add(12*dy))
 	require.Equal(t, StatusCompleted, st.Status)
 
 	created := step(t, st, "created")
@@ -498,24 +498,24 @@ func TestStepTimeline(t *testing.T) {
 
 	reviewed := step(t, st, "document_reviewed")
 	require.Equal(t, "customer_verification_document_failed", reviewed.Topic)
-	require.Equal(t, Duration(5*dy), reviewed.SincePrevious)
-	require.False(t, reviewed.WithinLimit, "5d against a 4d limit")
-	require.Equal(t, Duration(8*dy), reviewed.SinceStart)
+	require.Equal(t, Duration(6*dy), reviewed.SincePrevious)
+	require.False(t, reviewed.WithinLimit, "6d against a 5d limit")
+	require.Equal(t, Duration(9*dy), reviewed.SinceStart)
 	require.Equal(t, 2, reviewed.Visits)
-	require.Equal(t, t0.Add(10*dy), reviewed.LastVisitAt)
+	require.Equal(t, t0.Add(11*dy), reviewed.LastVisitAt)
 
 	uploaded := step(t, st, "document_uploaded")
 	require.Equal(t, 2, uploaded.Visits)
 	require.Equal(t, t0.Add(3*dy), uploaded.ReachedAt)
-	require.Equal(t, t0.Add(9*dy), uploaded.LastVisitAt)
+	require.Equal(t, t0.Add(10*dy), uploaded.LastVisitAt)
 
 	// Time since the previous step is measured from the last step entered,
 	// the second review, not the first.
 	verified := step(t, st, "verified")
 	require.Equal(t, Duration(sec), verified.SincePrevious)
 	require.True(t, verified.WithinLimit)
-	require.Equal(t, t0.Add(10*dy+sec), st.EndedAt)
-	require.Equal(t, Duration(10*dy+sec), st.Duration)
+	require.Equal(t, t0.Add(11*dy+sec), st.EndedAt)
+	require.Equal(t, Duration(11*dy+sec), st.Duration)
 	require.Equal(t, "customer_verified", st.EndTopic)
 
 	kba := step(t, st, "kba_needed")

@@ -446,7 +446,7 @@ func Evaluate(def Definition, events []Event, now time.Time) State {
 	}
 	notes = append(notes, outcomeNotes...)
 	if !opened {
-		notes = append(notes, "none of these events may open this journey; it is shown because it was evaluated")
+		notes = append(notes, "no event here may open this journey, so the router would not have opened it")
 	}
 	if st.Excluded {
 		notes = append(notes, "belongs to another journey: saw "+st.ExcludedBy)

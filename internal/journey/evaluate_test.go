@@ -140,7 +140,7 @@ func TestEvaluateEdges(t *testing.T) {
 	// A receive-only customer: evaluated anyway, but flagged, because the
 	// router would never have opened it.
 	st = Evaluate(def, script("c1", at{"customer_created", 0}), t0.Add(hr))
-	require.Contains(t, st.Note(), "none of these events may open this journey")
+	require.Contains(t, st.Note(), "no event here may open this journey")
 
 	// An invalid custom definition must not panic the pipeline.
 	for _, bad := range []Definition{

@@ -14,6 +14,7 @@ type ValidationError struct {
 	Problems []string
 }
 
+// Error lists the problems on one line.
 func (e *ValidationError) Error() string {
 	return "invalid journey definition: " + strings.Join(e.Problems, "; ")
 }

@@ -57,7 +57,12 @@ func TestValidate(t *testing.T) {
 		{name: "bad correlation", edit: func(d *Definition) { d.Correlation.By = "account" }, errs: []string{`correlation.by: must be "customer" or "resource", not "account"`}},
 		{name: "duplicate resource type", edit: func(d *Definition) { d.Correlation.ResourceTypes = []string{"transfer", "transfer"} },
 			errs: []string{`correlation.resourceTypes[1]: "transfer" is listed twice`}},
-		{name: "no steps", edit: func(d *Definition) { d.Steps = nil; d.SuccessTopics = nil; d.FailureTopics = nil; d.Start = StartRule{AnyTopic: true} },
+		{name: "no steps", edit: func(d *Definition) {
+			d.Steps = nil
+			d.SuccessTopics = nil
+			d.FailureTopics = nil
+			d.Start = StartRule{AnyTopic: true}
+		},
 			errs: []string{"steps: a journey needs at least one step", "successTopics: a journey needs at least one topic"}},
 		{name: "step without topics", edit: func(d *Definition) { d.Steps[0].Topics = nil; d.Start = StartRule{AnyTopic: true} },
 			errs: []string{"steps[0].topics: a step needs at least one topic"}},
@@ -69,7 +74,10 @@ func TestValidate(t *testing.T) {
 			errs: []string{`steps[1].topics: "transfer_created" already completes steps[0] ("created")`}},
 		{name: "topic twice in a step", edit: func(d *Definition) { d.Steps[0].Topics = []string{"transfer_created", "transfer_created"} },
 			errs: []string{`steps[0].topics: "transfer_created" is listed twice`}},
-		{name: "not a topic name", edit: func(d *Definition) { d.Steps[0].Topics = []string{"transfer created"}; d.Start = StartRule{AnyTopic: true} },
+		{name: "not a topic name", edit: func(d *Definition) {
+			d.Steps[0].Topics = []string{"transfer created"}
+			d.Start = StartRule{AnyTopic: true}
+		},
 			errs: []string{`steps[0].topics: "transfer created" is not a topic name`}},
 		{name: "zero limit", edit: func(d *Definition) { d.Steps[1].Within = 0 },
 			errs: []string{`steps[1].within: must be a positive time limit such as "36h" or "7d", not "0s"`}},
