@@ -1,0 +1,263 @@
+// The dashboard end to end: a real server, real signed webhooks, real
+// Chromium. Every page is compared with what the API says and saved as a
+// screenshot in test-results/screenshots/.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  deliver,
+  freshWebhook,
+  gql,
+  inCI,
+  launchBrowser,
+  loadCaptures,
+  missingPrerequisite,
+  screenshotDir,
+  startServer,
+  type CapturedWebhook,
+  type RunningServer,
+} from "./harness.ts";
+
+const missing = missingPrerequisite();
+if (missing && inCI) {
+  // In CI a browser test that cannot run is a failure, never a skip.
+  throw new Error(`browser tests cannot run: ${missing}`);
+}
+
+describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let captures: CapturedWebhook[];
+  /** Distinct events among the captures (the sandbox sent one event twice). */
+  let unique: CapturedWebhook[];
+  const pageErrors: string[] = [];
+
+  const shot = (name: string) => page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    server = await startServer();
+    captures = loadCaptures();
+    unique = [...new Map(captures.map((c) => [c.id, c])).values()];
+    assert.ok(captures.length >= 10, "the captures should hold real webhooks");
+    for (const hook of captures) assert.equal(await deliver(server.baseURL, hook), 200, `delivering ${hook.id}`);
+    // A duplicate delivery and a forged one, so deliveries show all outcomes.
+    const first = captures[0];
+    assert.ok(first);
+    assert.equal(await deliver(server.baseURL, first), 200);
+    assert.equal(await deliver(server.baseURL, first, "not-the-secret"), 401);
+
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: "light" });
+    page = await context.newPage();
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") pageErrors.push(msg.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("signs in through the link the server printed and clears the token from the URL", async () => {
+    await page.goto(server.loginURL);
+    await page.waitForURL((u) => u.pathname === "/events");
+    assert.equal(new URL(page.url()).hash, "", "the token must leave the address bar");
+    await page.getByTestId("who").waitFor();
+    assert.match(await page.getByTestId("who").innerText(), /admin/);
+  });
+
+  it("lists the stored events, matching the API", async () => {
+    const data = await gql<{ events: { totalCount: number } }>(server.baseURL, server.adminToken, "{ events { totalCount } }");
+    assert.equal(data.events.totalCount, unique.length);
+    await page.getByTestId("event-row").first().waitFor();
+    await page.getByTestId("event-count").filter({ hasText: `${unique.length} events` }).waitFor();
+    await page.getByTestId("timeline").locator("canvas").waitFor();
+    const firstRow = await page.getByTestId("event-row").first().innerText();
+    const newest = await gql<{ events: { edges: { node: { topic: string } }[] } }>(
+      server.baseURL,
+      server.adminToken,
+      "{ events(first: 1, orderBy: [{field: RECEIVED_AT, direction: DESC}]) { edges { node { topic } } } }",
+    );
+    assert.ok(firstRow.includes(newest.events.edges[0]?.node.topic ?? "?"), `newest first: ${firstRow}`);
+    await shot("events");
+  });
+
+  it("filters by topic and keeps the filter in the URL", async () => {
+    const topic = captures[0]?.topic ?? "";
+    const want = unique.filter((c) => c.topic === topic).length;
+    await page.getByLabel("Topic", { exact: true }).selectOption(topic);
+    await page.waitForURL((u) => u.searchParams.get("topic") === topic);
+    await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
+    const rows = await page.getByTestId("event-row").allInnerTexts();
+    assert.equal(rows.length, want);
+    for (const r of rows) assert.ok(r.includes(topic), r);
+
+    // The URL alone reproduces the view.
+    await page.reload();
+    await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
+    assert.equal(await page.getByLabel("Topic", { exact: true }).inputValue(), topic);
+    await shot("events-filtered");
+
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("topic"));
+  });
+
+  it("searches by resource id", async () => {
+    const hook = captures[3] ?? captures[0];
+    assert.ok(hook);
+    const resourceID = (JSON.parse(hook.body) as { resourceId: string }).resourceId;
+    const want = unique.filter((c) => (JSON.parse(c.body) as { resourceId: string }).resourceId.toLowerCase() === resourceID.toLowerCase()).length;
+    await page.getByLabel("Resource id").fill(resourceID);
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL((u) => u.searchParams.get("resource") === resourceID);
+    await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("resource"));
+  });
+
+  it("opens an event in the drawer with payload, raw body and every delivery", async () => {
+    const first = captures[0];
+    assert.ok(first);
+    await page.goto(`${server.baseURL}/events?event=${first.id}`);
+    const drawer = page.getByTestId("event-drawer");
+    await drawer.waitFor();
+    assert.ok((await drawer.innerText()).includes(first.id));
+    // The duplicate and the original delivery; the forged one carried no trusted id.
+    const deliveries = page.getByTestId("deliveries").locator("tbody tr");
+    await deliveries.nth(1).waitFor();
+    assert.equal(await deliveries.count(), 2);
+    const outcomes = await deliveries.allInnerTexts();
+    assert.ok(outcomes.some((t) => t.includes("accepted")), outcomes.join("\n"));
+    assert.ok(outcomes.some((t) => t.includes("duplicate")), outcomes.join("\n"));
+    await page.getByText(/^Exactly as received/).click();
+    assert.equal(await page.getByTestId("raw-body").innerText(), first.body);
+    await shot("event-drawer");
+    await page.keyboard.press("Escape");
+    await page.waitForURL((u) => !u.searchParams.has("event"));
+  });
+
+  it("shows a new webhook in the monitor within two seconds", async () => {
+    await page.getByRole("link", { name: "Monitor" }).click();
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor();
+    const base = captures[1] ?? captures[0];
+    assert.ok(base);
+    const hook = freshWebhook(base);
+    const sent = Date.now();
+    assert.equal(await deliver(server.baseURL, hook), 200);
+    await page.getByTestId("live-row").filter({ hasText: hook.topic }).first().waitFor({ timeout: 2000 });
+    const elapsed = Date.now() - sent;
+    assert.ok(elapsed < 2000, `shown after ${elapsed} ms`);
+    await page.getByTestId("received").filter({ hasText: "1" }).waitFor();
+
+    // Paused: new events wait; resumed: they appear.
+    await page.getByTestId("pause").click();
+    const second = freshWebhook(base);
+    assert.equal(await deliver(server.baseURL, second), 200);
+    await page.getByTestId("pause").filter({ hasText: "Resume (1 new)" }).waitFor();
+    assert.equal(await page.getByTestId("live-row").count(), 1);
+    await page.getByTestId("pause").click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="live-row"]').length === 2);
+    await shot("monitor");
+  });
+
+  it("creates a token, shows it once, and revokes it", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByTestId("token-table").waitFor();
+    await page.getByLabel("Name").fill("e2e-grafana");
+    await page.getByLabel("Role").selectOption("viewer");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const value = await page.getByTestId("new-token-value").innerText();
+    assert.match(value, /^hl_/);
+    const viewer = await gql<{ viewer: { name: string; role: string } }>(server.baseURL, value, "{ viewer { name role } }");
+    assert.deepEqual(viewer.viewer, { name: "e2e-grafana", role: "viewer" });
+    const row = page.getByTestId("token-row").filter({ hasText: "e2e-grafana" });
+    await row.waitFor();
+    await shot("settings-tokens");
+
+    await row.getByRole("button", { name: /Revoke/ }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke token" }).click();
+    await row.getByText("revoked").waitFor();
+    const res = await fetch(`${server.baseURL}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${value}` },
+      body: JSON.stringify({ query: "{ viewer { name } }" }),
+    });
+    assert.equal(res.status, 401, "a revoked token no longer works");
+  });
+
+  it("runs a query in the playground as the signed-in user", async () => {
+    await page.getByRole("link", { name: "Playground" }).click();
+    await page.locator(".graphiql-container").waitFor();
+    await page.locator(".graphiql-execute-button").click();
+    await page.locator(".result-window").getByText("totalCount").waitFor();
+    assert.ok((await page.locator(".result-window").innerText()).includes(`"totalCount": ${unique.length + 2}`));
+    await shot("playground");
+  });
+
+  it("switches to the dark theme and remembers it", async () => {
+    await page.goto(`${server.baseURL}/events`);
+    await page.getByTestId("event-row").first().waitFor();
+    // system (light here) → light → dark
+    await page.getByTestId("theme-toggle").click();
+    await page.getByTestId("theme-toggle").click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.reload();
+    await page.getByTestId("event-row").first().waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await shot("events-dark");
+    await page.getByTestId("theme-toggle").click();
+  });
+
+  it("gives viewers no mutation controls, and sends them to sign in when their session ends", async () => {
+    const created = await gql<{ createAPIToken: { token: string; apiToken: { id: string } } }>(
+      server.baseURL,
+      server.adminToken,
+      `mutation { createAPIToken(input: {name: "e2e-viewer", role: viewer}) { token apiToken { id } } }`,
+    );
+    const viewerContext = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const vp = await viewerContext.newPage();
+      await vp.goto(`${server.baseURL}/login`);
+      await vp.getByLabel("API token").fill(created.createAPIToken.token);
+      await vp.getByRole("button", { name: "Sign in" }).click();
+      await vp.waitForURL((u) => u.pathname === "/events");
+      assert.match(await vp.getByTestId("who").innerText(), /viewer/);
+      assert.equal(await vp.getByRole("link", { name: "Settings" }).count(), 0);
+      await vp.goto(`${server.baseURL}/settings/tokens`);
+      await vp.getByText("Only admins manage API tokens.").waitFor();
+      assert.equal(await vp.getByRole("button", { name: "Create token" }).count(), 0);
+      await vp.screenshot({ path: join(screenshotDir, "viewer-settings.png"), fullPage: true });
+
+      // Revoking the token ends the session: the next request answers 401.
+      await gql(server.baseURL, server.adminToken, `mutation($id: ID!) { revokeAPIToken(id: $id) { id } }`, { id: created.createAPIToken.apiToken.id });
+      await vp.getByRole("link", { name: "Events" }).click();
+      await vp.waitForURL((u) => u.pathname === "/login" && u.searchParams.has("expired"));
+      await vp.getByText("Your session has ended").waitFor();
+      await vp.screenshot({ path: join(screenshotDir, "session-expired.png"), fullPage: true });
+    } finally {
+      await viewerContext.close();
+    }
+  });
+
+  it("signs out", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL((u) => u.pathname === "/login");
+    await page.getByText("You are signed out.").waitFor();
+    await shot("login");
+    await page.goto(`${server.baseURL}/events`);
+    await page.waitForURL((u) => u.pathname === "/login");
+    const res = await context.request.get(`${server.baseURL}/api/session`);
+    assert.equal(res.status(), 401);
+  });
+
+  it("logged no errors in the page", () => {
+    // 401s after sign-out and revocation are expected; anything else is a bug.
+    const unexpected = pageErrors.filter((e) => !/401|Unauthorized/i.test(e));
+    assert.deepEqual(unexpected, []);
+  });
+});

@@ -1,0 +1,174 @@
+// Test harness for the browser tests: a real hooklens server on a free port
+// with a fresh SQLite database, real signed webhooks from Dwolla's sandbox
+// captures, and Debian's Chromium driven by playwright-core.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+export const repoRoot = resolve(import.meta.dirname, "../..");
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const serverBinary = resolve(repoRoot, process.env.HOOKLENS_BIN ?? "bin/hooklens");
+export const screenshotDir = join(repoRoot, "test-results", "screenshots");
+export const webhookSecret = "e2e-webhook-secret";
+
+/**
+ * Why the browser tests cannot run here, or null when they can. Outside CI
+ * a missing Chromium or binary skips them; with CI=true it fails the run.
+ */
+export function missingPrerequisite(): string | null {
+  if (!existsSync(chromiumPath)) return `${chromiumPath} is missing (apt-get install -y chromium)`;
+  if (!existsSync(serverBinary)) return `${serverBinary} is missing (make build, or go build -o bin/hooklens ./server)`;
+  return null;
+}
+
+export const inCI = process.env.CI === "true" || process.env.CI === "1";
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+export interface RunningServer {
+  baseURL: string;
+  adminToken: string;
+  loginURL: string;
+  /** Everything the server printed, for failure messages. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts bin/hooklens and waits for the sign-in link it prints on first start. */
+export async function startServer(): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), "hooklens-e2e-"));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
+  const child: ChildProcess = spawn(
+    serverBinary,
+    ["serve", "--addr", `127.0.0.1:${port}`, "--database-url", join(dir, "h.db"), "--webhook-secret", webhookSecret, "--log-level", "warn"],
+    { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr?.on("data", (b: Buffer) => (out += b.toString()));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const m = /Sign in to the dashboard: (\S+\/login#token=(hl_\S+))/.exec(out);
+    if (m?.[1] && m[2]) {
+      const loginURL = m[1];
+      return { baseURL: new URL(loginURL).origin, adminToken: m[2], loginURL, output: () => out, stop };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`hooklens did not print a sign-in link:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One webhook as Dwolla delivered it in the sandbox. */
+export interface CapturedWebhook {
+  topic: string;
+  body: string;
+  id: string;
+}
+
+/** Every webhookPayload in internal/dwolla/testdata/captures, in file and step order. */
+export function loadCaptures(): CapturedWebhook[] {
+  const dir = join(repoRoot, "internal/dwolla/testdata/captures");
+  const out: CapturedWebhook[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+    const doc = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
+      webhooksArray?: { set?: { webhookPayload?: { id?: string; topic?: string } }[] }[];
+    };
+    for (const step of doc.webhooksArray ?? []) {
+      for (const item of step.set ?? []) {
+        const p = item.webhookPayload;
+        if (p?.id && p.topic) out.push({ topic: p.topic, id: p.id, body: JSON.stringify(p) });
+      }
+    }
+  }
+  return out;
+}
+
+/** A capture with a new event id: a real payload shape the server has not seen. */
+export function freshWebhook(from: CapturedWebhook): CapturedWebhook {
+  const payload = JSON.parse(from.body) as Record<string, unknown>;
+  const id = randomUUID();
+  payload.id = id;
+  payload.created = new Date().toISOString();
+  return { topic: from.topic, id, body: JSON.stringify(payload) };
+}
+
+export function sign(body: string, secret: string = webhookSecret): string {
+  return createHmac("sha256", secret).update(body, "utf8").digest("hex");
+}
+
+/** Delivers a webhook signed like Dwolla does; returns the HTTP status. */
+export async function deliver(baseURL: string, hook: CapturedWebhook, secret: string = webhookSecret): Promise<number> {
+  const res = await fetch(`${baseURL}/api/webhooks/dwolla/v2`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "X-Dwolla-Topic": hook.topic,
+      "X-Request-Signature-SHA-256": sign(hook.body, secret),
+    },
+    body: hook.body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Asks the API directly (bearer token), to compare the page with the truth. */
+export async function gql<T>(baseURL: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(`${baseURL}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length || !body.data) throw new Error(`GraphQL failed (${res.status}): ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/**
+ * Launches Debian's Chromium. playwright-core gives every launch a fresh,
+ * temporary user-data-dir, and never downloads a browser.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(screenshotDir, { recursive: true });
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs, timeout: 30_000 });
+}

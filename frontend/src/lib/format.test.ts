@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { formatBytes, formatMs, formatRelative, formatTime } from "./format";
+import { readCookie } from "./cookies";
+
+describe("formatting", () => {
+  it("formats durations, sizes and relative times", () => {
+    expect(formatMs(0.421)).toBe("0.42 ms");
+    expect(formatMs(12.34)).toBe("12.3 ms");
+    expect(formatMs(1200)).toBe("1.20 s");
+    expect(formatMs(null)).toBe("—");
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(2048)).toBe("2.0 KiB");
+    const now = new Date("2026-01-01T12:00:00Z");
+    expect(formatRelative("2026-01-01T11:59:30Z", now)).toBe("30 s ago");
+    expect(formatRelative("2026-01-01T10:00:00Z", now)).toBe("2 h ago");
+    expect(formatRelative("2026-01-03T12:00:00Z", now)).toBe("in 2 d");
+    expect(formatTime(null)).toBe("—");
+    expect(formatTime("not a date")).toBe("not a date");
+  });
+
+  it("reads cookies", () => {
+    expect(readCookie("hooklens_csrf", "a=1; hooklens_csrf=abc%3D; b=2")).toBe("abc=");
+    expect(readCookie("missing", "a=1")).toBeNull();
+  });
+});

@@ -1,0 +1,50 @@
+const numberFormat = new Intl.NumberFormat();
+
+export function formatNumber(n: number): string {
+  return numberFormat.format(n);
+}
+
+/** A timestamp in the reader's locale, with seconds. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+}
+
+/** "3 s ago", "5 min ago", "2 h ago", "4 d ago"; future times read "in …". */
+export function formatRelative(iso: string | null | undefined, now: Date = new Date()): string {
+  if (!iso) return "—";
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return iso;
+  const diff = Math.round((now.getTime() - t) / 1000);
+  const abs = Math.abs(diff);
+  let text: string;
+  if (abs < 60) text = `${abs} s`;
+  else if (abs < 3600) text = `${Math.floor(abs / 60)} min`;
+  else if (abs < 86400) text = `${Math.floor(abs / 3600)} h`;
+  else text = `${Math.floor(abs / 86400)} d`;
+  return diff >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** Milliseconds with a sensible precision: 0.42 ms, 12.3 ms, 1.20 s. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 100) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

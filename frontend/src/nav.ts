@@ -1,0 +1,29 @@
+// The pages in the navigation. A page is listed only once the server has
+// the API behind it: the dashboard never shows mock data.
+export interface NavItem {
+  to: string;
+  label: string;
+  /** Only admins see it. */
+  admin?: boolean;
+  /** Carries the time range along when followed. */
+  timeRange?: boolean;
+}
+
+export const navItems: NavItem[] = [
+  { to: "/events", label: "Events", timeRange: true },
+  { to: "/monitor", label: "Monitor" },
+  { to: "/settings/tokens", label: "Settings", admin: true },
+  { to: "/playground", label: "Playground" },
+];
+
+/** Links keep the shared time range (range, from, to) and nothing else. */
+export function navSearch(current: URLSearchParams, item: NavItem): string {
+  if (!item.timeRange) return "";
+  const next = new URLSearchParams();
+  for (const k of ["range", "from", "to"]) {
+    const v = current.get(k);
+    if (v) next.set(k, v);
+  }
+  const s = next.toString();
+  return s ? `?${s}` : "";
+}

@@ -1,0 +1,71 @@
+// The routes. The shell's loader asks the server who is signed in and sends
+// everyone else to /login; pages are split into their own chunks.
+import { createBrowserRouter, redirect, type LoaderFunctionArgs, type RouteObject } from "react-router";
+import { fetchSession } from "./api/session";
+import { Shell, type RouteHandle } from "./components/Shell";
+import { loginAction, loginLoader, LoginRoute } from "./routes/login/LoginRoute";
+import { NotFound, RouteError } from "./routes/RouteError";
+import { Loading } from "./components/States";
+
+async function sessionLoader({ request }: LoaderFunctionArgs) {
+  const session = await fetchSession(request.signal);
+  if (!session) {
+    const url = new URL(request.url);
+    throw redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+  }
+  return session;
+}
+
+const handle = (h: RouteHandle) => h;
+
+export const routes: RouteObject[] = [
+  {
+    path: "/login",
+    Component: LoginRoute,
+    loader: loginLoader,
+    action: loginAction,
+    HydrateFallback: () => <Loading label="Signing in…" />,
+    errorElement: <RouteError />,
+    handle: handle({ title: "Sign in" }),
+  },
+  {
+    path: "/",
+    Component: Shell,
+    loader: sessionLoader,
+    // Ask the server again when the page changes, not on every filter change.
+    shouldRevalidate: ({ currentUrl, nextUrl, defaultShouldRevalidate }) =>
+      currentUrl.pathname !== nextUrl.pathname && defaultShouldRevalidate,
+    HydrateFallback: () => <Loading label="Checking your session…" />,
+    errorElement: <RouteError />,
+    children: [
+      // The overview needs the analytics API; until it exists the events log is home.
+      { index: true, loader: ({ request }) => redirect(`/events${new URL(request.url).search}`) },
+      {
+        path: "events",
+        handle: handle({ title: "Events", timeRange: true }),
+        lazy: () => import("./routes/events/EventsRoute").then((m) => ({ Component: m.EventsRoute })),
+      },
+      {
+        path: "monitor",
+        handle: handle({ title: "Real-time monitor" }),
+        lazy: () => import("./routes/monitor/MonitorRoute").then((m) => ({ Component: m.MonitorRoute })),
+      },
+      { path: "settings", loader: () => redirect("/settings/tokens") },
+      {
+        path: "settings/tokens",
+        handle: handle({ title: "Settings · API tokens" }),
+        lazy: () => import("./routes/settings/TokensRoute").then((m) => ({ Component: m.TokensRoute })),
+      },
+      {
+        path: "playground",
+        handle: handle({ title: "GraphQL playground" }),
+        lazy: () => import("./routes/playground/PlaygroundRoute").then((m) => ({ Component: m.PlaygroundRoute })),
+      },
+      { path: "*", Component: NotFound, handle: handle({ title: "Not found" }) },
+    ],
+  },
+];
+
+export function createRouter() {
+  return createBrowserRouter(routes);
+}

@@ -1,0 +1,108 @@
+// The events log: filters and time range from the URL, the timeline, the
+// virtualised list, and the drawer for ?event=<id>.
+import { useCallback } from "react";
+import { useSearchParams } from "react-router";
+import { useEventLog, useEventTimeline } from "../../api/events";
+import { useTopics } from "../../api/topics";
+import { EventTable } from "../../components/EventTable";
+import { EmptyState, ErrorState, Loading } from "../../components/States";
+import { useTimeRange } from "../../components/TimeRangePicker";
+import { emptyEventFilters, hasEventFilters, parseEventFilters, writeEventFilters, type EventFilters } from "../../lib/eventFilters";
+import { formatNumber, formatTime } from "../../lib/format";
+import { describeTimeRange } from "../../lib/timeRange";
+import { EventDrawer } from "./EventDrawer";
+import { EventFiltersForm } from "./EventFiltersForm";
+import { EventTimeline } from "./EventTimeline";
+
+export function EventsRoute() {
+  const [params, setParams] = useSearchParams();
+  const [range, setRange] = useTimeRange();
+  const filters = parseEventFilters(params);
+  const openEvent = params.get("event");
+  const log = useEventLog(filters, range);
+  const timeline = useEventTimeline(filters, range, log.asOf);
+  const topics = useTopics();
+
+  const setFilters = useCallback(
+    (next: EventFilters) => setParams((p) => {
+      const out = writeEventFilters(p, next);
+      out.delete("event");
+      return out;
+    }),
+    [setParams],
+  );
+  const closeDrawer = useCallback(
+    () =>
+      setParams((p) => {
+        const out = new URLSearchParams(p);
+        out.delete("event");
+        return out;
+      }),
+    [setParams],
+  );
+
+  const filtered = hasEventFilters(filters);
+  return (
+    <div className="events-page">
+      <EventFiltersForm
+        key={params.toString()}
+        filters={filters}
+        topics={topics.topics}
+        onChange={setFilters}
+        onClear={() => setFilters(emptyEventFilters)}
+      />
+      {topics.error && <ErrorState error={topics.error} title="Could not load the topic list" onRetry={topics.retry} />}
+
+      <div className="result-bar" aria-live="polite">
+        <span data-testid="event-count">
+          {log.totalCount === null ? "Counting…" : `${formatNumber(log.totalCount)} event${log.totalCount === 1 ? "" : "s"}`}
+        </span>
+        <span className="muted">
+          {" "}
+          · {describeTimeRange(range)}
+          {log.asOf && <> · as of {formatTime(log.asOf.toISOString())}</>}
+        </span>
+        <button type="button" className="button ghost" onClick={log.reload}>
+          Refresh
+        </button>
+      </div>
+
+      {timeline.error ? (
+        <ErrorState error={timeline.error} title="Could not count events for the timeline" />
+      ) : timeline.loading ? (
+        <div className="timeline-placeholder">
+          <Loading label="Counting events over time…" />
+        </div>
+      ) : timeline.buckets.length > 0 ? (
+        <EventTimeline buckets={timeline.buckets} />
+      ) : null}
+
+      {log.error ? (
+        <ErrorState error={log.error} title="Could not load events" onRetry={log.reload} />
+      ) : log.rows.length === 0 && log.loading ? (
+        <Loading label="Loading events…" />
+      ) : log.rows.length === 0 ? (
+        <EmptyState title={filtered ? "No events match these filters." : `No events in ${describeTimeRange(range).toLowerCase()}.`}>
+          <p className="muted">
+            {filtered ? "Loosen a filter, or " : "Events appear here as Dwolla delivers them. "}
+            {!(range.kind === "preset" && range.key === "all") && (
+              <button type="button" className="button link" onClick={() => setRange({ kind: "preset", key: "all" })}>
+                look at all time
+              </button>
+            )}
+          </p>
+        </EmptyState>
+      ) : (
+        <EventTable
+          events={log.rows}
+          totalCount={log.totalCount ?? log.rows.length}
+          hasMore={log.hasMore}
+          loading={log.loading}
+          onLoadMore={log.loadMore}
+        />
+      )}
+
+      {openEvent && <EventDrawer key={openEvent} eventID={openEvent} onClose={closeDrawer} />}
+    </div>
+  );
+}
