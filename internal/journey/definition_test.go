@@ -2,6 +2,8 @@ package journey
 
 import (
 	"encoding/json"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +120,23 @@ func TestDefinitionTopics(t *testing.T) {
 	d := validDefinition()
 	d.ExcludeTopics = []string{"transfer_cancelled"}
 	require.Equal(t, []string{"transfer_created", "transfer_completed", "transfer_failed", "transfer_cancelled"}, d.Topics())
+}
+
+// TestDocumentedExample keeps the example in docs/journeys.md valid.
+func TestDocumentedExample(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/journeys.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "```json\n")
+	require.True(t, ok, "docs/journeys.md has a JSON example")
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	def, err := ParseDefinition([]byte(example))
+	require.NoError(t, err)
+	warnings, err := Validate(def)
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+
+	st := Evaluate(def, script("tr1", at{"customer_transfer_created", 0}, at{"customer_transfer_completed", 2 * dy}), t0.Add(3*dy))
+	require.Equal(t, StatusCompleted, st.Status)
 }
