@@ -15,6 +15,7 @@ import (
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/fakedwolla"
+	"github.com/hooklens/hooklens/internal/simulate"
 )
 
 // stored returns hooklens' events: event id → delivery count.
@@ -104,4 +105,45 @@ func TestFakeDeliversToHooklensExactlyOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, w.Delivered(), "webhook %s", w.ID)
 	}
+}
+
+// TestSimulatedTrafficThroughFakeReachesHooklens runs the simulator into the
+// fake, which delivers (shuffled, with duplicates) to hooklens: every event
+// in the fake's Events API is stored once, and the client can page the
+// Events API back to reconcile.
+func TestSimulatedTrafficThroughFakeReachesHooklens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := apptest.Start(t, "sqlite", apptest.Options{})
+	fake, err := fakedwolla.NewServer("", fakedwolla.Options{
+		Key: "k", Secret: "s", Seed: 11, Faults: fakedwolla.Faults{Duplicate: 0.2},
+		Logger: apptest.Logger(t),
+	})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	_, err = fake.Subscribe(srv.URL+"/api/webhooks/dwolla/v2", apptest.Secret)
+	require.NoError(t, err)
+	g, err := simulate.NewGenerator(simulate.Config{Seed: 11, BaseURL: fake.URL, AccountID: fake.AccountID()})
+	require.NoError(t, err)
+	st, err := simulate.Run(ctx, g, simulate.RunOptions{
+		Stream:   simulate.StreamOptions{Rate: 300, BusinessDayLength: 100 * time.Millisecond},
+		Duration: time.Second, Sink: simulate.NewFakeSink(fake.Fake),
+	})
+	require.NoError(t, err)
+	require.Greater(t, st.Events, int64(200))
+	require.NoError(t, fake.WaitIdle(ctx))
+
+	got := stored(t, srv)
+	require.Len(t, got, int(st.Events))
+	client, err := dwolla.NewClient(dwolla.ClientOptions{BaseURL: fake.URL, Key: "k", Secret: "s"})
+	require.NoError(t, err)
+	n := 0
+	for ev, err := range client.EventsSince(ctx, time.Now().Add(-time.Hour), 100) {
+		require.NoError(t, err)
+		require.NoError(t, ev.Err)
+		require.True(t, dwolla.KnownTopic(ev.Event.Topic))
+		require.Contains(t, got, ev.Event.ID)
+		n++
+	}
+	require.Equal(t, len(got), n)
 }
