@@ -250,26 +250,66 @@ func compareItems(a, b item) int {
 // it opened; events that do not belong (another topic, another key) are
 // reported as unexpected rather than ignored.
 func Evaluate(def Definition, events []Event, now time.Time) State {
-	p := compile(&def)
-	st := State{Definition: def.Key, Version: def.Version, Steps: make([]StepState, len(def.Steps))}
+	e := evaluation{def: &def, plan: compile(&def), cur: -1, furthest: -1, endIdx: -1}
+	e.st = State{Definition: def.Key, Version: def.Version, Steps: make([]StepState, len(def.Steps))}
 	for i, s := range def.Steps {
-		st.Steps[i] = StepState{Key: s.Key, Name: s.Name, Optional: s.Optional, Limit: s.Within, WithinLimit: true}
+		e.st.Steps[i] = StepState{Key: s.Key, Name: s.Name, Optional: s.Optional, Limit: s.Within, WithinLimit: true}
 	}
+	e.collect(events)
+	if len(e.mine) == 0 {
+		e.st.Status = StatusActive
+		e.notes = append(e.notes, "no event belongs to this journey")
+	} else {
+		e.summarise()
+		e.outcome()
+		e.path()
+		e.describe()
+		e.progress()
+		e.status(now)
+	}
+	e.st.Notes = e.notes
+	e.finishUnexpected()
+	return e.st
+}
 
-	// One copy per event id. Sorting by (id, content) before keeping the
-	// first copy makes the choice among conflicting copies independent of
-	// arrival; conflicting copies are noted.
+// evaluation is the working state of one Evaluate call.
+type evaluation struct {
+	def  *Definition
+	plan plan
+	st   State
+	// mine are the instance's events, one per id, in created order.
+	mine  []item
+	notes []string
+
+	// The outcome: the event that ended the journey, the first success,
+	// the index in mine where the path ends, and what was said about it.
+	end, success *item
+	endIdx       int
+	outcomeNotes []string
+
+	// The path: the current and furthest step, when a step was last
+	// entered, and whether any event may open the journey.
+	cur, furthest int
+	lastProgress  time.Time
+	opened        bool
+}
+
+// collect keeps one copy per event id and splits the instance's events from
+// those that do not belong. Sorting by (id, content) before keeping the
+// first copy makes the choice among conflicting copies independent of
+// arrival; conflicting copies are noted.
+func (e *evaluation) collect(events []Event) {
 	items := make([]item, 0, len(events))
-	for _, e := range events {
+	for _, ev := range events {
 		// Times by instant only: a location or a monotonic reading must not
 		// make two copies of an event differ.
-		e.Created = e.Created.UTC()
-		r, has := p.roles[e.Topic]
+		ev.Created = ev.Created.UTC()
+		r, has := e.plan.roles[ev.Topic]
 		if !has {
 			r = topicRole{step: -1}
 		}
-		k, ok := def.Correlation.correlationKey(e)
-		items = append(items, item{ev: e, role: r, rank: p.rank(r), key: k, ok: ok, has: has})
+		k, ok := e.def.Correlation.correlationKey(ev)
+		items = append(items, item{ev: ev, role: r, rank: e.plan.rank(r), key: k, ok: ok, has: has})
 	}
 	slices.SortFunc(items, func(a, b item) int {
 		if c := cmp.Compare(a.ev.ID, b.ev.ID); c != 0 {
@@ -277,7 +317,6 @@ func Evaluate(def Definition, events []Event, now time.Time) State {
 		}
 		return compareItems(a, b)
 	})
-	var notes []string
 	uniq := items[:0]
 	noted := ""
 	for _, it := range items {
@@ -285,238 +324,263 @@ func Evaluate(def Definition, events []Event, now time.Time) State {
 			kept := uniq[len(uniq)-1].ev
 			if !sameEvent(it.ev, kept) && noted != it.ev.ID {
 				noted = it.ev.ID
-				notes = append(notes, fmt.Sprintf("event %s was recorded with differing content; used the copy with topic %s created %s",
+				e.notes = append(e.notes, fmt.Sprintf("event %s was recorded with differing content; used the copy with topic %s created %s",
 					it.ev.ID, kept.Topic, stamp(kept.Created)))
 			}
 			continue
 		}
 		uniq = append(uniq, it)
 	}
-	items = uniq
 
 	// The instance key: the key most of its events share (ties to the
 	// smallest), so one stray event cannot hijack the instance.
-	st.Key = chooseKey(items)
-
-	// Split into the instance's events and the ones that do not belong.
-	var mine []item
-	for _, it := range items {
+	e.st.Key = chooseKey(uniq)
+	for _, it := range uniq {
 		switch {
 		case !it.has:
-			st.Unexpected = append(st.Unexpected, unexpected(it, "topic is not part of this journey"))
+			e.unexpected(it, "topic is not part of this journey")
 		case !it.ok:
-			st.Unexpected = append(st.Unexpected, unexpected(it, "has no "+keyName(def.Correlation)+" this journey can key on"))
-		case it.key != st.Key:
-			st.Unexpected = append(st.Unexpected, unexpected(it, "belongs to instance "+it.key))
+			e.unexpected(it, "has no "+keyName(e.def.Correlation)+" this journey can key on")
+		case it.key != e.st.Key:
+			e.unexpected(it, "belongs to instance "+it.key)
 		default:
-			mine = append(mine, it)
+			e.mine = append(e.mine, it)
 		}
 	}
-	slices.SortFunc(mine, compareItems)
-	st.EventCount = len(mine)
-	if len(mine) == 0 {
-		st.Status = StatusActive
-		st.Notes = append(notes, "no event belongs to this journey")
-		finishUnexpected(&st)
-		return st
-	}
-	st.StartedAt = mine[0].ev.Created
-	st.LastEventAt = mine[len(mine)-1].ev.Created
+	slices.SortFunc(e.mine, compareItems)
+}
+
+// summarise records what the events say regardless of the path: times,
+// customers, whether any may open the journey, exclusion.
+func (e *evaluation) summarise() {
+	st := &e.st
+	st.EventCount = len(e.mine)
+	st.StartedAt = e.mine[0].ev.Created
+	st.LastEventAt = e.mine[len(e.mine)-1].ev.Created
 	customers := map[string]bool{}
-	opened := false
-	for _, it := range mine {
+	for _, it := range e.mine {
 		if it.ev.CustomerID != "" && !customers[it.ev.CustomerID] {
 			customers[it.ev.CustomerID] = true
 			st.CustomerIDs = append(st.CustomerIDs, it.ev.CustomerID)
 		}
-		if it.role.start {
-			opened = true
-		}
+		e.opened = e.opened || it.role.start
 		if it.role.exclude && !st.Excluded {
 			st.Excluded, st.ExcludedBy = true, it.ev.Topic
 		}
 	}
 	slices.Sort(st.CustomerIDs)
+}
 
-	// Outcome: the first success or failure ends the path. A failure after
-	// a success undoes it unless the definition says success is final; a
-	// success after a failure never undoes the failure.
-	endIdx := -1
-	var end, success *item
-	var outcomeNotes []string
-	notedTopics := map[string]bool{}
-	for i := range mine {
-		it := &mine[i]
+// outcome finds how the journey ended. The first success or failure ends
+// the path. A failure after a success undoes it unless the definition says
+// success is final; a success after a failure never undoes the failure.
+func (e *evaluation) outcome() {
+	noted := map[string]bool{}
+	for i := range e.mine {
+		it := &e.mine[i]
 		switch {
 		case !it.role.success && !it.role.failure:
 			continue
-		case end == nil:
-			end, endIdx = it, i
+		case e.end == nil:
+			e.end, e.endIdx = it, i
 			if it.role.success {
-				success = it
+				e.success = it
 			}
-		case end.role.success && it.role.failure:
-			if notedTopics[it.ev.Topic] {
+		case e.end.role.success && it.role.failure:
+			if noted[it.ev.Topic] {
 				continue
 			}
-			notedTopics[it.ev.Topic] = true
-			after := time.Duration(it.ev.Created.Sub(success.ev.Created))
-			if def.SuccessIsFinal {
-				outcomeNotes = append(outcomeNotes, fmt.Sprintf("%s %s after completion; the journey stays completed",
-					it.ev.Topic, Duration(after)))
+			noted[it.ev.Topic] = true
+			after := Duration(it.ev.Created.Sub(e.success.ev.Created))
+			if e.def.SuccessIsFinal {
+				e.outcomeNotes = append(e.outcomeNotes, fmt.Sprintf("%s %s after completion; the journey stays completed", it.ev.Topic, after))
 				continue
 			}
-			end = it
-			st.FailedAfterSuccess = true
-			outcomeNotes = append(outcomeNotes, fmt.Sprintf("failed after completing: %s %s after completion%s",
-				it.ev.Topic, Duration(after), lateHint(it.ev.Topic)))
-		case end.role.failure && it.role.success:
-			st.Unexpected = append(st.Unexpected, unexpected(*it, "success after the journey had failed ("+end.ev.Topic+"); it stays failed"))
-		case end.role.failure && it.role.failure && it.ev.Topic != end.ev.Topic && !notedTopics[it.ev.Topic]:
-			notedTopics[it.ev.Topic] = true
-			outcomeNotes = append(outcomeNotes, fmt.Sprintf("then %s %s later", it.ev.Topic,
-				Duration(it.ev.Created.Sub(end.ev.Created))))
+			e.end = it
+			e.st.FailedAfterSuccess = true
+			e.outcomeNotes = append(e.outcomeNotes, fmt.Sprintf("failed after completing: %s %s after completion%s",
+				it.ev.Topic, after, lateHint(it.ev.Topic)))
+		case e.end.role.failure && it.role.success:
+			e.unexpected(*it, "success after the journey had failed ("+e.end.ev.Topic+"); it stays failed")
+		case e.end.role.failure && it.role.failure && it.ev.Topic != e.end.ev.Topic && !noted[it.ev.Topic]:
+			noted[it.ev.Topic] = true
+			e.outcomeNotes = append(e.outcomeNotes, fmt.Sprintf("then %s %s later", it.ev.Topic,
+				Duration(it.ev.Created.Sub(e.end.ev.Created))))
 		}
 	}
+}
 
-	// The path: walk the step events in created order up to the end.
-	cur, furthest := -1, -1
-	var lastProgress time.Time
-	enter := func(i int, it *item, first bool) {
-		s := &st.Steps[i]
-		at := it.ev.Created
-		if first {
-			s.Reached, s.ReachedAt, s.EventID, s.Topic = true, at, it.ev.ID, it.ev.Topic
-			s.SinceStart = Duration(at.Sub(st.StartedAt))
-			if cur >= 0 {
-				s.SincePrevious = Duration(at.Sub(lastProgress))
-			}
-			s.WithinLimit = s.Limit <= 0 || cur < 0 || s.SincePrevious <= s.Limit
-		}
-		s.Visits++
-		s.LastVisitAt = at
-		cur = i
-		furthest = max(furthest, i)
-		lastProgress = at
-	}
-	for i := range mine {
-		it := &mine[i]
+// path walks the step events in created order up to the end of the path.
+func (e *evaluation) path() {
+	for i := range e.mine {
+		it := &e.mine[i]
 		si := it.role.step
 		if si < 0 {
 			continue
 		}
-		s := &st.Steps[si]
-		if endIdx >= 0 && i > endIdx {
-			// Outcome events past the end were judged by the outcome walk.
+		s := &e.st.Steps[si]
+		if e.endIdx >= 0 && i > e.endIdx {
+			// Outcome events past the end were judged by outcome.
 			if !s.Reached && !it.role.success {
-				st.Unexpected = append(st.Unexpected, unexpected(*it, "arrived after the journey ended ("+mine[endIdx].ev.Topic+")"))
+				e.unexpected(*it, "arrived after the journey ended ("+e.mine[e.endIdx].ev.Topic+")")
 			}
 			continue
 		}
-		repeatable := def.Steps[si].Repeatable
+		repeatable := e.def.Steps[si].Repeatable
 		switch {
-		case !s.Reached && (si > cur || repeatable):
-			enter(si, it, true)
+		case !s.Reached && (si > e.cur || repeatable):
+			e.enter(si, it, true)
 		case !s.Reached:
-			st.Unexpected = append(st.Unexpected, unexpected(*it, fmt.Sprintf(
-				"out of lifecycle order: step %q came after step %q", s.Key, def.Steps[cur].Key)))
-		case si == cur:
+			e.unexpected(*it, fmt.Sprintf("out of lifecycle order: step %q came after step %q", s.Key, e.def.Steps[e.cur].Key))
+		case si == e.cur:
 			// The same milestone again: a sender/receiver twin or a
 			// repeated status. It carries no new information.
-		case si > cur || repeatable:
-			enter(si, it, false)
+		case si > e.cur || repeatable:
+			e.enter(si, it, false)
 		default:
 			// An earlier, non-repeatable milestone reported again after
 			// the path moved on: also no new information.
 		}
 	}
+	if e.cur >= 0 {
+		e.st.CurrentStep, e.st.CurrentStepName = e.def.Steps[e.cur].Key, e.def.Steps[e.cur].Name
+		e.st.FurthestStep = e.def.Steps[e.furthest].Key
+	}
+	e.st.LastProgressAt = e.lastProgress
 
 	// Required steps skipped on the way to the furthest step.
-	for i := 0; i < furthest; i++ {
-		s := &st.Steps[i]
-		if !s.Reached && !def.Steps[i].Optional {
+	for i := 0; i < e.furthest; i++ {
+		s := &e.st.Steps[i]
+		if !s.Reached && !e.def.Steps[i].Optional {
 			s.Missed = true
-			notes = append(notes, fmt.Sprintf("never saw step %q (its event is missing or not yet delivered)", s.Key))
 		}
 	}
-	for i, s := range st.Steps {
+}
+
+// enter moves the path to step i with it; first marks the step's first
+// visit, which is when its timeline entry is filled in.
+func (e *evaluation) enter(i int, it *item, first bool) {
+	s := &e.st.Steps[i]
+	at := it.ev.Created
+	if first {
+		s.Reached, s.ReachedAt, s.EventID, s.Topic = true, at, it.ev.ID, it.ev.Topic
+		s.SinceStart = Duration(at.Sub(e.st.StartedAt))
+		if e.cur >= 0 {
+			s.SincePrevious = Duration(at.Sub(e.lastProgress))
+		}
+		s.WithinLimit = s.Limit <= 0 || e.cur < 0 || s.SincePrevious <= s.Limit
+	}
+	s.Visits++
+	s.LastVisitAt = at
+	e.cur = i
+	e.furthest = max(e.furthest, i)
+	e.lastProgress = at
+}
+
+// describe adds the notes about the path and its end.
+func (e *evaluation) describe() {
+	for _, s := range e.st.Steps {
+		if s.Missed {
+			e.notes = append(e.notes, fmt.Sprintf("never saw step %q (its event is missing or not yet delivered)", s.Key))
+		}
+	}
+	for _, s := range e.st.Steps {
 		if s.Visits > 1 {
-			notes = append(notes, fmt.Sprintf("step %q entered %d times (loop)", def.Steps[i].Key, s.Visits))
+			e.notes = append(e.notes, fmt.Sprintf("step %q entered %d times (loop)", s.Key, s.Visits))
 		}
 	}
-	notes = append(notes, outcomeNotes...)
-	if !opened {
-		notes = append(notes, "no event here may open this journey, so the router would not have opened it")
+	e.notes = append(e.notes, e.outcomeNotes...)
+	if !e.opened {
+		e.notes = append(e.notes, "no event here may open this journey, so the router would not have opened it")
 	}
-	if st.Excluded {
-		notes = append(notes, "belongs to another journey: saw "+st.ExcludedBy)
+	if e.st.Excluded {
+		e.notes = append(e.notes, "belongs to another journey: saw "+e.st.ExcludedBy)
 	}
+}
 
-	if cur >= 0 {
-		st.CurrentStep, st.CurrentStepName = def.Steps[cur].Key, def.Steps[cur].Name
-		st.FurthestStep = def.Steps[furthest].Key
-	}
-	st.LastProgressAt = lastProgress
-
-	// Progress: steps on the path so far (reached, or required and
-	// evidently passed) over those plus the required steps still ahead.
+// progress is the share of the path taken that is done: steps on it so far
+// (reached, or required and evidently passed) over those plus the required
+// steps still ahead. Optional steps count once taken, so taking one never
+// lowers the figure, and loops do not either, since it is measured at the
+// furthest step.
+func (e *evaluation) progress() {
 	done, ahead := 0, 0
-	for i, s := range st.Steps {
+	for i, s := range e.st.Steps {
 		switch {
-		case i <= furthest && (s.Reached || s.Missed):
+		case i <= e.furthest && (s.Reached || s.Missed):
 			done++
-		case i > furthest && !def.Steps[i].Optional:
+		case i > e.furthest && !e.def.Steps[i].Optional:
 			ahead++
 		}
 	}
 	if done > 0 {
-		st.Progress = math.Round(1000*float64(done)/float64(done+ahead)) / 10
+		e.st.Progress = math.Round(1000*float64(done)/float64(done+ahead)) / 10
 	}
+}
 
-	switch {
-	case end != nil:
-		st.EndedAt, st.EndEventID, st.EndTopic = end.ev.Created, end.ev.ID, end.ev.Topic
-		st.Duration = Duration(end.ev.Created.Sub(st.StartedAt))
-		if end.role.success {
-			st.Status, st.Progress = StatusCompleted, 100
-		} else {
-			st.Status = StatusFailed
-		}
-	default:
+// status sets the status and the times that go with it.
+func (e *evaluation) status(now time.Time) {
+	st := &e.st
+	if e.end == nil {
 		st.Progress = min(st.Progress, 99)
-		openStatus(&st, &def, cur, now, &notes)
+		e.openStatus(now)
+		return
 	}
-	st.Notes = notes
-	finishUnexpected(&st)
-	return st
+	st.EndedAt, st.EndEventID, st.EndTopic = e.end.ev.Created, e.end.ev.ID, e.end.ev.Topic
+	st.Duration = Duration(e.end.ev.Created.Sub(st.StartedAt))
+	if e.end.role.success {
+		st.Status, st.Progress = StatusCompleted, 100
+	} else {
+		st.Status = StatusFailed
+	}
+}
+
+func (e *evaluation) unexpected(it item, reason string) {
+	e.st.Unexpected = append(e.st.Unexpected, UnexpectedEvent{EventID: it.ev.ID, Topic: it.ev.Topic, At: it.ev.Created, Reason: reason})
+}
+
+// finishUnexpected orders the unexpected events by time and says how many
+// there are.
+func (e *evaluation) finishUnexpected() {
+	st := &e.st
+	slices.SortFunc(st.Unexpected, func(a, b UnexpectedEvent) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.EventID, b.EventID)
+	})
+	if n := len(st.Unexpected); n > 0 {
+		st.Notes = append(st.Notes, fmt.Sprintf("%d event(s) did not fit the path (see unexpected)", n))
+	}
 }
 
 // openStatus decides active, stuck or abandoned for an unfinished instance.
-func openStatus(st *State, def *Definition, cur int, now time.Time, notes *[]string) {
-	st.AbandonAt = st.LastEventAt.Add(time.Duration(def.AbandonAfter))
+func (e *evaluation) openStatus(now time.Time) {
+	st, def := &e.st, e.def
+	if def.AbandonAfter > 0 {
+		st.AbandonAt = st.LastEventAt.Add(time.Duration(def.AbandonAfter))
+	}
 	since := st.LastProgressAt
 	if since.IsZero() {
 		since = st.StartedAt
 	}
-	if limit := nextLimit(def, cur); limit > 0 {
+	if limit := nextLimit(def, e.cur); limit > 0 {
 		st.StuckAt = since.Add(limit)
 	}
 	switch {
-	case def.AbandonAfter > 0 && now.After(st.AbandonAt):
+	case !st.AbandonAt.IsZero() && now.After(st.AbandonAt):
 		st.Status = StatusAbandoned
-		*notes = append(*notes, fmt.Sprintf("abandoned: no event for %s (horizon %s)",
+		e.notes = append(e.notes, fmt.Sprintf("abandoned: no event for %s (horizon %s)",
 			Duration(now.Sub(st.LastEventAt).Truncate(time.Second)), def.AbandonAfter))
 	case !st.StuckAt.IsZero() && now.After(st.StuckAt):
 		st.Status = StatusStuck
-		at := "the start"
+		where := "the start"
 		if st.CurrentStep != "" {
-			at = fmt.Sprintf("step %q", st.CurrentStep)
+			where = fmt.Sprintf("step %q", st.CurrentStep)
 		}
-		*notes = append(*notes, fmt.Sprintf("stuck: no progress for %s since %s; the next step was due within %s",
-			Duration(now.Sub(since).Truncate(time.Second)), at, Duration(st.StuckAt.Sub(since))))
-		if def.AbandonAfter > 0 {
-			st.NextCheckAt = st.AbandonAt
-		}
+		e.notes = append(e.notes, fmt.Sprintf("stuck: no progress for %s since %s; the next step was due within %s",
+			Duration(now.Sub(since).Truncate(time.Second)), where, Duration(st.StuckAt.Sub(since))))
+		st.NextCheckAt = st.AbandonAt
 	default:
 		st.Status = StatusActive
 		for _, t := range []time.Time{st.StuckAt, st.AbandonAt} {
@@ -524,9 +588,6 @@ func openStatus(st *State, def *Definition, cur int, now time.Time, notes *[]str
 				st.NextCheckAt = t
 			}
 		}
-	}
-	if def.AbandonAfter <= 0 {
-		st.AbandonAt = time.Time{}
 	}
 }
 
@@ -573,22 +634,6 @@ func keyName(c Correlation) string {
 		return "resource id of type " + strings.Join(c.ResourceTypes, "/")
 	}
 	return "resource id"
-}
-
-func unexpected(it item, reason string) UnexpectedEvent {
-	return UnexpectedEvent{EventID: it.ev.ID, Topic: it.ev.Topic, At: it.ev.Created, Reason: reason}
-}
-
-func finishUnexpected(st *State) {
-	slices.SortFunc(st.Unexpected, func(a, b UnexpectedEvent) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.EventID, b.EventID)
-	})
-	if n := len(st.Unexpected); n > 0 {
-		st.Notes = append(st.Notes, fmt.Sprintf("%d event(s) did not fit the path (see unexpected)", n))
-	}
 }
 
 // lateHint explains a failure after success in Dwolla's terms.
