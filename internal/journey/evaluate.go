@@ -100,6 +100,7 @@ func (s State) Note() string { return strings.Join(s.Notes, "; ") }
 
 // StepState is one step of the timeline.
 type StepState struct {
+	// Key, Name and Optional repeat the definition's step.
 	Key      string `json:"key"`
 	Name     string `json:"name"`
 	Optional bool   `json:"optional,omitempty"`
@@ -129,6 +130,8 @@ type StepState struct {
 // UnexpectedEvent is an event that did not fit the path. It is recorded, not
 // dropped, so that odd data stays visible.
 type UnexpectedEvent struct {
+	// EventID, Topic and At (its created time) identify the event;
+	// Reason says why it did not fit.
 	EventID string    `json:"eventId"`
 	Topic   string    `json:"topic"`
 	At      time.Time `json:"at"`

@@ -27,6 +27,7 @@ type Stats struct {
 
 // StepStats is one step of the funnel.
 type StepStats struct {
+	// Key and Name identify the step.
 	Key  string `json:"key"`
 	Name string `json:"name"`
 	// Reached counts instances that reached the step; ReachRate is that
@@ -55,6 +56,8 @@ type StepStats struct {
 // smallest value with at least p% of values at or below it), which is what
 // PostgreSQL's percentile_disc computes.
 type DurationStats struct {
+	// Count is the number of durations; Avg their mean; P50 and P90 the
+	// nearest-rank percentiles.
 	Count int      `json:"count"`
 	Avg   Duration `json:"avg"`
 	P50   Duration `json:"p50"`
