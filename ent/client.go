@@ -19,6 +19,7 @@ import (
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
@@ -40,6 +41,8 @@ type Client struct {
 	JourneyDefinition *JourneyDefinitionClient
 	// JourneyInstance is the client for interacting with the JourneyInstance builders.
 	JourneyInstance *JourneyInstanceClient
+	// JourneyMembership is the client for interacting with the JourneyMembership builders.
+	JourneyMembership *JourneyMembershipClient
 	// MetricRollup is the client for interacting with the MetricRollup builders.
 	MetricRollup *MetricRollupClient
 	// Session is the client for interacting with the Session builders.
@@ -63,6 +66,7 @@ func (c *Client) init() {
 	c.Job = NewJobClient(c.config)
 	c.JourneyDefinition = NewJourneyDefinitionClient(c.config)
 	c.JourneyInstance = NewJourneyInstanceClient(c.config)
+	c.JourneyMembership = NewJourneyMembershipClient(c.config)
 	c.MetricRollup = NewMetricRollupClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
@@ -163,6 +167,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Job:               NewJobClient(cfg),
 		JourneyDefinition: NewJourneyDefinitionClient(cfg),
 		JourneyInstance:   NewJourneyInstanceClient(cfg),
+		JourneyMembership: NewJourneyMembershipClient(cfg),
 		MetricRollup:      NewMetricRollupClient(cfg),
 		Session:           NewSessionClient(cfg),
 		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
@@ -190,6 +195,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Job:               NewJobClient(cfg),
 		JourneyDefinition: NewJourneyDefinitionClient(cfg),
 		JourneyInstance:   NewJourneyInstanceClient(cfg),
+		JourneyMembership: NewJourneyMembershipClient(cfg),
 		MetricRollup:      NewMetricRollupClient(cfg),
 		Session:           NewSessionClient(cfg),
 		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
@@ -223,8 +229,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.MetricRollup,
-		c.Session, c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership,
+		c.MetricRollup, c.Session, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -234,8 +240,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.MetricRollup,
-		c.Session, c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership,
+		c.MetricRollup, c.Session, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -252,6 +258,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.JourneyDefinition.mutate(ctx, m)
 	case *JourneyInstanceMutation:
 		return c.JourneyInstance.mutate(ctx, m)
+	case *JourneyMembershipMutation:
+		return c.JourneyMembership.mutate(ctx, m)
 	case *MetricRollupMutation:
 		return c.MetricRollup.mutate(ctx, m)
 	case *SessionMutation:
@@ -820,22 +828,6 @@ func (c *JourneyInstanceClient) QueryDefinition(_m *JourneyInstance) *JourneyDef
 	return query
 }
 
-// QueryEvents queries the events edge of a JourneyInstance.
-func (c *JourneyInstanceClient) QueryEvents(_m *JourneyInstance) *WebhookEventQuery {
-	query := (&WebhookEventClient{config: c.config}).Query()
-	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
-		id := _m.ID
-		step := sqlgraph.NewStep(
-			sqlgraph.From(journeyinstance.Table, journeyinstance.FieldID, id),
-			sqlgraph.To(webhookevent.Table, webhookevent.FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, false, journeyinstance.EventsTable, journeyinstance.EventsPrimaryKey...),
-		)
-		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
-		return fromV, nil
-	}
-	return query
-}
-
 // Hooks returns the client hooks.
 func (c *JourneyInstanceClient) Hooks() []Hook {
 	return c.hooks.JourneyInstance
@@ -858,6 +850,155 @@ func (c *JourneyInstanceClient) mutate(ctx context.Context, m *JourneyInstanceMu
 		return (&JourneyInstanceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown JourneyInstance mutation op: %q", m.Op())
+	}
+}
+
+// JourneyMembershipClient is a client for the JourneyMembership schema.
+type JourneyMembershipClient struct {
+	config
+}
+
+// NewJourneyMembershipClient returns a client for the JourneyMembership from the given config.
+func NewJourneyMembershipClient(c config) *JourneyMembershipClient {
+	return &JourneyMembershipClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `journeymembership.Hooks(f(g(h())))`.
+func (c *JourneyMembershipClient) Use(hooks ...Hook) {
+	c.hooks.JourneyMembership = append(c.hooks.JourneyMembership, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `journeymembership.Intercept(f(g(h())))`.
+func (c *JourneyMembershipClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JourneyMembership = append(c.inters.JourneyMembership, interceptors...)
+}
+
+// Create returns a builder for creating a JourneyMembership entity.
+func (c *JourneyMembershipClient) Create() *JourneyMembershipCreate {
+	mutation := newJourneyMembershipMutation(c.config, OpCreate)
+	return &JourneyMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JourneyMembership entities.
+func (c *JourneyMembershipClient) CreateBulk(builders ...*JourneyMembershipCreate) *JourneyMembershipCreateBulk {
+	return &JourneyMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JourneyMembershipClient) MapCreateBulk(slice any, setFunc func(*JourneyMembershipCreate, int)) *JourneyMembershipCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JourneyMembershipCreateBulk{err: fmt.Errorf("calling to JourneyMembershipClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JourneyMembershipCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JourneyMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JourneyMembership.
+func (c *JourneyMembershipClient) Update() *JourneyMembershipUpdate {
+	mutation := newJourneyMembershipMutation(c.config, OpUpdate)
+	return &JourneyMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JourneyMembershipClient) UpdateOne(_m *JourneyMembership) *JourneyMembershipUpdateOne {
+	mutation := newJourneyMembershipMutation(c.config, OpUpdateOne, withJourneyMembership(_m))
+	return &JourneyMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JourneyMembershipClient) UpdateOneID(id int) *JourneyMembershipUpdateOne {
+	mutation := newJourneyMembershipMutation(c.config, OpUpdateOne, withJourneyMembershipID(id))
+	return &JourneyMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JourneyMembership.
+func (c *JourneyMembershipClient) Delete() *JourneyMembershipDelete {
+	mutation := newJourneyMembershipMutation(c.config, OpDelete)
+	return &JourneyMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JourneyMembershipClient) DeleteOne(_m *JourneyMembership) *JourneyMembershipDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JourneyMembershipClient) DeleteOneID(id int) *JourneyMembershipDeleteOne {
+	builder := c.Delete().Where(journeymembership.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JourneyMembershipDeleteOne{builder}
+}
+
+// Query returns a query builder for JourneyMembership.
+func (c *JourneyMembershipClient) Query() *JourneyMembershipQuery {
+	return &JourneyMembershipQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJourneyMembership},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JourneyMembership entity by its id.
+func (c *JourneyMembershipClient) Get(ctx context.Context, id int) (*JourneyMembership, error) {
+	return c.Query().Where(journeymembership.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JourneyMembershipClient) GetX(ctx context.Context, id int) *JourneyMembership {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryEvent queries the event edge of a JourneyMembership.
+func (c *JourneyMembershipClient) QueryEvent(_m *JourneyMembership) *WebhookEventQuery {
+	query := (&WebhookEventClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(journeymembership.Table, journeymembership.FieldID, id),
+			sqlgraph.To(webhookevent.Table, webhookevent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, journeymembership.EventTable, journeymembership.EventColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *JourneyMembershipClient) Hooks() []Hook {
+	return c.hooks.JourneyMembership
+}
+
+// Interceptors returns the client interceptors.
+func (c *JourneyMembershipClient) Interceptors() []Interceptor {
+	return c.inters.JourneyMembership
+}
+
+func (c *JourneyMembershipClient) mutate(ctx context.Context, m *JourneyMembershipMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JourneyMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JourneyMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JourneyMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JourneyMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JourneyMembership mutation op: %q", m.Op())
 	}
 }
 
@@ -1416,15 +1557,15 @@ func (c *WebhookEventClient) QueryDeliveries(_m *WebhookEvent) *WebhookDeliveryQ
 	return query
 }
 
-// QueryJourneys queries the journeys edge of a WebhookEvent.
-func (c *WebhookEventClient) QueryJourneys(_m *WebhookEvent) *JourneyInstanceQuery {
-	query := (&JourneyInstanceClient{config: c.config}).Query()
+// QueryJourneyMemberships queries the journey_memberships edge of a WebhookEvent.
+func (c *WebhookEventClient) QueryJourneyMemberships(_m *WebhookEvent) *JourneyMembershipQuery {
+	query := (&JourneyMembershipClient{config: c.config}).Query()
 	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
 		id := _m.ID
 		step := sqlgraph.NewStep(
 			sqlgraph.From(webhookevent.Table, webhookevent.FieldID, id),
-			sqlgraph.To(journeyinstance.Table, journeyinstance.FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, true, webhookevent.JourneysTable, webhookevent.JourneysPrimaryKey...),
+			sqlgraph.To(journeymembership.Table, journeymembership.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookevent.JourneyMembershipsTable, webhookevent.JourneyMembershipsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -1460,12 +1601,12 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Job, JourneyDefinition, JourneyInstance, MetricRollup, Session,
-		WebhookDelivery, WebhookEvent []ent.Hook
+		APIToken, Job, JourneyDefinition, JourneyInstance, JourneyMembership,
+		MetricRollup, Session, WebhookDelivery, WebhookEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Job, JourneyDefinition, JourneyInstance, MetricRollup, Session,
-		WebhookDelivery, WebhookEvent []ent.Interceptor
+		APIToken, Job, JourneyDefinition, JourneyInstance, JourneyMembership,
+		MetricRollup, Session, WebhookDelivery, WebhookEvent []ent.Interceptor
 	}
 )
 

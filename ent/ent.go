@@ -16,6 +16,7 @@ import (
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/session"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
@@ -84,6 +85,7 @@ func checkColumn(t, c string) error {
 			job.Table:               job.ValidColumn,
 			journeydefinition.Table: journeydefinition.ValidColumn,
 			journeyinstance.Table:   journeyinstance.ValidColumn,
+			journeymembership.Table: journeymembership.ValidColumn,
 			metricrollup.Table:      metricrollup.ValidColumn,
 			session.Table:           session.ValidColumn,
 			webhookdelivery.Table:   webhookdelivery.ValidColumn,

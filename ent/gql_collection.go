@@ -335,6 +335,11 @@ func (_q *JourneyDefinitionQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, journeydefinition.FieldBuiltin)
 				fieldSeen[journeydefinition.FieldBuiltin] = struct{}{}
 			}
+		case "customized":
+			if _, ok := fieldSeen[journeydefinition.FieldCustomized]; !ok {
+				selectedFields = append(selectedFields, journeydefinition.FieldCustomized)
+				fieldSeen[journeydefinition.FieldCustomized] = struct{}{}
+			}
 		case "createdAt":
 			if _, ok := fieldSeen[journeydefinition.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, journeydefinition.FieldCreatedAt)
@@ -444,99 +449,6 @@ func (_q *JourneyInstanceQuery) collectField(ctx context.Context, oneNode bool, 
 				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionID)
 				fieldSeen[journeyinstance.FieldDefinitionID] = struct{}{}
 			}
-
-		case "events":
-			var (
-				alias = field.Alias
-				path  = append(path, alias)
-				query = (&WebhookEventClient{config: _q.config}).Query()
-			)
-			args := newWebhookEventPaginateArgs(fieldArgs(ctx, new(WebhookEventWhereInput), path...))
-			if err := validateFirstLast(args.first, args.last); err != nil {
-				return fmt.Errorf("validate first and last in path %q: %w", path, err)
-			}
-			pager, err := newWebhookEventPager(args.opts, args.last != nil)
-			if err != nil {
-				return fmt.Errorf("create new pager in path %q: %w", path, err)
-			}
-			if query, err = pager.applyFilter(query); err != nil {
-				return err
-			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
-				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
-					query := query.Clone()
-					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*JourneyInstance) error {
-						ids := make([]driver.Value, len(nodes))
-						for i := range nodes {
-							ids[i] = nodes[i].ID
-						}
-						var v []struct {
-							NodeID int `sql:"journey_instance_id"`
-							Count  int `sql:"count"`
-						}
-						query.Where(func(s *sql.Selector) {
-							joinT := sql.Table(journeyinstance.EventsTable)
-							s.Join(joinT).On(s.C(webhookevent.FieldID), joinT.C(journeyinstance.EventsPrimaryKey[1]))
-							s.Where(sql.InValues(joinT.C(journeyinstance.EventsPrimaryKey[0]), ids...))
-							s.Select(joinT.C(journeyinstance.EventsPrimaryKey[0]), sql.Count("*"))
-							s.GroupBy(joinT.C(journeyinstance.EventsPrimaryKey[0]))
-						})
-						if err := query.Select().Scan(ctx, &v); err != nil {
-							return err
-						}
-						m := make(map[int]int, len(v))
-						for i := range v {
-							m[v[i].NodeID] = v[i].Count
-						}
-						for i := range nodes {
-							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[1][alias] = n
-						}
-						return nil
-					})
-				} else {
-					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*JourneyInstance) error {
-						for i := range nodes {
-							n := len(nodes[i].Edges.Events)
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[1][alias] = n
-						}
-						return nil
-					})
-				}
-			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
-				continue
-			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
-			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
-				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, webhookeventImplementors)...); err != nil {
-					return err
-				}
-			}
-			if limit := paginateLimit(args.first, args.last); limit > 0 {
-				if oneNode {
-					pager.applyOrder(query.Limit(limit))
-				} else {
-					modify := entgql.LimitPerRow(journeyinstance.EventsPrimaryKey[0], limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
-				}
-			} else {
-				query = pager.applyOrder(query)
-			}
-			_q.WithNamedEvents(alias, func(wq *WebhookEventQuery) {
-				*wq = *query
-			})
 		case "definitionKey":
 			if _, ok := fieldSeen[journeyinstance.FieldDefinitionKey]; !ok {
 				selectedFields = append(selectedFields, journeyinstance.FieldDefinitionKey)
@@ -591,6 +503,11 @@ func (_q *JourneyInstanceQuery) collectField(ctx context.Context, oneNode bool, 
 			if _, ok := fieldSeen[journeyinstance.FieldDurationMs]; !ok {
 				selectedFields = append(selectedFields, journeyinstance.FieldDurationMs)
 				fieldSeen[journeyinstance.FieldDurationMs] = struct{}{}
+			}
+		case "failedAfterSuccess":
+			if _, ok := fieldSeen[journeyinstance.FieldFailedAfterSuccess]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldFailedAfterSuccess)
+				fieldSeen[journeyinstance.FieldFailedAfterSuccess] = struct{}{}
 			}
 		case "stuckAt":
 			if _, ok := fieldSeen[journeyinstance.FieldStuckAt]; !ok {
@@ -983,19 +900,6 @@ func (_q *WebhookEventQuery) collectField(ctx context.Context, oneNode bool, opC
 				query = pager.applyOrder(query)
 			}
 			_q.WithNamedDeliveries(alias, func(wq *WebhookDeliveryQuery) {
-				*wq = *query
-			})
-
-		case "journeys":
-			var (
-				alias = field.Alias
-				path  = append(path, alias)
-				query = (&JourneyInstanceClient{config: _q.config}).Query()
-			)
-			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, journeyinstanceImplementors)...); err != nil {
-				return err
-			}
-			_q.WithNamedJourneys(alias, func(wq *JourneyInstanceQuery) {
 				*wq = *query
 			})
 		case "eventID":

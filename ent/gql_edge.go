@@ -16,27 +16,6 @@ func (_m *JourneyInstance) Definition(ctx context.Context) (*JourneyDefinition, 
 	return result, MaskNotFound(err)
 }
 
-func (_m *JourneyInstance) Events(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*WebhookEventOrder, where *WebhookEventWhereInput,
-) (*WebhookEventConnection, error) {
-	opts := []WebhookEventPaginateOption{
-		WithWebhookEventOrder(orderBy),
-		WithWebhookEventFilter(where.Filter),
-	}
-	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
-	if nodes, err := _m.NamedEvents(alias); err == nil || hasTotalCount {
-		pager, err := newWebhookEventPager(opts, last != nil)
-		if err != nil {
-			return nil, err
-		}
-		conn := &WebhookEventConnection{Edges: []*WebhookEventEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, after, first, before, last)
-		return conn, nil
-	}
-	return _m.QueryEvents().Paginate(ctx, after, first, before, last, opts...)
-}
-
 func (_m *WebhookDelivery) Event(ctx context.Context) (*WebhookEvent, error) {
 	result, err := _m.Edges.EventOrErr()
 	if IsNotLoaded(err) {
@@ -64,16 +43,4 @@ func (_m *WebhookEvent) Deliveries(
 		return conn, nil
 	}
 	return _m.QueryDeliveries().Paginate(ctx, after, first, before, last, opts...)
-}
-
-func (_m *WebhookEvent) Journeys(ctx context.Context) (result []*JourneyInstance, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedJourneys(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.JourneysOrErr()
-	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryJourneys().All(ctx)
-	}
-	return result, err
 }

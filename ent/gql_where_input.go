@@ -1286,6 +1286,10 @@ type JourneyDefinitionWhereInput struct {
 	Builtin    *bool `json:"builtin,omitempty"`
 	BuiltinNEQ *bool `json:"builtinNEQ,omitempty"`
 
+	// "customized" field predicates.
+	Customized    *bool `json:"customized,omitempty"`
+	CustomizedNEQ *bool `json:"customizedNEQ,omitempty"`
+
 	// "created_at" field predicates.
 	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
 	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
@@ -1561,6 +1565,12 @@ func (i *JourneyDefinitionWhereInput) P() (predicate.JourneyDefinition, error) {
 	if i.BuiltinNEQ != nil {
 		predicates = append(predicates, journeydefinition.BuiltinNEQ(*i.BuiltinNEQ))
 	}
+	if i.Customized != nil {
+		predicates = append(predicates, journeydefinition.CustomizedEQ(*i.Customized))
+	}
+	if i.CustomizedNEQ != nil {
+		predicates = append(predicates, journeydefinition.CustomizedNEQ(*i.CustomizedNEQ))
+	}
 	if i.CreatedAt != nil {
 		predicates = append(predicates, journeydefinition.CreatedAtEQ(*i.CreatedAt))
 	}
@@ -1771,6 +1781,10 @@ type JourneyInstanceWhereInput struct {
 	DurationMsIsNil  bool      `json:"durationMsIsNil,omitempty"`
 	DurationMsNotNil bool      `json:"durationMsNotNil,omitempty"`
 
+	// "failed_after_success" field predicates.
+	FailedAfterSuccess    *bool `json:"failedAfterSuccess,omitempty"`
+	FailedAfterSuccessNEQ *bool `json:"failedAfterSuccessNEQ,omitempty"`
+
 	// "stuck_at" field predicates.
 	StuckAt       *time.Time  `json:"stuckAt,omitempty"`
 	StuckAtNEQ    *time.Time  `json:"stuckAtNEQ,omitempty"`
@@ -1899,10 +1913,6 @@ type JourneyInstanceWhereInput struct {
 	// "definition" edge predicates.
 	HasDefinition     *bool                          `json:"hasDefinition,omitempty"`
 	HasDefinitionWith []*JourneyDefinitionWhereInput `json:"hasDefinitionWith,omitempty"`
-
-	// "events" edge predicates.
-	HasEvents     *bool                     `json:"hasEvents,omitempty"`
-	HasEventsWith []*WebhookEventWhereInput `json:"hasEventsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2336,6 +2346,12 @@ func (i *JourneyInstanceWhereInput) P() (predicate.JourneyInstance, error) {
 	if i.DurationMsNotNil {
 		predicates = append(predicates, journeyinstance.DurationMsNotNil())
 	}
+	if i.FailedAfterSuccess != nil {
+		predicates = append(predicates, journeyinstance.FailedAfterSuccessEQ(*i.FailedAfterSuccess))
+	}
+	if i.FailedAfterSuccessNEQ != nil {
+		predicates = append(predicates, journeyinstance.FailedAfterSuccessNEQ(*i.FailedAfterSuccessNEQ))
+	}
 	if i.StuckAt != nil {
 		predicates = append(predicates, journeyinstance.StuckAtEQ(*i.StuckAt))
 	}
@@ -2669,24 +2685,6 @@ func (i *JourneyInstanceWhereInput) P() (predicate.JourneyInstance, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, journeyinstance.HasDefinitionWith(with...))
-	}
-	if i.HasEvents != nil {
-		p := journeyinstance.HasEvents()
-		if !*i.HasEvents {
-			p = journeyinstance.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasEventsWith) > 0 {
-		with := make([]predicate.WebhookEvent, 0, len(i.HasEventsWith))
-		for _, w := range i.HasEventsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasEventsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, journeyinstance.HasEventsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -3759,10 +3757,6 @@ type WebhookEventWhereInput struct {
 	// "deliveries" edge predicates.
 	HasDeliveries     *bool                        `json:"hasDeliveries,omitempty"`
 	HasDeliveriesWith []*WebhookDeliveryWhereInput `json:"hasDeliveriesWith,omitempty"`
-
-	// "journeys" edge predicates.
-	HasJourneys     *bool                        `json:"hasJourneys,omitempty"`
-	HasJourneysWith []*JourneyInstanceWhereInput `json:"hasJourneysWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -4649,24 +4643,6 @@ func (i *WebhookEventWhereInput) P() (predicate.WebhookEvent, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, webhookevent.HasDeliveriesWith(with...))
-	}
-	if i.HasJourneys != nil {
-		p := webhookevent.HasJourneys()
-		if !*i.HasJourneys {
-			p = webhookevent.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasJourneysWith) > 0 {
-		with := make([]predicate.JourneyInstance, 0, len(i.HasJourneysWith))
-		for _, w := range i.HasJourneysWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasJourneysWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, webhookevent.HasJourneysWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

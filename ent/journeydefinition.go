@@ -30,6 +30,8 @@ type JourneyDefinition struct {
 	Enabled bool `json:"enabled,omitempty"`
 	// Seeded by hooklens; editable, and restorable to the shipped version.
 	Builtin bool `json:"builtin,omitempty"`
+	// A built-in an admin edited: upgrades of hooklens no longer replace it.
+	Customized bool `json:"customized,omitempty"`
 	// internal/journey.Definition as JSON.
 	Spec json.RawMessage `json:"spec,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -69,7 +71,7 @@ func (*JourneyDefinition) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case journeydefinition.FieldSpec:
 			values[i] = new([]byte)
-		case journeydefinition.FieldEnabled, journeydefinition.FieldBuiltin:
+		case journeydefinition.FieldEnabled, journeydefinition.FieldBuiltin, journeydefinition.FieldCustomized:
 			values[i] = new(sql.NullBool)
 		case journeydefinition.FieldID, journeydefinition.FieldVersion:
 			values[i] = new(sql.NullInt64)
@@ -133,6 +135,12 @@ func (_m *JourneyDefinition) assignValues(columns []string, values []any) error 
 				return fmt.Errorf("unexpected type %T for field builtin", values[i])
 			} else if value.Valid {
 				_m.Builtin = value.Bool
+			}
+		case journeydefinition.FieldCustomized:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field customized", values[i])
+			} else if value.Valid {
+				_m.Customized = value.Bool
 			}
 		case journeydefinition.FieldSpec:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -212,6 +220,9 @@ func (_m *JourneyDefinition) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("builtin=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Builtin))
+	builder.WriteString(", ")
+	builder.WriteString("customized=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Customized))
 	builder.WriteString(", ")
 	builder.WriteString("spec=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Spec))

@@ -92,6 +92,20 @@ func (_c *JourneyDefinitionCreate) SetNillableBuiltin(v *bool) *JourneyDefinitio
 	return _c
 }
 
+// SetCustomized sets the "customized" field.
+func (_c *JourneyDefinitionCreate) SetCustomized(v bool) *JourneyDefinitionCreate {
+	_c.mutation.SetCustomized(v)
+	return _c
+}
+
+// SetNillableCustomized sets the "customized" field if the given value is not nil.
+func (_c *JourneyDefinitionCreate) SetNillableCustomized(v *bool) *JourneyDefinitionCreate {
+	if v != nil {
+		_c.SetCustomized(*v)
+	}
+	return _c
+}
+
 // SetSpec sets the "spec" field.
 func (_c *JourneyDefinitionCreate) SetSpec(v json.RawMessage) *JourneyDefinitionCreate {
 	_c.mutation.SetSpec(v)
@@ -188,6 +202,10 @@ func (_c *JourneyDefinitionCreate) defaults() {
 		v := journeydefinition.DefaultBuiltin
 		_c.mutation.SetBuiltin(v)
 	}
+	if _, ok := _c.mutation.Customized(); !ok {
+		v := journeydefinition.DefaultCustomized
+		_c.mutation.SetCustomized(v)
+	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		v := journeydefinition.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
@@ -224,6 +242,9 @@ func (_c *JourneyDefinitionCreate) check() error {
 	}
 	if _, ok := _c.mutation.Builtin(); !ok {
 		return &ValidationError{Name: "builtin", err: errors.New(`ent: missing required field "JourneyDefinition.builtin"`)}
+	}
+	if _, ok := _c.mutation.Customized(); !ok {
+		return &ValidationError{Name: "customized", err: errors.New(`ent: missing required field "JourneyDefinition.customized"`)}
 	}
 	if _, ok := _c.mutation.Spec(); !ok {
 		return &ValidationError{Name: "spec", err: errors.New(`ent: missing required field "JourneyDefinition.spec"`)}
@@ -284,6 +305,10 @@ func (_c *JourneyDefinitionCreate) createSpec() (*JourneyDefinition, *sqlgraph.C
 	if value, ok := _c.mutation.Builtin(); ok {
 		_spec.SetField(journeydefinition.FieldBuiltin, field.TypeBool, value)
 		_node.Builtin = value
+	}
+	if value, ok := _c.mutation.Customized(); ok {
+		_spec.SetField(journeydefinition.FieldCustomized, field.TypeBool, value)
+		_node.Customized = value
 	}
 	if value, ok := _c.mutation.Spec(); ok {
 		_spec.SetField(journeydefinition.FieldSpec, field.TypeJSON, value)
@@ -446,6 +471,18 @@ func (u *JourneyDefinitionUpsert) SetBuiltin(v bool) *JourneyDefinitionUpsert {
 // UpdateBuiltin sets the "builtin" field to the value that was provided on create.
 func (u *JourneyDefinitionUpsert) UpdateBuiltin() *JourneyDefinitionUpsert {
 	u.SetExcluded(journeydefinition.FieldBuiltin)
+	return u
+}
+
+// SetCustomized sets the "customized" field.
+func (u *JourneyDefinitionUpsert) SetCustomized(v bool) *JourneyDefinitionUpsert {
+	u.Set(journeydefinition.FieldCustomized, v)
+	return u
+}
+
+// UpdateCustomized sets the "customized" field to the value that was provided on create.
+func (u *JourneyDefinitionUpsert) UpdateCustomized() *JourneyDefinitionUpsert {
+	u.SetExcluded(journeydefinition.FieldCustomized)
 	return u
 }
 
@@ -613,6 +650,20 @@ func (u *JourneyDefinitionUpsertOne) SetBuiltin(v bool) *JourneyDefinitionUpsert
 func (u *JourneyDefinitionUpsertOne) UpdateBuiltin() *JourneyDefinitionUpsertOne {
 	return u.Update(func(s *JourneyDefinitionUpsert) {
 		s.UpdateBuiltin()
+	})
+}
+
+// SetCustomized sets the "customized" field.
+func (u *JourneyDefinitionUpsertOne) SetCustomized(v bool) *JourneyDefinitionUpsertOne {
+	return u.Update(func(s *JourneyDefinitionUpsert) {
+		s.SetCustomized(v)
+	})
+}
+
+// UpdateCustomized sets the "customized" field to the value that was provided on create.
+func (u *JourneyDefinitionUpsertOne) UpdateCustomized() *JourneyDefinitionUpsertOne {
+	return u.Update(func(s *JourneyDefinitionUpsert) {
+		s.UpdateCustomized()
 	})
 }
 
@@ -950,6 +1001,20 @@ func (u *JourneyDefinitionUpsertBulk) SetBuiltin(v bool) *JourneyDefinitionUpser
 func (u *JourneyDefinitionUpsertBulk) UpdateBuiltin() *JourneyDefinitionUpsertBulk {
 	return u.Update(func(s *JourneyDefinitionUpsert) {
 		s.UpdateBuiltin()
+	})
+}
+
+// SetCustomized sets the "customized" field.
+func (u *JourneyDefinitionUpsertBulk) SetCustomized(v bool) *JourneyDefinitionUpsertBulk {
+	return u.Update(func(s *JourneyDefinitionUpsert) {
+		s.SetCustomized(v)
+	})
+}
+
+// UpdateCustomized sets the "customized" field to the value that was provided on create.
+func (u *JourneyDefinitionUpsertBulk) UpdateCustomized() *JourneyDefinitionUpsertBulk {
+	return u.Update(func(s *JourneyDefinitionUpsert) {
+		s.UpdateCustomized()
 	})
 }
 

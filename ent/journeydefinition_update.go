@@ -129,6 +129,20 @@ func (_u *JourneyDefinitionUpdate) SetNillableBuiltin(v *bool) *JourneyDefinitio
 	return _u
 }
 
+// SetCustomized sets the "customized" field.
+func (_u *JourneyDefinitionUpdate) SetCustomized(v bool) *JourneyDefinitionUpdate {
+	_u.mutation.SetCustomized(v)
+	return _u
+}
+
+// SetNillableCustomized sets the "customized" field if the given value is not nil.
+func (_u *JourneyDefinitionUpdate) SetNillableCustomized(v *bool) *JourneyDefinitionUpdate {
+	if v != nil {
+		_u.SetCustomized(*v)
+	}
+	return _u
+}
+
 // SetSpec sets the "spec" field.
 func (_u *JourneyDefinitionUpdate) SetSpec(v json.RawMessage) *JourneyDefinitionUpdate {
 	_u.mutation.SetSpec(v)
@@ -279,6 +293,9 @@ func (_u *JourneyDefinitionUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if value, ok := _u.mutation.Builtin(); ok {
 		_spec.SetField(journeydefinition.FieldBuiltin, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Customized(); ok {
+		_spec.SetField(journeydefinition.FieldCustomized, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Spec(); ok {
 		_spec.SetField(journeydefinition.FieldSpec, field.TypeJSON, value)
@@ -451,6 +468,20 @@ func (_u *JourneyDefinitionUpdateOne) SetBuiltin(v bool) *JourneyDefinitionUpdat
 func (_u *JourneyDefinitionUpdateOne) SetNillableBuiltin(v *bool) *JourneyDefinitionUpdateOne {
 	if v != nil {
 		_u.SetBuiltin(*v)
+	}
+	return _u
+}
+
+// SetCustomized sets the "customized" field.
+func (_u *JourneyDefinitionUpdateOne) SetCustomized(v bool) *JourneyDefinitionUpdateOne {
+	_u.mutation.SetCustomized(v)
+	return _u
+}
+
+// SetNillableCustomized sets the "customized" field if the given value is not nil.
+func (_u *JourneyDefinitionUpdateOne) SetNillableCustomized(v *bool) *JourneyDefinitionUpdateOne {
+	if v != nil {
+		_u.SetCustomized(*v)
 	}
 	return _u
 }
@@ -635,6 +666,9 @@ func (_u *JourneyDefinitionUpdateOne) sqlSave(ctx context.Context) (_node *Journ
 	}
 	if value, ok := _u.mutation.Builtin(); ok {
 		_spec.SetField(journeydefinition.FieldBuiltin, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Customized(); ok {
+		_spec.SetField(journeydefinition.FieldCustomized, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Spec(); ok {
 		_spec.SetField(journeydefinition.FieldSpec, field.TypeJSON, value)

@@ -41,6 +41,8 @@ type JourneyInstance struct {
 	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// Start to end, for finished journeys.
 	DurationMs *float64 `json:"duration_ms,omitempty"`
+	// Completed, then failed: a transfer returned after it cleared.
+	FailedAfterSuccess bool `json:"failed_after_success,omitempty"`
 	// When the journey becomes stuck if nothing happens (the current step's limit).
 	StuckAt *time.Time `json:"stuck_at,omitempty"`
 	// When the journey is abandoned if nothing happens.
@@ -73,15 +75,11 @@ type JourneyInstance struct {
 type JourneyInstanceEdges struct {
 	// Definition holds the value of the definition edge.
 	Definition *JourneyDefinition `json:"definition,omitempty"`
-	// Events holds the value of the events edge.
-	Events []*WebhookEvent `json:"events,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [1]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
-
-	namedEvents map[string][]*WebhookEvent
+	totalCount [1]map[string]int
 }
 
 // DefinitionOrErr returns the Definition value or an error if the edge
@@ -95,15 +93,6 @@ func (e JourneyInstanceEdges) DefinitionOrErr() (*JourneyDefinition, error) {
 	return nil, &NotLoadedError{edge: "definition"}
 }
 
-// EventsOrErr returns the Events value or an error if the edge
-// was not loaded in eager-loading.
-func (e JourneyInstanceEdges) EventsOrErr() ([]*WebhookEvent, error) {
-	if e.loadedTypes[1] {
-		return e.Events, nil
-	}
-	return nil, &NotLoadedError{edge: "events"}
-}
-
 // scanValues returns the types for scanning values from sql.Rows.
 func (*JourneyInstance) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -111,6 +100,8 @@ func (*JourneyInstance) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case journeyinstance.FieldTimeline:
 			values[i] = new([]byte)
+		case journeyinstance.FieldFailedAfterSuccess:
+			values[i] = new(sql.NullBool)
 		case journeyinstance.FieldProgress, journeyinstance.FieldDurationMs:
 			values[i] = new(sql.NullFloat64)
 		case journeyinstance.FieldID, journeyinstance.FieldDefinitionVersion, journeyinstance.FieldEventCount, journeyinstance.FieldDefinitionID:
@@ -208,6 +199,12 @@ func (_m *JourneyInstance) assignValues(columns []string, values []any) error {
 				_m.DurationMs = new(float64)
 				*_m.DurationMs = value.Float64
 			}
+		case journeyinstance.FieldFailedAfterSuccess:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field failed_after_success", values[i])
+			} else if value.Valid {
+				_m.FailedAfterSuccess = value.Bool
+			}
 		case journeyinstance.FieldStuckAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field stuck_at", values[i])
@@ -297,11 +294,6 @@ func (_m *JourneyInstance) QueryDefinition() *JourneyDefinitionQuery {
 	return NewJourneyInstanceClient(_m.config).QueryDefinition(_m)
 }
 
-// QueryEvents queries the "events" edge of the JourneyInstance entity.
-func (_m *JourneyInstance) QueryEvents() *WebhookEventQuery {
-	return NewJourneyInstanceClient(_m.config).QueryEvents(_m)
-}
-
 // Update returns a builder for updating this JourneyInstance.
 // Note that you need to call JourneyInstance.Unwrap() before calling this method if this JourneyInstance
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -362,6 +354,9 @@ func (_m *JourneyInstance) String() string {
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
+	builder.WriteString("failed_after_success=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FailedAfterSuccess))
+	builder.WriteString(", ")
 	if v := _m.StuckAt; v != nil {
 		builder.WriteString("stuck_at=")
 		builder.WriteString(v.Format(time.ANSIC))
@@ -402,30 +397,6 @@ func (_m *JourneyInstance) String() string {
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))
 	builder.WriteByte(')')
 	return builder.String()
-}
-
-// NamedEvents returns the Events named value or an error if the edge was not
-// loaded in eager-loading with this name.
-func (_m *JourneyInstance) NamedEvents(name string) ([]*WebhookEvent, error) {
-	if _m.Edges.namedEvents == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedEvents[name]
-	if !ok {
-		return nil, &NotLoadedError{edge: name}
-	}
-	return nodes, nil
-}
-
-func (_m *JourneyInstance) appendNamedEvents(name string, edges ...*WebhookEvent) {
-	if _m.Edges.namedEvents == nil {
-		_m.Edges.namedEvents = make(map[string][]*WebhookEvent)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedEvents[name] = []*WebhookEvent{}
-	} else {
-		_m.Edges.namedEvents[name] = append(_m.Edges.namedEvents[name], edges...)
-	}
 }
 
 // JourneyInstances is a parsable slice of JourneyInstance.

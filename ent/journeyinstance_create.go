@@ -14,7 +14,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
-	"github.com/hooklens/hooklens/ent/webhookevent"
 )
 
 // JourneyInstanceCreate is the builder for creating a JourneyInstance entity.
@@ -135,6 +134,20 @@ func (_c *JourneyInstanceCreate) SetDurationMs(v float64) *JourneyInstanceCreate
 func (_c *JourneyInstanceCreate) SetNillableDurationMs(v *float64) *JourneyInstanceCreate {
 	if v != nil {
 		_c.SetDurationMs(*v)
+	}
+	return _c
+}
+
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (_c *JourneyInstanceCreate) SetFailedAfterSuccess(v bool) *JourneyInstanceCreate {
+	_c.mutation.SetFailedAfterSuccess(v)
+	return _c
+}
+
+// SetNillableFailedAfterSuccess sets the "failed_after_success" field if the given value is not nil.
+func (_c *JourneyInstanceCreate) SetNillableFailedAfterSuccess(v *bool) *JourneyInstanceCreate {
+	if v != nil {
+		_c.SetFailedAfterSuccess(*v)
 	}
 	return _c
 }
@@ -290,21 +303,6 @@ func (_c *JourneyInstanceCreate) SetDefinition(v *JourneyDefinition) *JourneyIns
 	return _c.SetDefinitionID(v.ID)
 }
 
-// AddEventIDs adds the "events" edge to the WebhookEvent entity by IDs.
-func (_c *JourneyInstanceCreate) AddEventIDs(ids ...int) *JourneyInstanceCreate {
-	_c.mutation.AddEventIDs(ids...)
-	return _c
-}
-
-// AddEvents adds the "events" edges to the WebhookEvent entity.
-func (_c *JourneyInstanceCreate) AddEvents(v ...*WebhookEvent) *JourneyInstanceCreate {
-	ids := make([]int, len(v))
-	for i := range v {
-		ids[i] = v[i].ID
-	}
-	return _c.AddEventIDs(ids...)
-}
-
 // Mutation returns the JourneyInstanceMutation object of the builder.
 func (_c *JourneyInstanceCreate) Mutation() *JourneyInstanceMutation {
 	return _c.mutation
@@ -347,6 +345,10 @@ func (_c *JourneyInstanceCreate) defaults() {
 	if _, ok := _c.mutation.Progress(); !ok {
 		v := journeyinstance.DefaultProgress
 		_c.mutation.SetProgress(v)
+	}
+	if _, ok := _c.mutation.FailedAfterSuccess(); !ok {
+		v := journeyinstance.DefaultFailedAfterSuccess
+		_c.mutation.SetFailedAfterSuccess(v)
 	}
 	if _, ok := _c.mutation.EventCount(); !ok {
 		v := journeyinstance.DefaultEventCount
@@ -399,6 +401,9 @@ func (_c *JourneyInstanceCreate) check() error {
 	}
 	if _, ok := _c.mutation.LastEventAt(); !ok {
 		return &ValidationError{Name: "last_event_at", err: errors.New(`ent: missing required field "JourneyInstance.last_event_at"`)}
+	}
+	if _, ok := _c.mutation.FailedAfterSuccess(); !ok {
+		return &ValidationError{Name: "failed_after_success", err: errors.New(`ent: missing required field "JourneyInstance.failed_after_success"`)}
 	}
 	if _, ok := _c.mutation.EventCount(); !ok {
 		return &ValidationError{Name: "event_count", err: errors.New(`ent: missing required field "JourneyInstance.event_count"`)}
@@ -480,6 +485,10 @@ func (_c *JourneyInstanceCreate) createSpec() (*JourneyInstance, *sqlgraph.Creat
 		_spec.SetField(journeyinstance.FieldDurationMs, field.TypeFloat64, value)
 		_node.DurationMs = &value
 	}
+	if value, ok := _c.mutation.FailedAfterSuccess(); ok {
+		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)
+		_node.FailedAfterSuccess = value
+	}
 	if value, ok := _c.mutation.StuckAt(); ok {
 		_spec.SetField(journeyinstance.FieldStuckAt, field.TypeTime, value)
 		_node.StuckAt = &value
@@ -535,22 +544,6 @@ func (_c *JourneyInstanceCreate) createSpec() (*JourneyInstance, *sqlgraph.Creat
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.DefinitionID = nodes[0]
-		_spec.Edges = append(_spec.Edges, edge)
-	}
-	if nodes := _c.mutation.EventsIDs(); len(nodes) > 0 {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -776,6 +769,18 @@ func (u *JourneyInstanceUpsert) AddDurationMs(v float64) *JourneyInstanceUpsert 
 // ClearDurationMs clears the value of the "duration_ms" field.
 func (u *JourneyInstanceUpsert) ClearDurationMs() *JourneyInstanceUpsert {
 	u.SetNull(journeyinstance.FieldDurationMs)
+	return u
+}
+
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (u *JourneyInstanceUpsert) SetFailedAfterSuccess(v bool) *JourneyInstanceUpsert {
+	u.Set(journeyinstance.FieldFailedAfterSuccess, v)
+	return u
+}
+
+// UpdateFailedAfterSuccess sets the "failed_after_success" field to the value that was provided on create.
+func (u *JourneyInstanceUpsert) UpdateFailedAfterSuccess() *JourneyInstanceUpsert {
+	u.SetExcluded(journeyinstance.FieldFailedAfterSuccess)
 	return u
 }
 
@@ -1198,6 +1203,20 @@ func (u *JourneyInstanceUpsertOne) UpdateDurationMs() *JourneyInstanceUpsertOne 
 func (u *JourneyInstanceUpsertOne) ClearDurationMs() *JourneyInstanceUpsertOne {
 	return u.Update(func(s *JourneyInstanceUpsert) {
 		s.ClearDurationMs()
+	})
+}
+
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (u *JourneyInstanceUpsertOne) SetFailedAfterSuccess(v bool) *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetFailedAfterSuccess(v)
+	})
+}
+
+// UpdateFailedAfterSuccess sets the "failed_after_success" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertOne) UpdateFailedAfterSuccess() *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateFailedAfterSuccess()
 	})
 }
 
@@ -1815,6 +1834,20 @@ func (u *JourneyInstanceUpsertBulk) UpdateDurationMs() *JourneyInstanceUpsertBul
 func (u *JourneyInstanceUpsertBulk) ClearDurationMs() *JourneyInstanceUpsertBulk {
 	return u.Update(func(s *JourneyInstanceUpsert) {
 		s.ClearDurationMs()
+	})
+}
+
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (u *JourneyInstanceUpsertBulk) SetFailedAfterSuccess(v bool) *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetFailedAfterSuccess(v)
+	})
+}
+
+// UpdateFailedAfterSuccess sets the "failed_after_success" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertBulk) UpdateFailedAfterSuccess() *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateFailedAfterSuccess()
 	})
 }
 

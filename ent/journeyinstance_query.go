@@ -4,7 +4,6 @@ package ent
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -16,21 +15,18 @@ import (
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
-	"github.com/hooklens/hooklens/ent/webhookevent"
 )
 
 // JourneyInstanceQuery is the builder for querying JourneyInstance entities.
 type JourneyInstanceQuery struct {
 	config
-	ctx             *QueryContext
-	order           []journeyinstance.OrderOption
-	inters          []Interceptor
-	predicates      []predicate.JourneyInstance
-	withDefinition  *JourneyDefinitionQuery
-	withEvents      *WebhookEventQuery
-	loadTotal       []func(context.Context, []*JourneyInstance) error
-	modifiers       []func(*sql.Selector)
-	withNamedEvents map[string]*WebhookEventQuery
+	ctx            *QueryContext
+	order          []journeyinstance.OrderOption
+	inters         []Interceptor
+	predicates     []predicate.JourneyInstance
+	withDefinition *JourneyDefinitionQuery
+	loadTotal      []func(context.Context, []*JourneyInstance) error
+	modifiers      []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -82,28 +78,6 @@ func (_q *JourneyInstanceQuery) QueryDefinition() *JourneyDefinitionQuery {
 			sqlgraph.From(journeyinstance.Table, journeyinstance.FieldID, selector),
 			sqlgraph.To(journeydefinition.Table, journeydefinition.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, journeyinstance.DefinitionTable, journeyinstance.DefinitionColumn),
-		)
-		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
-		return fromU, nil
-	}
-	return query
-}
-
-// QueryEvents chains the current query on the "events" edge.
-func (_q *JourneyInstanceQuery) QueryEvents() *WebhookEventQuery {
-	query := (&WebhookEventClient{config: _q.config}).Query()
-	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
-		if err := _q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		selector := _q.sqlQuery(ctx)
-		if err := selector.Err(); err != nil {
-			return nil, err
-		}
-		step := sqlgraph.NewStep(
-			sqlgraph.From(journeyinstance.Table, journeyinstance.FieldID, selector),
-			sqlgraph.To(webhookevent.Table, webhookevent.FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, false, journeyinstance.EventsTable, journeyinstance.EventsPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -304,7 +278,6 @@ func (_q *JourneyInstanceQuery) Clone() *JourneyInstanceQuery {
 		inters:         append([]Interceptor{}, _q.inters...),
 		predicates:     append([]predicate.JourneyInstance{}, _q.predicates...),
 		withDefinition: _q.withDefinition.Clone(),
-		withEvents:     _q.withEvents.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -320,17 +293,6 @@ func (_q *JourneyInstanceQuery) WithDefinition(opts ...func(*JourneyDefinitionQu
 		opt(query)
 	}
 	_q.withDefinition = query
-	return _q
-}
-
-// WithEvents tells the query-builder to eager-load the nodes that are connected to
-// the "events" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *JourneyInstanceQuery) WithEvents(opts ...func(*WebhookEventQuery)) *JourneyInstanceQuery {
-	query := (&WebhookEventClient{config: _q.config}).Query()
-	for _, opt := range opts {
-		opt(query)
-	}
-	_q.withEvents = query
 	return _q
 }
 
@@ -412,9 +374,8 @@ func (_q *JourneyInstanceQuery) sqlAll(ctx context.Context, hooks ...queryHook) 
 	var (
 		nodes       = []*JourneyInstance{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [1]bool{
 			_q.withDefinition != nil,
-			_q.withEvents != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -441,20 +402,6 @@ func (_q *JourneyInstanceQuery) sqlAll(ctx context.Context, hooks ...queryHook) 
 	if query := _q.withDefinition; query != nil {
 		if err := _q.loadDefinition(ctx, query, nodes, nil,
 			func(n *JourneyInstance, e *JourneyDefinition) { n.Edges.Definition = e }); err != nil {
-			return nil, err
-		}
-	}
-	if query := _q.withEvents; query != nil {
-		if err := _q.loadEvents(ctx, query, nodes,
-			func(n *JourneyInstance) { n.Edges.Events = []*WebhookEvent{} },
-			func(n *JourneyInstance, e *WebhookEvent) { n.Edges.Events = append(n.Edges.Events, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedEvents {
-		if err := _q.loadEvents(ctx, query, nodes,
-			func(n *JourneyInstance) { n.appendNamedEvents(name) },
-			func(n *JourneyInstance, e *WebhookEvent) { n.appendNamedEvents(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -491,67 +438,6 @@ func (_q *JourneyInstanceQuery) loadDefinition(ctx context.Context, query *Journ
 		}
 		for i := range nodes {
 			assign(nodes[i], n)
-		}
-	}
-	return nil
-}
-func (_q *JourneyInstanceQuery) loadEvents(ctx context.Context, query *WebhookEventQuery, nodes []*JourneyInstance, init func(*JourneyInstance), assign func(*JourneyInstance, *WebhookEvent)) error {
-	edgeIDs := make([]driver.Value, len(nodes))
-	byID := make(map[int]*JourneyInstance)
-	nids := make(map[int]map[*JourneyInstance]struct{})
-	for i, node := range nodes {
-		edgeIDs[i] = node.ID
-		byID[node.ID] = node
-		if init != nil {
-			init(node)
-		}
-	}
-	query.Where(func(s *sql.Selector) {
-		joinT := sql.Table(journeyinstance.EventsTable)
-		s.Join(joinT).On(s.C(webhookevent.FieldID), joinT.C(journeyinstance.EventsPrimaryKey[1]))
-		s.Where(sql.InValues(joinT.C(journeyinstance.EventsPrimaryKey[0]), edgeIDs...))
-		columns := s.SelectedColumns()
-		s.Select(joinT.C(journeyinstance.EventsPrimaryKey[0]))
-		s.AppendSelect(columns...)
-		s.SetDistinct(false)
-	})
-	if err := query.prepareQuery(ctx); err != nil {
-		return err
-	}
-	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
-		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
-			assign := spec.Assign
-			values := spec.ScanValues
-			spec.ScanValues = func(columns []string) ([]any, error) {
-				values, err := values(columns[1:])
-				if err != nil {
-					return nil, err
-				}
-				return append([]any{new(sql.NullInt64)}, values...), nil
-			}
-			spec.Assign = func(columns []string, values []any) error {
-				outValue := int(values[0].(*sql.NullInt64).Int64)
-				inValue := int(values[1].(*sql.NullInt64).Int64)
-				if nids[inValue] == nil {
-					nids[inValue] = map[*JourneyInstance]struct{}{byID[outValue]: {}}
-					return assign(columns[1:], values[1:])
-				}
-				nids[inValue][byID[outValue]] = struct{}{}
-				return nil
-			}
-		})
-	})
-	neighbors, err := withInterceptors[[]*WebhookEvent](ctx, query, qr, query.inters)
-	if err != nil {
-		return err
-	}
-	for _, n := range neighbors {
-		nodes, ok := nids[n.ID]
-		if !ok {
-			return fmt.Errorf(`unexpected "events" node returned %v`, n.ID)
-		}
-		for kn := range nodes {
-			assign(kn, n)
 		}
 	}
 	return nil
@@ -677,20 +563,6 @@ func (_q *JourneyInstanceQuery) ForShare(opts ...sql.LockOption) *JourneyInstanc
 func (_q *JourneyInstanceQuery) Modify(modifiers ...func(s *sql.Selector)) *JourneyInstanceSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
-}
-
-// WithNamedEvents tells the query-builder to eager-load the nodes that are connected to the "events"
-// edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *JourneyInstanceQuery) WithNamedEvents(name string, opts ...func(*WebhookEventQuery)) *JourneyInstanceQuery {
-	query := (&WebhookEventClient{config: _q.config}).Query()
-	for _, opt := range opts {
-		opt(query)
-	}
-	if _q.withNamedEvents == nil {
-		_q.withNamedEvents = make(map[string]*WebhookEventQuery)
-	}
-	_q.withNamedEvents[name] = query
-	return _q
 }
 
 // JourneyInstanceGroupBy is the group-by builder for JourneyInstance entities.

@@ -16,7 +16,6 @@ import (
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
-	"github.com/hooklens/hooklens/ent/webhookevent"
 )
 
 // JourneyInstanceUpdate is the builder for updating JourneyInstance entities.
@@ -232,6 +231,20 @@ func (_u *JourneyInstanceUpdate) ClearDurationMs() *JourneyInstanceUpdate {
 	return _u
 }
 
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (_u *JourneyInstanceUpdate) SetFailedAfterSuccess(v bool) *JourneyInstanceUpdate {
+	_u.mutation.SetFailedAfterSuccess(v)
+	return _u
+}
+
+// SetNillableFailedAfterSuccess sets the "failed_after_success" field if the given value is not nil.
+func (_u *JourneyInstanceUpdate) SetNillableFailedAfterSuccess(v *bool) *JourneyInstanceUpdate {
+	if v != nil {
+		_u.SetFailedAfterSuccess(*v)
+	}
+	return _u
+}
+
 // SetStuckAt sets the "stuck_at" field.
 func (_u *JourneyInstanceUpdate) SetStuckAt(v time.Time) *JourneyInstanceUpdate {
 	_u.mutation.SetStuckAt(v)
@@ -430,21 +443,6 @@ func (_u *JourneyInstanceUpdate) SetDefinition(v *JourneyDefinition) *JourneyIns
 	return _u.SetDefinitionID(v.ID)
 }
 
-// AddEventIDs adds the "events" edge to the WebhookEvent entity by IDs.
-func (_u *JourneyInstanceUpdate) AddEventIDs(ids ...int) *JourneyInstanceUpdate {
-	_u.mutation.AddEventIDs(ids...)
-	return _u
-}
-
-// AddEvents adds the "events" edges to the WebhookEvent entity.
-func (_u *JourneyInstanceUpdate) AddEvents(v ...*WebhookEvent) *JourneyInstanceUpdate {
-	ids := make([]int, len(v))
-	for i := range v {
-		ids[i] = v[i].ID
-	}
-	return _u.AddEventIDs(ids...)
-}
-
 // Mutation returns the JourneyInstanceMutation object of the builder.
 func (_u *JourneyInstanceUpdate) Mutation() *JourneyInstanceMutation {
 	return _u.mutation
@@ -454,27 +452,6 @@ func (_u *JourneyInstanceUpdate) Mutation() *JourneyInstanceMutation {
 func (_u *JourneyInstanceUpdate) ClearDefinition() *JourneyInstanceUpdate {
 	_u.mutation.ClearDefinition()
 	return _u
-}
-
-// ClearEvents clears all "events" edges to the WebhookEvent entity.
-func (_u *JourneyInstanceUpdate) ClearEvents() *JourneyInstanceUpdate {
-	_u.mutation.ClearEvents()
-	return _u
-}
-
-// RemoveEventIDs removes the "events" edge to WebhookEvent entities by IDs.
-func (_u *JourneyInstanceUpdate) RemoveEventIDs(ids ...int) *JourneyInstanceUpdate {
-	_u.mutation.RemoveEventIDs(ids...)
-	return _u
-}
-
-// RemoveEvents removes "events" edges to WebhookEvent entities.
-func (_u *JourneyInstanceUpdate) RemoveEvents(v ...*WebhookEvent) *JourneyInstanceUpdate {
-	ids := make([]int, len(v))
-	for i := range v {
-		ids[i] = v[i].ID
-	}
-	return _u.RemoveEventIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -596,6 +573,9 @@ func (_u *JourneyInstanceUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.DurationMsCleared() {
 		_spec.ClearField(journeyinstance.FieldDurationMs, field.TypeFloat64)
 	}
+	if value, ok := _u.mutation.FailedAfterSuccess(); ok {
+		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.StuckAt(); ok {
 		_spec.SetField(journeyinstance.FieldStuckAt, field.TypeTime, value)
 	}
@@ -674,51 +654,6 @@ func (_u *JourneyInstanceUpdate) sqlSave(ctx context.Context) (_node int, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(journeydefinition.FieldID, field.TypeInt),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Add = append(_spec.Edges.Add, edge)
-	}
-	if _u.mutation.EventsCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
-			},
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.RemovedEventsIDs(); len(nodes) > 0 && !_u.mutation.EventsCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.EventsIDs(); len(nodes) > 0 {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -947,6 +882,20 @@ func (_u *JourneyInstanceUpdateOne) ClearDurationMs() *JourneyInstanceUpdateOne 
 	return _u
 }
 
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (_u *JourneyInstanceUpdateOne) SetFailedAfterSuccess(v bool) *JourneyInstanceUpdateOne {
+	_u.mutation.SetFailedAfterSuccess(v)
+	return _u
+}
+
+// SetNillableFailedAfterSuccess sets the "failed_after_success" field if the given value is not nil.
+func (_u *JourneyInstanceUpdateOne) SetNillableFailedAfterSuccess(v *bool) *JourneyInstanceUpdateOne {
+	if v != nil {
+		_u.SetFailedAfterSuccess(*v)
+	}
+	return _u
+}
+
 // SetStuckAt sets the "stuck_at" field.
 func (_u *JourneyInstanceUpdateOne) SetStuckAt(v time.Time) *JourneyInstanceUpdateOne {
 	_u.mutation.SetStuckAt(v)
@@ -1145,21 +1094,6 @@ func (_u *JourneyInstanceUpdateOne) SetDefinition(v *JourneyDefinition) *Journey
 	return _u.SetDefinitionID(v.ID)
 }
 
-// AddEventIDs adds the "events" edge to the WebhookEvent entity by IDs.
-func (_u *JourneyInstanceUpdateOne) AddEventIDs(ids ...int) *JourneyInstanceUpdateOne {
-	_u.mutation.AddEventIDs(ids...)
-	return _u
-}
-
-// AddEvents adds the "events" edges to the WebhookEvent entity.
-func (_u *JourneyInstanceUpdateOne) AddEvents(v ...*WebhookEvent) *JourneyInstanceUpdateOne {
-	ids := make([]int, len(v))
-	for i := range v {
-		ids[i] = v[i].ID
-	}
-	return _u.AddEventIDs(ids...)
-}
-
 // Mutation returns the JourneyInstanceMutation object of the builder.
 func (_u *JourneyInstanceUpdateOne) Mutation() *JourneyInstanceMutation {
 	return _u.mutation
@@ -1169,27 +1103,6 @@ func (_u *JourneyInstanceUpdateOne) Mutation() *JourneyInstanceMutation {
 func (_u *JourneyInstanceUpdateOne) ClearDefinition() *JourneyInstanceUpdateOne {
 	_u.mutation.ClearDefinition()
 	return _u
-}
-
-// ClearEvents clears all "events" edges to the WebhookEvent entity.
-func (_u *JourneyInstanceUpdateOne) ClearEvents() *JourneyInstanceUpdateOne {
-	_u.mutation.ClearEvents()
-	return _u
-}
-
-// RemoveEventIDs removes the "events" edge to WebhookEvent entities by IDs.
-func (_u *JourneyInstanceUpdateOne) RemoveEventIDs(ids ...int) *JourneyInstanceUpdateOne {
-	_u.mutation.RemoveEventIDs(ids...)
-	return _u
-}
-
-// RemoveEvents removes "events" edges to WebhookEvent entities.
-func (_u *JourneyInstanceUpdateOne) RemoveEvents(v ...*WebhookEvent) *JourneyInstanceUpdateOne {
-	ids := make([]int, len(v))
-	for i := range v {
-		ids[i] = v[i].ID
-	}
-	return _u.RemoveEventIDs(ids...)
 }
 
 // Where appends a list predicates to the JourneyInstanceUpdate builder.
@@ -1341,6 +1254,9 @@ func (_u *JourneyInstanceUpdateOne) sqlSave(ctx context.Context) (_node *Journey
 	if _u.mutation.DurationMsCleared() {
 		_spec.ClearField(journeyinstance.FieldDurationMs, field.TypeFloat64)
 	}
+	if value, ok := _u.mutation.FailedAfterSuccess(); ok {
+		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.StuckAt(); ok {
 		_spec.SetField(journeyinstance.FieldStuckAt, field.TypeTime, value)
 	}
@@ -1419,51 +1335,6 @@ func (_u *JourneyInstanceUpdateOne) sqlSave(ctx context.Context) (_node *Journey
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(journeydefinition.FieldID, field.TypeInt),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Add = append(_spec.Edges.Add, edge)
-	}
-	if _u.mutation.EventsCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
-			},
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.RemovedEventsIDs(); len(nodes) > 0 && !_u.mutation.EventsCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.EventsIDs(); len(nodes) > 0 {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: false,
-			Table:   journeyinstance.EventsTable,
-			Columns: journeyinstance.EventsPrimaryKey,
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(webhookevent.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -16,6 +16,7 @@ import (
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/session"
@@ -36,6 +37,7 @@ const (
 	TypeJob               = "Job"
 	TypeJourneyDefinition = "JourneyDefinition"
 	TypeJourneyInstance   = "JourneyInstance"
+	TypeJourneyMembership = "JourneyMembership"
 	TypeMetricRollup      = "MetricRollup"
 	TypeSession           = "Session"
 	TypeWebhookDelivery   = "WebhookDelivery"
@@ -2397,6 +2399,7 @@ type JourneyDefinitionMutation struct {
 	addversion       *int
 	enabled          *bool
 	builtin          *bool
+	customized       *bool
 	spec             *json.RawMessage
 	appendspec       json.RawMessage
 	created_at       *time.Time
@@ -2757,6 +2760,42 @@ func (m *JourneyDefinitionMutation) ResetBuiltin() {
 	m.builtin = nil
 }
 
+// SetCustomized sets the "customized" field.
+func (m *JourneyDefinitionMutation) SetCustomized(b bool) {
+	m.customized = &b
+}
+
+// Customized returns the value of the "customized" field in the mutation.
+func (m *JourneyDefinitionMutation) Customized() (r bool, exists bool) {
+	v := m.customized
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomized returns the old "customized" field's value of the JourneyDefinition entity.
+// If the JourneyDefinition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyDefinitionMutation) OldCustomized(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomized is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomized requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomized: %w", err)
+	}
+	return oldValue.Customized, nil
+}
+
+// ResetCustomized resets all changes to the "customized" field.
+func (m *JourneyDefinitionMutation) ResetCustomized() {
+	m.customized = nil
+}
+
 // SetSpec sets the "spec" field.
 func (m *JourneyDefinitionMutation) SetSpec(jm json.RawMessage) {
 	m.spec = &jm
@@ -2968,7 +3007,7 @@ func (m *JourneyDefinitionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *JourneyDefinitionMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.key != nil {
 		fields = append(fields, journeydefinition.FieldKey)
 	}
@@ -2986,6 +3025,9 @@ func (m *JourneyDefinitionMutation) Fields() []string {
 	}
 	if m.builtin != nil {
 		fields = append(fields, journeydefinition.FieldBuiltin)
+	}
+	if m.customized != nil {
+		fields = append(fields, journeydefinition.FieldCustomized)
 	}
 	if m.spec != nil {
 		fields = append(fields, journeydefinition.FieldSpec)
@@ -3016,6 +3058,8 @@ func (m *JourneyDefinitionMutation) Field(name string) (ent.Value, bool) {
 		return m.Enabled()
 	case journeydefinition.FieldBuiltin:
 		return m.Builtin()
+	case journeydefinition.FieldCustomized:
+		return m.Customized()
 	case journeydefinition.FieldSpec:
 		return m.Spec()
 	case journeydefinition.FieldCreatedAt:
@@ -3043,6 +3087,8 @@ func (m *JourneyDefinitionMutation) OldField(ctx context.Context, name string) (
 		return m.OldEnabled(ctx)
 	case journeydefinition.FieldBuiltin:
 		return m.OldBuiltin(ctx)
+	case journeydefinition.FieldCustomized:
+		return m.OldCustomized(ctx)
 	case journeydefinition.FieldSpec:
 		return m.OldSpec(ctx)
 	case journeydefinition.FieldCreatedAt:
@@ -3099,6 +3145,13 @@ func (m *JourneyDefinitionMutation) SetField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBuiltin(v)
+		return nil
+	case journeydefinition.FieldCustomized:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomized(v)
 		return nil
 	case journeydefinition.FieldSpec:
 		v, ok := value.(json.RawMessage)
@@ -3211,6 +3264,9 @@ func (m *JourneyDefinitionMutation) ResetField(name string) error {
 		return nil
 	case journeydefinition.FieldBuiltin:
 		m.ResetBuiltin()
+		return nil
+	case journeydefinition.FieldCustomized:
+		m.ResetCustomized()
 		return nil
 	case journeydefinition.FieldSpec:
 		m.ResetSpec()
@@ -3329,6 +3385,7 @@ type JourneyInstanceMutation struct {
 	ended_at              *time.Time
 	duration_ms           *float64
 	addduration_ms        *float64
+	failed_after_success  *bool
 	stuck_at              *time.Time
 	abandon_at            *time.Time
 	stuck_since           *time.Time
@@ -3344,9 +3401,6 @@ type JourneyInstanceMutation struct {
 	clearedFields         map[string]struct{}
 	definition            *int
 	cleareddefinition     bool
-	events                map[int]struct{}
-	removedevents         map[int]struct{}
-	clearedevents         bool
 	done                  bool
 	oldValue              func(context.Context) (*JourneyInstance, error)
 	predicates            []predicate.JourneyInstance
@@ -3959,6 +4013,42 @@ func (m *JourneyInstanceMutation) ResetDurationMs() {
 	delete(m.clearedFields, journeyinstance.FieldDurationMs)
 }
 
+// SetFailedAfterSuccess sets the "failed_after_success" field.
+func (m *JourneyInstanceMutation) SetFailedAfterSuccess(b bool) {
+	m.failed_after_success = &b
+}
+
+// FailedAfterSuccess returns the value of the "failed_after_success" field in the mutation.
+func (m *JourneyInstanceMutation) FailedAfterSuccess() (r bool, exists bool) {
+	v := m.failed_after_success
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedAfterSuccess returns the old "failed_after_success" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldFailedAfterSuccess(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedAfterSuccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedAfterSuccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedAfterSuccess: %w", err)
+	}
+	return oldValue.FailedAfterSuccess, nil
+}
+
+// ResetFailedAfterSuccess resets all changes to the "failed_after_success" field.
+func (m *JourneyInstanceMutation) ResetFailedAfterSuccess() {
+	m.failed_after_success = nil
+}
+
 // SetStuckAt sets the "stuck_at" field.
 func (m *JourneyInstanceMutation) SetStuckAt(t time.Time) {
 	m.stuck_at = &t
@@ -4522,60 +4612,6 @@ func (m *JourneyInstanceMutation) ResetDefinition() {
 	m.cleareddefinition = false
 }
 
-// AddEventIDs adds the "events" edge to the WebhookEvent entity by ids.
-func (m *JourneyInstanceMutation) AddEventIDs(ids ...int) {
-	if m.events == nil {
-		m.events = make(map[int]struct{})
-	}
-	for i := range ids {
-		m.events[ids[i]] = struct{}{}
-	}
-}
-
-// ClearEvents clears the "events" edge to the WebhookEvent entity.
-func (m *JourneyInstanceMutation) ClearEvents() {
-	m.clearedevents = true
-}
-
-// EventsCleared reports if the "events" edge to the WebhookEvent entity was cleared.
-func (m *JourneyInstanceMutation) EventsCleared() bool {
-	return m.clearedevents
-}
-
-// RemoveEventIDs removes the "events" edge to the WebhookEvent entity by IDs.
-func (m *JourneyInstanceMutation) RemoveEventIDs(ids ...int) {
-	if m.removedevents == nil {
-		m.removedevents = make(map[int]struct{})
-	}
-	for i := range ids {
-		delete(m.events, ids[i])
-		m.removedevents[ids[i]] = struct{}{}
-	}
-}
-
-// RemovedEvents returns the removed IDs of the "events" edge to the WebhookEvent entity.
-func (m *JourneyInstanceMutation) RemovedEventsIDs() (ids []int) {
-	for id := range m.removedevents {
-		ids = append(ids, id)
-	}
-	return
-}
-
-// EventsIDs returns the "events" edge IDs in the mutation.
-func (m *JourneyInstanceMutation) EventsIDs() (ids []int) {
-	for id := range m.events {
-		ids = append(ids, id)
-	}
-	return
-}
-
-// ResetEvents resets all changes to the "events" edge.
-func (m *JourneyInstanceMutation) ResetEvents() {
-	m.events = nil
-	m.clearedevents = false
-	m.removedevents = nil
-}
-
 // Where appends a list predicates to the JourneyInstanceMutation builder.
 func (m *JourneyInstanceMutation) Where(ps ...predicate.JourneyInstance) {
 	m.predicates = append(m.predicates, ps...)
@@ -4610,7 +4646,7 @@ func (m *JourneyInstanceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *JourneyInstanceMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.definition_key != nil {
 		fields = append(fields, journeyinstance.FieldDefinitionKey)
 	}
@@ -4643,6 +4679,9 @@ func (m *JourneyInstanceMutation) Fields() []string {
 	}
 	if m.duration_ms != nil {
 		fields = append(fields, journeyinstance.FieldDurationMs)
+	}
+	if m.failed_after_success != nil {
+		fields = append(fields, journeyinstance.FieldFailedAfterSuccess)
 	}
 	if m.stuck_at != nil {
 		fields = append(fields, journeyinstance.FieldStuckAt)
@@ -4707,6 +4746,8 @@ func (m *JourneyInstanceMutation) Field(name string) (ent.Value, bool) {
 		return m.EndedAt()
 	case journeyinstance.FieldDurationMs:
 		return m.DurationMs()
+	case journeyinstance.FieldFailedAfterSuccess:
+		return m.FailedAfterSuccess()
 	case journeyinstance.FieldStuckAt:
 		return m.StuckAt()
 	case journeyinstance.FieldAbandonAt:
@@ -4760,6 +4801,8 @@ func (m *JourneyInstanceMutation) OldField(ctx context.Context, name string) (en
 		return m.OldEndedAt(ctx)
 	case journeyinstance.FieldDurationMs:
 		return m.OldDurationMs(ctx)
+	case journeyinstance.FieldFailedAfterSuccess:
+		return m.OldFailedAfterSuccess(ctx)
 	case journeyinstance.FieldStuckAt:
 		return m.OldStuckAt(ctx)
 	case journeyinstance.FieldAbandonAt:
@@ -4867,6 +4910,13 @@ func (m *JourneyInstanceMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDurationMs(v)
+		return nil
+	case journeyinstance.FieldFailedAfterSuccess:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedAfterSuccess(v)
 		return nil
 	case journeyinstance.FieldStuckAt:
 		v, ok := value.(time.Time)
@@ -5153,6 +5203,9 @@ func (m *JourneyInstanceMutation) ResetField(name string) error {
 	case journeyinstance.FieldDurationMs:
 		m.ResetDurationMs()
 		return nil
+	case journeyinstance.FieldFailedAfterSuccess:
+		m.ResetFailedAfterSuccess()
+		return nil
 	case journeyinstance.FieldStuckAt:
 		m.ResetStuckAt()
 		return nil
@@ -5192,12 +5245,9 @@ func (m *JourneyInstanceMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *JourneyInstanceMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 1)
 	if m.definition != nil {
 		edges = append(edges, journeyinstance.EdgeDefinition)
-	}
-	if m.events != nil {
-		edges = append(edges, journeyinstance.EdgeEvents)
 	}
 	return edges
 }
@@ -5210,47 +5260,27 @@ func (m *JourneyInstanceMutation) AddedIDs(name string) []ent.Value {
 		if id := m.definition; id != nil {
 			return []ent.Value{*id}
 		}
-	case journeyinstance.EdgeEvents:
-		ids := make([]ent.Value, 0, len(m.events))
-		for id := range m.events {
-			ids = append(ids, id)
-		}
-		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *JourneyInstanceMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
-	if m.removedevents != nil {
-		edges = append(edges, journeyinstance.EdgeEvents)
-	}
+	edges := make([]string, 0, 1)
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *JourneyInstanceMutation) RemovedIDs(name string) []ent.Value {
-	switch name {
-	case journeyinstance.EdgeEvents:
-		ids := make([]ent.Value, 0, len(m.removedevents))
-		for id := range m.removedevents {
-			ids = append(ids, id)
-		}
-		return ids
-	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *JourneyInstanceMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 1)
 	if m.cleareddefinition {
 		edges = append(edges, journeyinstance.EdgeDefinition)
-	}
-	if m.clearedevents {
-		edges = append(edges, journeyinstance.EdgeEvents)
 	}
 	return edges
 }
@@ -5261,8 +5291,6 @@ func (m *JourneyInstanceMutation) EdgeCleared(name string) bool {
 	switch name {
 	case journeyinstance.EdgeDefinition:
 		return m.cleareddefinition
-	case journeyinstance.EdgeEvents:
-		return m.clearedevents
 	}
 	return false
 }
@@ -5285,11 +5313,512 @@ func (m *JourneyInstanceMutation) ResetEdge(name string) error {
 	case journeyinstance.EdgeDefinition:
 		m.ResetDefinition()
 		return nil
-	case journeyinstance.EdgeEvents:
-		m.ResetEvents()
-		return nil
 	}
 	return fmt.Errorf("unknown JourneyInstance edge %s", name)
+}
+
+// JourneyMembershipMutation represents an operation that mutates the JourneyMembership nodes in the graph.
+type JourneyMembershipMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	definition_key  *string
+	correlation_key *string
+	clearedFields   map[string]struct{}
+	event           *int
+	clearedevent    bool
+	done            bool
+	oldValue        func(context.Context) (*JourneyMembership, error)
+	predicates      []predicate.JourneyMembership
+}
+
+var _ ent.Mutation = (*JourneyMembershipMutation)(nil)
+
+// journeymembershipOption allows management of the mutation configuration using functional options.
+type journeymembershipOption func(*JourneyMembershipMutation)
+
+// newJourneyMembershipMutation creates new mutation for the JourneyMembership entity.
+func newJourneyMembershipMutation(c config, op Op, opts ...journeymembershipOption) *JourneyMembershipMutation {
+	m := &JourneyMembershipMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJourneyMembership,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJourneyMembershipID sets the ID field of the mutation.
+func withJourneyMembershipID(id int) journeymembershipOption {
+	return func(m *JourneyMembershipMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *JourneyMembership
+		)
+		m.oldValue = func(ctx context.Context) (*JourneyMembership, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().JourneyMembership.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJourneyMembership sets the old JourneyMembership of the mutation.
+func withJourneyMembership(node *JourneyMembership) journeymembershipOption {
+	return func(m *JourneyMembershipMutation) {
+		m.oldValue = func(context.Context) (*JourneyMembership, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JourneyMembershipMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JourneyMembershipMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JourneyMembershipMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JourneyMembershipMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().JourneyMembership.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDefinitionKey sets the "definition_key" field.
+func (m *JourneyMembershipMutation) SetDefinitionKey(s string) {
+	m.definition_key = &s
+}
+
+// DefinitionKey returns the value of the "definition_key" field in the mutation.
+func (m *JourneyMembershipMutation) DefinitionKey() (r string, exists bool) {
+	v := m.definition_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefinitionKey returns the old "definition_key" field's value of the JourneyMembership entity.
+// If the JourneyMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyMembershipMutation) OldDefinitionKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefinitionKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefinitionKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefinitionKey: %w", err)
+	}
+	return oldValue.DefinitionKey, nil
+}
+
+// ResetDefinitionKey resets all changes to the "definition_key" field.
+func (m *JourneyMembershipMutation) ResetDefinitionKey() {
+	m.definition_key = nil
+}
+
+// SetCorrelationKey sets the "correlation_key" field.
+func (m *JourneyMembershipMutation) SetCorrelationKey(s string) {
+	m.correlation_key = &s
+}
+
+// CorrelationKey returns the value of the "correlation_key" field in the mutation.
+func (m *JourneyMembershipMutation) CorrelationKey() (r string, exists bool) {
+	v := m.correlation_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCorrelationKey returns the old "correlation_key" field's value of the JourneyMembership entity.
+// If the JourneyMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyMembershipMutation) OldCorrelationKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCorrelationKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCorrelationKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCorrelationKey: %w", err)
+	}
+	return oldValue.CorrelationKey, nil
+}
+
+// ResetCorrelationKey resets all changes to the "correlation_key" field.
+func (m *JourneyMembershipMutation) ResetCorrelationKey() {
+	m.correlation_key = nil
+}
+
+// SetWebhookEventID sets the "webhook_event_id" field.
+func (m *JourneyMembershipMutation) SetWebhookEventID(i int) {
+	m.event = &i
+}
+
+// WebhookEventID returns the value of the "webhook_event_id" field in the mutation.
+func (m *JourneyMembershipMutation) WebhookEventID() (r int, exists bool) {
+	v := m.event
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebhookEventID returns the old "webhook_event_id" field's value of the JourneyMembership entity.
+// If the JourneyMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyMembershipMutation) OldWebhookEventID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebhookEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebhookEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebhookEventID: %w", err)
+	}
+	return oldValue.WebhookEventID, nil
+}
+
+// ResetWebhookEventID resets all changes to the "webhook_event_id" field.
+func (m *JourneyMembershipMutation) ResetWebhookEventID() {
+	m.event = nil
+}
+
+// SetEventID sets the "event" edge to the WebhookEvent entity by id.
+func (m *JourneyMembershipMutation) SetEventID(id int) {
+	m.event = &id
+}
+
+// ClearEvent clears the "event" edge to the WebhookEvent entity.
+func (m *JourneyMembershipMutation) ClearEvent() {
+	m.clearedevent = true
+	m.clearedFields[journeymembership.FieldWebhookEventID] = struct{}{}
+}
+
+// EventCleared reports if the "event" edge to the WebhookEvent entity was cleared.
+func (m *JourneyMembershipMutation) EventCleared() bool {
+	return m.clearedevent
+}
+
+// EventID returns the "event" edge ID in the mutation.
+func (m *JourneyMembershipMutation) EventID() (id int, exists bool) {
+	if m.event != nil {
+		return *m.event, true
+	}
+	return
+}
+
+// EventIDs returns the "event" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// EventID instead. It exists only for internal usage by the builders.
+func (m *JourneyMembershipMutation) EventIDs() (ids []int) {
+	if id := m.event; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetEvent resets all changes to the "event" edge.
+func (m *JourneyMembershipMutation) ResetEvent() {
+	m.event = nil
+	m.clearedevent = false
+}
+
+// Where appends a list predicates to the JourneyMembershipMutation builder.
+func (m *JourneyMembershipMutation) Where(ps ...predicate.JourneyMembership) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JourneyMembershipMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JourneyMembershipMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.JourneyMembership, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JourneyMembershipMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JourneyMembershipMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (JourneyMembership).
+func (m *JourneyMembershipMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JourneyMembershipMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.definition_key != nil {
+		fields = append(fields, journeymembership.FieldDefinitionKey)
+	}
+	if m.correlation_key != nil {
+		fields = append(fields, journeymembership.FieldCorrelationKey)
+	}
+	if m.event != nil {
+		fields = append(fields, journeymembership.FieldWebhookEventID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JourneyMembershipMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case journeymembership.FieldDefinitionKey:
+		return m.DefinitionKey()
+	case journeymembership.FieldCorrelationKey:
+		return m.CorrelationKey()
+	case journeymembership.FieldWebhookEventID:
+		return m.WebhookEventID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JourneyMembershipMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case journeymembership.FieldDefinitionKey:
+		return m.OldDefinitionKey(ctx)
+	case journeymembership.FieldCorrelationKey:
+		return m.OldCorrelationKey(ctx)
+	case journeymembership.FieldWebhookEventID:
+		return m.OldWebhookEventID(ctx)
+	}
+	return nil, fmt.Errorf("unknown JourneyMembership field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyMembershipMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case journeymembership.FieldDefinitionKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefinitionKey(v)
+		return nil
+	case journeymembership.FieldCorrelationKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCorrelationKey(v)
+		return nil
+	case journeymembership.FieldWebhookEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebhookEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyMembership field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JourneyMembershipMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JourneyMembershipMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JourneyMembershipMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown JourneyMembership numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JourneyMembershipMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JourneyMembershipMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JourneyMembershipMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown JourneyMembership nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JourneyMembershipMutation) ResetField(name string) error {
+	switch name {
+	case journeymembership.FieldDefinitionKey:
+		m.ResetDefinitionKey()
+		return nil
+	case journeymembership.FieldCorrelationKey:
+		m.ResetCorrelationKey()
+		return nil
+	case journeymembership.FieldWebhookEventID:
+		m.ResetWebhookEventID()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyMembership field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JourneyMembershipMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.event != nil {
+		edges = append(edges, journeymembership.EdgeEvent)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JourneyMembershipMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case journeymembership.EdgeEvent:
+		if id := m.event; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JourneyMembershipMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JourneyMembershipMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JourneyMembershipMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedevent {
+		edges = append(edges, journeymembership.EdgeEvent)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JourneyMembershipMutation) EdgeCleared(name string) bool {
+	switch name {
+	case journeymembership.EdgeEvent:
+		return m.clearedevent
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JourneyMembershipMutation) ClearEdge(name string) error {
+	switch name {
+	case journeymembership.EdgeEvent:
+		m.ClearEvent()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyMembership unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JourneyMembershipMutation) ResetEdge(name string) error {
+	switch name {
+	case journeymembership.EdgeEvent:
+		m.ResetEvent()
+		return nil
+	}
+	return fmt.Errorf("unknown JourneyMembership edge %s", name)
 }
 
 // MetricRollupMutation represents an operation that mutates the MetricRollup nodes in the graph.
@@ -11747,51 +12276,51 @@ func (m *WebhookDeliveryMutation) ResetEdge(name string) error {
 // WebhookEventMutation represents an operation that mutates the WebhookEvent nodes in the graph.
 type WebhookEventMutation struct {
 	config
-	op                        Op
-	typ                       string
-	id                        *int
-	event_id                  *string
-	topic                     *string
-	header_topic              *string
-	topic_mismatch            *bool
-	topic_known               *bool
-	resource_type             *string
-	resource_id               *string
-	customer_id               *string
-	account_id                *string
-	correlation_id            *string
-	created_at                *time.Time
-	received_at               *time.Time
-	last_delivery_at          *time.Time
-	source                    *webhookevent.Source
-	body                      *[]byte
-	body_encoding             *string
-	body_sha256               *string
-	body_size                 *int
-	addbody_size              *int
-	delivery_count            *int
-	adddelivery_count         *int
-	processing_state          *webhookevent.ProcessingState
-	attempts                  *int
-	addattempts               *int
-	next_attempt_at           *time.Time
-	locked_until              *time.Time
-	locked_by                 *string
-	last_error                *string
-	processing_duration_ms    *float64
-	addprocessing_duration_ms *float64
-	processed_at              *time.Time
-	rolled_up                 *bool
-	clearedFields             map[string]struct{}
-	deliveries                map[int]struct{}
-	removeddeliveries         map[int]struct{}
-	cleareddeliveries         bool
-	journeys                  map[int]struct{}
-	removedjourneys           map[int]struct{}
-	clearedjourneys           bool
-	done                      bool
-	oldValue                  func(context.Context) (*WebhookEvent, error)
-	predicates                []predicate.WebhookEvent
+	op                         Op
+	typ                        string
+	id                         *int
+	event_id                   *string
+	topic                      *string
+	header_topic               *string
+	topic_mismatch             *bool
+	topic_known                *bool
+	resource_type              *string
+	resource_id                *string
+	customer_id                *string
+	account_id                 *string
+	correlation_id             *string
+	created_at                 *time.Time
+	received_at                *time.Time
+	last_delivery_at           *time.Time
+	source                     *webhookevent.Source
+	body                       *[]byte
+	body_encoding              *string
+	body_sha256                *string
+	body_size                  *int
+	addbody_size               *int
+	delivery_count             *int
+	adddelivery_count          *int
+	processing_state           *webhookevent.ProcessingState
+	attempts                   *int
+	addattempts                *int
+	next_attempt_at            *time.Time
+	locked_until               *time.Time
+	locked_by                  *string
+	last_error                 *string
+	processing_duration_ms     *float64
+	addprocessing_duration_ms  *float64
+	processed_at               *time.Time
+	rolled_up                  *bool
+	clearedFields              map[string]struct{}
+	deliveries                 map[int]struct{}
+	removeddeliveries          map[int]struct{}
+	cleareddeliveries          bool
+	journey_memberships        map[int]struct{}
+	removedjourney_memberships map[int]struct{}
+	clearedjourney_memberships bool
+	done                       bool
+	oldValue                   func(context.Context) (*WebhookEvent, error)
+	predicates                 []predicate.WebhookEvent
 }
 
 var _ ent.Mutation = (*WebhookEventMutation)(nil)
@@ -13178,58 +13707,58 @@ func (m *WebhookEventMutation) ResetDeliveries() {
 	m.removeddeliveries = nil
 }
 
-// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by ids.
-func (m *WebhookEventMutation) AddJourneyIDs(ids ...int) {
-	if m.journeys == nil {
-		m.journeys = make(map[int]struct{})
+// AddJourneyMembershipIDs adds the "journey_memberships" edge to the JourneyMembership entity by ids.
+func (m *WebhookEventMutation) AddJourneyMembershipIDs(ids ...int) {
+	if m.journey_memberships == nil {
+		m.journey_memberships = make(map[int]struct{})
 	}
 	for i := range ids {
-		m.journeys[ids[i]] = struct{}{}
+		m.journey_memberships[ids[i]] = struct{}{}
 	}
 }
 
-// ClearJourneys clears the "journeys" edge to the JourneyInstance entity.
-func (m *WebhookEventMutation) ClearJourneys() {
-	m.clearedjourneys = true
+// ClearJourneyMemberships clears the "journey_memberships" edge to the JourneyMembership entity.
+func (m *WebhookEventMutation) ClearJourneyMemberships() {
+	m.clearedjourney_memberships = true
 }
 
-// JourneysCleared reports if the "journeys" edge to the JourneyInstance entity was cleared.
-func (m *WebhookEventMutation) JourneysCleared() bool {
-	return m.clearedjourneys
+// JourneyMembershipsCleared reports if the "journey_memberships" edge to the JourneyMembership entity was cleared.
+func (m *WebhookEventMutation) JourneyMembershipsCleared() bool {
+	return m.clearedjourney_memberships
 }
 
-// RemoveJourneyIDs removes the "journeys" edge to the JourneyInstance entity by IDs.
-func (m *WebhookEventMutation) RemoveJourneyIDs(ids ...int) {
-	if m.removedjourneys == nil {
-		m.removedjourneys = make(map[int]struct{})
+// RemoveJourneyMembershipIDs removes the "journey_memberships" edge to the JourneyMembership entity by IDs.
+func (m *WebhookEventMutation) RemoveJourneyMembershipIDs(ids ...int) {
+	if m.removedjourney_memberships == nil {
+		m.removedjourney_memberships = make(map[int]struct{})
 	}
 	for i := range ids {
-		delete(m.journeys, ids[i])
-		m.removedjourneys[ids[i]] = struct{}{}
+		delete(m.journey_memberships, ids[i])
+		m.removedjourney_memberships[ids[i]] = struct{}{}
 	}
 }
 
-// RemovedJourneys returns the removed IDs of the "journeys" edge to the JourneyInstance entity.
-func (m *WebhookEventMutation) RemovedJourneysIDs() (ids []int) {
-	for id := range m.removedjourneys {
+// RemovedJourneyMemberships returns the removed IDs of the "journey_memberships" edge to the JourneyMembership entity.
+func (m *WebhookEventMutation) RemovedJourneyMembershipsIDs() (ids []int) {
+	for id := range m.removedjourney_memberships {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// JourneysIDs returns the "journeys" edge IDs in the mutation.
-func (m *WebhookEventMutation) JourneysIDs() (ids []int) {
-	for id := range m.journeys {
+// JourneyMembershipsIDs returns the "journey_memberships" edge IDs in the mutation.
+func (m *WebhookEventMutation) JourneyMembershipsIDs() (ids []int) {
+	for id := range m.journey_memberships {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// ResetJourneys resets all changes to the "journeys" edge.
-func (m *WebhookEventMutation) ResetJourneys() {
-	m.journeys = nil
-	m.clearedjourneys = false
-	m.removedjourneys = nil
+// ResetJourneyMemberships resets all changes to the "journey_memberships" edge.
+func (m *WebhookEventMutation) ResetJourneyMemberships() {
+	m.journey_memberships = nil
+	m.clearedjourney_memberships = false
+	m.removedjourney_memberships = nil
 }
 
 // Where appends a list predicates to the WebhookEventMutation builder.
@@ -13948,8 +14477,8 @@ func (m *WebhookEventMutation) AddedEdges() []string {
 	if m.deliveries != nil {
 		edges = append(edges, webhookevent.EdgeDeliveries)
 	}
-	if m.journeys != nil {
-		edges = append(edges, webhookevent.EdgeJourneys)
+	if m.journey_memberships != nil {
+		edges = append(edges, webhookevent.EdgeJourneyMemberships)
 	}
 	return edges
 }
@@ -13964,9 +14493,9 @@ func (m *WebhookEventMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
-	case webhookevent.EdgeJourneys:
-		ids := make([]ent.Value, 0, len(m.journeys))
-		for id := range m.journeys {
+	case webhookevent.EdgeJourneyMemberships:
+		ids := make([]ent.Value, 0, len(m.journey_memberships))
+		for id := range m.journey_memberships {
 			ids = append(ids, id)
 		}
 		return ids
@@ -13980,8 +14509,8 @@ func (m *WebhookEventMutation) RemovedEdges() []string {
 	if m.removeddeliveries != nil {
 		edges = append(edges, webhookevent.EdgeDeliveries)
 	}
-	if m.removedjourneys != nil {
-		edges = append(edges, webhookevent.EdgeJourneys)
+	if m.removedjourney_memberships != nil {
+		edges = append(edges, webhookevent.EdgeJourneyMemberships)
 	}
 	return edges
 }
@@ -13996,9 +14525,9 @@ func (m *WebhookEventMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
-	case webhookevent.EdgeJourneys:
-		ids := make([]ent.Value, 0, len(m.removedjourneys))
-		for id := range m.removedjourneys {
+	case webhookevent.EdgeJourneyMemberships:
+		ids := make([]ent.Value, 0, len(m.removedjourney_memberships))
+		for id := range m.removedjourney_memberships {
 			ids = append(ids, id)
 		}
 		return ids
@@ -14012,8 +14541,8 @@ func (m *WebhookEventMutation) ClearedEdges() []string {
 	if m.cleareddeliveries {
 		edges = append(edges, webhookevent.EdgeDeliveries)
 	}
-	if m.clearedjourneys {
-		edges = append(edges, webhookevent.EdgeJourneys)
+	if m.clearedjourney_memberships {
+		edges = append(edges, webhookevent.EdgeJourneyMemberships)
 	}
 	return edges
 }
@@ -14024,8 +14553,8 @@ func (m *WebhookEventMutation) EdgeCleared(name string) bool {
 	switch name {
 	case webhookevent.EdgeDeliveries:
 		return m.cleareddeliveries
-	case webhookevent.EdgeJourneys:
-		return m.clearedjourneys
+	case webhookevent.EdgeJourneyMemberships:
+		return m.clearedjourney_memberships
 	}
 	return false
 }
@@ -14045,8 +14574,8 @@ func (m *WebhookEventMutation) ResetEdge(name string) error {
 	case webhookevent.EdgeDeliveries:
 		m.ResetDeliveries()
 		return nil
-	case webhookevent.EdgeJourneys:
-		m.ResetJourneys()
+	case webhookevent.EdgeJourneyMemberships:
+		m.ResetJourneyMemberships()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent edge %s", name)

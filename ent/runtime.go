@@ -9,6 +9,7 @@ import (
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/schema"
 	"github.com/hooklens/hooklens/ent/session"
@@ -92,12 +93,16 @@ func init() {
 	journeydefinitionDescBuiltin := journeydefinitionFields[5].Descriptor()
 	// journeydefinition.DefaultBuiltin holds the default value on creation for the builtin field.
 	journeydefinition.DefaultBuiltin = journeydefinitionDescBuiltin.Default.(bool)
+	// journeydefinitionDescCustomized is the schema descriptor for customized field.
+	journeydefinitionDescCustomized := journeydefinitionFields[6].Descriptor()
+	// journeydefinition.DefaultCustomized holds the default value on creation for the customized field.
+	journeydefinition.DefaultCustomized = journeydefinitionDescCustomized.Default.(bool)
 	// journeydefinitionDescCreatedAt is the schema descriptor for created_at field.
-	journeydefinitionDescCreatedAt := journeydefinitionFields[7].Descriptor()
+	journeydefinitionDescCreatedAt := journeydefinitionFields[8].Descriptor()
 	// journeydefinition.DefaultCreatedAt holds the default value on creation for the created_at field.
 	journeydefinition.DefaultCreatedAt = journeydefinitionDescCreatedAt.Default.(func() time.Time)
 	// journeydefinitionDescUpdatedAt is the schema descriptor for updated_at field.
-	journeydefinitionDescUpdatedAt := journeydefinitionFields[8].Descriptor()
+	journeydefinitionDescUpdatedAt := journeydefinitionFields[9].Descriptor()
 	// journeydefinition.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	journeydefinition.DefaultUpdatedAt = journeydefinitionDescUpdatedAt.Default.(func() time.Time)
 	journeyinstanceFields := schema.JourneyInstance{}.Fields()
@@ -114,18 +119,32 @@ func init() {
 	journeyinstanceDescProgress := journeyinstanceFields[6].Descriptor()
 	// journeyinstance.DefaultProgress holds the default value on creation for the progress field.
 	journeyinstance.DefaultProgress = journeyinstanceDescProgress.Default.(float64)
+	// journeyinstanceDescFailedAfterSuccess is the schema descriptor for failed_after_success field.
+	journeyinstanceDescFailedAfterSuccess := journeyinstanceFields[11].Descriptor()
+	// journeyinstance.DefaultFailedAfterSuccess holds the default value on creation for the failed_after_success field.
+	journeyinstance.DefaultFailedAfterSuccess = journeyinstanceDescFailedAfterSuccess.Default.(bool)
 	// journeyinstanceDescEventCount is the schema descriptor for event_count field.
-	journeyinstanceDescEventCount := journeyinstanceFields[16].Descriptor()
+	journeyinstanceDescEventCount := journeyinstanceFields[17].Descriptor()
 	// journeyinstance.DefaultEventCount holds the default value on creation for the event_count field.
 	journeyinstance.DefaultEventCount = journeyinstanceDescEventCount.Default.(int)
 	// journeyinstanceDescCreatedAt is the schema descriptor for created_at field.
-	journeyinstanceDescCreatedAt := journeyinstanceFields[20].Descriptor()
+	journeyinstanceDescCreatedAt := journeyinstanceFields[21].Descriptor()
 	// journeyinstance.DefaultCreatedAt holds the default value on creation for the created_at field.
 	journeyinstance.DefaultCreatedAt = journeyinstanceDescCreatedAt.Default.(func() time.Time)
 	// journeyinstanceDescUpdatedAt is the schema descriptor for updated_at field.
-	journeyinstanceDescUpdatedAt := journeyinstanceFields[21].Descriptor()
+	journeyinstanceDescUpdatedAt := journeyinstanceFields[22].Descriptor()
 	// journeyinstance.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	journeyinstance.DefaultUpdatedAt = journeyinstanceDescUpdatedAt.Default.(func() time.Time)
+	journeymembershipFields := schema.JourneyMembership{}.Fields()
+	_ = journeymembershipFields
+	// journeymembershipDescDefinitionKey is the schema descriptor for definition_key field.
+	journeymembershipDescDefinitionKey := journeymembershipFields[0].Descriptor()
+	// journeymembership.DefinitionKeyValidator is a validator for the "definition_key" field. It is called by the builders before save.
+	journeymembership.DefinitionKeyValidator = journeymembershipDescDefinitionKey.Validators[0].(func(string) error)
+	// journeymembershipDescCorrelationKey is the schema descriptor for correlation_key field.
+	journeymembershipDescCorrelationKey := journeymembershipFields[1].Descriptor()
+	// journeymembership.CorrelationKeyValidator is a validator for the "correlation_key" field. It is called by the builders before save.
+	journeymembership.CorrelationKeyValidator = journeymembershipDescCorrelationKey.Validators[0].(func(string) error)
 	metricrollupFields := schema.MetricRollup{}.Fields()
 	_ = metricrollupFields
 	// metricrollupDescReceived is the schema descriptor for received field.

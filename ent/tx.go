@@ -22,6 +22,8 @@ type Tx struct {
 	JourneyDefinition *JourneyDefinitionClient
 	// JourneyInstance is the client for interacting with the JourneyInstance builders.
 	JourneyInstance *JourneyInstanceClient
+	// JourneyMembership is the client for interacting with the JourneyMembership builders.
+	JourneyMembership *JourneyMembershipClient
 	// MetricRollup is the client for interacting with the MetricRollup builders.
 	MetricRollup *MetricRollupClient
 	// Session is the client for interacting with the Session builders.
@@ -165,6 +167,7 @@ func (tx *Tx) init() {
 	tx.Job = NewJobClient(tx.config)
 	tx.JourneyDefinition = NewJourneyDefinitionClient(tx.config)
 	tx.JourneyInstance = NewJourneyInstanceClient(tx.config)
+	tx.JourneyMembership = NewJourneyMembershipClient(tx.config)
 	tx.MetricRollup = NewMetricRollupClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)

@@ -83,16 +83,16 @@ type WebhookEvent struct {
 type WebhookEventEdges struct {
 	// Deliveries holds the value of the deliveries edge.
 	Deliveries []*WebhookDelivery `json:"deliveries,omitempty"`
-	// Journeys holds the value of the journeys edge.
-	Journeys []*JourneyInstance `json:"journeys,omitempty"`
+	// JourneyMemberships holds the value of the journey_memberships edge.
+	JourneyMemberships []*JourneyMembership `json:"journey_memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [1]map[string]int
 
-	namedDeliveries map[string][]*WebhookDelivery
-	namedJourneys   map[string][]*JourneyInstance
+	namedDeliveries         map[string][]*WebhookDelivery
+	namedJourneyMemberships map[string][]*JourneyMembership
 }
 
 // DeliveriesOrErr returns the Deliveries value or an error if the edge
@@ -104,13 +104,13 @@ func (e WebhookEventEdges) DeliveriesOrErr() ([]*WebhookDelivery, error) {
 	return nil, &NotLoadedError{edge: "deliveries"}
 }
 
-// JourneysOrErr returns the Journeys value or an error if the edge
+// JourneyMembershipsOrErr returns the JourneyMemberships value or an error if the edge
 // was not loaded in eager-loading.
-func (e WebhookEventEdges) JourneysOrErr() ([]*JourneyInstance, error) {
+func (e WebhookEventEdges) JourneyMembershipsOrErr() ([]*JourneyMembership, error) {
 	if e.loadedTypes[1] {
-		return e.Journeys, nil
+		return e.JourneyMemberships, nil
 	}
-	return nil, &NotLoadedError{edge: "journeys"}
+	return nil, &NotLoadedError{edge: "journey_memberships"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -340,9 +340,9 @@ func (_m *WebhookEvent) QueryDeliveries() *WebhookDeliveryQuery {
 	return NewWebhookEventClient(_m.config).QueryDeliveries(_m)
 }
 
-// QueryJourneys queries the "journeys" edge of the WebhookEvent entity.
-func (_m *WebhookEvent) QueryJourneys() *JourneyInstanceQuery {
-	return NewWebhookEventClient(_m.config).QueryJourneys(_m)
+// QueryJourneyMemberships queries the "journey_memberships" edge of the WebhookEvent entity.
+func (_m *WebhookEvent) QueryJourneyMemberships() *JourneyMembershipQuery {
+	return NewWebhookEventClient(_m.config).QueryJourneyMemberships(_m)
 }
 
 // Update returns a builder for updating this WebhookEvent.
@@ -484,27 +484,27 @@ func (_m *WebhookEvent) appendNamedDeliveries(name string, edges ...*WebhookDeli
 	}
 }
 
-// NamedJourneys returns the Journeys named value or an error if the edge was not
+// NamedJourneyMemberships returns the JourneyMemberships named value or an error if the edge was not
 // loaded in eager-loading with this name.
-func (_m *WebhookEvent) NamedJourneys(name string) ([]*JourneyInstance, error) {
-	if _m.Edges.namedJourneys == nil {
+func (_m *WebhookEvent) NamedJourneyMemberships(name string) ([]*JourneyMembership, error) {
+	if _m.Edges.namedJourneyMemberships == nil {
 		return nil, &NotLoadedError{edge: name}
 	}
-	nodes, ok := _m.Edges.namedJourneys[name]
+	nodes, ok := _m.Edges.namedJourneyMemberships[name]
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
 	return nodes, nil
 }
 
-func (_m *WebhookEvent) appendNamedJourneys(name string, edges ...*JourneyInstance) {
-	if _m.Edges.namedJourneys == nil {
-		_m.Edges.namedJourneys = make(map[string][]*JourneyInstance)
+func (_m *WebhookEvent) appendNamedJourneyMemberships(name string, edges ...*JourneyMembership) {
+	if _m.Edges.namedJourneyMemberships == nil {
+		_m.Edges.namedJourneyMemberships = make(map[string][]*JourneyMembership)
 	}
 	if len(edges) == 0 {
-		_m.Edges.namedJourneys[name] = []*JourneyInstance{}
+		_m.Edges.namedJourneyMemberships[name] = []*JourneyMembership{}
 	} else {
-		_m.Edges.namedJourneys[name] = append(_m.Edges.namedJourneys[name], edges...)
+		_m.Edges.namedJourneyMemberships[name] = append(_m.Edges.namedJourneyMemberships[name], edges...)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
-	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -359,19 +359,19 @@ func (_c *WebhookEventCreate) AddDeliveries(v ...*WebhookDelivery) *WebhookEvent
 	return _c.AddDeliveryIDs(ids...)
 }
 
-// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
-func (_c *WebhookEventCreate) AddJourneyIDs(ids ...int) *WebhookEventCreate {
-	_c.mutation.AddJourneyIDs(ids...)
+// AddJourneyMembershipIDs adds the "journey_memberships" edge to the JourneyMembership entity by IDs.
+func (_c *WebhookEventCreate) AddJourneyMembershipIDs(ids ...int) *WebhookEventCreate {
+	_c.mutation.AddJourneyMembershipIDs(ids...)
 	return _c
 }
 
-// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
-func (_c *WebhookEventCreate) AddJourneys(v ...*JourneyInstance) *WebhookEventCreate {
+// AddJourneyMemberships adds the "journey_memberships" edges to the JourneyMembership entity.
+func (_c *WebhookEventCreate) AddJourneyMemberships(v ...*JourneyMembership) *WebhookEventCreate {
 	ids := make([]int, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _c.AddJourneyIDs(ids...)
+	return _c.AddJourneyMembershipIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -681,15 +681,15 @@ func (_c *WebhookEventCreate) createSpec() (*WebhookEvent, *sqlgraph.CreateSpec)
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	if nodes := _c.mutation.JourneysIDs(); len(nodes) > 0 {
+	if nodes := _c.mutation.JourneyMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -13,7 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
-	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -22,16 +22,16 @@ import (
 // WebhookEventQuery is the builder for querying WebhookEvent entities.
 type WebhookEventQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []webhookevent.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.WebhookEvent
-	withDeliveries      *WebhookDeliveryQuery
-	withJourneys        *JourneyInstanceQuery
-	loadTotal           []func(context.Context, []*WebhookEvent) error
-	modifiers           []func(*sql.Selector)
-	withNamedDeliveries map[string]*WebhookDeliveryQuery
-	withNamedJourneys   map[string]*JourneyInstanceQuery
+	ctx                         *QueryContext
+	order                       []webhookevent.OrderOption
+	inters                      []Interceptor
+	predicates                  []predicate.WebhookEvent
+	withDeliveries              *WebhookDeliveryQuery
+	withJourneyMemberships      *JourneyMembershipQuery
+	loadTotal                   []func(context.Context, []*WebhookEvent) error
+	modifiers                   []func(*sql.Selector)
+	withNamedDeliveries         map[string]*WebhookDeliveryQuery
+	withNamedJourneyMemberships map[string]*JourneyMembershipQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -90,9 +90,9 @@ func (_q *WebhookEventQuery) QueryDeliveries() *WebhookDeliveryQuery {
 	return query
 }
 
-// QueryJourneys chains the current query on the "journeys" edge.
-func (_q *WebhookEventQuery) QueryJourneys() *JourneyInstanceQuery {
-	query := (&JourneyInstanceClient{config: _q.config}).Query()
+// QueryJourneyMemberships chains the current query on the "journey_memberships" edge.
+func (_q *WebhookEventQuery) QueryJourneyMemberships() *JourneyMembershipQuery {
+	query := (&JourneyMembershipClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -103,8 +103,8 @@ func (_q *WebhookEventQuery) QueryJourneys() *JourneyInstanceQuery {
 		}
 		step := sqlgraph.NewStep(
 			sqlgraph.From(webhookevent.Table, webhookevent.FieldID, selector),
-			sqlgraph.To(journeyinstance.Table, journeyinstance.FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, true, webhookevent.JourneysTable, webhookevent.JourneysPrimaryKey...),
+			sqlgraph.To(journeymembership.Table, journeymembership.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookevent.JourneyMembershipsTable, webhookevent.JourneyMembershipsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -299,13 +299,13 @@ func (_q *WebhookEventQuery) Clone() *WebhookEventQuery {
 		return nil
 	}
 	return &WebhookEventQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]webhookevent.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.WebhookEvent{}, _q.predicates...),
-		withDeliveries: _q.withDeliveries.Clone(),
-		withJourneys:   _q.withJourneys.Clone(),
+		config:                 _q.config,
+		ctx:                    _q.ctx.Clone(),
+		order:                  append([]webhookevent.OrderOption{}, _q.order...),
+		inters:                 append([]Interceptor{}, _q.inters...),
+		predicates:             append([]predicate.WebhookEvent{}, _q.predicates...),
+		withDeliveries:         _q.withDeliveries.Clone(),
+		withJourneyMemberships: _q.withJourneyMemberships.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -324,14 +324,14 @@ func (_q *WebhookEventQuery) WithDeliveries(opts ...func(*WebhookDeliveryQuery))
 	return _q
 }
 
-// WithJourneys tells the query-builder to eager-load the nodes that are connected to
-// the "journeys" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *WebhookEventQuery) WithJourneys(opts ...func(*JourneyInstanceQuery)) *WebhookEventQuery {
-	query := (&JourneyInstanceClient{config: _q.config}).Query()
+// WithJourneyMemberships tells the query-builder to eager-load the nodes that are connected to
+// the "journey_memberships" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *WebhookEventQuery) WithJourneyMemberships(opts ...func(*JourneyMembershipQuery)) *WebhookEventQuery {
+	query := (&JourneyMembershipClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withJourneys = query
+	_q.withJourneyMemberships = query
 	return _q
 }
 
@@ -415,7 +415,7 @@ func (_q *WebhookEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 		_spec       = _q.querySpec()
 		loadedTypes = [2]bool{
 			_q.withDeliveries != nil,
-			_q.withJourneys != nil,
+			_q.withJourneyMemberships != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -446,10 +446,12 @@ func (_q *WebhookEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			return nil, err
 		}
 	}
-	if query := _q.withJourneys; query != nil {
-		if err := _q.loadJourneys(ctx, query, nodes,
-			func(n *WebhookEvent) { n.Edges.Journeys = []*JourneyInstance{} },
-			func(n *WebhookEvent, e *JourneyInstance) { n.Edges.Journeys = append(n.Edges.Journeys, e) }); err != nil {
+	if query := _q.withJourneyMemberships; query != nil {
+		if err := _q.loadJourneyMemberships(ctx, query, nodes,
+			func(n *WebhookEvent) { n.Edges.JourneyMemberships = []*JourneyMembership{} },
+			func(n *WebhookEvent, e *JourneyMembership) {
+				n.Edges.JourneyMemberships = append(n.Edges.JourneyMemberships, e)
+			}); err != nil {
 			return nil, err
 		}
 	}
@@ -460,10 +462,10 @@ func (_q *WebhookEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			return nil, err
 		}
 	}
-	for name, query := range _q.withNamedJourneys {
-		if err := _q.loadJourneys(ctx, query, nodes,
-			func(n *WebhookEvent) { n.appendNamedJourneys(name) },
-			func(n *WebhookEvent, e *JourneyInstance) { n.appendNamedJourneys(name, e) }); err != nil {
+	for name, query := range _q.withNamedJourneyMemberships {
+		if err := _q.loadJourneyMemberships(ctx, query, nodes,
+			func(n *WebhookEvent) { n.appendNamedJourneyMemberships(name) },
+			func(n *WebhookEvent, e *JourneyMembership) { n.appendNamedJourneyMemberships(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -505,64 +507,33 @@ func (_q *WebhookEventQuery) loadDeliveries(ctx context.Context, query *WebhookD
 	}
 	return nil
 }
-func (_q *WebhookEventQuery) loadJourneys(ctx context.Context, query *JourneyInstanceQuery, nodes []*WebhookEvent, init func(*WebhookEvent), assign func(*WebhookEvent, *JourneyInstance)) error {
-	edgeIDs := make([]driver.Value, len(nodes))
-	byID := make(map[int]*WebhookEvent)
-	nids := make(map[int]map[*WebhookEvent]struct{})
-	for i, node := range nodes {
-		edgeIDs[i] = node.ID
-		byID[node.ID] = node
+func (_q *WebhookEventQuery) loadJourneyMemberships(ctx context.Context, query *JourneyMembershipQuery, nodes []*WebhookEvent, init func(*WebhookEvent), assign func(*WebhookEvent, *JourneyMembership)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*WebhookEvent)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
 		if init != nil {
-			init(node)
+			init(nodes[i])
 		}
 	}
-	query.Where(func(s *sql.Selector) {
-		joinT := sql.Table(webhookevent.JourneysTable)
-		s.Join(joinT).On(s.C(journeyinstance.FieldID), joinT.C(webhookevent.JourneysPrimaryKey[0]))
-		s.Where(sql.InValues(joinT.C(webhookevent.JourneysPrimaryKey[1]), edgeIDs...))
-		columns := s.SelectedColumns()
-		s.Select(joinT.C(webhookevent.JourneysPrimaryKey[1]))
-		s.AppendSelect(columns...)
-		s.SetDistinct(false)
-	})
-	if err := query.prepareQuery(ctx); err != nil {
-		return err
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(journeymembership.FieldWebhookEventID)
 	}
-	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
-		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
-			assign := spec.Assign
-			values := spec.ScanValues
-			spec.ScanValues = func(columns []string) ([]any, error) {
-				values, err := values(columns[1:])
-				if err != nil {
-					return nil, err
-				}
-				return append([]any{new(sql.NullInt64)}, values...), nil
-			}
-			spec.Assign = func(columns []string, values []any) error {
-				outValue := int(values[0].(*sql.NullInt64).Int64)
-				inValue := int(values[1].(*sql.NullInt64).Int64)
-				if nids[inValue] == nil {
-					nids[inValue] = map[*WebhookEvent]struct{}{byID[outValue]: {}}
-					return assign(columns[1:], values[1:])
-				}
-				nids[inValue][byID[outValue]] = struct{}{}
-				return nil
-			}
-		})
-	})
-	neighbors, err := withInterceptors[[]*JourneyInstance](ctx, query, qr, query.inters)
+	query.Where(predicate.JourneyMembership(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(webhookevent.JourneyMembershipsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
 	if err != nil {
 		return err
 	}
 	for _, n := range neighbors {
-		nodes, ok := nids[n.ID]
+		fk := n.WebhookEventID
+		node, ok := nodeids[fk]
 		if !ok {
-			return fmt.Errorf(`unexpected "journeys" node returned %v`, n.ID)
+			return fmt.Errorf(`unexpected referenced foreign-key "webhook_event_id" returned %v for node %v`, fk, n.ID)
 		}
-		for kn := range nodes {
-			assign(kn, n)
-		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -700,17 +671,17 @@ func (_q *WebhookEventQuery) WithNamedDeliveries(name string, opts ...func(*Webh
 	return _q
 }
 
-// WithNamedJourneys tells the query-builder to eager-load the nodes that are connected to the "journeys"
+// WithNamedJourneyMemberships tells the query-builder to eager-load the nodes that are connected to the "journey_memberships"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *WebhookEventQuery) WithNamedJourneys(name string, opts ...func(*JourneyInstanceQuery)) *WebhookEventQuery {
-	query := (&JourneyInstanceClient{config: _q.config}).Query()
+func (_q *WebhookEventQuery) WithNamedJourneyMemberships(name string, opts ...func(*JourneyMembershipQuery)) *WebhookEventQuery {
+	query := (&JourneyMembershipClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	if _q.withNamedJourneys == nil {
-		_q.withNamedJourneys = make(map[string]*JourneyInstanceQuery)
+	if _q.withNamedJourneyMemberships == nil {
+		_q.withNamedJourneyMemberships = make(map[string]*JourneyMembershipQuery)
 	}
-	_q.withNamedJourneys[name] = query
+	_q.withNamedJourneyMemberships[name] = query
 	return _q
 }
 

@@ -11,7 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
-	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -427,19 +427,19 @@ func (_u *WebhookEventUpdate) AddDeliveries(v ...*WebhookDelivery) *WebhookEvent
 	return _u.AddDeliveryIDs(ids...)
 }
 
-// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
-func (_u *WebhookEventUpdate) AddJourneyIDs(ids ...int) *WebhookEventUpdate {
-	_u.mutation.AddJourneyIDs(ids...)
+// AddJourneyMembershipIDs adds the "journey_memberships" edge to the JourneyMembership entity by IDs.
+func (_u *WebhookEventUpdate) AddJourneyMembershipIDs(ids ...int) *WebhookEventUpdate {
+	_u.mutation.AddJourneyMembershipIDs(ids...)
 	return _u
 }
 
-// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
-func (_u *WebhookEventUpdate) AddJourneys(v ...*JourneyInstance) *WebhookEventUpdate {
+// AddJourneyMemberships adds the "journey_memberships" edges to the JourneyMembership entity.
+func (_u *WebhookEventUpdate) AddJourneyMemberships(v ...*JourneyMembership) *WebhookEventUpdate {
 	ids := make([]int, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddJourneyIDs(ids...)
+	return _u.AddJourneyMembershipIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -468,25 +468,25 @@ func (_u *WebhookEventUpdate) RemoveDeliveries(v ...*WebhookDelivery) *WebhookEv
 	return _u.RemoveDeliveryIDs(ids...)
 }
 
-// ClearJourneys clears all "journeys" edges to the JourneyInstance entity.
-func (_u *WebhookEventUpdate) ClearJourneys() *WebhookEventUpdate {
-	_u.mutation.ClearJourneys()
+// ClearJourneyMemberships clears all "journey_memberships" edges to the JourneyMembership entity.
+func (_u *WebhookEventUpdate) ClearJourneyMemberships() *WebhookEventUpdate {
+	_u.mutation.ClearJourneyMemberships()
 	return _u
 }
 
-// RemoveJourneyIDs removes the "journeys" edge to JourneyInstance entities by IDs.
-func (_u *WebhookEventUpdate) RemoveJourneyIDs(ids ...int) *WebhookEventUpdate {
-	_u.mutation.RemoveJourneyIDs(ids...)
+// RemoveJourneyMembershipIDs removes the "journey_memberships" edge to JourneyMembership entities by IDs.
+func (_u *WebhookEventUpdate) RemoveJourneyMembershipIDs(ids ...int) *WebhookEventUpdate {
+	_u.mutation.RemoveJourneyMembershipIDs(ids...)
 	return _u
 }
 
-// RemoveJourneys removes "journeys" edges to JourneyInstance entities.
-func (_u *WebhookEventUpdate) RemoveJourneys(v ...*JourneyInstance) *WebhookEventUpdate {
+// RemoveJourneyMemberships removes "journey_memberships" edges to JourneyMembership entities.
+func (_u *WebhookEventUpdate) RemoveJourneyMemberships(v ...*JourneyMembership) *WebhookEventUpdate {
 	ids := make([]int, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveJourneyIDs(ids...)
+	return _u.RemoveJourneyMembershipIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -704,28 +704,28 @@ func (_u *WebhookEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.JourneysCleared() {
+	if _u.mutation.JourneyMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedJourneysIDs(); len(nodes) > 0 && !_u.mutation.JourneysCleared() {
+	if nodes := _u.mutation.RemovedJourneyMembershipsIDs(); len(nodes) > 0 && !_u.mutation.JourneyMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -733,15 +733,15 @@ func (_u *WebhookEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.JourneysIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.JourneyMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1167,19 +1167,19 @@ func (_u *WebhookEventUpdateOne) AddDeliveries(v ...*WebhookDelivery) *WebhookEv
 	return _u.AddDeliveryIDs(ids...)
 }
 
-// AddJourneyIDs adds the "journeys" edge to the JourneyInstance entity by IDs.
-func (_u *WebhookEventUpdateOne) AddJourneyIDs(ids ...int) *WebhookEventUpdateOne {
-	_u.mutation.AddJourneyIDs(ids...)
+// AddJourneyMembershipIDs adds the "journey_memberships" edge to the JourneyMembership entity by IDs.
+func (_u *WebhookEventUpdateOne) AddJourneyMembershipIDs(ids ...int) *WebhookEventUpdateOne {
+	_u.mutation.AddJourneyMembershipIDs(ids...)
 	return _u
 }
 
-// AddJourneys adds the "journeys" edges to the JourneyInstance entity.
-func (_u *WebhookEventUpdateOne) AddJourneys(v ...*JourneyInstance) *WebhookEventUpdateOne {
+// AddJourneyMemberships adds the "journey_memberships" edges to the JourneyMembership entity.
+func (_u *WebhookEventUpdateOne) AddJourneyMemberships(v ...*JourneyMembership) *WebhookEventUpdateOne {
 	ids := make([]int, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddJourneyIDs(ids...)
+	return _u.AddJourneyMembershipIDs(ids...)
 }
 
 // Mutation returns the WebhookEventMutation object of the builder.
@@ -1208,25 +1208,25 @@ func (_u *WebhookEventUpdateOne) RemoveDeliveries(v ...*WebhookDelivery) *Webhoo
 	return _u.RemoveDeliveryIDs(ids...)
 }
 
-// ClearJourneys clears all "journeys" edges to the JourneyInstance entity.
-func (_u *WebhookEventUpdateOne) ClearJourneys() *WebhookEventUpdateOne {
-	_u.mutation.ClearJourneys()
+// ClearJourneyMemberships clears all "journey_memberships" edges to the JourneyMembership entity.
+func (_u *WebhookEventUpdateOne) ClearJourneyMemberships() *WebhookEventUpdateOne {
+	_u.mutation.ClearJourneyMemberships()
 	return _u
 }
 
-// RemoveJourneyIDs removes the "journeys" edge to JourneyInstance entities by IDs.
-func (_u *WebhookEventUpdateOne) RemoveJourneyIDs(ids ...int) *WebhookEventUpdateOne {
-	_u.mutation.RemoveJourneyIDs(ids...)
+// RemoveJourneyMembershipIDs removes the "journey_memberships" edge to JourneyMembership entities by IDs.
+func (_u *WebhookEventUpdateOne) RemoveJourneyMembershipIDs(ids ...int) *WebhookEventUpdateOne {
+	_u.mutation.RemoveJourneyMembershipIDs(ids...)
 	return _u
 }
 
-// RemoveJourneys removes "journeys" edges to JourneyInstance entities.
-func (_u *WebhookEventUpdateOne) RemoveJourneys(v ...*JourneyInstance) *WebhookEventUpdateOne {
+// RemoveJourneyMemberships removes "journey_memberships" edges to JourneyMembership entities.
+func (_u *WebhookEventUpdateOne) RemoveJourneyMemberships(v ...*JourneyMembership) *WebhookEventUpdateOne {
 	ids := make([]int, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveJourneyIDs(ids...)
+	return _u.RemoveJourneyMembershipIDs(ids...)
 }
 
 // Where appends a list predicates to the WebhookEventUpdate builder.
@@ -1474,28 +1474,28 @@ func (_u *WebhookEventUpdateOne) sqlSave(ctx context.Context) (_node *WebhookEve
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.JourneysCleared() {
+	if _u.mutation.JourneyMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedJourneysIDs(); len(nodes) > 0 && !_u.mutation.JourneysCleared() {
+	if nodes := _u.mutation.RemovedJourneyMembershipsIDs(); len(nodes) > 0 && !_u.mutation.JourneyMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1503,15 +1503,15 @@ func (_u *WebhookEventUpdateOne) sqlSave(ctx context.Context) (_node *WebhookEve
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.JourneysIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.JourneyMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2M,
-			Inverse: true,
-			Table:   webhookevent.JourneysTable,
-			Columns: webhookevent.JourneysPrimaryKey,
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookevent.JourneyMembershipsTable,
+			Columns: []string{webhookevent.JourneyMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(journeyinstance.FieldID, field.TypeInt),
+				IDSpec: sqlgraph.NewFieldSpec(journeymembership.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

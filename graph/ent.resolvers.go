@@ -7,10 +7,10 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/graph/generated"
 )
 
@@ -47,12 +47,23 @@ func (r *queryResolver) Jobs(ctx context.Context, after *entgql.Cursor[int], fir
 
 // JourneyDefinitions is the resolver for the journeyDefinitions field.
 func (r *queryResolver) JourneyDefinitions(ctx context.Context) ([]*ent.JourneyDefinition, error) {
-	panic(fmt.Errorf("not implemented: JourneyDefinitions - journeyDefinitions"))
+	return r.Client.JourneyDefinition.Query().Order(ent.Asc(journeydefinition.FieldName)).All(ctx)
 }
 
 // Journeys is the resolver for the journeys field.
 func (r *queryResolver) Journeys(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) (*ent.JourneyInstanceConnection, error) {
-	panic(fmt.Errorf("not implemented: Journeys - journeys"))
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if len(orderBy) == 0 {
+		orderBy = []*ent.JourneyInstanceOrder{{Field: ent.JourneyInstanceOrderFieldUpdatedAt, Direction: entgql.OrderDirectionDesc}}
+	}
+	return r.Client.JourneyInstance.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithJourneyInstanceOrder(orderBy),
+			ent.WithJourneyInstanceFilter(where.Filter),
+		)
 }
 
 // Deliveries is the resolver for the deliveries field.
@@ -87,6 +98,16 @@ func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[int], f
 		)
 }
 
+// JourneyDefinition returns generated.JourneyDefinitionResolver implementation.
+func (r *Resolver) JourneyDefinition() generated.JourneyDefinitionResolver {
+	return &journeyDefinitionResolver{r}
+}
+
+// JourneyInstance returns generated.JourneyInstanceResolver implementation.
+func (r *Resolver) JourneyInstance() generated.JourneyInstanceResolver {
+	return &journeyInstanceResolver{r}
+}
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -94,6 +115,8 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) WebhookEvent() generated.WebhookEventResolver { return &webhookEventResolver{r} }
 
 type (
-	queryResolver        struct{ *Resolver }
-	webhookEventResolver struct{ *Resolver }
+	journeyDefinitionResolver struct{ *Resolver }
+	journeyInstanceResolver   struct{ *Resolver }
+	queryResolver             struct{ *Resolver }
+	webhookEventResolver      struct{ *Resolver }
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/tracker"
 )
 
 // Resolver holds what resolvers need. main builds it; it is never
@@ -25,6 +26,7 @@ type Resolver struct {
 	Log    *slog.Logger
 
 	Pipeline *pipeline.Pipeline
+	Tracker  *tracker.Tracker
 	Jobs     *jobs.Runner
 	// Instance is this process' id; Leader reports whether it runs the
 	// scheduled jobs.

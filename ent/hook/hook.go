@@ -57,6 +57,18 @@ func (f JourneyInstanceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JourneyInstanceMutation", m)
 }
 
+// The JourneyMembershipFunc type is an adapter to allow the use of ordinary
+// function as JourneyMembership mutator.
+type JourneyMembershipFunc func(context.Context, *ent.JourneyMembershipMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JourneyMembershipFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JourneyMembershipMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JourneyMembershipMutation", m)
+}
+
 // The MetricRollupFunc type is an adapter to allow the use of ordinary
 // function as MetricRollup mutator.
 type MetricRollupFunc func(context.Context, *ent.MetricRollupMutation) (ent.Value, error)

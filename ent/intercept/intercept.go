@@ -12,6 +12,7 @@ import (
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/session"
@@ -183,6 +184,33 @@ func (f TraverseJourneyInstance) Traverse(ctx context.Context, q ent.Query) erro
 	return fmt.Errorf("unexpected query type %T. expect *ent.JourneyInstanceQuery", q)
 }
 
+// The JourneyMembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JourneyMembershipFunc func(context.Context, *ent.JourneyMembershipQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JourneyMembershipFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JourneyMembershipQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JourneyMembershipQuery", q)
+}
+
+// The TraverseJourneyMembership type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJourneyMembership func(context.Context, *ent.JourneyMembershipQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJourneyMembership) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJourneyMembership) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JourneyMembershipQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JourneyMembershipQuery", q)
+}
+
 // The MetricRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MetricRollupFunc func(context.Context, *ent.MetricRollupQuery) (ent.Value, error)
 
@@ -302,6 +330,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.JourneyDefinitionQuery, predicate.JourneyDefinition, journeydefinition.OrderOption]{typ: ent.TypeJourneyDefinition, tq: q}, nil
 	case *ent.JourneyInstanceQuery:
 		return &query[*ent.JourneyInstanceQuery, predicate.JourneyInstance, journeyinstance.OrderOption]{typ: ent.TypeJourneyInstance, tq: q}, nil
+	case *ent.JourneyMembershipQuery:
+		return &query[*ent.JourneyMembershipQuery, predicate.JourneyMembership, journeymembership.OrderOption]{typ: ent.TypeJourneyMembership, tq: q}, nil
 	case *ent.MetricRollupQuery:
 		return &query[*ent.MetricRollupQuery, predicate.MetricRollup, metricrollup.OrderOption]{typ: ent.TypeMetricRollup, tq: q}, nil
 	case *ent.SessionQuery:

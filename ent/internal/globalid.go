@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"api_tokens\":0,\"jobs\":17179869184,\"journey_definitions\":21474836480,\"journey_instances\":25769803776,\"metric_rollups\":30064771072,\"sessions\":4294967296,\"webhook_deliveries\":8589934592,\"webhook_events\":12884901888}"
+const IncrementStarts = "{\"api_tokens\":0,\"jobs\":17179869184,\"journey_definitions\":21474836480,\"journey_instances\":25769803776,\"journey_memberships\":34359738368,\"metric_rollups\":30064771072,\"sessions\":4294967296,\"webhook_deliveries\":8589934592,\"webhook_events\":12884901888}"

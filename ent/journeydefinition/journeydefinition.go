@@ -26,6 +26,8 @@ const (
 	FieldEnabled = "enabled"
 	// FieldBuiltin holds the string denoting the builtin field in the database.
 	FieldBuiltin = "builtin"
+	// FieldCustomized holds the string denoting the customized field in the database.
+	FieldCustomized = "customized"
 	// FieldSpec holds the string denoting the spec field in the database.
 	FieldSpec = "spec"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -54,6 +56,7 @@ var Columns = []string{
 	FieldVersion,
 	FieldEnabled,
 	FieldBuiltin,
+	FieldCustomized,
 	FieldSpec,
 	FieldCreatedAt,
 	FieldUpdatedAt,
@@ -80,6 +83,8 @@ var (
 	DefaultEnabled bool
 	// DefaultBuiltin holds the default value on creation for the "builtin" field.
 	DefaultBuiltin bool
+	// DefaultCustomized holds the default value on creation for the "customized" field.
+	DefaultCustomized bool
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
@@ -122,6 +127,11 @@ func ByEnabled(opts ...sql.OrderTermOption) OrderOption {
 // ByBuiltin orders the results by the builtin field.
 func ByBuiltin(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBuiltin, opts...).ToFunc()
+}
+
+// ByCustomized orders the results by the customized field.
+func ByCustomized(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCustomized, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

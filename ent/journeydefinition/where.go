@@ -85,6 +85,11 @@ func Builtin(v bool) predicate.JourneyDefinition {
 	return predicate.JourneyDefinition(sql.FieldEQ(FieldBuiltin, v))
 }
 
+// Customized applies equality check predicate on the "customized" field. It's identical to CustomizedEQ.
+func Customized(v bool) predicate.JourneyDefinition {
+	return predicate.JourneyDefinition(sql.FieldEQ(FieldCustomized, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.JourneyDefinition {
 	return predicate.JourneyDefinition(sql.FieldEQ(FieldCreatedAt, v))
@@ -358,6 +363,16 @@ func BuiltinEQ(v bool) predicate.JourneyDefinition {
 // BuiltinNEQ applies the NEQ predicate on the "builtin" field.
 func BuiltinNEQ(v bool) predicate.JourneyDefinition {
 	return predicate.JourneyDefinition(sql.FieldNEQ(FieldBuiltin, v))
+}
+
+// CustomizedEQ applies the EQ predicate on the "customized" field.
+func CustomizedEQ(v bool) predicate.JourneyDefinition {
+	return predicate.JourneyDefinition(sql.FieldEQ(FieldCustomized, v))
+}
+
+// CustomizedNEQ applies the NEQ predicate on the "customized" field.
+func CustomizedNEQ(v bool) predicate.JourneyDefinition {
+	return predicate.JourneyDefinition(sql.FieldNEQ(FieldCustomized, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.

@@ -39,6 +39,8 @@ const (
 	FieldEndedAt = "ended_at"
 	// FieldDurationMs holds the string denoting the duration_ms field in the database.
 	FieldDurationMs = "duration_ms"
+	// FieldFailedAfterSuccess holds the string denoting the failed_after_success field in the database.
+	FieldFailedAfterSuccess = "failed_after_success"
 	// FieldStuckAt holds the string denoting the stuck_at field in the database.
 	FieldStuckAt = "stuck_at"
 	// FieldAbandonAt holds the string denoting the abandon_at field in the database.
@@ -63,8 +65,6 @@ const (
 	FieldUpdatedAt = "updated_at"
 	// EdgeDefinition holds the string denoting the definition edge name in mutations.
 	EdgeDefinition = "definition"
-	// EdgeEvents holds the string denoting the events edge name in mutations.
-	EdgeEvents = "events"
 	// Table holds the table name of the journeyinstance in the database.
 	Table = "journey_instances"
 	// DefinitionTable is the table that holds the definition relation/edge.
@@ -74,11 +74,6 @@ const (
 	DefinitionInverseTable = "journey_definitions"
 	// DefinitionColumn is the table column denoting the definition relation/edge.
 	DefinitionColumn = "definition_id"
-	// EventsTable is the table that holds the events relation/edge. The primary key declared below.
-	EventsTable = "journey_instance_events"
-	// EventsInverseTable is the table name for the WebhookEvent entity.
-	// It exists in this package in order to avoid circular dependency with the "webhookevent" package.
-	EventsInverseTable = "webhook_events"
 )
 
 // Columns holds all SQL columns for journeyinstance fields.
@@ -95,6 +90,7 @@ var Columns = []string{
 	FieldLastEventAt,
 	FieldEndedAt,
 	FieldDurationMs,
+	FieldFailedAfterSuccess,
 	FieldStuckAt,
 	FieldAbandonAt,
 	FieldStuckSince,
@@ -107,12 +103,6 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldUpdatedAt,
 }
-
-var (
-	// EventsPrimaryKey and EventsColumn2 are the table columns denoting the
-	// primary key for the events relation (M2M).
-	EventsPrimaryKey = []string{"journey_instance_id", "webhook_event_id"}
-)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
@@ -131,6 +121,8 @@ var (
 	CorrelationKeyValidator func(string) error
 	// DefaultProgress holds the default value on creation for the "progress" field.
 	DefaultProgress float64
+	// DefaultFailedAfterSuccess holds the default value on creation for the "failed_after_success" field.
+	DefaultFailedAfterSuccess bool
 	// DefaultEventCount holds the default value on creation for the "event_count" field.
 	DefaultEventCount int
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
@@ -231,6 +223,11 @@ func ByDurationMs(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDurationMs, opts...).ToFunc()
 }
 
+// ByFailedAfterSuccess orders the results by the failed_after_success field.
+func ByFailedAfterSuccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFailedAfterSuccess, opts...).ToFunc()
+}
+
 // ByStuckAt orders the results by the stuck_at field.
 func ByStuckAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStuckAt, opts...).ToFunc()
@@ -287,32 +284,11 @@ func ByDefinitionField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newDefinitionStep(), sql.OrderByField(field, opts...))
 	}
 }
-
-// ByEventsCount orders the results by events count.
-func ByEventsCount(opts ...sql.OrderTermOption) OrderOption {
-	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newEventsStep(), opts...)
-	}
-}
-
-// ByEvents orders the results by events terms.
-func ByEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
-	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newEventsStep(), append([]sql.OrderTerm{term}, terms...)...)
-	}
-}
 func newDefinitionStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(DefinitionInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, DefinitionTable, DefinitionColumn),
-	)
-}
-func newEventsStep() *sqlgraph.Step {
-	return sqlgraph.NewStep(
-		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(EventsInverseTable, FieldID),
-		sqlgraph.Edge(sqlgraph.M2M, false, EventsTable, EventsPrimaryKey...),
 	)
 }
 

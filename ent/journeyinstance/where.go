@@ -105,6 +105,11 @@ func DurationMs(v float64) predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldEQ(FieldDurationMs, v))
 }
 
+// FailedAfterSuccess applies equality check predicate on the "failed_after_success" field. It's identical to FailedAfterSuccessEQ.
+func FailedAfterSuccess(v bool) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldFailedAfterSuccess, v))
+}
+
 // StuckAt applies equality check predicate on the "stuck_at" field. It's identical to StuckAtEQ.
 func StuckAt(v time.Time) predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldEQ(FieldStuckAt, v))
@@ -715,6 +720,16 @@ func DurationMsNotNil() predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldNotNull(FieldDurationMs))
 }
 
+// FailedAfterSuccessEQ applies the EQ predicate on the "failed_after_success" field.
+func FailedAfterSuccessEQ(v bool) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldFailedAfterSuccess, v))
+}
+
+// FailedAfterSuccessNEQ applies the NEQ predicate on the "failed_after_success" field.
+func FailedAfterSuccessNEQ(v bool) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNEQ(FieldFailedAfterSuccess, v))
+}
+
 // StuckAtEQ applies the EQ predicate on the "stuck_at" field.
 func StuckAtEQ(v time.Time) predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldEQ(FieldStuckAt, v))
@@ -1265,29 +1280,6 @@ func HasDefinition() predicate.JourneyInstance {
 func HasDefinitionWith(preds ...predicate.JourneyDefinition) predicate.JourneyInstance {
 	return predicate.JourneyInstance(func(s *sql.Selector) {
 		step := newDefinitionStep()
-		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
-			for _, p := range preds {
-				p(s)
-			}
-		})
-	})
-}
-
-// HasEvents applies the HasEdge predicate on the "events" edge.
-func HasEvents() predicate.JourneyInstance {
-	return predicate.JourneyInstance(func(s *sql.Selector) {
-		step := sqlgraph.NewStep(
-			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, false, EventsTable, EventsPrimaryKey...),
-		)
-		sqlgraph.HasNeighbors(s, step)
-	})
-}
-
-// HasEventsWith applies the HasEdge predicate on the "events" edge with a given conditions (other predicates).
-func HasEventsWith(preds ...predicate.WebhookEvent) predicate.JourneyInstance {
-	return predicate.JourneyInstance(func(s *sql.Selector) {
-		step := newEventsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -75,6 +75,7 @@ var (
 		{Name: "version", Type: field.TypeInt, Default: 1},
 		{Name: "enabled", Type: field.TypeBool, Default: true},
 		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "customized", Type: field.TypeBool, Default: false},
 		{Name: "spec", Type: field.TypeJSON},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
@@ -99,6 +100,7 @@ var (
 		{Name: "last_event_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "duration_ms", Type: field.TypeFloat64, Nullable: true},
+		{Name: "failed_after_success", Type: field.TypeBool, Default: false},
 		{Name: "stuck_at", Type: field.TypeTime, Nullable: true},
 		{Name: "abandon_at", Type: field.TypeTime, Nullable: true},
 		{Name: "stuck_since", Type: field.TypeTime, Nullable: true},
@@ -119,7 +121,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "journey_instances_journey_definitions_instances",
-				Columns:    []*schema.Column{JourneyInstancesColumns[22]},
+				Columns:    []*schema.Column{JourneyInstancesColumns[23]},
 				RefColumns: []*schema.Column{JourneyDefinitionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -133,12 +135,12 @@ var (
 			{
 				Name:    "journeyinstance_status_stuck_at",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[12]},
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[13]},
 			},
 			{
 				Name:    "journeyinstance_status_abandon_at",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[13]},
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[14]},
 			},
 			{
 				Name:    "journeyinstance_definition_key_status_started_at",
@@ -158,7 +160,40 @@ var (
 			{
 				Name:    "journeyinstance_customer_id",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[18]},
+				Columns: []*schema.Column{JourneyInstancesColumns[19]},
+			},
+		},
+	}
+	// JourneyMembershipsColumns holds the columns for the "journey_memberships" table.
+	JourneyMembershipsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "definition_key", Type: field.TypeString},
+		{Name: "correlation_key", Type: field.TypeString},
+		{Name: "webhook_event_id", Type: field.TypeInt},
+	}
+	// JourneyMembershipsTable holds the schema information for the "journey_memberships" table.
+	JourneyMembershipsTable = &schema.Table{
+		Name:       "journey_memberships",
+		Columns:    JourneyMembershipsColumns,
+		PrimaryKey: []*schema.Column{JourneyMembershipsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "journey_memberships_webhook_events_journey_memberships",
+				Columns:    []*schema.Column{JourneyMembershipsColumns[3]},
+				RefColumns: []*schema.Column{WebhookEventsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "journeymembership_definition_key_correlation_key_webhook_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{JourneyMembershipsColumns[1], JourneyMembershipsColumns[2], JourneyMembershipsColumns[3]},
+			},
+			{
+				Name:    "journeymembership_webhook_event_id",
+				Unique:  false,
+				Columns: []*schema.Column{JourneyMembershipsColumns[3]},
 			},
 		},
 	}
@@ -393,42 +428,17 @@ var (
 			},
 		},
 	}
-	// JourneyInstanceEventsColumns holds the columns for the "journey_instance_events" table.
-	JourneyInstanceEventsColumns = []*schema.Column{
-		{Name: "journey_instance_id", Type: field.TypeInt},
-		{Name: "webhook_event_id", Type: field.TypeInt},
-	}
-	// JourneyInstanceEventsTable holds the schema information for the "journey_instance_events" table.
-	JourneyInstanceEventsTable = &schema.Table{
-		Name:       "journey_instance_events",
-		Columns:    JourneyInstanceEventsColumns,
-		PrimaryKey: []*schema.Column{JourneyInstanceEventsColumns[0], JourneyInstanceEventsColumns[1]},
-		ForeignKeys: []*schema.ForeignKey{
-			{
-				Symbol:     "journey_instance_events_journey_instance_id",
-				Columns:    []*schema.Column{JourneyInstanceEventsColumns[0]},
-				RefColumns: []*schema.Column{JourneyInstancesColumns[0]},
-				OnDelete:   schema.Cascade,
-			},
-			{
-				Symbol:     "journey_instance_events_webhook_event_id",
-				Columns:    []*schema.Column{JourneyInstanceEventsColumns[1]},
-				RefColumns: []*schema.Column{WebhookEventsColumns[0]},
-				OnDelete:   schema.Cascade,
-			},
-		},
-	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
 		JobsTable,
 		JourneyDefinitionsTable,
 		JourneyInstancesTable,
+		JourneyMembershipsTable,
 		MetricRollupsTable,
 		SessionsTable,
 		WebhookDeliveriesTable,
 		WebhookEventsTable,
-		JourneyInstanceEventsTable,
 	}
 )
 
@@ -446,6 +456,10 @@ func init() {
 	JourneyInstancesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
 	}
+	JourneyMembershipsTable.ForeignKeys[0].RefTable = WebhookEventsTable
+	JourneyMembershipsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
 	MetricRollupsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
@@ -460,6 +474,4 @@ func init() {
 	WebhookEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
 	}
-	JourneyInstanceEventsTable.ForeignKeys[0].RefTable = JourneyInstancesTable
-	JourneyInstanceEventsTable.ForeignKeys[1].RefTable = WebhookEventsTable
 }

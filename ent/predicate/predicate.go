@@ -18,6 +18,9 @@ type JourneyDefinition func(*sql.Selector)
 // JourneyInstance is the predicate function for journeyinstance builders.
 type JourneyInstance func(*sql.Selector)
 
+// JourneyMembership is the predicate function for journeymembership builders.
+type JourneyMembership func(*sql.Selector)
+
 // MetricRollup is the predicate function for metricrollup builders.
 type MetricRollup func(*sql.Selector)
 

@@ -32,6 +32,8 @@ func (JourneyDefinition) Fields() []ent.Field {
 		field.Bool("enabled").Default(true),
 		field.Bool("builtin").Default(false).
 			Comment("Seeded by hooklens; editable, and restorable to the shipped version."),
+		field.Bool("customized").Default(false).
+			Comment("A built-in an admin edited: upgrades of hooklens no longer replace it."),
 		field.JSON("spec", json.RawMessage{}).
 			Comment("internal/journey.Definition as JSON.").
 			Annotations(entgql.Skip()),
@@ -87,6 +89,8 @@ func (JourneyInstance) Fields() []ent.Field {
 		field.Float("duration_ms").Optional().Nillable().
 			Comment("Start to end, for finished journeys.").
 			Annotations(entgql.OrderField("DURATION")),
+		field.Bool("failed_after_success").Default(false).
+			Comment("Completed, then failed: a transfer returned after it cleared."),
 		field.Time("stuck_at").Optional().Nillable().
 			Comment("When the journey becomes stuck if nothing happens (the current step's limit)."),
 		field.Time("abandon_at").Optional().Nillable().
@@ -114,8 +118,6 @@ func (JourneyInstance) Edges() []ent.Edge {
 			Ref("instances").
 			Field("definition_id").
 			Unique(),
-		edge.To("events", WebhookEvent.Type).
-			Annotations(entgql.RelayConnection()),
 	}
 }
 
@@ -139,4 +141,44 @@ func (JourneyInstance) Annotations() []schema.Annotation {
 		entgql.QueryField("journeys").Description("Journey instances, most recently active first by default."),
 		entgql.MultiOrder(),
 	}
+}
+
+// JourneyMembership records that an event belongs to a journey's
+// correlation key. It exists even before the journey's instance does: an
+// event that may not open a journey still waits for the event that does,
+// which may arrive later, and the instance is evaluated over all of them.
+type JourneyMembership struct {
+	ent.Schema
+}
+
+// Fields of the JourneyMembership.
+func (JourneyMembership) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("definition_key").NotEmpty(),
+		field.String("correlation_key").NotEmpty(),
+		field.Int("webhook_event_id"),
+	}
+}
+
+// Edges of the JourneyMembership.
+func (JourneyMembership) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("event", WebhookEvent.Type).
+			Ref("journey_memberships").
+			Field("webhook_event_id").
+			Unique().Required(),
+	}
+}
+
+// Indexes of the JourneyMembership.
+func (JourneyMembership) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("definition_key", "correlation_key", "webhook_event_id").Unique(),
+		index.Fields("webhook_event_id"),
+	}
+}
+
+// Annotations of the JourneyMembership.
+func (JourneyMembership) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
 }

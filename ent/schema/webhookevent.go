@@ -121,8 +121,8 @@ func (WebhookEvent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("deliveries", WebhookDelivery.Type).
 			Annotations(entgql.RelayConnection()),
-		edge.From("journeys", JourneyInstance.Type).
-			Ref("events"),
+		edge.To("journey_memberships", JourneyMembership.Type).
+			Annotations(entgql.Skip()),
 	}
 }
 

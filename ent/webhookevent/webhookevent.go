@@ -74,8 +74,8 @@ const (
 	FieldRolledUp = "rolled_up"
 	// EdgeDeliveries holds the string denoting the deliveries edge name in mutations.
 	EdgeDeliveries = "deliveries"
-	// EdgeJourneys holds the string denoting the journeys edge name in mutations.
-	EdgeJourneys = "journeys"
+	// EdgeJourneyMemberships holds the string denoting the journey_memberships edge name in mutations.
+	EdgeJourneyMemberships = "journey_memberships"
 	// Table holds the table name of the webhookevent in the database.
 	Table = "webhook_events"
 	// DeliveriesTable is the table that holds the deliveries relation/edge.
@@ -85,11 +85,13 @@ const (
 	DeliveriesInverseTable = "webhook_deliveries"
 	// DeliveriesColumn is the table column denoting the deliveries relation/edge.
 	DeliveriesColumn = "webhook_event_id"
-	// JourneysTable is the table that holds the journeys relation/edge. The primary key declared below.
-	JourneysTable = "journey_instance_events"
-	// JourneysInverseTable is the table name for the JourneyInstance entity.
-	// It exists in this package in order to avoid circular dependency with the "journeyinstance" package.
-	JourneysInverseTable = "journey_instances"
+	// JourneyMembershipsTable is the table that holds the journey_memberships relation/edge.
+	JourneyMembershipsTable = "journey_memberships"
+	// JourneyMembershipsInverseTable is the table name for the JourneyMembership entity.
+	// It exists in this package in order to avoid circular dependency with the "journeymembership" package.
+	JourneyMembershipsInverseTable = "journey_memberships"
+	// JourneyMembershipsColumn is the table column denoting the journey_memberships relation/edge.
+	JourneyMembershipsColumn = "webhook_event_id"
 )
 
 // Columns holds all SQL columns for webhookevent fields.
@@ -124,12 +126,6 @@ var Columns = []string{
 	FieldProcessedAt,
 	FieldRolledUp,
 }
-
-var (
-	// JourneysPrimaryKey and JourneysColumn2 are the table columns denoting the
-	// primary key for the journeys relation (M2M).
-	JourneysPrimaryKey = []string{"journey_instance_id", "webhook_event_id"}
-)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
@@ -376,17 +372,17 @@ func ByDeliveries(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
-// ByJourneysCount orders the results by journeys count.
-func ByJourneysCount(opts ...sql.OrderTermOption) OrderOption {
+// ByJourneyMembershipsCount orders the results by journey_memberships count.
+func ByJourneyMembershipsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newJourneysStep(), opts...)
+		sqlgraph.OrderByNeighborsCount(s, newJourneyMembershipsStep(), opts...)
 	}
 }
 
-// ByJourneys orders the results by journeys terms.
-func ByJourneys(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+// ByJourneyMemberships orders the results by journey_memberships terms.
+func ByJourneyMemberships(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newJourneysStep(), append([]sql.OrderTerm{term}, terms...)...)
+		sqlgraph.OrderByNeighborTerms(s, newJourneyMembershipsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 func newDeliveriesStep() *sqlgraph.Step {
@@ -396,11 +392,11 @@ func newDeliveriesStep() *sqlgraph.Step {
 		sqlgraph.Edge(sqlgraph.O2M, false, DeliveriesTable, DeliveriesColumn),
 	)
 }
-func newJourneysStep() *sqlgraph.Step {
+func newJourneyMembershipsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(JourneysInverseTable, FieldID),
-		sqlgraph.Edge(sqlgraph.M2M, true, JourneysTable, JourneysPrimaryKey...),
+		sqlgraph.To(JourneyMembershipsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, JourneyMembershipsTable, JourneyMembershipsColumn),
 	)
 }
 

@@ -1608,21 +1608,21 @@ func HasDeliveriesWith(preds ...predicate.WebhookDelivery) predicate.WebhookEven
 	})
 }
 
-// HasJourneys applies the HasEdge predicate on the "journeys" edge.
-func HasJourneys() predicate.WebhookEvent {
+// HasJourneyMemberships applies the HasEdge predicate on the "journey_memberships" edge.
+func HasJourneyMemberships() predicate.WebhookEvent {
 	return predicate.WebhookEvent(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.M2M, true, JourneysTable, JourneysPrimaryKey...),
+			sqlgraph.Edge(sqlgraph.O2M, false, JourneyMembershipsTable, JourneyMembershipsColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
 
-// HasJourneysWith applies the HasEdge predicate on the "journeys" edge with a given conditions (other predicates).
-func HasJourneysWith(preds ...predicate.JourneyInstance) predicate.WebhookEvent {
+// HasJourneyMembershipsWith applies the HasEdge predicate on the "journey_memberships" edge with a given conditions (other predicates).
+func HasJourneyMembershipsWith(preds ...predicate.JourneyMembership) predicate.WebhookEvent {
 	return predicate.WebhookEvent(func(s *sql.Selector) {
-		step := newJourneysStep()
+		step := newJourneyMembershipsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -26,6 +26,24 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type JourneyDefinitionResolver interface {
+	Correlation(ctx context.Context, obj *ent.JourneyDefinition) (*model.JourneyCorrelation, error)
+	Start(ctx context.Context, obj *ent.JourneyDefinition) (*model.JourneyStartRule, error)
+	Steps(ctx context.Context, obj *ent.JourneyDefinition) ([]*model.JourneyStepDefinition, error)
+	SuccessTopics(ctx context.Context, obj *ent.JourneyDefinition) ([]string, error)
+	FailureTopics(ctx context.Context, obj *ent.JourneyDefinition) ([]string, error)
+	SuccessIsFinal(ctx context.Context, obj *ent.JourneyDefinition) (bool, error)
+	ExcludeTopics(ctx context.Context, obj *ent.JourneyDefinition) ([]string, error)
+	AbandonAfter(ctx context.Context, obj *ent.JourneyDefinition) (string, error)
+	Spec(ctx context.Context, obj *ent.JourneyDefinition) (map[string]any, error)
+}
+type JourneyInstanceResolver interface {
+	Steps(ctx context.Context, obj *ent.JourneyInstance) ([]*model.JourneyStep, error)
+	Unexpected(ctx context.Context, obj *ent.JourneyInstance) ([]*model.JourneyUnexpectedEvent, error)
+	Notes(ctx context.Context, obj *ent.JourneyInstance) ([]string, error)
+	CustomerIDs(ctx context.Context, obj *ent.JourneyInstance) ([]string, error)
+	Events(ctx context.Context, obj *ent.JourneyInstance) ([]*ent.WebhookEvent, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
@@ -37,6 +55,9 @@ type QueryResolver interface {
 	Events(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) (*ent.WebhookEventConnection, error)
 	Event(ctx context.Context, id *int, eventID *string) (*ent.WebhookEvent, error)
 	Topics(ctx context.Context) ([]*model.Topic, error)
+	Journey(ctx context.Context, id int) (*ent.JourneyInstance, error)
+	JourneyStats(ctx context.Context, definition string, from *time.Time, to *time.Time) (*model.JourneyStats, error)
+	ValidateJourneyDefinition(ctx context.Context, input model.JourneyDefinitionInput) (*model.JourneyDefinitionValidation, error)
 	SystemStatus(ctx context.Context) (*model.SystemStatus, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
 }
@@ -44,65 +65,12 @@ type WebhookEventResolver interface {
 	Payload(ctx context.Context, obj *ent.WebhookEvent) (map[string]any, error)
 	RawBody(ctx context.Context, obj *ent.WebhookEvent) (string, error)
 	TopicInfo(ctx context.Context, obj *ent.WebhookEvent) (*model.Topic, error)
+	Journeys(ctx context.Context, obj *ent.WebhookEvent) ([]*ent.JourneyInstance, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
-
-func (ec *executionContext) field_JourneyInstance_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
-		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
-			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
-		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
-			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) ([]*ent.WebhookEventOrder, error) {
-			return ec.unmarshalOWebhookEventOrder2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventOrderᚄ(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.WebhookEventWhereInput, error) {
-			return ec.unmarshalOWebhookEventWhereInput2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
-	return args, nil
-}
 
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -302,6 +270,50 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_journeyStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "definition",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["definition"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_journey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_journeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -381,6 +393,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_validateJourneyDefinition_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.JourneyDefinitionInput, error) {
+			return ec.unmarshalNJourneyDefinitionInput2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyDefinitionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1343,6 +1369,29 @@ func (ec *executionContext) fieldContext_JourneyDefinition_builtin(_ context.Con
 	return graphql.NewScalarFieldContext("JourneyDefinition", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _JourneyDefinition_customized(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_customized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_customized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _JourneyDefinition_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1387,6 +1436,240 @@ func (ec *executionContext) _JourneyDefinition_updatedAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_JourneyDefinition_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JourneyDefinition", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JourneyDefinition_correlation(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_correlation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().Correlation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JourneyCorrelation) graphql.Marshaler {
+			return ec.marshalNJourneyCorrelation2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyCorrelation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_correlation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyDefinition",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyCorrelation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JourneyDefinition_start(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().Start(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JourneyStartRule) graphql.Marshaler {
+			return ec.marshalNJourneyStartRule2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyStartRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyDefinition",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyStartRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JourneyDefinition_steps(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().Steps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JourneyStepDefinition) graphql.Marshaler {
+			return ec.marshalNJourneyStepDefinition2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyStepDefinitionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyDefinition",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyStepDefinition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JourneyDefinition_successTopics(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_successTopics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().SuccessTopics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_successTopics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "String")
+}
+
+func (ec *executionContext) _JourneyDefinition_failureTopics(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_failureTopics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().FailureTopics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_failureTopics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "String")
+}
+
+func (ec *executionContext) _JourneyDefinition_successIsFinal(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_successIsFinal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().SuccessIsFinal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_successIsFinal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _JourneyDefinition_excludeTopics(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_excludeTopics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().ExcludeTopics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_excludeTopics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "String")
+}
+
+func (ec *executionContext) _JourneyDefinition_abandonAfter(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_abandonAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().AbandonAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_abandonAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "String")
+}
+
+func (ec *executionContext) _JourneyDefinition_spec(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyDefinition_spec(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyDefinition().Spec(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNMap2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyDefinition_spec(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyDefinition", field, true, true, "Map")
 }
 
 func (ec *executionContext) _JourneyInstance_id(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
@@ -1665,6 +1948,29 @@ func (ec *executionContext) fieldContext_JourneyInstance_durationMs(_ context.Co
 	return graphql.NewScalarFieldContext("JourneyInstance", field, false, false, "Float")
 }
 
+func (ec *executionContext) _JourneyInstance_failedAfterSuccess(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_failedAfterSuccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedAfterSuccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_failedAfterSuccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyInstance", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _JourneyInstance_stuckAt(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1927,6 +2233,116 @@ func (ec *executionContext) fieldContext_JourneyInstance_definition(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _JourneyInstance_steps(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyInstance().Steps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JourneyStep) graphql.Marshaler {
+			return ec.marshalNJourneyStep2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyInstance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JourneyInstance_unexpected(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_unexpected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyInstance().Unexpected(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JourneyUnexpectedEvent) graphql.Marshaler {
+			return ec.marshalNJourneyUnexpectedEvent2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyUnexpectedEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_unexpected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyInstance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyUnexpectedEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JourneyInstance_notes(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyInstance().Notes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyInstance", field, true, true, "String")
+}
+
+func (ec *executionContext) _JourneyInstance_customerIDs(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_customerIDs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JourneyInstance().CustomerIDs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_customerIDs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyInstance", field, true, true, "String")
+}
+
 func (ec *executionContext) _JourneyInstance_events(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1936,37 +2352,25 @@ func (ec *executionContext) _JourneyInstance_events(ctx context.Context, field g
 			return ec.fieldContext_JourneyInstance_events(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return obj.Events(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.WebhookEventOrder), fc.Args["where"].(*ent.WebhookEventWhereInput))
+			return ec.Resolvers.JourneyInstance().Events(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookEventConnection) graphql.Marshaler {
-			return ec.marshalNWebhookEventConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.WebhookEvent) graphql.Marshaler {
+			return ec.marshalNWebhookEvent2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventᚄ(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_JourneyInstance_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_JourneyInstance_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "JourneyInstance",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookEventConnection(ctx, field)
+			return ec.childFields_WebhookEvent(ctx, field)
 		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_JourneyInstance_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
 	}
 	return fc, nil
 }
@@ -2618,6 +3022,138 @@ func (ec *executionContext) fieldContext_Query_topics(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Topic(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_journey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_journey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Journey(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.JourneyInstance) graphql.Marshaler {
+			return ec.marshalOJourneyInstance2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstance(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_journey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyInstance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_journey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_journeyStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_journeyStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().JourneyStats(ctx, fc.Args["definition"].(string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JourneyStats) graphql.Marshaler {
+			return ec.marshalNJourneyStats2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_journeyStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_journeyStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_validateJourneyDefinition(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_validateJourneyDefinition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ValidateJourneyDefinition(ctx, fc.Args["input"].(model.JourneyDefinitionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JourneyDefinitionValidation) graphql.Marshaler {
+			return ec.marshalNJourneyDefinitionValidation2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyDefinitionValidation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_validateJourneyDefinition(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyDefinitionValidation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_validateJourneyDefinition_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3900,38 +4436,6 @@ func (ec *executionContext) fieldContext_WebhookEvent_deliveries(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _WebhookEvent_journeys(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_journeys(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Journeys(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.JourneyInstance) graphql.Marshaler {
-			return ec.marshalOJourneyInstance2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstanceᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_journeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "WebhookEvent",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_JourneyInstance(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _WebhookEvent_payload(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4005,6 +4509,38 @@ func (ec *executionContext) fieldContext_WebhookEvent_topicInfo(_ context.Contex
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Topic(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEvent_journeys(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_journeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Journeys(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.JourneyInstance) graphql.Marshaler {
+			return ec.marshalNJourneyInstance2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstanceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_journeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyInstance(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6065,7 +6601,7 @@ func (ec *executionContext) unmarshalInputJourneyDefinitionWhereInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "key", "keyNEQ", "keyIn", "keyNotIn", "keyGT", "keyGTE", "keyLT", "keyLTE", "keyContains", "keyHasPrefix", "keyHasSuffix", "keyEqualFold", "keyContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "enabled", "enabledNEQ", "builtin", "builtinNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "key", "keyNEQ", "keyIn", "keyNotIn", "keyGT", "keyGTE", "keyLT", "keyLTE", "keyContains", "keyHasPrefix", "keyHasSuffix", "keyEqualFold", "keyContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "enabled", "enabledNEQ", "builtin", "builtinNEQ", "customized", "customizedNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6520,6 +7056,20 @@ func (ec *executionContext) unmarshalInputJourneyDefinitionWhereInput(ctx contex
 				return it, err
 			}
 			it.BuiltinNEQ = data
+		case "customized":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customized"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Customized = data
+		case "customizedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customizedNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomizedNEQ = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -6713,7 +7263,7 @@ func (ec *executionContext) unmarshalInputJourneyInstanceWhereInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "definitionKey", "definitionKeyNEQ", "definitionKeyIn", "definitionKeyNotIn", "definitionKeyGT", "definitionKeyGTE", "definitionKeyLT", "definitionKeyLTE", "definitionKeyContains", "definitionKeyHasPrefix", "definitionKeyHasSuffix", "definitionKeyEqualFold", "definitionKeyContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "correlationKey", "correlationKeyNEQ", "correlationKeyIn", "correlationKeyNotIn", "correlationKeyGT", "correlationKeyGTE", "correlationKeyLT", "correlationKeyLTE", "correlationKeyContains", "correlationKeyHasPrefix", "correlationKeyHasSuffix", "correlationKeyEqualFold", "correlationKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "currentStep", "currentStepNEQ", "currentStepIn", "currentStepNotIn", "currentStepGT", "currentStepGTE", "currentStepLT", "currentStepLTE", "currentStepContains", "currentStepHasPrefix", "currentStepHasSuffix", "currentStepIsNil", "currentStepNotNil", "currentStepEqualFold", "currentStepContainsFold", "currentStepName", "currentStepNameNEQ", "currentStepNameIn", "currentStepNameNotIn", "currentStepNameGT", "currentStepNameGTE", "currentStepNameLT", "currentStepNameLTE", "currentStepNameContains", "currentStepNameHasPrefix", "currentStepNameHasSuffix", "currentStepNameIsNil", "currentStepNameNotNil", "currentStepNameEqualFold", "currentStepNameContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEventAt", "lastEventAtNEQ", "lastEventAtIn", "lastEventAtNotIn", "lastEventAtGT", "lastEventAtGTE", "lastEventAtLT", "lastEventAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "stuckAt", "stuckAtNEQ", "stuckAtIn", "stuckAtNotIn", "stuckAtGT", "stuckAtGTE", "stuckAtLT", "stuckAtLTE", "stuckAtIsNil", "stuckAtNotNil", "abandonAt", "abandonAtNEQ", "abandonAtIn", "abandonAtNotIn", "abandonAtGT", "abandonAtGTE", "abandonAtLT", "abandonAtLTE", "abandonAtIsNil", "abandonAtNotNil", "stuckSince", "stuckSinceNEQ", "stuckSinceIn", "stuckSinceNotIn", "stuckSinceGT", "stuckSinceGTE", "stuckSinceLT", "stuckSinceLTE", "stuckSinceIsNil", "stuckSinceNotNil", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "eventCount", "eventCountNEQ", "eventCountIn", "eventCountNotIn", "eventCountGT", "eventCountGTE", "eventCountLT", "eventCountLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "definitionID", "definitionIDNEQ", "definitionIDIn", "definitionIDNotIn", "definitionIDIsNil", "definitionIDNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasDefinition", "hasDefinitionWith", "hasEvents", "hasEventsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "definitionKey", "definitionKeyNEQ", "definitionKeyIn", "definitionKeyNotIn", "definitionKeyGT", "definitionKeyGTE", "definitionKeyLT", "definitionKeyLTE", "definitionKeyContains", "definitionKeyHasPrefix", "definitionKeyHasSuffix", "definitionKeyEqualFold", "definitionKeyContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "correlationKey", "correlationKeyNEQ", "correlationKeyIn", "correlationKeyNotIn", "correlationKeyGT", "correlationKeyGTE", "correlationKeyLT", "correlationKeyLTE", "correlationKeyContains", "correlationKeyHasPrefix", "correlationKeyHasSuffix", "correlationKeyEqualFold", "correlationKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "currentStep", "currentStepNEQ", "currentStepIn", "currentStepNotIn", "currentStepGT", "currentStepGTE", "currentStepLT", "currentStepLTE", "currentStepContains", "currentStepHasPrefix", "currentStepHasSuffix", "currentStepIsNil", "currentStepNotNil", "currentStepEqualFold", "currentStepContainsFold", "currentStepName", "currentStepNameNEQ", "currentStepNameIn", "currentStepNameNotIn", "currentStepNameGT", "currentStepNameGTE", "currentStepNameLT", "currentStepNameLTE", "currentStepNameContains", "currentStepNameHasPrefix", "currentStepNameHasSuffix", "currentStepNameIsNil", "currentStepNameNotNil", "currentStepNameEqualFold", "currentStepNameContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEventAt", "lastEventAtNEQ", "lastEventAtIn", "lastEventAtNotIn", "lastEventAtGT", "lastEventAtGTE", "lastEventAtLT", "lastEventAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "failedAfterSuccess", "failedAfterSuccessNEQ", "stuckAt", "stuckAtNEQ", "stuckAtIn", "stuckAtNotIn", "stuckAtGT", "stuckAtGTE", "stuckAtLT", "stuckAtLTE", "stuckAtIsNil", "stuckAtNotNil", "abandonAt", "abandonAtNEQ", "abandonAtIn", "abandonAtNotIn", "abandonAtGT", "abandonAtGTE", "abandonAtLT", "abandonAtLTE", "abandonAtIsNil", "abandonAtNotNil", "stuckSince", "stuckSinceNEQ", "stuckSinceIn", "stuckSinceNotIn", "stuckSinceGT", "stuckSinceGTE", "stuckSinceLT", "stuckSinceLTE", "stuckSinceIsNil", "stuckSinceNotNil", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "eventCount", "eventCountNEQ", "eventCountIn", "eventCountNotIn", "eventCountGT", "eventCountGTE", "eventCountLT", "eventCountLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "definitionID", "definitionIDNEQ", "definitionIDIn", "definitionIDNotIn", "definitionIDIsNil", "definitionIDNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasDefinition", "hasDefinitionWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7581,6 +8131,20 @@ func (ec *executionContext) unmarshalInputJourneyInstanceWhereInput(ctx context.
 				return it, err
 			}
 			it.DurationMsNotNil = data
+		case "failedAfterSuccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failedAfterSuccess"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailedAfterSuccess = data
+		case "failedAfterSuccessNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failedAfterSuccessNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailedAfterSuccessNEQ = data
 		case "stuckAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stuckAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -8330,20 +8894,6 @@ func (ec *executionContext) unmarshalInputJourneyInstanceWhereInput(ctx context.
 				return it, err
 			}
 			it.HasDefinitionWith = data
-		case "hasEvents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEvents"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasEvents = data
-		case "hasEventsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEventsWith"))
-			data, err := ec.unmarshalOWebhookEventWhereInput2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasEventsWith = data
 		}
 	}
 	return it, nil
@@ -9591,7 +10141,7 @@ func (ec *executionContext) unmarshalInputWebhookEventWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "topic", "topicNEQ", "topicIn", "topicNotIn", "topicGT", "topicGTE", "topicLT", "topicLTE", "topicContains", "topicHasPrefix", "topicHasSuffix", "topicEqualFold", "topicContainsFold", "headerTopic", "headerTopicNEQ", "headerTopicIn", "headerTopicNotIn", "headerTopicGT", "headerTopicGTE", "headerTopicLT", "headerTopicLTE", "headerTopicContains", "headerTopicHasPrefix", "headerTopicHasSuffix", "headerTopicIsNil", "headerTopicNotNil", "headerTopicEqualFold", "headerTopicContainsFold", "topicMismatch", "topicMismatchNEQ", "topicKnown", "topicKnownNEQ", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeIsNil", "resourceTypeNotNil", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "accountID", "accountIDNEQ", "accountIDIn", "accountIDNotIn", "accountIDGT", "accountIDGTE", "accountIDLT", "accountIDLTE", "accountIDContains", "accountIDHasPrefix", "accountIDHasSuffix", "accountIDIsNil", "accountIDNotNil", "accountIDEqualFold", "accountIDContainsFold", "correlationID", "correlationIDNEQ", "correlationIDIn", "correlationIDNotIn", "correlationIDGT", "correlationIDGTE", "correlationIDLT", "correlationIDLTE", "correlationIDContains", "correlationIDHasPrefix", "correlationIDHasSuffix", "correlationIDIsNil", "correlationIDNotNil", "correlationIDEqualFold", "correlationIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receivedAt", "receivedAtNEQ", "receivedAtIn", "receivedAtNotIn", "receivedAtGT", "receivedAtGTE", "receivedAtLT", "receivedAtLTE", "lastDeliveryAt", "lastDeliveryAtNEQ", "lastDeliveryAtIn", "lastDeliveryAtNotIn", "lastDeliveryAtGT", "lastDeliveryAtGTE", "lastDeliveryAtLT", "lastDeliveryAtLTE", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "bodySha256", "bodySha256NEQ", "bodySha256In", "bodySha256NotIn", "bodySha256GT", "bodySha256GTE", "bodySha256LT", "bodySha256LTE", "bodySha256Contains", "bodySha256HasPrefix", "bodySha256HasSuffix", "bodySha256EqualFold", "bodySha256ContainsFold", "bodySize", "bodySizeNEQ", "bodySizeIn", "bodySizeNotIn", "bodySizeGT", "bodySizeGTE", "bodySizeLT", "bodySizeLTE", "deliveryCount", "deliveryCountNEQ", "deliveryCountIn", "deliveryCountNotIn", "deliveryCountGT", "deliveryCountGTE", "deliveryCountLT", "deliveryCountLTE", "processingState", "processingStateNEQ", "processingStateIn", "processingStateNotIn", "attempts", "attemptsNEQ", "attemptsIn", "attemptsNotIn", "attemptsGT", "attemptsGTE", "attemptsLT", "attemptsLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "lockedUntil", "lockedUntilNEQ", "lockedUntilIn", "lockedUntilNotIn", "lockedUntilGT", "lockedUntilGTE", "lockedUntilLT", "lockedUntilLTE", "lockedUntilIsNil", "lockedUntilNotNil", "lockedBy", "lockedByNEQ", "lockedByIn", "lockedByNotIn", "lockedByGT", "lockedByGTE", "lockedByLT", "lockedByLTE", "lockedByContains", "lockedByHasPrefix", "lockedByHasSuffix", "lockedByIsNil", "lockedByNotNil", "lockedByEqualFold", "lockedByContainsFold", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorIsNil", "lastErrorNotNil", "lastErrorEqualFold", "lastErrorContainsFold", "processingDurationMs", "processingDurationMsNEQ", "processingDurationMsIn", "processingDurationMsNotIn", "processingDurationMsGT", "processingDurationMsGTE", "processingDurationMsLT", "processingDurationMsLTE", "processingDurationMsIsNil", "processingDurationMsNotNil", "processedAt", "processedAtNEQ", "processedAtIn", "processedAtNotIn", "processedAtGT", "processedAtGTE", "processedAtLT", "processedAtLTE", "processedAtIsNil", "processedAtNotNil", "hasDeliveries", "hasDeliveriesWith", "hasJourneys", "hasJourneysWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "topic", "topicNEQ", "topicIn", "topicNotIn", "topicGT", "topicGTE", "topicLT", "topicLTE", "topicContains", "topicHasPrefix", "topicHasSuffix", "topicEqualFold", "topicContainsFold", "headerTopic", "headerTopicNEQ", "headerTopicIn", "headerTopicNotIn", "headerTopicGT", "headerTopicGTE", "headerTopicLT", "headerTopicLTE", "headerTopicContains", "headerTopicHasPrefix", "headerTopicHasSuffix", "headerTopicIsNil", "headerTopicNotNil", "headerTopicEqualFold", "headerTopicContainsFold", "topicMismatch", "topicMismatchNEQ", "topicKnown", "topicKnownNEQ", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeIsNil", "resourceTypeNotNil", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "accountID", "accountIDNEQ", "accountIDIn", "accountIDNotIn", "accountIDGT", "accountIDGTE", "accountIDLT", "accountIDLTE", "accountIDContains", "accountIDHasPrefix", "accountIDHasSuffix", "accountIDIsNil", "accountIDNotNil", "accountIDEqualFold", "accountIDContainsFold", "correlationID", "correlationIDNEQ", "correlationIDIn", "correlationIDNotIn", "correlationIDGT", "correlationIDGTE", "correlationIDLT", "correlationIDLTE", "correlationIDContains", "correlationIDHasPrefix", "correlationIDHasSuffix", "correlationIDIsNil", "correlationIDNotNil", "correlationIDEqualFold", "correlationIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receivedAt", "receivedAtNEQ", "receivedAtIn", "receivedAtNotIn", "receivedAtGT", "receivedAtGTE", "receivedAtLT", "receivedAtLTE", "lastDeliveryAt", "lastDeliveryAtNEQ", "lastDeliveryAtIn", "lastDeliveryAtNotIn", "lastDeliveryAtGT", "lastDeliveryAtGTE", "lastDeliveryAtLT", "lastDeliveryAtLTE", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "bodySha256", "bodySha256NEQ", "bodySha256In", "bodySha256NotIn", "bodySha256GT", "bodySha256GTE", "bodySha256LT", "bodySha256LTE", "bodySha256Contains", "bodySha256HasPrefix", "bodySha256HasSuffix", "bodySha256EqualFold", "bodySha256ContainsFold", "bodySize", "bodySizeNEQ", "bodySizeIn", "bodySizeNotIn", "bodySizeGT", "bodySizeGTE", "bodySizeLT", "bodySizeLTE", "deliveryCount", "deliveryCountNEQ", "deliveryCountIn", "deliveryCountNotIn", "deliveryCountGT", "deliveryCountGTE", "deliveryCountLT", "deliveryCountLTE", "processingState", "processingStateNEQ", "processingStateIn", "processingStateNotIn", "attempts", "attemptsNEQ", "attemptsIn", "attemptsNotIn", "attemptsGT", "attemptsGTE", "attemptsLT", "attemptsLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "lockedUntil", "lockedUntilNEQ", "lockedUntilIn", "lockedUntilNotIn", "lockedUntilGT", "lockedUntilGTE", "lockedUntilLT", "lockedUntilLTE", "lockedUntilIsNil", "lockedUntilNotNil", "lockedBy", "lockedByNEQ", "lockedByIn", "lockedByNotIn", "lockedByGT", "lockedByGTE", "lockedByLT", "lockedByLTE", "lockedByContains", "lockedByHasPrefix", "lockedByHasSuffix", "lockedByIsNil", "lockedByNotNil", "lockedByEqualFold", "lockedByContainsFold", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorIsNil", "lastErrorNotNil", "lastErrorEqualFold", "lastErrorContainsFold", "processingDurationMs", "processingDurationMsNEQ", "processingDurationMsIn", "processingDurationMsNotIn", "processingDurationMsGT", "processingDurationMsGTE", "processingDurationMsLT", "processingDurationMsLTE", "processingDurationMsIsNil", "processingDurationMsNotNil", "processedAt", "processedAtNEQ", "processedAtIn", "processedAtNotIn", "processedAtGT", "processedAtGTE", "processedAtLT", "processedAtLTE", "processedAtIsNil", "processedAtNotNil", "hasDeliveries", "hasDeliveriesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11488,20 +12038,6 @@ func (ec *executionContext) unmarshalInputWebhookEventWhereInput(ctx context.Con
 				return it, err
 			}
 			it.HasDeliveriesWith = data
-		case "hasJourneys":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasJourneys"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasJourneys = data
-		case "hasJourneysWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasJourneysWith"))
-			data, err := ec.unmarshalOJourneyInstanceWhereInput2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstanceWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasJourneysWith = data
 		}
 	}
 	return it, nil
@@ -11851,48 +12387,107 @@ func (ec *executionContext) _JourneyDefinition(ctx context.Context, sel ast.Sele
 		case "id":
 			out.Values[i] = ec._JourneyDefinition_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "key":
 			out.Values[i] = ec._JourneyDefinition_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._JourneyDefinition_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "description":
 			out.Values[i] = ec._JourneyDefinition_description(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._JourneyDefinition_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "enabled":
 			out.Values[i] = ec._JourneyDefinition_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "builtin":
 			out.Values[i] = ec._JourneyDefinition_builtin(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customized":
+			out.Values[i] = ec._JourneyDefinition_customized(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._JourneyDefinition_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._JourneyDefinition_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "correlation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_correlation(ctx, field, obj)
+				})
+		case "start":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_start(ctx, field, obj)
+				})
+		case "steps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_steps(ctx, field, obj)
+				})
+		case "successTopics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_successTopics(ctx, field, obj)
+				})
+		case "failureTopics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_failureTopics(ctx, field, obj)
+				})
+		case "successIsFinal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_successIsFinal(ctx, field, obj)
+				})
+		case "excludeTopics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_excludeTopics(ctx, field, obj)
+				})
+		case "abandonAfter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_abandonAfter(ctx, field, obj)
+				})
+		case "spec":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyDefinition_spec(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11981,6 +12576,11 @@ func (ec *executionContext) _JourneyInstance(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "failedAfterSuccess":
+			out.Values[i] = ec._JourneyInstance_failedAfterSuccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stuckAt":
 			out.Values[i] = ec._JourneyInstance_stuckAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -12036,6 +12636,30 @@ func (ec *executionContext) _JourneyInstance(ctx context.Context, sel ast.Select
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._JourneyInstance_definition(ctx, field, obj)
+				})
+		case "steps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyInstance_steps(ctx, field, obj)
+				})
+		case "unexpected":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyInstance_unexpected(ctx, field, obj)
+				})
+		case "notes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyInstance_notes(ctx, field, obj)
+				})
+		case "customerIDs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JourneyInstance_customerIDs(ctx, field, obj)
 				})
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -12267,6 +12891,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_topics(ctx, field)
+				})
+		case "journey":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_journey(ctx, field)
+				})
+		case "journeyStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_journeyStats(ctx, field)
+				})
+		case "validateJourneyDefinition":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_validateJourneyDefinition(ctx, field)
 				})
 		case "systemStatus":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12643,12 +13285,6 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WebhookEvent_deliveries(ctx, field, obj)
 				})
-		case "journeys":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._WebhookEvent_journeys(ctx, field, obj)
-				})
 		case "payload":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -12666,6 +13302,12 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WebhookEvent_topicInfo(ctx, field, obj)
+				})
+		case "journeys":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_journeys(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12906,6 +13548,22 @@ func (ec *executionContext) unmarshalNJourneyDefinitionWhereInput2ᚖgithubᚗco
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNJourneyInstance2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstanceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.JourneyInstance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJourneyInstance2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNJourneyInstance2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstance(ctx context.Context, sel ast.SelectionSet, v *ent.JourneyInstance) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "JourneyInstance!")
@@ -13029,6 +13687,22 @@ func (ec *executionContext) marshalNWebhookDeliveryOutcome2githubᚗcomᚋhookle
 func (ec *executionContext) unmarshalNWebhookDeliveryWhereInput2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookDeliveryWhereInput(ctx context.Context, v any) (*ent.WebhookDeliveryWhereInput, error) {
 	res, err := ec.unmarshalInputWebhookDeliveryWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookEvent2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WebhookEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookEvent2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNWebhookEvent2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookEvent(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookEvent) graphql.Marshaler {
@@ -13331,25 +14005,6 @@ func (ec *executionContext) unmarshalOJourneyDefinitionWhereInput2ᚖgithubᚗco
 	}
 	res, err := ec.unmarshalInputJourneyDefinitionWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOJourneyInstance2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstanceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.JourneyInstance) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNJourneyInstance2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstance(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalOJourneyInstance2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐJourneyInstance(ctx context.Context, sel ast.SelectionSet, v *ent.JourneyInstance) graphql.Marshaler {

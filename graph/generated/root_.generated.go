@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -24,6 +25,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	JourneyDefinition() JourneyDefinitionResolver
+	JourneyInstance() JourneyInstanceResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -49,6 +52,13 @@ type ComplexityRoot struct {
 	CreatedAPIToken struct {
 		APIToken func(childComplexity int) int
 		Token    func(childComplexity int) int
+	}
+
+	DurationStats struct {
+		AvgSeconds func(childComplexity int) int
+		Count      func(childComplexity int) int
+		P50Seconds func(childComplexity int) int
+		P90Seconds func(childComplexity int) int
 	}
 
 	Job struct {
@@ -83,43 +93,87 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JourneyCorrelation struct {
+		By            func(childComplexity int) int
+		ResourceTypes func(childComplexity int) int
+	}
+
 	JourneyDefinition struct {
-		Builtin     func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Description func(childComplexity int) int
-		Enabled     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Key         func(childComplexity int) int
-		Name        func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		Version     func(childComplexity int) int
+		AbandonAfter   func(childComplexity int) int
+		Builtin        func(childComplexity int) int
+		Correlation    func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Customized     func(childComplexity int) int
+		Description    func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		ExcludeTopics  func(childComplexity int) int
+		FailureTopics  func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Spec           func(childComplexity int) int
+		Start          func(childComplexity int) int
+		Steps          func(childComplexity int) int
+		SuccessIsFinal func(childComplexity int) int
+		SuccessTopics  func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
+	JourneyDefinitionResult struct {
+		Definition func(childComplexity int) int
+		Warnings   func(childComplexity int) int
+	}
+
+	JourneyDefinitionValidation struct {
+		Errors   func(childComplexity int) int
+		Valid    func(childComplexity int) int
+		Warnings func(childComplexity int) int
+	}
+
+	JourneyFunnelStep struct {
+		DropOffRate                func(childComplexity int) int
+		DroppedOff                 func(childComplexity int) int
+		Key                        func(childComplexity int) int
+		MedianSincePreviousSeconds func(childComplexity int) int
+		Missed                     func(childComplexity int) int
+		Name                       func(childComplexity int) int
+		OverLimit                  func(childComplexity int) int
+		ReachRate                  func(childComplexity int) int
+		Reached                    func(childComplexity int) int
+		Waiting                    func(childComplexity int) int
 	}
 
 	JourneyInstance struct {
-		AbandonAt         func(childComplexity int) int
-		CorrelationKey    func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		CurrentStep       func(childComplexity int) int
-		CurrentStepName   func(childComplexity int) int
-		CustomerID        func(childComplexity int) int
-		Definition        func(childComplexity int) int
-		DefinitionID      func(childComplexity int) int
-		DefinitionKey     func(childComplexity int) int
-		DefinitionVersion func(childComplexity int) int
-		DurationMs        func(childComplexity int) int
-		EndedAt           func(childComplexity int) int
-		EventCount        func(childComplexity int) int
-		Events            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
-		ID                func(childComplexity int) int
-		LastEventAt       func(childComplexity int) int
-		Note              func(childComplexity int) int
-		Progress          func(childComplexity int) int
-		ResourceID        func(childComplexity int) int
-		StartedAt         func(childComplexity int) int
-		Status            func(childComplexity int) int
-		StuckAt           func(childComplexity int) int
-		StuckSince        func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
+		AbandonAt          func(childComplexity int) int
+		CorrelationKey     func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CurrentStep        func(childComplexity int) int
+		CurrentStepName    func(childComplexity int) int
+		CustomerID         func(childComplexity int) int
+		CustomerIDs        func(childComplexity int) int
+		Definition         func(childComplexity int) int
+		DefinitionID       func(childComplexity int) int
+		DefinitionKey      func(childComplexity int) int
+		DefinitionVersion  func(childComplexity int) int
+		DurationMs         func(childComplexity int) int
+		EndedAt            func(childComplexity int) int
+		EventCount         func(childComplexity int) int
+		Events             func(childComplexity int) int
+		FailedAfterSuccess func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		LastEventAt        func(childComplexity int) int
+		Note               func(childComplexity int) int
+		Notes              func(childComplexity int) int
+		Progress           func(childComplexity int) int
+		ResourceID         func(childComplexity int) int
+		StartedAt          func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Steps              func(childComplexity int) int
+		StuckAt            func(childComplexity int) int
+		StuckSince         func(childComplexity int) int
+		Unexpected         func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
 	}
 
 	JourneyInstanceConnection struct {
@@ -133,12 +187,71 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JourneyStartRule struct {
+		AnyTopic func(childComplexity int) int
+		Topics   func(childComplexity int) int
+	}
+
+	JourneyStats struct {
+		ByStatus    func(childComplexity int) int
+		Completion  func(childComplexity int) int
+		Definition  func(childComplexity int) int
+		From        func(childComplexity int) int
+		Instances   func(childComplexity int) int
+		Steps       func(childComplexity int) int
+		SuccessRate func(childComplexity int) int
+		To          func(childComplexity int) int
+	}
+
+	JourneyStatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
+	JourneyStep struct {
+		EventID              func(childComplexity int) int
+		Key                  func(childComplexity int) int
+		LimitSeconds         func(childComplexity int) int
+		Missed               func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		Optional             func(childComplexity int) int
+		Reached              func(childComplexity int) int
+		ReachedAt            func(childComplexity int) int
+		SincePreviousSeconds func(childComplexity int) int
+		SinceStartSeconds    func(childComplexity int) int
+		Topic                func(childComplexity int) int
+		Visits               func(childComplexity int) int
+		WithinLimit          func(childComplexity int) int
+	}
+
+	JourneyStepDefinition struct {
+		Description func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Optional    func(childComplexity int) int
+		Repeatable  func(childComplexity int) int
+		Topics      func(childComplexity int) int
+		Within      func(childComplexity int) int
+	}
+
+	JourneyUnexpectedEvent struct {
+		At      func(childComplexity int) int
+		EventID func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		Topic   func(childComplexity int) int
+	}
+
 	Mutation struct {
-		CancelJob      func(childComplexity int, id int) int
-		CreateAPIToken func(childComplexity int, input model.CreateAPITokenInput) int
-		ReplayEvent    func(childComplexity int, id int) int
-		ReplayEvents   func(childComplexity int, where ent.WebhookEventWhereInput) int
-		RevokeAPIToken func(childComplexity int, id int) int
+		CancelJob                   func(childComplexity int, id int) int
+		CreateAPIToken              func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
+		ReevaluateJourneys          func(childComplexity int, definition string) int
+		ReplayEvent                 func(childComplexity int, id int) int
+		ReplayEvents                func(childComplexity int, where ent.WebhookEventWhereInput) int
+		RestoreJourneyDefinition    func(childComplexity int, key string) int
+		RevokeAPIToken              func(childComplexity int, id int) int
+		SetJourneyDefinitionEnabled func(childComplexity int, key string, enabled bool) int
+		UpdateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
 	}
 
 	PageInfo struct {
@@ -149,24 +262,29 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens          func(childComplexity int) int
-		Deliveries         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
-		Event              func(childComplexity int, id *int, eventID *string) int
-		Events             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
-		Jobs               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) int
-		JourneyDefinitions func(childComplexity int) int
-		Journeys           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
-		Node               func(childComplexity int, id int) int
-		Nodes              func(childComplexity int, ids []int) int
-		SystemStatus       func(childComplexity int) int
-		Topics             func(childComplexity int) int
-		Viewer             func(childComplexity int) int
+		APITokens                 func(childComplexity int) int
+		Deliveries                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
+		Event                     func(childComplexity int, id *int, eventID *string) int
+		Events                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
+		Jobs                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) int
+		Journey                   func(childComplexity int, id int) int
+		JourneyDefinitions        func(childComplexity int) int
+		JourneyStats              func(childComplexity int, definition string, from *time.Time, to *time.Time) int
+		Journeys                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
+		Node                      func(childComplexity int, id int) int
+		Nodes                     func(childComplexity int, ids []int) int
+		SystemStatus              func(childComplexity int) int
+		Topics                    func(childComplexity int) int
+		ValidateJourneyDefinition func(childComplexity int, input model.JourneyDefinitionInput) int
+		Viewer                    func(childComplexity int) int
 	}
 
 	Subscription struct {
 		EventProcessed func(childComplexity int, topics []string) int
 		EventReceived  func(childComplexity int, topics []string) int
 		JobProgress    func(childComplexity int, id int) int
+		JourneyStuck   func(childComplexity int, definition *string) int
+		JourneyUpdated func(childComplexity int, definition *string) int
 		SystemStatus   func(childComplexity int) int
 	}
 
@@ -356,6 +474,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIToken.Token(childComplexity), true
 
+	case "DurationStats.avgSeconds":
+		if e.ComplexityRoot.DurationStats.AvgSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.AvgSeconds(childComplexity), true
+	case "DurationStats.count":
+		if e.ComplexityRoot.DurationStats.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.Count(childComplexity), true
+	case "DurationStats.p50Seconds":
+		if e.ComplexityRoot.DurationStats.P50Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.P50Seconds(childComplexity), true
+	case "DurationStats.p90Seconds":
+		if e.ComplexityRoot.DurationStats.P90Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.P90Seconds(childComplexity), true
+
 	case "Job.cancelRequested":
 		if e.ComplexityRoot.Job.CancelRequested == nil {
 			break
@@ -497,18 +640,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobEdge.Node(childComplexity), true
 
+	case "JourneyCorrelation.by":
+		if e.ComplexityRoot.JourneyCorrelation.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyCorrelation.By(childComplexity), true
+	case "JourneyCorrelation.resourceTypes":
+		if e.ComplexityRoot.JourneyCorrelation.ResourceTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyCorrelation.ResourceTypes(childComplexity), true
+
+	case "JourneyDefinition.abandonAfter":
+		if e.ComplexityRoot.JourneyDefinition.AbandonAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.AbandonAfter(childComplexity), true
 	case "JourneyDefinition.builtin":
 		if e.ComplexityRoot.JourneyDefinition.Builtin == nil {
 			break
 		}
 
 		return e.ComplexityRoot.JourneyDefinition.Builtin(childComplexity), true
+	case "JourneyDefinition.correlation":
+		if e.ComplexityRoot.JourneyDefinition.Correlation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Correlation(childComplexity), true
 	case "JourneyDefinition.createdAt":
 		if e.ComplexityRoot.JourneyDefinition.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.JourneyDefinition.CreatedAt(childComplexity), true
+	case "JourneyDefinition.customized":
+		if e.ComplexityRoot.JourneyDefinition.Customized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Customized(childComplexity), true
 	case "JourneyDefinition.description":
 		if e.ComplexityRoot.JourneyDefinition.Description == nil {
 			break
@@ -521,6 +695,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyDefinition.Enabled(childComplexity), true
+	case "JourneyDefinition.excludeTopics":
+		if e.ComplexityRoot.JourneyDefinition.ExcludeTopics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.ExcludeTopics(childComplexity), true
+	case "JourneyDefinition.failureTopics":
+		if e.ComplexityRoot.JourneyDefinition.FailureTopics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.FailureTopics(childComplexity), true
 	case "JourneyDefinition.id":
 		if e.ComplexityRoot.JourneyDefinition.ID == nil {
 			break
@@ -539,6 +725,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyDefinition.Name(childComplexity), true
+	case "JourneyDefinition.spec":
+		if e.ComplexityRoot.JourneyDefinition.Spec == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Spec(childComplexity), true
+	case "JourneyDefinition.start":
+		if e.ComplexityRoot.JourneyDefinition.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Start(childComplexity), true
+	case "JourneyDefinition.steps":
+		if e.ComplexityRoot.JourneyDefinition.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.Steps(childComplexity), true
+	case "JourneyDefinition.successIsFinal":
+		if e.ComplexityRoot.JourneyDefinition.SuccessIsFinal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.SuccessIsFinal(childComplexity), true
+	case "JourneyDefinition.successTopics":
+		if e.ComplexityRoot.JourneyDefinition.SuccessTopics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinition.SuccessTopics(childComplexity), true
 	case "JourneyDefinition.updatedAt":
 		if e.ComplexityRoot.JourneyDefinition.UpdatedAt == nil {
 			break
@@ -551,6 +767,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyDefinition.Version(childComplexity), true
+
+	case "JourneyDefinitionResult.definition":
+		if e.ComplexityRoot.JourneyDefinitionResult.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinitionResult.Definition(childComplexity), true
+	case "JourneyDefinitionResult.warnings":
+		if e.ComplexityRoot.JourneyDefinitionResult.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinitionResult.Warnings(childComplexity), true
+
+	case "JourneyDefinitionValidation.errors":
+		if e.ComplexityRoot.JourneyDefinitionValidation.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinitionValidation.Errors(childComplexity), true
+	case "JourneyDefinitionValidation.valid":
+		if e.ComplexityRoot.JourneyDefinitionValidation.Valid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinitionValidation.Valid(childComplexity), true
+	case "JourneyDefinitionValidation.warnings":
+		if e.ComplexityRoot.JourneyDefinitionValidation.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyDefinitionValidation.Warnings(childComplexity), true
+
+	case "JourneyFunnelStep.dropOffRate":
+		if e.ComplexityRoot.JourneyFunnelStep.DropOffRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.DropOffRate(childComplexity), true
+	case "JourneyFunnelStep.droppedOff":
+		if e.ComplexityRoot.JourneyFunnelStep.DroppedOff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.DroppedOff(childComplexity), true
+	case "JourneyFunnelStep.key":
+		if e.ComplexityRoot.JourneyFunnelStep.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.Key(childComplexity), true
+	case "JourneyFunnelStep.medianSincePreviousSeconds":
+		if e.ComplexityRoot.JourneyFunnelStep.MedianSincePreviousSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.MedianSincePreviousSeconds(childComplexity), true
+	case "JourneyFunnelStep.missed":
+		if e.ComplexityRoot.JourneyFunnelStep.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.Missed(childComplexity), true
+	case "JourneyFunnelStep.name":
+		if e.ComplexityRoot.JourneyFunnelStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.Name(childComplexity), true
+	case "JourneyFunnelStep.overLimit":
+		if e.ComplexityRoot.JourneyFunnelStep.OverLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.OverLimit(childComplexity), true
+	case "JourneyFunnelStep.reachRate":
+		if e.ComplexityRoot.JourneyFunnelStep.ReachRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.ReachRate(childComplexity), true
+	case "JourneyFunnelStep.reached":
+		if e.ComplexityRoot.JourneyFunnelStep.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.Reached(childComplexity), true
+	case "JourneyFunnelStep.waiting":
+		if e.ComplexityRoot.JourneyFunnelStep.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyFunnelStep.Waiting(childComplexity), true
 
 	case "JourneyInstance.abandonAt":
 		if e.ComplexityRoot.JourneyInstance.AbandonAt == nil {
@@ -588,6 +897,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.CustomerID(childComplexity), true
+	case "JourneyInstance.customerIDs":
+		if e.ComplexityRoot.JourneyInstance.CustomerIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.CustomerIDs(childComplexity), true
 	case "JourneyInstance.definition":
 		if e.ComplexityRoot.JourneyInstance.Definition == nil {
 			break
@@ -635,12 +950,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		args, err := ec.field_JourneyInstance_events_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
+		return e.ComplexityRoot.JourneyInstance.Events(childComplexity), true
+	case "JourneyInstance.failedAfterSuccess":
+		if e.ComplexityRoot.JourneyInstance.FailedAfterSuccess == nil {
+			break
 		}
 
-		return e.ComplexityRoot.JourneyInstance.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.WebhookEventOrder), args["where"].(*ent.WebhookEventWhereInput)), true
+		return e.ComplexityRoot.JourneyInstance.FailedAfterSuccess(childComplexity), true
 	case "JourneyInstance.id":
 		if e.ComplexityRoot.JourneyInstance.ID == nil {
 			break
@@ -659,6 +975,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.Note(childComplexity), true
+	case "JourneyInstance.notes":
+		if e.ComplexityRoot.JourneyInstance.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Notes(childComplexity), true
 	case "JourneyInstance.progress":
 		if e.ComplexityRoot.JourneyInstance.Progress == nil {
 			break
@@ -683,6 +1005,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.Status(childComplexity), true
+	case "JourneyInstance.steps":
+		if e.ComplexityRoot.JourneyInstance.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Steps(childComplexity), true
 	case "JourneyInstance.stuckAt":
 		if e.ComplexityRoot.JourneyInstance.StuckAt == nil {
 			break
@@ -695,6 +1023,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.StuckSince(childComplexity), true
+	case "JourneyInstance.unexpected":
+		if e.ComplexityRoot.JourneyInstance.Unexpected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Unexpected(childComplexity), true
 	case "JourneyInstance.updatedAt":
 		if e.ComplexityRoot.JourneyInstance.UpdatedAt == nil {
 			break
@@ -734,6 +1068,228 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyInstanceEdge.Node(childComplexity), true
 
+	case "JourneyStartRule.anyTopic":
+		if e.ComplexityRoot.JourneyStartRule.AnyTopic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStartRule.AnyTopic(childComplexity), true
+	case "JourneyStartRule.topics":
+		if e.ComplexityRoot.JourneyStartRule.Topics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStartRule.Topics(childComplexity), true
+
+	case "JourneyStats.byStatus":
+		if e.ComplexityRoot.JourneyStats.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.ByStatus(childComplexity), true
+	case "JourneyStats.completion":
+		if e.ComplexityRoot.JourneyStats.Completion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.Completion(childComplexity), true
+	case "JourneyStats.definition":
+		if e.ComplexityRoot.JourneyStats.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.Definition(childComplexity), true
+	case "JourneyStats.from":
+		if e.ComplexityRoot.JourneyStats.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.From(childComplexity), true
+	case "JourneyStats.instances":
+		if e.ComplexityRoot.JourneyStats.Instances == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.Instances(childComplexity), true
+	case "JourneyStats.steps":
+		if e.ComplexityRoot.JourneyStats.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.Steps(childComplexity), true
+	case "JourneyStats.successRate":
+		if e.ComplexityRoot.JourneyStats.SuccessRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.SuccessRate(childComplexity), true
+	case "JourneyStats.to":
+		if e.ComplexityRoot.JourneyStats.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.To(childComplexity), true
+
+	case "JourneyStatusCount.count":
+		if e.ComplexityRoot.JourneyStatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStatusCount.Count(childComplexity), true
+	case "JourneyStatusCount.status":
+		if e.ComplexityRoot.JourneyStatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStatusCount.Status(childComplexity), true
+
+	case "JourneyStep.eventID":
+		if e.ComplexityRoot.JourneyStep.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.EventID(childComplexity), true
+	case "JourneyStep.key":
+		if e.ComplexityRoot.JourneyStep.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Key(childComplexity), true
+	case "JourneyStep.limitSeconds":
+		if e.ComplexityRoot.JourneyStep.LimitSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.LimitSeconds(childComplexity), true
+	case "JourneyStep.missed":
+		if e.ComplexityRoot.JourneyStep.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Missed(childComplexity), true
+	case "JourneyStep.name":
+		if e.ComplexityRoot.JourneyStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Name(childComplexity), true
+	case "JourneyStep.optional":
+		if e.ComplexityRoot.JourneyStep.Optional == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Optional(childComplexity), true
+	case "JourneyStep.reached":
+		if e.ComplexityRoot.JourneyStep.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Reached(childComplexity), true
+	case "JourneyStep.reachedAt":
+		if e.ComplexityRoot.JourneyStep.ReachedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.ReachedAt(childComplexity), true
+	case "JourneyStep.sincePreviousSeconds":
+		if e.ComplexityRoot.JourneyStep.SincePreviousSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.SincePreviousSeconds(childComplexity), true
+	case "JourneyStep.sinceStartSeconds":
+		if e.ComplexityRoot.JourneyStep.SinceStartSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.SinceStartSeconds(childComplexity), true
+	case "JourneyStep.topic":
+		if e.ComplexityRoot.JourneyStep.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Topic(childComplexity), true
+	case "JourneyStep.visits":
+		if e.ComplexityRoot.JourneyStep.Visits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.Visits(childComplexity), true
+	case "JourneyStep.withinLimit":
+		if e.ComplexityRoot.JourneyStep.WithinLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStep.WithinLimit(childComplexity), true
+
+	case "JourneyStepDefinition.description":
+		if e.ComplexityRoot.JourneyStepDefinition.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Description(childComplexity), true
+	case "JourneyStepDefinition.key":
+		if e.ComplexityRoot.JourneyStepDefinition.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Key(childComplexity), true
+	case "JourneyStepDefinition.name":
+		if e.ComplexityRoot.JourneyStepDefinition.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Name(childComplexity), true
+	case "JourneyStepDefinition.optional":
+		if e.ComplexityRoot.JourneyStepDefinition.Optional == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Optional(childComplexity), true
+	case "JourneyStepDefinition.repeatable":
+		if e.ComplexityRoot.JourneyStepDefinition.Repeatable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Repeatable(childComplexity), true
+	case "JourneyStepDefinition.topics":
+		if e.ComplexityRoot.JourneyStepDefinition.Topics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Topics(childComplexity), true
+	case "JourneyStepDefinition.within":
+		if e.ComplexityRoot.JourneyStepDefinition.Within == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStepDefinition.Within(childComplexity), true
+
+	case "JourneyUnexpectedEvent.at":
+		if e.ComplexityRoot.JourneyUnexpectedEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyUnexpectedEvent.At(childComplexity), true
+	case "JourneyUnexpectedEvent.eventID":
+		if e.ComplexityRoot.JourneyUnexpectedEvent.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyUnexpectedEvent.EventID(childComplexity), true
+	case "JourneyUnexpectedEvent.reason":
+		if e.ComplexityRoot.JourneyUnexpectedEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyUnexpectedEvent.Reason(childComplexity), true
+	case "JourneyUnexpectedEvent.topic":
+		if e.ComplexityRoot.JourneyUnexpectedEvent.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyUnexpectedEvent.Topic(childComplexity), true
+
 	case "Mutation.cancelJob":
 		if e.ComplexityRoot.Mutation.CancelJob == nil {
 			break
@@ -756,6 +1312,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.createJourneyDefinition":
+		if e.ComplexityRoot.Mutation.CreateJourneyDefinition == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createJourneyDefinition_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateJourneyDefinition(childComplexity, args["input"].(model.JourneyDefinitionInput)), true
+	case "Mutation.reevaluateJourneys":
+		if e.ComplexityRoot.Mutation.ReevaluateJourneys == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reevaluateJourneys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReevaluateJourneys(childComplexity, args["definition"].(string)), true
 	case "Mutation.replayEvent":
 		if e.ComplexityRoot.Mutation.ReplayEvent == nil {
 			break
@@ -778,6 +1356,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayEvents(childComplexity, args["where"].(ent.WebhookEventWhereInput)), true
+	case "Mutation.restoreJourneyDefinition":
+		if e.ComplexityRoot.Mutation.RestoreJourneyDefinition == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreJourneyDefinition_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreJourneyDefinition(childComplexity, args["key"].(string)), true
 	case "Mutation.revokeAPIToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -789,6 +1378,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(int)), true
+	case "Mutation.setJourneyDefinitionEnabled":
+		if e.ComplexityRoot.Mutation.SetJourneyDefinitionEnabled == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setJourneyDefinitionEnabled_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetJourneyDefinitionEnabled(childComplexity, args["key"].(string), args["enabled"].(bool)), true
+	case "Mutation.updateJourneyDefinition":
+		if e.ComplexityRoot.Mutation.UpdateJourneyDefinition == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateJourneyDefinition_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateJourneyDefinition(childComplexity, args["input"].(model.JourneyDefinitionInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -866,12 +1477,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Jobs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.JobOrder), args["where"].(*ent.JobWhereInput)), true
+	case "Query.journey":
+		if e.ComplexityRoot.Query.Journey == nil {
+			break
+		}
+
+		args, err := ec.field_Query_journey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Journey(childComplexity, args["id"].(int)), true
 	case "Query.journeyDefinitions":
 		if e.ComplexityRoot.Query.JourneyDefinitions == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.JourneyDefinitions(childComplexity), true
+	case "Query.journeyStats":
+		if e.ComplexityRoot.Query.JourneyStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_journeyStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.JourneyStats(childComplexity, args["definition"].(string), args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Query.journeys":
 		if e.ComplexityRoot.Query.Journeys == nil {
 			break
@@ -917,6 +1550,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Topics(childComplexity), true
+	case "Query.validateJourneyDefinition":
+		if e.ComplexityRoot.Query.ValidateJourneyDefinition == nil {
+			break
+		}
+
+		args, err := ec.field_Query_validateJourneyDefinition_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ValidateJourneyDefinition(childComplexity, args["input"].(model.JourneyDefinitionInput)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -957,6 +1601,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.JobProgress(childComplexity, args["id"].(int)), true
+	case "Subscription.journeyStuck":
+		if e.ComplexityRoot.Subscription.JourneyStuck == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_journeyStuck_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.JourneyStuck(childComplexity, args["definition"].(*string)), true
+	case "Subscription.journeyUpdated":
+		if e.ComplexityRoot.Subscription.JourneyUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_journeyUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.JourneyUpdated(childComplexity, args["definition"].(*string)), true
 	case "Subscription.systemStatus":
 		if e.ComplexityRoot.Subscription.SystemStatus == nil {
 			break
@@ -1483,10 +2149,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("JobWhereInput", ec.unmarshalInputJobWhereInput),
+			graphql.NewInputUnmarshaler("JourneyCorrelationInput", ec.unmarshalInputJourneyCorrelationInput),
+			graphql.NewInputUnmarshaler("JourneyDefinitionInput", ec.unmarshalInputJourneyDefinitionInput),
 			graphql.NewInputUnmarshaler("JourneyDefinitionOrder", ec.unmarshalInputJourneyDefinitionOrder),
 			graphql.NewInputUnmarshaler("JourneyDefinitionWhereInput", ec.unmarshalInputJourneyDefinitionWhereInput),
 			graphql.NewInputUnmarshaler("JourneyInstanceOrder", ec.unmarshalInputJourneyInstanceOrder),
 			graphql.NewInputUnmarshaler("JourneyInstanceWhereInput", ec.unmarshalInputJourneyInstanceWhereInput),
+			graphql.NewInputUnmarshaler("JourneyStartRuleInput", ec.unmarshalInputJourneyStartRuleInput),
+			graphql.NewInputUnmarshaler("JourneyStepDefinitionInput", ec.unmarshalInputJourneyStepDefinitionInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEventOrder", ec.unmarshalInputWebhookEventOrder),
@@ -1617,6 +2287,215 @@ extend type Query {
   event(id: ID, eventID: String): WebhookEvent
   """Dwolla's topic catalogue with the counts seen here, and any unknown topics seen."""
   topics: [Topic!]!
+}
+`, BuiltIn: false},
+	{Name: "../journeys.graphqls", Input: `"""One step of a journey's timeline."""
+type JourneyStep {
+  key: String!
+  name: String!
+  optional: Boolean!
+  """An event of the step was seen on the path taken."""
+  reached: Boolean!
+  """A later step was reached without this step's event: missing or not yet delivered."""
+  missed: Boolean!
+  reachedAt: Time
+  eventID: String
+  topic: String
+  """Time from the previous step on the path."""
+  sincePreviousSeconds: Float
+  """Time from the journey's start."""
+  sinceStartSeconds: Float
+  """The step's time limit, if it has one."""
+  limitSeconds: Float
+  withinLimit: Boolean!
+  """How often the path entered the step (more than once after a loop)."""
+  visits: Int!
+}
+
+"""An event that did not fit the journey's path; kept, not dropped."""
+type JourneyUnexpectedEvent {
+  eventID: String!
+  topic: String!
+  at: Time!
+  reason: String!
+}
+
+extend type JourneyInstance {
+  """The step timeline, in definition order."""
+  steps: [JourneyStep!]!
+  """Events that did not fit the path."""
+  unexpected: [JourneyUnexpectedEvent!]!
+  """Notable things, in words (also joined in note)."""
+  notes: [String!]!
+  """Customers its events name (a transfer names sender and receiver)."""
+  customerIDs: [String!]!
+  """Its events, in Dwolla's created order."""
+  events: [WebhookEvent!]!
+}
+
+extend type WebhookEvent {
+  """The journeys this event belongs to."""
+  journeys: [JourneyInstance!]!
+}
+
+type JourneyCorrelation {
+  """customer or resource."""
+  by: String!
+  resourceTypes: [String!]!
+}
+
+type JourneyStartRule {
+  """Every step, success and failure topic may open an instance."""
+  anyTopic: Boolean!
+  """Otherwise, the topics that may open one."""
+  topics: [String!]!
+}
+
+type JourneyStepDefinition {
+  key: String!
+  name: String!
+  description: String
+  topics: [String!]!
+  """Time limit from the previous step, like 36h or 3d."""
+  within: String
+  optional: Boolean!
+  repeatable: Boolean!
+}
+
+extend type JourneyDefinition {
+  correlation: JourneyCorrelation!
+  start: JourneyStartRule!
+  steps: [JourneyStepDefinition!]!
+  successTopics: [String!]!
+  failureTopics: [String!]!
+  successIsFinal: Boolean!
+  excludeTopics: [String!]!
+  """Idle time after which an unfinished journey is abandoned, like 30d."""
+  abandonAfter: String!
+  """The whole definition as JSON."""
+  spec: Map!
+}
+
+input JourneyCorrelationInput {
+  by: String!
+  resourceTypes: [String!]
+}
+
+input JourneyStartRuleInput {
+  anyTopic: Boolean
+  topics: [String!]
+}
+
+input JourneyStepDefinitionInput {
+  key: String!
+  name: String!
+  description: String
+  topics: [String!]!
+  within: String
+  optional: Boolean
+  repeatable: Boolean
+}
+
+"""A journey definition to create or replace. Durations are like 36h or 3d."""
+input JourneyDefinitionInput {
+  key: String!
+  name: String!
+  description: String
+  enabled: Boolean
+  correlation: JourneyCorrelationInput!
+  start: JourneyStartRuleInput!
+  steps: [JourneyStepDefinitionInput!]!
+  successTopics: [String!]!
+  failureTopics: [String!]
+  successIsFinal: Boolean
+  excludeTopics: [String!]
+  abandonAfter: String!
+}
+
+type JourneyDefinitionValidation {
+  valid: Boolean!
+  errors: [String!]!
+  """Not fatal: e.g. a topic hooklens does not know (Dwolla adds topics)."""
+  warnings: [String!]!
+}
+
+type JourneyDefinitionResult {
+  definition: JourneyDefinition!
+  warnings: [String!]!
+}
+
+type JourneyStatusCount {
+  status: JourneyInstanceStatus!
+  count: Int!
+}
+
+type DurationStats {
+  count: Int!
+  avgSeconds: Float
+  p50Seconds: Float
+  p90Seconds: Float
+}
+
+"""One step of a journey funnel."""
+type JourneyFunnelStep {
+  key: String!
+  name: String!
+  """Journeys that reached the step, and their share of all journeys."""
+  reached: Int!
+  reachRate: Float!
+  """Journeys that passed the step without its event."""
+  missed: Int!
+  """Journeys whose furthest step is this one and that failed or were abandoned."""
+  droppedOff: Int!
+  dropOffRate: Float!
+  """Open journeys waiting at this step."""
+  waiting: Int!
+  """Journeys that reached the step later than its limit."""
+  overLimit: Int!
+  medianSincePreviousSeconds: Float
+}
+
+"""How one journey definition performs over the journeys started in a period."""
+type JourneyStats {
+  definition: String!
+  from: Time!
+  to: Time!
+  instances: Int!
+  byStatus: [JourneyStatusCount!]!
+  """completed ÷ (completed + failed + abandoned); null when none finished."""
+  successRate: Float
+  """Start to end of completed journeys."""
+  completion: DurationStats!
+  """The funnel, in step order."""
+  steps: [JourneyFunnelStep!]!
+}
+
+extend type Query {
+  """One journey by id."""
+  journey(id: ID!): JourneyInstance
+  """Statistics and the step funnel of a definition's journeys started in [from, to) (default: the last 30 days)."""
+  journeyStats(definition: String!, from: Time, to: Time): JourneyStats!
+  """Check a definition without saving it."""
+  validateJourneyDefinition(input: JourneyDefinitionInput!): JourneyDefinitionValidation!
+}
+
+extend type Mutation {
+  """Create a custom journey definition."""
+  createJourneyDefinition(input: JourneyDefinitionInput!): JourneyDefinitionResult! @admin
+  """Replace a definition (its version rises). Run reevaluateJourneys to apply it to existing journeys."""
+  updateJourneyDefinition(input: JourneyDefinitionInput!): JourneyDefinitionResult! @admin
+  setJourneyDefinitionEnabled(key: String!, enabled: Boolean!): JourneyDefinition! @admin
+  """Put a customised built-in definition back as shipped."""
+  restoreJourneyDefinition(key: String!): JourneyDefinition! @admin
+  """Re-route every stored event of the definition and recompute its journeys, in the background."""
+  reevaluateJourneys(definition: String!): Job! @admin
+}
+
+extend type Subscription {
+  """Every journey change, optionally of one definition."""
+  journeyUpdated(definition: String): JourneyInstance!
+  """Journeys that just became stuck, optionally of one definition."""
+  journeyStuck(definition: String): JourneyInstance!
 }
 `, BuiltIn: false},
 	{Name: "../pipeline.graphqls", Input: `"""The processing pipeline and this instance, as seen now."""
@@ -2189,6 +3068,10 @@ type JourneyDefinition implements Node {
   Seeded by hooklens; editable, and restorable to the shipped version.
   """
   builtin: Boolean!
+  """
+  A built-in an admin edited: upgrades of hooklens no longer replace it.
+  """
+  customized: Boolean!
   createdAt: Time!
   updatedAt: Time!
 }
@@ -2303,6 +3186,11 @@ input JourneyDefinitionWhereInput {
   builtin: Boolean
   builtinNEQ: Boolean
   """
+  customized field predicates
+  """
+  customized: Boolean
+  customizedNEQ: Boolean
+  """
   created_at field predicates
   """
   createdAt: Time
@@ -2348,6 +3236,10 @@ type JourneyInstance implements Node {
   """
   durationMs: Float
   """
+  Completed, then failed: a transfer returned after it cleared.
+  """
+  failedAfterSuccess: Boolean!
+  """
   When the journey becomes stuck if nothing happens (the current step's limit).
   """
   stuckAt: Time
@@ -2367,37 +3259,6 @@ type JourneyInstance implements Node {
   createdAt: Time!
   updatedAt: Time!
   definition: JourneyDefinition
-  events(
-    """
-    Returns the elements in the list that come after the specified cursor.
-    """
-    after: Cursor
-
-    """
-    Returns the first _n_ elements from the list.
-    """
-    first: Int
-
-    """
-    Returns the elements in the list that come before the specified cursor.
-    """
-    before: Cursor
-
-    """
-    Returns the last _n_ elements from the list.
-    """
-    last: Int
-
-    """
-    Ordering options for WebhookEvents returned from the connection.
-    """
-    orderBy: [WebhookEventOrder!]
-
-    """
-    Filtering options for WebhookEvents returned from the connection.
-    """
-    where: WebhookEventWhereInput
-  ): WebhookEventConnection!
 }
 """
 A connection to a list of items.
@@ -2629,6 +3490,11 @@ input JourneyInstanceWhereInput {
   durationMsIsNil: Boolean
   durationMsNotNil: Boolean
   """
+  failed_after_success field predicates
+  """
+  failedAfterSuccess: Boolean
+  failedAfterSuccessNEQ: Boolean
+  """
   stuck_at field predicates
   """
   stuckAt: Time
@@ -2768,11 +3634,6 @@ input JourneyInstanceWhereInput {
   """
   hasDefinition: Boolean
   hasDefinitionWith: [JourneyDefinitionWhereInput!]
-  """
-  events edge predicates
-  """
-  hasEvents: Boolean
-  hasEventsWith: [WebhookEventWhereInput!]
 }
 """
 An object with an ID.
@@ -3400,7 +4261,6 @@ type WebhookEvent implements Node {
     """
     where: WebhookDeliveryWhereInput
   ): WebhookDeliveryConnection!
-  journeys: [JourneyInstance!]
 }
 """
 A connection to a list of items.
@@ -3830,11 +4690,6 @@ input WebhookEventWhereInput {
   """
   hasDeliveries: Boolean
   hasDeliveriesWith: [WebhookDeliveryWhereInput!]
-  """
-  journeys edge predicates
-  """
-  hasJourneys: Boolean
-  hasJourneysWith: [JourneyInstanceWhereInput!]
 }
 `, BuiltIn: false},
 }
@@ -3874,6 +4729,20 @@ func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, fie
 		return ec.fieldContext_CreatedAPIToken_apiToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIToken", field.Name)
+}
+
+func (ec *executionContext) childFields_DurationStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_DurationStats_count(ctx, field)
+	case "avgSeconds":
+		return ec.fieldContext_DurationStats_avgSeconds(ctx, field)
+	case "p50Seconds":
+		return ec.fieldContext_DurationStats_p50Seconds(ctx, field)
+	case "p90Seconds":
+		return ec.fieldContext_DurationStats_p90Seconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DurationStats", field.Name)
 }
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3940,6 +4809,16 @@ func (ec *executionContext) childFields_JobEdge(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type JobEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_JourneyCorrelation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "by":
+		return ec.fieldContext_JourneyCorrelation_by(ctx, field)
+	case "resourceTypes":
+		return ec.fieldContext_JourneyCorrelation_resourceTypes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyCorrelation", field.Name)
+}
+
 func (ec *executionContext) childFields_JourneyDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3956,12 +4835,80 @@ func (ec *executionContext) childFields_JourneyDefinition(ctx context.Context, f
 		return ec.fieldContext_JourneyDefinition_enabled(ctx, field)
 	case "builtin":
 		return ec.fieldContext_JourneyDefinition_builtin(ctx, field)
+	case "customized":
+		return ec.fieldContext_JourneyDefinition_customized(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_JourneyDefinition_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_JourneyDefinition_updatedAt(ctx, field)
+	case "correlation":
+		return ec.fieldContext_JourneyDefinition_correlation(ctx, field)
+	case "start":
+		return ec.fieldContext_JourneyDefinition_start(ctx, field)
+	case "steps":
+		return ec.fieldContext_JourneyDefinition_steps(ctx, field)
+	case "successTopics":
+		return ec.fieldContext_JourneyDefinition_successTopics(ctx, field)
+	case "failureTopics":
+		return ec.fieldContext_JourneyDefinition_failureTopics(ctx, field)
+	case "successIsFinal":
+		return ec.fieldContext_JourneyDefinition_successIsFinal(ctx, field)
+	case "excludeTopics":
+		return ec.fieldContext_JourneyDefinition_excludeTopics(ctx, field)
+	case "abandonAfter":
+		return ec.fieldContext_JourneyDefinition_abandonAfter(ctx, field)
+	case "spec":
+		return ec.fieldContext_JourneyDefinition_spec(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JourneyDefinition", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyDefinitionResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "definition":
+		return ec.fieldContext_JourneyDefinitionResult_definition(ctx, field)
+	case "warnings":
+		return ec.fieldContext_JourneyDefinitionResult_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyDefinitionResult", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyDefinitionValidation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "valid":
+		return ec.fieldContext_JourneyDefinitionValidation_valid(ctx, field)
+	case "errors":
+		return ec.fieldContext_JourneyDefinitionValidation_errors(ctx, field)
+	case "warnings":
+		return ec.fieldContext_JourneyDefinitionValidation_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyDefinitionValidation", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyFunnelStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_JourneyFunnelStep_key(ctx, field)
+	case "name":
+		return ec.fieldContext_JourneyFunnelStep_name(ctx, field)
+	case "reached":
+		return ec.fieldContext_JourneyFunnelStep_reached(ctx, field)
+	case "reachRate":
+		return ec.fieldContext_JourneyFunnelStep_reachRate(ctx, field)
+	case "missed":
+		return ec.fieldContext_JourneyFunnelStep_missed(ctx, field)
+	case "droppedOff":
+		return ec.fieldContext_JourneyFunnelStep_droppedOff(ctx, field)
+	case "dropOffRate":
+		return ec.fieldContext_JourneyFunnelStep_dropOffRate(ctx, field)
+	case "waiting":
+		return ec.fieldContext_JourneyFunnelStep_waiting(ctx, field)
+	case "overLimit":
+		return ec.fieldContext_JourneyFunnelStep_overLimit(ctx, field)
+	case "medianSincePreviousSeconds":
+		return ec.fieldContext_JourneyFunnelStep_medianSincePreviousSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyFunnelStep", field.Name)
 }
 
 func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3990,6 +4937,8 @@ func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, fie
 		return ec.fieldContext_JourneyInstance_endedAt(ctx, field)
 	case "durationMs":
 		return ec.fieldContext_JourneyInstance_durationMs(ctx, field)
+	case "failedAfterSuccess":
+		return ec.fieldContext_JourneyInstance_failedAfterSuccess(ctx, field)
 	case "stuckAt":
 		return ec.fieldContext_JourneyInstance_stuckAt(ctx, field)
 	case "abandonAt":
@@ -4012,6 +4961,14 @@ func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, fie
 		return ec.fieldContext_JourneyInstance_updatedAt(ctx, field)
 	case "definition":
 		return ec.fieldContext_JourneyInstance_definition(ctx, field)
+	case "steps":
+		return ec.fieldContext_JourneyInstance_steps(ctx, field)
+	case "unexpected":
+		return ec.fieldContext_JourneyInstance_unexpected(ctx, field)
+	case "notes":
+		return ec.fieldContext_JourneyInstance_notes(ctx, field)
+	case "customerIDs":
+		return ec.fieldContext_JourneyInstance_customerIDs(ctx, field)
 	case "events":
 		return ec.fieldContext_JourneyInstance_events(ctx, field)
 	}
@@ -4038,6 +4995,114 @@ func (ec *executionContext) childFields_JourneyInstanceEdge(ctx context.Context,
 		return ec.fieldContext_JourneyInstanceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JourneyInstanceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyStartRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "anyTopic":
+		return ec.fieldContext_JourneyStartRule_anyTopic(ctx, field)
+	case "topics":
+		return ec.fieldContext_JourneyStartRule_topics(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyStartRule", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "definition":
+		return ec.fieldContext_JourneyStats_definition(ctx, field)
+	case "from":
+		return ec.fieldContext_JourneyStats_from(ctx, field)
+	case "to":
+		return ec.fieldContext_JourneyStats_to(ctx, field)
+	case "instances":
+		return ec.fieldContext_JourneyStats_instances(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_JourneyStats_byStatus(ctx, field)
+	case "successRate":
+		return ec.fieldContext_JourneyStats_successRate(ctx, field)
+	case "completion":
+		return ec.fieldContext_JourneyStats_completion(ctx, field)
+	case "steps":
+		return ec.fieldContext_JourneyStats_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyStats", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_JourneyStatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_JourneyStatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyStatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_JourneyStep_key(ctx, field)
+	case "name":
+		return ec.fieldContext_JourneyStep_name(ctx, field)
+	case "optional":
+		return ec.fieldContext_JourneyStep_optional(ctx, field)
+	case "reached":
+		return ec.fieldContext_JourneyStep_reached(ctx, field)
+	case "missed":
+		return ec.fieldContext_JourneyStep_missed(ctx, field)
+	case "reachedAt":
+		return ec.fieldContext_JourneyStep_reachedAt(ctx, field)
+	case "eventID":
+		return ec.fieldContext_JourneyStep_eventID(ctx, field)
+	case "topic":
+		return ec.fieldContext_JourneyStep_topic(ctx, field)
+	case "sincePreviousSeconds":
+		return ec.fieldContext_JourneyStep_sincePreviousSeconds(ctx, field)
+	case "sinceStartSeconds":
+		return ec.fieldContext_JourneyStep_sinceStartSeconds(ctx, field)
+	case "limitSeconds":
+		return ec.fieldContext_JourneyStep_limitSeconds(ctx, field)
+	case "withinLimit":
+		return ec.fieldContext_JourneyStep_withinLimit(ctx, field)
+	case "visits":
+		return ec.fieldContext_JourneyStep_visits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyStep", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyStepDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_JourneyStepDefinition_key(ctx, field)
+	case "name":
+		return ec.fieldContext_JourneyStepDefinition_name(ctx, field)
+	case "description":
+		return ec.fieldContext_JourneyStepDefinition_description(ctx, field)
+	case "topics":
+		return ec.fieldContext_JourneyStepDefinition_topics(ctx, field)
+	case "within":
+		return ec.fieldContext_JourneyStepDefinition_within(ctx, field)
+	case "optional":
+		return ec.fieldContext_JourneyStepDefinition_optional(ctx, field)
+	case "repeatable":
+		return ec.fieldContext_JourneyStepDefinition_repeatable(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyStepDefinition", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyUnexpectedEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventID":
+		return ec.fieldContext_JourneyUnexpectedEvent_eventID(ctx, field)
+	case "topic":
+		return ec.fieldContext_JourneyUnexpectedEvent_topic(ctx, field)
+	case "at":
+		return ec.fieldContext_JourneyUnexpectedEvent_at(ctx, field)
+	case "reason":
+		return ec.fieldContext_JourneyUnexpectedEvent_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyUnexpectedEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4238,14 +5303,14 @@ func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field 
 		return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
 	case "deliveries":
 		return ec.fieldContext_WebhookEvent_deliveries(ctx, field)
-	case "journeys":
-		return ec.fieldContext_WebhookEvent_journeys(ctx, field)
 	case "payload":
 		return ec.fieldContext_WebhookEvent_payload(ctx, field)
 	case "rawBody":
 		return ec.fieldContext_WebhookEvent_rawBody(ctx, field)
 	case "topicInfo":
 		return ec.fieldContext_WebhookEvent_topicInfo(ctx, field)
+	case "journeys":
+		return ec.fieldContext_WebhookEvent_journeys(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookEvent", field.Name)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/journeyinstance"
 )
 
 type CreateAPITokenInput struct {
@@ -19,6 +20,155 @@ type CreatedAPIToken struct {
 	// The bearer token. Store it now: hooklens keeps only its hash.
 	Token    string        `json:"token"`
 	APIToken *ent.APIToken `json:"apiToken"`
+}
+
+type DurationStats struct {
+	Count      int      `json:"count"`
+	AvgSeconds *float64 `json:"avgSeconds,omitempty"`
+	P50Seconds *float64 `json:"p50Seconds,omitempty"`
+	P90Seconds *float64 `json:"p90Seconds,omitempty"`
+}
+
+type JourneyCorrelation struct {
+	// customer or resource.
+	By            string   `json:"by"`
+	ResourceTypes []string `json:"resourceTypes"`
+}
+
+type JourneyCorrelationInput struct {
+	By            string   `json:"by"`
+	ResourceTypes []string `json:"resourceTypes,omitempty"`
+}
+
+// A journey definition to create or replace. Durations are like 36h or 3d.
+type JourneyDefinitionInput struct {
+	Key            string                        `json:"key"`
+	Name           string                        `json:"name"`
+	Description    *string                       `json:"description,omitempty"`
+	Enabled        *bool                         `json:"enabled,omitempty"`
+	Correlation    *JourneyCorrelationInput      `json:"correlation"`
+	Start          *JourneyStartRuleInput        `json:"start"`
+	Steps          []*JourneyStepDefinitionInput `json:"steps"`
+	SuccessTopics  []string                      `json:"successTopics"`
+	FailureTopics  []string                      `json:"failureTopics,omitempty"`
+	SuccessIsFinal *bool                         `json:"successIsFinal,omitempty"`
+	ExcludeTopics  []string                      `json:"excludeTopics,omitempty"`
+	AbandonAfter   string                        `json:"abandonAfter"`
+}
+
+type JourneyDefinitionResult struct {
+	Definition *ent.JourneyDefinition `json:"definition"`
+	Warnings   []string               `json:"warnings"`
+}
+
+type JourneyDefinitionValidation struct {
+	Valid  bool     `json:"valid"`
+	Errors []string `json:"errors"`
+	// Not fatal: e.g. a topic hooklens does not know (Dwolla adds topics).
+	Warnings []string `json:"warnings"`
+}
+
+// One step of a journey funnel.
+type JourneyFunnelStep struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// Journeys that reached the step, and their share of all journeys.
+	Reached   int     `json:"reached"`
+	ReachRate float64 `json:"reachRate"`
+	// Journeys that passed the step without its event.
+	Missed int `json:"missed"`
+	// Journeys whose furthest step is this one and that failed or were abandoned.
+	DroppedOff  int     `json:"droppedOff"`
+	DropOffRate float64 `json:"dropOffRate"`
+	// Open journeys waiting at this step.
+	Waiting int `json:"waiting"`
+	// Journeys that reached the step later than its limit.
+	OverLimit                  int      `json:"overLimit"`
+	MedianSincePreviousSeconds *float64 `json:"medianSincePreviousSeconds,omitempty"`
+}
+
+type JourneyStartRule struct {
+	// Every step, success and failure topic may open an instance.
+	AnyTopic bool `json:"anyTopic"`
+	// Otherwise, the topics that may open one.
+	Topics []string `json:"topics"`
+}
+
+type JourneyStartRuleInput struct {
+	AnyTopic *bool    `json:"anyTopic,omitempty"`
+	Topics   []string `json:"topics,omitempty"`
+}
+
+// How one journey definition performs over the journeys started in a period.
+type JourneyStats struct {
+	Definition string                `json:"definition"`
+	From       time.Time             `json:"from"`
+	To         time.Time             `json:"to"`
+	Instances  int                   `json:"instances"`
+	ByStatus   []*JourneyStatusCount `json:"byStatus"`
+	// completed ÷ (completed + failed + abandoned); null when none finished.
+	SuccessRate *float64 `json:"successRate,omitempty"`
+	// Start to end of completed journeys.
+	Completion *DurationStats `json:"completion"`
+	// The funnel, in step order.
+	Steps []*JourneyFunnelStep `json:"steps"`
+}
+
+type JourneyStatusCount struct {
+	Status journeyinstance.Status `json:"status"`
+	Count  int                    `json:"count"`
+}
+
+// One step of a journey's timeline.
+type JourneyStep struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Optional bool   `json:"optional"`
+	// An event of the step was seen on the path taken.
+	Reached bool `json:"reached"`
+	// A later step was reached without this step's event: missing or not yet delivered.
+	Missed    bool       `json:"missed"`
+	ReachedAt *time.Time `json:"reachedAt,omitempty"`
+	EventID   *string    `json:"eventID,omitempty"`
+	Topic     *string    `json:"topic,omitempty"`
+	// Time from the previous step on the path.
+	SincePreviousSeconds *float64 `json:"sincePreviousSeconds,omitempty"`
+	// Time from the journey's start.
+	SinceStartSeconds *float64 `json:"sinceStartSeconds,omitempty"`
+	// The step's time limit, if it has one.
+	LimitSeconds *float64 `json:"limitSeconds,omitempty"`
+	WithinLimit  bool     `json:"withinLimit"`
+	// How often the path entered the step (more than once after a loop).
+	Visits int `json:"visits"`
+}
+
+type JourneyStepDefinition struct {
+	Key         string   `json:"key"`
+	Name        string   `json:"name"`
+	Description *string  `json:"description,omitempty"`
+	Topics      []string `json:"topics"`
+	// Time limit from the previous step, like 36h or 3d.
+	Within     *string `json:"within,omitempty"`
+	Optional   bool    `json:"optional"`
+	Repeatable bool    `json:"repeatable"`
+}
+
+type JourneyStepDefinitionInput struct {
+	Key         string   `json:"key"`
+	Name        string   `json:"name"`
+	Description *string  `json:"description,omitempty"`
+	Topics      []string `json:"topics"`
+	Within      *string  `json:"within,omitempty"`
+	Optional    *bool    `json:"optional,omitempty"`
+	Repeatable  *bool    `json:"repeatable,omitempty"`
+}
+
+// An event that did not fit the journey's path; kept, not dropped.
+type JourneyUnexpectedEvent struct {
+	EventID string    `json:"eventID"`
+	Topic   string    `json:"topic"`
+	At      time.Time `json:"at"`
+	Reason  string    `json:"reason"`
 }
 
 type Subscription struct {

@@ -29,6 +29,7 @@ import (
 	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/tracker"
 	"github.com/hooklens/hooklens/internal/web"
 )
 
@@ -49,6 +50,7 @@ type App struct {
 	Authn    *auth.Authenticator
 	Receiver *ingest.Receiver
 	Pipeline *pipeline.Pipeline
+	Tracker  *tracker.Tracker
 	Jobs     *jobs.Runner
 	Schedule *schedule.Scheduler
 
@@ -82,10 +84,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout:      cfg.IngestTimeout,
 	})
+	a.Tracker = tracker.New(db, a.Hub, log.With("component", "journeys"))
+	if !opts.SkipMigrate {
+		if err := a.Tracker.Seed(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := a.Tracker.Reload(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Pipeline = pipeline.New(db, a.Hub, a.Metrics, log.With("component", "pipeline"), a.instance, pipeline.Options{
 		Workers:     cfg.Workers,
 		MaxAttempts: cfg.MaxAttempts,
-	})
+	}, a.Tracker)
 	a.Metrics.WatchQueue(a.Pipeline)
 	a.Jobs = jobs.NewRunner(db.Client, a.Hub, log.With("component", "jobs"), a.instance)
 	if a.Schedule, err = schedule.New(db, a.Metrics, log.With("component", "schedule")); err != nil {
@@ -110,6 +123,20 @@ func (a *App) scheduleJobs() error {
 			n, err := a.Jobs.MarkInterrupted(ctx)
 			if n > 0 {
 				a.Log.Warn("marked jobs whose instance stopped as interrupted", "jobs", n)
+			}
+			return err
+		}},
+		{"stuck-journeys", a.Config.StuckSweep, func(ctx context.Context) error {
+			n, err := a.Tracker.SweepStuck(ctx, time.Now())
+			if n > 0 {
+				a.Log.Info("stuck sweep re-evaluated journeys", "journeys", n)
+			}
+			return err
+		}},
+		{"abandoned-journeys", a.Config.AbandonSweep, func(ctx context.Context) error {
+			n, err := a.Tracker.SweepAbandoned(ctx, time.Now())
+			if n > 0 {
+				a.Log.Info("abandonment sweep re-evaluated journeys", "journeys", n)
 			}
 			return err
 		}},
@@ -150,7 +177,7 @@ func (a *App) routes() http.Handler {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
-		Pipeline: a.Pipeline, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
+		Pipeline: a.Pipeline, Tracker: a.Tracker, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
@@ -213,7 +240,8 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
 	}
-	a.wg.Add(1)
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); a.Tracker.Watch(ctx) }()
 	go func() { defer a.wg.Done(); a.Pipeline.Run(ctx) }()
 	a.Schedule.Start()
 }

@@ -28,6 +28,8 @@ const (
 	AnomalyChanged Kind = "anomaly.changed"
 	AlertFired     Kind = "alert.fired"
 	StatusChanged  Kind = "status.changed"
+	// DefinitionsChanged tells every instance to reload journey definitions.
+	DefinitionsChanged Kind = "definitions.changed"
 )
 
 // Message is what the hub carries. IDs are entity ids; Keys, when set, run

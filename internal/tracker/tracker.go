@@ -1,0 +1,419 @@
+// Package tracker keeps journeys in the database. As a pipeline stage it
+// routes each processed event to the journeys it belongs to, records the
+// membership, and re-evaluates those journeys from all their events (with
+// internal/journey, which is pure); the sweeps re-evaluate journeys whose
+// time limits have passed, making them stuck or abandoned.
+//
+// Journeys sharing a correlation key are serialised (an advisory lock on
+// PostgreSQL, the single writer on SQLite) so two workers processing two
+// events of one journey cannot each miss the other's event.
+package tracker
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/internal/journey"
+	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/pipeline"
+	"github.com/hooklens/hooklens/internal/store"
+)
+
+// Tracker is the journeys stage and store.
+type Tracker struct {
+	db     *store.DB
+	client *ent.Client
+	hub    *live.Hub
+	log    *slog.Logger
+
+	router atomic.Pointer[journey.Router]
+	defIDs atomic.Pointer[map[string]int]
+}
+
+// New returns a tracker. Call Seed and Reload before processing.
+func New(db *store.DB, hub *live.Hub, log *slog.Logger) *Tracker {
+	t := &Tracker{db: db, client: db.Client, hub: hub, log: log}
+	empty, _ := journey.NewRouter(nil)
+	t.router.Store(empty)
+	t.defIDs.Store(&map[string]int{})
+	return t
+}
+
+// Name implements pipeline.Stage.
+func (t *Tracker) Name() string { return "journeys" }
+
+// Router returns the current router.
+func (t *Tracker) Router() *journey.Router { return t.router.Load() }
+
+type pair struct {
+	def, key string
+}
+
+func (p pair) lockKey() int64 {
+	h := fnv.New64a()
+	h.Write([]byte(p.def))
+	h.Write([]byte{0})
+	h.Write([]byte(p.key))
+	return int64(h.Sum64())
+}
+
+func toJourneyEvent(ev *pipeline.Event) journey.Event {
+	return journey.Event{
+		ID: ev.EventID, Topic: ev.Topic, Created: ev.CreatedAt,
+		ResourceID: ev.ResourceID, ResourceType: ev.ResourceType, CustomerID: ev.CustomerID,
+	}
+}
+
+// Apply implements pipeline.Stage: route, record memberships, re-evaluate.
+func (t *Tracker) Apply(ctx context.Context, tx *sql.Tx, events []*pipeline.Event, now time.Time) (func(context.Context), error) {
+	r := t.router.Load()
+	opens := map[pair]bool{}
+	type member struct {
+		p  pair
+		id int
+	}
+	var members []member
+	var buf []journey.Assignment
+	for _, ev := range events {
+		buf = r.AppendRoute(buf[:0], toJourneyEvent(ev))
+		for _, a := range buf {
+			p := pair{a.Definition, a.Key}
+			members = append(members, member{p, ev.ID})
+			opens[p] = opens[p] || a.Opens
+		}
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	// Memberships first: they are kept even when no instance exists yet.
+	sort.Slice(members, func(i, j int) bool {
+		a, b := members[i], members[j]
+		if a.p.def != b.p.def {
+			return a.p.def < b.p.def
+		}
+		if a.p.key != b.p.key {
+			return a.p.key < b.p.key
+		}
+		return a.id < b.id
+	})
+	for start := 0; start < len(members); start += 300 {
+		chunk := members[start:min(start+300, len(members))]
+		args := make([]any, 0, len(chunk)*3)
+		for _, m := range chunk {
+			args = append(args, m.p.def, m.p.key, m.id)
+		}
+		q := "INSERT INTO journey_memberships (definition_key, correlation_key, webhook_event_id) VALUES " +
+			repeatGroup("(?,?,?)", len(chunk)) +
+			" ON CONFLICT (definition_key, correlation_key, webhook_event_id) DO NOTHING"
+		if _, err := tx.ExecContext(ctx, t.db.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("recording journey memberships: %w", err)
+		}
+	}
+	pairs := make([]pair, 0, len(opens))
+	for p := range opens {
+		pairs = append(pairs, p)
+	}
+	changes, err := t.evaluate(ctx, tx, pairs, opens, now)
+	if err != nil {
+		return nil, err
+	}
+	return changes.publish(t), nil
+}
+
+// changes says which instances an evaluation touched.
+type changes struct {
+	updated     []int
+	updatedDefs []string
+	stuck       []int
+	stuckDefs   []string
+}
+
+func (c changes) publish(t *Tracker) func(context.Context) {
+	if len(c.updated) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) {
+		if err := t.hub.Publish(ctx, live.Message{Kind: live.JourneyUpdated, IDs: c.updated, Keys: c.updatedDefs}); err != nil {
+			t.log.Warn("publishing journey updates", "err", err)
+		}
+		if len(c.stuck) > 0 {
+			if err := t.hub.Publish(ctx, live.Message{Kind: live.JourneyStuck, IDs: c.stuck, Keys: c.stuckDefs}); err != nil {
+				t.log.Warn("publishing stuck journeys", "err", err)
+			}
+		}
+	}
+}
+
+type existing struct {
+	id     int
+	status string
+}
+
+// evaluate locks pairs, then (re)computes the instances that exist or that
+// an event may open, and writes them. opens nil means "only existing".
+func (t *Tracker) evaluate(ctx context.Context, tx *sql.Tx, pairs []pair, opens map[pair]bool, now time.Time) (changes, error) {
+	var ch changes
+	if len(pairs) == 0 {
+		return ch, nil
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].def != pairs[j].def {
+			return pairs[i].def < pairs[j].def
+		}
+		return pairs[i].key < pairs[j].key
+	})
+	if t.db.Postgres() {
+		keys := make([]int64, len(pairs))
+		for i, p := range pairs {
+			keys[i] = p.lockKey()
+		}
+		// One statement takes every lock, in key order: concurrent batches
+		// always lock in the same order and cannot deadlock.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k) AS t ORDER BY k", keys); err != nil {
+			return ch, fmt.Errorf("locking journeys: %w", err)
+		}
+	}
+	have := map[pair]existing{}
+	evs := map[pair][]journey.Event{}
+	for start := 0; start < len(pairs); start += 300 {
+		chunk := pairs[start:min(start+300, len(pairs))]
+		args := make([]any, 0, len(chunk)*2)
+		for _, p := range chunk {
+			args = append(args, p.def, p.key)
+		}
+		values := "(VALUES " + repeatGroup("(?,?)", len(chunk)) + ")"
+		rows, err := tx.QueryContext(ctx, t.db.Rebind(
+			"SELECT id, definition_key, correlation_key, status FROM journey_instances WHERE (definition_key, correlation_key) IN "+values), args...)
+		if err != nil {
+			return ch, fmt.Errorf("reading journeys: %w", err)
+		}
+		for rows.Next() {
+			var e existing
+			var p pair
+			if err := rows.Scan(&e.id, &p.def, &p.key, &e.status); err != nil {
+				rows.Close()
+				return ch, err
+			}
+			have[p] = e
+		}
+		if err := rows.Close(); err != nil {
+			return ch, err
+		}
+		rows, err = tx.QueryContext(ctx, t.db.Rebind(`SELECT m.definition_key, m.correlation_key, e.event_id, e.topic, e.created_at,
+			e.resource_id, e.resource_type, e.customer_id
+			FROM journey_memberships m JOIN webhook_events e ON e.id = m.webhook_event_id
+			WHERE (m.definition_key, m.correlation_key) IN `+values), args...)
+		if err != nil {
+			return ch, fmt.Errorf("reading journey events: %w", err)
+		}
+		for rows.Next() {
+			var p pair
+			var je journey.Event
+			var created any
+			var rid, rtype, cid sql.NullString
+			if err := rows.Scan(&p.def, &p.key, &je.ID, &je.Topic, &created, &rid, &rtype, &cid); err != nil {
+				rows.Close()
+				return ch, err
+			}
+			if je.Created, err = store.ScanTime(created); err != nil {
+				rows.Close()
+				return ch, err
+			}
+			je.ResourceID, je.ResourceType, je.CustomerID = rid.String, rtype.String, cid.String
+			evs[p] = append(evs[p], je)
+		}
+		if err := rows.Close(); err != nil {
+			return ch, err
+		}
+	}
+
+	r := t.router.Load()
+	defIDs := *t.defIDs.Load()
+	var upserts []instanceRow
+	for _, p := range pairs {
+		prev, exists := have[p]
+		if !exists && (opens == nil || !opens[p]) {
+			continue // no instance yet, and nothing here may open one
+		}
+		def, ok := r.Definition(p.def)
+		if !ok {
+			continue // disabled or deleted since routing
+		}
+		st := journey.Evaluate(def, evs[p], now)
+		if st.Excluded {
+			// The events show this belongs to another journey (a business
+			// customer seen by the personal one): no instance.
+			if exists {
+				if _, err := tx.ExecContext(ctx, t.db.Rebind("DELETE FROM journey_instances WHERE id = ?"), prev.id); err != nil {
+					return ch, fmt.Errorf("removing excluded journey: %w", err)
+				}
+			}
+			continue
+		}
+		row, err := rowFromState(p, def, st, defIDs[p.def], now)
+		if err != nil {
+			return ch, err
+		}
+		row.wasStuck = exists && prev.status == "stuck"
+		upserts = append(upserts, row)
+	}
+	ids, err := t.upsert(ctx, tx, upserts)
+	if err != nil {
+		return ch, err
+	}
+	for i, row := range upserts {
+		ch.updated = append(ch.updated, ids[i])
+		ch.updatedDefs = append(ch.updatedDefs, row.def)
+		if row.status == "stuck" && !row.wasStuck {
+			ch.stuck = append(ch.stuck, ids[i])
+			ch.stuckDefs = append(ch.stuckDefs, row.def)
+		}
+	}
+	return ch, nil
+}
+
+type instanceRow struct {
+	def, key           string
+	version            int
+	status             string
+	step, stepName     string
+	progress           float64
+	started, last      time.Time
+	ended              *time.Time
+	durationMS         *float64
+	failedAfterSuccess bool
+	stuckAt, abandonAt *time.Time
+	stuckSince         *time.Time
+	note               string
+	timeline           string
+	eventCount         int
+	customerID         string
+	resourceID         string
+	definitionID       *int
+	wasStuck           bool
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func rowFromState(p pair, def journey.Definition, st journey.State, defID int, now time.Time) (instanceRow, error) {
+	tl, err := json.Marshal(st)
+	if err != nil {
+		return instanceRow{}, fmt.Errorf("encoding journey state: %w", err)
+	}
+	row := instanceRow{
+		def: p.def, key: p.key, version: def.Version, status: string(st.Status),
+		step: st.CurrentStep, stepName: st.CurrentStepName, progress: st.Progress,
+		started: st.StartedAt.UTC(), last: st.LastEventAt.UTC(), ended: optTime(st.EndedAt),
+		failedAfterSuccess: st.FailedAfterSuccess,
+		stuckAt:            optTime(st.StuckAt), abandonAt: optTime(st.AbandonAt),
+		note: st.Note(), timeline: string(tl), eventCount: st.EventCount,
+	}
+	if st.Status.Ended() && st.Duration > 0 {
+		ms := float64(time.Duration(st.Duration).Microseconds()) / 1000
+		row.durationMS = &ms
+	}
+	if st.Status == journey.StatusStuck {
+		since := st.StuckAt
+		if since.IsZero() {
+			since = now
+		}
+		row.stuckSince = optTime(since)
+	}
+	if len(st.CustomerIDs) > 0 {
+		row.customerID = st.CustomerIDs[0]
+	}
+	if def.Correlation.By == journey.ByResource {
+		row.resourceID = p.key
+	} else if row.customerID == "" {
+		row.customerID = p.key
+	}
+	if defID != 0 {
+		row.definitionID = &defID
+	}
+	return row, nil
+}
+
+const instanceColumns = `definition_key, correlation_key, definition_version, status, current_step, current_step_name,
+	progress, started_at, last_event_at, ended_at, duration_ms, failed_after_success, stuck_at, abandon_at, stuck_since,
+	note, timeline, event_count, customer_id, resource_id, definition_id, created_at, updated_at`
+
+// upsert writes rows and returns their ids, in order.
+func (t *Tracker) upsert(ctx context.Context, tx *sql.Tx, rows []instanceRow) ([]int, error) {
+	ids := make([]int, 0, len(rows))
+	now := time.Now().UTC()
+	for start := 0; start < len(rows); start += 200 {
+		chunk := rows[start:min(start+200, len(rows))]
+		args := make([]any, 0, len(chunk)*23)
+		for _, r := range chunk {
+			args = append(args, r.def, r.key, r.version, r.status, nullable(r.step), nullable(r.stepName),
+				r.progress, r.started, r.last, r.ended, r.durationMS, r.failedAfterSuccess, r.stuckAt, r.abandonAt, r.stuckSince,
+				nullable(r.note), r.timeline, r.eventCount, nullable(r.customerID), nullable(r.resourceID), r.definitionID, now, now)
+		}
+		q := "INSERT INTO journey_instances (" + instanceColumns + ") VALUES " +
+			repeatGroup("("+strings.TrimSuffix(strings.Repeat("?,", 23), ",")+")", len(chunk)) +
+			` ON CONFLICT (definition_key, correlation_key) DO UPDATE SET
+				definition_version = excluded.definition_version, status = excluded.status,
+				current_step = excluded.current_step, current_step_name = excluded.current_step_name,
+				progress = excluded.progress, started_at = excluded.started_at, last_event_at = excluded.last_event_at,
+				ended_at = excluded.ended_at, duration_ms = excluded.duration_ms,
+				failed_after_success = excluded.failed_after_success, stuck_at = excluded.stuck_at,
+				abandon_at = excluded.abandon_at,
+				stuck_since = CASE WHEN excluded.status = 'stuck' THEN COALESCE(journey_instances.stuck_since, excluded.stuck_since) ELSE NULL END,
+				note = excluded.note, timeline = excluded.timeline, event_count = excluded.event_count,
+				customer_id = excluded.customer_id, resource_id = excluded.resource_id,
+				definition_id = excluded.definition_id, updated_at = excluded.updated_at
+			RETURNING id, definition_key, correlation_key`
+		res, err := tx.QueryContext(ctx, t.db.Rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("writing journeys: %w", err)
+		}
+		got := map[pair]int{}
+		for res.Next() {
+			var id int
+			var p pair
+			if err := res.Scan(&id, &p.def, &p.key); err != nil {
+				res.Close()
+				return nil, err
+			}
+			got[p] = id
+		}
+		if err := res.Close(); err != nil {
+			return nil, err
+		}
+		for _, r := range chunk {
+			id, ok := got[pair{r.def, r.key}]
+			if !ok {
+				return nil, errors.New("writing journeys: a row was not returned")
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func repeatGroup(group string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(group+",", n), ",")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
