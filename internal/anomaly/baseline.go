@@ -1,0 +1,224 @@
+package anomaly
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// seasonalLags are the distances, in minutes, from End back to the same wall
+// clock time one week, two weeks, … ago and on recent days of the same kind
+// (weekday or weekend). They are computed in the business's time zone so a
+// daylight-saving change moves them by an hour instead of moving the baseline.
+type seasonalLags struct {
+	weeks   []int // k weeks back, k = 1…
+	days    []int // same-kind days back (not whole weeks), most recent first
+	weekend bool  // whether End falls on a weekend
+}
+
+func dayKind(weekend bool) string {
+	if weekend {
+		return "weekend days"
+	}
+	return "weekdays"
+}
+
+func newSeasonalLags(end time.Time, loc *time.Location, cfg SeasonalConfig) seasonalLags {
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := end.In(loc)
+	lagTo := func(t time.Time) int { return int(end.Sub(t) / time.Minute) }
+	var s seasonalLags
+	for k := 1; k <= cfg.Weeks; k++ {
+		s.weeks = append(s.weeks, lagTo(local.AddDate(0, 0, -7*k)))
+	}
+	weekend := isWeekend(local.Weekday())
+	s.weekend = weekend
+	for d := 1; d < 7*cfg.Weeks && len(s.days) < cfg.Days; d++ {
+		if d%7 == 0 {
+			continue
+		}
+		t := local.AddDate(0, 0, -d)
+		if isWeekend(t.Weekday()) == weekend {
+			s.days = append(s.days, lagTo(t))
+		}
+	}
+	return s
+}
+
+func isWeekend(d time.Weekday) bool { return d == time.Saturday || d == time.Sunday }
+
+// countBaseline is the expectation for a windowed count, on the Anscombe
+// scale (see anscombe).
+type countBaseline struct {
+	med   float64 // median of the transformed samples
+	sigma float64 // predictive standard deviation of a new transformed count
+	low   float64 // a low quantile of the transformed samples (silence)
+	lags  int     // independent periods the samples come from
+	// recent marks the fallback baseline of preceding windows, used while
+	// there is too little history for a seasonal one.
+	recent bool
+	desc   string
+}
+
+// expected is the baseline's count, back on the original scale.
+func (b countBaseline) expected() float64 { return unanscombe(b.med) }
+
+// scratch holds the per-call buffers so a Detect call allocates little.
+type scratch struct {
+	samples []float64
+	dev     []float64
+	lags    []int
+}
+
+func newScratch() *scratch {
+	return &scratch{samples: make([]float64, 0, 128), dev: make([]float64, 128), lags: make([]int, 0, 16)}
+}
+
+// countBaselineFor builds the baseline for the w-minute window ending at End.
+//
+// Choice of method (why, in short): webhook volume follows the business week
+// (weekday business hours, weekend dips, ACH settlement bursts at fixed wall
+// clock times), so the best predictors of 10:00 on a Tuesday are 10:00 on
+// recent Tuesdays (same minute of the week, which knows Monday from Friday)
+// and 10:00 on the last few weekdays (same time of day on the same kind of
+// day, which follows a trend sooner). We pool both, each sample shifted by a
+// few minutes either way, and take the median on the variance-stabilised
+// scale. Pooling nine periods instead of four makes the baseline both tighter
+// (the median's own error shrinks with the number of periods) and robust: two
+// bad weeks out of three (an outage last week, a drop the week before) would
+// capture a weeks-only median, but not a median of nine. The price is that
+// Fridays are compared partly with other weekdays; the DayCV floor absorbs
+// that. The MAD measures how much the periods disagree. With fewer than
+// MinLags periods in the history (the first days after install) the fallback
+// is the median of the preceding windows over RecentMinutes: it cannot know
+// the daily cycle, so its findings are capped at warning and its thresholds
+// are raised.
+func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float64, sc *scratch) (countBaseline, bool) {
+	cfg := d.cfg.Seasonal
+	minOff, maxOff := 0, 0
+	for _, o := range cfg.OffsetsMinutes {
+		minOff, maxOff = min(minOff, o), max(maxOff, o)
+	}
+	usable := func(lag int) bool { return lag+minOff >= w && v.has(lag+maxOff, w) }
+
+	chosen := sc.lags[:0]
+	weeks, days := 0, 0
+	for _, l := range lags.weeks {
+		if usable(l) {
+			chosen = append(chosen, l)
+			weeks++
+		}
+	}
+	for _, l := range lags.days {
+		if usable(l) {
+			chosen = append(chosen, l)
+			days++
+		}
+	}
+	sc.lags = chosen
+
+	samples := sc.samples[:0]
+	var b countBaseline
+	if weeks+days >= cfg.MinLags {
+		for _, l := range chosen {
+			samples = offsetSums(v, l, w, cfg.OffsetsMinutes, samples)
+		}
+		b.lags = len(chosen)
+		switch {
+		case days == 0:
+			b.desc = fmt.Sprintf("same minute-of-week median over %d weeks", weeks)
+		case weeks == 0:
+			b.desc = fmt.Sprintf("same time-of-day median over %d %s", days, dayKind(lags.weekend))
+		default:
+			b.desc = fmt.Sprintf("same time-of-day median over %d weeks and %d %s", weeks, days, dayKind(lags.weekend))
+		}
+	} else {
+		n := max(cfg.RecentMinutes/w, 3)
+		for j := 1; j <= n; j++ {
+			if !v.has(j*w, w) {
+				break
+			}
+			samples = append(samples, v.sum(j*w, w))
+		}
+		if len(samples) < 3 {
+			sc.samples = samples
+			return b, false
+		}
+		b.lags = len(samples)
+		b.recent = true
+		b.desc = fmt.Sprintf("median of the preceding %d min (short history)", len(samples)*w)
+	}
+	sc.samples = samples
+
+	for i, x := range samples {
+		samples[i] = anscombe(x)
+	}
+	if cap(sc.dev) < len(samples) {
+		sc.dev = make([]float64, len(samples))
+	}
+	med, mad := medianMAD(samples, sc.dev[:len(samples)])
+	b.med = med
+	b.low = quantileSorted(samples, d.cfg.Silence.LowQuantile)
+	mu := unanscombe(med)
+	floor := math.Sqrt(disp + cfg.DayCV*cfg.DayCV*mu)
+	b.sigma = math.Max(madScale*mad, floor) * math.Sqrt(1+math.Pi/(2*float64(b.lags)))
+	return b, true
+}
+
+// offsetSums appends the w-minute sums ending lag+o minutes before End for
+// each offset o (ascending), sliding one window along instead of re-adding.
+func offsetSums(v view, lag, w int, offsets []int, out []float64) []float64 {
+	prev, sum := 0, 0.0
+	for i, o := range offsets {
+		ago := lag + o
+		if i == 0 || ago-prev >= w {
+			sum = v.sum(ago, w)
+		} else {
+			// Moving the window delta minutes earlier drops its newest
+			// minutes and gains older ones.
+			for k := prev; k < ago; k++ {
+				sum += v.at(k+w) - v.at(k)
+			}
+		}
+		prev = ago
+		out = append(out, sum)
+	}
+	return out
+}
+
+// dispersion estimates a family's index of dispersion (variance over mean of
+// its one-minute counts) over the last hours. Mass payments and batch jobs
+// arrive in clumps, and a Poisson model would call every clump a spike. The
+// estimator uses successive differences, E[(x_i − x_{i−1})²] = 2·Var for a
+// slowly varying mean (von Neumann 1941), so the daily ramp does not count as
+// noise; it is computed per hour and the median hour is taken, so an
+// incident in the last days does not inflate it. Hours with fewer than five
+// events say nothing and are skipped; without three usable hours it is 1.
+func dispersion(v view, hours int) float64 {
+	var ds [24 * 7]float64
+	k := 0
+	for h := 0; h < hours && h < len(ds); h++ {
+		if !v.has(h*60, 61) {
+			break
+		}
+		var sum, sq float64
+		prev := v.at(h*60 + 60)
+		for i := h*60 + 59; i >= h*60; i-- {
+			x := v.at(i)
+			sum += x
+			sq += (x - prev) * (x - prev)
+			prev = x
+		}
+		if sum >= 5 {
+			ds[k] = sq / (2 * sum)
+			k++
+		}
+	}
+	if k < 3 {
+		return 1
+	}
+	sortSmallLarge(ds[:k])
+	return math.Min(math.Max(quantileSorted(ds[:k], 0.5), 1), 25)
+}
