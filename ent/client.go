@@ -15,13 +15,21 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
 	"github.com/hooklens/hooklens/ent/session"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 
@@ -35,6 +43,16 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// Alert is the client for interacting with the Alert builders.
+	Alert *AlertClient
+	// AlertChannel is the client for interacting with the AlertChannel builders.
+	AlertChannel *AlertChannelClient
+	// AlertRule is the client for interacting with the AlertRule builders.
+	AlertRule *AlertRuleClient
+	// Anomaly is the client for interacting with the Anomaly builders.
+	Anomaly *AnomalyClient
+	// AuditLog is the client for interacting with the AuditLog builders.
+	AuditLog *AuditLogClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
@@ -45,8 +63,14 @@ type Client struct {
 	JourneyMembership *JourneyMembershipClient
 	// MetricRollup is the client for interacting with the MetricRollup builders.
 	MetricRollup *MetricRollupClient
+	// ReconciliationFinding is the client for interacting with the ReconciliationFinding builders.
+	ReconciliationFinding *ReconciliationFindingClient
+	// ReconciliationRun is the client for interacting with the ReconciliationRun builders.
+	ReconciliationRun *ReconciliationRunClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SyncRun is the client for interacting with the SyncRun builders.
+	SyncRun *SyncRunClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
 	WebhookDelivery *WebhookDeliveryClient
 	// WebhookEvent is the client for interacting with the WebhookEvent builders.
@@ -63,12 +87,20 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIToken = NewAPITokenClient(c.config)
+	c.Alert = NewAlertClient(c.config)
+	c.AlertChannel = NewAlertChannelClient(c.config)
+	c.AlertRule = NewAlertRuleClient(c.config)
+	c.Anomaly = NewAnomalyClient(c.config)
+	c.AuditLog = NewAuditLogClient(c.config)
 	c.Job = NewJobClient(c.config)
 	c.JourneyDefinition = NewJourneyDefinitionClient(c.config)
 	c.JourneyInstance = NewJourneyInstanceClient(c.config)
 	c.JourneyMembership = NewJourneyMembershipClient(c.config)
 	c.MetricRollup = NewMetricRollupClient(c.config)
+	c.ReconciliationFinding = NewReconciliationFindingClient(c.config)
+	c.ReconciliationRun = NewReconciliationRunClient(c.config)
 	c.Session = NewSessionClient(c.config)
+	c.SyncRun = NewSyncRunClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
 	c.WebhookEvent = NewWebhookEventClient(c.config)
 }
@@ -161,17 +193,25 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIToken:          NewAPITokenClient(cfg),
-		Job:               NewJobClient(cfg),
-		JourneyDefinition: NewJourneyDefinitionClient(cfg),
-		JourneyInstance:   NewJourneyInstanceClient(cfg),
-		JourneyMembership: NewJourneyMembershipClient(cfg),
-		MetricRollup:      NewMetricRollupClient(cfg),
-		Session:           NewSessionClient(cfg),
-		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
-		WebhookEvent:      NewWebhookEventClient(cfg),
+		ctx:                   ctx,
+		config:                cfg,
+		APIToken:              NewAPITokenClient(cfg),
+		Alert:                 NewAlertClient(cfg),
+		AlertChannel:          NewAlertChannelClient(cfg),
+		AlertRule:             NewAlertRuleClient(cfg),
+		Anomaly:               NewAnomalyClient(cfg),
+		AuditLog:              NewAuditLogClient(cfg),
+		Job:                   NewJobClient(cfg),
+		JourneyDefinition:     NewJourneyDefinitionClient(cfg),
+		JourneyInstance:       NewJourneyInstanceClient(cfg),
+		JourneyMembership:     NewJourneyMembershipClient(cfg),
+		MetricRollup:          NewMetricRollupClient(cfg),
+		ReconciliationFinding: NewReconciliationFindingClient(cfg),
+		ReconciliationRun:     NewReconciliationRunClient(cfg),
+		Session:               NewSessionClient(cfg),
+		SyncRun:               NewSyncRunClient(cfg),
+		WebhookDelivery:       NewWebhookDeliveryClient(cfg),
+		WebhookEvent:          NewWebhookEventClient(cfg),
 	}, nil
 }
 
@@ -189,17 +229,25 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIToken:          NewAPITokenClient(cfg),
-		Job:               NewJobClient(cfg),
-		JourneyDefinition: NewJourneyDefinitionClient(cfg),
-		JourneyInstance:   NewJourneyInstanceClient(cfg),
-		JourneyMembership: NewJourneyMembershipClient(cfg),
-		MetricRollup:      NewMetricRollupClient(cfg),
-		Session:           NewSessionClient(cfg),
-		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
-		WebhookEvent:      NewWebhookEventClient(cfg),
+		ctx:                   ctx,
+		config:                cfg,
+		APIToken:              NewAPITokenClient(cfg),
+		Alert:                 NewAlertClient(cfg),
+		AlertChannel:          NewAlertChannelClient(cfg),
+		AlertRule:             NewAlertRuleClient(cfg),
+		Anomaly:               NewAnomalyClient(cfg),
+		AuditLog:              NewAuditLogClient(cfg),
+		Job:                   NewJobClient(cfg),
+		JourneyDefinition:     NewJourneyDefinitionClient(cfg),
+		JourneyInstance:       NewJourneyInstanceClient(cfg),
+		JourneyMembership:     NewJourneyMembershipClient(cfg),
+		MetricRollup:          NewMetricRollupClient(cfg),
+		ReconciliationFinding: NewReconciliationFindingClient(cfg),
+		ReconciliationRun:     NewReconciliationRunClient(cfg),
+		Session:               NewSessionClient(cfg),
+		SyncRun:               NewSyncRunClient(cfg),
+		WebhookDelivery:       NewWebhookDeliveryClient(cfg),
+		WebhookEvent:          NewWebhookEventClient(cfg),
 	}, nil
 }
 
@@ -229,8 +277,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership,
-		c.MetricRollup, c.Session, c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Alert, c.AlertChannel, c.AlertRule, c.Anomaly, c.AuditLog, c.Job,
+		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
+		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
+		c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -240,8 +290,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Job, c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership,
-		c.MetricRollup, c.Session, c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Alert, c.AlertChannel, c.AlertRule, c.Anomaly, c.AuditLog, c.Job,
+		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
+		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
+		c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -252,6 +304,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APITokenMutation:
 		return c.APIToken.mutate(ctx, m)
+	case *AlertMutation:
+		return c.Alert.mutate(ctx, m)
+	case *AlertChannelMutation:
+		return c.AlertChannel.mutate(ctx, m)
+	case *AlertRuleMutation:
+		return c.AlertRule.mutate(ctx, m)
+	case *AnomalyMutation:
+		return c.Anomaly.mutate(ctx, m)
+	case *AuditLogMutation:
+		return c.AuditLog.mutate(ctx, m)
 	case *JobMutation:
 		return c.Job.mutate(ctx, m)
 	case *JourneyDefinitionMutation:
@@ -262,8 +324,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.JourneyMembership.mutate(ctx, m)
 	case *MetricRollupMutation:
 		return c.MetricRollup.mutate(ctx, m)
+	case *ReconciliationFindingMutation:
+		return c.ReconciliationFinding.mutate(ctx, m)
+	case *ReconciliationRunMutation:
+		return c.ReconciliationRun.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
+	case *SyncRunMutation:
+		return c.SyncRun.mutate(ctx, m)
 	case *WebhookDeliveryMutation:
 		return c.WebhookDelivery.mutate(ctx, m)
 	case *WebhookEventMutation:
@@ -419,6 +487,735 @@ func (c *APITokenClient) mutate(ctx context.Context, m *APITokenMutation) (Value
 		return (&APITokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIToken mutation op: %q", m.Op())
+	}
+}
+
+// AlertClient is a client for the Alert schema.
+type AlertClient struct {
+	config
+}
+
+// NewAlertClient returns a client for the Alert from the given config.
+func NewAlertClient(c config) *AlertClient {
+	return &AlertClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alert.Hooks(f(g(h())))`.
+func (c *AlertClient) Use(hooks ...Hook) {
+	c.hooks.Alert = append(c.hooks.Alert, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alert.Intercept(f(g(h())))`.
+func (c *AlertClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Alert = append(c.inters.Alert, interceptors...)
+}
+
+// Create returns a builder for creating a Alert entity.
+func (c *AlertClient) Create() *AlertCreate {
+	mutation := newAlertMutation(c.config, OpCreate)
+	return &AlertCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Alert entities.
+func (c *AlertClient) CreateBulk(builders ...*AlertCreate) *AlertCreateBulk {
+	return &AlertCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertClient) MapCreateBulk(slice any, setFunc func(*AlertCreate, int)) *AlertCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertCreateBulk{err: fmt.Errorf("calling to AlertClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Alert.
+func (c *AlertClient) Update() *AlertUpdate {
+	mutation := newAlertMutation(c.config, OpUpdate)
+	return &AlertUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertClient) UpdateOne(_m *Alert) *AlertUpdateOne {
+	mutation := newAlertMutation(c.config, OpUpdateOne, withAlert(_m))
+	return &AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertClient) UpdateOneID(id int) *AlertUpdateOne {
+	mutation := newAlertMutation(c.config, OpUpdateOne, withAlertID(id))
+	return &AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Alert.
+func (c *AlertClient) Delete() *AlertDelete {
+	mutation := newAlertMutation(c.config, OpDelete)
+	return &AlertDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertClient) DeleteOne(_m *Alert) *AlertDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertClient) DeleteOneID(id int) *AlertDeleteOne {
+	builder := c.Delete().Where(alert.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertDeleteOne{builder}
+}
+
+// Query returns a query builder for Alert.
+func (c *AlertClient) Query() *AlertQuery {
+	return &AlertQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlert},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Alert entity by its id.
+func (c *AlertClient) Get(ctx context.Context, id int) (*Alert, error) {
+	return c.Query().Where(alert.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertClient) GetX(ctx context.Context, id int) *Alert {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRule queries the rule edge of a Alert.
+func (c *AlertClient) QueryRule(_m *Alert) *AlertRuleQuery {
+	query := (&AlertRuleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alert.Table, alert.FieldID, id),
+			sqlgraph.To(alertrule.Table, alertrule.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, alert.RuleTable, alert.RuleColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertClient) Hooks() []Hook {
+	return c.hooks.Alert
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertClient) Interceptors() []Interceptor {
+	return c.inters.Alert
+}
+
+func (c *AlertClient) mutate(ctx context.Context, m *AlertMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Alert mutation op: %q", m.Op())
+	}
+}
+
+// AlertChannelClient is a client for the AlertChannel schema.
+type AlertChannelClient struct {
+	config
+}
+
+// NewAlertChannelClient returns a client for the AlertChannel from the given config.
+func NewAlertChannelClient(c config) *AlertChannelClient {
+	return &AlertChannelClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertchannel.Hooks(f(g(h())))`.
+func (c *AlertChannelClient) Use(hooks ...Hook) {
+	c.hooks.AlertChannel = append(c.hooks.AlertChannel, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertchannel.Intercept(f(g(h())))`.
+func (c *AlertChannelClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertChannel = append(c.inters.AlertChannel, interceptors...)
+}
+
+// Create returns a builder for creating a AlertChannel entity.
+func (c *AlertChannelClient) Create() *AlertChannelCreate {
+	mutation := newAlertChannelMutation(c.config, OpCreate)
+	return &AlertChannelCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertChannel entities.
+func (c *AlertChannelClient) CreateBulk(builders ...*AlertChannelCreate) *AlertChannelCreateBulk {
+	return &AlertChannelCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertChannelClient) MapCreateBulk(slice any, setFunc func(*AlertChannelCreate, int)) *AlertChannelCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertChannelCreateBulk{err: fmt.Errorf("calling to AlertChannelClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertChannelCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertChannelCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertChannel.
+func (c *AlertChannelClient) Update() *AlertChannelUpdate {
+	mutation := newAlertChannelMutation(c.config, OpUpdate)
+	return &AlertChannelUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertChannelClient) UpdateOne(_m *AlertChannel) *AlertChannelUpdateOne {
+	mutation := newAlertChannelMutation(c.config, OpUpdateOne, withAlertChannel(_m))
+	return &AlertChannelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertChannelClient) UpdateOneID(id int) *AlertChannelUpdateOne {
+	mutation := newAlertChannelMutation(c.config, OpUpdateOne, withAlertChannelID(id))
+	return &AlertChannelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertChannel.
+func (c *AlertChannelClient) Delete() *AlertChannelDelete {
+	mutation := newAlertChannelMutation(c.config, OpDelete)
+	return &AlertChannelDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertChannelClient) DeleteOne(_m *AlertChannel) *AlertChannelDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertChannelClient) DeleteOneID(id int) *AlertChannelDeleteOne {
+	builder := c.Delete().Where(alertchannel.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertChannelDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertChannel.
+func (c *AlertChannelClient) Query() *AlertChannelQuery {
+	return &AlertChannelQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertChannel},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertChannel entity by its id.
+func (c *AlertChannelClient) Get(ctx context.Context, id int) (*AlertChannel, error) {
+	return c.Query().Where(alertchannel.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertChannelClient) GetX(ctx context.Context, id int) *AlertChannel {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRules queries the rules edge of a AlertChannel.
+func (c *AlertChannelClient) QueryRules(_m *AlertChannel) *AlertRuleQuery {
+	query := (&AlertRuleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertchannel.Table, alertchannel.FieldID, id),
+			sqlgraph.To(alertrule.Table, alertrule.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, alertchannel.RulesTable, alertchannel.RulesPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertChannelClient) Hooks() []Hook {
+	return c.hooks.AlertChannel
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertChannelClient) Interceptors() []Interceptor {
+	return c.inters.AlertChannel
+}
+
+func (c *AlertChannelClient) mutate(ctx context.Context, m *AlertChannelMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertChannelCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertChannelUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertChannelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertChannelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertChannel mutation op: %q", m.Op())
+	}
+}
+
+// AlertRuleClient is a client for the AlertRule schema.
+type AlertRuleClient struct {
+	config
+}
+
+// NewAlertRuleClient returns a client for the AlertRule from the given config.
+func NewAlertRuleClient(c config) *AlertRuleClient {
+	return &AlertRuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertrule.Hooks(f(g(h())))`.
+func (c *AlertRuleClient) Use(hooks ...Hook) {
+	c.hooks.AlertRule = append(c.hooks.AlertRule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertrule.Intercept(f(g(h())))`.
+func (c *AlertRuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertRule = append(c.inters.AlertRule, interceptors...)
+}
+
+// Create returns a builder for creating a AlertRule entity.
+func (c *AlertRuleClient) Create() *AlertRuleCreate {
+	mutation := newAlertRuleMutation(c.config, OpCreate)
+	return &AlertRuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertRule entities.
+func (c *AlertRuleClient) CreateBulk(builders ...*AlertRuleCreate) *AlertRuleCreateBulk {
+	return &AlertRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertRuleClient) MapCreateBulk(slice any, setFunc func(*AlertRuleCreate, int)) *AlertRuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertRuleCreateBulk{err: fmt.Errorf("calling to AlertRuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertRuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertRule.
+func (c *AlertRuleClient) Update() *AlertRuleUpdate {
+	mutation := newAlertRuleMutation(c.config, OpUpdate)
+	return &AlertRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertRuleClient) UpdateOne(_m *AlertRule) *AlertRuleUpdateOne {
+	mutation := newAlertRuleMutation(c.config, OpUpdateOne, withAlertRule(_m))
+	return &AlertRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertRuleClient) UpdateOneID(id int) *AlertRuleUpdateOne {
+	mutation := newAlertRuleMutation(c.config, OpUpdateOne, withAlertRuleID(id))
+	return &AlertRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertRule.
+func (c *AlertRuleClient) Delete() *AlertRuleDelete {
+	mutation := newAlertRuleMutation(c.config, OpDelete)
+	return &AlertRuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertRuleClient) DeleteOne(_m *AlertRule) *AlertRuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertRuleClient) DeleteOneID(id int) *AlertRuleDeleteOne {
+	builder := c.Delete().Where(alertrule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertRuleDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertRule.
+func (c *AlertRuleClient) Query() *AlertRuleQuery {
+	return &AlertRuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertRule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertRule entity by its id.
+func (c *AlertRuleClient) Get(ctx context.Context, id int) (*AlertRule, error) {
+	return c.Query().Where(alertrule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertRuleClient) GetX(ctx context.Context, id int) *AlertRule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryChannels queries the channels edge of a AlertRule.
+func (c *AlertRuleClient) QueryChannels(_m *AlertRule) *AlertChannelQuery {
+	query := (&AlertChannelClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertrule.Table, alertrule.FieldID, id),
+			sqlgraph.To(alertchannel.Table, alertchannel.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, alertrule.ChannelsTable, alertrule.ChannelsPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAlerts queries the alerts edge of a AlertRule.
+func (c *AlertRuleClient) QueryAlerts(_m *AlertRule) *AlertQuery {
+	query := (&AlertClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertrule.Table, alertrule.FieldID, id),
+			sqlgraph.To(alert.Table, alert.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, alertrule.AlertsTable, alertrule.AlertsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertRuleClient) Hooks() []Hook {
+	return c.hooks.AlertRule
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertRuleClient) Interceptors() []Interceptor {
+	return c.inters.AlertRule
+}
+
+func (c *AlertRuleClient) mutate(ctx context.Context, m *AlertRuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertRuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertRule mutation op: %q", m.Op())
+	}
+}
+
+// AnomalyClient is a client for the Anomaly schema.
+type AnomalyClient struct {
+	config
+}
+
+// NewAnomalyClient returns a client for the Anomaly from the given config.
+func NewAnomalyClient(c config) *AnomalyClient {
+	return &AnomalyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `anomaly.Hooks(f(g(h())))`.
+func (c *AnomalyClient) Use(hooks ...Hook) {
+	c.hooks.Anomaly = append(c.hooks.Anomaly, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `anomaly.Intercept(f(g(h())))`.
+func (c *AnomalyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Anomaly = append(c.inters.Anomaly, interceptors...)
+}
+
+// Create returns a builder for creating a Anomaly entity.
+func (c *AnomalyClient) Create() *AnomalyCreate {
+	mutation := newAnomalyMutation(c.config, OpCreate)
+	return &AnomalyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Anomaly entities.
+func (c *AnomalyClient) CreateBulk(builders ...*AnomalyCreate) *AnomalyCreateBulk {
+	return &AnomalyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AnomalyClient) MapCreateBulk(slice any, setFunc func(*AnomalyCreate, int)) *AnomalyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AnomalyCreateBulk{err: fmt.Errorf("calling to AnomalyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AnomalyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AnomalyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Anomaly.
+func (c *AnomalyClient) Update() *AnomalyUpdate {
+	mutation := newAnomalyMutation(c.config, OpUpdate)
+	return &AnomalyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AnomalyClient) UpdateOne(_m *Anomaly) *AnomalyUpdateOne {
+	mutation := newAnomalyMutation(c.config, OpUpdateOne, withAnomaly(_m))
+	return &AnomalyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AnomalyClient) UpdateOneID(id int) *AnomalyUpdateOne {
+	mutation := newAnomalyMutation(c.config, OpUpdateOne, withAnomalyID(id))
+	return &AnomalyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Anomaly.
+func (c *AnomalyClient) Delete() *AnomalyDelete {
+	mutation := newAnomalyMutation(c.config, OpDelete)
+	return &AnomalyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AnomalyClient) DeleteOne(_m *Anomaly) *AnomalyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AnomalyClient) DeleteOneID(id int) *AnomalyDeleteOne {
+	builder := c.Delete().Where(anomaly.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AnomalyDeleteOne{builder}
+}
+
+// Query returns a query builder for Anomaly.
+func (c *AnomalyClient) Query() *AnomalyQuery {
+	return &AnomalyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAnomaly},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Anomaly entity by its id.
+func (c *AnomalyClient) Get(ctx context.Context, id int) (*Anomaly, error) {
+	return c.Query().Where(anomaly.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AnomalyClient) GetX(ctx context.Context, id int) *Anomaly {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AnomalyClient) Hooks() []Hook {
+	return c.hooks.Anomaly
+}
+
+// Interceptors returns the client interceptors.
+func (c *AnomalyClient) Interceptors() []Interceptor {
+	return c.inters.Anomaly
+}
+
+func (c *AnomalyClient) mutate(ctx context.Context, m *AnomalyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AnomalyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AnomalyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AnomalyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AnomalyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Anomaly mutation op: %q", m.Op())
+	}
+}
+
+// AuditLogClient is a client for the AuditLog schema.
+type AuditLogClient struct {
+	config
+}
+
+// NewAuditLogClient returns a client for the AuditLog from the given config.
+func NewAuditLogClient(c config) *AuditLogClient {
+	return &AuditLogClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditlog.Hooks(f(g(h())))`.
+func (c *AuditLogClient) Use(hooks ...Hook) {
+	c.hooks.AuditLog = append(c.hooks.AuditLog, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditlog.Intercept(f(g(h())))`.
+func (c *AuditLogClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditLog = append(c.inters.AuditLog, interceptors...)
+}
+
+// Create returns a builder for creating a AuditLog entity.
+func (c *AuditLogClient) Create() *AuditLogCreate {
+	mutation := newAuditLogMutation(c.config, OpCreate)
+	return &AuditLogCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditLog entities.
+func (c *AuditLogClient) CreateBulk(builders ...*AuditLogCreate) *AuditLogCreateBulk {
+	return &AuditLogCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditLogClient) MapCreateBulk(slice any, setFunc func(*AuditLogCreate, int)) *AuditLogCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditLogCreateBulk{err: fmt.Errorf("calling to AuditLogClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditLogCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditLogCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditLog.
+func (c *AuditLogClient) Update() *AuditLogUpdate {
+	mutation := newAuditLogMutation(c.config, OpUpdate)
+	return &AuditLogUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditLogClient) UpdateOne(_m *AuditLog) *AuditLogUpdateOne {
+	mutation := newAuditLogMutation(c.config, OpUpdateOne, withAuditLog(_m))
+	return &AuditLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditLogClient) UpdateOneID(id int) *AuditLogUpdateOne {
+	mutation := newAuditLogMutation(c.config, OpUpdateOne, withAuditLogID(id))
+	return &AuditLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditLog.
+func (c *AuditLogClient) Delete() *AuditLogDelete {
+	mutation := newAuditLogMutation(c.config, OpDelete)
+	return &AuditLogDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditLogClient) DeleteOne(_m *AuditLog) *AuditLogDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditLogClient) DeleteOneID(id int) *AuditLogDeleteOne {
+	builder := c.Delete().Where(auditlog.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditLogDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditLog.
+func (c *AuditLogClient) Query() *AuditLogQuery {
+	return &AuditLogQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditLog},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditLog entity by its id.
+func (c *AuditLogClient) Get(ctx context.Context, id int) (*AuditLog, error) {
+	return c.Query().Where(auditlog.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditLogClient) GetX(ctx context.Context, id int) *AuditLog {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditLogClient) Hooks() []Hook {
+	return c.hooks.AuditLog
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditLogClient) Interceptors() []Interceptor {
+	return c.inters.AuditLog
+}
+
+func (c *AuditLogClient) mutate(ctx context.Context, m *AuditLogMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditLogCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditLogUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditLogUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditLog mutation op: %q", m.Op())
 	}
 }
 
@@ -1135,6 +1932,304 @@ func (c *MetricRollupClient) mutate(ctx context.Context, m *MetricRollupMutation
 	}
 }
 
+// ReconciliationFindingClient is a client for the ReconciliationFinding schema.
+type ReconciliationFindingClient struct {
+	config
+}
+
+// NewReconciliationFindingClient returns a client for the ReconciliationFinding from the given config.
+func NewReconciliationFindingClient(c config) *ReconciliationFindingClient {
+	return &ReconciliationFindingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `reconciliationfinding.Hooks(f(g(h())))`.
+func (c *ReconciliationFindingClient) Use(hooks ...Hook) {
+	c.hooks.ReconciliationFinding = append(c.hooks.ReconciliationFinding, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `reconciliationfinding.Intercept(f(g(h())))`.
+func (c *ReconciliationFindingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ReconciliationFinding = append(c.inters.ReconciliationFinding, interceptors...)
+}
+
+// Create returns a builder for creating a ReconciliationFinding entity.
+func (c *ReconciliationFindingClient) Create() *ReconciliationFindingCreate {
+	mutation := newReconciliationFindingMutation(c.config, OpCreate)
+	return &ReconciliationFindingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ReconciliationFinding entities.
+func (c *ReconciliationFindingClient) CreateBulk(builders ...*ReconciliationFindingCreate) *ReconciliationFindingCreateBulk {
+	return &ReconciliationFindingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ReconciliationFindingClient) MapCreateBulk(slice any, setFunc func(*ReconciliationFindingCreate, int)) *ReconciliationFindingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ReconciliationFindingCreateBulk{err: fmt.Errorf("calling to ReconciliationFindingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ReconciliationFindingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ReconciliationFindingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ReconciliationFinding.
+func (c *ReconciliationFindingClient) Update() *ReconciliationFindingUpdate {
+	mutation := newReconciliationFindingMutation(c.config, OpUpdate)
+	return &ReconciliationFindingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ReconciliationFindingClient) UpdateOne(_m *ReconciliationFinding) *ReconciliationFindingUpdateOne {
+	mutation := newReconciliationFindingMutation(c.config, OpUpdateOne, withReconciliationFinding(_m))
+	return &ReconciliationFindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ReconciliationFindingClient) UpdateOneID(id int) *ReconciliationFindingUpdateOne {
+	mutation := newReconciliationFindingMutation(c.config, OpUpdateOne, withReconciliationFindingID(id))
+	return &ReconciliationFindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ReconciliationFinding.
+func (c *ReconciliationFindingClient) Delete() *ReconciliationFindingDelete {
+	mutation := newReconciliationFindingMutation(c.config, OpDelete)
+	return &ReconciliationFindingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ReconciliationFindingClient) DeleteOne(_m *ReconciliationFinding) *ReconciliationFindingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ReconciliationFindingClient) DeleteOneID(id int) *ReconciliationFindingDeleteOne {
+	builder := c.Delete().Where(reconciliationfinding.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ReconciliationFindingDeleteOne{builder}
+}
+
+// Query returns a query builder for ReconciliationFinding.
+func (c *ReconciliationFindingClient) Query() *ReconciliationFindingQuery {
+	return &ReconciliationFindingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeReconciliationFinding},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ReconciliationFinding entity by its id.
+func (c *ReconciliationFindingClient) Get(ctx context.Context, id int) (*ReconciliationFinding, error) {
+	return c.Query().Where(reconciliationfinding.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ReconciliationFindingClient) GetX(ctx context.Context, id int) *ReconciliationFinding {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRun queries the run edge of a ReconciliationFinding.
+func (c *ReconciliationFindingClient) QueryRun(_m *ReconciliationFinding) *ReconciliationRunQuery {
+	query := (&ReconciliationRunClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(reconciliationfinding.Table, reconciliationfinding.FieldID, id),
+			sqlgraph.To(reconciliationrun.Table, reconciliationrun.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, reconciliationfinding.RunTable, reconciliationfinding.RunColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ReconciliationFindingClient) Hooks() []Hook {
+	return c.hooks.ReconciliationFinding
+}
+
+// Interceptors returns the client interceptors.
+func (c *ReconciliationFindingClient) Interceptors() []Interceptor {
+	return c.inters.ReconciliationFinding
+}
+
+func (c *ReconciliationFindingClient) mutate(ctx context.Context, m *ReconciliationFindingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ReconciliationFindingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ReconciliationFindingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ReconciliationFindingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ReconciliationFindingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ReconciliationFinding mutation op: %q", m.Op())
+	}
+}
+
+// ReconciliationRunClient is a client for the ReconciliationRun schema.
+type ReconciliationRunClient struct {
+	config
+}
+
+// NewReconciliationRunClient returns a client for the ReconciliationRun from the given config.
+func NewReconciliationRunClient(c config) *ReconciliationRunClient {
+	return &ReconciliationRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `reconciliationrun.Hooks(f(g(h())))`.
+func (c *ReconciliationRunClient) Use(hooks ...Hook) {
+	c.hooks.ReconciliationRun = append(c.hooks.ReconciliationRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `reconciliationrun.Intercept(f(g(h())))`.
+func (c *ReconciliationRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ReconciliationRun = append(c.inters.ReconciliationRun, interceptors...)
+}
+
+// Create returns a builder for creating a ReconciliationRun entity.
+func (c *ReconciliationRunClient) Create() *ReconciliationRunCreate {
+	mutation := newReconciliationRunMutation(c.config, OpCreate)
+	return &ReconciliationRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ReconciliationRun entities.
+func (c *ReconciliationRunClient) CreateBulk(builders ...*ReconciliationRunCreate) *ReconciliationRunCreateBulk {
+	return &ReconciliationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ReconciliationRunClient) MapCreateBulk(slice any, setFunc func(*ReconciliationRunCreate, int)) *ReconciliationRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ReconciliationRunCreateBulk{err: fmt.Errorf("calling to ReconciliationRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ReconciliationRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ReconciliationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ReconciliationRun.
+func (c *ReconciliationRunClient) Update() *ReconciliationRunUpdate {
+	mutation := newReconciliationRunMutation(c.config, OpUpdate)
+	return &ReconciliationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ReconciliationRunClient) UpdateOne(_m *ReconciliationRun) *ReconciliationRunUpdateOne {
+	mutation := newReconciliationRunMutation(c.config, OpUpdateOne, withReconciliationRun(_m))
+	return &ReconciliationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ReconciliationRunClient) UpdateOneID(id int) *ReconciliationRunUpdateOne {
+	mutation := newReconciliationRunMutation(c.config, OpUpdateOne, withReconciliationRunID(id))
+	return &ReconciliationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ReconciliationRun.
+func (c *ReconciliationRunClient) Delete() *ReconciliationRunDelete {
+	mutation := newReconciliationRunMutation(c.config, OpDelete)
+	return &ReconciliationRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ReconciliationRunClient) DeleteOne(_m *ReconciliationRun) *ReconciliationRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ReconciliationRunClient) DeleteOneID(id int) *ReconciliationRunDeleteOne {
+	builder := c.Delete().Where(reconciliationrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ReconciliationRunDeleteOne{builder}
+}
+
+// Query returns a query builder for ReconciliationRun.
+func (c *ReconciliationRunClient) Query() *ReconciliationRunQuery {
+	return &ReconciliationRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeReconciliationRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ReconciliationRun entity by its id.
+func (c *ReconciliationRunClient) Get(ctx context.Context, id int) (*ReconciliationRun, error) {
+	return c.Query().Where(reconciliationrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ReconciliationRunClient) GetX(ctx context.Context, id int) *ReconciliationRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryFindings queries the findings edge of a ReconciliationRun.
+func (c *ReconciliationRunClient) QueryFindings(_m *ReconciliationRun) *ReconciliationFindingQuery {
+	query := (&ReconciliationFindingClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(reconciliationrun.Table, reconciliationrun.FieldID, id),
+			sqlgraph.To(reconciliationfinding.Table, reconciliationfinding.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, reconciliationrun.FindingsTable, reconciliationrun.FindingsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ReconciliationRunClient) Hooks() []Hook {
+	return c.hooks.ReconciliationRun
+}
+
+// Interceptors returns the client interceptors.
+func (c *ReconciliationRunClient) Interceptors() []Interceptor {
+	return c.inters.ReconciliationRun
+}
+
+func (c *ReconciliationRunClient) mutate(ctx context.Context, m *ReconciliationRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ReconciliationRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ReconciliationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ReconciliationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ReconciliationRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ReconciliationRun mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -1281,6 +2376,139 @@ func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, 
 		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
+	}
+}
+
+// SyncRunClient is a client for the SyncRun schema.
+type SyncRunClient struct {
+	config
+}
+
+// NewSyncRunClient returns a client for the SyncRun from the given config.
+func NewSyncRunClient(c config) *SyncRunClient {
+	return &SyncRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `syncrun.Hooks(f(g(h())))`.
+func (c *SyncRunClient) Use(hooks ...Hook) {
+	c.hooks.SyncRun = append(c.hooks.SyncRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `syncrun.Intercept(f(g(h())))`.
+func (c *SyncRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SyncRun = append(c.inters.SyncRun, interceptors...)
+}
+
+// Create returns a builder for creating a SyncRun entity.
+func (c *SyncRunClient) Create() *SyncRunCreate {
+	mutation := newSyncRunMutation(c.config, OpCreate)
+	return &SyncRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SyncRun entities.
+func (c *SyncRunClient) CreateBulk(builders ...*SyncRunCreate) *SyncRunCreateBulk {
+	return &SyncRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SyncRunClient) MapCreateBulk(slice any, setFunc func(*SyncRunCreate, int)) *SyncRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SyncRunCreateBulk{err: fmt.Errorf("calling to SyncRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SyncRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SyncRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SyncRun.
+func (c *SyncRunClient) Update() *SyncRunUpdate {
+	mutation := newSyncRunMutation(c.config, OpUpdate)
+	return &SyncRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SyncRunClient) UpdateOne(_m *SyncRun) *SyncRunUpdateOne {
+	mutation := newSyncRunMutation(c.config, OpUpdateOne, withSyncRun(_m))
+	return &SyncRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SyncRunClient) UpdateOneID(id int) *SyncRunUpdateOne {
+	mutation := newSyncRunMutation(c.config, OpUpdateOne, withSyncRunID(id))
+	return &SyncRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SyncRun.
+func (c *SyncRunClient) Delete() *SyncRunDelete {
+	mutation := newSyncRunMutation(c.config, OpDelete)
+	return &SyncRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SyncRunClient) DeleteOne(_m *SyncRun) *SyncRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SyncRunClient) DeleteOneID(id int) *SyncRunDeleteOne {
+	builder := c.Delete().Where(syncrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SyncRunDeleteOne{builder}
+}
+
+// Query returns a query builder for SyncRun.
+func (c *SyncRunClient) Query() *SyncRunQuery {
+	return &SyncRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSyncRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SyncRun entity by its id.
+func (c *SyncRunClient) Get(ctx context.Context, id int) (*SyncRun, error) {
+	return c.Query().Where(syncrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SyncRunClient) GetX(ctx context.Context, id int) *SyncRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SyncRunClient) Hooks() []Hook {
+	return c.hooks.SyncRun
+}
+
+// Interceptors returns the client interceptors.
+func (c *SyncRunClient) Interceptors() []Interceptor {
+	return c.inters.SyncRun
+}
+
+func (c *SyncRunClient) mutate(ctx context.Context, m *SyncRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SyncRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SyncRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SyncRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SyncRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SyncRun mutation op: %q", m.Op())
 	}
 }
 
@@ -1601,12 +2829,16 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Job, JourneyDefinition, JourneyInstance, JourneyMembership,
-		MetricRollup, Session, WebhookDelivery, WebhookEvent []ent.Hook
+		APIToken, Alert, AlertChannel, AlertRule, Anomaly, AuditLog, Job,
+		JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
+		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
+		WebhookEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Job, JourneyDefinition, JourneyInstance, JourneyMembership,
-		MetricRollup, Session, WebhookDelivery, WebhookEvent []ent.Interceptor
+		APIToken, Alert, AlertChannel, AlertRule, Anomaly, AuditLog, Job,
+		JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
+		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
+		WebhookEvent []ent.Interceptor
 	}
 )
 

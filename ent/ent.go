@@ -12,13 +12,21 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
 	"github.com/hooklens/hooklens/ent/session"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -81,15 +89,23 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:          apitoken.ValidColumn,
-			job.Table:               job.ValidColumn,
-			journeydefinition.Table: journeydefinition.ValidColumn,
-			journeyinstance.Table:   journeyinstance.ValidColumn,
-			journeymembership.Table: journeymembership.ValidColumn,
-			metricrollup.Table:      metricrollup.ValidColumn,
-			session.Table:           session.ValidColumn,
-			webhookdelivery.Table:   webhookdelivery.ValidColumn,
-			webhookevent.Table:      webhookevent.ValidColumn,
+			apitoken.Table:              apitoken.ValidColumn,
+			alert.Table:                 alert.ValidColumn,
+			alertchannel.Table:          alertchannel.ValidColumn,
+			alertrule.Table:             alertrule.ValidColumn,
+			anomaly.Table:               anomaly.ValidColumn,
+			auditlog.Table:              auditlog.ValidColumn,
+			job.Table:                   job.ValidColumn,
+			journeydefinition.Table:     journeydefinition.ValidColumn,
+			journeyinstance.Table:       journeyinstance.ValidColumn,
+			journeymembership.Table:     journeymembership.ValidColumn,
+			metricrollup.Table:          metricrollup.ValidColumn,
+			reconciliationfinding.Table: reconciliationfinding.ValidColumn,
+			reconciliationrun.Table:     reconciliationrun.ValidColumn,
+			session.Table:               session.ValidColumn,
+			syncrun.Table:               syncrun.ValidColumn,
+			webhookdelivery.Table:       webhookdelivery.ValidColumn,
+			webhookevent.Table:          webhookevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -10,10 +10,18 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -111,6 +119,793 @@ func newAPITokenPaginateArgs(rv map[string]any) *apitokenPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*APITokenWhereInput); ok {
 		args.opts = append(args.opts, WithAPITokenFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AlertQuery) CollectFields(ctx context.Context, satisfies ...string) (*AlertQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AlertQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(alert.Columns))
+		selectedFields = []string{alert.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "rule":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AlertRuleClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, alertruleImplementors)...); err != nil {
+				return err
+			}
+			_q.withRule = query
+			if _, ok := fieldSeen[alert.FieldRuleID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRuleID)
+				fieldSeen[alert.FieldRuleID] = struct{}{}
+			}
+		case "ruleKey":
+			if _, ok := fieldSeen[alert.FieldRuleKey]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRuleKey)
+				fieldSeen[alert.FieldRuleKey] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[alert.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, alert.FieldStatus)
+				fieldSeen[alert.FieldStatus] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[alert.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, alert.FieldSeverity)
+				fieldSeen[alert.FieldSeverity] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[alert.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, alert.FieldTitle)
+				fieldSeen[alert.FieldTitle] = struct{}{}
+			}
+		case "message":
+			if _, ok := fieldSeen[alert.FieldMessage]; !ok {
+				selectedFields = append(selectedFields, alert.FieldMessage)
+				fieldSeen[alert.FieldMessage] = struct{}{}
+			}
+		case "value":
+			if _, ok := fieldSeen[alert.FieldValue]; !ok {
+				selectedFields = append(selectedFields, alert.FieldValue)
+				fieldSeen[alert.FieldValue] = struct{}{}
+			}
+		case "threshold":
+			if _, ok := fieldSeen[alert.FieldThreshold]; !ok {
+				selectedFields = append(selectedFields, alert.FieldThreshold)
+				fieldSeen[alert.FieldThreshold] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[alert.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldStartedAt)
+				fieldSeen[alert.FieldStartedAt] = struct{}{}
+			}
+		case "lastEvaluatedAt":
+			if _, ok := fieldSeen[alert.FieldLastEvaluatedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldLastEvaluatedAt)
+				fieldSeen[alert.FieldLastEvaluatedAt] = struct{}{}
+			}
+		case "lastNotifiedAt":
+			if _, ok := fieldSeen[alert.FieldLastNotifiedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldLastNotifiedAt)
+				fieldSeen[alert.FieldLastNotifiedAt] = struct{}{}
+			}
+		case "notifications":
+			if _, ok := fieldSeen[alert.FieldNotifications]; !ok {
+				selectedFields = append(selectedFields, alert.FieldNotifications)
+				fieldSeen[alert.FieldNotifications] = struct{}{}
+			}
+		case "acknowledgedAt":
+			if _, ok := fieldSeen[alert.FieldAcknowledgedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAcknowledgedAt)
+				fieldSeen[alert.FieldAcknowledgedAt] = struct{}{}
+			}
+		case "acknowledgedBy":
+			if _, ok := fieldSeen[alert.FieldAcknowledgedBy]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAcknowledgedBy)
+				fieldSeen[alert.FieldAcknowledgedBy] = struct{}{}
+			}
+		case "resolvedAt":
+			if _, ok := fieldSeen[alert.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldResolvedAt)
+				fieldSeen[alert.FieldResolvedAt] = struct{}{}
+			}
+		case "resolvedBy":
+			if _, ok := fieldSeen[alert.FieldResolvedBy]; !ok {
+				selectedFields = append(selectedFields, alert.FieldResolvedBy)
+				fieldSeen[alert.FieldResolvedBy] = struct{}{}
+			}
+		case "ruleID":
+			if _, ok := fieldSeen[alert.FieldRuleID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRuleID)
+				fieldSeen[alert.FieldRuleID] = struct{}{}
+			}
+		case "anomalyID":
+			if _, ok := fieldSeen[alert.FieldAnomalyID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAnomalyID)
+				fieldSeen[alert.FieldAnomalyID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type alertPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AlertPaginateOption
+}
+
+func newAlertPaginateArgs(rv map[string]any) *alertPaginateArgs {
+	args := &alertPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AlertOrder{Field: &AlertOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAlertOrder(order))
+			}
+		case *AlertOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAlertOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AlertWhereInput); ok {
+		args.opts = append(args.opts, WithAlertFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AlertChannelQuery) CollectFields(ctx context.Context, satisfies ...string) (*AlertChannelQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AlertChannelQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(alertchannel.Columns))
+		selectedFields = []string{alertchannel.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "rules":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AlertRuleClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, alertruleImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedRules(alias, func(wq *AlertRuleQuery) {
+				*wq = *query
+			})
+		case "name":
+			if _, ok := fieldSeen[alertchannel.FieldName]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldName)
+				fieldSeen[alertchannel.FieldName] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[alertchannel.FieldKind]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldKind)
+				fieldSeen[alertchannel.FieldKind] = struct{}{}
+			}
+		case "urlHint":
+			if _, ok := fieldSeen[alertchannel.FieldURLHint]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldURLHint)
+				fieldSeen[alertchannel.FieldURLHint] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[alertchannel.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldEnabled)
+				fieldSeen[alertchannel.FieldEnabled] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[alertchannel.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldCreatedAt)
+				fieldSeen[alertchannel.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[alertchannel.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldUpdatedAt)
+				fieldSeen[alertchannel.FieldUpdatedAt] = struct{}{}
+			}
+		case "lastSuccessAt":
+			if _, ok := fieldSeen[alertchannel.FieldLastSuccessAt]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldLastSuccessAt)
+				fieldSeen[alertchannel.FieldLastSuccessAt] = struct{}{}
+			}
+		case "lastFailureAt":
+			if _, ok := fieldSeen[alertchannel.FieldLastFailureAt]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldLastFailureAt)
+				fieldSeen[alertchannel.FieldLastFailureAt] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[alertchannel.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, alertchannel.FieldLastError)
+				fieldSeen[alertchannel.FieldLastError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type alertchannelPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AlertChannelPaginateOption
+}
+
+func newAlertChannelPaginateArgs(rv map[string]any) *alertchannelPaginateArgs {
+	args := &alertchannelPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*AlertChannelWhereInput); ok {
+		args.opts = append(args.opts, WithAlertChannelFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AlertRuleQuery) CollectFields(ctx context.Context, satisfies ...string) (*AlertRuleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AlertRuleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(alertrule.Columns))
+		selectedFields = []string{alertrule.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "channels":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AlertChannelClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, alertchannelImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedChannels(alias, func(wq *AlertChannelQuery) {
+				*wq = *query
+			})
+		case "key":
+			if _, ok := fieldSeen[alertrule.FieldKey]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldKey)
+				fieldSeen[alertrule.FieldKey] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[alertrule.FieldName]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldName)
+				fieldSeen[alertrule.FieldName] = struct{}{}
+			}
+		case "condition":
+			if _, ok := fieldSeen[alertrule.FieldCondition]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldCondition)
+				fieldSeen[alertrule.FieldCondition] = struct{}{}
+			}
+		case "threshold":
+			if _, ok := fieldSeen[alertrule.FieldThreshold]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldThreshold)
+				fieldSeen[alertrule.FieldThreshold] = struct{}{}
+			}
+		case "window":
+			if _, ok := fieldSeen[alertrule.FieldWindow]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldWindow)
+				fieldSeen[alertrule.FieldWindow] = struct{}{}
+			}
+		case "for":
+			if _, ok := fieldSeen[alertrule.FieldFor]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldFor)
+				fieldSeen[alertrule.FieldFor] = struct{}{}
+			}
+		case "renotify":
+			if _, ok := fieldSeen[alertrule.FieldRenotify]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldRenotify)
+				fieldSeen[alertrule.FieldRenotify] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[alertrule.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldSeverity)
+				fieldSeen[alertrule.FieldSeverity] = struct{}{}
+			}
+		case "notifyResolved":
+			if _, ok := fieldSeen[alertrule.FieldNotifyResolved]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldNotifyResolved)
+				fieldSeen[alertrule.FieldNotifyResolved] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[alertrule.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldEnabled)
+				fieldSeen[alertrule.FieldEnabled] = struct{}{}
+			}
+		case "builtin":
+			if _, ok := fieldSeen[alertrule.FieldBuiltin]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldBuiltin)
+				fieldSeen[alertrule.FieldBuiltin] = struct{}{}
+			}
+		case "params":
+			if _, ok := fieldSeen[alertrule.FieldParams]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldParams)
+				fieldSeen[alertrule.FieldParams] = struct{}{}
+			}
+		case "pendingSince":
+			if _, ok := fieldSeen[alertrule.FieldPendingSince]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldPendingSince)
+				fieldSeen[alertrule.FieldPendingSince] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[alertrule.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldCreatedAt)
+				fieldSeen[alertrule.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[alertrule.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, alertrule.FieldUpdatedAt)
+				fieldSeen[alertrule.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type alertrulePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AlertRulePaginateOption
+}
+
+func newAlertRulePaginateArgs(rv map[string]any) *alertrulePaginateArgs {
+	args := &alertrulePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*AlertRuleWhereInput); ok {
+		args.opts = append(args.opts, WithAlertRuleFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AnomalyQuery) CollectFields(ctx context.Context, satisfies ...string) (*AnomalyQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AnomalyQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(anomaly.Columns))
+		selectedFields = []string{anomaly.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "key":
+			if _, ok := fieldSeen[anomaly.FieldKey]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldKey)
+				fieldSeen[anomaly.FieldKey] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[anomaly.FieldType]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldType)
+				fieldSeen[anomaly.FieldType] = struct{}{}
+			}
+		case "subject":
+			if _, ok := fieldSeen[anomaly.FieldSubject]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldSubject)
+				fieldSeen[anomaly.FieldSubject] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[anomaly.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldSeverity)
+				fieldSeen[anomaly.FieldSeverity] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[anomaly.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldStatus)
+				fieldSeen[anomaly.FieldStatus] = struct{}{}
+			}
+		case "windowStart":
+			if _, ok := fieldSeen[anomaly.FieldWindowStart]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldWindowStart)
+				fieldSeen[anomaly.FieldWindowStart] = struct{}{}
+			}
+		case "windowEnd":
+			if _, ok := fieldSeen[anomaly.FieldWindowEnd]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldWindowEnd)
+				fieldSeen[anomaly.FieldWindowEnd] = struct{}{}
+			}
+		case "observed":
+			if _, ok := fieldSeen[anomaly.FieldObserved]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldObserved)
+				fieldSeen[anomaly.FieldObserved] = struct{}{}
+			}
+		case "expected":
+			if _, ok := fieldSeen[anomaly.FieldExpected]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldExpected)
+				fieldSeen[anomaly.FieldExpected] = struct{}{}
+			}
+		case "expectedLow":
+			if _, ok := fieldSeen[anomaly.FieldExpectedLow]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldExpectedLow)
+				fieldSeen[anomaly.FieldExpectedLow] = struct{}{}
+			}
+		case "expectedHigh":
+			if _, ok := fieldSeen[anomaly.FieldExpectedHigh]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldExpectedHigh)
+				fieldSeen[anomaly.FieldExpectedHigh] = struct{}{}
+			}
+		case "peakObserved":
+			if _, ok := fieldSeen[anomaly.FieldPeakObserved]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldPeakObserved)
+				fieldSeen[anomaly.FieldPeakObserved] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[anomaly.FieldScore]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldScore)
+				fieldSeen[anomaly.FieldScore] = struct{}{}
+			}
+		case "explanation":
+			if _, ok := fieldSeen[anomaly.FieldExplanation]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldExplanation)
+				fieldSeen[anomaly.FieldExplanation] = struct{}{}
+			}
+		case "firstSeenAt":
+			if _, ok := fieldSeen[anomaly.FieldFirstSeenAt]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldFirstSeenAt)
+				fieldSeen[anomaly.FieldFirstSeenAt] = struct{}{}
+			}
+		case "lastSeenAt":
+			if _, ok := fieldSeen[anomaly.FieldLastSeenAt]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldLastSeenAt)
+				fieldSeen[anomaly.FieldLastSeenAt] = struct{}{}
+			}
+		case "acknowledgedAt":
+			if _, ok := fieldSeen[anomaly.FieldAcknowledgedAt]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldAcknowledgedAt)
+				fieldSeen[anomaly.FieldAcknowledgedAt] = struct{}{}
+			}
+		case "acknowledgedBy":
+			if _, ok := fieldSeen[anomaly.FieldAcknowledgedBy]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldAcknowledgedBy)
+				fieldSeen[anomaly.FieldAcknowledgedBy] = struct{}{}
+			}
+		case "resolvedAt":
+			if _, ok := fieldSeen[anomaly.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldResolvedAt)
+				fieldSeen[anomaly.FieldResolvedAt] = struct{}{}
+			}
+		case "resolvedBy":
+			if _, ok := fieldSeen[anomaly.FieldResolvedBy]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldResolvedBy)
+				fieldSeen[anomaly.FieldResolvedBy] = struct{}{}
+			}
+		case "resolutionNote":
+			if _, ok := fieldSeen[anomaly.FieldResolutionNote]; !ok {
+				selectedFields = append(selectedFields, anomaly.FieldResolutionNote)
+				fieldSeen[anomaly.FieldResolutionNote] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type anomalyPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AnomalyPaginateOption
+}
+
+func newAnomalyPaginateArgs(rv map[string]any) *anomalyPaginateArgs {
+	args := &anomalyPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AnomalyOrder{Field: &AnomalyOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAnomalyOrder(order))
+			}
+		case *AnomalyOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAnomalyOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AnomalyWhereInput); ok {
+		args.opts = append(args.opts, WithAnomalyFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditLogQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditLogQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditLogQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditlog.Columns))
+		selectedFields = []string{auditlog.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "seq":
+			if _, ok := fieldSeen[auditlog.FieldSeq]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldSeq)
+				fieldSeen[auditlog.FieldSeq] = struct{}{}
+			}
+		case "at":
+			if _, ok := fieldSeen[auditlog.FieldAt]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldAt)
+				fieldSeen[auditlog.FieldAt] = struct{}{}
+			}
+		case "actor":
+			if _, ok := fieldSeen[auditlog.FieldActor]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldActor)
+				fieldSeen[auditlog.FieldActor] = struct{}{}
+			}
+		case "actorKind":
+			if _, ok := fieldSeen[auditlog.FieldActorKind]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldActorKind)
+				fieldSeen[auditlog.FieldActorKind] = struct{}{}
+			}
+		case "actorTokenID":
+			if _, ok := fieldSeen[auditlog.FieldActorTokenID]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldActorTokenID)
+				fieldSeen[auditlog.FieldActorTokenID] = struct{}{}
+			}
+		case "action":
+			if _, ok := fieldSeen[auditlog.FieldAction]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldAction)
+				fieldSeen[auditlog.FieldAction] = struct{}{}
+			}
+		case "target":
+			if _, ok := fieldSeen[auditlog.FieldTarget]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldTarget)
+				fieldSeen[auditlog.FieldTarget] = struct{}{}
+			}
+		case "detail":
+			if _, ok := fieldSeen[auditlog.FieldDetail]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldDetail)
+				fieldSeen[auditlog.FieldDetail] = struct{}{}
+			}
+		case "remoteAddr":
+			if _, ok := fieldSeen[auditlog.FieldRemoteAddr]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldRemoteAddr)
+				fieldSeen[auditlog.FieldRemoteAddr] = struct{}{}
+			}
+		case "requestID":
+			if _, ok := fieldSeen[auditlog.FieldRequestID]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldRequestID)
+				fieldSeen[auditlog.FieldRequestID] = struct{}{}
+			}
+		case "prevHash":
+			if _, ok := fieldSeen[auditlog.FieldPrevHash]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldPrevHash)
+				fieldSeen[auditlog.FieldPrevHash] = struct{}{}
+			}
+		case "hash":
+			if _, ok := fieldSeen[auditlog.FieldHash]; !ok {
+				selectedFields = append(selectedFields, auditlog.FieldHash)
+				fieldSeen[auditlog.FieldHash] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditlogPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditLogPaginateOption
+}
+
+func newAuditLogPaginateArgs(rv map[string]any) *auditlogPaginateArgs {
+	args := &auditlogPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AuditLogOrder{Field: &AuditLogOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAuditLogOrder(order))
+			}
+		case *AuditLogOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAuditLogOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AuditLogWhereInput); ok {
+		args.opts = append(args.opts, WithAuditLogFilter(v.Filter))
 	}
 	return args
 }
@@ -624,6 +1419,597 @@ func newJourneyInstancePaginateArgs(rv map[string]any) *journeyinstancePaginateA
 	}
 	if v, ok := rv[whereField].(*JourneyInstanceWhereInput); ok {
 		args.opts = append(args.opts, WithJourneyInstanceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ReconciliationFindingQuery) CollectFields(ctx context.Context, satisfies ...string) (*ReconciliationFindingQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ReconciliationFindingQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(reconciliationfinding.Columns))
+		selectedFields = []string{reconciliationfinding.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "run":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ReconciliationRunClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, reconciliationrunImplementors)...); err != nil {
+				return err
+			}
+			_q.withRun = query
+			if _, ok := fieldSeen[reconciliationfinding.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldRunID)
+				fieldSeen[reconciliationfinding.FieldRunID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[reconciliationfinding.FieldKind]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldKind)
+				fieldSeen[reconciliationfinding.FieldKind] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[reconciliationfinding.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldSeverity)
+				fieldSeen[reconciliationfinding.FieldSeverity] = struct{}{}
+			}
+		case "subject":
+			if _, ok := fieldSeen[reconciliationfinding.FieldSubject]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldSubject)
+				fieldSeen[reconciliationfinding.FieldSubject] = struct{}{}
+			}
+		case "topic":
+			if _, ok := fieldSeen[reconciliationfinding.FieldTopic]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldTopic)
+				fieldSeen[reconciliationfinding.FieldTopic] = struct{}{}
+			}
+		case "resourceID":
+			if _, ok := fieldSeen[reconciliationfinding.FieldResourceID]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldResourceID)
+				fieldSeen[reconciliationfinding.FieldResourceID] = struct{}{}
+			}
+		case "detail":
+			if _, ok := fieldSeen[reconciliationfinding.FieldDetail]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldDetail)
+				fieldSeen[reconciliationfinding.FieldDetail] = struct{}{}
+			}
+		case "data":
+			if _, ok := fieldSeen[reconciliationfinding.FieldData]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldData)
+				fieldSeen[reconciliationfinding.FieldData] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[reconciliationfinding.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldStatus)
+				fieldSeen[reconciliationfinding.FieldStatus] = struct{}{}
+			}
+		case "autoResolved":
+			if _, ok := fieldSeen[reconciliationfinding.FieldAutoResolved]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldAutoResolved)
+				fieldSeen[reconciliationfinding.FieldAutoResolved] = struct{}{}
+			}
+		case "resolvedAt":
+			if _, ok := fieldSeen[reconciliationfinding.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldResolvedAt)
+				fieldSeen[reconciliationfinding.FieldResolvedAt] = struct{}{}
+			}
+		case "resolvedBy":
+			if _, ok := fieldSeen[reconciliationfinding.FieldResolvedBy]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldResolvedBy)
+				fieldSeen[reconciliationfinding.FieldResolvedBy] = struct{}{}
+			}
+		case "resolutionNote":
+			if _, ok := fieldSeen[reconciliationfinding.FieldResolutionNote]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldResolutionNote)
+				fieldSeen[reconciliationfinding.FieldResolutionNote] = struct{}{}
+			}
+		case "runID":
+			if _, ok := fieldSeen[reconciliationfinding.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldRunID)
+				fieldSeen[reconciliationfinding.FieldRunID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[reconciliationfinding.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, reconciliationfinding.FieldCreatedAt)
+				fieldSeen[reconciliationfinding.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type reconciliationfindingPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ReconciliationFindingPaginateOption
+}
+
+func newReconciliationFindingPaginateArgs(rv map[string]any) *reconciliationfindingPaginateArgs {
+	args := &reconciliationfindingPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ReconciliationFindingOrder{Field: &ReconciliationFindingOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithReconciliationFindingOrder(order))
+			}
+		case *ReconciliationFindingOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithReconciliationFindingOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ReconciliationFindingWhereInput); ok {
+		args.opts = append(args.opts, WithReconciliationFindingFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ReconciliationRunQuery) CollectFields(ctx context.Context, satisfies ...string) (*ReconciliationRunQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ReconciliationRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(reconciliationrun.Columns))
+		selectedFields = []string{reconciliationrun.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "findings":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ReconciliationFindingClient{config: _q.config}).Query()
+			)
+			args := newReconciliationFindingPaginateArgs(fieldArgs(ctx, new(ReconciliationFindingWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newReconciliationFindingPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*ReconciliationRun) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"run_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(reconciliationrun.FindingsColumn), ids...))
+						})
+						if err := query.GroupBy(reconciliationrun.FindingsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*ReconciliationRun) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Findings)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, reconciliationfindingImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(reconciliationrun.FindingsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedFindings(alias, func(wq *ReconciliationFindingQuery) {
+				*wq = *query
+			})
+		case "status":
+			if _, ok := fieldSeen[reconciliationrun.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldStatus)
+				fieldSeen[reconciliationrun.FieldStatus] = struct{}{}
+			}
+		case "trigger":
+			if _, ok := fieldSeen[reconciliationrun.FieldTrigger]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldTrigger)
+				fieldSeen[reconciliationrun.FieldTrigger] = struct{}{}
+			}
+		case "windowStart":
+			if _, ok := fieldSeen[reconciliationrun.FieldWindowStart]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldWindowStart)
+				fieldSeen[reconciliationrun.FieldWindowStart] = struct{}{}
+			}
+		case "windowEnd":
+			if _, ok := fieldSeen[reconciliationrun.FieldWindowEnd]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldWindowEnd)
+				fieldSeen[reconciliationrun.FieldWindowEnd] = struct{}{}
+			}
+		case "dwollaEvents":
+			if _, ok := fieldSeen[reconciliationrun.FieldDwollaEvents]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldDwollaEvents)
+				fieldSeen[reconciliationrun.FieldDwollaEvents] = struct{}{}
+			}
+		case "missing":
+			if _, ok := fieldSeen[reconciliationrun.FieldMissing]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldMissing)
+				fieldSeen[reconciliationrun.FieldMissing] = struct{}{}
+			}
+		case "imported":
+			if _, ok := fieldSeen[reconciliationrun.FieldImported]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldImported)
+				fieldSeen[reconciliationrun.FieldImported] = struct{}{}
+			}
+		case "failedDeliveries":
+			if _, ok := fieldSeen[reconciliationrun.FieldFailedDeliveries]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldFailedDeliveries)
+				fieldSeen[reconciliationrun.FieldFailedDeliveries] = struct{}{}
+			}
+		case "neverSent":
+			if _, ok := fieldSeen[reconciliationrun.FieldNeverSent]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldNeverSent)
+				fieldSeen[reconciliationrun.FieldNeverSent] = struct{}{}
+			}
+		case "redeliveryRequested":
+			if _, ok := fieldSeen[reconciliationrun.FieldRedeliveryRequested]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldRedeliveryRequested)
+				fieldSeen[reconciliationrun.FieldRedeliveryRequested] = struct{}{}
+			}
+		case "findingCount":
+			if _, ok := fieldSeen[reconciliationrun.FieldFindingCount]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldFindingCount)
+				fieldSeen[reconciliationrun.FieldFindingCount] = struct{}{}
+			}
+		case "healthScore":
+			if _, ok := fieldSeen[reconciliationrun.FieldHealthScore]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldHealthScore)
+				fieldSeen[reconciliationrun.FieldHealthScore] = struct{}{}
+			}
+		case "stats":
+			if _, ok := fieldSeen[reconciliationrun.FieldStats]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldStats)
+				fieldSeen[reconciliationrun.FieldStats] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[reconciliationrun.FieldError]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldError)
+				fieldSeen[reconciliationrun.FieldError] = struct{}{}
+			}
+		case "jobID":
+			if _, ok := fieldSeen[reconciliationrun.FieldJobID]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldJobID)
+				fieldSeen[reconciliationrun.FieldJobID] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[reconciliationrun.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldStartedAt)
+				fieldSeen[reconciliationrun.FieldStartedAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[reconciliationrun.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, reconciliationrun.FieldFinishedAt)
+				fieldSeen[reconciliationrun.FieldFinishedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type reconciliationrunPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ReconciliationRunPaginateOption
+}
+
+func newReconciliationRunPaginateArgs(rv map[string]any) *reconciliationrunPaginateArgs {
+	args := &reconciliationrunPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ReconciliationRunOrder{Field: &ReconciliationRunOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithReconciliationRunOrder(order))
+			}
+		case *ReconciliationRunOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithReconciliationRunOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ReconciliationRunWhereInput); ok {
+		args.opts = append(args.opts, WithReconciliationRunFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SyncRunQuery) CollectFields(ctx context.Context, satisfies ...string) (*SyncRunQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SyncRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(syncrun.Columns))
+		selectedFields = []string{syncrun.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "status":
+			if _, ok := fieldSeen[syncrun.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldStatus)
+				fieldSeen[syncrun.FieldStatus] = struct{}{}
+			}
+		case "trigger":
+			if _, ok := fieldSeen[syncrun.FieldTrigger]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldTrigger)
+				fieldSeen[syncrun.FieldTrigger] = struct{}{}
+			}
+		case "since":
+			if _, ok := fieldSeen[syncrun.FieldSince]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldSince)
+				fieldSeen[syncrun.FieldSince] = struct{}{}
+			}
+		case "pages":
+			if _, ok := fieldSeen[syncrun.FieldPages]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldPages)
+				fieldSeen[syncrun.FieldPages] = struct{}{}
+			}
+		case "seen":
+			if _, ok := fieldSeen[syncrun.FieldSeen]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldSeen)
+				fieldSeen[syncrun.FieldSeen] = struct{}{}
+			}
+		case "imported":
+			if _, ok := fieldSeen[syncrun.FieldImported]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldImported)
+				fieldSeen[syncrun.FieldImported] = struct{}{}
+			}
+		case "alreadyPresent":
+			if _, ok := fieldSeen[syncrun.FieldAlreadyPresent]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldAlreadyPresent)
+				fieldSeen[syncrun.FieldAlreadyPresent] = struct{}{}
+			}
+		case "errors":
+			if _, ok := fieldSeen[syncrun.FieldErrors]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldErrors)
+				fieldSeen[syncrun.FieldErrors] = struct{}{}
+			}
+		case "nextOffset":
+			if _, ok := fieldSeen[syncrun.FieldNextOffset]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldNextOffset)
+				fieldSeen[syncrun.FieldNextOffset] = struct{}{}
+			}
+		case "totalReported":
+			if _, ok := fieldSeen[syncrun.FieldTotalReported]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldTotalReported)
+				fieldSeen[syncrun.FieldTotalReported] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[syncrun.FieldError]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldError)
+				fieldSeen[syncrun.FieldError] = struct{}{}
+			}
+		case "jobID":
+			if _, ok := fieldSeen[syncrun.FieldJobID]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldJobID)
+				fieldSeen[syncrun.FieldJobID] = struct{}{}
+			}
+		case "resumedFrom":
+			if _, ok := fieldSeen[syncrun.FieldResumedFrom]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldResumedFrom)
+				fieldSeen[syncrun.FieldResumedFrom] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[syncrun.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldStartedAt)
+				fieldSeen[syncrun.FieldStartedAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[syncrun.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldFinishedAt)
+				fieldSeen[syncrun.FieldFinishedAt] = struct{}{}
+			}
+		case "durationMs":
+			if _, ok := fieldSeen[syncrun.FieldDurationMs]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldDurationMs)
+				fieldSeen[syncrun.FieldDurationMs] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type syncrunPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SyncRunPaginateOption
+}
+
+func newSyncRunPaginateArgs(rv map[string]any) *syncrunPaginateArgs {
+	args := &syncrunPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SyncRunOrder{Field: &SyncRunOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSyncRunOrder(order))
+			}
+		case *SyncRunOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSyncRunOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*SyncRunWhereInput); ok {
+		args.opts = append(args.opts, WithSyncRunFilter(v.Filter))
 	}
 	return args
 }

@@ -8,12 +8,73 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *Alert) Rule(ctx context.Context) (*AlertRule, error) {
+	result, err := _m.Edges.RuleOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRule().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *AlertChannel) Rules(ctx context.Context) (result []*AlertRule, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedRules(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RulesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRules().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *AlertRule) Channels(ctx context.Context) (result []*AlertChannel, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedChannels(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ChannelsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryChannels().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *JourneyInstance) Definition(ctx context.Context) (*JourneyDefinition, error) {
 	result, err := _m.Edges.DefinitionOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryDefinition().Only(ctx)
 	}
 	return result, MaskNotFound(err)
+}
+
+func (_m *ReconciliationFinding) Run(ctx context.Context) (*ReconciliationRun, error) {
+	result, err := _m.Edges.RunOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRun().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *ReconciliationRun) Findings(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ReconciliationFindingOrder, where *ReconciliationFindingWhereInput,
+) (*ReconciliationFindingConnection, error) {
+	opts := []ReconciliationFindingPaginateOption{
+		WithReconciliationFindingOrder(orderBy),
+		WithReconciliationFindingFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedFindings(alias); err == nil || hasTotalCount {
+		pager, err := newReconciliationFindingPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &ReconciliationFindingConnection{Edges: []*ReconciliationFindingEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryFindings().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *WebhookDelivery) Event(ctx context.Context) (*WebhookEvent, error) {

@@ -14,10 +14,18 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -347,6 +355,1500 @@ func (_m *APIToken) ToEdge(order *APITokenOrder) *APITokenEdge {
 		order = DefaultAPITokenOrder
 	}
 	return &APITokenEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AlertEdge is the edge representation of Alert.
+type AlertEdge struct {
+	Node   *Alert `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// AlertConnection is the connection containing edges to Alert.
+type AlertConnection struct {
+	Edges      []*AlertEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *AlertConnection) build(nodes []*Alert, pager *alertPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Alert
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Alert {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Alert {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AlertEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AlertEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AlertPaginateOption enables pagination customization.
+type AlertPaginateOption func(*alertPager) error
+
+// WithAlertOrder configures pagination ordering.
+func WithAlertOrder(order *AlertOrder) AlertPaginateOption {
+	if order == nil {
+		order = DefaultAlertOrder
+	}
+	o := *order
+	return func(pager *alertPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAlertOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAlertFilter configures pagination filter.
+func WithAlertFilter(filter func(*AlertQuery) (*AlertQuery, error)) AlertPaginateOption {
+	return func(pager *alertPager) error {
+		if filter == nil {
+			return errors.New("AlertQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type alertPager struct {
+	reverse bool
+	order   *AlertOrder
+	filter  func(*AlertQuery) (*AlertQuery, error)
+}
+
+func newAlertPager(opts []AlertPaginateOption, reverse bool) (*alertPager, error) {
+	pager := &alertPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAlertOrder
+	}
+	return pager, nil
+}
+
+func (p *alertPager) applyFilter(query *AlertQuery) (*AlertQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *alertPager) toCursor(_m *Alert) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *alertPager) applyCursors(query *AlertQuery, after, before *Cursor) (*AlertQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAlertOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *alertPager) applyOrder(query *AlertQuery) *AlertQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAlertOrder.Field {
+		query = query.Order(DefaultAlertOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *alertPager) orderExpr(query *AlertQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAlertOrder.Field {
+			b.Comma().Ident(DefaultAlertOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Alert.
+func (_m *AlertQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AlertPaginateOption,
+) (*AlertConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAlertPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AlertConnection{Edges: []*AlertEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AlertOrderFieldStatus orders Alert by status.
+	AlertOrderFieldStatus = &AlertOrderField{
+		Value: func(_m *Alert) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: alert.FieldStatus,
+		toTerm: alert.ByStatus,
+		toCursor: func(_m *Alert) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// AlertOrderFieldSeverity orders Alert by severity.
+	AlertOrderFieldSeverity = &AlertOrderField{
+		Value: func(_m *Alert) (ent.Value, error) {
+			return _m.Severity, nil
+		},
+		column: alert.FieldSeverity,
+		toTerm: alert.BySeverity,
+		toCursor: func(_m *Alert) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Severity,
+			}
+		},
+	}
+	// AlertOrderFieldStartedAt orders Alert by started_at.
+	AlertOrderFieldStartedAt = &AlertOrderField{
+		Value: func(_m *Alert) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: alert.FieldStartedAt,
+		toTerm: alert.ByStartedAt,
+		toCursor: func(_m *Alert) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AlertOrderField) String() string {
+	var str string
+	switch f.column {
+	case AlertOrderFieldStatus.column:
+		str = "STATUS"
+	case AlertOrderFieldSeverity.column:
+		str = "SEVERITY"
+	case AlertOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AlertOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AlertOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AlertOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STATUS":
+		*f = *AlertOrderFieldStatus
+	case "SEVERITY":
+		*f = *AlertOrderFieldSeverity
+	case "STARTED_AT":
+		*f = *AlertOrderFieldStartedAt
+	default:
+		return fmt.Errorf("%s is not a valid AlertOrderField", str)
+	}
+	return nil
+}
+
+// AlertOrderField defines the ordering field of Alert.
+type AlertOrderField struct {
+	// Value extracts the ordering value from the given Alert.
+	Value    func(*Alert) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) alert.OrderOption
+	toCursor func(*Alert) Cursor
+}
+
+// AlertOrder defines the ordering of Alert.
+type AlertOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *AlertOrderField `json:"field"`
+}
+
+// DefaultAlertOrder is the default ordering of Alert.
+var DefaultAlertOrder = &AlertOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AlertOrderField{
+		Value: func(_m *Alert) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: alert.FieldID,
+		toTerm: alert.ByID,
+		toCursor: func(_m *Alert) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Alert into AlertEdge.
+func (_m *Alert) ToEdge(order *AlertOrder) *AlertEdge {
+	if order == nil {
+		order = DefaultAlertOrder
+	}
+	return &AlertEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AlertChannelEdge is the edge representation of AlertChannel.
+type AlertChannelEdge struct {
+	Node   *AlertChannel `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// AlertChannelConnection is the connection containing edges to AlertChannel.
+type AlertChannelConnection struct {
+	Edges      []*AlertChannelEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *AlertChannelConnection) build(nodes []*AlertChannel, pager *alertchannelPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AlertChannel
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AlertChannel {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AlertChannel {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AlertChannelEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AlertChannelEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AlertChannelPaginateOption enables pagination customization.
+type AlertChannelPaginateOption func(*alertchannelPager) error
+
+// WithAlertChannelOrder configures pagination ordering.
+func WithAlertChannelOrder(order *AlertChannelOrder) AlertChannelPaginateOption {
+	if order == nil {
+		order = DefaultAlertChannelOrder
+	}
+	o := *order
+	return func(pager *alertchannelPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAlertChannelOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAlertChannelFilter configures pagination filter.
+func WithAlertChannelFilter(filter func(*AlertChannelQuery) (*AlertChannelQuery, error)) AlertChannelPaginateOption {
+	return func(pager *alertchannelPager) error {
+		if filter == nil {
+			return errors.New("AlertChannelQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type alertchannelPager struct {
+	reverse bool
+	order   *AlertChannelOrder
+	filter  func(*AlertChannelQuery) (*AlertChannelQuery, error)
+}
+
+func newAlertChannelPager(opts []AlertChannelPaginateOption, reverse bool) (*alertchannelPager, error) {
+	pager := &alertchannelPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAlertChannelOrder
+	}
+	return pager, nil
+}
+
+func (p *alertchannelPager) applyFilter(query *AlertChannelQuery) (*AlertChannelQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *alertchannelPager) toCursor(_m *AlertChannel) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *alertchannelPager) applyCursors(query *AlertChannelQuery, after, before *Cursor) (*AlertChannelQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAlertChannelOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *alertchannelPager) applyOrder(query *AlertChannelQuery) *AlertChannelQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAlertChannelOrder.Field {
+		query = query.Order(DefaultAlertChannelOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *alertchannelPager) orderExpr(query *AlertChannelQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAlertChannelOrder.Field {
+			b.Comma().Ident(DefaultAlertChannelOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AlertChannel.
+func (_m *AlertChannelQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AlertChannelPaginateOption,
+) (*AlertChannelConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAlertChannelPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AlertChannelConnection{Edges: []*AlertChannelEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AlertChannelOrderField defines the ordering field of AlertChannel.
+type AlertChannelOrderField struct {
+	// Value extracts the ordering value from the given AlertChannel.
+	Value    func(*AlertChannel) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) alertchannel.OrderOption
+	toCursor func(*AlertChannel) Cursor
+}
+
+// AlertChannelOrder defines the ordering of AlertChannel.
+type AlertChannelOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *AlertChannelOrderField `json:"field"`
+}
+
+// DefaultAlertChannelOrder is the default ordering of AlertChannel.
+var DefaultAlertChannelOrder = &AlertChannelOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AlertChannelOrderField{
+		Value: func(_m *AlertChannel) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: alertchannel.FieldID,
+		toTerm: alertchannel.ByID,
+		toCursor: func(_m *AlertChannel) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AlertChannel into AlertChannelEdge.
+func (_m *AlertChannel) ToEdge(order *AlertChannelOrder) *AlertChannelEdge {
+	if order == nil {
+		order = DefaultAlertChannelOrder
+	}
+	return &AlertChannelEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AlertRuleEdge is the edge representation of AlertRule.
+type AlertRuleEdge struct {
+	Node   *AlertRule `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// AlertRuleConnection is the connection containing edges to AlertRule.
+type AlertRuleConnection struct {
+	Edges      []*AlertRuleEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *AlertRuleConnection) build(nodes []*AlertRule, pager *alertrulePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AlertRule
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AlertRule {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AlertRule {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AlertRuleEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AlertRuleEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AlertRulePaginateOption enables pagination customization.
+type AlertRulePaginateOption func(*alertrulePager) error
+
+// WithAlertRuleOrder configures pagination ordering.
+func WithAlertRuleOrder(order *AlertRuleOrder) AlertRulePaginateOption {
+	if order == nil {
+		order = DefaultAlertRuleOrder
+	}
+	o := *order
+	return func(pager *alertrulePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAlertRuleOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAlertRuleFilter configures pagination filter.
+func WithAlertRuleFilter(filter func(*AlertRuleQuery) (*AlertRuleQuery, error)) AlertRulePaginateOption {
+	return func(pager *alertrulePager) error {
+		if filter == nil {
+			return errors.New("AlertRuleQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type alertrulePager struct {
+	reverse bool
+	order   *AlertRuleOrder
+	filter  func(*AlertRuleQuery) (*AlertRuleQuery, error)
+}
+
+func newAlertRulePager(opts []AlertRulePaginateOption, reverse bool) (*alertrulePager, error) {
+	pager := &alertrulePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAlertRuleOrder
+	}
+	return pager, nil
+}
+
+func (p *alertrulePager) applyFilter(query *AlertRuleQuery) (*AlertRuleQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *alertrulePager) toCursor(_m *AlertRule) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *alertrulePager) applyCursors(query *AlertRuleQuery, after, before *Cursor) (*AlertRuleQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAlertRuleOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *alertrulePager) applyOrder(query *AlertRuleQuery) *AlertRuleQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAlertRuleOrder.Field {
+		query = query.Order(DefaultAlertRuleOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *alertrulePager) orderExpr(query *AlertRuleQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAlertRuleOrder.Field {
+			b.Comma().Ident(DefaultAlertRuleOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AlertRule.
+func (_m *AlertRuleQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AlertRulePaginateOption,
+) (*AlertRuleConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAlertRulePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AlertRuleConnection{Edges: []*AlertRuleEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AlertRuleOrderField defines the ordering field of AlertRule.
+type AlertRuleOrderField struct {
+	// Value extracts the ordering value from the given AlertRule.
+	Value    func(*AlertRule) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) alertrule.OrderOption
+	toCursor func(*AlertRule) Cursor
+}
+
+// AlertRuleOrder defines the ordering of AlertRule.
+type AlertRuleOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *AlertRuleOrderField `json:"field"`
+}
+
+// DefaultAlertRuleOrder is the default ordering of AlertRule.
+var DefaultAlertRuleOrder = &AlertRuleOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AlertRuleOrderField{
+		Value: func(_m *AlertRule) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: alertrule.FieldID,
+		toTerm: alertrule.ByID,
+		toCursor: func(_m *AlertRule) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AlertRule into AlertRuleEdge.
+func (_m *AlertRule) ToEdge(order *AlertRuleOrder) *AlertRuleEdge {
+	if order == nil {
+		order = DefaultAlertRuleOrder
+	}
+	return &AlertRuleEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AnomalyEdge is the edge representation of Anomaly.
+type AnomalyEdge struct {
+	Node   *Anomaly `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// AnomalyConnection is the connection containing edges to Anomaly.
+type AnomalyConnection struct {
+	Edges      []*AnomalyEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *AnomalyConnection) build(nodes []*Anomaly, pager *anomalyPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Anomaly
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Anomaly {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Anomaly {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AnomalyEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AnomalyEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AnomalyPaginateOption enables pagination customization.
+type AnomalyPaginateOption func(*anomalyPager) error
+
+// WithAnomalyOrder configures pagination ordering.
+func WithAnomalyOrder(order *AnomalyOrder) AnomalyPaginateOption {
+	if order == nil {
+		order = DefaultAnomalyOrder
+	}
+	o := *order
+	return func(pager *anomalyPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAnomalyOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAnomalyFilter configures pagination filter.
+func WithAnomalyFilter(filter func(*AnomalyQuery) (*AnomalyQuery, error)) AnomalyPaginateOption {
+	return func(pager *anomalyPager) error {
+		if filter == nil {
+			return errors.New("AnomalyQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type anomalyPager struct {
+	reverse bool
+	order   *AnomalyOrder
+	filter  func(*AnomalyQuery) (*AnomalyQuery, error)
+}
+
+func newAnomalyPager(opts []AnomalyPaginateOption, reverse bool) (*anomalyPager, error) {
+	pager := &anomalyPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAnomalyOrder
+	}
+	return pager, nil
+}
+
+func (p *anomalyPager) applyFilter(query *AnomalyQuery) (*AnomalyQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *anomalyPager) toCursor(_m *Anomaly) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *anomalyPager) applyCursors(query *AnomalyQuery, after, before *Cursor) (*AnomalyQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAnomalyOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *anomalyPager) applyOrder(query *AnomalyQuery) *AnomalyQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAnomalyOrder.Field {
+		query = query.Order(DefaultAnomalyOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *anomalyPager) orderExpr(query *AnomalyQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAnomalyOrder.Field {
+			b.Comma().Ident(DefaultAnomalyOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Anomaly.
+func (_m *AnomalyQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AnomalyPaginateOption,
+) (*AnomalyConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAnomalyPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AnomalyConnection{Edges: []*AnomalyEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AnomalyOrderFieldType orders Anomaly by type.
+	AnomalyOrderFieldType = &AnomalyOrderField{
+		Value: func(_m *Anomaly) (ent.Value, error) {
+			return _m.Type, nil
+		},
+		column: anomaly.FieldType,
+		toTerm: anomaly.ByType,
+		toCursor: func(_m *Anomaly) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Type,
+			}
+		},
+	}
+	// AnomalyOrderFieldSeverity orders Anomaly by severity.
+	AnomalyOrderFieldSeverity = &AnomalyOrderField{
+		Value: func(_m *Anomaly) (ent.Value, error) {
+			return _m.Severity, nil
+		},
+		column: anomaly.FieldSeverity,
+		toTerm: anomaly.BySeverity,
+		toCursor: func(_m *Anomaly) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Severity,
+			}
+		},
+	}
+	// AnomalyOrderFieldStatus orders Anomaly by status.
+	AnomalyOrderFieldStatus = &AnomalyOrderField{
+		Value: func(_m *Anomaly) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: anomaly.FieldStatus,
+		toTerm: anomaly.ByStatus,
+		toCursor: func(_m *Anomaly) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// AnomalyOrderFieldFirstSeenAt orders Anomaly by first_seen_at.
+	AnomalyOrderFieldFirstSeenAt = &AnomalyOrderField{
+		Value: func(_m *Anomaly) (ent.Value, error) {
+			return _m.FirstSeenAt, nil
+		},
+		column: anomaly.FieldFirstSeenAt,
+		toTerm: anomaly.ByFirstSeenAt,
+		toCursor: func(_m *Anomaly) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.FirstSeenAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AnomalyOrderField) String() string {
+	var str string
+	switch f.column {
+	case AnomalyOrderFieldType.column:
+		str = "TYPE"
+	case AnomalyOrderFieldSeverity.column:
+		str = "SEVERITY"
+	case AnomalyOrderFieldStatus.column:
+		str = "STATUS"
+	case AnomalyOrderFieldFirstSeenAt.column:
+		str = "FIRST_SEEN_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AnomalyOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AnomalyOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AnomalyOrderField %T must be a string", v)
+	}
+	switch str {
+	case "TYPE":
+		*f = *AnomalyOrderFieldType
+	case "SEVERITY":
+		*f = *AnomalyOrderFieldSeverity
+	case "STATUS":
+		*f = *AnomalyOrderFieldStatus
+	case "FIRST_SEEN_AT":
+		*f = *AnomalyOrderFieldFirstSeenAt
+	default:
+		return fmt.Errorf("%s is not a valid AnomalyOrderField", str)
+	}
+	return nil
+}
+
+// AnomalyOrderField defines the ordering field of Anomaly.
+type AnomalyOrderField struct {
+	// Value extracts the ordering value from the given Anomaly.
+	Value    func(*Anomaly) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) anomaly.OrderOption
+	toCursor func(*Anomaly) Cursor
+}
+
+// AnomalyOrder defines the ordering of Anomaly.
+type AnomalyOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *AnomalyOrderField `json:"field"`
+}
+
+// DefaultAnomalyOrder is the default ordering of Anomaly.
+var DefaultAnomalyOrder = &AnomalyOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AnomalyOrderField{
+		Value: func(_m *Anomaly) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: anomaly.FieldID,
+		toTerm: anomaly.ByID,
+		toCursor: func(_m *Anomaly) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Anomaly into AnomalyEdge.
+func (_m *Anomaly) ToEdge(order *AnomalyOrder) *AnomalyEdge {
+	if order == nil {
+		order = DefaultAnomalyOrder
+	}
+	return &AnomalyEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AuditLogEdge is the edge representation of AuditLog.
+type AuditLogEdge struct {
+	Node   *AuditLog `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// AuditLogConnection is the connection containing edges to AuditLog.
+type AuditLogConnection struct {
+	Edges      []*AuditLogEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *AuditLogConnection) build(nodes []*AuditLog, pager *auditlogPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AuditLog
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AuditLog {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AuditLog {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AuditLogEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AuditLogEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AuditLogPaginateOption enables pagination customization.
+type AuditLogPaginateOption func(*auditlogPager) error
+
+// WithAuditLogOrder configures pagination ordering.
+func WithAuditLogOrder(order *AuditLogOrder) AuditLogPaginateOption {
+	if order == nil {
+		order = DefaultAuditLogOrder
+	}
+	o := *order
+	return func(pager *auditlogPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAuditLogOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAuditLogFilter configures pagination filter.
+func WithAuditLogFilter(filter func(*AuditLogQuery) (*AuditLogQuery, error)) AuditLogPaginateOption {
+	return func(pager *auditlogPager) error {
+		if filter == nil {
+			return errors.New("AuditLogQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type auditlogPager struct {
+	reverse bool
+	order   *AuditLogOrder
+	filter  func(*AuditLogQuery) (*AuditLogQuery, error)
+}
+
+func newAuditLogPager(opts []AuditLogPaginateOption, reverse bool) (*auditlogPager, error) {
+	pager := &auditlogPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAuditLogOrder
+	}
+	return pager, nil
+}
+
+func (p *auditlogPager) applyFilter(query *AuditLogQuery) (*AuditLogQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *auditlogPager) toCursor(_m *AuditLog) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *auditlogPager) applyCursors(query *AuditLogQuery, after, before *Cursor) (*AuditLogQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAuditLogOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *auditlogPager) applyOrder(query *AuditLogQuery) *AuditLogQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAuditLogOrder.Field {
+		query = query.Order(DefaultAuditLogOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *auditlogPager) orderExpr(query *AuditLogQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAuditLogOrder.Field {
+			b.Comma().Ident(DefaultAuditLogOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AuditLog.
+func (_m *AuditLogQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AuditLogPaginateOption,
+) (*AuditLogConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAuditLogPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AuditLogConnection{Edges: []*AuditLogEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AuditLogOrderFieldSeq orders AuditLog by seq.
+	AuditLogOrderFieldSeq = &AuditLogOrderField{
+		Value: func(_m *AuditLog) (ent.Value, error) {
+			return _m.Seq, nil
+		},
+		column: auditlog.FieldSeq,
+		toTerm: auditlog.BySeq,
+		toCursor: func(_m *AuditLog) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Seq,
+			}
+		},
+	}
+	// AuditLogOrderFieldAt orders AuditLog by at.
+	AuditLogOrderFieldAt = &AuditLogOrderField{
+		Value: func(_m *AuditLog) (ent.Value, error) {
+			return _m.At, nil
+		},
+		column: auditlog.FieldAt,
+		toTerm: auditlog.ByAt,
+		toCursor: func(_m *AuditLog) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.At,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AuditLogOrderField) String() string {
+	var str string
+	switch f.column {
+	case AuditLogOrderFieldSeq.column:
+		str = "SEQ"
+	case AuditLogOrderFieldAt.column:
+		str = "AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AuditLogOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AuditLogOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AuditLogOrderField %T must be a string", v)
+	}
+	switch str {
+	case "SEQ":
+		*f = *AuditLogOrderFieldSeq
+	case "AT":
+		*f = *AuditLogOrderFieldAt
+	default:
+		return fmt.Errorf("%s is not a valid AuditLogOrderField", str)
+	}
+	return nil
+}
+
+// AuditLogOrderField defines the ordering field of AuditLog.
+type AuditLogOrderField struct {
+	// Value extracts the ordering value from the given AuditLog.
+	Value    func(*AuditLog) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) auditlog.OrderOption
+	toCursor func(*AuditLog) Cursor
+}
+
+// AuditLogOrder defines the ordering of AuditLog.
+type AuditLogOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *AuditLogOrderField `json:"field"`
+}
+
+// DefaultAuditLogOrder is the default ordering of AuditLog.
+var DefaultAuditLogOrder = &AuditLogOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AuditLogOrderField{
+		Value: func(_m *AuditLog) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: auditlog.FieldID,
+		toTerm: auditlog.ByID,
+		toCursor: func(_m *AuditLog) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AuditLog into AuditLogEdge.
+func (_m *AuditLog) ToEdge(order *AuditLogOrder) *AuditLogEdge {
+	if order == nil {
+		order = DefaultAuditLogOrder
+	}
+	return &AuditLogEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -1433,6 +2935,1002 @@ func (_m *JourneyInstance) ToEdge(order *JourneyInstanceOrder) *JourneyInstanceE
 		order = DefaultJourneyInstanceOrder
 	}
 	return &JourneyInstanceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ReconciliationFindingEdge is the edge representation of ReconciliationFinding.
+type ReconciliationFindingEdge struct {
+	Node   *ReconciliationFinding `json:"node"`
+	Cursor Cursor                 `json:"cursor"`
+}
+
+// ReconciliationFindingConnection is the connection containing edges to ReconciliationFinding.
+type ReconciliationFindingConnection struct {
+	Edges      []*ReconciliationFindingEdge `json:"edges"`
+	PageInfo   PageInfo                     `json:"pageInfo"`
+	TotalCount int                          `json:"totalCount"`
+}
+
+func (c *ReconciliationFindingConnection) build(nodes []*ReconciliationFinding, pager *reconciliationfindingPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ReconciliationFinding
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ReconciliationFinding {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ReconciliationFinding {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ReconciliationFindingEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ReconciliationFindingEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ReconciliationFindingPaginateOption enables pagination customization.
+type ReconciliationFindingPaginateOption func(*reconciliationfindingPager) error
+
+// WithReconciliationFindingOrder configures pagination ordering.
+func WithReconciliationFindingOrder(order *ReconciliationFindingOrder) ReconciliationFindingPaginateOption {
+	if order == nil {
+		order = DefaultReconciliationFindingOrder
+	}
+	o := *order
+	return func(pager *reconciliationfindingPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultReconciliationFindingOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithReconciliationFindingFilter configures pagination filter.
+func WithReconciliationFindingFilter(filter func(*ReconciliationFindingQuery) (*ReconciliationFindingQuery, error)) ReconciliationFindingPaginateOption {
+	return func(pager *reconciliationfindingPager) error {
+		if filter == nil {
+			return errors.New("ReconciliationFindingQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type reconciliationfindingPager struct {
+	reverse bool
+	order   *ReconciliationFindingOrder
+	filter  func(*ReconciliationFindingQuery) (*ReconciliationFindingQuery, error)
+}
+
+func newReconciliationFindingPager(opts []ReconciliationFindingPaginateOption, reverse bool) (*reconciliationfindingPager, error) {
+	pager := &reconciliationfindingPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultReconciliationFindingOrder
+	}
+	return pager, nil
+}
+
+func (p *reconciliationfindingPager) applyFilter(query *ReconciliationFindingQuery) (*ReconciliationFindingQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *reconciliationfindingPager) toCursor(_m *ReconciliationFinding) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *reconciliationfindingPager) applyCursors(query *ReconciliationFindingQuery, after, before *Cursor) (*ReconciliationFindingQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultReconciliationFindingOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *reconciliationfindingPager) applyOrder(query *ReconciliationFindingQuery) *ReconciliationFindingQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultReconciliationFindingOrder.Field {
+		query = query.Order(DefaultReconciliationFindingOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *reconciliationfindingPager) orderExpr(query *ReconciliationFindingQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultReconciliationFindingOrder.Field {
+			b.Comma().Ident(DefaultReconciliationFindingOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ReconciliationFinding.
+func (_m *ReconciliationFindingQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ReconciliationFindingPaginateOption,
+) (*ReconciliationFindingConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newReconciliationFindingPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ReconciliationFindingConnection{Edges: []*ReconciliationFindingEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ReconciliationFindingOrderFieldKind orders ReconciliationFinding by kind.
+	ReconciliationFindingOrderFieldKind = &ReconciliationFindingOrderField{
+		Value: func(_m *ReconciliationFinding) (ent.Value, error) {
+			return _m.Kind, nil
+		},
+		column: reconciliationfinding.FieldKind,
+		toTerm: reconciliationfinding.ByKind,
+		toCursor: func(_m *ReconciliationFinding) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Kind,
+			}
+		},
+	}
+	// ReconciliationFindingOrderFieldSeverity orders ReconciliationFinding by severity.
+	ReconciliationFindingOrderFieldSeverity = &ReconciliationFindingOrderField{
+		Value: func(_m *ReconciliationFinding) (ent.Value, error) {
+			return _m.Severity, nil
+		},
+		column: reconciliationfinding.FieldSeverity,
+		toTerm: reconciliationfinding.BySeverity,
+		toCursor: func(_m *ReconciliationFinding) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Severity,
+			}
+		},
+	}
+	// ReconciliationFindingOrderFieldStatus orders ReconciliationFinding by status.
+	ReconciliationFindingOrderFieldStatus = &ReconciliationFindingOrderField{
+		Value: func(_m *ReconciliationFinding) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: reconciliationfinding.FieldStatus,
+		toTerm: reconciliationfinding.ByStatus,
+		toCursor: func(_m *ReconciliationFinding) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// ReconciliationFindingOrderFieldCreatedAt orders ReconciliationFinding by created_at.
+	ReconciliationFindingOrderFieldCreatedAt = &ReconciliationFindingOrderField{
+		Value: func(_m *ReconciliationFinding) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: reconciliationfinding.FieldCreatedAt,
+		toTerm: reconciliationfinding.ByCreatedAt,
+		toCursor: func(_m *ReconciliationFinding) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ReconciliationFindingOrderField) String() string {
+	var str string
+	switch f.column {
+	case ReconciliationFindingOrderFieldKind.column:
+		str = "KIND"
+	case ReconciliationFindingOrderFieldSeverity.column:
+		str = "SEVERITY"
+	case ReconciliationFindingOrderFieldStatus.column:
+		str = "STATUS"
+	case ReconciliationFindingOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ReconciliationFindingOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ReconciliationFindingOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ReconciliationFindingOrderField %T must be a string", v)
+	}
+	switch str {
+	case "KIND":
+		*f = *ReconciliationFindingOrderFieldKind
+	case "SEVERITY":
+		*f = *ReconciliationFindingOrderFieldSeverity
+	case "STATUS":
+		*f = *ReconciliationFindingOrderFieldStatus
+	case "CREATED_AT":
+		*f = *ReconciliationFindingOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ReconciliationFindingOrderField", str)
+	}
+	return nil
+}
+
+// ReconciliationFindingOrderField defines the ordering field of ReconciliationFinding.
+type ReconciliationFindingOrderField struct {
+	// Value extracts the ordering value from the given ReconciliationFinding.
+	Value    func(*ReconciliationFinding) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) reconciliationfinding.OrderOption
+	toCursor func(*ReconciliationFinding) Cursor
+}
+
+// ReconciliationFindingOrder defines the ordering of ReconciliationFinding.
+type ReconciliationFindingOrder struct {
+	Direction OrderDirection                   `json:"direction"`
+	Field     *ReconciliationFindingOrderField `json:"field"`
+}
+
+// DefaultReconciliationFindingOrder is the default ordering of ReconciliationFinding.
+var DefaultReconciliationFindingOrder = &ReconciliationFindingOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ReconciliationFindingOrderField{
+		Value: func(_m *ReconciliationFinding) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: reconciliationfinding.FieldID,
+		toTerm: reconciliationfinding.ByID,
+		toCursor: func(_m *ReconciliationFinding) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ReconciliationFinding into ReconciliationFindingEdge.
+func (_m *ReconciliationFinding) ToEdge(order *ReconciliationFindingOrder) *ReconciliationFindingEdge {
+	if order == nil {
+		order = DefaultReconciliationFindingOrder
+	}
+	return &ReconciliationFindingEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ReconciliationRunEdge is the edge representation of ReconciliationRun.
+type ReconciliationRunEdge struct {
+	Node   *ReconciliationRun `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// ReconciliationRunConnection is the connection containing edges to ReconciliationRun.
+type ReconciliationRunConnection struct {
+	Edges      []*ReconciliationRunEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *ReconciliationRunConnection) build(nodes []*ReconciliationRun, pager *reconciliationrunPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ReconciliationRun
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ReconciliationRun {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ReconciliationRun {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ReconciliationRunEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ReconciliationRunEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ReconciliationRunPaginateOption enables pagination customization.
+type ReconciliationRunPaginateOption func(*reconciliationrunPager) error
+
+// WithReconciliationRunOrder configures pagination ordering.
+func WithReconciliationRunOrder(order *ReconciliationRunOrder) ReconciliationRunPaginateOption {
+	if order == nil {
+		order = DefaultReconciliationRunOrder
+	}
+	o := *order
+	return func(pager *reconciliationrunPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultReconciliationRunOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithReconciliationRunFilter configures pagination filter.
+func WithReconciliationRunFilter(filter func(*ReconciliationRunQuery) (*ReconciliationRunQuery, error)) ReconciliationRunPaginateOption {
+	return func(pager *reconciliationrunPager) error {
+		if filter == nil {
+			return errors.New("ReconciliationRunQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type reconciliationrunPager struct {
+	reverse bool
+	order   *ReconciliationRunOrder
+	filter  func(*ReconciliationRunQuery) (*ReconciliationRunQuery, error)
+}
+
+func newReconciliationRunPager(opts []ReconciliationRunPaginateOption, reverse bool) (*reconciliationrunPager, error) {
+	pager := &reconciliationrunPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultReconciliationRunOrder
+	}
+	return pager, nil
+}
+
+func (p *reconciliationrunPager) applyFilter(query *ReconciliationRunQuery) (*ReconciliationRunQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *reconciliationrunPager) toCursor(_m *ReconciliationRun) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *reconciliationrunPager) applyCursors(query *ReconciliationRunQuery, after, before *Cursor) (*ReconciliationRunQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultReconciliationRunOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *reconciliationrunPager) applyOrder(query *ReconciliationRunQuery) *ReconciliationRunQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultReconciliationRunOrder.Field {
+		query = query.Order(DefaultReconciliationRunOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *reconciliationrunPager) orderExpr(query *ReconciliationRunQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultReconciliationRunOrder.Field {
+			b.Comma().Ident(DefaultReconciliationRunOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ReconciliationRun.
+func (_m *ReconciliationRunQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ReconciliationRunPaginateOption,
+) (*ReconciliationRunConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newReconciliationRunPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ReconciliationRunConnection{Edges: []*ReconciliationRunEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ReconciliationRunOrderFieldStatus orders ReconciliationRun by status.
+	ReconciliationRunOrderFieldStatus = &ReconciliationRunOrderField{
+		Value: func(_m *ReconciliationRun) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: reconciliationrun.FieldStatus,
+		toTerm: reconciliationrun.ByStatus,
+		toCursor: func(_m *ReconciliationRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// ReconciliationRunOrderFieldHealthScore orders ReconciliationRun by health_score.
+	ReconciliationRunOrderFieldHealthScore = &ReconciliationRunOrderField{
+		Value: func(_m *ReconciliationRun) (ent.Value, error) {
+			return _m.HealthScore, nil
+		},
+		column: reconciliationrun.FieldHealthScore,
+		toTerm: reconciliationrun.ByHealthScore,
+		toCursor: func(_m *ReconciliationRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.HealthScore,
+			}
+		},
+	}
+	// ReconciliationRunOrderFieldStartedAt orders ReconciliationRun by started_at.
+	ReconciliationRunOrderFieldStartedAt = &ReconciliationRunOrderField{
+		Value: func(_m *ReconciliationRun) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: reconciliationrun.FieldStartedAt,
+		toTerm: reconciliationrun.ByStartedAt,
+		toCursor: func(_m *ReconciliationRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ReconciliationRunOrderField) String() string {
+	var str string
+	switch f.column {
+	case ReconciliationRunOrderFieldStatus.column:
+		str = "STATUS"
+	case ReconciliationRunOrderFieldHealthScore.column:
+		str = "HEALTH_SCORE"
+	case ReconciliationRunOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ReconciliationRunOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ReconciliationRunOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ReconciliationRunOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STATUS":
+		*f = *ReconciliationRunOrderFieldStatus
+	case "HEALTH_SCORE":
+		*f = *ReconciliationRunOrderFieldHealthScore
+	case "STARTED_AT":
+		*f = *ReconciliationRunOrderFieldStartedAt
+	default:
+		return fmt.Errorf("%s is not a valid ReconciliationRunOrderField", str)
+	}
+	return nil
+}
+
+// ReconciliationRunOrderField defines the ordering field of ReconciliationRun.
+type ReconciliationRunOrderField struct {
+	// Value extracts the ordering value from the given ReconciliationRun.
+	Value    func(*ReconciliationRun) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) reconciliationrun.OrderOption
+	toCursor func(*ReconciliationRun) Cursor
+}
+
+// ReconciliationRunOrder defines the ordering of ReconciliationRun.
+type ReconciliationRunOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *ReconciliationRunOrderField `json:"field"`
+}
+
+// DefaultReconciliationRunOrder is the default ordering of ReconciliationRun.
+var DefaultReconciliationRunOrder = &ReconciliationRunOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ReconciliationRunOrderField{
+		Value: func(_m *ReconciliationRun) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: reconciliationrun.FieldID,
+		toTerm: reconciliationrun.ByID,
+		toCursor: func(_m *ReconciliationRun) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ReconciliationRun into ReconciliationRunEdge.
+func (_m *ReconciliationRun) ToEdge(order *ReconciliationRunOrder) *ReconciliationRunEdge {
+	if order == nil {
+		order = DefaultReconciliationRunOrder
+	}
+	return &ReconciliationRunEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SyncRunEdge is the edge representation of SyncRun.
+type SyncRunEdge struct {
+	Node   *SyncRun `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// SyncRunConnection is the connection containing edges to SyncRun.
+type SyncRunConnection struct {
+	Edges      []*SyncRunEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *SyncRunConnection) build(nodes []*SyncRun, pager *syncrunPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SyncRun
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SyncRun {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SyncRun {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SyncRunEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SyncRunEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SyncRunPaginateOption enables pagination customization.
+type SyncRunPaginateOption func(*syncrunPager) error
+
+// WithSyncRunOrder configures pagination ordering.
+func WithSyncRunOrder(order *SyncRunOrder) SyncRunPaginateOption {
+	if order == nil {
+		order = DefaultSyncRunOrder
+	}
+	o := *order
+	return func(pager *syncrunPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSyncRunOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSyncRunFilter configures pagination filter.
+func WithSyncRunFilter(filter func(*SyncRunQuery) (*SyncRunQuery, error)) SyncRunPaginateOption {
+	return func(pager *syncrunPager) error {
+		if filter == nil {
+			return errors.New("SyncRunQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type syncrunPager struct {
+	reverse bool
+	order   *SyncRunOrder
+	filter  func(*SyncRunQuery) (*SyncRunQuery, error)
+}
+
+func newSyncRunPager(opts []SyncRunPaginateOption, reverse bool) (*syncrunPager, error) {
+	pager := &syncrunPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSyncRunOrder
+	}
+	return pager, nil
+}
+
+func (p *syncrunPager) applyFilter(query *SyncRunQuery) (*SyncRunQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *syncrunPager) toCursor(_m *SyncRun) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *syncrunPager) applyCursors(query *SyncRunQuery, after, before *Cursor) (*SyncRunQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSyncRunOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *syncrunPager) applyOrder(query *SyncRunQuery) *SyncRunQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSyncRunOrder.Field {
+		query = query.Order(DefaultSyncRunOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *syncrunPager) orderExpr(query *SyncRunQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSyncRunOrder.Field {
+			b.Comma().Ident(DefaultSyncRunOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SyncRun.
+func (_m *SyncRunQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SyncRunPaginateOption,
+) (*SyncRunConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSyncRunPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SyncRunConnection{Edges: []*SyncRunEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// SyncRunOrderFieldStatus orders SyncRun by status.
+	SyncRunOrderFieldStatus = &SyncRunOrderField{
+		Value: func(_m *SyncRun) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: syncrun.FieldStatus,
+		toTerm: syncrun.ByStatus,
+		toCursor: func(_m *SyncRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// SyncRunOrderFieldStartedAt orders SyncRun by started_at.
+	SyncRunOrderFieldStartedAt = &SyncRunOrderField{
+		Value: func(_m *SyncRun) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: syncrun.FieldStartedAt,
+		toTerm: syncrun.ByStartedAt,
+		toCursor: func(_m *SyncRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SyncRunOrderField) String() string {
+	var str string
+	switch f.column {
+	case SyncRunOrderFieldStatus.column:
+		str = "STATUS"
+	case SyncRunOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SyncRunOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SyncRunOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SyncRunOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STATUS":
+		*f = *SyncRunOrderFieldStatus
+	case "STARTED_AT":
+		*f = *SyncRunOrderFieldStartedAt
+	default:
+		return fmt.Errorf("%s is not a valid SyncRunOrderField", str)
+	}
+	return nil
+}
+
+// SyncRunOrderField defines the ordering field of SyncRun.
+type SyncRunOrderField struct {
+	// Value extracts the ordering value from the given SyncRun.
+	Value    func(*SyncRun) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) syncrun.OrderOption
+	toCursor func(*SyncRun) Cursor
+}
+
+// SyncRunOrder defines the ordering of SyncRun.
+type SyncRunOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *SyncRunOrderField `json:"field"`
+}
+
+// DefaultSyncRunOrder is the default ordering of SyncRun.
+var DefaultSyncRunOrder = &SyncRunOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SyncRunOrderField{
+		Value: func(_m *SyncRun) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: syncrun.FieldID,
+		toTerm: syncrun.ByID,
+		toCursor: func(_m *SyncRun) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SyncRun into SyncRunEdge.
+func (_m *SyncRun) ToEdge(order *SyncRunOrder) *SyncRunEdge {
+	if order == nil {
+		order = DefaultSyncRunOrder
+	}
+	return &SyncRunEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -7,11 +7,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/predicate"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -423,6 +431,3656 @@ func (i *APITokenWhereInput) P() (predicate.APIToken, error) {
 		return predicates[0], nil
 	default:
 		return apitoken.And(predicates...), nil
+	}
+}
+
+// AlertWhereInput represents a where input for filtering Alert queries.
+type AlertWhereInput struct {
+	Predicates []predicate.Alert  `json:"-"`
+	Not        *AlertWhereInput   `json:"not,omitempty"`
+	Or         []*AlertWhereInput `json:"or,omitempty"`
+	And        []*AlertWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "rule_key" field predicates.
+	RuleKey             *string  `json:"ruleKey,omitempty"`
+	RuleKeyNEQ          *string  `json:"ruleKeyNEQ,omitempty"`
+	RuleKeyIn           []string `json:"ruleKeyIn,omitempty"`
+	RuleKeyNotIn        []string `json:"ruleKeyNotIn,omitempty"`
+	RuleKeyGT           *string  `json:"ruleKeyGT,omitempty"`
+	RuleKeyGTE          *string  `json:"ruleKeyGTE,omitempty"`
+	RuleKeyLT           *string  `json:"ruleKeyLT,omitempty"`
+	RuleKeyLTE          *string  `json:"ruleKeyLTE,omitempty"`
+	RuleKeyContains     *string  `json:"ruleKeyContains,omitempty"`
+	RuleKeyHasPrefix    *string  `json:"ruleKeyHasPrefix,omitempty"`
+	RuleKeyHasSuffix    *string  `json:"ruleKeyHasSuffix,omitempty"`
+	RuleKeyEqualFold    *string  `json:"ruleKeyEqualFold,omitempty"`
+	RuleKeyContainsFold *string  `json:"ruleKeyContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *alert.Status  `json:"status,omitempty"`
+	StatusNEQ   *alert.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []alert.Status `json:"statusIn,omitempty"`
+	StatusNotIn []alert.Status `json:"statusNotIn,omitempty"`
+
+	// "severity" field predicates.
+	Severity      *alert.Severity  `json:"severity,omitempty"`
+	SeverityNEQ   *alert.Severity  `json:"severityNEQ,omitempty"`
+	SeverityIn    []alert.Severity `json:"severityIn,omitempty"`
+	SeverityNotIn []alert.Severity `json:"severityNotIn,omitempty"`
+
+	// "title" field predicates.
+	Title             *string  `json:"title,omitempty"`
+	TitleNEQ          *string  `json:"titleNEQ,omitempty"`
+	TitleIn           []string `json:"titleIn,omitempty"`
+	TitleNotIn        []string `json:"titleNotIn,omitempty"`
+	TitleGT           *string  `json:"titleGT,omitempty"`
+	TitleGTE          *string  `json:"titleGTE,omitempty"`
+	TitleLT           *string  `json:"titleLT,omitempty"`
+	TitleLTE          *string  `json:"titleLTE,omitempty"`
+	TitleContains     *string  `json:"titleContains,omitempty"`
+	TitleHasPrefix    *string  `json:"titleHasPrefix,omitempty"`
+	TitleHasSuffix    *string  `json:"titleHasSuffix,omitempty"`
+	TitleEqualFold    *string  `json:"titleEqualFold,omitempty"`
+	TitleContainsFold *string  `json:"titleContainsFold,omitempty"`
+
+	// "message" field predicates.
+	Message             *string  `json:"message,omitempty"`
+	MessageNEQ          *string  `json:"messageNEQ,omitempty"`
+	MessageIn           []string `json:"messageIn,omitempty"`
+	MessageNotIn        []string `json:"messageNotIn,omitempty"`
+	MessageGT           *string  `json:"messageGT,omitempty"`
+	MessageGTE          *string  `json:"messageGTE,omitempty"`
+	MessageLT           *string  `json:"messageLT,omitempty"`
+	MessageLTE          *string  `json:"messageLTE,omitempty"`
+	MessageContains     *string  `json:"messageContains,omitempty"`
+	MessageHasPrefix    *string  `json:"messageHasPrefix,omitempty"`
+	MessageHasSuffix    *string  `json:"messageHasSuffix,omitempty"`
+	MessageEqualFold    *string  `json:"messageEqualFold,omitempty"`
+	MessageContainsFold *string  `json:"messageContainsFold,omitempty"`
+
+	// "value" field predicates.
+	Value       *float64  `json:"value,omitempty"`
+	ValueNEQ    *float64  `json:"valueNEQ,omitempty"`
+	ValueIn     []float64 `json:"valueIn,omitempty"`
+	ValueNotIn  []float64 `json:"valueNotIn,omitempty"`
+	ValueGT     *float64  `json:"valueGT,omitempty"`
+	ValueGTE    *float64  `json:"valueGTE,omitempty"`
+	ValueLT     *float64  `json:"valueLT,omitempty"`
+	ValueLTE    *float64  `json:"valueLTE,omitempty"`
+	ValueIsNil  bool      `json:"valueIsNil,omitempty"`
+	ValueNotNil bool      `json:"valueNotNil,omitempty"`
+
+	// "threshold" field predicates.
+	Threshold       *float64  `json:"threshold,omitempty"`
+	ThresholdNEQ    *float64  `json:"thresholdNEQ,omitempty"`
+	ThresholdIn     []float64 `json:"thresholdIn,omitempty"`
+	ThresholdNotIn  []float64 `json:"thresholdNotIn,omitempty"`
+	ThresholdGT     *float64  `json:"thresholdGT,omitempty"`
+	ThresholdGTE    *float64  `json:"thresholdGTE,omitempty"`
+	ThresholdLT     *float64  `json:"thresholdLT,omitempty"`
+	ThresholdLTE    *float64  `json:"thresholdLTE,omitempty"`
+	ThresholdIsNil  bool      `json:"thresholdIsNil,omitempty"`
+	ThresholdNotNil bool      `json:"thresholdNotNil,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt      *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ   *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn    []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT    *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE   *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT    *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE   *time.Time  `json:"startedAtLTE,omitempty"`
+
+	// "last_evaluated_at" field predicates.
+	LastEvaluatedAt      *time.Time  `json:"lastEvaluatedAt,omitempty"`
+	LastEvaluatedAtNEQ   *time.Time  `json:"lastEvaluatedAtNEQ,omitempty"`
+	LastEvaluatedAtIn    []time.Time `json:"lastEvaluatedAtIn,omitempty"`
+	LastEvaluatedAtNotIn []time.Time `json:"lastEvaluatedAtNotIn,omitempty"`
+	LastEvaluatedAtGT    *time.Time  `json:"lastEvaluatedAtGT,omitempty"`
+	LastEvaluatedAtGTE   *time.Time  `json:"lastEvaluatedAtGTE,omitempty"`
+	LastEvaluatedAtLT    *time.Time  `json:"lastEvaluatedAtLT,omitempty"`
+	LastEvaluatedAtLTE   *time.Time  `json:"lastEvaluatedAtLTE,omitempty"`
+
+	// "last_notified_at" field predicates.
+	LastNotifiedAt       *time.Time  `json:"lastNotifiedAt,omitempty"`
+	LastNotifiedAtNEQ    *time.Time  `json:"lastNotifiedAtNEQ,omitempty"`
+	LastNotifiedAtIn     []time.Time `json:"lastNotifiedAtIn,omitempty"`
+	LastNotifiedAtNotIn  []time.Time `json:"lastNotifiedAtNotIn,omitempty"`
+	LastNotifiedAtGT     *time.Time  `json:"lastNotifiedAtGT,omitempty"`
+	LastNotifiedAtGTE    *time.Time  `json:"lastNotifiedAtGTE,omitempty"`
+	LastNotifiedAtLT     *time.Time  `json:"lastNotifiedAtLT,omitempty"`
+	LastNotifiedAtLTE    *time.Time  `json:"lastNotifiedAtLTE,omitempty"`
+	LastNotifiedAtIsNil  bool        `json:"lastNotifiedAtIsNil,omitempty"`
+	LastNotifiedAtNotNil bool        `json:"lastNotifiedAtNotNil,omitempty"`
+
+	// "notifications" field predicates.
+	Notifications      *int  `json:"notifications,omitempty"`
+	NotificationsNEQ   *int  `json:"notificationsNEQ,omitempty"`
+	NotificationsIn    []int `json:"notificationsIn,omitempty"`
+	NotificationsNotIn []int `json:"notificationsNotIn,omitempty"`
+	NotificationsGT    *int  `json:"notificationsGT,omitempty"`
+	NotificationsGTE   *int  `json:"notificationsGTE,omitempty"`
+	NotificationsLT    *int  `json:"notificationsLT,omitempty"`
+	NotificationsLTE   *int  `json:"notificationsLTE,omitempty"`
+
+	// "acknowledged_at" field predicates.
+	AcknowledgedAt       *time.Time  `json:"acknowledgedAt,omitempty"`
+	AcknowledgedAtNEQ    *time.Time  `json:"acknowledgedAtNEQ,omitempty"`
+	AcknowledgedAtIn     []time.Time `json:"acknowledgedAtIn,omitempty"`
+	AcknowledgedAtNotIn  []time.Time `json:"acknowledgedAtNotIn,omitempty"`
+	AcknowledgedAtGT     *time.Time  `json:"acknowledgedAtGT,omitempty"`
+	AcknowledgedAtGTE    *time.Time  `json:"acknowledgedAtGTE,omitempty"`
+	AcknowledgedAtLT     *time.Time  `json:"acknowledgedAtLT,omitempty"`
+	AcknowledgedAtLTE    *time.Time  `json:"acknowledgedAtLTE,omitempty"`
+	AcknowledgedAtIsNil  bool        `json:"acknowledgedAtIsNil,omitempty"`
+	AcknowledgedAtNotNil bool        `json:"acknowledgedAtNotNil,omitempty"`
+
+	// "acknowledged_by" field predicates.
+	AcknowledgedBy             *string  `json:"acknowledgedBy,omitempty"`
+	AcknowledgedByNEQ          *string  `json:"acknowledgedByNEQ,omitempty"`
+	AcknowledgedByIn           []string `json:"acknowledgedByIn,omitempty"`
+	AcknowledgedByNotIn        []string `json:"acknowledgedByNotIn,omitempty"`
+	AcknowledgedByGT           *string  `json:"acknowledgedByGT,omitempty"`
+	AcknowledgedByGTE          *string  `json:"acknowledgedByGTE,omitempty"`
+	AcknowledgedByLT           *string  `json:"acknowledgedByLT,omitempty"`
+	AcknowledgedByLTE          *string  `json:"acknowledgedByLTE,omitempty"`
+	AcknowledgedByContains     *string  `json:"acknowledgedByContains,omitempty"`
+	AcknowledgedByHasPrefix    *string  `json:"acknowledgedByHasPrefix,omitempty"`
+	AcknowledgedByHasSuffix    *string  `json:"acknowledgedByHasSuffix,omitempty"`
+	AcknowledgedByIsNil        bool     `json:"acknowledgedByIsNil,omitempty"`
+	AcknowledgedByNotNil       bool     `json:"acknowledgedByNotNil,omitempty"`
+	AcknowledgedByEqualFold    *string  `json:"acknowledgedByEqualFold,omitempty"`
+	AcknowledgedByContainsFold *string  `json:"acknowledgedByContainsFold,omitempty"`
+
+	// "resolved_at" field predicates.
+	ResolvedAt       *time.Time  `json:"resolvedAt,omitempty"`
+	ResolvedAtNEQ    *time.Time  `json:"resolvedAtNEQ,omitempty"`
+	ResolvedAtIn     []time.Time `json:"resolvedAtIn,omitempty"`
+	ResolvedAtNotIn  []time.Time `json:"resolvedAtNotIn,omitempty"`
+	ResolvedAtGT     *time.Time  `json:"resolvedAtGT,omitempty"`
+	ResolvedAtGTE    *time.Time  `json:"resolvedAtGTE,omitempty"`
+	ResolvedAtLT     *time.Time  `json:"resolvedAtLT,omitempty"`
+	ResolvedAtLTE    *time.Time  `json:"resolvedAtLTE,omitempty"`
+	ResolvedAtIsNil  bool        `json:"resolvedAtIsNil,omitempty"`
+	ResolvedAtNotNil bool        `json:"resolvedAtNotNil,omitempty"`
+
+	// "resolved_by" field predicates.
+	ResolvedBy             *string  `json:"resolvedBy,omitempty"`
+	ResolvedByNEQ          *string  `json:"resolvedByNEQ,omitempty"`
+	ResolvedByIn           []string `json:"resolvedByIn,omitempty"`
+	ResolvedByNotIn        []string `json:"resolvedByNotIn,omitempty"`
+	ResolvedByGT           *string  `json:"resolvedByGT,omitempty"`
+	ResolvedByGTE          *string  `json:"resolvedByGTE,omitempty"`
+	ResolvedByLT           *string  `json:"resolvedByLT,omitempty"`
+	ResolvedByLTE          *string  `json:"resolvedByLTE,omitempty"`
+	ResolvedByContains     *string  `json:"resolvedByContains,omitempty"`
+	ResolvedByHasPrefix    *string  `json:"resolvedByHasPrefix,omitempty"`
+	ResolvedByHasSuffix    *string  `json:"resolvedByHasSuffix,omitempty"`
+	ResolvedByIsNil        bool     `json:"resolvedByIsNil,omitempty"`
+	ResolvedByNotNil       bool     `json:"resolvedByNotNil,omitempty"`
+	ResolvedByEqualFold    *string  `json:"resolvedByEqualFold,omitempty"`
+	ResolvedByContainsFold *string  `json:"resolvedByContainsFold,omitempty"`
+
+	// "rule_id" field predicates.
+	RuleID       *int  `json:"ruleID,omitempty"`
+	RuleIDNEQ    *int  `json:"ruleIDNEQ,omitempty"`
+	RuleIDIn     []int `json:"ruleIDIn,omitempty"`
+	RuleIDNotIn  []int `json:"ruleIDNotIn,omitempty"`
+	RuleIDIsNil  bool  `json:"ruleIDIsNil,omitempty"`
+	RuleIDNotNil bool  `json:"ruleIDNotNil,omitempty"`
+
+	// "anomaly_id" field predicates.
+	AnomalyID       *int  `json:"anomalyID,omitempty"`
+	AnomalyIDNEQ    *int  `json:"anomalyIDNEQ,omitempty"`
+	AnomalyIDIn     []int `json:"anomalyIDIn,omitempty"`
+	AnomalyIDNotIn  []int `json:"anomalyIDNotIn,omitempty"`
+	AnomalyIDGT     *int  `json:"anomalyIDGT,omitempty"`
+	AnomalyIDGTE    *int  `json:"anomalyIDGTE,omitempty"`
+	AnomalyIDLT     *int  `json:"anomalyIDLT,omitempty"`
+	AnomalyIDLTE    *int  `json:"anomalyIDLTE,omitempty"`
+	AnomalyIDIsNil  bool  `json:"anomalyIDIsNil,omitempty"`
+	AnomalyIDNotNil bool  `json:"anomalyIDNotNil,omitempty"`
+
+	// "rule" edge predicates.
+	HasRule     *bool                  `json:"hasRule,omitempty"`
+	HasRuleWith []*AlertRuleWhereInput `json:"hasRuleWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AlertWhereInput) AddPredicates(predicates ...predicate.Alert) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AlertWhereInput filter on the AlertQuery builder.
+func (i *AlertWhereInput) Filter(q *AlertQuery) (*AlertQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAlertWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAlertWhereInput is returned in case the AlertWhereInput is empty.
+var ErrEmptyAlertWhereInput = errors.New("ent: empty predicate AlertWhereInput")
+
+// P returns a predicate for filtering alerts.
+// An error is returned if the input is empty or invalid.
+func (i *AlertWhereInput) P() (predicate.Alert, error) {
+	var predicates []predicate.Alert
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, alert.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Alert, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, alert.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Alert, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, alert.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, alert.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, alert.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, alert.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, alert.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, alert.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, alert.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, alert.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, alert.IDLTE(*i.IDLTE))
+	}
+	if i.RuleKey != nil {
+		predicates = append(predicates, alert.RuleKeyEQ(*i.RuleKey))
+	}
+	if i.RuleKeyNEQ != nil {
+		predicates = append(predicates, alert.RuleKeyNEQ(*i.RuleKeyNEQ))
+	}
+	if len(i.RuleKeyIn) > 0 {
+		predicates = append(predicates, alert.RuleKeyIn(i.RuleKeyIn...))
+	}
+	if len(i.RuleKeyNotIn) > 0 {
+		predicates = append(predicates, alert.RuleKeyNotIn(i.RuleKeyNotIn...))
+	}
+	if i.RuleKeyGT != nil {
+		predicates = append(predicates, alert.RuleKeyGT(*i.RuleKeyGT))
+	}
+	if i.RuleKeyGTE != nil {
+		predicates = append(predicates, alert.RuleKeyGTE(*i.RuleKeyGTE))
+	}
+	if i.RuleKeyLT != nil {
+		predicates = append(predicates, alert.RuleKeyLT(*i.RuleKeyLT))
+	}
+	if i.RuleKeyLTE != nil {
+		predicates = append(predicates, alert.RuleKeyLTE(*i.RuleKeyLTE))
+	}
+	if i.RuleKeyContains != nil {
+		predicates = append(predicates, alert.RuleKeyContains(*i.RuleKeyContains))
+	}
+	if i.RuleKeyHasPrefix != nil {
+		predicates = append(predicates, alert.RuleKeyHasPrefix(*i.RuleKeyHasPrefix))
+	}
+	if i.RuleKeyHasSuffix != nil {
+		predicates = append(predicates, alert.RuleKeyHasSuffix(*i.RuleKeyHasSuffix))
+	}
+	if i.RuleKeyEqualFold != nil {
+		predicates = append(predicates, alert.RuleKeyEqualFold(*i.RuleKeyEqualFold))
+	}
+	if i.RuleKeyContainsFold != nil {
+		predicates = append(predicates, alert.RuleKeyContainsFold(*i.RuleKeyContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, alert.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, alert.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, alert.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, alert.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Severity != nil {
+		predicates = append(predicates, alert.SeverityEQ(*i.Severity))
+	}
+	if i.SeverityNEQ != nil {
+		predicates = append(predicates, alert.SeverityNEQ(*i.SeverityNEQ))
+	}
+	if len(i.SeverityIn) > 0 {
+		predicates = append(predicates, alert.SeverityIn(i.SeverityIn...))
+	}
+	if len(i.SeverityNotIn) > 0 {
+		predicates = append(predicates, alert.SeverityNotIn(i.SeverityNotIn...))
+	}
+	if i.Title != nil {
+		predicates = append(predicates, alert.TitleEQ(*i.Title))
+	}
+	if i.TitleNEQ != nil {
+		predicates = append(predicates, alert.TitleNEQ(*i.TitleNEQ))
+	}
+	if len(i.TitleIn) > 0 {
+		predicates = append(predicates, alert.TitleIn(i.TitleIn...))
+	}
+	if len(i.TitleNotIn) > 0 {
+		predicates = append(predicates, alert.TitleNotIn(i.TitleNotIn...))
+	}
+	if i.TitleGT != nil {
+		predicates = append(predicates, alert.TitleGT(*i.TitleGT))
+	}
+	if i.TitleGTE != nil {
+		predicates = append(predicates, alert.TitleGTE(*i.TitleGTE))
+	}
+	if i.TitleLT != nil {
+		predicates = append(predicates, alert.TitleLT(*i.TitleLT))
+	}
+	if i.TitleLTE != nil {
+		predicates = append(predicates, alert.TitleLTE(*i.TitleLTE))
+	}
+	if i.TitleContains != nil {
+		predicates = append(predicates, alert.TitleContains(*i.TitleContains))
+	}
+	if i.TitleHasPrefix != nil {
+		predicates = append(predicates, alert.TitleHasPrefix(*i.TitleHasPrefix))
+	}
+	if i.TitleHasSuffix != nil {
+		predicates = append(predicates, alert.TitleHasSuffix(*i.TitleHasSuffix))
+	}
+	if i.TitleEqualFold != nil {
+		predicates = append(predicates, alert.TitleEqualFold(*i.TitleEqualFold))
+	}
+	if i.TitleContainsFold != nil {
+		predicates = append(predicates, alert.TitleContainsFold(*i.TitleContainsFold))
+	}
+	if i.Message != nil {
+		predicates = append(predicates, alert.MessageEQ(*i.Message))
+	}
+	if i.MessageNEQ != nil {
+		predicates = append(predicates, alert.MessageNEQ(*i.MessageNEQ))
+	}
+	if len(i.MessageIn) > 0 {
+		predicates = append(predicates, alert.MessageIn(i.MessageIn...))
+	}
+	if len(i.MessageNotIn) > 0 {
+		predicates = append(predicates, alert.MessageNotIn(i.MessageNotIn...))
+	}
+	if i.MessageGT != nil {
+		predicates = append(predicates, alert.MessageGT(*i.MessageGT))
+	}
+	if i.MessageGTE != nil {
+		predicates = append(predicates, alert.MessageGTE(*i.MessageGTE))
+	}
+	if i.MessageLT != nil {
+		predicates = append(predicates, alert.MessageLT(*i.MessageLT))
+	}
+	if i.MessageLTE != nil {
+		predicates = append(predicates, alert.MessageLTE(*i.MessageLTE))
+	}
+	if i.MessageContains != nil {
+		predicates = append(predicates, alert.MessageContains(*i.MessageContains))
+	}
+	if i.MessageHasPrefix != nil {
+		predicates = append(predicates, alert.MessageHasPrefix(*i.MessageHasPrefix))
+	}
+	if i.MessageHasSuffix != nil {
+		predicates = append(predicates, alert.MessageHasSuffix(*i.MessageHasSuffix))
+	}
+	if i.MessageEqualFold != nil {
+		predicates = append(predicates, alert.MessageEqualFold(*i.MessageEqualFold))
+	}
+	if i.MessageContainsFold != nil {
+		predicates = append(predicates, alert.MessageContainsFold(*i.MessageContainsFold))
+	}
+	if i.Value != nil {
+		predicates = append(predicates, alert.ValueEQ(*i.Value))
+	}
+	if i.ValueNEQ != nil {
+		predicates = append(predicates, alert.ValueNEQ(*i.ValueNEQ))
+	}
+	if len(i.ValueIn) > 0 {
+		predicates = append(predicates, alert.ValueIn(i.ValueIn...))
+	}
+	if len(i.ValueNotIn) > 0 {
+		predicates = append(predicates, alert.ValueNotIn(i.ValueNotIn...))
+	}
+	if i.ValueGT != nil {
+		predicates = append(predicates, alert.ValueGT(*i.ValueGT))
+	}
+	if i.ValueGTE != nil {
+		predicates = append(predicates, alert.ValueGTE(*i.ValueGTE))
+	}
+	if i.ValueLT != nil {
+		predicates = append(predicates, alert.ValueLT(*i.ValueLT))
+	}
+	if i.ValueLTE != nil {
+		predicates = append(predicates, alert.ValueLTE(*i.ValueLTE))
+	}
+	if i.ValueIsNil {
+		predicates = append(predicates, alert.ValueIsNil())
+	}
+	if i.ValueNotNil {
+		predicates = append(predicates, alert.ValueNotNil())
+	}
+	if i.Threshold != nil {
+		predicates = append(predicates, alert.ThresholdEQ(*i.Threshold))
+	}
+	if i.ThresholdNEQ != nil {
+		predicates = append(predicates, alert.ThresholdNEQ(*i.ThresholdNEQ))
+	}
+	if len(i.ThresholdIn) > 0 {
+		predicates = append(predicates, alert.ThresholdIn(i.ThresholdIn...))
+	}
+	if len(i.ThresholdNotIn) > 0 {
+		predicates = append(predicates, alert.ThresholdNotIn(i.ThresholdNotIn...))
+	}
+	if i.ThresholdGT != nil {
+		predicates = append(predicates, alert.ThresholdGT(*i.ThresholdGT))
+	}
+	if i.ThresholdGTE != nil {
+		predicates = append(predicates, alert.ThresholdGTE(*i.ThresholdGTE))
+	}
+	if i.ThresholdLT != nil {
+		predicates = append(predicates, alert.ThresholdLT(*i.ThresholdLT))
+	}
+	if i.ThresholdLTE != nil {
+		predicates = append(predicates, alert.ThresholdLTE(*i.ThresholdLTE))
+	}
+	if i.ThresholdIsNil {
+		predicates = append(predicates, alert.ThresholdIsNil())
+	}
+	if i.ThresholdNotNil {
+		predicates = append(predicates, alert.ThresholdNotNil())
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, alert.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, alert.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, alert.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, alert.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, alert.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, alert.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, alert.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, alert.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.LastEvaluatedAt != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtEQ(*i.LastEvaluatedAt))
+	}
+	if i.LastEvaluatedAtNEQ != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtNEQ(*i.LastEvaluatedAtNEQ))
+	}
+	if len(i.LastEvaluatedAtIn) > 0 {
+		predicates = append(predicates, alert.LastEvaluatedAtIn(i.LastEvaluatedAtIn...))
+	}
+	if len(i.LastEvaluatedAtNotIn) > 0 {
+		predicates = append(predicates, alert.LastEvaluatedAtNotIn(i.LastEvaluatedAtNotIn...))
+	}
+	if i.LastEvaluatedAtGT != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtGT(*i.LastEvaluatedAtGT))
+	}
+	if i.LastEvaluatedAtGTE != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtGTE(*i.LastEvaluatedAtGTE))
+	}
+	if i.LastEvaluatedAtLT != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtLT(*i.LastEvaluatedAtLT))
+	}
+	if i.LastEvaluatedAtLTE != nil {
+		predicates = append(predicates, alert.LastEvaluatedAtLTE(*i.LastEvaluatedAtLTE))
+	}
+	if i.LastNotifiedAt != nil {
+		predicates = append(predicates, alert.LastNotifiedAtEQ(*i.LastNotifiedAt))
+	}
+	if i.LastNotifiedAtNEQ != nil {
+		predicates = append(predicates, alert.LastNotifiedAtNEQ(*i.LastNotifiedAtNEQ))
+	}
+	if len(i.LastNotifiedAtIn) > 0 {
+		predicates = append(predicates, alert.LastNotifiedAtIn(i.LastNotifiedAtIn...))
+	}
+	if len(i.LastNotifiedAtNotIn) > 0 {
+		predicates = append(predicates, alert.LastNotifiedAtNotIn(i.LastNotifiedAtNotIn...))
+	}
+	if i.LastNotifiedAtGT != nil {
+		predicates = append(predicates, alert.LastNotifiedAtGT(*i.LastNotifiedAtGT))
+	}
+	if i.LastNotifiedAtGTE != nil {
+		predicates = append(predicates, alert.LastNotifiedAtGTE(*i.LastNotifiedAtGTE))
+	}
+	if i.LastNotifiedAtLT != nil {
+		predicates = append(predicates, alert.LastNotifiedAtLT(*i.LastNotifiedAtLT))
+	}
+	if i.LastNotifiedAtLTE != nil {
+		predicates = append(predicates, alert.LastNotifiedAtLTE(*i.LastNotifiedAtLTE))
+	}
+	if i.LastNotifiedAtIsNil {
+		predicates = append(predicates, alert.LastNotifiedAtIsNil())
+	}
+	if i.LastNotifiedAtNotNil {
+		predicates = append(predicates, alert.LastNotifiedAtNotNil())
+	}
+	if i.Notifications != nil {
+		predicates = append(predicates, alert.NotificationsEQ(*i.Notifications))
+	}
+	if i.NotificationsNEQ != nil {
+		predicates = append(predicates, alert.NotificationsNEQ(*i.NotificationsNEQ))
+	}
+	if len(i.NotificationsIn) > 0 {
+		predicates = append(predicates, alert.NotificationsIn(i.NotificationsIn...))
+	}
+	if len(i.NotificationsNotIn) > 0 {
+		predicates = append(predicates, alert.NotificationsNotIn(i.NotificationsNotIn...))
+	}
+	if i.NotificationsGT != nil {
+		predicates = append(predicates, alert.NotificationsGT(*i.NotificationsGT))
+	}
+	if i.NotificationsGTE != nil {
+		predicates = append(predicates, alert.NotificationsGTE(*i.NotificationsGTE))
+	}
+	if i.NotificationsLT != nil {
+		predicates = append(predicates, alert.NotificationsLT(*i.NotificationsLT))
+	}
+	if i.NotificationsLTE != nil {
+		predicates = append(predicates, alert.NotificationsLTE(*i.NotificationsLTE))
+	}
+	if i.AcknowledgedAt != nil {
+		predicates = append(predicates, alert.AcknowledgedAtEQ(*i.AcknowledgedAt))
+	}
+	if i.AcknowledgedAtNEQ != nil {
+		predicates = append(predicates, alert.AcknowledgedAtNEQ(*i.AcknowledgedAtNEQ))
+	}
+	if len(i.AcknowledgedAtIn) > 0 {
+		predicates = append(predicates, alert.AcknowledgedAtIn(i.AcknowledgedAtIn...))
+	}
+	if len(i.AcknowledgedAtNotIn) > 0 {
+		predicates = append(predicates, alert.AcknowledgedAtNotIn(i.AcknowledgedAtNotIn...))
+	}
+	if i.AcknowledgedAtGT != nil {
+		predicates = append(predicates, alert.AcknowledgedAtGT(*i.AcknowledgedAtGT))
+	}
+	if i.AcknowledgedAtGTE != nil {
+		predicates = append(predicates, alert.AcknowledgedAtGTE(*i.AcknowledgedAtGTE))
+	}
+	if i.AcknowledgedAtLT != nil {
+		predicates = append(predicates, alert.AcknowledgedAtLT(*i.AcknowledgedAtLT))
+	}
+	if i.AcknowledgedAtLTE != nil {
+		predicates = append(predicates, alert.AcknowledgedAtLTE(*i.AcknowledgedAtLTE))
+	}
+	if i.AcknowledgedAtIsNil {
+		predicates = append(predicates, alert.AcknowledgedAtIsNil())
+	}
+	if i.AcknowledgedAtNotNil {
+		predicates = append(predicates, alert.AcknowledgedAtNotNil())
+	}
+	if i.AcknowledgedBy != nil {
+		predicates = append(predicates, alert.AcknowledgedByEQ(*i.AcknowledgedBy))
+	}
+	if i.AcknowledgedByNEQ != nil {
+		predicates = append(predicates, alert.AcknowledgedByNEQ(*i.AcknowledgedByNEQ))
+	}
+	if len(i.AcknowledgedByIn) > 0 {
+		predicates = append(predicates, alert.AcknowledgedByIn(i.AcknowledgedByIn...))
+	}
+	if len(i.AcknowledgedByNotIn) > 0 {
+		predicates = append(predicates, alert.AcknowledgedByNotIn(i.AcknowledgedByNotIn...))
+	}
+	if i.AcknowledgedByGT != nil {
+		predicates = append(predicates, alert.AcknowledgedByGT(*i.AcknowledgedByGT))
+	}
+	if i.AcknowledgedByGTE != nil {
+		predicates = append(predicates, alert.AcknowledgedByGTE(*i.AcknowledgedByGTE))
+	}
+	if i.AcknowledgedByLT != nil {
+		predicates = append(predicates, alert.AcknowledgedByLT(*i.AcknowledgedByLT))
+	}
+	if i.AcknowledgedByLTE != nil {
+		predicates = append(predicates, alert.AcknowledgedByLTE(*i.AcknowledgedByLTE))
+	}
+	if i.AcknowledgedByContains != nil {
+		predicates = append(predicates, alert.AcknowledgedByContains(*i.AcknowledgedByContains))
+	}
+	if i.AcknowledgedByHasPrefix != nil {
+		predicates = append(predicates, alert.AcknowledgedByHasPrefix(*i.AcknowledgedByHasPrefix))
+	}
+	if i.AcknowledgedByHasSuffix != nil {
+		predicates = append(predicates, alert.AcknowledgedByHasSuffix(*i.AcknowledgedByHasSuffix))
+	}
+	if i.AcknowledgedByIsNil {
+		predicates = append(predicates, alert.AcknowledgedByIsNil())
+	}
+	if i.AcknowledgedByNotNil {
+		predicates = append(predicates, alert.AcknowledgedByNotNil())
+	}
+	if i.AcknowledgedByEqualFold != nil {
+		predicates = append(predicates, alert.AcknowledgedByEqualFold(*i.AcknowledgedByEqualFold))
+	}
+	if i.AcknowledgedByContainsFold != nil {
+		predicates = append(predicates, alert.AcknowledgedByContainsFold(*i.AcknowledgedByContainsFold))
+	}
+	if i.ResolvedAt != nil {
+		predicates = append(predicates, alert.ResolvedAtEQ(*i.ResolvedAt))
+	}
+	if i.ResolvedAtNEQ != nil {
+		predicates = append(predicates, alert.ResolvedAtNEQ(*i.ResolvedAtNEQ))
+	}
+	if len(i.ResolvedAtIn) > 0 {
+		predicates = append(predicates, alert.ResolvedAtIn(i.ResolvedAtIn...))
+	}
+	if len(i.ResolvedAtNotIn) > 0 {
+		predicates = append(predicates, alert.ResolvedAtNotIn(i.ResolvedAtNotIn...))
+	}
+	if i.ResolvedAtGT != nil {
+		predicates = append(predicates, alert.ResolvedAtGT(*i.ResolvedAtGT))
+	}
+	if i.ResolvedAtGTE != nil {
+		predicates = append(predicates, alert.ResolvedAtGTE(*i.ResolvedAtGTE))
+	}
+	if i.ResolvedAtLT != nil {
+		predicates = append(predicates, alert.ResolvedAtLT(*i.ResolvedAtLT))
+	}
+	if i.ResolvedAtLTE != nil {
+		predicates = append(predicates, alert.ResolvedAtLTE(*i.ResolvedAtLTE))
+	}
+	if i.ResolvedAtIsNil {
+		predicates = append(predicates, alert.ResolvedAtIsNil())
+	}
+	if i.ResolvedAtNotNil {
+		predicates = append(predicates, alert.ResolvedAtNotNil())
+	}
+	if i.ResolvedBy != nil {
+		predicates = append(predicates, alert.ResolvedByEQ(*i.ResolvedBy))
+	}
+	if i.ResolvedByNEQ != nil {
+		predicates = append(predicates, alert.ResolvedByNEQ(*i.ResolvedByNEQ))
+	}
+	if len(i.ResolvedByIn) > 0 {
+		predicates = append(predicates, alert.ResolvedByIn(i.ResolvedByIn...))
+	}
+	if len(i.ResolvedByNotIn) > 0 {
+		predicates = append(predicates, alert.ResolvedByNotIn(i.ResolvedByNotIn...))
+	}
+	if i.ResolvedByGT != nil {
+		predicates = append(predicates, alert.ResolvedByGT(*i.ResolvedByGT))
+	}
+	if i.ResolvedByGTE != nil {
+		predicates = append(predicates, alert.ResolvedByGTE(*i.ResolvedByGTE))
+	}
+	if i.ResolvedByLT != nil {
+		predicates = append(predicates, alert.ResolvedByLT(*i.ResolvedByLT))
+	}
+	if i.ResolvedByLTE != nil {
+		predicates = append(predicates, alert.ResolvedByLTE(*i.ResolvedByLTE))
+	}
+	if i.ResolvedByContains != nil {
+		predicates = append(predicates, alert.ResolvedByContains(*i.ResolvedByContains))
+	}
+	if i.ResolvedByHasPrefix != nil {
+		predicates = append(predicates, alert.ResolvedByHasPrefix(*i.ResolvedByHasPrefix))
+	}
+	if i.ResolvedByHasSuffix != nil {
+		predicates = append(predicates, alert.ResolvedByHasSuffix(*i.ResolvedByHasSuffix))
+	}
+	if i.ResolvedByIsNil {
+		predicates = append(predicates, alert.ResolvedByIsNil())
+	}
+	if i.ResolvedByNotNil {
+		predicates = append(predicates, alert.ResolvedByNotNil())
+	}
+	if i.ResolvedByEqualFold != nil {
+		predicates = append(predicates, alert.ResolvedByEqualFold(*i.ResolvedByEqualFold))
+	}
+	if i.ResolvedByContainsFold != nil {
+		predicates = append(predicates, alert.ResolvedByContainsFold(*i.ResolvedByContainsFold))
+	}
+	if i.RuleID != nil {
+		predicates = append(predicates, alert.RuleIDEQ(*i.RuleID))
+	}
+	if i.RuleIDNEQ != nil {
+		predicates = append(predicates, alert.RuleIDNEQ(*i.RuleIDNEQ))
+	}
+	if len(i.RuleIDIn) > 0 {
+		predicates = append(predicates, alert.RuleIDIn(i.RuleIDIn...))
+	}
+	if len(i.RuleIDNotIn) > 0 {
+		predicates = append(predicates, alert.RuleIDNotIn(i.RuleIDNotIn...))
+	}
+	if i.RuleIDIsNil {
+		predicates = append(predicates, alert.RuleIDIsNil())
+	}
+	if i.RuleIDNotNil {
+		predicates = append(predicates, alert.RuleIDNotNil())
+	}
+	if i.AnomalyID != nil {
+		predicates = append(predicates, alert.AnomalyIDEQ(*i.AnomalyID))
+	}
+	if i.AnomalyIDNEQ != nil {
+		predicates = append(predicates, alert.AnomalyIDNEQ(*i.AnomalyIDNEQ))
+	}
+	if len(i.AnomalyIDIn) > 0 {
+		predicates = append(predicates, alert.AnomalyIDIn(i.AnomalyIDIn...))
+	}
+	if len(i.AnomalyIDNotIn) > 0 {
+		predicates = append(predicates, alert.AnomalyIDNotIn(i.AnomalyIDNotIn...))
+	}
+	if i.AnomalyIDGT != nil {
+		predicates = append(predicates, alert.AnomalyIDGT(*i.AnomalyIDGT))
+	}
+	if i.AnomalyIDGTE != nil {
+		predicates = append(predicates, alert.AnomalyIDGTE(*i.AnomalyIDGTE))
+	}
+	if i.AnomalyIDLT != nil {
+		predicates = append(predicates, alert.AnomalyIDLT(*i.AnomalyIDLT))
+	}
+	if i.AnomalyIDLTE != nil {
+		predicates = append(predicates, alert.AnomalyIDLTE(*i.AnomalyIDLTE))
+	}
+	if i.AnomalyIDIsNil {
+		predicates = append(predicates, alert.AnomalyIDIsNil())
+	}
+	if i.AnomalyIDNotNil {
+		predicates = append(predicates, alert.AnomalyIDNotNil())
+	}
+
+	if i.HasRule != nil {
+		p := alert.HasRule()
+		if !*i.HasRule {
+			p = alert.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRuleWith) > 0 {
+		with := make([]predicate.AlertRule, 0, len(i.HasRuleWith))
+		for _, w := range i.HasRuleWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRuleWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, alert.HasRuleWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAlertWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return alert.And(predicates...), nil
+	}
+}
+
+// AlertChannelWhereInput represents a where input for filtering AlertChannel queries.
+type AlertChannelWhereInput struct {
+	Predicates []predicate.AlertChannel  `json:"-"`
+	Not        *AlertChannelWhereInput   `json:"not,omitempty"`
+	Or         []*AlertChannelWhereInput `json:"or,omitempty"`
+	And        []*AlertChannelWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *alertchannel.Kind  `json:"kind,omitempty"`
+	KindNEQ   *alertchannel.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []alertchannel.Kind `json:"kindIn,omitempty"`
+	KindNotIn []alertchannel.Kind `json:"kindNotIn,omitempty"`
+
+	// "url_hint" field predicates.
+	URLHint             *string  `json:"urlHint,omitempty"`
+	URLHintNEQ          *string  `json:"urlHintNEQ,omitempty"`
+	URLHintIn           []string `json:"urlHintIn,omitempty"`
+	URLHintNotIn        []string `json:"urlHintNotIn,omitempty"`
+	URLHintGT           *string  `json:"urlHintGT,omitempty"`
+	URLHintGTE          *string  `json:"urlHintGTE,omitempty"`
+	URLHintLT           *string  `json:"urlHintLT,omitempty"`
+	URLHintLTE          *string  `json:"urlHintLTE,omitempty"`
+	URLHintContains     *string  `json:"urlHintContains,omitempty"`
+	URLHintHasPrefix    *string  `json:"urlHintHasPrefix,omitempty"`
+	URLHintHasSuffix    *string  `json:"urlHintHasSuffix,omitempty"`
+	URLHintIsNil        bool     `json:"urlHintIsNil,omitempty"`
+	URLHintNotNil       bool     `json:"urlHintNotNil,omitempty"`
+	URLHintEqualFold    *string  `json:"urlHintEqualFold,omitempty"`
+	URLHintContainsFold *string  `json:"urlHintContainsFold,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "last_success_at" field predicates.
+	LastSuccessAt       *time.Time  `json:"lastSuccessAt,omitempty"`
+	LastSuccessAtNEQ    *time.Time  `json:"lastSuccessAtNEQ,omitempty"`
+	LastSuccessAtIn     []time.Time `json:"lastSuccessAtIn,omitempty"`
+	LastSuccessAtNotIn  []time.Time `json:"lastSuccessAtNotIn,omitempty"`
+	LastSuccessAtGT     *time.Time  `json:"lastSuccessAtGT,omitempty"`
+	LastSuccessAtGTE    *time.Time  `json:"lastSuccessAtGTE,omitempty"`
+	LastSuccessAtLT     *time.Time  `json:"lastSuccessAtLT,omitempty"`
+	LastSuccessAtLTE    *time.Time  `json:"lastSuccessAtLTE,omitempty"`
+	LastSuccessAtIsNil  bool        `json:"lastSuccessAtIsNil,omitempty"`
+	LastSuccessAtNotNil bool        `json:"lastSuccessAtNotNil,omitempty"`
+
+	// "last_failure_at" field predicates.
+	LastFailureAt       *time.Time  `json:"lastFailureAt,omitempty"`
+	LastFailureAtNEQ    *time.Time  `json:"lastFailureAtNEQ,omitempty"`
+	LastFailureAtIn     []time.Time `json:"lastFailureAtIn,omitempty"`
+	LastFailureAtNotIn  []time.Time `json:"lastFailureAtNotIn,omitempty"`
+	LastFailureAtGT     *time.Time  `json:"lastFailureAtGT,omitempty"`
+	LastFailureAtGTE    *time.Time  `json:"lastFailureAtGTE,omitempty"`
+	LastFailureAtLT     *time.Time  `json:"lastFailureAtLT,omitempty"`
+	LastFailureAtLTE    *time.Time  `json:"lastFailureAtLTE,omitempty"`
+	LastFailureAtIsNil  bool        `json:"lastFailureAtIsNil,omitempty"`
+	LastFailureAtNotNil bool        `json:"lastFailureAtNotNil,omitempty"`
+
+	// "last_error" field predicates.
+	LastError             *string  `json:"lastError,omitempty"`
+	LastErrorNEQ          *string  `json:"lastErrorNEQ,omitempty"`
+	LastErrorIn           []string `json:"lastErrorIn,omitempty"`
+	LastErrorNotIn        []string `json:"lastErrorNotIn,omitempty"`
+	LastErrorGT           *string  `json:"lastErrorGT,omitempty"`
+	LastErrorGTE          *string  `json:"lastErrorGTE,omitempty"`
+	LastErrorLT           *string  `json:"lastErrorLT,omitempty"`
+	LastErrorLTE          *string  `json:"lastErrorLTE,omitempty"`
+	LastErrorContains     *string  `json:"lastErrorContains,omitempty"`
+	LastErrorHasPrefix    *string  `json:"lastErrorHasPrefix,omitempty"`
+	LastErrorHasSuffix    *string  `json:"lastErrorHasSuffix,omitempty"`
+	LastErrorIsNil        bool     `json:"lastErrorIsNil,omitempty"`
+	LastErrorNotNil       bool     `json:"lastErrorNotNil,omitempty"`
+	LastErrorEqualFold    *string  `json:"lastErrorEqualFold,omitempty"`
+	LastErrorContainsFold *string  `json:"lastErrorContainsFold,omitempty"`
+
+	// "rules" edge predicates.
+	HasRules     *bool                  `json:"hasRules,omitempty"`
+	HasRulesWith []*AlertRuleWhereInput `json:"hasRulesWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AlertChannelWhereInput) AddPredicates(predicates ...predicate.AlertChannel) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AlertChannelWhereInput filter on the AlertChannelQuery builder.
+func (i *AlertChannelWhereInput) Filter(q *AlertChannelQuery) (*AlertChannelQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAlertChannelWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAlertChannelWhereInput is returned in case the AlertChannelWhereInput is empty.
+var ErrEmptyAlertChannelWhereInput = errors.New("ent: empty predicate AlertChannelWhereInput")
+
+// P returns a predicate for filtering alertchannels.
+// An error is returned if the input is empty or invalid.
+func (i *AlertChannelWhereInput) P() (predicate.AlertChannel, error) {
+	var predicates []predicate.AlertChannel
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, alertchannel.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AlertChannel, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, alertchannel.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AlertChannel, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, alertchannel.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, alertchannel.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, alertchannel.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, alertchannel.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, alertchannel.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, alertchannel.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, alertchannel.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, alertchannel.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, alertchannel.IDLTE(*i.IDLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, alertchannel.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, alertchannel.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, alertchannel.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, alertchannel.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, alertchannel.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, alertchannel.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, alertchannel.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, alertchannel.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, alertchannel.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, alertchannel.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, alertchannel.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, alertchannel.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, alertchannel.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, alertchannel.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, alertchannel.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, alertchannel.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, alertchannel.KindNotIn(i.KindNotIn...))
+	}
+	if i.URLHint != nil {
+		predicates = append(predicates, alertchannel.URLHintEQ(*i.URLHint))
+	}
+	if i.URLHintNEQ != nil {
+		predicates = append(predicates, alertchannel.URLHintNEQ(*i.URLHintNEQ))
+	}
+	if len(i.URLHintIn) > 0 {
+		predicates = append(predicates, alertchannel.URLHintIn(i.URLHintIn...))
+	}
+	if len(i.URLHintNotIn) > 0 {
+		predicates = append(predicates, alertchannel.URLHintNotIn(i.URLHintNotIn...))
+	}
+	if i.URLHintGT != nil {
+		predicates = append(predicates, alertchannel.URLHintGT(*i.URLHintGT))
+	}
+	if i.URLHintGTE != nil {
+		predicates = append(predicates, alertchannel.URLHintGTE(*i.URLHintGTE))
+	}
+	if i.URLHintLT != nil {
+		predicates = append(predicates, alertchannel.URLHintLT(*i.URLHintLT))
+	}
+	if i.URLHintLTE != nil {
+		predicates = append(predicates, alertchannel.URLHintLTE(*i.URLHintLTE))
+	}
+	if i.URLHintContains != nil {
+		predicates = append(predicates, alertchannel.URLHintContains(*i.URLHintContains))
+	}
+	if i.URLHintHasPrefix != nil {
+		predicates = append(predicates, alertchannel.URLHintHasPrefix(*i.URLHintHasPrefix))
+	}
+	if i.URLHintHasSuffix != nil {
+		predicates = append(predicates, alertchannel.URLHintHasSuffix(*i.URLHintHasSuffix))
+	}
+	if i.URLHintIsNil {
+		predicates = append(predicates, alertchannel.URLHintIsNil())
+	}
+	if i.URLHintNotNil {
+		predicates = append(predicates, alertchannel.URLHintNotNil())
+	}
+	if i.URLHintEqualFold != nil {
+		predicates = append(predicates, alertchannel.URLHintEqualFold(*i.URLHintEqualFold))
+	}
+	if i.URLHintContainsFold != nil {
+		predicates = append(predicates, alertchannel.URLHintContainsFold(*i.URLHintContainsFold))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, alertchannel.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, alertchannel.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, alertchannel.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, alertchannel.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, alertchannel.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, alertchannel.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, alertchannel.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, alertchannel.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, alertchannel.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, alertchannel.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, alertchannel.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, alertchannel.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, alertchannel.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.LastSuccessAt != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtEQ(*i.LastSuccessAt))
+	}
+	if i.LastSuccessAtNEQ != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtNEQ(*i.LastSuccessAtNEQ))
+	}
+	if len(i.LastSuccessAtIn) > 0 {
+		predicates = append(predicates, alertchannel.LastSuccessAtIn(i.LastSuccessAtIn...))
+	}
+	if len(i.LastSuccessAtNotIn) > 0 {
+		predicates = append(predicates, alertchannel.LastSuccessAtNotIn(i.LastSuccessAtNotIn...))
+	}
+	if i.LastSuccessAtGT != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtGT(*i.LastSuccessAtGT))
+	}
+	if i.LastSuccessAtGTE != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtGTE(*i.LastSuccessAtGTE))
+	}
+	if i.LastSuccessAtLT != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtLT(*i.LastSuccessAtLT))
+	}
+	if i.LastSuccessAtLTE != nil {
+		predicates = append(predicates, alertchannel.LastSuccessAtLTE(*i.LastSuccessAtLTE))
+	}
+	if i.LastSuccessAtIsNil {
+		predicates = append(predicates, alertchannel.LastSuccessAtIsNil())
+	}
+	if i.LastSuccessAtNotNil {
+		predicates = append(predicates, alertchannel.LastSuccessAtNotNil())
+	}
+	if i.LastFailureAt != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtEQ(*i.LastFailureAt))
+	}
+	if i.LastFailureAtNEQ != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtNEQ(*i.LastFailureAtNEQ))
+	}
+	if len(i.LastFailureAtIn) > 0 {
+		predicates = append(predicates, alertchannel.LastFailureAtIn(i.LastFailureAtIn...))
+	}
+	if len(i.LastFailureAtNotIn) > 0 {
+		predicates = append(predicates, alertchannel.LastFailureAtNotIn(i.LastFailureAtNotIn...))
+	}
+	if i.LastFailureAtGT != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtGT(*i.LastFailureAtGT))
+	}
+	if i.LastFailureAtGTE != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtGTE(*i.LastFailureAtGTE))
+	}
+	if i.LastFailureAtLT != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtLT(*i.LastFailureAtLT))
+	}
+	if i.LastFailureAtLTE != nil {
+		predicates = append(predicates, alertchannel.LastFailureAtLTE(*i.LastFailureAtLTE))
+	}
+	if i.LastFailureAtIsNil {
+		predicates = append(predicates, alertchannel.LastFailureAtIsNil())
+	}
+	if i.LastFailureAtNotNil {
+		predicates = append(predicates, alertchannel.LastFailureAtNotNil())
+	}
+	if i.LastError != nil {
+		predicates = append(predicates, alertchannel.LastErrorEQ(*i.LastError))
+	}
+	if i.LastErrorNEQ != nil {
+		predicates = append(predicates, alertchannel.LastErrorNEQ(*i.LastErrorNEQ))
+	}
+	if len(i.LastErrorIn) > 0 {
+		predicates = append(predicates, alertchannel.LastErrorIn(i.LastErrorIn...))
+	}
+	if len(i.LastErrorNotIn) > 0 {
+		predicates = append(predicates, alertchannel.LastErrorNotIn(i.LastErrorNotIn...))
+	}
+	if i.LastErrorGT != nil {
+		predicates = append(predicates, alertchannel.LastErrorGT(*i.LastErrorGT))
+	}
+	if i.LastErrorGTE != nil {
+		predicates = append(predicates, alertchannel.LastErrorGTE(*i.LastErrorGTE))
+	}
+	if i.LastErrorLT != nil {
+		predicates = append(predicates, alertchannel.LastErrorLT(*i.LastErrorLT))
+	}
+	if i.LastErrorLTE != nil {
+		predicates = append(predicates, alertchannel.LastErrorLTE(*i.LastErrorLTE))
+	}
+	if i.LastErrorContains != nil {
+		predicates = append(predicates, alertchannel.LastErrorContains(*i.LastErrorContains))
+	}
+	if i.LastErrorHasPrefix != nil {
+		predicates = append(predicates, alertchannel.LastErrorHasPrefix(*i.LastErrorHasPrefix))
+	}
+	if i.LastErrorHasSuffix != nil {
+		predicates = append(predicates, alertchannel.LastErrorHasSuffix(*i.LastErrorHasSuffix))
+	}
+	if i.LastErrorIsNil {
+		predicates = append(predicates, alertchannel.LastErrorIsNil())
+	}
+	if i.LastErrorNotNil {
+		predicates = append(predicates, alertchannel.LastErrorNotNil())
+	}
+	if i.LastErrorEqualFold != nil {
+		predicates = append(predicates, alertchannel.LastErrorEqualFold(*i.LastErrorEqualFold))
+	}
+	if i.LastErrorContainsFold != nil {
+		predicates = append(predicates, alertchannel.LastErrorContainsFold(*i.LastErrorContainsFold))
+	}
+
+	if i.HasRules != nil {
+		p := alertchannel.HasRules()
+		if !*i.HasRules {
+			p = alertchannel.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRulesWith) > 0 {
+		with := make([]predicate.AlertRule, 0, len(i.HasRulesWith))
+		for _, w := range i.HasRulesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRulesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, alertchannel.HasRulesWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAlertChannelWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return alertchannel.And(predicates...), nil
+	}
+}
+
+// AlertRuleWhereInput represents a where input for filtering AlertRule queries.
+type AlertRuleWhereInput struct {
+	Predicates []predicate.AlertRule  `json:"-"`
+	Not        *AlertRuleWhereInput   `json:"not,omitempty"`
+	Or         []*AlertRuleWhereInput `json:"or,omitempty"`
+	And        []*AlertRuleWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "key" field predicates.
+	Key             *string  `json:"key,omitempty"`
+	KeyNEQ          *string  `json:"keyNEQ,omitempty"`
+	KeyIn           []string `json:"keyIn,omitempty"`
+	KeyNotIn        []string `json:"keyNotIn,omitempty"`
+	KeyGT           *string  `json:"keyGT,omitempty"`
+	KeyGTE          *string  `json:"keyGTE,omitempty"`
+	KeyLT           *string  `json:"keyLT,omitempty"`
+	KeyLTE          *string  `json:"keyLTE,omitempty"`
+	KeyContains     *string  `json:"keyContains,omitempty"`
+	KeyHasPrefix    *string  `json:"keyHasPrefix,omitempty"`
+	KeyHasSuffix    *string  `json:"keyHasSuffix,omitempty"`
+	KeyEqualFold    *string  `json:"keyEqualFold,omitempty"`
+	KeyContainsFold *string  `json:"keyContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "condition" field predicates.
+	Condition      *alertrule.Condition  `json:"condition,omitempty"`
+	ConditionNEQ   *alertrule.Condition  `json:"conditionNEQ,omitempty"`
+	ConditionIn    []alertrule.Condition `json:"conditionIn,omitempty"`
+	ConditionNotIn []alertrule.Condition `json:"conditionNotIn,omitempty"`
+
+	// "threshold" field predicates.
+	Threshold      *float64  `json:"threshold,omitempty"`
+	ThresholdNEQ   *float64  `json:"thresholdNEQ,omitempty"`
+	ThresholdIn    []float64 `json:"thresholdIn,omitempty"`
+	ThresholdNotIn []float64 `json:"thresholdNotIn,omitempty"`
+	ThresholdGT    *float64  `json:"thresholdGT,omitempty"`
+	ThresholdGTE   *float64  `json:"thresholdGTE,omitempty"`
+	ThresholdLT    *float64  `json:"thresholdLT,omitempty"`
+	ThresholdLTE   *float64  `json:"thresholdLTE,omitempty"`
+
+	// "window" field predicates.
+	Window             *string  `json:"window,omitempty"`
+	WindowNEQ          *string  `json:"windowNEQ,omitempty"`
+	WindowIn           []string `json:"windowIn,omitempty"`
+	WindowNotIn        []string `json:"windowNotIn,omitempty"`
+	WindowGT           *string  `json:"windowGT,omitempty"`
+	WindowGTE          *string  `json:"windowGTE,omitempty"`
+	WindowLT           *string  `json:"windowLT,omitempty"`
+	WindowLTE          *string  `json:"windowLTE,omitempty"`
+	WindowContains     *string  `json:"windowContains,omitempty"`
+	WindowHasPrefix    *string  `json:"windowHasPrefix,omitempty"`
+	WindowHasSuffix    *string  `json:"windowHasSuffix,omitempty"`
+	WindowEqualFold    *string  `json:"windowEqualFold,omitempty"`
+	WindowContainsFold *string  `json:"windowContainsFold,omitempty"`
+
+	// "for" field predicates.
+	For             *string  `json:"for,omitempty"`
+	ForNEQ          *string  `json:"forNEQ,omitempty"`
+	ForIn           []string `json:"forIn,omitempty"`
+	ForNotIn        []string `json:"forNotIn,omitempty"`
+	ForGT           *string  `json:"forGT,omitempty"`
+	ForGTE          *string  `json:"forGTE,omitempty"`
+	ForLT           *string  `json:"forLT,omitempty"`
+	ForLTE          *string  `json:"forLTE,omitempty"`
+	ForContains     *string  `json:"forContains,omitempty"`
+	ForHasPrefix    *string  `json:"forHasPrefix,omitempty"`
+	ForHasSuffix    *string  `json:"forHasSuffix,omitempty"`
+	ForEqualFold    *string  `json:"forEqualFold,omitempty"`
+	ForContainsFold *string  `json:"forContainsFold,omitempty"`
+
+	// "renotify" field predicates.
+	Renotify             *string  `json:"renotify,omitempty"`
+	RenotifyNEQ          *string  `json:"renotifyNEQ,omitempty"`
+	RenotifyIn           []string `json:"renotifyIn,omitempty"`
+	RenotifyNotIn        []string `json:"renotifyNotIn,omitempty"`
+	RenotifyGT           *string  `json:"renotifyGT,omitempty"`
+	RenotifyGTE          *string  `json:"renotifyGTE,omitempty"`
+	RenotifyLT           *string  `json:"renotifyLT,omitempty"`
+	RenotifyLTE          *string  `json:"renotifyLTE,omitempty"`
+	RenotifyContains     *string  `json:"renotifyContains,omitempty"`
+	RenotifyHasPrefix    *string  `json:"renotifyHasPrefix,omitempty"`
+	RenotifyHasSuffix    *string  `json:"renotifyHasSuffix,omitempty"`
+	RenotifyEqualFold    *string  `json:"renotifyEqualFold,omitempty"`
+	RenotifyContainsFold *string  `json:"renotifyContainsFold,omitempty"`
+
+	// "severity" field predicates.
+	Severity      *alertrule.Severity  `json:"severity,omitempty"`
+	SeverityNEQ   *alertrule.Severity  `json:"severityNEQ,omitempty"`
+	SeverityIn    []alertrule.Severity `json:"severityIn,omitempty"`
+	SeverityNotIn []alertrule.Severity `json:"severityNotIn,omitempty"`
+
+	// "notify_resolved" field predicates.
+	NotifyResolved    *bool `json:"notifyResolved,omitempty"`
+	NotifyResolvedNEQ *bool `json:"notifyResolvedNEQ,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "builtin" field predicates.
+	Builtin    *bool `json:"builtin,omitempty"`
+	BuiltinNEQ *bool `json:"builtinNEQ,omitempty"`
+
+	// "pending_since" field predicates.
+	PendingSince       *time.Time  `json:"pendingSince,omitempty"`
+	PendingSinceNEQ    *time.Time  `json:"pendingSinceNEQ,omitempty"`
+	PendingSinceIn     []time.Time `json:"pendingSinceIn,omitempty"`
+	PendingSinceNotIn  []time.Time `json:"pendingSinceNotIn,omitempty"`
+	PendingSinceGT     *time.Time  `json:"pendingSinceGT,omitempty"`
+	PendingSinceGTE    *time.Time  `json:"pendingSinceGTE,omitempty"`
+	PendingSinceLT     *time.Time  `json:"pendingSinceLT,omitempty"`
+	PendingSinceLTE    *time.Time  `json:"pendingSinceLTE,omitempty"`
+	PendingSinceIsNil  bool        `json:"pendingSinceIsNil,omitempty"`
+	PendingSinceNotNil bool        `json:"pendingSinceNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "channels" edge predicates.
+	HasChannels     *bool                     `json:"hasChannels,omitempty"`
+	HasChannelsWith []*AlertChannelWhereInput `json:"hasChannelsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AlertRuleWhereInput) AddPredicates(predicates ...predicate.AlertRule) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AlertRuleWhereInput filter on the AlertRuleQuery builder.
+func (i *AlertRuleWhereInput) Filter(q *AlertRuleQuery) (*AlertRuleQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAlertRuleWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAlertRuleWhereInput is returned in case the AlertRuleWhereInput is empty.
+var ErrEmptyAlertRuleWhereInput = errors.New("ent: empty predicate AlertRuleWhereInput")
+
+// P returns a predicate for filtering alertrules.
+// An error is returned if the input is empty or invalid.
+func (i *AlertRuleWhereInput) P() (predicate.AlertRule, error) {
+	var predicates []predicate.AlertRule
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, alertrule.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AlertRule, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, alertrule.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AlertRule, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, alertrule.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, alertrule.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, alertrule.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, alertrule.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, alertrule.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, alertrule.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, alertrule.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, alertrule.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, alertrule.IDLTE(*i.IDLTE))
+	}
+	if i.Key != nil {
+		predicates = append(predicates, alertrule.KeyEQ(*i.Key))
+	}
+	if i.KeyNEQ != nil {
+		predicates = append(predicates, alertrule.KeyNEQ(*i.KeyNEQ))
+	}
+	if len(i.KeyIn) > 0 {
+		predicates = append(predicates, alertrule.KeyIn(i.KeyIn...))
+	}
+	if len(i.KeyNotIn) > 0 {
+		predicates = append(predicates, alertrule.KeyNotIn(i.KeyNotIn...))
+	}
+	if i.KeyGT != nil {
+		predicates = append(predicates, alertrule.KeyGT(*i.KeyGT))
+	}
+	if i.KeyGTE != nil {
+		predicates = append(predicates, alertrule.KeyGTE(*i.KeyGTE))
+	}
+	if i.KeyLT != nil {
+		predicates = append(predicates, alertrule.KeyLT(*i.KeyLT))
+	}
+	if i.KeyLTE != nil {
+		predicates = append(predicates, alertrule.KeyLTE(*i.KeyLTE))
+	}
+	if i.KeyContains != nil {
+		predicates = append(predicates, alertrule.KeyContains(*i.KeyContains))
+	}
+	if i.KeyHasPrefix != nil {
+		predicates = append(predicates, alertrule.KeyHasPrefix(*i.KeyHasPrefix))
+	}
+	if i.KeyHasSuffix != nil {
+		predicates = append(predicates, alertrule.KeyHasSuffix(*i.KeyHasSuffix))
+	}
+	if i.KeyEqualFold != nil {
+		predicates = append(predicates, alertrule.KeyEqualFold(*i.KeyEqualFold))
+	}
+	if i.KeyContainsFold != nil {
+		predicates = append(predicates, alertrule.KeyContainsFold(*i.KeyContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, alertrule.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, alertrule.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, alertrule.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, alertrule.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, alertrule.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, alertrule.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, alertrule.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, alertrule.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, alertrule.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, alertrule.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, alertrule.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, alertrule.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, alertrule.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Condition != nil {
+		predicates = append(predicates, alertrule.ConditionEQ(*i.Condition))
+	}
+	if i.ConditionNEQ != nil {
+		predicates = append(predicates, alertrule.ConditionNEQ(*i.ConditionNEQ))
+	}
+	if len(i.ConditionIn) > 0 {
+		predicates = append(predicates, alertrule.ConditionIn(i.ConditionIn...))
+	}
+	if len(i.ConditionNotIn) > 0 {
+		predicates = append(predicates, alertrule.ConditionNotIn(i.ConditionNotIn...))
+	}
+	if i.Threshold != nil {
+		predicates = append(predicates, alertrule.ThresholdEQ(*i.Threshold))
+	}
+	if i.ThresholdNEQ != nil {
+		predicates = append(predicates, alertrule.ThresholdNEQ(*i.ThresholdNEQ))
+	}
+	if len(i.ThresholdIn) > 0 {
+		predicates = append(predicates, alertrule.ThresholdIn(i.ThresholdIn...))
+	}
+	if len(i.ThresholdNotIn) > 0 {
+		predicates = append(predicates, alertrule.ThresholdNotIn(i.ThresholdNotIn...))
+	}
+	if i.ThresholdGT != nil {
+		predicates = append(predicates, alertrule.ThresholdGT(*i.ThresholdGT))
+	}
+	if i.ThresholdGTE != nil {
+		predicates = append(predicates, alertrule.ThresholdGTE(*i.ThresholdGTE))
+	}
+	if i.ThresholdLT != nil {
+		predicates = append(predicates, alertrule.ThresholdLT(*i.ThresholdLT))
+	}
+	if i.ThresholdLTE != nil {
+		predicates = append(predicates, alertrule.ThresholdLTE(*i.ThresholdLTE))
+	}
+	if i.Window != nil {
+		predicates = append(predicates, alertrule.WindowEQ(*i.Window))
+	}
+	if i.WindowNEQ != nil {
+		predicates = append(predicates, alertrule.WindowNEQ(*i.WindowNEQ))
+	}
+	if len(i.WindowIn) > 0 {
+		predicates = append(predicates, alertrule.WindowIn(i.WindowIn...))
+	}
+	if len(i.WindowNotIn) > 0 {
+		predicates = append(predicates, alertrule.WindowNotIn(i.WindowNotIn...))
+	}
+	if i.WindowGT != nil {
+		predicates = append(predicates, alertrule.WindowGT(*i.WindowGT))
+	}
+	if i.WindowGTE != nil {
+		predicates = append(predicates, alertrule.WindowGTE(*i.WindowGTE))
+	}
+	if i.WindowLT != nil {
+		predicates = append(predicates, alertrule.WindowLT(*i.WindowLT))
+	}
+	if i.WindowLTE != nil {
+		predicates = append(predicates, alertrule.WindowLTE(*i.WindowLTE))
+	}
+	if i.WindowContains != nil {
+		predicates = append(predicates, alertrule.WindowContains(*i.WindowContains))
+	}
+	if i.WindowHasPrefix != nil {
+		predicates = append(predicates, alertrule.WindowHasPrefix(*i.WindowHasPrefix))
+	}
+	if i.WindowHasSuffix != nil {
+		predicates = append(predicates, alertrule.WindowHasSuffix(*i.WindowHasSuffix))
+	}
+	if i.WindowEqualFold != nil {
+		predicates = append(predicates, alertrule.WindowEqualFold(*i.WindowEqualFold))
+	}
+	if i.WindowContainsFold != nil {
+		predicates = append(predicates, alertrule.WindowContainsFold(*i.WindowContainsFold))
+	}
+	if i.For != nil {
+		predicates = append(predicates, alertrule.ForEQ(*i.For))
+	}
+	if i.ForNEQ != nil {
+		predicates = append(predicates, alertrule.ForNEQ(*i.ForNEQ))
+	}
+	if len(i.ForIn) > 0 {
+		predicates = append(predicates, alertrule.ForIn(i.ForIn...))
+	}
+	if len(i.ForNotIn) > 0 {
+		predicates = append(predicates, alertrule.ForNotIn(i.ForNotIn...))
+	}
+	if i.ForGT != nil {
+		predicates = append(predicates, alertrule.ForGT(*i.ForGT))
+	}
+	if i.ForGTE != nil {
+		predicates = append(predicates, alertrule.ForGTE(*i.ForGTE))
+	}
+	if i.ForLT != nil {
+		predicates = append(predicates, alertrule.ForLT(*i.ForLT))
+	}
+	if i.ForLTE != nil {
+		predicates = append(predicates, alertrule.ForLTE(*i.ForLTE))
+	}
+	if i.ForContains != nil {
+		predicates = append(predicates, alertrule.ForContains(*i.ForContains))
+	}
+	if i.ForHasPrefix != nil {
+		predicates = append(predicates, alertrule.ForHasPrefix(*i.ForHasPrefix))
+	}
+	if i.ForHasSuffix != nil {
+		predicates = append(predicates, alertrule.ForHasSuffix(*i.ForHasSuffix))
+	}
+	if i.ForEqualFold != nil {
+		predicates = append(predicates, alertrule.ForEqualFold(*i.ForEqualFold))
+	}
+	if i.ForContainsFold != nil {
+		predicates = append(predicates, alertrule.ForContainsFold(*i.ForContainsFold))
+	}
+	if i.Renotify != nil {
+		predicates = append(predicates, alertrule.RenotifyEQ(*i.Renotify))
+	}
+	if i.RenotifyNEQ != nil {
+		predicates = append(predicates, alertrule.RenotifyNEQ(*i.RenotifyNEQ))
+	}
+	if len(i.RenotifyIn) > 0 {
+		predicates = append(predicates, alertrule.RenotifyIn(i.RenotifyIn...))
+	}
+	if len(i.RenotifyNotIn) > 0 {
+		predicates = append(predicates, alertrule.RenotifyNotIn(i.RenotifyNotIn...))
+	}
+	if i.RenotifyGT != nil {
+		predicates = append(predicates, alertrule.RenotifyGT(*i.RenotifyGT))
+	}
+	if i.RenotifyGTE != nil {
+		predicates = append(predicates, alertrule.RenotifyGTE(*i.RenotifyGTE))
+	}
+	if i.RenotifyLT != nil {
+		predicates = append(predicates, alertrule.RenotifyLT(*i.RenotifyLT))
+	}
+	if i.RenotifyLTE != nil {
+		predicates = append(predicates, alertrule.RenotifyLTE(*i.RenotifyLTE))
+	}
+	if i.RenotifyContains != nil {
+		predicates = append(predicates, alertrule.RenotifyContains(*i.RenotifyContains))
+	}
+	if i.RenotifyHasPrefix != nil {
+		predicates = append(predicates, alertrule.RenotifyHasPrefix(*i.RenotifyHasPrefix))
+	}
+	if i.RenotifyHasSuffix != nil {
+		predicates = append(predicates, alertrule.RenotifyHasSuffix(*i.RenotifyHasSuffix))
+	}
+	if i.RenotifyEqualFold != nil {
+		predicates = append(predicates, alertrule.RenotifyEqualFold(*i.RenotifyEqualFold))
+	}
+	if i.RenotifyContainsFold != nil {
+		predicates = append(predicates, alertrule.RenotifyContainsFold(*i.RenotifyContainsFold))
+	}
+	if i.Severity != nil {
+		predicates = append(predicates, alertrule.SeverityEQ(*i.Severity))
+	}
+	if i.SeverityNEQ != nil {
+		predicates = append(predicates, alertrule.SeverityNEQ(*i.SeverityNEQ))
+	}
+	if len(i.SeverityIn) > 0 {
+		predicates = append(predicates, alertrule.SeverityIn(i.SeverityIn...))
+	}
+	if len(i.SeverityNotIn) > 0 {
+		predicates = append(predicates, alertrule.SeverityNotIn(i.SeverityNotIn...))
+	}
+	if i.NotifyResolved != nil {
+		predicates = append(predicates, alertrule.NotifyResolvedEQ(*i.NotifyResolved))
+	}
+	if i.NotifyResolvedNEQ != nil {
+		predicates = append(predicates, alertrule.NotifyResolvedNEQ(*i.NotifyResolvedNEQ))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, alertrule.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, alertrule.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.Builtin != nil {
+		predicates = append(predicates, alertrule.BuiltinEQ(*i.Builtin))
+	}
+	if i.BuiltinNEQ != nil {
+		predicates = append(predicates, alertrule.BuiltinNEQ(*i.BuiltinNEQ))
+	}
+	if i.PendingSince != nil {
+		predicates = append(predicates, alertrule.PendingSinceEQ(*i.PendingSince))
+	}
+	if i.PendingSinceNEQ != nil {
+		predicates = append(predicates, alertrule.PendingSinceNEQ(*i.PendingSinceNEQ))
+	}
+	if len(i.PendingSinceIn) > 0 {
+		predicates = append(predicates, alertrule.PendingSinceIn(i.PendingSinceIn...))
+	}
+	if len(i.PendingSinceNotIn) > 0 {
+		predicates = append(predicates, alertrule.PendingSinceNotIn(i.PendingSinceNotIn...))
+	}
+	if i.PendingSinceGT != nil {
+		predicates = append(predicates, alertrule.PendingSinceGT(*i.PendingSinceGT))
+	}
+	if i.PendingSinceGTE != nil {
+		predicates = append(predicates, alertrule.PendingSinceGTE(*i.PendingSinceGTE))
+	}
+	if i.PendingSinceLT != nil {
+		predicates = append(predicates, alertrule.PendingSinceLT(*i.PendingSinceLT))
+	}
+	if i.PendingSinceLTE != nil {
+		predicates = append(predicates, alertrule.PendingSinceLTE(*i.PendingSinceLTE))
+	}
+	if i.PendingSinceIsNil {
+		predicates = append(predicates, alertrule.PendingSinceIsNil())
+	}
+	if i.PendingSinceNotNil {
+		predicates = append(predicates, alertrule.PendingSinceNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, alertrule.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, alertrule.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, alertrule.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, alertrule.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, alertrule.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, alertrule.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, alertrule.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, alertrule.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, alertrule.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, alertrule.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, alertrule.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, alertrule.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, alertrule.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, alertrule.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, alertrule.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, alertrule.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasChannels != nil {
+		p := alertrule.HasChannels()
+		if !*i.HasChannels {
+			p = alertrule.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasChannelsWith) > 0 {
+		with := make([]predicate.AlertChannel, 0, len(i.HasChannelsWith))
+		for _, w := range i.HasChannelsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasChannelsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, alertrule.HasChannelsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAlertRuleWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return alertrule.And(predicates...), nil
+	}
+}
+
+// AnomalyWhereInput represents a where input for filtering Anomaly queries.
+type AnomalyWhereInput struct {
+	Predicates []predicate.Anomaly  `json:"-"`
+	Not        *AnomalyWhereInput   `json:"not,omitempty"`
+	Or         []*AnomalyWhereInput `json:"or,omitempty"`
+	And        []*AnomalyWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "key" field predicates.
+	Key             *string  `json:"key,omitempty"`
+	KeyNEQ          *string  `json:"keyNEQ,omitempty"`
+	KeyIn           []string `json:"keyIn,omitempty"`
+	KeyNotIn        []string `json:"keyNotIn,omitempty"`
+	KeyGT           *string  `json:"keyGT,omitempty"`
+	KeyGTE          *string  `json:"keyGTE,omitempty"`
+	KeyLT           *string  `json:"keyLT,omitempty"`
+	KeyLTE          *string  `json:"keyLTE,omitempty"`
+	KeyContains     *string  `json:"keyContains,omitempty"`
+	KeyHasPrefix    *string  `json:"keyHasPrefix,omitempty"`
+	KeyHasSuffix    *string  `json:"keyHasSuffix,omitempty"`
+	KeyEqualFold    *string  `json:"keyEqualFold,omitempty"`
+	KeyContainsFold *string  `json:"keyContainsFold,omitempty"`
+
+	// "type" field predicates.
+	Type             *string  `json:"type,omitempty"`
+	TypeNEQ          *string  `json:"typeNEQ,omitempty"`
+	TypeIn           []string `json:"typeIn,omitempty"`
+	TypeNotIn        []string `json:"typeNotIn,omitempty"`
+	TypeGT           *string  `json:"typeGT,omitempty"`
+	TypeGTE          *string  `json:"typeGTE,omitempty"`
+	TypeLT           *string  `json:"typeLT,omitempty"`
+	TypeLTE          *string  `json:"typeLTE,omitempty"`
+	TypeContains     *string  `json:"typeContains,omitempty"`
+	TypeHasPrefix    *string  `json:"typeHasPrefix,omitempty"`
+	TypeHasSuffix    *string  `json:"typeHasSuffix,omitempty"`
+	TypeEqualFold    *string  `json:"typeEqualFold,omitempty"`
+	TypeContainsFold *string  `json:"typeContainsFold,omitempty"`
+
+	// "subject" field predicates.
+	Subject             *string  `json:"subject,omitempty"`
+	SubjectNEQ          *string  `json:"subjectNEQ,omitempty"`
+	SubjectIn           []string `json:"subjectIn,omitempty"`
+	SubjectNotIn        []string `json:"subjectNotIn,omitempty"`
+	SubjectGT           *string  `json:"subjectGT,omitempty"`
+	SubjectGTE          *string  `json:"subjectGTE,omitempty"`
+	SubjectLT           *string  `json:"subjectLT,omitempty"`
+	SubjectLTE          *string  `json:"subjectLTE,omitempty"`
+	SubjectContains     *string  `json:"subjectContains,omitempty"`
+	SubjectHasPrefix    *string  `json:"subjectHasPrefix,omitempty"`
+	SubjectHasSuffix    *string  `json:"subjectHasSuffix,omitempty"`
+	SubjectIsNil        bool     `json:"subjectIsNil,omitempty"`
+	SubjectNotNil       bool     `json:"subjectNotNil,omitempty"`
+	SubjectEqualFold    *string  `json:"subjectEqualFold,omitempty"`
+	SubjectContainsFold *string  `json:"subjectContainsFold,omitempty"`
+
+	// "severity" field predicates.
+	Severity      *anomaly.Severity  `json:"severity,omitempty"`
+	SeverityNEQ   *anomaly.Severity  `json:"severityNEQ,omitempty"`
+	SeverityIn    []anomaly.Severity `json:"severityIn,omitempty"`
+	SeverityNotIn []anomaly.Severity `json:"severityNotIn,omitempty"`
+
+	// "status" field predicates.
+	Status      *anomaly.Status  `json:"status,omitempty"`
+	StatusNEQ   *anomaly.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []anomaly.Status `json:"statusIn,omitempty"`
+	StatusNotIn []anomaly.Status `json:"statusNotIn,omitempty"`
+
+	// "window_start" field predicates.
+	WindowStart      *time.Time  `json:"windowStart,omitempty"`
+	WindowStartNEQ   *time.Time  `json:"windowStartNEQ,omitempty"`
+	WindowStartIn    []time.Time `json:"windowStartIn,omitempty"`
+	WindowStartNotIn []time.Time `json:"windowStartNotIn,omitempty"`
+	WindowStartGT    *time.Time  `json:"windowStartGT,omitempty"`
+	WindowStartGTE   *time.Time  `json:"windowStartGTE,omitempty"`
+	WindowStartLT    *time.Time  `json:"windowStartLT,omitempty"`
+	WindowStartLTE   *time.Time  `json:"windowStartLTE,omitempty"`
+
+	// "window_end" field predicates.
+	WindowEnd      *time.Time  `json:"windowEnd,omitempty"`
+	WindowEndNEQ   *time.Time  `json:"windowEndNEQ,omitempty"`
+	WindowEndIn    []time.Time `json:"windowEndIn,omitempty"`
+	WindowEndNotIn []time.Time `json:"windowEndNotIn,omitempty"`
+	WindowEndGT    *time.Time  `json:"windowEndGT,omitempty"`
+	WindowEndGTE   *time.Time  `json:"windowEndGTE,omitempty"`
+	WindowEndLT    *time.Time  `json:"windowEndLT,omitempty"`
+	WindowEndLTE   *time.Time  `json:"windowEndLTE,omitempty"`
+
+	// "observed" field predicates.
+	Observed      *float64  `json:"observed,omitempty"`
+	ObservedNEQ   *float64  `json:"observedNEQ,omitempty"`
+	ObservedIn    []float64 `json:"observedIn,omitempty"`
+	ObservedNotIn []float64 `json:"observedNotIn,omitempty"`
+	ObservedGT    *float64  `json:"observedGT,omitempty"`
+	ObservedGTE   *float64  `json:"observedGTE,omitempty"`
+	ObservedLT    *float64  `json:"observedLT,omitempty"`
+	ObservedLTE   *float64  `json:"observedLTE,omitempty"`
+
+	// "expected" field predicates.
+	Expected      *float64  `json:"expected,omitempty"`
+	ExpectedNEQ   *float64  `json:"expectedNEQ,omitempty"`
+	ExpectedIn    []float64 `json:"expectedIn,omitempty"`
+	ExpectedNotIn []float64 `json:"expectedNotIn,omitempty"`
+	ExpectedGT    *float64  `json:"expectedGT,omitempty"`
+	ExpectedGTE   *float64  `json:"expectedGTE,omitempty"`
+	ExpectedLT    *float64  `json:"expectedLT,omitempty"`
+	ExpectedLTE   *float64  `json:"expectedLTE,omitempty"`
+
+	// "expected_low" field predicates.
+	ExpectedLow       *float64  `json:"expectedLow,omitempty"`
+	ExpectedLowNEQ    *float64  `json:"expectedLowNEQ,omitempty"`
+	ExpectedLowIn     []float64 `json:"expectedLowIn,omitempty"`
+	ExpectedLowNotIn  []float64 `json:"expectedLowNotIn,omitempty"`
+	ExpectedLowGT     *float64  `json:"expectedLowGT,omitempty"`
+	ExpectedLowGTE    *float64  `json:"expectedLowGTE,omitempty"`
+	ExpectedLowLT     *float64  `json:"expectedLowLT,omitempty"`
+	ExpectedLowLTE    *float64  `json:"expectedLowLTE,omitempty"`
+	ExpectedLowIsNil  bool      `json:"expectedLowIsNil,omitempty"`
+	ExpectedLowNotNil bool      `json:"expectedLowNotNil,omitempty"`
+
+	// "expected_high" field predicates.
+	ExpectedHigh       *float64  `json:"expectedHigh,omitempty"`
+	ExpectedHighNEQ    *float64  `json:"expectedHighNEQ,omitempty"`
+	ExpectedHighIn     []float64 `json:"expectedHighIn,omitempty"`
+	ExpectedHighNotIn  []float64 `json:"expectedHighNotIn,omitempty"`
+	ExpectedHighGT     *float64  `json:"expectedHighGT,omitempty"`
+	ExpectedHighGTE    *float64  `json:"expectedHighGTE,omitempty"`
+	ExpectedHighLT     *float64  `json:"expectedHighLT,omitempty"`
+	ExpectedHighLTE    *float64  `json:"expectedHighLTE,omitempty"`
+	ExpectedHighIsNil  bool      `json:"expectedHighIsNil,omitempty"`
+	ExpectedHighNotNil bool      `json:"expectedHighNotNil,omitempty"`
+
+	// "peak_observed" field predicates.
+	PeakObserved       *float64  `json:"peakObserved,omitempty"`
+	PeakObservedNEQ    *float64  `json:"peakObservedNEQ,omitempty"`
+	PeakObservedIn     []float64 `json:"peakObservedIn,omitempty"`
+	PeakObservedNotIn  []float64 `json:"peakObservedNotIn,omitempty"`
+	PeakObservedGT     *float64  `json:"peakObservedGT,omitempty"`
+	PeakObservedGTE    *float64  `json:"peakObservedGTE,omitempty"`
+	PeakObservedLT     *float64  `json:"peakObservedLT,omitempty"`
+	PeakObservedLTE    *float64  `json:"peakObservedLTE,omitempty"`
+	PeakObservedIsNil  bool      `json:"peakObservedIsNil,omitempty"`
+	PeakObservedNotNil bool      `json:"peakObservedNotNil,omitempty"`
+
+	// "score" field predicates.
+	Score      *float64  `json:"score,omitempty"`
+	ScoreNEQ   *float64  `json:"scoreNEQ,omitempty"`
+	ScoreIn    []float64 `json:"scoreIn,omitempty"`
+	ScoreNotIn []float64 `json:"scoreNotIn,omitempty"`
+	ScoreGT    *float64  `json:"scoreGT,omitempty"`
+	ScoreGTE   *float64  `json:"scoreGTE,omitempty"`
+	ScoreLT    *float64  `json:"scoreLT,omitempty"`
+	ScoreLTE   *float64  `json:"scoreLTE,omitempty"`
+
+	// "explanation" field predicates.
+	Explanation             *string  `json:"explanation,omitempty"`
+	ExplanationNEQ          *string  `json:"explanationNEQ,omitempty"`
+	ExplanationIn           []string `json:"explanationIn,omitempty"`
+	ExplanationNotIn        []string `json:"explanationNotIn,omitempty"`
+	ExplanationGT           *string  `json:"explanationGT,omitempty"`
+	ExplanationGTE          *string  `json:"explanationGTE,omitempty"`
+	ExplanationLT           *string  `json:"explanationLT,omitempty"`
+	ExplanationLTE          *string  `json:"explanationLTE,omitempty"`
+	ExplanationContains     *string  `json:"explanationContains,omitempty"`
+	ExplanationHasPrefix    *string  `json:"explanationHasPrefix,omitempty"`
+	ExplanationHasSuffix    *string  `json:"explanationHasSuffix,omitempty"`
+	ExplanationEqualFold    *string  `json:"explanationEqualFold,omitempty"`
+	ExplanationContainsFold *string  `json:"explanationContainsFold,omitempty"`
+
+	// "first_seen_at" field predicates.
+	FirstSeenAt      *time.Time  `json:"firstSeenAt,omitempty"`
+	FirstSeenAtNEQ   *time.Time  `json:"firstSeenAtNEQ,omitempty"`
+	FirstSeenAtIn    []time.Time `json:"firstSeenAtIn,omitempty"`
+	FirstSeenAtNotIn []time.Time `json:"firstSeenAtNotIn,omitempty"`
+	FirstSeenAtGT    *time.Time  `json:"firstSeenAtGT,omitempty"`
+	FirstSeenAtGTE   *time.Time  `json:"firstSeenAtGTE,omitempty"`
+	FirstSeenAtLT    *time.Time  `json:"firstSeenAtLT,omitempty"`
+	FirstSeenAtLTE   *time.Time  `json:"firstSeenAtLTE,omitempty"`
+
+	// "last_seen_at" field predicates.
+	LastSeenAt      *time.Time  `json:"lastSeenAt,omitempty"`
+	LastSeenAtNEQ   *time.Time  `json:"lastSeenAtNEQ,omitempty"`
+	LastSeenAtIn    []time.Time `json:"lastSeenAtIn,omitempty"`
+	LastSeenAtNotIn []time.Time `json:"lastSeenAtNotIn,omitempty"`
+	LastSeenAtGT    *time.Time  `json:"lastSeenAtGT,omitempty"`
+	LastSeenAtGTE   *time.Time  `json:"lastSeenAtGTE,omitempty"`
+	LastSeenAtLT    *time.Time  `json:"lastSeenAtLT,omitempty"`
+	LastSeenAtLTE   *time.Time  `json:"lastSeenAtLTE,omitempty"`
+
+	// "acknowledged_at" field predicates.
+	AcknowledgedAt       *time.Time  `json:"acknowledgedAt,omitempty"`
+	AcknowledgedAtNEQ    *time.Time  `json:"acknowledgedAtNEQ,omitempty"`
+	AcknowledgedAtIn     []time.Time `json:"acknowledgedAtIn,omitempty"`
+	AcknowledgedAtNotIn  []time.Time `json:"acknowledgedAtNotIn,omitempty"`
+	AcknowledgedAtGT     *time.Time  `json:"acknowledgedAtGT,omitempty"`
+	AcknowledgedAtGTE    *time.Time  `json:"acknowledgedAtGTE,omitempty"`
+	AcknowledgedAtLT     *time.Time  `json:"acknowledgedAtLT,omitempty"`
+	AcknowledgedAtLTE    *time.Time  `json:"acknowledgedAtLTE,omitempty"`
+	AcknowledgedAtIsNil  bool        `json:"acknowledgedAtIsNil,omitempty"`
+	AcknowledgedAtNotNil bool        `json:"acknowledgedAtNotNil,omitempty"`
+
+	// "acknowledged_by" field predicates.
+	AcknowledgedBy             *string  `json:"acknowledgedBy,omitempty"`
+	AcknowledgedByNEQ          *string  `json:"acknowledgedByNEQ,omitempty"`
+	AcknowledgedByIn           []string `json:"acknowledgedByIn,omitempty"`
+	AcknowledgedByNotIn        []string `json:"acknowledgedByNotIn,omitempty"`
+	AcknowledgedByGT           *string  `json:"acknowledgedByGT,omitempty"`
+	AcknowledgedByGTE          *string  `json:"acknowledgedByGTE,omitempty"`
+	AcknowledgedByLT           *string  `json:"acknowledgedByLT,omitempty"`
+	AcknowledgedByLTE          *string  `json:"acknowledgedByLTE,omitempty"`
+	AcknowledgedByContains     *string  `json:"acknowledgedByContains,omitempty"`
+	AcknowledgedByHasPrefix    *string  `json:"acknowledgedByHasPrefix,omitempty"`
+	AcknowledgedByHasSuffix    *string  `json:"acknowledgedByHasSuffix,omitempty"`
+	AcknowledgedByIsNil        bool     `json:"acknowledgedByIsNil,omitempty"`
+	AcknowledgedByNotNil       bool     `json:"acknowledgedByNotNil,omitempty"`
+	AcknowledgedByEqualFold    *string  `json:"acknowledgedByEqualFold,omitempty"`
+	AcknowledgedByContainsFold *string  `json:"acknowledgedByContainsFold,omitempty"`
+
+	// "resolved_at" field predicates.
+	ResolvedAt       *time.Time  `json:"resolvedAt,omitempty"`
+	ResolvedAtNEQ    *time.Time  `json:"resolvedAtNEQ,omitempty"`
+	ResolvedAtIn     []time.Time `json:"resolvedAtIn,omitempty"`
+	ResolvedAtNotIn  []time.Time `json:"resolvedAtNotIn,omitempty"`
+	ResolvedAtGT     *time.Time  `json:"resolvedAtGT,omitempty"`
+	ResolvedAtGTE    *time.Time  `json:"resolvedAtGTE,omitempty"`
+	ResolvedAtLT     *time.Time  `json:"resolvedAtLT,omitempty"`
+	ResolvedAtLTE    *time.Time  `json:"resolvedAtLTE,omitempty"`
+	ResolvedAtIsNil  bool        `json:"resolvedAtIsNil,omitempty"`
+	ResolvedAtNotNil bool        `json:"resolvedAtNotNil,omitempty"`
+
+	// "resolved_by" field predicates.
+	ResolvedBy             *string  `json:"resolvedBy,omitempty"`
+	ResolvedByNEQ          *string  `json:"resolvedByNEQ,omitempty"`
+	ResolvedByIn           []string `json:"resolvedByIn,omitempty"`
+	ResolvedByNotIn        []string `json:"resolvedByNotIn,omitempty"`
+	ResolvedByGT           *string  `json:"resolvedByGT,omitempty"`
+	ResolvedByGTE          *string  `json:"resolvedByGTE,omitempty"`
+	ResolvedByLT           *string  `json:"resolvedByLT,omitempty"`
+	ResolvedByLTE          *string  `json:"resolvedByLTE,omitempty"`
+	ResolvedByContains     *string  `json:"resolvedByContains,omitempty"`
+	ResolvedByHasPrefix    *string  `json:"resolvedByHasPrefix,omitempty"`
+	ResolvedByHasSuffix    *string  `json:"resolvedByHasSuffix,omitempty"`
+	ResolvedByIsNil        bool     `json:"resolvedByIsNil,omitempty"`
+	ResolvedByNotNil       bool     `json:"resolvedByNotNil,omitempty"`
+	ResolvedByEqualFold    *string  `json:"resolvedByEqualFold,omitempty"`
+	ResolvedByContainsFold *string  `json:"resolvedByContainsFold,omitempty"`
+
+	// "resolution_note" field predicates.
+	ResolutionNote             *string  `json:"resolutionNote,omitempty"`
+	ResolutionNoteNEQ          *string  `json:"resolutionNoteNEQ,omitempty"`
+	ResolutionNoteIn           []string `json:"resolutionNoteIn,omitempty"`
+	ResolutionNoteNotIn        []string `json:"resolutionNoteNotIn,omitempty"`
+	ResolutionNoteGT           *string  `json:"resolutionNoteGT,omitempty"`
+	ResolutionNoteGTE          *string  `json:"resolutionNoteGTE,omitempty"`
+	ResolutionNoteLT           *string  `json:"resolutionNoteLT,omitempty"`
+	ResolutionNoteLTE          *string  `json:"resolutionNoteLTE,omitempty"`
+	ResolutionNoteContains     *string  `json:"resolutionNoteContains,omitempty"`
+	ResolutionNoteHasPrefix    *string  `json:"resolutionNoteHasPrefix,omitempty"`
+	ResolutionNoteHasSuffix    *string  `json:"resolutionNoteHasSuffix,omitempty"`
+	ResolutionNoteIsNil        bool     `json:"resolutionNoteIsNil,omitempty"`
+	ResolutionNoteNotNil       bool     `json:"resolutionNoteNotNil,omitempty"`
+	ResolutionNoteEqualFold    *string  `json:"resolutionNoteEqualFold,omitempty"`
+	ResolutionNoteContainsFold *string  `json:"resolutionNoteContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AnomalyWhereInput) AddPredicates(predicates ...predicate.Anomaly) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AnomalyWhereInput filter on the AnomalyQuery builder.
+func (i *AnomalyWhereInput) Filter(q *AnomalyQuery) (*AnomalyQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAnomalyWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAnomalyWhereInput is returned in case the AnomalyWhereInput is empty.
+var ErrEmptyAnomalyWhereInput = errors.New("ent: empty predicate AnomalyWhereInput")
+
+// P returns a predicate for filtering anomalies.
+// An error is returned if the input is empty or invalid.
+func (i *AnomalyWhereInput) P() (predicate.Anomaly, error) {
+	var predicates []predicate.Anomaly
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, anomaly.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Anomaly, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, anomaly.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Anomaly, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, anomaly.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, anomaly.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, anomaly.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, anomaly.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, anomaly.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, anomaly.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, anomaly.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, anomaly.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, anomaly.IDLTE(*i.IDLTE))
+	}
+	if i.Key != nil {
+		predicates = append(predicates, anomaly.KeyEQ(*i.Key))
+	}
+	if i.KeyNEQ != nil {
+		predicates = append(predicates, anomaly.KeyNEQ(*i.KeyNEQ))
+	}
+	if len(i.KeyIn) > 0 {
+		predicates = append(predicates, anomaly.KeyIn(i.KeyIn...))
+	}
+	if len(i.KeyNotIn) > 0 {
+		predicates = append(predicates, anomaly.KeyNotIn(i.KeyNotIn...))
+	}
+	if i.KeyGT != nil {
+		predicates = append(predicates, anomaly.KeyGT(*i.KeyGT))
+	}
+	if i.KeyGTE != nil {
+		predicates = append(predicates, anomaly.KeyGTE(*i.KeyGTE))
+	}
+	if i.KeyLT != nil {
+		predicates = append(predicates, anomaly.KeyLT(*i.KeyLT))
+	}
+	if i.KeyLTE != nil {
+		predicates = append(predicates, anomaly.KeyLTE(*i.KeyLTE))
+	}
+	if i.KeyContains != nil {
+		predicates = append(predicates, anomaly.KeyContains(*i.KeyContains))
+	}
+	if i.KeyHasPrefix != nil {
+		predicates = append(predicates, anomaly.KeyHasPrefix(*i.KeyHasPrefix))
+	}
+	if i.KeyHasSuffix != nil {
+		predicates = append(predicates, anomaly.KeyHasSuffix(*i.KeyHasSuffix))
+	}
+	if i.KeyEqualFold != nil {
+		predicates = append(predicates, anomaly.KeyEqualFold(*i.KeyEqualFold))
+	}
+	if i.KeyContainsFold != nil {
+		predicates = append(predicates, anomaly.KeyContainsFold(*i.KeyContainsFold))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, anomaly.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, anomaly.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, anomaly.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, anomaly.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.TypeGT != nil {
+		predicates = append(predicates, anomaly.TypeGT(*i.TypeGT))
+	}
+	if i.TypeGTE != nil {
+		predicates = append(predicates, anomaly.TypeGTE(*i.TypeGTE))
+	}
+	if i.TypeLT != nil {
+		predicates = append(predicates, anomaly.TypeLT(*i.TypeLT))
+	}
+	if i.TypeLTE != nil {
+		predicates = append(predicates, anomaly.TypeLTE(*i.TypeLTE))
+	}
+	if i.TypeContains != nil {
+		predicates = append(predicates, anomaly.TypeContains(*i.TypeContains))
+	}
+	if i.TypeHasPrefix != nil {
+		predicates = append(predicates, anomaly.TypeHasPrefix(*i.TypeHasPrefix))
+	}
+	if i.TypeHasSuffix != nil {
+		predicates = append(predicates, anomaly.TypeHasSuffix(*i.TypeHasSuffix))
+	}
+	if i.TypeEqualFold != nil {
+		predicates = append(predicates, anomaly.TypeEqualFold(*i.TypeEqualFold))
+	}
+	if i.TypeContainsFold != nil {
+		predicates = append(predicates, anomaly.TypeContainsFold(*i.TypeContainsFold))
+	}
+	if i.Subject != nil {
+		predicates = append(predicates, anomaly.SubjectEQ(*i.Subject))
+	}
+	if i.SubjectNEQ != nil {
+		predicates = append(predicates, anomaly.SubjectNEQ(*i.SubjectNEQ))
+	}
+	if len(i.SubjectIn) > 0 {
+		predicates = append(predicates, anomaly.SubjectIn(i.SubjectIn...))
+	}
+	if len(i.SubjectNotIn) > 0 {
+		predicates = append(predicates, anomaly.SubjectNotIn(i.SubjectNotIn...))
+	}
+	if i.SubjectGT != nil {
+		predicates = append(predicates, anomaly.SubjectGT(*i.SubjectGT))
+	}
+	if i.SubjectGTE != nil {
+		predicates = append(predicates, anomaly.SubjectGTE(*i.SubjectGTE))
+	}
+	if i.SubjectLT != nil {
+		predicates = append(predicates, anomaly.SubjectLT(*i.SubjectLT))
+	}
+	if i.SubjectLTE != nil {
+		predicates = append(predicates, anomaly.SubjectLTE(*i.SubjectLTE))
+	}
+	if i.SubjectContains != nil {
+		predicates = append(predicates, anomaly.SubjectContains(*i.SubjectContains))
+	}
+	if i.SubjectHasPrefix != nil {
+		predicates = append(predicates, anomaly.SubjectHasPrefix(*i.SubjectHasPrefix))
+	}
+	if i.SubjectHasSuffix != nil {
+		predicates = append(predicates, anomaly.SubjectHasSuffix(*i.SubjectHasSuffix))
+	}
+	if i.SubjectIsNil {
+		predicates = append(predicates, anomaly.SubjectIsNil())
+	}
+	if i.SubjectNotNil {
+		predicates = append(predicates, anomaly.SubjectNotNil())
+	}
+	if i.SubjectEqualFold != nil {
+		predicates = append(predicates, anomaly.SubjectEqualFold(*i.SubjectEqualFold))
+	}
+	if i.SubjectContainsFold != nil {
+		predicates = append(predicates, anomaly.SubjectContainsFold(*i.SubjectContainsFold))
+	}
+	if i.Severity != nil {
+		predicates = append(predicates, anomaly.SeverityEQ(*i.Severity))
+	}
+	if i.SeverityNEQ != nil {
+		predicates = append(predicates, anomaly.SeverityNEQ(*i.SeverityNEQ))
+	}
+	if len(i.SeverityIn) > 0 {
+		predicates = append(predicates, anomaly.SeverityIn(i.SeverityIn...))
+	}
+	if len(i.SeverityNotIn) > 0 {
+		predicates = append(predicates, anomaly.SeverityNotIn(i.SeverityNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, anomaly.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, anomaly.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, anomaly.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, anomaly.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.WindowStart != nil {
+		predicates = append(predicates, anomaly.WindowStartEQ(*i.WindowStart))
+	}
+	if i.WindowStartNEQ != nil {
+		predicates = append(predicates, anomaly.WindowStartNEQ(*i.WindowStartNEQ))
+	}
+	if len(i.WindowStartIn) > 0 {
+		predicates = append(predicates, anomaly.WindowStartIn(i.WindowStartIn...))
+	}
+	if len(i.WindowStartNotIn) > 0 {
+		predicates = append(predicates, anomaly.WindowStartNotIn(i.WindowStartNotIn...))
+	}
+	if i.WindowStartGT != nil {
+		predicates = append(predicates, anomaly.WindowStartGT(*i.WindowStartGT))
+	}
+	if i.WindowStartGTE != nil {
+		predicates = append(predicates, anomaly.WindowStartGTE(*i.WindowStartGTE))
+	}
+	if i.WindowStartLT != nil {
+		predicates = append(predicates, anomaly.WindowStartLT(*i.WindowStartLT))
+	}
+	if i.WindowStartLTE != nil {
+		predicates = append(predicates, anomaly.WindowStartLTE(*i.WindowStartLTE))
+	}
+	if i.WindowEnd != nil {
+		predicates = append(predicates, anomaly.WindowEndEQ(*i.WindowEnd))
+	}
+	if i.WindowEndNEQ != nil {
+		predicates = append(predicates, anomaly.WindowEndNEQ(*i.WindowEndNEQ))
+	}
+	if len(i.WindowEndIn) > 0 {
+		predicates = append(predicates, anomaly.WindowEndIn(i.WindowEndIn...))
+	}
+	if len(i.WindowEndNotIn) > 0 {
+		predicates = append(predicates, anomaly.WindowEndNotIn(i.WindowEndNotIn...))
+	}
+	if i.WindowEndGT != nil {
+		predicates = append(predicates, anomaly.WindowEndGT(*i.WindowEndGT))
+	}
+	if i.WindowEndGTE != nil {
+		predicates = append(predicates, anomaly.WindowEndGTE(*i.WindowEndGTE))
+	}
+	if i.WindowEndLT != nil {
+		predicates = append(predicates, anomaly.WindowEndLT(*i.WindowEndLT))
+	}
+	if i.WindowEndLTE != nil {
+		predicates = append(predicates, anomaly.WindowEndLTE(*i.WindowEndLTE))
+	}
+	if i.Observed != nil {
+		predicates = append(predicates, anomaly.ObservedEQ(*i.Observed))
+	}
+	if i.ObservedNEQ != nil {
+		predicates = append(predicates, anomaly.ObservedNEQ(*i.ObservedNEQ))
+	}
+	if len(i.ObservedIn) > 0 {
+		predicates = append(predicates, anomaly.ObservedIn(i.ObservedIn...))
+	}
+	if len(i.ObservedNotIn) > 0 {
+		predicates = append(predicates, anomaly.ObservedNotIn(i.ObservedNotIn...))
+	}
+	if i.ObservedGT != nil {
+		predicates = append(predicates, anomaly.ObservedGT(*i.ObservedGT))
+	}
+	if i.ObservedGTE != nil {
+		predicates = append(predicates, anomaly.ObservedGTE(*i.ObservedGTE))
+	}
+	if i.ObservedLT != nil {
+		predicates = append(predicates, anomaly.ObservedLT(*i.ObservedLT))
+	}
+	if i.ObservedLTE != nil {
+		predicates = append(predicates, anomaly.ObservedLTE(*i.ObservedLTE))
+	}
+	if i.Expected != nil {
+		predicates = append(predicates, anomaly.ExpectedEQ(*i.Expected))
+	}
+	if i.ExpectedNEQ != nil {
+		predicates = append(predicates, anomaly.ExpectedNEQ(*i.ExpectedNEQ))
+	}
+	if len(i.ExpectedIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedIn(i.ExpectedIn...))
+	}
+	if len(i.ExpectedNotIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedNotIn(i.ExpectedNotIn...))
+	}
+	if i.ExpectedGT != nil {
+		predicates = append(predicates, anomaly.ExpectedGT(*i.ExpectedGT))
+	}
+	if i.ExpectedGTE != nil {
+		predicates = append(predicates, anomaly.ExpectedGTE(*i.ExpectedGTE))
+	}
+	if i.ExpectedLT != nil {
+		predicates = append(predicates, anomaly.ExpectedLT(*i.ExpectedLT))
+	}
+	if i.ExpectedLTE != nil {
+		predicates = append(predicates, anomaly.ExpectedLTE(*i.ExpectedLTE))
+	}
+	if i.ExpectedLow != nil {
+		predicates = append(predicates, anomaly.ExpectedLowEQ(*i.ExpectedLow))
+	}
+	if i.ExpectedLowNEQ != nil {
+		predicates = append(predicates, anomaly.ExpectedLowNEQ(*i.ExpectedLowNEQ))
+	}
+	if len(i.ExpectedLowIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedLowIn(i.ExpectedLowIn...))
+	}
+	if len(i.ExpectedLowNotIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedLowNotIn(i.ExpectedLowNotIn...))
+	}
+	if i.ExpectedLowGT != nil {
+		predicates = append(predicates, anomaly.ExpectedLowGT(*i.ExpectedLowGT))
+	}
+	if i.ExpectedLowGTE != nil {
+		predicates = append(predicates, anomaly.ExpectedLowGTE(*i.ExpectedLowGTE))
+	}
+	if i.ExpectedLowLT != nil {
+		predicates = append(predicates, anomaly.ExpectedLowLT(*i.ExpectedLowLT))
+	}
+	if i.ExpectedLowLTE != nil {
+		predicates = append(predicates, anomaly.ExpectedLowLTE(*i.ExpectedLowLTE))
+	}
+	if i.ExpectedLowIsNil {
+		predicates = append(predicates, anomaly.ExpectedLowIsNil())
+	}
+	if i.ExpectedLowNotNil {
+		predicates = append(predicates, anomaly.ExpectedLowNotNil())
+	}
+	if i.ExpectedHigh != nil {
+		predicates = append(predicates, anomaly.ExpectedHighEQ(*i.ExpectedHigh))
+	}
+	if i.ExpectedHighNEQ != nil {
+		predicates = append(predicates, anomaly.ExpectedHighNEQ(*i.ExpectedHighNEQ))
+	}
+	if len(i.ExpectedHighIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedHighIn(i.ExpectedHighIn...))
+	}
+	if len(i.ExpectedHighNotIn) > 0 {
+		predicates = append(predicates, anomaly.ExpectedHighNotIn(i.ExpectedHighNotIn...))
+	}
+	if i.ExpectedHighGT != nil {
+		predicates = append(predicates, anomaly.ExpectedHighGT(*i.ExpectedHighGT))
+	}
+	if i.ExpectedHighGTE != nil {
+		predicates = append(predicates, anomaly.ExpectedHighGTE(*i.ExpectedHighGTE))
+	}
+	if i.ExpectedHighLT != nil {
+		predicates = append(predicates, anomaly.ExpectedHighLT(*i.ExpectedHighLT))
+	}
+	if i.ExpectedHighLTE != nil {
+		predicates = append(predicates, anomaly.ExpectedHighLTE(*i.ExpectedHighLTE))
+	}
+	if i.ExpectedHighIsNil {
+		predicates = append(predicates, anomaly.ExpectedHighIsNil())
+	}
+	if i.ExpectedHighNotNil {
+		predicates = append(predicates, anomaly.ExpectedHighNotNil())
+	}
+	if i.PeakObserved != nil {
+		predicates = append(predicates, anomaly.PeakObservedEQ(*i.PeakObserved))
+	}
+	if i.PeakObservedNEQ != nil {
+		predicates = append(predicates, anomaly.PeakObservedNEQ(*i.PeakObservedNEQ))
+	}
+	if len(i.PeakObservedIn) > 0 {
+		predicates = append(predicates, anomaly.PeakObservedIn(i.PeakObservedIn...))
+	}
+	if len(i.PeakObservedNotIn) > 0 {
+		predicates = append(predicates, anomaly.PeakObservedNotIn(i.PeakObservedNotIn...))
+	}
+	if i.PeakObservedGT != nil {
+		predicates = append(predicates, anomaly.PeakObservedGT(*i.PeakObservedGT))
+	}
+	if i.PeakObservedGTE != nil {
+		predicates = append(predicates, anomaly.PeakObservedGTE(*i.PeakObservedGTE))
+	}
+	if i.PeakObservedLT != nil {
+		predicates = append(predicates, anomaly.PeakObservedLT(*i.PeakObservedLT))
+	}
+	if i.PeakObservedLTE != nil {
+		predicates = append(predicates, anomaly.PeakObservedLTE(*i.PeakObservedLTE))
+	}
+	if i.PeakObservedIsNil {
+		predicates = append(predicates, anomaly.PeakObservedIsNil())
+	}
+	if i.PeakObservedNotNil {
+		predicates = append(predicates, anomaly.PeakObservedNotNil())
+	}
+	if i.Score != nil {
+		predicates = append(predicates, anomaly.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, anomaly.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, anomaly.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, anomaly.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, anomaly.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, anomaly.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, anomaly.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, anomaly.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.Explanation != nil {
+		predicates = append(predicates, anomaly.ExplanationEQ(*i.Explanation))
+	}
+	if i.ExplanationNEQ != nil {
+		predicates = append(predicates, anomaly.ExplanationNEQ(*i.ExplanationNEQ))
+	}
+	if len(i.ExplanationIn) > 0 {
+		predicates = append(predicates, anomaly.ExplanationIn(i.ExplanationIn...))
+	}
+	if len(i.ExplanationNotIn) > 0 {
+		predicates = append(predicates, anomaly.ExplanationNotIn(i.ExplanationNotIn...))
+	}
+	if i.ExplanationGT != nil {
+		predicates = append(predicates, anomaly.ExplanationGT(*i.ExplanationGT))
+	}
+	if i.ExplanationGTE != nil {
+		predicates = append(predicates, anomaly.ExplanationGTE(*i.ExplanationGTE))
+	}
+	if i.ExplanationLT != nil {
+		predicates = append(predicates, anomaly.ExplanationLT(*i.ExplanationLT))
+	}
+	if i.ExplanationLTE != nil {
+		predicates = append(predicates, anomaly.ExplanationLTE(*i.ExplanationLTE))
+	}
+	if i.ExplanationContains != nil {
+		predicates = append(predicates, anomaly.ExplanationContains(*i.ExplanationContains))
+	}
+	if i.ExplanationHasPrefix != nil {
+		predicates = append(predicates, anomaly.ExplanationHasPrefix(*i.ExplanationHasPrefix))
+	}
+	if i.ExplanationHasSuffix != nil {
+		predicates = append(predicates, anomaly.ExplanationHasSuffix(*i.ExplanationHasSuffix))
+	}
+	if i.ExplanationEqualFold != nil {
+		predicates = append(predicates, anomaly.ExplanationEqualFold(*i.ExplanationEqualFold))
+	}
+	if i.ExplanationContainsFold != nil {
+		predicates = append(predicates, anomaly.ExplanationContainsFold(*i.ExplanationContainsFold))
+	}
+	if i.FirstSeenAt != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtEQ(*i.FirstSeenAt))
+	}
+	if i.FirstSeenAtNEQ != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtNEQ(*i.FirstSeenAtNEQ))
+	}
+	if len(i.FirstSeenAtIn) > 0 {
+		predicates = append(predicates, anomaly.FirstSeenAtIn(i.FirstSeenAtIn...))
+	}
+	if len(i.FirstSeenAtNotIn) > 0 {
+		predicates = append(predicates, anomaly.FirstSeenAtNotIn(i.FirstSeenAtNotIn...))
+	}
+	if i.FirstSeenAtGT != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtGT(*i.FirstSeenAtGT))
+	}
+	if i.FirstSeenAtGTE != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtGTE(*i.FirstSeenAtGTE))
+	}
+	if i.FirstSeenAtLT != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtLT(*i.FirstSeenAtLT))
+	}
+	if i.FirstSeenAtLTE != nil {
+		predicates = append(predicates, anomaly.FirstSeenAtLTE(*i.FirstSeenAtLTE))
+	}
+	if i.LastSeenAt != nil {
+		predicates = append(predicates, anomaly.LastSeenAtEQ(*i.LastSeenAt))
+	}
+	if i.LastSeenAtNEQ != nil {
+		predicates = append(predicates, anomaly.LastSeenAtNEQ(*i.LastSeenAtNEQ))
+	}
+	if len(i.LastSeenAtIn) > 0 {
+		predicates = append(predicates, anomaly.LastSeenAtIn(i.LastSeenAtIn...))
+	}
+	if len(i.LastSeenAtNotIn) > 0 {
+		predicates = append(predicates, anomaly.LastSeenAtNotIn(i.LastSeenAtNotIn...))
+	}
+	if i.LastSeenAtGT != nil {
+		predicates = append(predicates, anomaly.LastSeenAtGT(*i.LastSeenAtGT))
+	}
+	if i.LastSeenAtGTE != nil {
+		predicates = append(predicates, anomaly.LastSeenAtGTE(*i.LastSeenAtGTE))
+	}
+	if i.LastSeenAtLT != nil {
+		predicates = append(predicates, anomaly.LastSeenAtLT(*i.LastSeenAtLT))
+	}
+	if i.LastSeenAtLTE != nil {
+		predicates = append(predicates, anomaly.LastSeenAtLTE(*i.LastSeenAtLTE))
+	}
+	if i.AcknowledgedAt != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtEQ(*i.AcknowledgedAt))
+	}
+	if i.AcknowledgedAtNEQ != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtNEQ(*i.AcknowledgedAtNEQ))
+	}
+	if len(i.AcknowledgedAtIn) > 0 {
+		predicates = append(predicates, anomaly.AcknowledgedAtIn(i.AcknowledgedAtIn...))
+	}
+	if len(i.AcknowledgedAtNotIn) > 0 {
+		predicates = append(predicates, anomaly.AcknowledgedAtNotIn(i.AcknowledgedAtNotIn...))
+	}
+	if i.AcknowledgedAtGT != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtGT(*i.AcknowledgedAtGT))
+	}
+	if i.AcknowledgedAtGTE != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtGTE(*i.AcknowledgedAtGTE))
+	}
+	if i.AcknowledgedAtLT != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtLT(*i.AcknowledgedAtLT))
+	}
+	if i.AcknowledgedAtLTE != nil {
+		predicates = append(predicates, anomaly.AcknowledgedAtLTE(*i.AcknowledgedAtLTE))
+	}
+	if i.AcknowledgedAtIsNil {
+		predicates = append(predicates, anomaly.AcknowledgedAtIsNil())
+	}
+	if i.AcknowledgedAtNotNil {
+		predicates = append(predicates, anomaly.AcknowledgedAtNotNil())
+	}
+	if i.AcknowledgedBy != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByEQ(*i.AcknowledgedBy))
+	}
+	if i.AcknowledgedByNEQ != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByNEQ(*i.AcknowledgedByNEQ))
+	}
+	if len(i.AcknowledgedByIn) > 0 {
+		predicates = append(predicates, anomaly.AcknowledgedByIn(i.AcknowledgedByIn...))
+	}
+	if len(i.AcknowledgedByNotIn) > 0 {
+		predicates = append(predicates, anomaly.AcknowledgedByNotIn(i.AcknowledgedByNotIn...))
+	}
+	if i.AcknowledgedByGT != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByGT(*i.AcknowledgedByGT))
+	}
+	if i.AcknowledgedByGTE != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByGTE(*i.AcknowledgedByGTE))
+	}
+	if i.AcknowledgedByLT != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByLT(*i.AcknowledgedByLT))
+	}
+	if i.AcknowledgedByLTE != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByLTE(*i.AcknowledgedByLTE))
+	}
+	if i.AcknowledgedByContains != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByContains(*i.AcknowledgedByContains))
+	}
+	if i.AcknowledgedByHasPrefix != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByHasPrefix(*i.AcknowledgedByHasPrefix))
+	}
+	if i.AcknowledgedByHasSuffix != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByHasSuffix(*i.AcknowledgedByHasSuffix))
+	}
+	if i.AcknowledgedByIsNil {
+		predicates = append(predicates, anomaly.AcknowledgedByIsNil())
+	}
+	if i.AcknowledgedByNotNil {
+		predicates = append(predicates, anomaly.AcknowledgedByNotNil())
+	}
+	if i.AcknowledgedByEqualFold != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByEqualFold(*i.AcknowledgedByEqualFold))
+	}
+	if i.AcknowledgedByContainsFold != nil {
+		predicates = append(predicates, anomaly.AcknowledgedByContainsFold(*i.AcknowledgedByContainsFold))
+	}
+	if i.ResolvedAt != nil {
+		predicates = append(predicates, anomaly.ResolvedAtEQ(*i.ResolvedAt))
+	}
+	if i.ResolvedAtNEQ != nil {
+		predicates = append(predicates, anomaly.ResolvedAtNEQ(*i.ResolvedAtNEQ))
+	}
+	if len(i.ResolvedAtIn) > 0 {
+		predicates = append(predicates, anomaly.ResolvedAtIn(i.ResolvedAtIn...))
+	}
+	if len(i.ResolvedAtNotIn) > 0 {
+		predicates = append(predicates, anomaly.ResolvedAtNotIn(i.ResolvedAtNotIn...))
+	}
+	if i.ResolvedAtGT != nil {
+		predicates = append(predicates, anomaly.ResolvedAtGT(*i.ResolvedAtGT))
+	}
+	if i.ResolvedAtGTE != nil {
+		predicates = append(predicates, anomaly.ResolvedAtGTE(*i.ResolvedAtGTE))
+	}
+	if i.ResolvedAtLT != nil {
+		predicates = append(predicates, anomaly.ResolvedAtLT(*i.ResolvedAtLT))
+	}
+	if i.ResolvedAtLTE != nil {
+		predicates = append(predicates, anomaly.ResolvedAtLTE(*i.ResolvedAtLTE))
+	}
+	if i.ResolvedAtIsNil {
+		predicates = append(predicates, anomaly.ResolvedAtIsNil())
+	}
+	if i.ResolvedAtNotNil {
+		predicates = append(predicates, anomaly.ResolvedAtNotNil())
+	}
+	if i.ResolvedBy != nil {
+		predicates = append(predicates, anomaly.ResolvedByEQ(*i.ResolvedBy))
+	}
+	if i.ResolvedByNEQ != nil {
+		predicates = append(predicates, anomaly.ResolvedByNEQ(*i.ResolvedByNEQ))
+	}
+	if len(i.ResolvedByIn) > 0 {
+		predicates = append(predicates, anomaly.ResolvedByIn(i.ResolvedByIn...))
+	}
+	if len(i.ResolvedByNotIn) > 0 {
+		predicates = append(predicates, anomaly.ResolvedByNotIn(i.ResolvedByNotIn...))
+	}
+	if i.ResolvedByGT != nil {
+		predicates = append(predicates, anomaly.ResolvedByGT(*i.ResolvedByGT))
+	}
+	if i.ResolvedByGTE != nil {
+		predicates = append(predicates, anomaly.ResolvedByGTE(*i.ResolvedByGTE))
+	}
+	if i.ResolvedByLT != nil {
+		predicates = append(predicates, anomaly.ResolvedByLT(*i.ResolvedByLT))
+	}
+	if i.ResolvedByLTE != nil {
+		predicates = append(predicates, anomaly.ResolvedByLTE(*i.ResolvedByLTE))
+	}
+	if i.ResolvedByContains != nil {
+		predicates = append(predicates, anomaly.ResolvedByContains(*i.ResolvedByContains))
+	}
+	if i.ResolvedByHasPrefix != nil {
+		predicates = append(predicates, anomaly.ResolvedByHasPrefix(*i.ResolvedByHasPrefix))
+	}
+	if i.ResolvedByHasSuffix != nil {
+		predicates = append(predicates, anomaly.ResolvedByHasSuffix(*i.ResolvedByHasSuffix))
+	}
+	if i.ResolvedByIsNil {
+		predicates = append(predicates, anomaly.ResolvedByIsNil())
+	}
+	if i.ResolvedByNotNil {
+		predicates = append(predicates, anomaly.ResolvedByNotNil())
+	}
+	if i.ResolvedByEqualFold != nil {
+		predicates = append(predicates, anomaly.ResolvedByEqualFold(*i.ResolvedByEqualFold))
+	}
+	if i.ResolvedByContainsFold != nil {
+		predicates = append(predicates, anomaly.ResolvedByContainsFold(*i.ResolvedByContainsFold))
+	}
+	if i.ResolutionNote != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteEQ(*i.ResolutionNote))
+	}
+	if i.ResolutionNoteNEQ != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteNEQ(*i.ResolutionNoteNEQ))
+	}
+	if len(i.ResolutionNoteIn) > 0 {
+		predicates = append(predicates, anomaly.ResolutionNoteIn(i.ResolutionNoteIn...))
+	}
+	if len(i.ResolutionNoteNotIn) > 0 {
+		predicates = append(predicates, anomaly.ResolutionNoteNotIn(i.ResolutionNoteNotIn...))
+	}
+	if i.ResolutionNoteGT != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteGT(*i.ResolutionNoteGT))
+	}
+	if i.ResolutionNoteGTE != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteGTE(*i.ResolutionNoteGTE))
+	}
+	if i.ResolutionNoteLT != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteLT(*i.ResolutionNoteLT))
+	}
+	if i.ResolutionNoteLTE != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteLTE(*i.ResolutionNoteLTE))
+	}
+	if i.ResolutionNoteContains != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteContains(*i.ResolutionNoteContains))
+	}
+	if i.ResolutionNoteHasPrefix != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteHasPrefix(*i.ResolutionNoteHasPrefix))
+	}
+	if i.ResolutionNoteHasSuffix != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteHasSuffix(*i.ResolutionNoteHasSuffix))
+	}
+	if i.ResolutionNoteIsNil {
+		predicates = append(predicates, anomaly.ResolutionNoteIsNil())
+	}
+	if i.ResolutionNoteNotNil {
+		predicates = append(predicates, anomaly.ResolutionNoteNotNil())
+	}
+	if i.ResolutionNoteEqualFold != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteEqualFold(*i.ResolutionNoteEqualFold))
+	}
+	if i.ResolutionNoteContainsFold != nil {
+		predicates = append(predicates, anomaly.ResolutionNoteContainsFold(*i.ResolutionNoteContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAnomalyWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return anomaly.And(predicates...), nil
+	}
+}
+
+// AuditLogWhereInput represents a where input for filtering AuditLog queries.
+type AuditLogWhereInput struct {
+	Predicates []predicate.AuditLog  `json:"-"`
+	Not        *AuditLogWhereInput   `json:"not,omitempty"`
+	Or         []*AuditLogWhereInput `json:"or,omitempty"`
+	And        []*AuditLogWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "seq" field predicates.
+	Seq      *int64  `json:"seq,omitempty"`
+	SeqNEQ   *int64  `json:"seqNEQ,omitempty"`
+	SeqIn    []int64 `json:"seqIn,omitempty"`
+	SeqNotIn []int64 `json:"seqNotIn,omitempty"`
+	SeqGT    *int64  `json:"seqGT,omitempty"`
+	SeqGTE   *int64  `json:"seqGTE,omitempty"`
+	SeqLT    *int64  `json:"seqLT,omitempty"`
+	SeqLTE   *int64  `json:"seqLTE,omitempty"`
+
+	// "at" field predicates.
+	At      *time.Time  `json:"at,omitempty"`
+	AtNEQ   *time.Time  `json:"atNEQ,omitempty"`
+	AtIn    []time.Time `json:"atIn,omitempty"`
+	AtNotIn []time.Time `json:"atNotIn,omitempty"`
+	AtGT    *time.Time  `json:"atGT,omitempty"`
+	AtGTE   *time.Time  `json:"atGTE,omitempty"`
+	AtLT    *time.Time  `json:"atLT,omitempty"`
+	AtLTE   *time.Time  `json:"atLTE,omitempty"`
+
+	// "actor" field predicates.
+	Actor             *string  `json:"actor,omitempty"`
+	ActorNEQ          *string  `json:"actorNEQ,omitempty"`
+	ActorIn           []string `json:"actorIn,omitempty"`
+	ActorNotIn        []string `json:"actorNotIn,omitempty"`
+	ActorGT           *string  `json:"actorGT,omitempty"`
+	ActorGTE          *string  `json:"actorGTE,omitempty"`
+	ActorLT           *string  `json:"actorLT,omitempty"`
+	ActorLTE          *string  `json:"actorLTE,omitempty"`
+	ActorContains     *string  `json:"actorContains,omitempty"`
+	ActorHasPrefix    *string  `json:"actorHasPrefix,omitempty"`
+	ActorHasSuffix    *string  `json:"actorHasSuffix,omitempty"`
+	ActorEqualFold    *string  `json:"actorEqualFold,omitempty"`
+	ActorContainsFold *string  `json:"actorContainsFold,omitempty"`
+
+	// "actor_kind" field predicates.
+	ActorKind      *auditlog.ActorKind  `json:"actorKind,omitempty"`
+	ActorKindNEQ   *auditlog.ActorKind  `json:"actorKindNEQ,omitempty"`
+	ActorKindIn    []auditlog.ActorKind `json:"actorKindIn,omitempty"`
+	ActorKindNotIn []auditlog.ActorKind `json:"actorKindNotIn,omitempty"`
+
+	// "actor_token_id" field predicates.
+	ActorTokenID       *int  `json:"actorTokenID,omitempty"`
+	ActorTokenIDNEQ    *int  `json:"actorTokenIDNEQ,omitempty"`
+	ActorTokenIDIn     []int `json:"actorTokenIDIn,omitempty"`
+	ActorTokenIDNotIn  []int `json:"actorTokenIDNotIn,omitempty"`
+	ActorTokenIDGT     *int  `json:"actorTokenIDGT,omitempty"`
+	ActorTokenIDGTE    *int  `json:"actorTokenIDGTE,omitempty"`
+	ActorTokenIDLT     *int  `json:"actorTokenIDLT,omitempty"`
+	ActorTokenIDLTE    *int  `json:"actorTokenIDLTE,omitempty"`
+	ActorTokenIDIsNil  bool  `json:"actorTokenIDIsNil,omitempty"`
+	ActorTokenIDNotNil bool  `json:"actorTokenIDNotNil,omitempty"`
+
+	// "action" field predicates.
+	Action             *string  `json:"action,omitempty"`
+	ActionNEQ          *string  `json:"actionNEQ,omitempty"`
+	ActionIn           []string `json:"actionIn,omitempty"`
+	ActionNotIn        []string `json:"actionNotIn,omitempty"`
+	ActionGT           *string  `json:"actionGT,omitempty"`
+	ActionGTE          *string  `json:"actionGTE,omitempty"`
+	ActionLT           *string  `json:"actionLT,omitempty"`
+	ActionLTE          *string  `json:"actionLTE,omitempty"`
+	ActionContains     *string  `json:"actionContains,omitempty"`
+	ActionHasPrefix    *string  `json:"actionHasPrefix,omitempty"`
+	ActionHasSuffix    *string  `json:"actionHasSuffix,omitempty"`
+	ActionEqualFold    *string  `json:"actionEqualFold,omitempty"`
+	ActionContainsFold *string  `json:"actionContainsFold,omitempty"`
+
+	// "target" field predicates.
+	Target             *string  `json:"target,omitempty"`
+	TargetNEQ          *string  `json:"targetNEQ,omitempty"`
+	TargetIn           []string `json:"targetIn,omitempty"`
+	TargetNotIn        []string `json:"targetNotIn,omitempty"`
+	TargetGT           *string  `json:"targetGT,omitempty"`
+	TargetGTE          *string  `json:"targetGTE,omitempty"`
+	TargetLT           *string  `json:"targetLT,omitempty"`
+	TargetLTE          *string  `json:"targetLTE,omitempty"`
+	TargetContains     *string  `json:"targetContains,omitempty"`
+	TargetHasPrefix    *string  `json:"targetHasPrefix,omitempty"`
+	TargetHasSuffix    *string  `json:"targetHasSuffix,omitempty"`
+	TargetIsNil        bool     `json:"targetIsNil,omitempty"`
+	TargetNotNil       bool     `json:"targetNotNil,omitempty"`
+	TargetEqualFold    *string  `json:"targetEqualFold,omitempty"`
+	TargetContainsFold *string  `json:"targetContainsFold,omitempty"`
+
+	// "remote_addr" field predicates.
+	RemoteAddr             *string  `json:"remoteAddr,omitempty"`
+	RemoteAddrNEQ          *string  `json:"remoteAddrNEQ,omitempty"`
+	RemoteAddrIn           []string `json:"remoteAddrIn,omitempty"`
+	RemoteAddrNotIn        []string `json:"remoteAddrNotIn,omitempty"`
+	RemoteAddrGT           *string  `json:"remoteAddrGT,omitempty"`
+	RemoteAddrGTE          *string  `json:"remoteAddrGTE,omitempty"`
+	RemoteAddrLT           *string  `json:"remoteAddrLT,omitempty"`
+	RemoteAddrLTE          *string  `json:"remoteAddrLTE,omitempty"`
+	RemoteAddrContains     *string  `json:"remoteAddrContains,omitempty"`
+	RemoteAddrHasPrefix    *string  `json:"remoteAddrHasPrefix,omitempty"`
+	RemoteAddrHasSuffix    *string  `json:"remoteAddrHasSuffix,omitempty"`
+	RemoteAddrIsNil        bool     `json:"remoteAddrIsNil,omitempty"`
+	RemoteAddrNotNil       bool     `json:"remoteAddrNotNil,omitempty"`
+	RemoteAddrEqualFold    *string  `json:"remoteAddrEqualFold,omitempty"`
+	RemoteAddrContainsFold *string  `json:"remoteAddrContainsFold,omitempty"`
+
+	// "request_id" field predicates.
+	RequestID             *string  `json:"requestID,omitempty"`
+	RequestIDNEQ          *string  `json:"requestIDNEQ,omitempty"`
+	RequestIDIn           []string `json:"requestIDIn,omitempty"`
+	RequestIDNotIn        []string `json:"requestIDNotIn,omitempty"`
+	RequestIDGT           *string  `json:"requestIDGT,omitempty"`
+	RequestIDGTE          *string  `json:"requestIDGTE,omitempty"`
+	RequestIDLT           *string  `json:"requestIDLT,omitempty"`
+	RequestIDLTE          *string  `json:"requestIDLTE,omitempty"`
+	RequestIDContains     *string  `json:"requestIDContains,omitempty"`
+	RequestIDHasPrefix    *string  `json:"requestIDHasPrefix,omitempty"`
+	RequestIDHasSuffix    *string  `json:"requestIDHasSuffix,omitempty"`
+	RequestIDIsNil        bool     `json:"requestIDIsNil,omitempty"`
+	RequestIDNotNil       bool     `json:"requestIDNotNil,omitempty"`
+	RequestIDEqualFold    *string  `json:"requestIDEqualFold,omitempty"`
+	RequestIDContainsFold *string  `json:"requestIDContainsFold,omitempty"`
+
+	// "prev_hash" field predicates.
+	PrevHash             *string  `json:"prevHash,omitempty"`
+	PrevHashNEQ          *string  `json:"prevHashNEQ,omitempty"`
+	PrevHashIn           []string `json:"prevHashIn,omitempty"`
+	PrevHashNotIn        []string `json:"prevHashNotIn,omitempty"`
+	PrevHashGT           *string  `json:"prevHashGT,omitempty"`
+	PrevHashGTE          *string  `json:"prevHashGTE,omitempty"`
+	PrevHashLT           *string  `json:"prevHashLT,omitempty"`
+	PrevHashLTE          *string  `json:"prevHashLTE,omitempty"`
+	PrevHashContains     *string  `json:"prevHashContains,omitempty"`
+	PrevHashHasPrefix    *string  `json:"prevHashHasPrefix,omitempty"`
+	PrevHashHasSuffix    *string  `json:"prevHashHasSuffix,omitempty"`
+	PrevHashEqualFold    *string  `json:"prevHashEqualFold,omitempty"`
+	PrevHashContainsFold *string  `json:"prevHashContainsFold,omitempty"`
+
+	// "hash" field predicates.
+	Hash             *string  `json:"hash,omitempty"`
+	HashNEQ          *string  `json:"hashNEQ,omitempty"`
+	HashIn           []string `json:"hashIn,omitempty"`
+	HashNotIn        []string `json:"hashNotIn,omitempty"`
+	HashGT           *string  `json:"hashGT,omitempty"`
+	HashGTE          *string  `json:"hashGTE,omitempty"`
+	HashLT           *string  `json:"hashLT,omitempty"`
+	HashLTE          *string  `json:"hashLTE,omitempty"`
+	HashContains     *string  `json:"hashContains,omitempty"`
+	HashHasPrefix    *string  `json:"hashHasPrefix,omitempty"`
+	HashHasSuffix    *string  `json:"hashHasSuffix,omitempty"`
+	HashEqualFold    *string  `json:"hashEqualFold,omitempty"`
+	HashContainsFold *string  `json:"hashContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AuditLogWhereInput) AddPredicates(predicates ...predicate.AuditLog) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AuditLogWhereInput filter on the AuditLogQuery builder.
+func (i *AuditLogWhereInput) Filter(q *AuditLogQuery) (*AuditLogQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAuditLogWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAuditLogWhereInput is returned in case the AuditLogWhereInput is empty.
+var ErrEmptyAuditLogWhereInput = errors.New("ent: empty predicate AuditLogWhereInput")
+
+// P returns a predicate for filtering auditlogs.
+// An error is returned if the input is empty or invalid.
+func (i *AuditLogWhereInput) P() (predicate.AuditLog, error) {
+	var predicates []predicate.AuditLog
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, auditlog.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AuditLog, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, auditlog.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AuditLog, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, auditlog.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, auditlog.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, auditlog.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, auditlog.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, auditlog.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, auditlog.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, auditlog.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, auditlog.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, auditlog.IDLTE(*i.IDLTE))
+	}
+	if i.Seq != nil {
+		predicates = append(predicates, auditlog.SeqEQ(*i.Seq))
+	}
+	if i.SeqNEQ != nil {
+		predicates = append(predicates, auditlog.SeqNEQ(*i.SeqNEQ))
+	}
+	if len(i.SeqIn) > 0 {
+		predicates = append(predicates, auditlog.SeqIn(i.SeqIn...))
+	}
+	if len(i.SeqNotIn) > 0 {
+		predicates = append(predicates, auditlog.SeqNotIn(i.SeqNotIn...))
+	}
+	if i.SeqGT != nil {
+		predicates = append(predicates, auditlog.SeqGT(*i.SeqGT))
+	}
+	if i.SeqGTE != nil {
+		predicates = append(predicates, auditlog.SeqGTE(*i.SeqGTE))
+	}
+	if i.SeqLT != nil {
+		predicates = append(predicates, auditlog.SeqLT(*i.SeqLT))
+	}
+	if i.SeqLTE != nil {
+		predicates = append(predicates, auditlog.SeqLTE(*i.SeqLTE))
+	}
+	if i.At != nil {
+		predicates = append(predicates, auditlog.AtEQ(*i.At))
+	}
+	if i.AtNEQ != nil {
+		predicates = append(predicates, auditlog.AtNEQ(*i.AtNEQ))
+	}
+	if len(i.AtIn) > 0 {
+		predicates = append(predicates, auditlog.AtIn(i.AtIn...))
+	}
+	if len(i.AtNotIn) > 0 {
+		predicates = append(predicates, auditlog.AtNotIn(i.AtNotIn...))
+	}
+	if i.AtGT != nil {
+		predicates = append(predicates, auditlog.AtGT(*i.AtGT))
+	}
+	if i.AtGTE != nil {
+		predicates = append(predicates, auditlog.AtGTE(*i.AtGTE))
+	}
+	if i.AtLT != nil {
+		predicates = append(predicates, auditlog.AtLT(*i.AtLT))
+	}
+	if i.AtLTE != nil {
+		predicates = append(predicates, auditlog.AtLTE(*i.AtLTE))
+	}
+	if i.Actor != nil {
+		predicates = append(predicates, auditlog.ActorEQ(*i.Actor))
+	}
+	if i.ActorNEQ != nil {
+		predicates = append(predicates, auditlog.ActorNEQ(*i.ActorNEQ))
+	}
+	if len(i.ActorIn) > 0 {
+		predicates = append(predicates, auditlog.ActorIn(i.ActorIn...))
+	}
+	if len(i.ActorNotIn) > 0 {
+		predicates = append(predicates, auditlog.ActorNotIn(i.ActorNotIn...))
+	}
+	if i.ActorGT != nil {
+		predicates = append(predicates, auditlog.ActorGT(*i.ActorGT))
+	}
+	if i.ActorGTE != nil {
+		predicates = append(predicates, auditlog.ActorGTE(*i.ActorGTE))
+	}
+	if i.ActorLT != nil {
+		predicates = append(predicates, auditlog.ActorLT(*i.ActorLT))
+	}
+	if i.ActorLTE != nil {
+		predicates = append(predicates, auditlog.ActorLTE(*i.ActorLTE))
+	}
+	if i.ActorContains != nil {
+		predicates = append(predicates, auditlog.ActorContains(*i.ActorContains))
+	}
+	if i.ActorHasPrefix != nil {
+		predicates = append(predicates, auditlog.ActorHasPrefix(*i.ActorHasPrefix))
+	}
+	if i.ActorHasSuffix != nil {
+		predicates = append(predicates, auditlog.ActorHasSuffix(*i.ActorHasSuffix))
+	}
+	if i.ActorEqualFold != nil {
+		predicates = append(predicates, auditlog.ActorEqualFold(*i.ActorEqualFold))
+	}
+	if i.ActorContainsFold != nil {
+		predicates = append(predicates, auditlog.ActorContainsFold(*i.ActorContainsFold))
+	}
+	if i.ActorKind != nil {
+		predicates = append(predicates, auditlog.ActorKindEQ(*i.ActorKind))
+	}
+	if i.ActorKindNEQ != nil {
+		predicates = append(predicates, auditlog.ActorKindNEQ(*i.ActorKindNEQ))
+	}
+	if len(i.ActorKindIn) > 0 {
+		predicates = append(predicates, auditlog.ActorKindIn(i.ActorKindIn...))
+	}
+	if len(i.ActorKindNotIn) > 0 {
+		predicates = append(predicates, auditlog.ActorKindNotIn(i.ActorKindNotIn...))
+	}
+	if i.ActorTokenID != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDEQ(*i.ActorTokenID))
+	}
+	if i.ActorTokenIDNEQ != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDNEQ(*i.ActorTokenIDNEQ))
+	}
+	if len(i.ActorTokenIDIn) > 0 {
+		predicates = append(predicates, auditlog.ActorTokenIDIn(i.ActorTokenIDIn...))
+	}
+	if len(i.ActorTokenIDNotIn) > 0 {
+		predicates = append(predicates, auditlog.ActorTokenIDNotIn(i.ActorTokenIDNotIn...))
+	}
+	if i.ActorTokenIDGT != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDGT(*i.ActorTokenIDGT))
+	}
+	if i.ActorTokenIDGTE != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDGTE(*i.ActorTokenIDGTE))
+	}
+	if i.ActorTokenIDLT != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDLT(*i.ActorTokenIDLT))
+	}
+	if i.ActorTokenIDLTE != nil {
+		predicates = append(predicates, auditlog.ActorTokenIDLTE(*i.ActorTokenIDLTE))
+	}
+	if i.ActorTokenIDIsNil {
+		predicates = append(predicates, auditlog.ActorTokenIDIsNil())
+	}
+	if i.ActorTokenIDNotNil {
+		predicates = append(predicates, auditlog.ActorTokenIDNotNil())
+	}
+	if i.Action != nil {
+		predicates = append(predicates, auditlog.ActionEQ(*i.Action))
+	}
+	if i.ActionNEQ != nil {
+		predicates = append(predicates, auditlog.ActionNEQ(*i.ActionNEQ))
+	}
+	if len(i.ActionIn) > 0 {
+		predicates = append(predicates, auditlog.ActionIn(i.ActionIn...))
+	}
+	if len(i.ActionNotIn) > 0 {
+		predicates = append(predicates, auditlog.ActionNotIn(i.ActionNotIn...))
+	}
+	if i.ActionGT != nil {
+		predicates = append(predicates, auditlog.ActionGT(*i.ActionGT))
+	}
+	if i.ActionGTE != nil {
+		predicates = append(predicates, auditlog.ActionGTE(*i.ActionGTE))
+	}
+	if i.ActionLT != nil {
+		predicates = append(predicates, auditlog.ActionLT(*i.ActionLT))
+	}
+	if i.ActionLTE != nil {
+		predicates = append(predicates, auditlog.ActionLTE(*i.ActionLTE))
+	}
+	if i.ActionContains != nil {
+		predicates = append(predicates, auditlog.ActionContains(*i.ActionContains))
+	}
+	if i.ActionHasPrefix != nil {
+		predicates = append(predicates, auditlog.ActionHasPrefix(*i.ActionHasPrefix))
+	}
+	if i.ActionHasSuffix != nil {
+		predicates = append(predicates, auditlog.ActionHasSuffix(*i.ActionHasSuffix))
+	}
+	if i.ActionEqualFold != nil {
+		predicates = append(predicates, auditlog.ActionEqualFold(*i.ActionEqualFold))
+	}
+	if i.ActionContainsFold != nil {
+		predicates = append(predicates, auditlog.ActionContainsFold(*i.ActionContainsFold))
+	}
+	if i.Target != nil {
+		predicates = append(predicates, auditlog.TargetEQ(*i.Target))
+	}
+	if i.TargetNEQ != nil {
+		predicates = append(predicates, auditlog.TargetNEQ(*i.TargetNEQ))
+	}
+	if len(i.TargetIn) > 0 {
+		predicates = append(predicates, auditlog.TargetIn(i.TargetIn...))
+	}
+	if len(i.TargetNotIn) > 0 {
+		predicates = append(predicates, auditlog.TargetNotIn(i.TargetNotIn...))
+	}
+	if i.TargetGT != nil {
+		predicates = append(predicates, auditlog.TargetGT(*i.TargetGT))
+	}
+	if i.TargetGTE != nil {
+		predicates = append(predicates, auditlog.TargetGTE(*i.TargetGTE))
+	}
+	if i.TargetLT != nil {
+		predicates = append(predicates, auditlog.TargetLT(*i.TargetLT))
+	}
+	if i.TargetLTE != nil {
+		predicates = append(predicates, auditlog.TargetLTE(*i.TargetLTE))
+	}
+	if i.TargetContains != nil {
+		predicates = append(predicates, auditlog.TargetContains(*i.TargetContains))
+	}
+	if i.TargetHasPrefix != nil {
+		predicates = append(predicates, auditlog.TargetHasPrefix(*i.TargetHasPrefix))
+	}
+	if i.TargetHasSuffix != nil {
+		predicates = append(predicates, auditlog.TargetHasSuffix(*i.TargetHasSuffix))
+	}
+	if i.TargetIsNil {
+		predicates = append(predicates, auditlog.TargetIsNil())
+	}
+	if i.TargetNotNil {
+		predicates = append(predicates, auditlog.TargetNotNil())
+	}
+	if i.TargetEqualFold != nil {
+		predicates = append(predicates, auditlog.TargetEqualFold(*i.TargetEqualFold))
+	}
+	if i.TargetContainsFold != nil {
+		predicates = append(predicates, auditlog.TargetContainsFold(*i.TargetContainsFold))
+	}
+	if i.RemoteAddr != nil {
+		predicates = append(predicates, auditlog.RemoteAddrEQ(*i.RemoteAddr))
+	}
+	if i.RemoteAddrNEQ != nil {
+		predicates = append(predicates, auditlog.RemoteAddrNEQ(*i.RemoteAddrNEQ))
+	}
+	if len(i.RemoteAddrIn) > 0 {
+		predicates = append(predicates, auditlog.RemoteAddrIn(i.RemoteAddrIn...))
+	}
+	if len(i.RemoteAddrNotIn) > 0 {
+		predicates = append(predicates, auditlog.RemoteAddrNotIn(i.RemoteAddrNotIn...))
+	}
+	if i.RemoteAddrGT != nil {
+		predicates = append(predicates, auditlog.RemoteAddrGT(*i.RemoteAddrGT))
+	}
+	if i.RemoteAddrGTE != nil {
+		predicates = append(predicates, auditlog.RemoteAddrGTE(*i.RemoteAddrGTE))
+	}
+	if i.RemoteAddrLT != nil {
+		predicates = append(predicates, auditlog.RemoteAddrLT(*i.RemoteAddrLT))
+	}
+	if i.RemoteAddrLTE != nil {
+		predicates = append(predicates, auditlog.RemoteAddrLTE(*i.RemoteAddrLTE))
+	}
+	if i.RemoteAddrContains != nil {
+		predicates = append(predicates, auditlog.RemoteAddrContains(*i.RemoteAddrContains))
+	}
+	if i.RemoteAddrHasPrefix != nil {
+		predicates = append(predicates, auditlog.RemoteAddrHasPrefix(*i.RemoteAddrHasPrefix))
+	}
+	if i.RemoteAddrHasSuffix != nil {
+		predicates = append(predicates, auditlog.RemoteAddrHasSuffix(*i.RemoteAddrHasSuffix))
+	}
+	if i.RemoteAddrIsNil {
+		predicates = append(predicates, auditlog.RemoteAddrIsNil())
+	}
+	if i.RemoteAddrNotNil {
+		predicates = append(predicates, auditlog.RemoteAddrNotNil())
+	}
+	if i.RemoteAddrEqualFold != nil {
+		predicates = append(predicates, auditlog.RemoteAddrEqualFold(*i.RemoteAddrEqualFold))
+	}
+	if i.RemoteAddrContainsFold != nil {
+		predicates = append(predicates, auditlog.RemoteAddrContainsFold(*i.RemoteAddrContainsFold))
+	}
+	if i.RequestID != nil {
+		predicates = append(predicates, auditlog.RequestIDEQ(*i.RequestID))
+	}
+	if i.RequestIDNEQ != nil {
+		predicates = append(predicates, auditlog.RequestIDNEQ(*i.RequestIDNEQ))
+	}
+	if len(i.RequestIDIn) > 0 {
+		predicates = append(predicates, auditlog.RequestIDIn(i.RequestIDIn...))
+	}
+	if len(i.RequestIDNotIn) > 0 {
+		predicates = append(predicates, auditlog.RequestIDNotIn(i.RequestIDNotIn...))
+	}
+	if i.RequestIDGT != nil {
+		predicates = append(predicates, auditlog.RequestIDGT(*i.RequestIDGT))
+	}
+	if i.RequestIDGTE != nil {
+		predicates = append(predicates, auditlog.RequestIDGTE(*i.RequestIDGTE))
+	}
+	if i.RequestIDLT != nil {
+		predicates = append(predicates, auditlog.RequestIDLT(*i.RequestIDLT))
+	}
+	if i.RequestIDLTE != nil {
+		predicates = append(predicates, auditlog.RequestIDLTE(*i.RequestIDLTE))
+	}
+	if i.RequestIDContains != nil {
+		predicates = append(predicates, auditlog.RequestIDContains(*i.RequestIDContains))
+	}
+	if i.RequestIDHasPrefix != nil {
+		predicates = append(predicates, auditlog.RequestIDHasPrefix(*i.RequestIDHasPrefix))
+	}
+	if i.RequestIDHasSuffix != nil {
+		predicates = append(predicates, auditlog.RequestIDHasSuffix(*i.RequestIDHasSuffix))
+	}
+	if i.RequestIDIsNil {
+		predicates = append(predicates, auditlog.RequestIDIsNil())
+	}
+	if i.RequestIDNotNil {
+		predicates = append(predicates, auditlog.RequestIDNotNil())
+	}
+	if i.RequestIDEqualFold != nil {
+		predicates = append(predicates, auditlog.RequestIDEqualFold(*i.RequestIDEqualFold))
+	}
+	if i.RequestIDContainsFold != nil {
+		predicates = append(predicates, auditlog.RequestIDContainsFold(*i.RequestIDContainsFold))
+	}
+	if i.PrevHash != nil {
+		predicates = append(predicates, auditlog.PrevHashEQ(*i.PrevHash))
+	}
+	if i.PrevHashNEQ != nil {
+		predicates = append(predicates, auditlog.PrevHashNEQ(*i.PrevHashNEQ))
+	}
+	if len(i.PrevHashIn) > 0 {
+		predicates = append(predicates, auditlog.PrevHashIn(i.PrevHashIn...))
+	}
+	if len(i.PrevHashNotIn) > 0 {
+		predicates = append(predicates, auditlog.PrevHashNotIn(i.PrevHashNotIn...))
+	}
+	if i.PrevHashGT != nil {
+		predicates = append(predicates, auditlog.PrevHashGT(*i.PrevHashGT))
+	}
+	if i.PrevHashGTE != nil {
+		predicates = append(predicates, auditlog.PrevHashGTE(*i.PrevHashGTE))
+	}
+	if i.PrevHashLT != nil {
+		predicates = append(predicates, auditlog.PrevHashLT(*i.PrevHashLT))
+	}
+	if i.PrevHashLTE != nil {
+		predicates = append(predicates, auditlog.PrevHashLTE(*i.PrevHashLTE))
+	}
+	if i.PrevHashContains != nil {
+		predicates = append(predicates, auditlog.PrevHashContains(*i.PrevHashContains))
+	}
+	if i.PrevHashHasPrefix != nil {
+		predicates = append(predicates, auditlog.PrevHashHasPrefix(*i.PrevHashHasPrefix))
+	}
+	if i.PrevHashHasSuffix != nil {
+		predicates = append(predicates, auditlog.PrevHashHasSuffix(*i.PrevHashHasSuffix))
+	}
+	if i.PrevHashEqualFold != nil {
+		predicates = append(predicates, auditlog.PrevHashEqualFold(*i.PrevHashEqualFold))
+	}
+	if i.PrevHashContainsFold != nil {
+		predicates = append(predicates, auditlog.PrevHashContainsFold(*i.PrevHashContainsFold))
+	}
+	if i.Hash != nil {
+		predicates = append(predicates, auditlog.HashEQ(*i.Hash))
+	}
+	if i.HashNEQ != nil {
+		predicates = append(predicates, auditlog.HashNEQ(*i.HashNEQ))
+	}
+	if len(i.HashIn) > 0 {
+		predicates = append(predicates, auditlog.HashIn(i.HashIn...))
+	}
+	if len(i.HashNotIn) > 0 {
+		predicates = append(predicates, auditlog.HashNotIn(i.HashNotIn...))
+	}
+	if i.HashGT != nil {
+		predicates = append(predicates, auditlog.HashGT(*i.HashGT))
+	}
+	if i.HashGTE != nil {
+		predicates = append(predicates, auditlog.HashGTE(*i.HashGTE))
+	}
+	if i.HashLT != nil {
+		predicates = append(predicates, auditlog.HashLT(*i.HashLT))
+	}
+	if i.HashLTE != nil {
+		predicates = append(predicates, auditlog.HashLTE(*i.HashLTE))
+	}
+	if i.HashContains != nil {
+		predicates = append(predicates, auditlog.HashContains(*i.HashContains))
+	}
+	if i.HashHasPrefix != nil {
+		predicates = append(predicates, auditlog.HashHasPrefix(*i.HashHasPrefix))
+	}
+	if i.HashHasSuffix != nil {
+		predicates = append(predicates, auditlog.HashHasSuffix(*i.HashHasSuffix))
+	}
+	if i.HashEqualFold != nil {
+		predicates = append(predicates, auditlog.HashEqualFold(*i.HashEqualFold))
+	}
+	if i.HashContainsFold != nil {
+		predicates = append(predicates, auditlog.HashContainsFold(*i.HashContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAuditLogWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return auditlog.And(predicates...), nil
 	}
 }
 
@@ -2693,6 +6351,2080 @@ func (i *JourneyInstanceWhereInput) P() (predicate.JourneyInstance, error) {
 		return predicates[0], nil
 	default:
 		return journeyinstance.And(predicates...), nil
+	}
+}
+
+// ReconciliationFindingWhereInput represents a where input for filtering ReconciliationFinding queries.
+type ReconciliationFindingWhereInput struct {
+	Predicates []predicate.ReconciliationFinding  `json:"-"`
+	Not        *ReconciliationFindingWhereInput   `json:"not,omitempty"`
+	Or         []*ReconciliationFindingWhereInput `json:"or,omitempty"`
+	And        []*ReconciliationFindingWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *reconciliationfinding.Kind  `json:"kind,omitempty"`
+	KindNEQ   *reconciliationfinding.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []reconciliationfinding.Kind `json:"kindIn,omitempty"`
+	KindNotIn []reconciliationfinding.Kind `json:"kindNotIn,omitempty"`
+
+	// "severity" field predicates.
+	Severity      *reconciliationfinding.Severity  `json:"severity,omitempty"`
+	SeverityNEQ   *reconciliationfinding.Severity  `json:"severityNEQ,omitempty"`
+	SeverityIn    []reconciliationfinding.Severity `json:"severityIn,omitempty"`
+	SeverityNotIn []reconciliationfinding.Severity `json:"severityNotIn,omitempty"`
+
+	// "subject" field predicates.
+	Subject             *string  `json:"subject,omitempty"`
+	SubjectNEQ          *string  `json:"subjectNEQ,omitempty"`
+	SubjectIn           []string `json:"subjectIn,omitempty"`
+	SubjectNotIn        []string `json:"subjectNotIn,omitempty"`
+	SubjectGT           *string  `json:"subjectGT,omitempty"`
+	SubjectGTE          *string  `json:"subjectGTE,omitempty"`
+	SubjectLT           *string  `json:"subjectLT,omitempty"`
+	SubjectLTE          *string  `json:"subjectLTE,omitempty"`
+	SubjectContains     *string  `json:"subjectContains,omitempty"`
+	SubjectHasPrefix    *string  `json:"subjectHasPrefix,omitempty"`
+	SubjectHasSuffix    *string  `json:"subjectHasSuffix,omitempty"`
+	SubjectEqualFold    *string  `json:"subjectEqualFold,omitempty"`
+	SubjectContainsFold *string  `json:"subjectContainsFold,omitempty"`
+
+	// "topic" field predicates.
+	Topic             *string  `json:"topic,omitempty"`
+	TopicNEQ          *string  `json:"topicNEQ,omitempty"`
+	TopicIn           []string `json:"topicIn,omitempty"`
+	TopicNotIn        []string `json:"topicNotIn,omitempty"`
+	TopicGT           *string  `json:"topicGT,omitempty"`
+	TopicGTE          *string  `json:"topicGTE,omitempty"`
+	TopicLT           *string  `json:"topicLT,omitempty"`
+	TopicLTE          *string  `json:"topicLTE,omitempty"`
+	TopicContains     *string  `json:"topicContains,omitempty"`
+	TopicHasPrefix    *string  `json:"topicHasPrefix,omitempty"`
+	TopicHasSuffix    *string  `json:"topicHasSuffix,omitempty"`
+	TopicIsNil        bool     `json:"topicIsNil,omitempty"`
+	TopicNotNil       bool     `json:"topicNotNil,omitempty"`
+	TopicEqualFold    *string  `json:"topicEqualFold,omitempty"`
+	TopicContainsFold *string  `json:"topicContainsFold,omitempty"`
+
+	// "resource_id" field predicates.
+	ResourceID             *string  `json:"resourceID,omitempty"`
+	ResourceIDNEQ          *string  `json:"resourceIDNEQ,omitempty"`
+	ResourceIDIn           []string `json:"resourceIDIn,omitempty"`
+	ResourceIDNotIn        []string `json:"resourceIDNotIn,omitempty"`
+	ResourceIDGT           *string  `json:"resourceIDGT,omitempty"`
+	ResourceIDGTE          *string  `json:"resourceIDGTE,omitempty"`
+	ResourceIDLT           *string  `json:"resourceIDLT,omitempty"`
+	ResourceIDLTE          *string  `json:"resourceIDLTE,omitempty"`
+	ResourceIDContains     *string  `json:"resourceIDContains,omitempty"`
+	ResourceIDHasPrefix    *string  `json:"resourceIDHasPrefix,omitempty"`
+	ResourceIDHasSuffix    *string  `json:"resourceIDHasSuffix,omitempty"`
+	ResourceIDIsNil        bool     `json:"resourceIDIsNil,omitempty"`
+	ResourceIDNotNil       bool     `json:"resourceIDNotNil,omitempty"`
+	ResourceIDEqualFold    *string  `json:"resourceIDEqualFold,omitempty"`
+	ResourceIDContainsFold *string  `json:"resourceIDContainsFold,omitempty"`
+
+	// "detail" field predicates.
+	Detail             *string  `json:"detail,omitempty"`
+	DetailNEQ          *string  `json:"detailNEQ,omitempty"`
+	DetailIn           []string `json:"detailIn,omitempty"`
+	DetailNotIn        []string `json:"detailNotIn,omitempty"`
+	DetailGT           *string  `json:"detailGT,omitempty"`
+	DetailGTE          *string  `json:"detailGTE,omitempty"`
+	DetailLT           *string  `json:"detailLT,omitempty"`
+	DetailLTE          *string  `json:"detailLTE,omitempty"`
+	DetailContains     *string  `json:"detailContains,omitempty"`
+	DetailHasPrefix    *string  `json:"detailHasPrefix,omitempty"`
+	DetailHasSuffix    *string  `json:"detailHasSuffix,omitempty"`
+	DetailEqualFold    *string  `json:"detailEqualFold,omitempty"`
+	DetailContainsFold *string  `json:"detailContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *reconciliationfinding.Status  `json:"status,omitempty"`
+	StatusNEQ   *reconciliationfinding.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []reconciliationfinding.Status `json:"statusIn,omitempty"`
+	StatusNotIn []reconciliationfinding.Status `json:"statusNotIn,omitempty"`
+
+	// "auto_resolved" field predicates.
+	AutoResolved    *bool `json:"autoResolved,omitempty"`
+	AutoResolvedNEQ *bool `json:"autoResolvedNEQ,omitempty"`
+
+	// "resolved_at" field predicates.
+	ResolvedAt       *time.Time  `json:"resolvedAt,omitempty"`
+	ResolvedAtNEQ    *time.Time  `json:"resolvedAtNEQ,omitempty"`
+	ResolvedAtIn     []time.Time `json:"resolvedAtIn,omitempty"`
+	ResolvedAtNotIn  []time.Time `json:"resolvedAtNotIn,omitempty"`
+	ResolvedAtGT     *time.Time  `json:"resolvedAtGT,omitempty"`
+	ResolvedAtGTE    *time.Time  `json:"resolvedAtGTE,omitempty"`
+	ResolvedAtLT     *time.Time  `json:"resolvedAtLT,omitempty"`
+	ResolvedAtLTE    *time.Time  `json:"resolvedAtLTE,omitempty"`
+	ResolvedAtIsNil  bool        `json:"resolvedAtIsNil,omitempty"`
+	ResolvedAtNotNil bool        `json:"resolvedAtNotNil,omitempty"`
+
+	// "resolved_by" field predicates.
+	ResolvedBy             *string  `json:"resolvedBy,omitempty"`
+	ResolvedByNEQ          *string  `json:"resolvedByNEQ,omitempty"`
+	ResolvedByIn           []string `json:"resolvedByIn,omitempty"`
+	ResolvedByNotIn        []string `json:"resolvedByNotIn,omitempty"`
+	ResolvedByGT           *string  `json:"resolvedByGT,omitempty"`
+	ResolvedByGTE          *string  `json:"resolvedByGTE,omitempty"`
+	ResolvedByLT           *string  `json:"resolvedByLT,omitempty"`
+	ResolvedByLTE          *string  `json:"resolvedByLTE,omitempty"`
+	ResolvedByContains     *string  `json:"resolvedByContains,omitempty"`
+	ResolvedByHasPrefix    *string  `json:"resolvedByHasPrefix,omitempty"`
+	ResolvedByHasSuffix    *string  `json:"resolvedByHasSuffix,omitempty"`
+	ResolvedByIsNil        bool     `json:"resolvedByIsNil,omitempty"`
+	ResolvedByNotNil       bool     `json:"resolvedByNotNil,omitempty"`
+	ResolvedByEqualFold    *string  `json:"resolvedByEqualFold,omitempty"`
+	ResolvedByContainsFold *string  `json:"resolvedByContainsFold,omitempty"`
+
+	// "resolution_note" field predicates.
+	ResolutionNote             *string  `json:"resolutionNote,omitempty"`
+	ResolutionNoteNEQ          *string  `json:"resolutionNoteNEQ,omitempty"`
+	ResolutionNoteIn           []string `json:"resolutionNoteIn,omitempty"`
+	ResolutionNoteNotIn        []string `json:"resolutionNoteNotIn,omitempty"`
+	ResolutionNoteGT           *string  `json:"resolutionNoteGT,omitempty"`
+	ResolutionNoteGTE          *string  `json:"resolutionNoteGTE,omitempty"`
+	ResolutionNoteLT           *string  `json:"resolutionNoteLT,omitempty"`
+	ResolutionNoteLTE          *string  `json:"resolutionNoteLTE,omitempty"`
+	ResolutionNoteContains     *string  `json:"resolutionNoteContains,omitempty"`
+	ResolutionNoteHasPrefix    *string  `json:"resolutionNoteHasPrefix,omitempty"`
+	ResolutionNoteHasSuffix    *string  `json:"resolutionNoteHasSuffix,omitempty"`
+	ResolutionNoteIsNil        bool     `json:"resolutionNoteIsNil,omitempty"`
+	ResolutionNoteNotNil       bool     `json:"resolutionNoteNotNil,omitempty"`
+	ResolutionNoteEqualFold    *string  `json:"resolutionNoteEqualFold,omitempty"`
+	ResolutionNoteContainsFold *string  `json:"resolutionNoteContainsFold,omitempty"`
+
+	// "run_id" field predicates.
+	RunID       *int  `json:"runID,omitempty"`
+	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
+	RunIDIn     []int `json:"runIDIn,omitempty"`
+	RunIDNotIn  []int `json:"runIDNotIn,omitempty"`
+	RunIDIsNil  bool  `json:"runIDIsNil,omitempty"`
+	RunIDNotNil bool  `json:"runIDNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "run" edge predicates.
+	HasRun     *bool                          `json:"hasRun,omitempty"`
+	HasRunWith []*ReconciliationRunWhereInput `json:"hasRunWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ReconciliationFindingWhereInput) AddPredicates(predicates ...predicate.ReconciliationFinding) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ReconciliationFindingWhereInput filter on the ReconciliationFindingQuery builder.
+func (i *ReconciliationFindingWhereInput) Filter(q *ReconciliationFindingQuery) (*ReconciliationFindingQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyReconciliationFindingWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyReconciliationFindingWhereInput is returned in case the ReconciliationFindingWhereInput is empty.
+var ErrEmptyReconciliationFindingWhereInput = errors.New("ent: empty predicate ReconciliationFindingWhereInput")
+
+// P returns a predicate for filtering reconciliationfindings.
+// An error is returned if the input is empty or invalid.
+func (i *ReconciliationFindingWhereInput) P() (predicate.ReconciliationFinding, error) {
+	var predicates []predicate.ReconciliationFinding
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, reconciliationfinding.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ReconciliationFinding, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, reconciliationfinding.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ReconciliationFinding, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, reconciliationfinding.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, reconciliationfinding.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, reconciliationfinding.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, reconciliationfinding.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, reconciliationfinding.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, reconciliationfinding.IDLTE(*i.IDLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, reconciliationfinding.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.KindNotIn(i.KindNotIn...))
+	}
+	if i.Severity != nil {
+		predicates = append(predicates, reconciliationfinding.SeverityEQ(*i.Severity))
+	}
+	if i.SeverityNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.SeverityNEQ(*i.SeverityNEQ))
+	}
+	if len(i.SeverityIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.SeverityIn(i.SeverityIn...))
+	}
+	if len(i.SeverityNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.SeverityNotIn(i.SeverityNotIn...))
+	}
+	if i.Subject != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectEQ(*i.Subject))
+	}
+	if i.SubjectNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectNEQ(*i.SubjectNEQ))
+	}
+	if len(i.SubjectIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.SubjectIn(i.SubjectIn...))
+	}
+	if len(i.SubjectNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.SubjectNotIn(i.SubjectNotIn...))
+	}
+	if i.SubjectGT != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectGT(*i.SubjectGT))
+	}
+	if i.SubjectGTE != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectGTE(*i.SubjectGTE))
+	}
+	if i.SubjectLT != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectLT(*i.SubjectLT))
+	}
+	if i.SubjectLTE != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectLTE(*i.SubjectLTE))
+	}
+	if i.SubjectContains != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectContains(*i.SubjectContains))
+	}
+	if i.SubjectHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectHasPrefix(*i.SubjectHasPrefix))
+	}
+	if i.SubjectHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectHasSuffix(*i.SubjectHasSuffix))
+	}
+	if i.SubjectEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectEqualFold(*i.SubjectEqualFold))
+	}
+	if i.SubjectContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.SubjectContainsFold(*i.SubjectContainsFold))
+	}
+	if i.Topic != nil {
+		predicates = append(predicates, reconciliationfinding.TopicEQ(*i.Topic))
+	}
+	if i.TopicNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.TopicNEQ(*i.TopicNEQ))
+	}
+	if len(i.TopicIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.TopicIn(i.TopicIn...))
+	}
+	if len(i.TopicNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.TopicNotIn(i.TopicNotIn...))
+	}
+	if i.TopicGT != nil {
+		predicates = append(predicates, reconciliationfinding.TopicGT(*i.TopicGT))
+	}
+	if i.TopicGTE != nil {
+		predicates = append(predicates, reconciliationfinding.TopicGTE(*i.TopicGTE))
+	}
+	if i.TopicLT != nil {
+		predicates = append(predicates, reconciliationfinding.TopicLT(*i.TopicLT))
+	}
+	if i.TopicLTE != nil {
+		predicates = append(predicates, reconciliationfinding.TopicLTE(*i.TopicLTE))
+	}
+	if i.TopicContains != nil {
+		predicates = append(predicates, reconciliationfinding.TopicContains(*i.TopicContains))
+	}
+	if i.TopicHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.TopicHasPrefix(*i.TopicHasPrefix))
+	}
+	if i.TopicHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.TopicHasSuffix(*i.TopicHasSuffix))
+	}
+	if i.TopicIsNil {
+		predicates = append(predicates, reconciliationfinding.TopicIsNil())
+	}
+	if i.TopicNotNil {
+		predicates = append(predicates, reconciliationfinding.TopicNotNil())
+	}
+	if i.TopicEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.TopicEqualFold(*i.TopicEqualFold))
+	}
+	if i.TopicContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.TopicContainsFold(*i.TopicContainsFold))
+	}
+	if i.ResourceID != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDEQ(*i.ResourceID))
+	}
+	if i.ResourceIDNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDNEQ(*i.ResourceIDNEQ))
+	}
+	if len(i.ResourceIDIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResourceIDIn(i.ResourceIDIn...))
+	}
+	if len(i.ResourceIDNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResourceIDNotIn(i.ResourceIDNotIn...))
+	}
+	if i.ResourceIDGT != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDGT(*i.ResourceIDGT))
+	}
+	if i.ResourceIDGTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDGTE(*i.ResourceIDGTE))
+	}
+	if i.ResourceIDLT != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDLT(*i.ResourceIDLT))
+	}
+	if i.ResourceIDLTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDLTE(*i.ResourceIDLTE))
+	}
+	if i.ResourceIDContains != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDContains(*i.ResourceIDContains))
+	}
+	if i.ResourceIDHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDHasPrefix(*i.ResourceIDHasPrefix))
+	}
+	if i.ResourceIDHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDHasSuffix(*i.ResourceIDHasSuffix))
+	}
+	if i.ResourceIDIsNil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDIsNil())
+	}
+	if i.ResourceIDNotNil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDNotNil())
+	}
+	if i.ResourceIDEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDEqualFold(*i.ResourceIDEqualFold))
+	}
+	if i.ResourceIDContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResourceIDContainsFold(*i.ResourceIDContainsFold))
+	}
+	if i.Detail != nil {
+		predicates = append(predicates, reconciliationfinding.DetailEQ(*i.Detail))
+	}
+	if i.DetailNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.DetailNEQ(*i.DetailNEQ))
+	}
+	if len(i.DetailIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.DetailIn(i.DetailIn...))
+	}
+	if len(i.DetailNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.DetailNotIn(i.DetailNotIn...))
+	}
+	if i.DetailGT != nil {
+		predicates = append(predicates, reconciliationfinding.DetailGT(*i.DetailGT))
+	}
+	if i.DetailGTE != nil {
+		predicates = append(predicates, reconciliationfinding.DetailGTE(*i.DetailGTE))
+	}
+	if i.DetailLT != nil {
+		predicates = append(predicates, reconciliationfinding.DetailLT(*i.DetailLT))
+	}
+	if i.DetailLTE != nil {
+		predicates = append(predicates, reconciliationfinding.DetailLTE(*i.DetailLTE))
+	}
+	if i.DetailContains != nil {
+		predicates = append(predicates, reconciliationfinding.DetailContains(*i.DetailContains))
+	}
+	if i.DetailHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.DetailHasPrefix(*i.DetailHasPrefix))
+	}
+	if i.DetailHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.DetailHasSuffix(*i.DetailHasSuffix))
+	}
+	if i.DetailEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.DetailEqualFold(*i.DetailEqualFold))
+	}
+	if i.DetailContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.DetailContainsFold(*i.DetailContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, reconciliationfinding.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.AutoResolved != nil {
+		predicates = append(predicates, reconciliationfinding.AutoResolvedEQ(*i.AutoResolved))
+	}
+	if i.AutoResolvedNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.AutoResolvedNEQ(*i.AutoResolvedNEQ))
+	}
+	if i.ResolvedAt != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtEQ(*i.ResolvedAt))
+	}
+	if i.ResolvedAtNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtNEQ(*i.ResolvedAtNEQ))
+	}
+	if len(i.ResolvedAtIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtIn(i.ResolvedAtIn...))
+	}
+	if len(i.ResolvedAtNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtNotIn(i.ResolvedAtNotIn...))
+	}
+	if i.ResolvedAtGT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtGT(*i.ResolvedAtGT))
+	}
+	if i.ResolvedAtGTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtGTE(*i.ResolvedAtGTE))
+	}
+	if i.ResolvedAtLT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtLT(*i.ResolvedAtLT))
+	}
+	if i.ResolvedAtLTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtLTE(*i.ResolvedAtLTE))
+	}
+	if i.ResolvedAtIsNil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtIsNil())
+	}
+	if i.ResolvedAtNotNil {
+		predicates = append(predicates, reconciliationfinding.ResolvedAtNotNil())
+	}
+	if i.ResolvedBy != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByEQ(*i.ResolvedBy))
+	}
+	if i.ResolvedByNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByNEQ(*i.ResolvedByNEQ))
+	}
+	if len(i.ResolvedByIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolvedByIn(i.ResolvedByIn...))
+	}
+	if len(i.ResolvedByNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolvedByNotIn(i.ResolvedByNotIn...))
+	}
+	if i.ResolvedByGT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByGT(*i.ResolvedByGT))
+	}
+	if i.ResolvedByGTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByGTE(*i.ResolvedByGTE))
+	}
+	if i.ResolvedByLT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByLT(*i.ResolvedByLT))
+	}
+	if i.ResolvedByLTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByLTE(*i.ResolvedByLTE))
+	}
+	if i.ResolvedByContains != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByContains(*i.ResolvedByContains))
+	}
+	if i.ResolvedByHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByHasPrefix(*i.ResolvedByHasPrefix))
+	}
+	if i.ResolvedByHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByHasSuffix(*i.ResolvedByHasSuffix))
+	}
+	if i.ResolvedByIsNil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByIsNil())
+	}
+	if i.ResolvedByNotNil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByNotNil())
+	}
+	if i.ResolvedByEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByEqualFold(*i.ResolvedByEqualFold))
+	}
+	if i.ResolvedByContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResolvedByContainsFold(*i.ResolvedByContainsFold))
+	}
+	if i.ResolutionNote != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteEQ(*i.ResolutionNote))
+	}
+	if i.ResolutionNoteNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteNEQ(*i.ResolutionNoteNEQ))
+	}
+	if len(i.ResolutionNoteIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteIn(i.ResolutionNoteIn...))
+	}
+	if len(i.ResolutionNoteNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteNotIn(i.ResolutionNoteNotIn...))
+	}
+	if i.ResolutionNoteGT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteGT(*i.ResolutionNoteGT))
+	}
+	if i.ResolutionNoteGTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteGTE(*i.ResolutionNoteGTE))
+	}
+	if i.ResolutionNoteLT != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteLT(*i.ResolutionNoteLT))
+	}
+	if i.ResolutionNoteLTE != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteLTE(*i.ResolutionNoteLTE))
+	}
+	if i.ResolutionNoteContains != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteContains(*i.ResolutionNoteContains))
+	}
+	if i.ResolutionNoteHasPrefix != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteHasPrefix(*i.ResolutionNoteHasPrefix))
+	}
+	if i.ResolutionNoteHasSuffix != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteHasSuffix(*i.ResolutionNoteHasSuffix))
+	}
+	if i.ResolutionNoteIsNil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteIsNil())
+	}
+	if i.ResolutionNoteNotNil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteNotNil())
+	}
+	if i.ResolutionNoteEqualFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteEqualFold(*i.ResolutionNoteEqualFold))
+	}
+	if i.ResolutionNoteContainsFold != nil {
+		predicates = append(predicates, reconciliationfinding.ResolutionNoteContainsFold(*i.ResolutionNoteContainsFold))
+	}
+	if i.RunID != nil {
+		predicates = append(predicates, reconciliationfinding.RunIDEQ(*i.RunID))
+	}
+	if i.RunIDNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.RunIDNEQ(*i.RunIDNEQ))
+	}
+	if len(i.RunIDIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.RunIDIn(i.RunIDIn...))
+	}
+	if len(i.RunIDNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.RunIDNotIn(i.RunIDNotIn...))
+	}
+	if i.RunIDIsNil {
+		predicates = append(predicates, reconciliationfinding.RunIDIsNil())
+	}
+	if i.RunIDNotNil {
+		predicates = append(predicates, reconciliationfinding.RunIDNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, reconciliationfinding.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, reconciliationfinding.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	if i.HasRun != nil {
+		p := reconciliationfinding.HasRun()
+		if !*i.HasRun {
+			p = reconciliationfinding.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRunWith) > 0 {
+		with := make([]predicate.ReconciliationRun, 0, len(i.HasRunWith))
+		for _, w := range i.HasRunWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRunWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, reconciliationfinding.HasRunWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyReconciliationFindingWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return reconciliationfinding.And(predicates...), nil
+	}
+}
+
+// ReconciliationRunWhereInput represents a where input for filtering ReconciliationRun queries.
+type ReconciliationRunWhereInput struct {
+	Predicates []predicate.ReconciliationRun  `json:"-"`
+	Not        *ReconciliationRunWhereInput   `json:"not,omitempty"`
+	Or         []*ReconciliationRunWhereInput `json:"or,omitempty"`
+	And        []*ReconciliationRunWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *reconciliationrun.Status  `json:"status,omitempty"`
+	StatusNEQ   *reconciliationrun.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []reconciliationrun.Status `json:"statusIn,omitempty"`
+	StatusNotIn []reconciliationrun.Status `json:"statusNotIn,omitempty"`
+
+	// "trigger" field predicates.
+	Trigger      *reconciliationrun.Trigger  `json:"trigger,omitempty"`
+	TriggerNEQ   *reconciliationrun.Trigger  `json:"triggerNEQ,omitempty"`
+	TriggerIn    []reconciliationrun.Trigger `json:"triggerIn,omitempty"`
+	TriggerNotIn []reconciliationrun.Trigger `json:"triggerNotIn,omitempty"`
+
+	// "window_start" field predicates.
+	WindowStart      *time.Time  `json:"windowStart,omitempty"`
+	WindowStartNEQ   *time.Time  `json:"windowStartNEQ,omitempty"`
+	WindowStartIn    []time.Time `json:"windowStartIn,omitempty"`
+	WindowStartNotIn []time.Time `json:"windowStartNotIn,omitempty"`
+	WindowStartGT    *time.Time  `json:"windowStartGT,omitempty"`
+	WindowStartGTE   *time.Time  `json:"windowStartGTE,omitempty"`
+	WindowStartLT    *time.Time  `json:"windowStartLT,omitempty"`
+	WindowStartLTE   *time.Time  `json:"windowStartLTE,omitempty"`
+
+	// "window_end" field predicates.
+	WindowEnd      *time.Time  `json:"windowEnd,omitempty"`
+	WindowEndNEQ   *time.Time  `json:"windowEndNEQ,omitempty"`
+	WindowEndIn    []time.Time `json:"windowEndIn,omitempty"`
+	WindowEndNotIn []time.Time `json:"windowEndNotIn,omitempty"`
+	WindowEndGT    *time.Time  `json:"windowEndGT,omitempty"`
+	WindowEndGTE   *time.Time  `json:"windowEndGTE,omitempty"`
+	WindowEndLT    *time.Time  `json:"windowEndLT,omitempty"`
+	WindowEndLTE   *time.Time  `json:"windowEndLTE,omitempty"`
+
+	// "dwolla_events" field predicates.
+	DwollaEvents      *int  `json:"dwollaEvents,omitempty"`
+	DwollaEventsNEQ   *int  `json:"dwollaEventsNEQ,omitempty"`
+	DwollaEventsIn    []int `json:"dwollaEventsIn,omitempty"`
+	DwollaEventsNotIn []int `json:"dwollaEventsNotIn,omitempty"`
+	DwollaEventsGT    *int  `json:"dwollaEventsGT,omitempty"`
+	DwollaEventsGTE   *int  `json:"dwollaEventsGTE,omitempty"`
+	DwollaEventsLT    *int  `json:"dwollaEventsLT,omitempty"`
+	DwollaEventsLTE   *int  `json:"dwollaEventsLTE,omitempty"`
+
+	// "missing" field predicates.
+	Missing      *int  `json:"missing,omitempty"`
+	MissingNEQ   *int  `json:"missingNEQ,omitempty"`
+	MissingIn    []int `json:"missingIn,omitempty"`
+	MissingNotIn []int `json:"missingNotIn,omitempty"`
+	MissingGT    *int  `json:"missingGT,omitempty"`
+	MissingGTE   *int  `json:"missingGTE,omitempty"`
+	MissingLT    *int  `json:"missingLT,omitempty"`
+	MissingLTE   *int  `json:"missingLTE,omitempty"`
+
+	// "imported" field predicates.
+	Imported      *int  `json:"imported,omitempty"`
+	ImportedNEQ   *int  `json:"importedNEQ,omitempty"`
+	ImportedIn    []int `json:"importedIn,omitempty"`
+	ImportedNotIn []int `json:"importedNotIn,omitempty"`
+	ImportedGT    *int  `json:"importedGT,omitempty"`
+	ImportedGTE   *int  `json:"importedGTE,omitempty"`
+	ImportedLT    *int  `json:"importedLT,omitempty"`
+	ImportedLTE   *int  `json:"importedLTE,omitempty"`
+
+	// "failed_deliveries" field predicates.
+	FailedDeliveries      *int  `json:"failedDeliveries,omitempty"`
+	FailedDeliveriesNEQ   *int  `json:"failedDeliveriesNEQ,omitempty"`
+	FailedDeliveriesIn    []int `json:"failedDeliveriesIn,omitempty"`
+	FailedDeliveriesNotIn []int `json:"failedDeliveriesNotIn,omitempty"`
+	FailedDeliveriesGT    *int  `json:"failedDeliveriesGT,omitempty"`
+	FailedDeliveriesGTE   *int  `json:"failedDeliveriesGTE,omitempty"`
+	FailedDeliveriesLT    *int  `json:"failedDeliveriesLT,omitempty"`
+	FailedDeliveriesLTE   *int  `json:"failedDeliveriesLTE,omitempty"`
+
+	// "never_sent" field predicates.
+	NeverSent      *int  `json:"neverSent,omitempty"`
+	NeverSentNEQ   *int  `json:"neverSentNEQ,omitempty"`
+	NeverSentIn    []int `json:"neverSentIn,omitempty"`
+	NeverSentNotIn []int `json:"neverSentNotIn,omitempty"`
+	NeverSentGT    *int  `json:"neverSentGT,omitempty"`
+	NeverSentGTE   *int  `json:"neverSentGTE,omitempty"`
+	NeverSentLT    *int  `json:"neverSentLT,omitempty"`
+	NeverSentLTE   *int  `json:"neverSentLTE,omitempty"`
+
+	// "redelivery_requested" field predicates.
+	RedeliveryRequested      *int  `json:"redeliveryRequested,omitempty"`
+	RedeliveryRequestedNEQ   *int  `json:"redeliveryRequestedNEQ,omitempty"`
+	RedeliveryRequestedIn    []int `json:"redeliveryRequestedIn,omitempty"`
+	RedeliveryRequestedNotIn []int `json:"redeliveryRequestedNotIn,omitempty"`
+	RedeliveryRequestedGT    *int  `json:"redeliveryRequestedGT,omitempty"`
+	RedeliveryRequestedGTE   *int  `json:"redeliveryRequestedGTE,omitempty"`
+	RedeliveryRequestedLT    *int  `json:"redeliveryRequestedLT,omitempty"`
+	RedeliveryRequestedLTE   *int  `json:"redeliveryRequestedLTE,omitempty"`
+
+	// "finding_count" field predicates.
+	FindingCount      *int  `json:"findingCount,omitempty"`
+	FindingCountNEQ   *int  `json:"findingCountNEQ,omitempty"`
+	FindingCountIn    []int `json:"findingCountIn,omitempty"`
+	FindingCountNotIn []int `json:"findingCountNotIn,omitempty"`
+	FindingCountGT    *int  `json:"findingCountGT,omitempty"`
+	FindingCountGTE   *int  `json:"findingCountGTE,omitempty"`
+	FindingCountLT    *int  `json:"findingCountLT,omitempty"`
+	FindingCountLTE   *int  `json:"findingCountLTE,omitempty"`
+
+	// "health_score" field predicates.
+	HealthScore       *float64  `json:"healthScore,omitempty"`
+	HealthScoreNEQ    *float64  `json:"healthScoreNEQ,omitempty"`
+	HealthScoreIn     []float64 `json:"healthScoreIn,omitempty"`
+	HealthScoreNotIn  []float64 `json:"healthScoreNotIn,omitempty"`
+	HealthScoreGT     *float64  `json:"healthScoreGT,omitempty"`
+	HealthScoreGTE    *float64  `json:"healthScoreGTE,omitempty"`
+	HealthScoreLT     *float64  `json:"healthScoreLT,omitempty"`
+	HealthScoreLTE    *float64  `json:"healthScoreLTE,omitempty"`
+	HealthScoreIsNil  bool      `json:"healthScoreIsNil,omitempty"`
+	HealthScoreNotNil bool      `json:"healthScoreNotNil,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "job_id" field predicates.
+	JobID       *int  `json:"jobID,omitempty"`
+	JobIDNEQ    *int  `json:"jobIDNEQ,omitempty"`
+	JobIDIn     []int `json:"jobIDIn,omitempty"`
+	JobIDNotIn  []int `json:"jobIDNotIn,omitempty"`
+	JobIDGT     *int  `json:"jobIDGT,omitempty"`
+	JobIDGTE    *int  `json:"jobIDGTE,omitempty"`
+	JobIDLT     *int  `json:"jobIDLT,omitempty"`
+	JobIDLTE    *int  `json:"jobIDLTE,omitempty"`
+	JobIDIsNil  bool  `json:"jobIDIsNil,omitempty"`
+	JobIDNotNil bool  `json:"jobIDNotNil,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt      *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ   *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn    []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT    *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE   *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT    *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE   *time.Time  `json:"startedAtLTE,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+
+	// "findings" edge predicates.
+	HasFindings     *bool                              `json:"hasFindings,omitempty"`
+	HasFindingsWith []*ReconciliationFindingWhereInput `json:"hasFindingsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ReconciliationRunWhereInput) AddPredicates(predicates ...predicate.ReconciliationRun) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ReconciliationRunWhereInput filter on the ReconciliationRunQuery builder.
+func (i *ReconciliationRunWhereInput) Filter(q *ReconciliationRunQuery) (*ReconciliationRunQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyReconciliationRunWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyReconciliationRunWhereInput is returned in case the ReconciliationRunWhereInput is empty.
+var ErrEmptyReconciliationRunWhereInput = errors.New("ent: empty predicate ReconciliationRunWhereInput")
+
+// P returns a predicate for filtering reconciliationruns.
+// An error is returned if the input is empty or invalid.
+func (i *ReconciliationRunWhereInput) P() (predicate.ReconciliationRun, error) {
+	var predicates []predicate.ReconciliationRun
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, reconciliationrun.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ReconciliationRun, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, reconciliationrun.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ReconciliationRun, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, reconciliationrun.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, reconciliationrun.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, reconciliationrun.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, reconciliationrun.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, reconciliationrun.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, reconciliationrun.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, reconciliationrun.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, reconciliationrun.IDLTE(*i.IDLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, reconciliationrun.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, reconciliationrun.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, reconciliationrun.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Trigger != nil {
+		predicates = append(predicates, reconciliationrun.TriggerEQ(*i.Trigger))
+	}
+	if i.TriggerNEQ != nil {
+		predicates = append(predicates, reconciliationrun.TriggerNEQ(*i.TriggerNEQ))
+	}
+	if len(i.TriggerIn) > 0 {
+		predicates = append(predicates, reconciliationrun.TriggerIn(i.TriggerIn...))
+	}
+	if len(i.TriggerNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.TriggerNotIn(i.TriggerNotIn...))
+	}
+	if i.WindowStart != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartEQ(*i.WindowStart))
+	}
+	if i.WindowStartNEQ != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartNEQ(*i.WindowStartNEQ))
+	}
+	if len(i.WindowStartIn) > 0 {
+		predicates = append(predicates, reconciliationrun.WindowStartIn(i.WindowStartIn...))
+	}
+	if len(i.WindowStartNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.WindowStartNotIn(i.WindowStartNotIn...))
+	}
+	if i.WindowStartGT != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartGT(*i.WindowStartGT))
+	}
+	if i.WindowStartGTE != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartGTE(*i.WindowStartGTE))
+	}
+	if i.WindowStartLT != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartLT(*i.WindowStartLT))
+	}
+	if i.WindowStartLTE != nil {
+		predicates = append(predicates, reconciliationrun.WindowStartLTE(*i.WindowStartLTE))
+	}
+	if i.WindowEnd != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndEQ(*i.WindowEnd))
+	}
+	if i.WindowEndNEQ != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndNEQ(*i.WindowEndNEQ))
+	}
+	if len(i.WindowEndIn) > 0 {
+		predicates = append(predicates, reconciliationrun.WindowEndIn(i.WindowEndIn...))
+	}
+	if len(i.WindowEndNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.WindowEndNotIn(i.WindowEndNotIn...))
+	}
+	if i.WindowEndGT != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndGT(*i.WindowEndGT))
+	}
+	if i.WindowEndGTE != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndGTE(*i.WindowEndGTE))
+	}
+	if i.WindowEndLT != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndLT(*i.WindowEndLT))
+	}
+	if i.WindowEndLTE != nil {
+		predicates = append(predicates, reconciliationrun.WindowEndLTE(*i.WindowEndLTE))
+	}
+	if i.DwollaEvents != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsEQ(*i.DwollaEvents))
+	}
+	if i.DwollaEventsNEQ != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsNEQ(*i.DwollaEventsNEQ))
+	}
+	if len(i.DwollaEventsIn) > 0 {
+		predicates = append(predicates, reconciliationrun.DwollaEventsIn(i.DwollaEventsIn...))
+	}
+	if len(i.DwollaEventsNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.DwollaEventsNotIn(i.DwollaEventsNotIn...))
+	}
+	if i.DwollaEventsGT != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsGT(*i.DwollaEventsGT))
+	}
+	if i.DwollaEventsGTE != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsGTE(*i.DwollaEventsGTE))
+	}
+	if i.DwollaEventsLT != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsLT(*i.DwollaEventsLT))
+	}
+	if i.DwollaEventsLTE != nil {
+		predicates = append(predicates, reconciliationrun.DwollaEventsLTE(*i.DwollaEventsLTE))
+	}
+	if i.Missing != nil {
+		predicates = append(predicates, reconciliationrun.MissingEQ(*i.Missing))
+	}
+	if i.MissingNEQ != nil {
+		predicates = append(predicates, reconciliationrun.MissingNEQ(*i.MissingNEQ))
+	}
+	if len(i.MissingIn) > 0 {
+		predicates = append(predicates, reconciliationrun.MissingIn(i.MissingIn...))
+	}
+	if len(i.MissingNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.MissingNotIn(i.MissingNotIn...))
+	}
+	if i.MissingGT != nil {
+		predicates = append(predicates, reconciliationrun.MissingGT(*i.MissingGT))
+	}
+	if i.MissingGTE != nil {
+		predicates = append(predicates, reconciliationrun.MissingGTE(*i.MissingGTE))
+	}
+	if i.MissingLT != nil {
+		predicates = append(predicates, reconciliationrun.MissingLT(*i.MissingLT))
+	}
+	if i.MissingLTE != nil {
+		predicates = append(predicates, reconciliationrun.MissingLTE(*i.MissingLTE))
+	}
+	if i.Imported != nil {
+		predicates = append(predicates, reconciliationrun.ImportedEQ(*i.Imported))
+	}
+	if i.ImportedNEQ != nil {
+		predicates = append(predicates, reconciliationrun.ImportedNEQ(*i.ImportedNEQ))
+	}
+	if len(i.ImportedIn) > 0 {
+		predicates = append(predicates, reconciliationrun.ImportedIn(i.ImportedIn...))
+	}
+	if len(i.ImportedNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.ImportedNotIn(i.ImportedNotIn...))
+	}
+	if i.ImportedGT != nil {
+		predicates = append(predicates, reconciliationrun.ImportedGT(*i.ImportedGT))
+	}
+	if i.ImportedGTE != nil {
+		predicates = append(predicates, reconciliationrun.ImportedGTE(*i.ImportedGTE))
+	}
+	if i.ImportedLT != nil {
+		predicates = append(predicates, reconciliationrun.ImportedLT(*i.ImportedLT))
+	}
+	if i.ImportedLTE != nil {
+		predicates = append(predicates, reconciliationrun.ImportedLTE(*i.ImportedLTE))
+	}
+	if i.FailedDeliveries != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesEQ(*i.FailedDeliveries))
+	}
+	if i.FailedDeliveriesNEQ != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesNEQ(*i.FailedDeliveriesNEQ))
+	}
+	if len(i.FailedDeliveriesIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesIn(i.FailedDeliveriesIn...))
+	}
+	if len(i.FailedDeliveriesNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesNotIn(i.FailedDeliveriesNotIn...))
+	}
+	if i.FailedDeliveriesGT != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesGT(*i.FailedDeliveriesGT))
+	}
+	if i.FailedDeliveriesGTE != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesGTE(*i.FailedDeliveriesGTE))
+	}
+	if i.FailedDeliveriesLT != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesLT(*i.FailedDeliveriesLT))
+	}
+	if i.FailedDeliveriesLTE != nil {
+		predicates = append(predicates, reconciliationrun.FailedDeliveriesLTE(*i.FailedDeliveriesLTE))
+	}
+	if i.NeverSent != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentEQ(*i.NeverSent))
+	}
+	if i.NeverSentNEQ != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentNEQ(*i.NeverSentNEQ))
+	}
+	if len(i.NeverSentIn) > 0 {
+		predicates = append(predicates, reconciliationrun.NeverSentIn(i.NeverSentIn...))
+	}
+	if len(i.NeverSentNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.NeverSentNotIn(i.NeverSentNotIn...))
+	}
+	if i.NeverSentGT != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentGT(*i.NeverSentGT))
+	}
+	if i.NeverSentGTE != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentGTE(*i.NeverSentGTE))
+	}
+	if i.NeverSentLT != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentLT(*i.NeverSentLT))
+	}
+	if i.NeverSentLTE != nil {
+		predicates = append(predicates, reconciliationrun.NeverSentLTE(*i.NeverSentLTE))
+	}
+	if i.RedeliveryRequested != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedEQ(*i.RedeliveryRequested))
+	}
+	if i.RedeliveryRequestedNEQ != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedNEQ(*i.RedeliveryRequestedNEQ))
+	}
+	if len(i.RedeliveryRequestedIn) > 0 {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedIn(i.RedeliveryRequestedIn...))
+	}
+	if len(i.RedeliveryRequestedNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedNotIn(i.RedeliveryRequestedNotIn...))
+	}
+	if i.RedeliveryRequestedGT != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedGT(*i.RedeliveryRequestedGT))
+	}
+	if i.RedeliveryRequestedGTE != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedGTE(*i.RedeliveryRequestedGTE))
+	}
+	if i.RedeliveryRequestedLT != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedLT(*i.RedeliveryRequestedLT))
+	}
+	if i.RedeliveryRequestedLTE != nil {
+		predicates = append(predicates, reconciliationrun.RedeliveryRequestedLTE(*i.RedeliveryRequestedLTE))
+	}
+	if i.FindingCount != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountEQ(*i.FindingCount))
+	}
+	if i.FindingCountNEQ != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountNEQ(*i.FindingCountNEQ))
+	}
+	if len(i.FindingCountIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FindingCountIn(i.FindingCountIn...))
+	}
+	if len(i.FindingCountNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FindingCountNotIn(i.FindingCountNotIn...))
+	}
+	if i.FindingCountGT != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountGT(*i.FindingCountGT))
+	}
+	if i.FindingCountGTE != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountGTE(*i.FindingCountGTE))
+	}
+	if i.FindingCountLT != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountLT(*i.FindingCountLT))
+	}
+	if i.FindingCountLTE != nil {
+		predicates = append(predicates, reconciliationrun.FindingCountLTE(*i.FindingCountLTE))
+	}
+	if i.HealthScore != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreEQ(*i.HealthScore))
+	}
+	if i.HealthScoreNEQ != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreNEQ(*i.HealthScoreNEQ))
+	}
+	if len(i.HealthScoreIn) > 0 {
+		predicates = append(predicates, reconciliationrun.HealthScoreIn(i.HealthScoreIn...))
+	}
+	if len(i.HealthScoreNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.HealthScoreNotIn(i.HealthScoreNotIn...))
+	}
+	if i.HealthScoreGT != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreGT(*i.HealthScoreGT))
+	}
+	if i.HealthScoreGTE != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreGTE(*i.HealthScoreGTE))
+	}
+	if i.HealthScoreLT != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreLT(*i.HealthScoreLT))
+	}
+	if i.HealthScoreLTE != nil {
+		predicates = append(predicates, reconciliationrun.HealthScoreLTE(*i.HealthScoreLTE))
+	}
+	if i.HealthScoreIsNil {
+		predicates = append(predicates, reconciliationrun.HealthScoreIsNil())
+	}
+	if i.HealthScoreNotNil {
+		predicates = append(predicates, reconciliationrun.HealthScoreNotNil())
+	}
+	if i.Error != nil {
+		predicates = append(predicates, reconciliationrun.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, reconciliationrun.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, reconciliationrun.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, reconciliationrun.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, reconciliationrun.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, reconciliationrun.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, reconciliationrun.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, reconciliationrun.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, reconciliationrun.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, reconciliationrun.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, reconciliationrun.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, reconciliationrun.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, reconciliationrun.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, reconciliationrun.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.JobID != nil {
+		predicates = append(predicates, reconciliationrun.JobIDEQ(*i.JobID))
+	}
+	if i.JobIDNEQ != nil {
+		predicates = append(predicates, reconciliationrun.JobIDNEQ(*i.JobIDNEQ))
+	}
+	if len(i.JobIDIn) > 0 {
+		predicates = append(predicates, reconciliationrun.JobIDIn(i.JobIDIn...))
+	}
+	if len(i.JobIDNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.JobIDNotIn(i.JobIDNotIn...))
+	}
+	if i.JobIDGT != nil {
+		predicates = append(predicates, reconciliationrun.JobIDGT(*i.JobIDGT))
+	}
+	if i.JobIDGTE != nil {
+		predicates = append(predicates, reconciliationrun.JobIDGTE(*i.JobIDGTE))
+	}
+	if i.JobIDLT != nil {
+		predicates = append(predicates, reconciliationrun.JobIDLT(*i.JobIDLT))
+	}
+	if i.JobIDLTE != nil {
+		predicates = append(predicates, reconciliationrun.JobIDLTE(*i.JobIDLTE))
+	}
+	if i.JobIDIsNil {
+		predicates = append(predicates, reconciliationrun.JobIDIsNil())
+	}
+	if i.JobIDNotNil {
+		predicates = append(predicates, reconciliationrun.JobIDNotNil())
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, reconciliationrun.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, reconciliationrun.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, reconciliationrun.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, reconciliationrun.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, reconciliationrun.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, reconciliationrun.FinishedAtNotNil())
+	}
+
+	if i.HasFindings != nil {
+		p := reconciliationrun.HasFindings()
+		if !*i.HasFindings {
+			p = reconciliationrun.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasFindingsWith) > 0 {
+		with := make([]predicate.ReconciliationFinding, 0, len(i.HasFindingsWith))
+		for _, w := range i.HasFindingsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasFindingsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, reconciliationrun.HasFindingsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyReconciliationRunWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return reconciliationrun.And(predicates...), nil
+	}
+}
+
+// SyncRunWhereInput represents a where input for filtering SyncRun queries.
+type SyncRunWhereInput struct {
+	Predicates []predicate.SyncRun  `json:"-"`
+	Not        *SyncRunWhereInput   `json:"not,omitempty"`
+	Or         []*SyncRunWhereInput `json:"or,omitempty"`
+	And        []*SyncRunWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *syncrun.Status  `json:"status,omitempty"`
+	StatusNEQ   *syncrun.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []syncrun.Status `json:"statusIn,omitempty"`
+	StatusNotIn []syncrun.Status `json:"statusNotIn,omitempty"`
+
+	// "trigger" field predicates.
+	Trigger      *syncrun.Trigger  `json:"trigger,omitempty"`
+	TriggerNEQ   *syncrun.Trigger  `json:"triggerNEQ,omitempty"`
+	TriggerIn    []syncrun.Trigger `json:"triggerIn,omitempty"`
+	TriggerNotIn []syncrun.Trigger `json:"triggerNotIn,omitempty"`
+
+	// "since" field predicates.
+	Since      *time.Time  `json:"since,omitempty"`
+	SinceNEQ   *time.Time  `json:"sinceNEQ,omitempty"`
+	SinceIn    []time.Time `json:"sinceIn,omitempty"`
+	SinceNotIn []time.Time `json:"sinceNotIn,omitempty"`
+	SinceGT    *time.Time  `json:"sinceGT,omitempty"`
+	SinceGTE   *time.Time  `json:"sinceGTE,omitempty"`
+	SinceLT    *time.Time  `json:"sinceLT,omitempty"`
+	SinceLTE   *time.Time  `json:"sinceLTE,omitempty"`
+
+	// "pages" field predicates.
+	Pages      *int  `json:"pages,omitempty"`
+	PagesNEQ   *int  `json:"pagesNEQ,omitempty"`
+	PagesIn    []int `json:"pagesIn,omitempty"`
+	PagesNotIn []int `json:"pagesNotIn,omitempty"`
+	PagesGT    *int  `json:"pagesGT,omitempty"`
+	PagesGTE   *int  `json:"pagesGTE,omitempty"`
+	PagesLT    *int  `json:"pagesLT,omitempty"`
+	PagesLTE   *int  `json:"pagesLTE,omitempty"`
+
+	// "seen" field predicates.
+	Seen      *int  `json:"seen,omitempty"`
+	SeenNEQ   *int  `json:"seenNEQ,omitempty"`
+	SeenIn    []int `json:"seenIn,omitempty"`
+	SeenNotIn []int `json:"seenNotIn,omitempty"`
+	SeenGT    *int  `json:"seenGT,omitempty"`
+	SeenGTE   *int  `json:"seenGTE,omitempty"`
+	SeenLT    *int  `json:"seenLT,omitempty"`
+	SeenLTE   *int  `json:"seenLTE,omitempty"`
+
+	// "imported" field predicates.
+	Imported      *int  `json:"imported,omitempty"`
+	ImportedNEQ   *int  `json:"importedNEQ,omitempty"`
+	ImportedIn    []int `json:"importedIn,omitempty"`
+	ImportedNotIn []int `json:"importedNotIn,omitempty"`
+	ImportedGT    *int  `json:"importedGT,omitempty"`
+	ImportedGTE   *int  `json:"importedGTE,omitempty"`
+	ImportedLT    *int  `json:"importedLT,omitempty"`
+	ImportedLTE   *int  `json:"importedLTE,omitempty"`
+
+	// "already_present" field predicates.
+	AlreadyPresent      *int  `json:"alreadyPresent,omitempty"`
+	AlreadyPresentNEQ   *int  `json:"alreadyPresentNEQ,omitempty"`
+	AlreadyPresentIn    []int `json:"alreadyPresentIn,omitempty"`
+	AlreadyPresentNotIn []int `json:"alreadyPresentNotIn,omitempty"`
+	AlreadyPresentGT    *int  `json:"alreadyPresentGT,omitempty"`
+	AlreadyPresentGTE   *int  `json:"alreadyPresentGTE,omitempty"`
+	AlreadyPresentLT    *int  `json:"alreadyPresentLT,omitempty"`
+	AlreadyPresentLTE   *int  `json:"alreadyPresentLTE,omitempty"`
+
+	// "errors" field predicates.
+	Errors      *int  `json:"errors,omitempty"`
+	ErrorsNEQ   *int  `json:"errorsNEQ,omitempty"`
+	ErrorsIn    []int `json:"errorsIn,omitempty"`
+	ErrorsNotIn []int `json:"errorsNotIn,omitempty"`
+	ErrorsGT    *int  `json:"errorsGT,omitempty"`
+	ErrorsGTE   *int  `json:"errorsGTE,omitempty"`
+	ErrorsLT    *int  `json:"errorsLT,omitempty"`
+	ErrorsLTE   *int  `json:"errorsLTE,omitempty"`
+
+	// "next_offset" field predicates.
+	NextOffset      *int  `json:"nextOffset,omitempty"`
+	NextOffsetNEQ   *int  `json:"nextOffsetNEQ,omitempty"`
+	NextOffsetIn    []int `json:"nextOffsetIn,omitempty"`
+	NextOffsetNotIn []int `json:"nextOffsetNotIn,omitempty"`
+	NextOffsetGT    *int  `json:"nextOffsetGT,omitempty"`
+	NextOffsetGTE   *int  `json:"nextOffsetGTE,omitempty"`
+	NextOffsetLT    *int  `json:"nextOffsetLT,omitempty"`
+	NextOffsetLTE   *int  `json:"nextOffsetLTE,omitempty"`
+
+	// "total_reported" field predicates.
+	TotalReported      *int  `json:"totalReported,omitempty"`
+	TotalReportedNEQ   *int  `json:"totalReportedNEQ,omitempty"`
+	TotalReportedIn    []int `json:"totalReportedIn,omitempty"`
+	TotalReportedNotIn []int `json:"totalReportedNotIn,omitempty"`
+	TotalReportedGT    *int  `json:"totalReportedGT,omitempty"`
+	TotalReportedGTE   *int  `json:"totalReportedGTE,omitempty"`
+	TotalReportedLT    *int  `json:"totalReportedLT,omitempty"`
+	TotalReportedLTE   *int  `json:"totalReportedLTE,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "job_id" field predicates.
+	JobID       *int  `json:"jobID,omitempty"`
+	JobIDNEQ    *int  `json:"jobIDNEQ,omitempty"`
+	JobIDIn     []int `json:"jobIDIn,omitempty"`
+	JobIDNotIn  []int `json:"jobIDNotIn,omitempty"`
+	JobIDGT     *int  `json:"jobIDGT,omitempty"`
+	JobIDGTE    *int  `json:"jobIDGTE,omitempty"`
+	JobIDLT     *int  `json:"jobIDLT,omitempty"`
+	JobIDLTE    *int  `json:"jobIDLTE,omitempty"`
+	JobIDIsNil  bool  `json:"jobIDIsNil,omitempty"`
+	JobIDNotNil bool  `json:"jobIDNotNil,omitempty"`
+
+	// "resumed_from" field predicates.
+	ResumedFrom       *int  `json:"resumedFrom,omitempty"`
+	ResumedFromNEQ    *int  `json:"resumedFromNEQ,omitempty"`
+	ResumedFromIn     []int `json:"resumedFromIn,omitempty"`
+	ResumedFromNotIn  []int `json:"resumedFromNotIn,omitempty"`
+	ResumedFromGT     *int  `json:"resumedFromGT,omitempty"`
+	ResumedFromGTE    *int  `json:"resumedFromGTE,omitempty"`
+	ResumedFromLT     *int  `json:"resumedFromLT,omitempty"`
+	ResumedFromLTE    *int  `json:"resumedFromLTE,omitempty"`
+	ResumedFromIsNil  bool  `json:"resumedFromIsNil,omitempty"`
+	ResumedFromNotNil bool  `json:"resumedFromNotNil,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt      *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ   *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn    []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT    *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE   *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT    *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE   *time.Time  `json:"startedAtLTE,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+
+	// "duration_ms" field predicates.
+	DurationMs       *float64  `json:"durationMs,omitempty"`
+	DurationMsNEQ    *float64  `json:"durationMsNEQ,omitempty"`
+	DurationMsIn     []float64 `json:"durationMsIn,omitempty"`
+	DurationMsNotIn  []float64 `json:"durationMsNotIn,omitempty"`
+	DurationMsGT     *float64  `json:"durationMsGT,omitempty"`
+	DurationMsGTE    *float64  `json:"durationMsGTE,omitempty"`
+	DurationMsLT     *float64  `json:"durationMsLT,omitempty"`
+	DurationMsLTE    *float64  `json:"durationMsLTE,omitempty"`
+	DurationMsIsNil  bool      `json:"durationMsIsNil,omitempty"`
+	DurationMsNotNil bool      `json:"durationMsNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *SyncRunWhereInput) AddPredicates(predicates ...predicate.SyncRun) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the SyncRunWhereInput filter on the SyncRunQuery builder.
+func (i *SyncRunWhereInput) Filter(q *SyncRunQuery) (*SyncRunQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptySyncRunWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptySyncRunWhereInput is returned in case the SyncRunWhereInput is empty.
+var ErrEmptySyncRunWhereInput = errors.New("ent: empty predicate SyncRunWhereInput")
+
+// P returns a predicate for filtering syncruns.
+// An error is returned if the input is empty or invalid.
+func (i *SyncRunWhereInput) P() (predicate.SyncRun, error) {
+	var predicates []predicate.SyncRun
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, syncrun.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.SyncRun, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, syncrun.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.SyncRun, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, syncrun.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, syncrun.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, syncrun.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, syncrun.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, syncrun.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, syncrun.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, syncrun.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, syncrun.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, syncrun.IDLTE(*i.IDLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, syncrun.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, syncrun.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, syncrun.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, syncrun.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Trigger != nil {
+		predicates = append(predicates, syncrun.TriggerEQ(*i.Trigger))
+	}
+	if i.TriggerNEQ != nil {
+		predicates = append(predicates, syncrun.TriggerNEQ(*i.TriggerNEQ))
+	}
+	if len(i.TriggerIn) > 0 {
+		predicates = append(predicates, syncrun.TriggerIn(i.TriggerIn...))
+	}
+	if len(i.TriggerNotIn) > 0 {
+		predicates = append(predicates, syncrun.TriggerNotIn(i.TriggerNotIn...))
+	}
+	if i.Since != nil {
+		predicates = append(predicates, syncrun.SinceEQ(*i.Since))
+	}
+	if i.SinceNEQ != nil {
+		predicates = append(predicates, syncrun.SinceNEQ(*i.SinceNEQ))
+	}
+	if len(i.SinceIn) > 0 {
+		predicates = append(predicates, syncrun.SinceIn(i.SinceIn...))
+	}
+	if len(i.SinceNotIn) > 0 {
+		predicates = append(predicates, syncrun.SinceNotIn(i.SinceNotIn...))
+	}
+	if i.SinceGT != nil {
+		predicates = append(predicates, syncrun.SinceGT(*i.SinceGT))
+	}
+	if i.SinceGTE != nil {
+		predicates = append(predicates, syncrun.SinceGTE(*i.SinceGTE))
+	}
+	if i.SinceLT != nil {
+		predicates = append(predicates, syncrun.SinceLT(*i.SinceLT))
+	}
+	if i.SinceLTE != nil {
+		predicates = append(predicates, syncrun.SinceLTE(*i.SinceLTE))
+	}
+	if i.Pages != nil {
+		predicates = append(predicates, syncrun.PagesEQ(*i.Pages))
+	}
+	if i.PagesNEQ != nil {
+		predicates = append(predicates, syncrun.PagesNEQ(*i.PagesNEQ))
+	}
+	if len(i.PagesIn) > 0 {
+		predicates = append(predicates, syncrun.PagesIn(i.PagesIn...))
+	}
+	if len(i.PagesNotIn) > 0 {
+		predicates = append(predicates, syncrun.PagesNotIn(i.PagesNotIn...))
+	}
+	if i.PagesGT != nil {
+		predicates = append(predicates, syncrun.PagesGT(*i.PagesGT))
+	}
+	if i.PagesGTE != nil {
+		predicates = append(predicates, syncrun.PagesGTE(*i.PagesGTE))
+	}
+	if i.PagesLT != nil {
+		predicates = append(predicates, syncrun.PagesLT(*i.PagesLT))
+	}
+	if i.PagesLTE != nil {
+		predicates = append(predicates, syncrun.PagesLTE(*i.PagesLTE))
+	}
+	if i.Seen != nil {
+		predicates = append(predicates, syncrun.SeenEQ(*i.Seen))
+	}
+	if i.SeenNEQ != nil {
+		predicates = append(predicates, syncrun.SeenNEQ(*i.SeenNEQ))
+	}
+	if len(i.SeenIn) > 0 {
+		predicates = append(predicates, syncrun.SeenIn(i.SeenIn...))
+	}
+	if len(i.SeenNotIn) > 0 {
+		predicates = append(predicates, syncrun.SeenNotIn(i.SeenNotIn...))
+	}
+	if i.SeenGT != nil {
+		predicates = append(predicates, syncrun.SeenGT(*i.SeenGT))
+	}
+	if i.SeenGTE != nil {
+		predicates = append(predicates, syncrun.SeenGTE(*i.SeenGTE))
+	}
+	if i.SeenLT != nil {
+		predicates = append(predicates, syncrun.SeenLT(*i.SeenLT))
+	}
+	if i.SeenLTE != nil {
+		predicates = append(predicates, syncrun.SeenLTE(*i.SeenLTE))
+	}
+	if i.Imported != nil {
+		predicates = append(predicates, syncrun.ImportedEQ(*i.Imported))
+	}
+	if i.ImportedNEQ != nil {
+		predicates = append(predicates, syncrun.ImportedNEQ(*i.ImportedNEQ))
+	}
+	if len(i.ImportedIn) > 0 {
+		predicates = append(predicates, syncrun.ImportedIn(i.ImportedIn...))
+	}
+	if len(i.ImportedNotIn) > 0 {
+		predicates = append(predicates, syncrun.ImportedNotIn(i.ImportedNotIn...))
+	}
+	if i.ImportedGT != nil {
+		predicates = append(predicates, syncrun.ImportedGT(*i.ImportedGT))
+	}
+	if i.ImportedGTE != nil {
+		predicates = append(predicates, syncrun.ImportedGTE(*i.ImportedGTE))
+	}
+	if i.ImportedLT != nil {
+		predicates = append(predicates, syncrun.ImportedLT(*i.ImportedLT))
+	}
+	if i.ImportedLTE != nil {
+		predicates = append(predicates, syncrun.ImportedLTE(*i.ImportedLTE))
+	}
+	if i.AlreadyPresent != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentEQ(*i.AlreadyPresent))
+	}
+	if i.AlreadyPresentNEQ != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentNEQ(*i.AlreadyPresentNEQ))
+	}
+	if len(i.AlreadyPresentIn) > 0 {
+		predicates = append(predicates, syncrun.AlreadyPresentIn(i.AlreadyPresentIn...))
+	}
+	if len(i.AlreadyPresentNotIn) > 0 {
+		predicates = append(predicates, syncrun.AlreadyPresentNotIn(i.AlreadyPresentNotIn...))
+	}
+	if i.AlreadyPresentGT != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentGT(*i.AlreadyPresentGT))
+	}
+	if i.AlreadyPresentGTE != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentGTE(*i.AlreadyPresentGTE))
+	}
+	if i.AlreadyPresentLT != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentLT(*i.AlreadyPresentLT))
+	}
+	if i.AlreadyPresentLTE != nil {
+		predicates = append(predicates, syncrun.AlreadyPresentLTE(*i.AlreadyPresentLTE))
+	}
+	if i.Errors != nil {
+		predicates = append(predicates, syncrun.ErrorsEQ(*i.Errors))
+	}
+	if i.ErrorsNEQ != nil {
+		predicates = append(predicates, syncrun.ErrorsNEQ(*i.ErrorsNEQ))
+	}
+	if len(i.ErrorsIn) > 0 {
+		predicates = append(predicates, syncrun.ErrorsIn(i.ErrorsIn...))
+	}
+	if len(i.ErrorsNotIn) > 0 {
+		predicates = append(predicates, syncrun.ErrorsNotIn(i.ErrorsNotIn...))
+	}
+	if i.ErrorsGT != nil {
+		predicates = append(predicates, syncrun.ErrorsGT(*i.ErrorsGT))
+	}
+	if i.ErrorsGTE != nil {
+		predicates = append(predicates, syncrun.ErrorsGTE(*i.ErrorsGTE))
+	}
+	if i.ErrorsLT != nil {
+		predicates = append(predicates, syncrun.ErrorsLT(*i.ErrorsLT))
+	}
+	if i.ErrorsLTE != nil {
+		predicates = append(predicates, syncrun.ErrorsLTE(*i.ErrorsLTE))
+	}
+	if i.NextOffset != nil {
+		predicates = append(predicates, syncrun.NextOffsetEQ(*i.NextOffset))
+	}
+	if i.NextOffsetNEQ != nil {
+		predicates = append(predicates, syncrun.NextOffsetNEQ(*i.NextOffsetNEQ))
+	}
+	if len(i.NextOffsetIn) > 0 {
+		predicates = append(predicates, syncrun.NextOffsetIn(i.NextOffsetIn...))
+	}
+	if len(i.NextOffsetNotIn) > 0 {
+		predicates = append(predicates, syncrun.NextOffsetNotIn(i.NextOffsetNotIn...))
+	}
+	if i.NextOffsetGT != nil {
+		predicates = append(predicates, syncrun.NextOffsetGT(*i.NextOffsetGT))
+	}
+	if i.NextOffsetGTE != nil {
+		predicates = append(predicates, syncrun.NextOffsetGTE(*i.NextOffsetGTE))
+	}
+	if i.NextOffsetLT != nil {
+		predicates = append(predicates, syncrun.NextOffsetLT(*i.NextOffsetLT))
+	}
+	if i.NextOffsetLTE != nil {
+		predicates = append(predicates, syncrun.NextOffsetLTE(*i.NextOffsetLTE))
+	}
+	if i.TotalReported != nil {
+		predicates = append(predicates, syncrun.TotalReportedEQ(*i.TotalReported))
+	}
+	if i.TotalReportedNEQ != nil {
+		predicates = append(predicates, syncrun.TotalReportedNEQ(*i.TotalReportedNEQ))
+	}
+	if len(i.TotalReportedIn) > 0 {
+		predicates = append(predicates, syncrun.TotalReportedIn(i.TotalReportedIn...))
+	}
+	if len(i.TotalReportedNotIn) > 0 {
+		predicates = append(predicates, syncrun.TotalReportedNotIn(i.TotalReportedNotIn...))
+	}
+	if i.TotalReportedGT != nil {
+		predicates = append(predicates, syncrun.TotalReportedGT(*i.TotalReportedGT))
+	}
+	if i.TotalReportedGTE != nil {
+		predicates = append(predicates, syncrun.TotalReportedGTE(*i.TotalReportedGTE))
+	}
+	if i.TotalReportedLT != nil {
+		predicates = append(predicates, syncrun.TotalReportedLT(*i.TotalReportedLT))
+	}
+	if i.TotalReportedLTE != nil {
+		predicates = append(predicates, syncrun.TotalReportedLTE(*i.TotalReportedLTE))
+	}
+	if i.Error != nil {
+		predicates = append(predicates, syncrun.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, syncrun.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, syncrun.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, syncrun.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, syncrun.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, syncrun.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, syncrun.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, syncrun.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, syncrun.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, syncrun.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, syncrun.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, syncrun.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, syncrun.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, syncrun.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, syncrun.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.JobID != nil {
+		predicates = append(predicates, syncrun.JobIDEQ(*i.JobID))
+	}
+	if i.JobIDNEQ != nil {
+		predicates = append(predicates, syncrun.JobIDNEQ(*i.JobIDNEQ))
+	}
+	if len(i.JobIDIn) > 0 {
+		predicates = append(predicates, syncrun.JobIDIn(i.JobIDIn...))
+	}
+	if len(i.JobIDNotIn) > 0 {
+		predicates = append(predicates, syncrun.JobIDNotIn(i.JobIDNotIn...))
+	}
+	if i.JobIDGT != nil {
+		predicates = append(predicates, syncrun.JobIDGT(*i.JobIDGT))
+	}
+	if i.JobIDGTE != nil {
+		predicates = append(predicates, syncrun.JobIDGTE(*i.JobIDGTE))
+	}
+	if i.JobIDLT != nil {
+		predicates = append(predicates, syncrun.JobIDLT(*i.JobIDLT))
+	}
+	if i.JobIDLTE != nil {
+		predicates = append(predicates, syncrun.JobIDLTE(*i.JobIDLTE))
+	}
+	if i.JobIDIsNil {
+		predicates = append(predicates, syncrun.JobIDIsNil())
+	}
+	if i.JobIDNotNil {
+		predicates = append(predicates, syncrun.JobIDNotNil())
+	}
+	if i.ResumedFrom != nil {
+		predicates = append(predicates, syncrun.ResumedFromEQ(*i.ResumedFrom))
+	}
+	if i.ResumedFromNEQ != nil {
+		predicates = append(predicates, syncrun.ResumedFromNEQ(*i.ResumedFromNEQ))
+	}
+	if len(i.ResumedFromIn) > 0 {
+		predicates = append(predicates, syncrun.ResumedFromIn(i.ResumedFromIn...))
+	}
+	if len(i.ResumedFromNotIn) > 0 {
+		predicates = append(predicates, syncrun.ResumedFromNotIn(i.ResumedFromNotIn...))
+	}
+	if i.ResumedFromGT != nil {
+		predicates = append(predicates, syncrun.ResumedFromGT(*i.ResumedFromGT))
+	}
+	if i.ResumedFromGTE != nil {
+		predicates = append(predicates, syncrun.ResumedFromGTE(*i.ResumedFromGTE))
+	}
+	if i.ResumedFromLT != nil {
+		predicates = append(predicates, syncrun.ResumedFromLT(*i.ResumedFromLT))
+	}
+	if i.ResumedFromLTE != nil {
+		predicates = append(predicates, syncrun.ResumedFromLTE(*i.ResumedFromLTE))
+	}
+	if i.ResumedFromIsNil {
+		predicates = append(predicates, syncrun.ResumedFromIsNil())
+	}
+	if i.ResumedFromNotNil {
+		predicates = append(predicates, syncrun.ResumedFromNotNil())
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, syncrun.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, syncrun.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, syncrun.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, syncrun.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, syncrun.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, syncrun.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, syncrun.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, syncrun.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, syncrun.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, syncrun.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, syncrun.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, syncrun.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, syncrun.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, syncrun.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, syncrun.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, syncrun.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, syncrun.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, syncrun.FinishedAtNotNil())
+	}
+	if i.DurationMs != nil {
+		predicates = append(predicates, syncrun.DurationMsEQ(*i.DurationMs))
+	}
+	if i.DurationMsNEQ != nil {
+		predicates = append(predicates, syncrun.DurationMsNEQ(*i.DurationMsNEQ))
+	}
+	if len(i.DurationMsIn) > 0 {
+		predicates = append(predicates, syncrun.DurationMsIn(i.DurationMsIn...))
+	}
+	if len(i.DurationMsNotIn) > 0 {
+		predicates = append(predicates, syncrun.DurationMsNotIn(i.DurationMsNotIn...))
+	}
+	if i.DurationMsGT != nil {
+		predicates = append(predicates, syncrun.DurationMsGT(*i.DurationMsGT))
+	}
+	if i.DurationMsGTE != nil {
+		predicates = append(predicates, syncrun.DurationMsGTE(*i.DurationMsGTE))
+	}
+	if i.DurationMsLT != nil {
+		predicates = append(predicates, syncrun.DurationMsLT(*i.DurationMsLT))
+	}
+	if i.DurationMsLTE != nil {
+		predicates = append(predicates, syncrun.DurationMsLTE(*i.DurationMsLTE))
+	}
+	if i.DurationMsIsNil {
+		predicates = append(predicates, syncrun.DurationMsIsNil())
+	}
+	if i.DurationMsNotNil {
+		predicates = append(predicates, syncrun.DurationMsNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptySyncRunWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return syncrun.And(predicates...), nil
 	}
 }
 

@@ -12,14 +12,22 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
 	"github.com/hooklens/hooklens/ent/session"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -33,15 +41,23 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken          = "APIToken"
-	TypeJob               = "Job"
-	TypeJourneyDefinition = "JourneyDefinition"
-	TypeJourneyInstance   = "JourneyInstance"
-	TypeJourneyMembership = "JourneyMembership"
-	TypeMetricRollup      = "MetricRollup"
-	TypeSession           = "Session"
-	TypeWebhookDelivery   = "WebhookDelivery"
-	TypeWebhookEvent      = "WebhookEvent"
+	TypeAPIToken              = "APIToken"
+	TypeAlert                 = "Alert"
+	TypeAlertChannel          = "AlertChannel"
+	TypeAlertRule             = "AlertRule"
+	TypeAnomaly               = "Anomaly"
+	TypeAuditLog              = "AuditLog"
+	TypeJob                   = "Job"
+	TypeJourneyDefinition     = "JourneyDefinition"
+	TypeJourneyInstance       = "JourneyInstance"
+	TypeJourneyMembership     = "JourneyMembership"
+	TypeMetricRollup          = "MetricRollup"
+	TypeReconciliationFinding = "ReconciliationFinding"
+	TypeReconciliationRun     = "ReconciliationRun"
+	TypeSession               = "Session"
+	TypeSyncRun               = "SyncRun"
+	TypeWebhookDelivery       = "WebhookDelivery"
+	TypeWebhookEvent          = "WebhookEvent"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -899,6 +915,6935 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIToken edge %s", name)
+}
+
+// AlertMutation represents an operation that mutates the Alert nodes in the graph.
+type AlertMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *int
+	rule_key               *string
+	status                 *alert.Status
+	severity               *alert.Severity
+	title                  *string
+	message                *string
+	value                  *float64
+	addvalue               *float64
+	threshold              *float64
+	addthreshold           *float64
+	started_at             *time.Time
+	last_evaluated_at      *time.Time
+	last_notified_at       *time.Time
+	notifications          *int
+	addnotifications       *int
+	notification_log       *[]map[string]interface{}
+	appendnotification_log []map[string]interface{}
+	acknowledged_at        *time.Time
+	acknowledged_by        *string
+	resolved_at            *time.Time
+	resolved_by            *string
+	anomaly_id             *int
+	addanomaly_id          *int
+	clearedFields          map[string]struct{}
+	rule                   *int
+	clearedrule            bool
+	done                   bool
+	oldValue               func(context.Context) (*Alert, error)
+	predicates             []predicate.Alert
+}
+
+var _ ent.Mutation = (*AlertMutation)(nil)
+
+// alertOption allows management of the mutation configuration using functional options.
+type alertOption func(*AlertMutation)
+
+// newAlertMutation creates new mutation for the Alert entity.
+func newAlertMutation(c config, op Op, opts ...alertOption) *AlertMutation {
+	m := &AlertMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAlert,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAlertID sets the ID field of the mutation.
+func withAlertID(id int) alertOption {
+	return func(m *AlertMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Alert
+		)
+		m.oldValue = func(ctx context.Context) (*Alert, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Alert.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAlert sets the old Alert of the mutation.
+func withAlert(node *Alert) alertOption {
+	return func(m *AlertMutation) {
+		m.oldValue = func(context.Context) (*Alert, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AlertMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AlertMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AlertMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AlertMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Alert.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRuleKey sets the "rule_key" field.
+func (m *AlertMutation) SetRuleKey(s string) {
+	m.rule_key = &s
+}
+
+// RuleKey returns the value of the "rule_key" field in the mutation.
+func (m *AlertMutation) RuleKey() (r string, exists bool) {
+	v := m.rule_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRuleKey returns the old "rule_key" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldRuleKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRuleKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRuleKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRuleKey: %w", err)
+	}
+	return oldValue.RuleKey, nil
+}
+
+// ResetRuleKey resets all changes to the "rule_key" field.
+func (m *AlertMutation) ResetRuleKey() {
+	m.rule_key = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *AlertMutation) SetStatus(a alert.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AlertMutation) Status() (r alert.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldStatus(ctx context.Context) (v alert.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AlertMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetSeverity sets the "severity" field.
+func (m *AlertMutation) SetSeverity(a alert.Severity) {
+	m.severity = &a
+}
+
+// Severity returns the value of the "severity" field in the mutation.
+func (m *AlertMutation) Severity() (r alert.Severity, exists bool) {
+	v := m.severity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeverity returns the old "severity" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldSeverity(ctx context.Context) (v alert.Severity, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeverity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeverity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeverity: %w", err)
+	}
+	return oldValue.Severity, nil
+}
+
+// ResetSeverity resets all changes to the "severity" field.
+func (m *AlertMutation) ResetSeverity() {
+	m.severity = nil
+}
+
+// SetTitle sets the "title" field.
+func (m *AlertMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *AlertMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *AlertMutation) ResetTitle() {
+	m.title = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *AlertMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *AlertMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *AlertMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetValue sets the "value" field.
+func (m *AlertMutation) SetValue(f float64) {
+	m.value = &f
+	m.addvalue = nil
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *AlertMutation) Value() (r float64, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldValue(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// AddValue adds f to the "value" field.
+func (m *AlertMutation) AddValue(f float64) {
+	if m.addvalue != nil {
+		*m.addvalue += f
+	} else {
+		m.addvalue = &f
+	}
+}
+
+// AddedValue returns the value that was added to the "value" field in this mutation.
+func (m *AlertMutation) AddedValue() (r float64, exists bool) {
+	v := m.addvalue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearValue clears the value of the "value" field.
+func (m *AlertMutation) ClearValue() {
+	m.value = nil
+	m.addvalue = nil
+	m.clearedFields[alert.FieldValue] = struct{}{}
+}
+
+// ValueCleared returns if the "value" field was cleared in this mutation.
+func (m *AlertMutation) ValueCleared() bool {
+	_, ok := m.clearedFields[alert.FieldValue]
+	return ok
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *AlertMutation) ResetValue() {
+	m.value = nil
+	m.addvalue = nil
+	delete(m.clearedFields, alert.FieldValue)
+}
+
+// SetThreshold sets the "threshold" field.
+func (m *AlertMutation) SetThreshold(f float64) {
+	m.threshold = &f
+	m.addthreshold = nil
+}
+
+// Threshold returns the value of the "threshold" field in the mutation.
+func (m *AlertMutation) Threshold() (r float64, exists bool) {
+	v := m.threshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThreshold returns the old "threshold" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldThreshold(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThreshold is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThreshold requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThreshold: %w", err)
+	}
+	return oldValue.Threshold, nil
+}
+
+// AddThreshold adds f to the "threshold" field.
+func (m *AlertMutation) AddThreshold(f float64) {
+	if m.addthreshold != nil {
+		*m.addthreshold += f
+	} else {
+		m.addthreshold = &f
+	}
+}
+
+// AddedThreshold returns the value that was added to the "threshold" field in this mutation.
+func (m *AlertMutation) AddedThreshold() (r float64, exists bool) {
+	v := m.addthreshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearThreshold clears the value of the "threshold" field.
+func (m *AlertMutation) ClearThreshold() {
+	m.threshold = nil
+	m.addthreshold = nil
+	m.clearedFields[alert.FieldThreshold] = struct{}{}
+}
+
+// ThresholdCleared returns if the "threshold" field was cleared in this mutation.
+func (m *AlertMutation) ThresholdCleared() bool {
+	_, ok := m.clearedFields[alert.FieldThreshold]
+	return ok
+}
+
+// ResetThreshold resets all changes to the "threshold" field.
+func (m *AlertMutation) ResetThreshold() {
+	m.threshold = nil
+	m.addthreshold = nil
+	delete(m.clearedFields, alert.FieldThreshold)
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *AlertMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *AlertMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *AlertMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetLastEvaluatedAt sets the "last_evaluated_at" field.
+func (m *AlertMutation) SetLastEvaluatedAt(t time.Time) {
+	m.last_evaluated_at = &t
+}
+
+// LastEvaluatedAt returns the value of the "last_evaluated_at" field in the mutation.
+func (m *AlertMutation) LastEvaluatedAt() (r time.Time, exists bool) {
+	v := m.last_evaluated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastEvaluatedAt returns the old "last_evaluated_at" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldLastEvaluatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastEvaluatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastEvaluatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastEvaluatedAt: %w", err)
+	}
+	return oldValue.LastEvaluatedAt, nil
+}
+
+// ResetLastEvaluatedAt resets all changes to the "last_evaluated_at" field.
+func (m *AlertMutation) ResetLastEvaluatedAt() {
+	m.last_evaluated_at = nil
+}
+
+// SetLastNotifiedAt sets the "last_notified_at" field.
+func (m *AlertMutation) SetLastNotifiedAt(t time.Time) {
+	m.last_notified_at = &t
+}
+
+// LastNotifiedAt returns the value of the "last_notified_at" field in the mutation.
+func (m *AlertMutation) LastNotifiedAt() (r time.Time, exists bool) {
+	v := m.last_notified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastNotifiedAt returns the old "last_notified_at" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldLastNotifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastNotifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastNotifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastNotifiedAt: %w", err)
+	}
+	return oldValue.LastNotifiedAt, nil
+}
+
+// ClearLastNotifiedAt clears the value of the "last_notified_at" field.
+func (m *AlertMutation) ClearLastNotifiedAt() {
+	m.last_notified_at = nil
+	m.clearedFields[alert.FieldLastNotifiedAt] = struct{}{}
+}
+
+// LastNotifiedAtCleared returns if the "last_notified_at" field was cleared in this mutation.
+func (m *AlertMutation) LastNotifiedAtCleared() bool {
+	_, ok := m.clearedFields[alert.FieldLastNotifiedAt]
+	return ok
+}
+
+// ResetLastNotifiedAt resets all changes to the "last_notified_at" field.
+func (m *AlertMutation) ResetLastNotifiedAt() {
+	m.last_notified_at = nil
+	delete(m.clearedFields, alert.FieldLastNotifiedAt)
+}
+
+// SetNotifications sets the "notifications" field.
+func (m *AlertMutation) SetNotifications(i int) {
+	m.notifications = &i
+	m.addnotifications = nil
+}
+
+// Notifications returns the value of the "notifications" field in the mutation.
+func (m *AlertMutation) Notifications() (r int, exists bool) {
+	v := m.notifications
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotifications returns the old "notifications" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldNotifications(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotifications is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotifications requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotifications: %w", err)
+	}
+	return oldValue.Notifications, nil
+}
+
+// AddNotifications adds i to the "notifications" field.
+func (m *AlertMutation) AddNotifications(i int) {
+	if m.addnotifications != nil {
+		*m.addnotifications += i
+	} else {
+		m.addnotifications = &i
+	}
+}
+
+// AddedNotifications returns the value that was added to the "notifications" field in this mutation.
+func (m *AlertMutation) AddedNotifications() (r int, exists bool) {
+	v := m.addnotifications
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNotifications resets all changes to the "notifications" field.
+func (m *AlertMutation) ResetNotifications() {
+	m.notifications = nil
+	m.addnotifications = nil
+}
+
+// SetNotificationLog sets the "notification_log" field.
+func (m *AlertMutation) SetNotificationLog(value []map[string]interface{}) {
+	m.notification_log = &value
+	m.appendnotification_log = nil
+}
+
+// NotificationLog returns the value of the "notification_log" field in the mutation.
+func (m *AlertMutation) NotificationLog() (r []map[string]interface{}, exists bool) {
+	v := m.notification_log
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotificationLog returns the old "notification_log" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldNotificationLog(ctx context.Context) (v []map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotificationLog is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotificationLog requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotificationLog: %w", err)
+	}
+	return oldValue.NotificationLog, nil
+}
+
+// AppendNotificationLog adds value to the "notification_log" field.
+func (m *AlertMutation) AppendNotificationLog(value []map[string]interface{}) {
+	m.appendnotification_log = append(m.appendnotification_log, value...)
+}
+
+// AppendedNotificationLog returns the list of values that were appended to the "notification_log" field in this mutation.
+func (m *AlertMutation) AppendedNotificationLog() ([]map[string]interface{}, bool) {
+	if len(m.appendnotification_log) == 0 {
+		return nil, false
+	}
+	return m.appendnotification_log, true
+}
+
+// ClearNotificationLog clears the value of the "notification_log" field.
+func (m *AlertMutation) ClearNotificationLog() {
+	m.notification_log = nil
+	m.appendnotification_log = nil
+	m.clearedFields[alert.FieldNotificationLog] = struct{}{}
+}
+
+// NotificationLogCleared returns if the "notification_log" field was cleared in this mutation.
+func (m *AlertMutation) NotificationLogCleared() bool {
+	_, ok := m.clearedFields[alert.FieldNotificationLog]
+	return ok
+}
+
+// ResetNotificationLog resets all changes to the "notification_log" field.
+func (m *AlertMutation) ResetNotificationLog() {
+	m.notification_log = nil
+	m.appendnotification_log = nil
+	delete(m.clearedFields, alert.FieldNotificationLog)
+}
+
+// SetAcknowledgedAt sets the "acknowledged_at" field.
+func (m *AlertMutation) SetAcknowledgedAt(t time.Time) {
+	m.acknowledged_at = &t
+}
+
+// AcknowledgedAt returns the value of the "acknowledged_at" field in the mutation.
+func (m *AlertMutation) AcknowledgedAt() (r time.Time, exists bool) {
+	v := m.acknowledged_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcknowledgedAt returns the old "acknowledged_at" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldAcknowledgedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcknowledgedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcknowledgedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcknowledgedAt: %w", err)
+	}
+	return oldValue.AcknowledgedAt, nil
+}
+
+// ClearAcknowledgedAt clears the value of the "acknowledged_at" field.
+func (m *AlertMutation) ClearAcknowledgedAt() {
+	m.acknowledged_at = nil
+	m.clearedFields[alert.FieldAcknowledgedAt] = struct{}{}
+}
+
+// AcknowledgedAtCleared returns if the "acknowledged_at" field was cleared in this mutation.
+func (m *AlertMutation) AcknowledgedAtCleared() bool {
+	_, ok := m.clearedFields[alert.FieldAcknowledgedAt]
+	return ok
+}
+
+// ResetAcknowledgedAt resets all changes to the "acknowledged_at" field.
+func (m *AlertMutation) ResetAcknowledgedAt() {
+	m.acknowledged_at = nil
+	delete(m.clearedFields, alert.FieldAcknowledgedAt)
+}
+
+// SetAcknowledgedBy sets the "acknowledged_by" field.
+func (m *AlertMutation) SetAcknowledgedBy(s string) {
+	m.acknowledged_by = &s
+}
+
+// AcknowledgedBy returns the value of the "acknowledged_by" field in the mutation.
+func (m *AlertMutation) AcknowledgedBy() (r string, exists bool) {
+	v := m.acknowledged_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcknowledgedBy returns the old "acknowledged_by" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldAcknowledgedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcknowledgedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcknowledgedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcknowledgedBy: %w", err)
+	}
+	return oldValue.AcknowledgedBy, nil
+}
+
+// ClearAcknowledgedBy clears the value of the "acknowledged_by" field.
+func (m *AlertMutation) ClearAcknowledgedBy() {
+	m.acknowledged_by = nil
+	m.clearedFields[alert.FieldAcknowledgedBy] = struct{}{}
+}
+
+// AcknowledgedByCleared returns if the "acknowledged_by" field was cleared in this mutation.
+func (m *AlertMutation) AcknowledgedByCleared() bool {
+	_, ok := m.clearedFields[alert.FieldAcknowledgedBy]
+	return ok
+}
+
+// ResetAcknowledgedBy resets all changes to the "acknowledged_by" field.
+func (m *AlertMutation) ResetAcknowledgedBy() {
+	m.acknowledged_by = nil
+	delete(m.clearedFields, alert.FieldAcknowledgedBy)
+}
+
+// SetResolvedAt sets the "resolved_at" field.
+func (m *AlertMutation) SetResolvedAt(t time.Time) {
+	m.resolved_at = &t
+}
+
+// ResolvedAt returns the value of the "resolved_at" field in the mutation.
+func (m *AlertMutation) ResolvedAt() (r time.Time, exists bool) {
+	v := m.resolved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedAt returns the old "resolved_at" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldResolvedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedAt: %w", err)
+	}
+	return oldValue.ResolvedAt, nil
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (m *AlertMutation) ClearResolvedAt() {
+	m.resolved_at = nil
+	m.clearedFields[alert.FieldResolvedAt] = struct{}{}
+}
+
+// ResolvedAtCleared returns if the "resolved_at" field was cleared in this mutation.
+func (m *AlertMutation) ResolvedAtCleared() bool {
+	_, ok := m.clearedFields[alert.FieldResolvedAt]
+	return ok
+}
+
+// ResetResolvedAt resets all changes to the "resolved_at" field.
+func (m *AlertMutation) ResetResolvedAt() {
+	m.resolved_at = nil
+	delete(m.clearedFields, alert.FieldResolvedAt)
+}
+
+// SetResolvedBy sets the "resolved_by" field.
+func (m *AlertMutation) SetResolvedBy(s string) {
+	m.resolved_by = &s
+}
+
+// ResolvedBy returns the value of the "resolved_by" field in the mutation.
+func (m *AlertMutation) ResolvedBy() (r string, exists bool) {
+	v := m.resolved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedBy returns the old "resolved_by" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldResolvedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedBy: %w", err)
+	}
+	return oldValue.ResolvedBy, nil
+}
+
+// ClearResolvedBy clears the value of the "resolved_by" field.
+func (m *AlertMutation) ClearResolvedBy() {
+	m.resolved_by = nil
+	m.clearedFields[alert.FieldResolvedBy] = struct{}{}
+}
+
+// ResolvedByCleared returns if the "resolved_by" field was cleared in this mutation.
+func (m *AlertMutation) ResolvedByCleared() bool {
+	_, ok := m.clearedFields[alert.FieldResolvedBy]
+	return ok
+}
+
+// ResetResolvedBy resets all changes to the "resolved_by" field.
+func (m *AlertMutation) ResetResolvedBy() {
+	m.resolved_by = nil
+	delete(m.clearedFields, alert.FieldResolvedBy)
+}
+
+// SetRuleID sets the "rule_id" field.
+func (m *AlertMutation) SetRuleID(i int) {
+	m.rule = &i
+}
+
+// RuleID returns the value of the "rule_id" field in the mutation.
+func (m *AlertMutation) RuleID() (r int, exists bool) {
+	v := m.rule
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRuleID returns the old "rule_id" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldRuleID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRuleID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRuleID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRuleID: %w", err)
+	}
+	return oldValue.RuleID, nil
+}
+
+// ClearRuleID clears the value of the "rule_id" field.
+func (m *AlertMutation) ClearRuleID() {
+	m.rule = nil
+	m.clearedFields[alert.FieldRuleID] = struct{}{}
+}
+
+// RuleIDCleared returns if the "rule_id" field was cleared in this mutation.
+func (m *AlertMutation) RuleIDCleared() bool {
+	_, ok := m.clearedFields[alert.FieldRuleID]
+	return ok
+}
+
+// ResetRuleID resets all changes to the "rule_id" field.
+func (m *AlertMutation) ResetRuleID() {
+	m.rule = nil
+	delete(m.clearedFields, alert.FieldRuleID)
+}
+
+// SetAnomalyID sets the "anomaly_id" field.
+func (m *AlertMutation) SetAnomalyID(i int) {
+	m.anomaly_id = &i
+	m.addanomaly_id = nil
+}
+
+// AnomalyID returns the value of the "anomaly_id" field in the mutation.
+func (m *AlertMutation) AnomalyID() (r int, exists bool) {
+	v := m.anomaly_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnomalyID returns the old "anomaly_id" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldAnomalyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnomalyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnomalyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnomalyID: %w", err)
+	}
+	return oldValue.AnomalyID, nil
+}
+
+// AddAnomalyID adds i to the "anomaly_id" field.
+func (m *AlertMutation) AddAnomalyID(i int) {
+	if m.addanomaly_id != nil {
+		*m.addanomaly_id += i
+	} else {
+		m.addanomaly_id = &i
+	}
+}
+
+// AddedAnomalyID returns the value that was added to the "anomaly_id" field in this mutation.
+func (m *AlertMutation) AddedAnomalyID() (r int, exists bool) {
+	v := m.addanomaly_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAnomalyID clears the value of the "anomaly_id" field.
+func (m *AlertMutation) ClearAnomalyID() {
+	m.anomaly_id = nil
+	m.addanomaly_id = nil
+	m.clearedFields[alert.FieldAnomalyID] = struct{}{}
+}
+
+// AnomalyIDCleared returns if the "anomaly_id" field was cleared in this mutation.
+func (m *AlertMutation) AnomalyIDCleared() bool {
+	_, ok := m.clearedFields[alert.FieldAnomalyID]
+	return ok
+}
+
+// ResetAnomalyID resets all changes to the "anomaly_id" field.
+func (m *AlertMutation) ResetAnomalyID() {
+	m.anomaly_id = nil
+	m.addanomaly_id = nil
+	delete(m.clearedFields, alert.FieldAnomalyID)
+}
+
+// ClearRule clears the "rule" edge to the AlertRule entity.
+func (m *AlertMutation) ClearRule() {
+	m.clearedrule = true
+	m.clearedFields[alert.FieldRuleID] = struct{}{}
+}
+
+// RuleCleared reports if the "rule" edge to the AlertRule entity was cleared.
+func (m *AlertMutation) RuleCleared() bool {
+	return m.RuleIDCleared() || m.clearedrule
+}
+
+// RuleIDs returns the "rule" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RuleID instead. It exists only for internal usage by the builders.
+func (m *AlertMutation) RuleIDs() (ids []int) {
+	if id := m.rule; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRule resets all changes to the "rule" edge.
+func (m *AlertMutation) ResetRule() {
+	m.rule = nil
+	m.clearedrule = false
+}
+
+// Where appends a list predicates to the AlertMutation builder.
+func (m *AlertMutation) Where(ps ...predicate.Alert) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AlertMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AlertMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Alert, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AlertMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AlertMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Alert).
+func (m *AlertMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AlertMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.rule_key != nil {
+		fields = append(fields, alert.FieldRuleKey)
+	}
+	if m.status != nil {
+		fields = append(fields, alert.FieldStatus)
+	}
+	if m.severity != nil {
+		fields = append(fields, alert.FieldSeverity)
+	}
+	if m.title != nil {
+		fields = append(fields, alert.FieldTitle)
+	}
+	if m.message != nil {
+		fields = append(fields, alert.FieldMessage)
+	}
+	if m.value != nil {
+		fields = append(fields, alert.FieldValue)
+	}
+	if m.threshold != nil {
+		fields = append(fields, alert.FieldThreshold)
+	}
+	if m.started_at != nil {
+		fields = append(fields, alert.FieldStartedAt)
+	}
+	if m.last_evaluated_at != nil {
+		fields = append(fields, alert.FieldLastEvaluatedAt)
+	}
+	if m.last_notified_at != nil {
+		fields = append(fields, alert.FieldLastNotifiedAt)
+	}
+	if m.notifications != nil {
+		fields = append(fields, alert.FieldNotifications)
+	}
+	if m.notification_log != nil {
+		fields = append(fields, alert.FieldNotificationLog)
+	}
+	if m.acknowledged_at != nil {
+		fields = append(fields, alert.FieldAcknowledgedAt)
+	}
+	if m.acknowledged_by != nil {
+		fields = append(fields, alert.FieldAcknowledgedBy)
+	}
+	if m.resolved_at != nil {
+		fields = append(fields, alert.FieldResolvedAt)
+	}
+	if m.resolved_by != nil {
+		fields = append(fields, alert.FieldResolvedBy)
+	}
+	if m.rule != nil {
+		fields = append(fields, alert.FieldRuleID)
+	}
+	if m.anomaly_id != nil {
+		fields = append(fields, alert.FieldAnomalyID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AlertMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case alert.FieldRuleKey:
+		return m.RuleKey()
+	case alert.FieldStatus:
+		return m.Status()
+	case alert.FieldSeverity:
+		return m.Severity()
+	case alert.FieldTitle:
+		return m.Title()
+	case alert.FieldMessage:
+		return m.Message()
+	case alert.FieldValue:
+		return m.Value()
+	case alert.FieldThreshold:
+		return m.Threshold()
+	case alert.FieldStartedAt:
+		return m.StartedAt()
+	case alert.FieldLastEvaluatedAt:
+		return m.LastEvaluatedAt()
+	case alert.FieldLastNotifiedAt:
+		return m.LastNotifiedAt()
+	case alert.FieldNotifications:
+		return m.Notifications()
+	case alert.FieldNotificationLog:
+		return m.NotificationLog()
+	case alert.FieldAcknowledgedAt:
+		return m.AcknowledgedAt()
+	case alert.FieldAcknowledgedBy:
+		return m.AcknowledgedBy()
+	case alert.FieldResolvedAt:
+		return m.ResolvedAt()
+	case alert.FieldResolvedBy:
+		return m.ResolvedBy()
+	case alert.FieldRuleID:
+		return m.RuleID()
+	case alert.FieldAnomalyID:
+		return m.AnomalyID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AlertMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case alert.FieldRuleKey:
+		return m.OldRuleKey(ctx)
+	case alert.FieldStatus:
+		return m.OldStatus(ctx)
+	case alert.FieldSeverity:
+		return m.OldSeverity(ctx)
+	case alert.FieldTitle:
+		return m.OldTitle(ctx)
+	case alert.FieldMessage:
+		return m.OldMessage(ctx)
+	case alert.FieldValue:
+		return m.OldValue(ctx)
+	case alert.FieldThreshold:
+		return m.OldThreshold(ctx)
+	case alert.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case alert.FieldLastEvaluatedAt:
+		return m.OldLastEvaluatedAt(ctx)
+	case alert.FieldLastNotifiedAt:
+		return m.OldLastNotifiedAt(ctx)
+	case alert.FieldNotifications:
+		return m.OldNotifications(ctx)
+	case alert.FieldNotificationLog:
+		return m.OldNotificationLog(ctx)
+	case alert.FieldAcknowledgedAt:
+		return m.OldAcknowledgedAt(ctx)
+	case alert.FieldAcknowledgedBy:
+		return m.OldAcknowledgedBy(ctx)
+	case alert.FieldResolvedAt:
+		return m.OldResolvedAt(ctx)
+	case alert.FieldResolvedBy:
+		return m.OldResolvedBy(ctx)
+	case alert.FieldRuleID:
+		return m.OldRuleID(ctx)
+	case alert.FieldAnomalyID:
+		return m.OldAnomalyID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Alert field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case alert.FieldRuleKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRuleKey(v)
+		return nil
+	case alert.FieldStatus:
+		v, ok := value.(alert.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case alert.FieldSeverity:
+		v, ok := value.(alert.Severity)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeverity(v)
+		return nil
+	case alert.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
+		return nil
+	case alert.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case alert.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case alert.FieldThreshold:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThreshold(v)
+		return nil
+	case alert.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case alert.FieldLastEvaluatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastEvaluatedAt(v)
+		return nil
+	case alert.FieldLastNotifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastNotifiedAt(v)
+		return nil
+	case alert.FieldNotifications:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotifications(v)
+		return nil
+	case alert.FieldNotificationLog:
+		v, ok := value.([]map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotificationLog(v)
+		return nil
+	case alert.FieldAcknowledgedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcknowledgedAt(v)
+		return nil
+	case alert.FieldAcknowledgedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcknowledgedBy(v)
+		return nil
+	case alert.FieldResolvedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedAt(v)
+		return nil
+	case alert.FieldResolvedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedBy(v)
+		return nil
+	case alert.FieldRuleID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRuleID(v)
+		return nil
+	case alert.FieldAnomalyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnomalyID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Alert field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AlertMutation) AddedFields() []string {
+	var fields []string
+	if m.addvalue != nil {
+		fields = append(fields, alert.FieldValue)
+	}
+	if m.addthreshold != nil {
+		fields = append(fields, alert.FieldThreshold)
+	}
+	if m.addnotifications != nil {
+		fields = append(fields, alert.FieldNotifications)
+	}
+	if m.addanomaly_id != nil {
+		fields = append(fields, alert.FieldAnomalyID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AlertMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case alert.FieldValue:
+		return m.AddedValue()
+	case alert.FieldThreshold:
+		return m.AddedThreshold()
+	case alert.FieldNotifications:
+		return m.AddedNotifications()
+	case alert.FieldAnomalyID:
+		return m.AddedAnomalyID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case alert.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddValue(v)
+		return nil
+	case alert.FieldThreshold:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddThreshold(v)
+		return nil
+	case alert.FieldNotifications:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNotifications(v)
+		return nil
+	case alert.FieldAnomalyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAnomalyID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Alert numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AlertMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(alert.FieldValue) {
+		fields = append(fields, alert.FieldValue)
+	}
+	if m.FieldCleared(alert.FieldThreshold) {
+		fields = append(fields, alert.FieldThreshold)
+	}
+	if m.FieldCleared(alert.FieldLastNotifiedAt) {
+		fields = append(fields, alert.FieldLastNotifiedAt)
+	}
+	if m.FieldCleared(alert.FieldNotificationLog) {
+		fields = append(fields, alert.FieldNotificationLog)
+	}
+	if m.FieldCleared(alert.FieldAcknowledgedAt) {
+		fields = append(fields, alert.FieldAcknowledgedAt)
+	}
+	if m.FieldCleared(alert.FieldAcknowledgedBy) {
+		fields = append(fields, alert.FieldAcknowledgedBy)
+	}
+	if m.FieldCleared(alert.FieldResolvedAt) {
+		fields = append(fields, alert.FieldResolvedAt)
+	}
+	if m.FieldCleared(alert.FieldResolvedBy) {
+		fields = append(fields, alert.FieldResolvedBy)
+	}
+	if m.FieldCleared(alert.FieldRuleID) {
+		fields = append(fields, alert.FieldRuleID)
+	}
+	if m.FieldCleared(alert.FieldAnomalyID) {
+		fields = append(fields, alert.FieldAnomalyID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AlertMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AlertMutation) ClearField(name string) error {
+	switch name {
+	case alert.FieldValue:
+		m.ClearValue()
+		return nil
+	case alert.FieldThreshold:
+		m.ClearThreshold()
+		return nil
+	case alert.FieldLastNotifiedAt:
+		m.ClearLastNotifiedAt()
+		return nil
+	case alert.FieldNotificationLog:
+		m.ClearNotificationLog()
+		return nil
+	case alert.FieldAcknowledgedAt:
+		m.ClearAcknowledgedAt()
+		return nil
+	case alert.FieldAcknowledgedBy:
+		m.ClearAcknowledgedBy()
+		return nil
+	case alert.FieldResolvedAt:
+		m.ClearResolvedAt()
+		return nil
+	case alert.FieldResolvedBy:
+		m.ClearResolvedBy()
+		return nil
+	case alert.FieldRuleID:
+		m.ClearRuleID()
+		return nil
+	case alert.FieldAnomalyID:
+		m.ClearAnomalyID()
+		return nil
+	}
+	return fmt.Errorf("unknown Alert nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AlertMutation) ResetField(name string) error {
+	switch name {
+	case alert.FieldRuleKey:
+		m.ResetRuleKey()
+		return nil
+	case alert.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case alert.FieldSeverity:
+		m.ResetSeverity()
+		return nil
+	case alert.FieldTitle:
+		m.ResetTitle()
+		return nil
+	case alert.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case alert.FieldValue:
+		m.ResetValue()
+		return nil
+	case alert.FieldThreshold:
+		m.ResetThreshold()
+		return nil
+	case alert.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case alert.FieldLastEvaluatedAt:
+		m.ResetLastEvaluatedAt()
+		return nil
+	case alert.FieldLastNotifiedAt:
+		m.ResetLastNotifiedAt()
+		return nil
+	case alert.FieldNotifications:
+		m.ResetNotifications()
+		return nil
+	case alert.FieldNotificationLog:
+		m.ResetNotificationLog()
+		return nil
+	case alert.FieldAcknowledgedAt:
+		m.ResetAcknowledgedAt()
+		return nil
+	case alert.FieldAcknowledgedBy:
+		m.ResetAcknowledgedBy()
+		return nil
+	case alert.FieldResolvedAt:
+		m.ResetResolvedAt()
+		return nil
+	case alert.FieldResolvedBy:
+		m.ResetResolvedBy()
+		return nil
+	case alert.FieldRuleID:
+		m.ResetRuleID()
+		return nil
+	case alert.FieldAnomalyID:
+		m.ResetAnomalyID()
+		return nil
+	}
+	return fmt.Errorf("unknown Alert field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AlertMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.rule != nil {
+		edges = append(edges, alert.EdgeRule)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AlertMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case alert.EdgeRule:
+		if id := m.rule; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AlertMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AlertMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AlertMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedrule {
+		edges = append(edges, alert.EdgeRule)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AlertMutation) EdgeCleared(name string) bool {
+	switch name {
+	case alert.EdgeRule:
+		return m.clearedrule
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AlertMutation) ClearEdge(name string) error {
+	switch name {
+	case alert.EdgeRule:
+		m.ClearRule()
+		return nil
+	}
+	return fmt.Errorf("unknown Alert unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AlertMutation) ResetEdge(name string) error {
+	switch name {
+	case alert.EdgeRule:
+		m.ResetRule()
+		return nil
+	}
+	return fmt.Errorf("unknown Alert edge %s", name)
+}
+
+// AlertChannelMutation represents an operation that mutates the AlertChannel nodes in the graph.
+type AlertChannelMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	name            *string
+	kind            *alertchannel.Kind
+	url_sealed      *[]byte
+	url_hint        *string
+	secret_sealed   *[]byte
+	enabled         *bool
+	created_at      *time.Time
+	updated_at      *time.Time
+	last_success_at *time.Time
+	last_failure_at *time.Time
+	last_error      *string
+	clearedFields   map[string]struct{}
+	rules           map[int]struct{}
+	removedrules    map[int]struct{}
+	clearedrules    bool
+	done            bool
+	oldValue        func(context.Context) (*AlertChannel, error)
+	predicates      []predicate.AlertChannel
+}
+
+var _ ent.Mutation = (*AlertChannelMutation)(nil)
+
+// alertchannelOption allows management of the mutation configuration using functional options.
+type alertchannelOption func(*AlertChannelMutation)
+
+// newAlertChannelMutation creates new mutation for the AlertChannel entity.
+func newAlertChannelMutation(c config, op Op, opts ...alertchannelOption) *AlertChannelMutation {
+	m := &AlertChannelMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAlertChannel,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAlertChannelID sets the ID field of the mutation.
+func withAlertChannelID(id int) alertchannelOption {
+	return func(m *AlertChannelMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AlertChannel
+		)
+		m.oldValue = func(ctx context.Context) (*AlertChannel, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AlertChannel.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAlertChannel sets the old AlertChannel of the mutation.
+func withAlertChannel(node *AlertChannel) alertchannelOption {
+	return func(m *AlertChannelMutation) {
+		m.oldValue = func(context.Context) (*AlertChannel, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AlertChannelMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AlertChannelMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AlertChannelMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AlertChannelMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AlertChannel.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *AlertChannelMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AlertChannelMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AlertChannelMutation) ResetName() {
+	m.name = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AlertChannelMutation) SetKind(a alertchannel.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AlertChannelMutation) Kind() (r alertchannel.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldKind(ctx context.Context) (v alertchannel.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AlertChannelMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetURLSealed sets the "url_sealed" field.
+func (m *AlertChannelMutation) SetURLSealed(b []byte) {
+	m.url_sealed = &b
+}
+
+// URLSealed returns the value of the "url_sealed" field in the mutation.
+func (m *AlertChannelMutation) URLSealed() (r []byte, exists bool) {
+	v := m.url_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldURLSealed returns the old "url_sealed" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldURLSealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldURLSealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldURLSealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldURLSealed: %w", err)
+	}
+	return oldValue.URLSealed, nil
+}
+
+// ClearURLSealed clears the value of the "url_sealed" field.
+func (m *AlertChannelMutation) ClearURLSealed() {
+	m.url_sealed = nil
+	m.clearedFields[alertchannel.FieldURLSealed] = struct{}{}
+}
+
+// URLSealedCleared returns if the "url_sealed" field was cleared in this mutation.
+func (m *AlertChannelMutation) URLSealedCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldURLSealed]
+	return ok
+}
+
+// ResetURLSealed resets all changes to the "url_sealed" field.
+func (m *AlertChannelMutation) ResetURLSealed() {
+	m.url_sealed = nil
+	delete(m.clearedFields, alertchannel.FieldURLSealed)
+}
+
+// SetURLHint sets the "url_hint" field.
+func (m *AlertChannelMutation) SetURLHint(s string) {
+	m.url_hint = &s
+}
+
+// URLHint returns the value of the "url_hint" field in the mutation.
+func (m *AlertChannelMutation) URLHint() (r string, exists bool) {
+	v := m.url_hint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldURLHint returns the old "url_hint" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldURLHint(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldURLHint is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldURLHint requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldURLHint: %w", err)
+	}
+	return oldValue.URLHint, nil
+}
+
+// ClearURLHint clears the value of the "url_hint" field.
+func (m *AlertChannelMutation) ClearURLHint() {
+	m.url_hint = nil
+	m.clearedFields[alertchannel.FieldURLHint] = struct{}{}
+}
+
+// URLHintCleared returns if the "url_hint" field was cleared in this mutation.
+func (m *AlertChannelMutation) URLHintCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldURLHint]
+	return ok
+}
+
+// ResetURLHint resets all changes to the "url_hint" field.
+func (m *AlertChannelMutation) ResetURLHint() {
+	m.url_hint = nil
+	delete(m.clearedFields, alertchannel.FieldURLHint)
+}
+
+// SetSecretSealed sets the "secret_sealed" field.
+func (m *AlertChannelMutation) SetSecretSealed(b []byte) {
+	m.secret_sealed = &b
+}
+
+// SecretSealed returns the value of the "secret_sealed" field in the mutation.
+func (m *AlertChannelMutation) SecretSealed() (r []byte, exists bool) {
+	v := m.secret_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecretSealed returns the old "secret_sealed" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldSecretSealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecretSealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecretSealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecretSealed: %w", err)
+	}
+	return oldValue.SecretSealed, nil
+}
+
+// ClearSecretSealed clears the value of the "secret_sealed" field.
+func (m *AlertChannelMutation) ClearSecretSealed() {
+	m.secret_sealed = nil
+	m.clearedFields[alertchannel.FieldSecretSealed] = struct{}{}
+}
+
+// SecretSealedCleared returns if the "secret_sealed" field was cleared in this mutation.
+func (m *AlertChannelMutation) SecretSealedCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldSecretSealed]
+	return ok
+}
+
+// ResetSecretSealed resets all changes to the "secret_sealed" field.
+func (m *AlertChannelMutation) ResetSecretSealed() {
+	m.secret_sealed = nil
+	delete(m.clearedFields, alertchannel.FieldSecretSealed)
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *AlertChannelMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *AlertChannelMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *AlertChannelMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AlertChannelMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AlertChannelMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AlertChannelMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AlertChannelMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AlertChannelMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AlertChannelMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetLastSuccessAt sets the "last_success_at" field.
+func (m *AlertChannelMutation) SetLastSuccessAt(t time.Time) {
+	m.last_success_at = &t
+}
+
+// LastSuccessAt returns the value of the "last_success_at" field in the mutation.
+func (m *AlertChannelMutation) LastSuccessAt() (r time.Time, exists bool) {
+	v := m.last_success_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSuccessAt returns the old "last_success_at" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldLastSuccessAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSuccessAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSuccessAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSuccessAt: %w", err)
+	}
+	return oldValue.LastSuccessAt, nil
+}
+
+// ClearLastSuccessAt clears the value of the "last_success_at" field.
+func (m *AlertChannelMutation) ClearLastSuccessAt() {
+	m.last_success_at = nil
+	m.clearedFields[alertchannel.FieldLastSuccessAt] = struct{}{}
+}
+
+// LastSuccessAtCleared returns if the "last_success_at" field was cleared in this mutation.
+func (m *AlertChannelMutation) LastSuccessAtCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldLastSuccessAt]
+	return ok
+}
+
+// ResetLastSuccessAt resets all changes to the "last_success_at" field.
+func (m *AlertChannelMutation) ResetLastSuccessAt() {
+	m.last_success_at = nil
+	delete(m.clearedFields, alertchannel.FieldLastSuccessAt)
+}
+
+// SetLastFailureAt sets the "last_failure_at" field.
+func (m *AlertChannelMutation) SetLastFailureAt(t time.Time) {
+	m.last_failure_at = &t
+}
+
+// LastFailureAt returns the value of the "last_failure_at" field in the mutation.
+func (m *AlertChannelMutation) LastFailureAt() (r time.Time, exists bool) {
+	v := m.last_failure_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastFailureAt returns the old "last_failure_at" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldLastFailureAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastFailureAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastFailureAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastFailureAt: %w", err)
+	}
+	return oldValue.LastFailureAt, nil
+}
+
+// ClearLastFailureAt clears the value of the "last_failure_at" field.
+func (m *AlertChannelMutation) ClearLastFailureAt() {
+	m.last_failure_at = nil
+	m.clearedFields[alertchannel.FieldLastFailureAt] = struct{}{}
+}
+
+// LastFailureAtCleared returns if the "last_failure_at" field was cleared in this mutation.
+func (m *AlertChannelMutation) LastFailureAtCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldLastFailureAt]
+	return ok
+}
+
+// ResetLastFailureAt resets all changes to the "last_failure_at" field.
+func (m *AlertChannelMutation) ResetLastFailureAt() {
+	m.last_failure_at = nil
+	delete(m.clearedFields, alertchannel.FieldLastFailureAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *AlertChannelMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *AlertChannelMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the AlertChannel entity.
+// If the AlertChannel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertChannelMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *AlertChannelMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[alertchannel.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *AlertChannelMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[alertchannel.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *AlertChannelMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, alertchannel.FieldLastError)
+}
+
+// AddRuleIDs adds the "rules" edge to the AlertRule entity by ids.
+func (m *AlertChannelMutation) AddRuleIDs(ids ...int) {
+	if m.rules == nil {
+		m.rules = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.rules[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRules clears the "rules" edge to the AlertRule entity.
+func (m *AlertChannelMutation) ClearRules() {
+	m.clearedrules = true
+}
+
+// RulesCleared reports if the "rules" edge to the AlertRule entity was cleared.
+func (m *AlertChannelMutation) RulesCleared() bool {
+	return m.clearedrules
+}
+
+// RemoveRuleIDs removes the "rules" edge to the AlertRule entity by IDs.
+func (m *AlertChannelMutation) RemoveRuleIDs(ids ...int) {
+	if m.removedrules == nil {
+		m.removedrules = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.rules, ids[i])
+		m.removedrules[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRules returns the removed IDs of the "rules" edge to the AlertRule entity.
+func (m *AlertChannelMutation) RemovedRulesIDs() (ids []int) {
+	for id := range m.removedrules {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RulesIDs returns the "rules" edge IDs in the mutation.
+func (m *AlertChannelMutation) RulesIDs() (ids []int) {
+	for id := range m.rules {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRules resets all changes to the "rules" edge.
+func (m *AlertChannelMutation) ResetRules() {
+	m.rules = nil
+	m.clearedrules = false
+	m.removedrules = nil
+}
+
+// Where appends a list predicates to the AlertChannelMutation builder.
+func (m *AlertChannelMutation) Where(ps ...predicate.AlertChannel) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AlertChannelMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AlertChannelMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AlertChannel, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AlertChannelMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AlertChannelMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AlertChannel).
+func (m *AlertChannelMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AlertChannelMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.name != nil {
+		fields = append(fields, alertchannel.FieldName)
+	}
+	if m.kind != nil {
+		fields = append(fields, alertchannel.FieldKind)
+	}
+	if m.url_sealed != nil {
+		fields = append(fields, alertchannel.FieldURLSealed)
+	}
+	if m.url_hint != nil {
+		fields = append(fields, alertchannel.FieldURLHint)
+	}
+	if m.secret_sealed != nil {
+		fields = append(fields, alertchannel.FieldSecretSealed)
+	}
+	if m.enabled != nil {
+		fields = append(fields, alertchannel.FieldEnabled)
+	}
+	if m.created_at != nil {
+		fields = append(fields, alertchannel.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, alertchannel.FieldUpdatedAt)
+	}
+	if m.last_success_at != nil {
+		fields = append(fields, alertchannel.FieldLastSuccessAt)
+	}
+	if m.last_failure_at != nil {
+		fields = append(fields, alertchannel.FieldLastFailureAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, alertchannel.FieldLastError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AlertChannelMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case alertchannel.FieldName:
+		return m.Name()
+	case alertchannel.FieldKind:
+		return m.Kind()
+	case alertchannel.FieldURLSealed:
+		return m.URLSealed()
+	case alertchannel.FieldURLHint:
+		return m.URLHint()
+	case alertchannel.FieldSecretSealed:
+		return m.SecretSealed()
+	case alertchannel.FieldEnabled:
+		return m.Enabled()
+	case alertchannel.FieldCreatedAt:
+		return m.CreatedAt()
+	case alertchannel.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case alertchannel.FieldLastSuccessAt:
+		return m.LastSuccessAt()
+	case alertchannel.FieldLastFailureAt:
+		return m.LastFailureAt()
+	case alertchannel.FieldLastError:
+		return m.LastError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AlertChannelMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case alertchannel.FieldName:
+		return m.OldName(ctx)
+	case alertchannel.FieldKind:
+		return m.OldKind(ctx)
+	case alertchannel.FieldURLSealed:
+		return m.OldURLSealed(ctx)
+	case alertchannel.FieldURLHint:
+		return m.OldURLHint(ctx)
+	case alertchannel.FieldSecretSealed:
+		return m.OldSecretSealed(ctx)
+	case alertchannel.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case alertchannel.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case alertchannel.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case alertchannel.FieldLastSuccessAt:
+		return m.OldLastSuccessAt(ctx)
+	case alertchannel.FieldLastFailureAt:
+		return m.OldLastFailureAt(ctx)
+	case alertchannel.FieldLastError:
+		return m.OldLastError(ctx)
+	}
+	return nil, fmt.Errorf("unknown AlertChannel field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertChannelMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case alertchannel.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case alertchannel.FieldKind:
+		v, ok := value.(alertchannel.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case alertchannel.FieldURLSealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetURLSealed(v)
+		return nil
+	case alertchannel.FieldURLHint:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetURLHint(v)
+		return nil
+	case alertchannel.FieldSecretSealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecretSealed(v)
+		return nil
+	case alertchannel.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case alertchannel.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case alertchannel.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case alertchannel.FieldLastSuccessAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSuccessAt(v)
+		return nil
+	case alertchannel.FieldLastFailureAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastFailureAt(v)
+		return nil
+	case alertchannel.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AlertChannel field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AlertChannelMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AlertChannelMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertChannelMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AlertChannel numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AlertChannelMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(alertchannel.FieldURLSealed) {
+		fields = append(fields, alertchannel.FieldURLSealed)
+	}
+	if m.FieldCleared(alertchannel.FieldURLHint) {
+		fields = append(fields, alertchannel.FieldURLHint)
+	}
+	if m.FieldCleared(alertchannel.FieldSecretSealed) {
+		fields = append(fields, alertchannel.FieldSecretSealed)
+	}
+	if m.FieldCleared(alertchannel.FieldLastSuccessAt) {
+		fields = append(fields, alertchannel.FieldLastSuccessAt)
+	}
+	if m.FieldCleared(alertchannel.FieldLastFailureAt) {
+		fields = append(fields, alertchannel.FieldLastFailureAt)
+	}
+	if m.FieldCleared(alertchannel.FieldLastError) {
+		fields = append(fields, alertchannel.FieldLastError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AlertChannelMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AlertChannelMutation) ClearField(name string) error {
+	switch name {
+	case alertchannel.FieldURLSealed:
+		m.ClearURLSealed()
+		return nil
+	case alertchannel.FieldURLHint:
+		m.ClearURLHint()
+		return nil
+	case alertchannel.FieldSecretSealed:
+		m.ClearSecretSealed()
+		return nil
+	case alertchannel.FieldLastSuccessAt:
+		m.ClearLastSuccessAt()
+		return nil
+	case alertchannel.FieldLastFailureAt:
+		m.ClearLastFailureAt()
+		return nil
+	case alertchannel.FieldLastError:
+		m.ClearLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertChannel nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AlertChannelMutation) ResetField(name string) error {
+	switch name {
+	case alertchannel.FieldName:
+		m.ResetName()
+		return nil
+	case alertchannel.FieldKind:
+		m.ResetKind()
+		return nil
+	case alertchannel.FieldURLSealed:
+		m.ResetURLSealed()
+		return nil
+	case alertchannel.FieldURLHint:
+		m.ResetURLHint()
+		return nil
+	case alertchannel.FieldSecretSealed:
+		m.ResetSecretSealed()
+		return nil
+	case alertchannel.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case alertchannel.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case alertchannel.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case alertchannel.FieldLastSuccessAt:
+		m.ResetLastSuccessAt()
+		return nil
+	case alertchannel.FieldLastFailureAt:
+		m.ResetLastFailureAt()
+		return nil
+	case alertchannel.FieldLastError:
+		m.ResetLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertChannel field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AlertChannelMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.rules != nil {
+		edges = append(edges, alertchannel.EdgeRules)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AlertChannelMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case alertchannel.EdgeRules:
+		ids := make([]ent.Value, 0, len(m.rules))
+		for id := range m.rules {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AlertChannelMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedrules != nil {
+		edges = append(edges, alertchannel.EdgeRules)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AlertChannelMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case alertchannel.EdgeRules:
+		ids := make([]ent.Value, 0, len(m.removedrules))
+		for id := range m.removedrules {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AlertChannelMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedrules {
+		edges = append(edges, alertchannel.EdgeRules)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AlertChannelMutation) EdgeCleared(name string) bool {
+	switch name {
+	case alertchannel.EdgeRules:
+		return m.clearedrules
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AlertChannelMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AlertChannel unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AlertChannelMutation) ResetEdge(name string) error {
+	switch name {
+	case alertchannel.EdgeRules:
+		m.ResetRules()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertChannel edge %s", name)
+}
+
+// AlertRuleMutation represents an operation that mutates the AlertRule nodes in the graph.
+type AlertRuleMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	key             *string
+	name            *string
+	condition       *alertrule.Condition
+	threshold       *float64
+	addthreshold    *float64
+	window          *string
+	_for            *string
+	renotify        *string
+	severity        *alertrule.Severity
+	notify_resolved *bool
+	enabled         *bool
+	builtin         *bool
+	params          *map[string]interface{}
+	pending_since   *time.Time
+	created_at      *time.Time
+	updated_at      *time.Time
+	clearedFields   map[string]struct{}
+	channels        map[int]struct{}
+	removedchannels map[int]struct{}
+	clearedchannels bool
+	alerts          map[int]struct{}
+	removedalerts   map[int]struct{}
+	clearedalerts   bool
+	done            bool
+	oldValue        func(context.Context) (*AlertRule, error)
+	predicates      []predicate.AlertRule
+}
+
+var _ ent.Mutation = (*AlertRuleMutation)(nil)
+
+// alertruleOption allows management of the mutation configuration using functional options.
+type alertruleOption func(*AlertRuleMutation)
+
+// newAlertRuleMutation creates new mutation for the AlertRule entity.
+func newAlertRuleMutation(c config, op Op, opts ...alertruleOption) *AlertRuleMutation {
+	m := &AlertRuleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAlertRule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAlertRuleID sets the ID field of the mutation.
+func withAlertRuleID(id int) alertruleOption {
+	return func(m *AlertRuleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AlertRule
+		)
+		m.oldValue = func(ctx context.Context) (*AlertRule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AlertRule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAlertRule sets the old AlertRule of the mutation.
+func withAlertRule(node *AlertRule) alertruleOption {
+	return func(m *AlertRuleMutation) {
+		m.oldValue = func(context.Context) (*AlertRule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AlertRuleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AlertRuleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AlertRuleMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AlertRuleMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AlertRule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKey sets the "key" field.
+func (m *AlertRuleMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *AlertRuleMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *AlertRuleMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetName sets the "name" field.
+func (m *AlertRuleMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *AlertRuleMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *AlertRuleMutation) ResetName() {
+	m.name = nil
+}
+
+// SetCondition sets the "condition" field.
+func (m *AlertRuleMutation) SetCondition(a alertrule.Condition) {
+	m.condition = &a
+}
+
+// Condition returns the value of the "condition" field in the mutation.
+func (m *AlertRuleMutation) Condition() (r alertrule.Condition, exists bool) {
+	v := m.condition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCondition returns the old "condition" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldCondition(ctx context.Context) (v alertrule.Condition, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCondition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCondition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCondition: %w", err)
+	}
+	return oldValue.Condition, nil
+}
+
+// ResetCondition resets all changes to the "condition" field.
+func (m *AlertRuleMutation) ResetCondition() {
+	m.condition = nil
+}
+
+// SetThreshold sets the "threshold" field.
+func (m *AlertRuleMutation) SetThreshold(f float64) {
+	m.threshold = &f
+	m.addthreshold = nil
+}
+
+// Threshold returns the value of the "threshold" field in the mutation.
+func (m *AlertRuleMutation) Threshold() (r float64, exists bool) {
+	v := m.threshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThreshold returns the old "threshold" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldThreshold(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThreshold is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThreshold requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThreshold: %w", err)
+	}
+	return oldValue.Threshold, nil
+}
+
+// AddThreshold adds f to the "threshold" field.
+func (m *AlertRuleMutation) AddThreshold(f float64) {
+	if m.addthreshold != nil {
+		*m.addthreshold += f
+	} else {
+		m.addthreshold = &f
+	}
+}
+
+// AddedThreshold returns the value that was added to the "threshold" field in this mutation.
+func (m *AlertRuleMutation) AddedThreshold() (r float64, exists bool) {
+	v := m.addthreshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetThreshold resets all changes to the "threshold" field.
+func (m *AlertRuleMutation) ResetThreshold() {
+	m.threshold = nil
+	m.addthreshold = nil
+}
+
+// SetWindow sets the "window" field.
+func (m *AlertRuleMutation) SetWindow(s string) {
+	m.window = &s
+}
+
+// Window returns the value of the "window" field in the mutation.
+func (m *AlertRuleMutation) Window() (r string, exists bool) {
+	v := m.window
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindow returns the old "window" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldWindow(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindow: %w", err)
+	}
+	return oldValue.Window, nil
+}
+
+// ResetWindow resets all changes to the "window" field.
+func (m *AlertRuleMutation) ResetWindow() {
+	m.window = nil
+}
+
+// SetFor sets the "for" field.
+func (m *AlertRuleMutation) SetFor(s string) {
+	m._for = &s
+}
+
+// For returns the value of the "for" field in the mutation.
+func (m *AlertRuleMutation) For() (r string, exists bool) {
+	v := m._for
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFor returns the old "for" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldFor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFor: %w", err)
+	}
+	return oldValue.For, nil
+}
+
+// ResetFor resets all changes to the "for" field.
+func (m *AlertRuleMutation) ResetFor() {
+	m._for = nil
+}
+
+// SetRenotify sets the "renotify" field.
+func (m *AlertRuleMutation) SetRenotify(s string) {
+	m.renotify = &s
+}
+
+// Renotify returns the value of the "renotify" field in the mutation.
+func (m *AlertRuleMutation) Renotify() (r string, exists bool) {
+	v := m.renotify
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRenotify returns the old "renotify" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldRenotify(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRenotify is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRenotify requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRenotify: %w", err)
+	}
+	return oldValue.Renotify, nil
+}
+
+// ResetRenotify resets all changes to the "renotify" field.
+func (m *AlertRuleMutation) ResetRenotify() {
+	m.renotify = nil
+}
+
+// SetSeverity sets the "severity" field.
+func (m *AlertRuleMutation) SetSeverity(a alertrule.Severity) {
+	m.severity = &a
+}
+
+// Severity returns the value of the "severity" field in the mutation.
+func (m *AlertRuleMutation) Severity() (r alertrule.Severity, exists bool) {
+	v := m.severity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeverity returns the old "severity" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldSeverity(ctx context.Context) (v alertrule.Severity, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeverity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeverity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeverity: %w", err)
+	}
+	return oldValue.Severity, nil
+}
+
+// ResetSeverity resets all changes to the "severity" field.
+func (m *AlertRuleMutation) ResetSeverity() {
+	m.severity = nil
+}
+
+// SetNotifyResolved sets the "notify_resolved" field.
+func (m *AlertRuleMutation) SetNotifyResolved(b bool) {
+	m.notify_resolved = &b
+}
+
+// NotifyResolved returns the value of the "notify_resolved" field in the mutation.
+func (m *AlertRuleMutation) NotifyResolved() (r bool, exists bool) {
+	v := m.notify_resolved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotifyResolved returns the old "notify_resolved" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldNotifyResolved(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotifyResolved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotifyResolved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotifyResolved: %w", err)
+	}
+	return oldValue.NotifyResolved, nil
+}
+
+// ResetNotifyResolved resets all changes to the "notify_resolved" field.
+func (m *AlertRuleMutation) ResetNotifyResolved() {
+	m.notify_resolved = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *AlertRuleMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *AlertRuleMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *AlertRuleMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetBuiltin sets the "builtin" field.
+func (m *AlertRuleMutation) SetBuiltin(b bool) {
+	m.builtin = &b
+}
+
+// Builtin returns the value of the "builtin" field in the mutation.
+func (m *AlertRuleMutation) Builtin() (r bool, exists bool) {
+	v := m.builtin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBuiltin returns the old "builtin" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldBuiltin(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBuiltin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBuiltin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBuiltin: %w", err)
+	}
+	return oldValue.Builtin, nil
+}
+
+// ResetBuiltin resets all changes to the "builtin" field.
+func (m *AlertRuleMutation) ResetBuiltin() {
+	m.builtin = nil
+}
+
+// SetParams sets the "params" field.
+func (m *AlertRuleMutation) SetParams(value map[string]interface{}) {
+	m.params = &value
+}
+
+// Params returns the value of the "params" field in the mutation.
+func (m *AlertRuleMutation) Params() (r map[string]interface{}, exists bool) {
+	v := m.params
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParams returns the old "params" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldParams(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParams is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParams requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParams: %w", err)
+	}
+	return oldValue.Params, nil
+}
+
+// ClearParams clears the value of the "params" field.
+func (m *AlertRuleMutation) ClearParams() {
+	m.params = nil
+	m.clearedFields[alertrule.FieldParams] = struct{}{}
+}
+
+// ParamsCleared returns if the "params" field was cleared in this mutation.
+func (m *AlertRuleMutation) ParamsCleared() bool {
+	_, ok := m.clearedFields[alertrule.FieldParams]
+	return ok
+}
+
+// ResetParams resets all changes to the "params" field.
+func (m *AlertRuleMutation) ResetParams() {
+	m.params = nil
+	delete(m.clearedFields, alertrule.FieldParams)
+}
+
+// SetPendingSince sets the "pending_since" field.
+func (m *AlertRuleMutation) SetPendingSince(t time.Time) {
+	m.pending_since = &t
+}
+
+// PendingSince returns the value of the "pending_since" field in the mutation.
+func (m *AlertRuleMutation) PendingSince() (r time.Time, exists bool) {
+	v := m.pending_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPendingSince returns the old "pending_since" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldPendingSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPendingSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPendingSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPendingSince: %w", err)
+	}
+	return oldValue.PendingSince, nil
+}
+
+// ClearPendingSince clears the value of the "pending_since" field.
+func (m *AlertRuleMutation) ClearPendingSince() {
+	m.pending_since = nil
+	m.clearedFields[alertrule.FieldPendingSince] = struct{}{}
+}
+
+// PendingSinceCleared returns if the "pending_since" field was cleared in this mutation.
+func (m *AlertRuleMutation) PendingSinceCleared() bool {
+	_, ok := m.clearedFields[alertrule.FieldPendingSince]
+	return ok
+}
+
+// ResetPendingSince resets all changes to the "pending_since" field.
+func (m *AlertRuleMutation) ResetPendingSince() {
+	m.pending_since = nil
+	delete(m.clearedFields, alertrule.FieldPendingSince)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AlertRuleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AlertRuleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AlertRuleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AlertRuleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AlertRuleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AlertRule entity.
+// If the AlertRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertRuleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AlertRuleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddChannelIDs adds the "channels" edge to the AlertChannel entity by ids.
+func (m *AlertRuleMutation) AddChannelIDs(ids ...int) {
+	if m.channels == nil {
+		m.channels = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.channels[ids[i]] = struct{}{}
+	}
+}
+
+// ClearChannels clears the "channels" edge to the AlertChannel entity.
+func (m *AlertRuleMutation) ClearChannels() {
+	m.clearedchannels = true
+}
+
+// ChannelsCleared reports if the "channels" edge to the AlertChannel entity was cleared.
+func (m *AlertRuleMutation) ChannelsCleared() bool {
+	return m.clearedchannels
+}
+
+// RemoveChannelIDs removes the "channels" edge to the AlertChannel entity by IDs.
+func (m *AlertRuleMutation) RemoveChannelIDs(ids ...int) {
+	if m.removedchannels == nil {
+		m.removedchannels = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.channels, ids[i])
+		m.removedchannels[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedChannels returns the removed IDs of the "channels" edge to the AlertChannel entity.
+func (m *AlertRuleMutation) RemovedChannelsIDs() (ids []int) {
+	for id := range m.removedchannels {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ChannelsIDs returns the "channels" edge IDs in the mutation.
+func (m *AlertRuleMutation) ChannelsIDs() (ids []int) {
+	for id := range m.channels {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetChannels resets all changes to the "channels" edge.
+func (m *AlertRuleMutation) ResetChannels() {
+	m.channels = nil
+	m.clearedchannels = false
+	m.removedchannels = nil
+}
+
+// AddAlertIDs adds the "alerts" edge to the Alert entity by ids.
+func (m *AlertRuleMutation) AddAlertIDs(ids ...int) {
+	if m.alerts == nil {
+		m.alerts = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.alerts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAlerts clears the "alerts" edge to the Alert entity.
+func (m *AlertRuleMutation) ClearAlerts() {
+	m.clearedalerts = true
+}
+
+// AlertsCleared reports if the "alerts" edge to the Alert entity was cleared.
+func (m *AlertRuleMutation) AlertsCleared() bool {
+	return m.clearedalerts
+}
+
+// RemoveAlertIDs removes the "alerts" edge to the Alert entity by IDs.
+func (m *AlertRuleMutation) RemoveAlertIDs(ids ...int) {
+	if m.removedalerts == nil {
+		m.removedalerts = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.alerts, ids[i])
+		m.removedalerts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAlerts returns the removed IDs of the "alerts" edge to the Alert entity.
+func (m *AlertRuleMutation) RemovedAlertsIDs() (ids []int) {
+	for id := range m.removedalerts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AlertsIDs returns the "alerts" edge IDs in the mutation.
+func (m *AlertRuleMutation) AlertsIDs() (ids []int) {
+	for id := range m.alerts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAlerts resets all changes to the "alerts" edge.
+func (m *AlertRuleMutation) ResetAlerts() {
+	m.alerts = nil
+	m.clearedalerts = false
+	m.removedalerts = nil
+}
+
+// Where appends a list predicates to the AlertRuleMutation builder.
+func (m *AlertRuleMutation) Where(ps ...predicate.AlertRule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AlertRuleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AlertRuleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AlertRule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AlertRuleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AlertRuleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AlertRule).
+func (m *AlertRuleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AlertRuleMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.key != nil {
+		fields = append(fields, alertrule.FieldKey)
+	}
+	if m.name != nil {
+		fields = append(fields, alertrule.FieldName)
+	}
+	if m.condition != nil {
+		fields = append(fields, alertrule.FieldCondition)
+	}
+	if m.threshold != nil {
+		fields = append(fields, alertrule.FieldThreshold)
+	}
+	if m.window != nil {
+		fields = append(fields, alertrule.FieldWindow)
+	}
+	if m._for != nil {
+		fields = append(fields, alertrule.FieldFor)
+	}
+	if m.renotify != nil {
+		fields = append(fields, alertrule.FieldRenotify)
+	}
+	if m.severity != nil {
+		fields = append(fields, alertrule.FieldSeverity)
+	}
+	if m.notify_resolved != nil {
+		fields = append(fields, alertrule.FieldNotifyResolved)
+	}
+	if m.enabled != nil {
+		fields = append(fields, alertrule.FieldEnabled)
+	}
+	if m.builtin != nil {
+		fields = append(fields, alertrule.FieldBuiltin)
+	}
+	if m.params != nil {
+		fields = append(fields, alertrule.FieldParams)
+	}
+	if m.pending_since != nil {
+		fields = append(fields, alertrule.FieldPendingSince)
+	}
+	if m.created_at != nil {
+		fields = append(fields, alertrule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, alertrule.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AlertRuleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case alertrule.FieldKey:
+		return m.Key()
+	case alertrule.FieldName:
+		return m.Name()
+	case alertrule.FieldCondition:
+		return m.Condition()
+	case alertrule.FieldThreshold:
+		return m.Threshold()
+	case alertrule.FieldWindow:
+		return m.Window()
+	case alertrule.FieldFor:
+		return m.For()
+	case alertrule.FieldRenotify:
+		return m.Renotify()
+	case alertrule.FieldSeverity:
+		return m.Severity()
+	case alertrule.FieldNotifyResolved:
+		return m.NotifyResolved()
+	case alertrule.FieldEnabled:
+		return m.Enabled()
+	case alertrule.FieldBuiltin:
+		return m.Builtin()
+	case alertrule.FieldParams:
+		return m.Params()
+	case alertrule.FieldPendingSince:
+		return m.PendingSince()
+	case alertrule.FieldCreatedAt:
+		return m.CreatedAt()
+	case alertrule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AlertRuleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case alertrule.FieldKey:
+		return m.OldKey(ctx)
+	case alertrule.FieldName:
+		return m.OldName(ctx)
+	case alertrule.FieldCondition:
+		return m.OldCondition(ctx)
+	case alertrule.FieldThreshold:
+		return m.OldThreshold(ctx)
+	case alertrule.FieldWindow:
+		return m.OldWindow(ctx)
+	case alertrule.FieldFor:
+		return m.OldFor(ctx)
+	case alertrule.FieldRenotify:
+		return m.OldRenotify(ctx)
+	case alertrule.FieldSeverity:
+		return m.OldSeverity(ctx)
+	case alertrule.FieldNotifyResolved:
+		return m.OldNotifyResolved(ctx)
+	case alertrule.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case alertrule.FieldBuiltin:
+		return m.OldBuiltin(ctx)
+	case alertrule.FieldParams:
+		return m.OldParams(ctx)
+	case alertrule.FieldPendingSince:
+		return m.OldPendingSince(ctx)
+	case alertrule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case alertrule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AlertRule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertRuleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case alertrule.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case alertrule.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case alertrule.FieldCondition:
+		v, ok := value.(alertrule.Condition)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCondition(v)
+		return nil
+	case alertrule.FieldThreshold:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThreshold(v)
+		return nil
+	case alertrule.FieldWindow:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindow(v)
+		return nil
+	case alertrule.FieldFor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFor(v)
+		return nil
+	case alertrule.FieldRenotify:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRenotify(v)
+		return nil
+	case alertrule.FieldSeverity:
+		v, ok := value.(alertrule.Severity)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeverity(v)
+		return nil
+	case alertrule.FieldNotifyResolved:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotifyResolved(v)
+		return nil
+	case alertrule.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case alertrule.FieldBuiltin:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBuiltin(v)
+		return nil
+	case alertrule.FieldParams:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParams(v)
+		return nil
+	case alertrule.FieldPendingSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPendingSince(v)
+		return nil
+	case alertrule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case alertrule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AlertRule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AlertRuleMutation) AddedFields() []string {
+	var fields []string
+	if m.addthreshold != nil {
+		fields = append(fields, alertrule.FieldThreshold)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AlertRuleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case alertrule.FieldThreshold:
+		return m.AddedThreshold()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AlertRuleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case alertrule.FieldThreshold:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddThreshold(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AlertRule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AlertRuleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(alertrule.FieldParams) {
+		fields = append(fields, alertrule.FieldParams)
+	}
+	if m.FieldCleared(alertrule.FieldPendingSince) {
+		fields = append(fields, alertrule.FieldPendingSince)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AlertRuleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AlertRuleMutation) ClearField(name string) error {
+	switch name {
+	case alertrule.FieldParams:
+		m.ClearParams()
+		return nil
+	case alertrule.FieldPendingSince:
+		m.ClearPendingSince()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertRule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AlertRuleMutation) ResetField(name string) error {
+	switch name {
+	case alertrule.FieldKey:
+		m.ResetKey()
+		return nil
+	case alertrule.FieldName:
+		m.ResetName()
+		return nil
+	case alertrule.FieldCondition:
+		m.ResetCondition()
+		return nil
+	case alertrule.FieldThreshold:
+		m.ResetThreshold()
+		return nil
+	case alertrule.FieldWindow:
+		m.ResetWindow()
+		return nil
+	case alertrule.FieldFor:
+		m.ResetFor()
+		return nil
+	case alertrule.FieldRenotify:
+		m.ResetRenotify()
+		return nil
+	case alertrule.FieldSeverity:
+		m.ResetSeverity()
+		return nil
+	case alertrule.FieldNotifyResolved:
+		m.ResetNotifyResolved()
+		return nil
+	case alertrule.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case alertrule.FieldBuiltin:
+		m.ResetBuiltin()
+		return nil
+	case alertrule.FieldParams:
+		m.ResetParams()
+		return nil
+	case alertrule.FieldPendingSince:
+		m.ResetPendingSince()
+		return nil
+	case alertrule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case alertrule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertRule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AlertRuleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.channels != nil {
+		edges = append(edges, alertrule.EdgeChannels)
+	}
+	if m.alerts != nil {
+		edges = append(edges, alertrule.EdgeAlerts)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AlertRuleMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case alertrule.EdgeChannels:
+		ids := make([]ent.Value, 0, len(m.channels))
+		for id := range m.channels {
+			ids = append(ids, id)
+		}
+		return ids
+	case alertrule.EdgeAlerts:
+		ids := make([]ent.Value, 0, len(m.alerts))
+		for id := range m.alerts {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AlertRuleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedchannels != nil {
+		edges = append(edges, alertrule.EdgeChannels)
+	}
+	if m.removedalerts != nil {
+		edges = append(edges, alertrule.EdgeAlerts)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AlertRuleMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case alertrule.EdgeChannels:
+		ids := make([]ent.Value, 0, len(m.removedchannels))
+		for id := range m.removedchannels {
+			ids = append(ids, id)
+		}
+		return ids
+	case alertrule.EdgeAlerts:
+		ids := make([]ent.Value, 0, len(m.removedalerts))
+		for id := range m.removedalerts {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AlertRuleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedchannels {
+		edges = append(edges, alertrule.EdgeChannels)
+	}
+	if m.clearedalerts {
+		edges = append(edges, alertrule.EdgeAlerts)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AlertRuleMutation) EdgeCleared(name string) bool {
+	switch name {
+	case alertrule.EdgeChannels:
+		return m.clearedchannels
+	case alertrule.EdgeAlerts:
+		return m.clearedalerts
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AlertRuleMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AlertRule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AlertRuleMutation) ResetEdge(name string) error {
+	switch name {
+	case alertrule.EdgeChannels:
+		m.ResetChannels()
+		return nil
+	case alertrule.EdgeAlerts:
+		m.ResetAlerts()
+		return nil
+	}
+	return fmt.Errorf("unknown AlertRule edge %s", name)
+}
+
+// AnomalyMutation represents an operation that mutates the Anomaly nodes in the graph.
+type AnomalyMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	key              *string
+	_type            *string
+	subject          *string
+	severity         *anomaly.Severity
+	status           *anomaly.Status
+	window_start     *time.Time
+	window_end       *time.Time
+	observed         *float64
+	addobserved      *float64
+	expected         *float64
+	addexpected      *float64
+	expected_low     *float64
+	addexpected_low  *float64
+	expected_high    *float64
+	addexpected_high *float64
+	peak_observed    *float64
+	addpeak_observed *float64
+	score            *float64
+	addscore         *float64
+	explanation      *string
+	first_seen_at    *time.Time
+	last_seen_at     *time.Time
+	acknowledged_at  *time.Time
+	acknowledged_by  *string
+	resolved_at      *time.Time
+	resolved_by      *string
+	resolution_note  *string
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*Anomaly, error)
+	predicates       []predicate.Anomaly
+}
+
+var _ ent.Mutation = (*AnomalyMutation)(nil)
+
+// anomalyOption allows management of the mutation configuration using functional options.
+type anomalyOption func(*AnomalyMutation)
+
+// newAnomalyMutation creates new mutation for the Anomaly entity.
+func newAnomalyMutation(c config, op Op, opts ...anomalyOption) *AnomalyMutation {
+	m := &AnomalyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAnomaly,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAnomalyID sets the ID field of the mutation.
+func withAnomalyID(id int) anomalyOption {
+	return func(m *AnomalyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Anomaly
+		)
+		m.oldValue = func(ctx context.Context) (*Anomaly, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Anomaly.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAnomaly sets the old Anomaly of the mutation.
+func withAnomaly(node *Anomaly) anomalyOption {
+	return func(m *AnomalyMutation) {
+		m.oldValue = func(context.Context) (*Anomaly, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AnomalyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AnomalyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AnomalyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AnomalyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Anomaly.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKey sets the "key" field.
+func (m *AnomalyMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *AnomalyMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *AnomalyMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetType sets the "type" field.
+func (m *AnomalyMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *AnomalyMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *AnomalyMutation) ResetType() {
+	m._type = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *AnomalyMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *AnomalyMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ClearSubject clears the value of the "subject" field.
+func (m *AnomalyMutation) ClearSubject() {
+	m.subject = nil
+	m.clearedFields[anomaly.FieldSubject] = struct{}{}
+}
+
+// SubjectCleared returns if the "subject" field was cleared in this mutation.
+func (m *AnomalyMutation) SubjectCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldSubject]
+	return ok
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *AnomalyMutation) ResetSubject() {
+	m.subject = nil
+	delete(m.clearedFields, anomaly.FieldSubject)
+}
+
+// SetSeverity sets the "severity" field.
+func (m *AnomalyMutation) SetSeverity(a anomaly.Severity) {
+	m.severity = &a
+}
+
+// Severity returns the value of the "severity" field in the mutation.
+func (m *AnomalyMutation) Severity() (r anomaly.Severity, exists bool) {
+	v := m.severity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeverity returns the old "severity" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldSeverity(ctx context.Context) (v anomaly.Severity, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeverity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeverity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeverity: %w", err)
+	}
+	return oldValue.Severity, nil
+}
+
+// ResetSeverity resets all changes to the "severity" field.
+func (m *AnomalyMutation) ResetSeverity() {
+	m.severity = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *AnomalyMutation) SetStatus(a anomaly.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AnomalyMutation) Status() (r anomaly.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldStatus(ctx context.Context) (v anomaly.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AnomalyMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetWindowStart sets the "window_start" field.
+func (m *AnomalyMutation) SetWindowStart(t time.Time) {
+	m.window_start = &t
+}
+
+// WindowStart returns the value of the "window_start" field in the mutation.
+func (m *AnomalyMutation) WindowStart() (r time.Time, exists bool) {
+	v := m.window_start
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowStart returns the old "window_start" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldWindowStart(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowStart is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowStart requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowStart: %w", err)
+	}
+	return oldValue.WindowStart, nil
+}
+
+// ResetWindowStart resets all changes to the "window_start" field.
+func (m *AnomalyMutation) ResetWindowStart() {
+	m.window_start = nil
+}
+
+// SetWindowEnd sets the "window_end" field.
+func (m *AnomalyMutation) SetWindowEnd(t time.Time) {
+	m.window_end = &t
+}
+
+// WindowEnd returns the value of the "window_end" field in the mutation.
+func (m *AnomalyMutation) WindowEnd() (r time.Time, exists bool) {
+	v := m.window_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowEnd returns the old "window_end" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldWindowEnd(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowEnd: %w", err)
+	}
+	return oldValue.WindowEnd, nil
+}
+
+// ResetWindowEnd resets all changes to the "window_end" field.
+func (m *AnomalyMutation) ResetWindowEnd() {
+	m.window_end = nil
+}
+
+// SetObserved sets the "observed" field.
+func (m *AnomalyMutation) SetObserved(f float64) {
+	m.observed = &f
+	m.addobserved = nil
+}
+
+// Observed returns the value of the "observed" field in the mutation.
+func (m *AnomalyMutation) Observed() (r float64, exists bool) {
+	v := m.observed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObserved returns the old "observed" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldObserved(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObserved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObserved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObserved: %w", err)
+	}
+	return oldValue.Observed, nil
+}
+
+// AddObserved adds f to the "observed" field.
+func (m *AnomalyMutation) AddObserved(f float64) {
+	if m.addobserved != nil {
+		*m.addobserved += f
+	} else {
+		m.addobserved = &f
+	}
+}
+
+// AddedObserved returns the value that was added to the "observed" field in this mutation.
+func (m *AnomalyMutation) AddedObserved() (r float64, exists bool) {
+	v := m.addobserved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetObserved resets all changes to the "observed" field.
+func (m *AnomalyMutation) ResetObserved() {
+	m.observed = nil
+	m.addobserved = nil
+}
+
+// SetExpected sets the "expected" field.
+func (m *AnomalyMutation) SetExpected(f float64) {
+	m.expected = &f
+	m.addexpected = nil
+}
+
+// Expected returns the value of the "expected" field in the mutation.
+func (m *AnomalyMutation) Expected() (r float64, exists bool) {
+	v := m.expected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpected returns the old "expected" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldExpected(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpected is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpected requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpected: %w", err)
+	}
+	return oldValue.Expected, nil
+}
+
+// AddExpected adds f to the "expected" field.
+func (m *AnomalyMutation) AddExpected(f float64) {
+	if m.addexpected != nil {
+		*m.addexpected += f
+	} else {
+		m.addexpected = &f
+	}
+}
+
+// AddedExpected returns the value that was added to the "expected" field in this mutation.
+func (m *AnomalyMutation) AddedExpected() (r float64, exists bool) {
+	v := m.addexpected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetExpected resets all changes to the "expected" field.
+func (m *AnomalyMutation) ResetExpected() {
+	m.expected = nil
+	m.addexpected = nil
+}
+
+// SetExpectedLow sets the "expected_low" field.
+func (m *AnomalyMutation) SetExpectedLow(f float64) {
+	m.expected_low = &f
+	m.addexpected_low = nil
+}
+
+// ExpectedLow returns the value of the "expected_low" field in the mutation.
+func (m *AnomalyMutation) ExpectedLow() (r float64, exists bool) {
+	v := m.expected_low
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpectedLow returns the old "expected_low" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldExpectedLow(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpectedLow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpectedLow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpectedLow: %w", err)
+	}
+	return oldValue.ExpectedLow, nil
+}
+
+// AddExpectedLow adds f to the "expected_low" field.
+func (m *AnomalyMutation) AddExpectedLow(f float64) {
+	if m.addexpected_low != nil {
+		*m.addexpected_low += f
+	} else {
+		m.addexpected_low = &f
+	}
+}
+
+// AddedExpectedLow returns the value that was added to the "expected_low" field in this mutation.
+func (m *AnomalyMutation) AddedExpectedLow() (r float64, exists bool) {
+	v := m.addexpected_low
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearExpectedLow clears the value of the "expected_low" field.
+func (m *AnomalyMutation) ClearExpectedLow() {
+	m.expected_low = nil
+	m.addexpected_low = nil
+	m.clearedFields[anomaly.FieldExpectedLow] = struct{}{}
+}
+
+// ExpectedLowCleared returns if the "expected_low" field was cleared in this mutation.
+func (m *AnomalyMutation) ExpectedLowCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldExpectedLow]
+	return ok
+}
+
+// ResetExpectedLow resets all changes to the "expected_low" field.
+func (m *AnomalyMutation) ResetExpectedLow() {
+	m.expected_low = nil
+	m.addexpected_low = nil
+	delete(m.clearedFields, anomaly.FieldExpectedLow)
+}
+
+// SetExpectedHigh sets the "expected_high" field.
+func (m *AnomalyMutation) SetExpectedHigh(f float64) {
+	m.expected_high = &f
+	m.addexpected_high = nil
+}
+
+// ExpectedHigh returns the value of the "expected_high" field in the mutation.
+func (m *AnomalyMutation) ExpectedHigh() (r float64, exists bool) {
+	v := m.expected_high
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpectedHigh returns the old "expected_high" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldExpectedHigh(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpectedHigh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpectedHigh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpectedHigh: %w", err)
+	}
+	return oldValue.ExpectedHigh, nil
+}
+
+// AddExpectedHigh adds f to the "expected_high" field.
+func (m *AnomalyMutation) AddExpectedHigh(f float64) {
+	if m.addexpected_high != nil {
+		*m.addexpected_high += f
+	} else {
+		m.addexpected_high = &f
+	}
+}
+
+// AddedExpectedHigh returns the value that was added to the "expected_high" field in this mutation.
+func (m *AnomalyMutation) AddedExpectedHigh() (r float64, exists bool) {
+	v := m.addexpected_high
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearExpectedHigh clears the value of the "expected_high" field.
+func (m *AnomalyMutation) ClearExpectedHigh() {
+	m.expected_high = nil
+	m.addexpected_high = nil
+	m.clearedFields[anomaly.FieldExpectedHigh] = struct{}{}
+}
+
+// ExpectedHighCleared returns if the "expected_high" field was cleared in this mutation.
+func (m *AnomalyMutation) ExpectedHighCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldExpectedHigh]
+	return ok
+}
+
+// ResetExpectedHigh resets all changes to the "expected_high" field.
+func (m *AnomalyMutation) ResetExpectedHigh() {
+	m.expected_high = nil
+	m.addexpected_high = nil
+	delete(m.clearedFields, anomaly.FieldExpectedHigh)
+}
+
+// SetPeakObserved sets the "peak_observed" field.
+func (m *AnomalyMutation) SetPeakObserved(f float64) {
+	m.peak_observed = &f
+	m.addpeak_observed = nil
+}
+
+// PeakObserved returns the value of the "peak_observed" field in the mutation.
+func (m *AnomalyMutation) PeakObserved() (r float64, exists bool) {
+	v := m.peak_observed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeakObserved returns the old "peak_observed" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldPeakObserved(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeakObserved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeakObserved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeakObserved: %w", err)
+	}
+	return oldValue.PeakObserved, nil
+}
+
+// AddPeakObserved adds f to the "peak_observed" field.
+func (m *AnomalyMutation) AddPeakObserved(f float64) {
+	if m.addpeak_observed != nil {
+		*m.addpeak_observed += f
+	} else {
+		m.addpeak_observed = &f
+	}
+}
+
+// AddedPeakObserved returns the value that was added to the "peak_observed" field in this mutation.
+func (m *AnomalyMutation) AddedPeakObserved() (r float64, exists bool) {
+	v := m.addpeak_observed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPeakObserved clears the value of the "peak_observed" field.
+func (m *AnomalyMutation) ClearPeakObserved() {
+	m.peak_observed = nil
+	m.addpeak_observed = nil
+	m.clearedFields[anomaly.FieldPeakObserved] = struct{}{}
+}
+
+// PeakObservedCleared returns if the "peak_observed" field was cleared in this mutation.
+func (m *AnomalyMutation) PeakObservedCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldPeakObserved]
+	return ok
+}
+
+// ResetPeakObserved resets all changes to the "peak_observed" field.
+func (m *AnomalyMutation) ResetPeakObserved() {
+	m.peak_observed = nil
+	m.addpeak_observed = nil
+	delete(m.clearedFields, anomaly.FieldPeakObserved)
+}
+
+// SetScore sets the "score" field.
+func (m *AnomalyMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *AnomalyMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *AnomalyMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *AnomalyMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *AnomalyMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetExplanation sets the "explanation" field.
+func (m *AnomalyMutation) SetExplanation(s string) {
+	m.explanation = &s
+}
+
+// Explanation returns the value of the "explanation" field in the mutation.
+func (m *AnomalyMutation) Explanation() (r string, exists bool) {
+	v := m.explanation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExplanation returns the old "explanation" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldExplanation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExplanation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExplanation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExplanation: %w", err)
+	}
+	return oldValue.Explanation, nil
+}
+
+// ResetExplanation resets all changes to the "explanation" field.
+func (m *AnomalyMutation) ResetExplanation() {
+	m.explanation = nil
+}
+
+// SetFirstSeenAt sets the "first_seen_at" field.
+func (m *AnomalyMutation) SetFirstSeenAt(t time.Time) {
+	m.first_seen_at = &t
+}
+
+// FirstSeenAt returns the value of the "first_seen_at" field in the mutation.
+func (m *AnomalyMutation) FirstSeenAt() (r time.Time, exists bool) {
+	v := m.first_seen_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstSeenAt returns the old "first_seen_at" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldFirstSeenAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstSeenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstSeenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstSeenAt: %w", err)
+	}
+	return oldValue.FirstSeenAt, nil
+}
+
+// ResetFirstSeenAt resets all changes to the "first_seen_at" field.
+func (m *AnomalyMutation) ResetFirstSeenAt() {
+	m.first_seen_at = nil
+}
+
+// SetLastSeenAt sets the "last_seen_at" field.
+func (m *AnomalyMutation) SetLastSeenAt(t time.Time) {
+	m.last_seen_at = &t
+}
+
+// LastSeenAt returns the value of the "last_seen_at" field in the mutation.
+func (m *AnomalyMutation) LastSeenAt() (r time.Time, exists bool) {
+	v := m.last_seen_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSeenAt returns the old "last_seen_at" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldLastSeenAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSeenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSeenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSeenAt: %w", err)
+	}
+	return oldValue.LastSeenAt, nil
+}
+
+// ResetLastSeenAt resets all changes to the "last_seen_at" field.
+func (m *AnomalyMutation) ResetLastSeenAt() {
+	m.last_seen_at = nil
+}
+
+// SetAcknowledgedAt sets the "acknowledged_at" field.
+func (m *AnomalyMutation) SetAcknowledgedAt(t time.Time) {
+	m.acknowledged_at = &t
+}
+
+// AcknowledgedAt returns the value of the "acknowledged_at" field in the mutation.
+func (m *AnomalyMutation) AcknowledgedAt() (r time.Time, exists bool) {
+	v := m.acknowledged_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcknowledgedAt returns the old "acknowledged_at" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldAcknowledgedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcknowledgedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcknowledgedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcknowledgedAt: %w", err)
+	}
+	return oldValue.AcknowledgedAt, nil
+}
+
+// ClearAcknowledgedAt clears the value of the "acknowledged_at" field.
+func (m *AnomalyMutation) ClearAcknowledgedAt() {
+	m.acknowledged_at = nil
+	m.clearedFields[anomaly.FieldAcknowledgedAt] = struct{}{}
+}
+
+// AcknowledgedAtCleared returns if the "acknowledged_at" field was cleared in this mutation.
+func (m *AnomalyMutation) AcknowledgedAtCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldAcknowledgedAt]
+	return ok
+}
+
+// ResetAcknowledgedAt resets all changes to the "acknowledged_at" field.
+func (m *AnomalyMutation) ResetAcknowledgedAt() {
+	m.acknowledged_at = nil
+	delete(m.clearedFields, anomaly.FieldAcknowledgedAt)
+}
+
+// SetAcknowledgedBy sets the "acknowledged_by" field.
+func (m *AnomalyMutation) SetAcknowledgedBy(s string) {
+	m.acknowledged_by = &s
+}
+
+// AcknowledgedBy returns the value of the "acknowledged_by" field in the mutation.
+func (m *AnomalyMutation) AcknowledgedBy() (r string, exists bool) {
+	v := m.acknowledged_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcknowledgedBy returns the old "acknowledged_by" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldAcknowledgedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcknowledgedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcknowledgedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcknowledgedBy: %w", err)
+	}
+	return oldValue.AcknowledgedBy, nil
+}
+
+// ClearAcknowledgedBy clears the value of the "acknowledged_by" field.
+func (m *AnomalyMutation) ClearAcknowledgedBy() {
+	m.acknowledged_by = nil
+	m.clearedFields[anomaly.FieldAcknowledgedBy] = struct{}{}
+}
+
+// AcknowledgedByCleared returns if the "acknowledged_by" field was cleared in this mutation.
+func (m *AnomalyMutation) AcknowledgedByCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldAcknowledgedBy]
+	return ok
+}
+
+// ResetAcknowledgedBy resets all changes to the "acknowledged_by" field.
+func (m *AnomalyMutation) ResetAcknowledgedBy() {
+	m.acknowledged_by = nil
+	delete(m.clearedFields, anomaly.FieldAcknowledgedBy)
+}
+
+// SetResolvedAt sets the "resolved_at" field.
+func (m *AnomalyMutation) SetResolvedAt(t time.Time) {
+	m.resolved_at = &t
+}
+
+// ResolvedAt returns the value of the "resolved_at" field in the mutation.
+func (m *AnomalyMutation) ResolvedAt() (r time.Time, exists bool) {
+	v := m.resolved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedAt returns the old "resolved_at" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldResolvedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedAt: %w", err)
+	}
+	return oldValue.ResolvedAt, nil
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (m *AnomalyMutation) ClearResolvedAt() {
+	m.resolved_at = nil
+	m.clearedFields[anomaly.FieldResolvedAt] = struct{}{}
+}
+
+// ResolvedAtCleared returns if the "resolved_at" field was cleared in this mutation.
+func (m *AnomalyMutation) ResolvedAtCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldResolvedAt]
+	return ok
+}
+
+// ResetResolvedAt resets all changes to the "resolved_at" field.
+func (m *AnomalyMutation) ResetResolvedAt() {
+	m.resolved_at = nil
+	delete(m.clearedFields, anomaly.FieldResolvedAt)
+}
+
+// SetResolvedBy sets the "resolved_by" field.
+func (m *AnomalyMutation) SetResolvedBy(s string) {
+	m.resolved_by = &s
+}
+
+// ResolvedBy returns the value of the "resolved_by" field in the mutation.
+func (m *AnomalyMutation) ResolvedBy() (r string, exists bool) {
+	v := m.resolved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedBy returns the old "resolved_by" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldResolvedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedBy: %w", err)
+	}
+	return oldValue.ResolvedBy, nil
+}
+
+// ClearResolvedBy clears the value of the "resolved_by" field.
+func (m *AnomalyMutation) ClearResolvedBy() {
+	m.resolved_by = nil
+	m.clearedFields[anomaly.FieldResolvedBy] = struct{}{}
+}
+
+// ResolvedByCleared returns if the "resolved_by" field was cleared in this mutation.
+func (m *AnomalyMutation) ResolvedByCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldResolvedBy]
+	return ok
+}
+
+// ResetResolvedBy resets all changes to the "resolved_by" field.
+func (m *AnomalyMutation) ResetResolvedBy() {
+	m.resolved_by = nil
+	delete(m.clearedFields, anomaly.FieldResolvedBy)
+}
+
+// SetResolutionNote sets the "resolution_note" field.
+func (m *AnomalyMutation) SetResolutionNote(s string) {
+	m.resolution_note = &s
+}
+
+// ResolutionNote returns the value of the "resolution_note" field in the mutation.
+func (m *AnomalyMutation) ResolutionNote() (r string, exists bool) {
+	v := m.resolution_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolutionNote returns the old "resolution_note" field's value of the Anomaly entity.
+// If the Anomaly object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AnomalyMutation) OldResolutionNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolutionNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolutionNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolutionNote: %w", err)
+	}
+	return oldValue.ResolutionNote, nil
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (m *AnomalyMutation) ClearResolutionNote() {
+	m.resolution_note = nil
+	m.clearedFields[anomaly.FieldResolutionNote] = struct{}{}
+}
+
+// ResolutionNoteCleared returns if the "resolution_note" field was cleared in this mutation.
+func (m *AnomalyMutation) ResolutionNoteCleared() bool {
+	_, ok := m.clearedFields[anomaly.FieldResolutionNote]
+	return ok
+}
+
+// ResetResolutionNote resets all changes to the "resolution_note" field.
+func (m *AnomalyMutation) ResetResolutionNote() {
+	m.resolution_note = nil
+	delete(m.clearedFields, anomaly.FieldResolutionNote)
+}
+
+// Where appends a list predicates to the AnomalyMutation builder.
+func (m *AnomalyMutation) Where(ps ...predicate.Anomaly) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AnomalyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AnomalyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Anomaly, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AnomalyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AnomalyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Anomaly).
+func (m *AnomalyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AnomalyMutation) Fields() []string {
+	fields := make([]string, 0, 21)
+	if m.key != nil {
+		fields = append(fields, anomaly.FieldKey)
+	}
+	if m._type != nil {
+		fields = append(fields, anomaly.FieldType)
+	}
+	if m.subject != nil {
+		fields = append(fields, anomaly.FieldSubject)
+	}
+	if m.severity != nil {
+		fields = append(fields, anomaly.FieldSeverity)
+	}
+	if m.status != nil {
+		fields = append(fields, anomaly.FieldStatus)
+	}
+	if m.window_start != nil {
+		fields = append(fields, anomaly.FieldWindowStart)
+	}
+	if m.window_end != nil {
+		fields = append(fields, anomaly.FieldWindowEnd)
+	}
+	if m.observed != nil {
+		fields = append(fields, anomaly.FieldObserved)
+	}
+	if m.expected != nil {
+		fields = append(fields, anomaly.FieldExpected)
+	}
+	if m.expected_low != nil {
+		fields = append(fields, anomaly.FieldExpectedLow)
+	}
+	if m.expected_high != nil {
+		fields = append(fields, anomaly.FieldExpectedHigh)
+	}
+	if m.peak_observed != nil {
+		fields = append(fields, anomaly.FieldPeakObserved)
+	}
+	if m.score != nil {
+		fields = append(fields, anomaly.FieldScore)
+	}
+	if m.explanation != nil {
+		fields = append(fields, anomaly.FieldExplanation)
+	}
+	if m.first_seen_at != nil {
+		fields = append(fields, anomaly.FieldFirstSeenAt)
+	}
+	if m.last_seen_at != nil {
+		fields = append(fields, anomaly.FieldLastSeenAt)
+	}
+	if m.acknowledged_at != nil {
+		fields = append(fields, anomaly.FieldAcknowledgedAt)
+	}
+	if m.acknowledged_by != nil {
+		fields = append(fields, anomaly.FieldAcknowledgedBy)
+	}
+	if m.resolved_at != nil {
+		fields = append(fields, anomaly.FieldResolvedAt)
+	}
+	if m.resolved_by != nil {
+		fields = append(fields, anomaly.FieldResolvedBy)
+	}
+	if m.resolution_note != nil {
+		fields = append(fields, anomaly.FieldResolutionNote)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AnomalyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case anomaly.FieldKey:
+		return m.Key()
+	case anomaly.FieldType:
+		return m.GetType()
+	case anomaly.FieldSubject:
+		return m.Subject()
+	case anomaly.FieldSeverity:
+		return m.Severity()
+	case anomaly.FieldStatus:
+		return m.Status()
+	case anomaly.FieldWindowStart:
+		return m.WindowStart()
+	case anomaly.FieldWindowEnd:
+		return m.WindowEnd()
+	case anomaly.FieldObserved:
+		return m.Observed()
+	case anomaly.FieldExpected:
+		return m.Expected()
+	case anomaly.FieldExpectedLow:
+		return m.ExpectedLow()
+	case anomaly.FieldExpectedHigh:
+		return m.ExpectedHigh()
+	case anomaly.FieldPeakObserved:
+		return m.PeakObserved()
+	case anomaly.FieldScore:
+		return m.Score()
+	case anomaly.FieldExplanation:
+		return m.Explanation()
+	case anomaly.FieldFirstSeenAt:
+		return m.FirstSeenAt()
+	case anomaly.FieldLastSeenAt:
+		return m.LastSeenAt()
+	case anomaly.FieldAcknowledgedAt:
+		return m.AcknowledgedAt()
+	case anomaly.FieldAcknowledgedBy:
+		return m.AcknowledgedBy()
+	case anomaly.FieldResolvedAt:
+		return m.ResolvedAt()
+	case anomaly.FieldResolvedBy:
+		return m.ResolvedBy()
+	case anomaly.FieldResolutionNote:
+		return m.ResolutionNote()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AnomalyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case anomaly.FieldKey:
+		return m.OldKey(ctx)
+	case anomaly.FieldType:
+		return m.OldType(ctx)
+	case anomaly.FieldSubject:
+		return m.OldSubject(ctx)
+	case anomaly.FieldSeverity:
+		return m.OldSeverity(ctx)
+	case anomaly.FieldStatus:
+		return m.OldStatus(ctx)
+	case anomaly.FieldWindowStart:
+		return m.OldWindowStart(ctx)
+	case anomaly.FieldWindowEnd:
+		return m.OldWindowEnd(ctx)
+	case anomaly.FieldObserved:
+		return m.OldObserved(ctx)
+	case anomaly.FieldExpected:
+		return m.OldExpected(ctx)
+	case anomaly.FieldExpectedLow:
+		return m.OldExpectedLow(ctx)
+	case anomaly.FieldExpectedHigh:
+		return m.OldExpectedHigh(ctx)
+	case anomaly.FieldPeakObserved:
+		return m.OldPeakObserved(ctx)
+	case anomaly.FieldScore:
+		return m.OldScore(ctx)
+	case anomaly.FieldExplanation:
+		return m.OldExplanation(ctx)
+	case anomaly.FieldFirstSeenAt:
+		return m.OldFirstSeenAt(ctx)
+	case anomaly.FieldLastSeenAt:
+		return m.OldLastSeenAt(ctx)
+	case anomaly.FieldAcknowledgedAt:
+		return m.OldAcknowledgedAt(ctx)
+	case anomaly.FieldAcknowledgedBy:
+		return m.OldAcknowledgedBy(ctx)
+	case anomaly.FieldResolvedAt:
+		return m.OldResolvedAt(ctx)
+	case anomaly.FieldResolvedBy:
+		return m.OldResolvedBy(ctx)
+	case anomaly.FieldResolutionNote:
+		return m.OldResolutionNote(ctx)
+	}
+	return nil, fmt.Errorf("unknown Anomaly field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AnomalyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case anomaly.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case anomaly.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case anomaly.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case anomaly.FieldSeverity:
+		v, ok := value.(anomaly.Severity)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeverity(v)
+		return nil
+	case anomaly.FieldStatus:
+		v, ok := value.(anomaly.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case anomaly.FieldWindowStart:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowStart(v)
+		return nil
+	case anomaly.FieldWindowEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowEnd(v)
+		return nil
+	case anomaly.FieldObserved:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObserved(v)
+		return nil
+	case anomaly.FieldExpected:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpected(v)
+		return nil
+	case anomaly.FieldExpectedLow:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpectedLow(v)
+		return nil
+	case anomaly.FieldExpectedHigh:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpectedHigh(v)
+		return nil
+	case anomaly.FieldPeakObserved:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeakObserved(v)
+		return nil
+	case anomaly.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case anomaly.FieldExplanation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExplanation(v)
+		return nil
+	case anomaly.FieldFirstSeenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstSeenAt(v)
+		return nil
+	case anomaly.FieldLastSeenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSeenAt(v)
+		return nil
+	case anomaly.FieldAcknowledgedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcknowledgedAt(v)
+		return nil
+	case anomaly.FieldAcknowledgedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcknowledgedBy(v)
+		return nil
+	case anomaly.FieldResolvedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedAt(v)
+		return nil
+	case anomaly.FieldResolvedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedBy(v)
+		return nil
+	case anomaly.FieldResolutionNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolutionNote(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Anomaly field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AnomalyMutation) AddedFields() []string {
+	var fields []string
+	if m.addobserved != nil {
+		fields = append(fields, anomaly.FieldObserved)
+	}
+	if m.addexpected != nil {
+		fields = append(fields, anomaly.FieldExpected)
+	}
+	if m.addexpected_low != nil {
+		fields = append(fields, anomaly.FieldExpectedLow)
+	}
+	if m.addexpected_high != nil {
+		fields = append(fields, anomaly.FieldExpectedHigh)
+	}
+	if m.addpeak_observed != nil {
+		fields = append(fields, anomaly.FieldPeakObserved)
+	}
+	if m.addscore != nil {
+		fields = append(fields, anomaly.FieldScore)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AnomalyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case anomaly.FieldObserved:
+		return m.AddedObserved()
+	case anomaly.FieldExpected:
+		return m.AddedExpected()
+	case anomaly.FieldExpectedLow:
+		return m.AddedExpectedLow()
+	case anomaly.FieldExpectedHigh:
+		return m.AddedExpectedHigh()
+	case anomaly.FieldPeakObserved:
+		return m.AddedPeakObserved()
+	case anomaly.FieldScore:
+		return m.AddedScore()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AnomalyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case anomaly.FieldObserved:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddObserved(v)
+		return nil
+	case anomaly.FieldExpected:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExpected(v)
+		return nil
+	case anomaly.FieldExpectedLow:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExpectedLow(v)
+		return nil
+	case anomaly.FieldExpectedHigh:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExpectedHigh(v)
+		return nil
+	case anomaly.FieldPeakObserved:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPeakObserved(v)
+		return nil
+	case anomaly.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Anomaly numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AnomalyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(anomaly.FieldSubject) {
+		fields = append(fields, anomaly.FieldSubject)
+	}
+	if m.FieldCleared(anomaly.FieldExpectedLow) {
+		fields = append(fields, anomaly.FieldExpectedLow)
+	}
+	if m.FieldCleared(anomaly.FieldExpectedHigh) {
+		fields = append(fields, anomaly.FieldExpectedHigh)
+	}
+	if m.FieldCleared(anomaly.FieldPeakObserved) {
+		fields = append(fields, anomaly.FieldPeakObserved)
+	}
+	if m.FieldCleared(anomaly.FieldAcknowledgedAt) {
+		fields = append(fields, anomaly.FieldAcknowledgedAt)
+	}
+	if m.FieldCleared(anomaly.FieldAcknowledgedBy) {
+		fields = append(fields, anomaly.FieldAcknowledgedBy)
+	}
+	if m.FieldCleared(anomaly.FieldResolvedAt) {
+		fields = append(fields, anomaly.FieldResolvedAt)
+	}
+	if m.FieldCleared(anomaly.FieldResolvedBy) {
+		fields = append(fields, anomaly.FieldResolvedBy)
+	}
+	if m.FieldCleared(anomaly.FieldResolutionNote) {
+		fields = append(fields, anomaly.FieldResolutionNote)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AnomalyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AnomalyMutation) ClearField(name string) error {
+	switch name {
+	case anomaly.FieldSubject:
+		m.ClearSubject()
+		return nil
+	case anomaly.FieldExpectedLow:
+		m.ClearExpectedLow()
+		return nil
+	case anomaly.FieldExpectedHigh:
+		m.ClearExpectedHigh()
+		return nil
+	case anomaly.FieldPeakObserved:
+		m.ClearPeakObserved()
+		return nil
+	case anomaly.FieldAcknowledgedAt:
+		m.ClearAcknowledgedAt()
+		return nil
+	case anomaly.FieldAcknowledgedBy:
+		m.ClearAcknowledgedBy()
+		return nil
+	case anomaly.FieldResolvedAt:
+		m.ClearResolvedAt()
+		return nil
+	case anomaly.FieldResolvedBy:
+		m.ClearResolvedBy()
+		return nil
+	case anomaly.FieldResolutionNote:
+		m.ClearResolutionNote()
+		return nil
+	}
+	return fmt.Errorf("unknown Anomaly nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AnomalyMutation) ResetField(name string) error {
+	switch name {
+	case anomaly.FieldKey:
+		m.ResetKey()
+		return nil
+	case anomaly.FieldType:
+		m.ResetType()
+		return nil
+	case anomaly.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case anomaly.FieldSeverity:
+		m.ResetSeverity()
+		return nil
+	case anomaly.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case anomaly.FieldWindowStart:
+		m.ResetWindowStart()
+		return nil
+	case anomaly.FieldWindowEnd:
+		m.ResetWindowEnd()
+		return nil
+	case anomaly.FieldObserved:
+		m.ResetObserved()
+		return nil
+	case anomaly.FieldExpected:
+		m.ResetExpected()
+		return nil
+	case anomaly.FieldExpectedLow:
+		m.ResetExpectedLow()
+		return nil
+	case anomaly.FieldExpectedHigh:
+		m.ResetExpectedHigh()
+		return nil
+	case anomaly.FieldPeakObserved:
+		m.ResetPeakObserved()
+		return nil
+	case anomaly.FieldScore:
+		m.ResetScore()
+		return nil
+	case anomaly.FieldExplanation:
+		m.ResetExplanation()
+		return nil
+	case anomaly.FieldFirstSeenAt:
+		m.ResetFirstSeenAt()
+		return nil
+	case anomaly.FieldLastSeenAt:
+		m.ResetLastSeenAt()
+		return nil
+	case anomaly.FieldAcknowledgedAt:
+		m.ResetAcknowledgedAt()
+		return nil
+	case anomaly.FieldAcknowledgedBy:
+		m.ResetAcknowledgedBy()
+		return nil
+	case anomaly.FieldResolvedAt:
+		m.ResetResolvedAt()
+		return nil
+	case anomaly.FieldResolvedBy:
+		m.ResetResolvedBy()
+		return nil
+	case anomaly.FieldResolutionNote:
+		m.ResetResolutionNote()
+		return nil
+	}
+	return fmt.Errorf("unknown Anomaly field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AnomalyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AnomalyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AnomalyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AnomalyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AnomalyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AnomalyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AnomalyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Anomaly unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AnomalyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Anomaly edge %s", name)
+}
+
+// AuditLogMutation represents an operation that mutates the AuditLog nodes in the graph.
+type AuditLogMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	seq               *int64
+	addseq            *int64
+	at                *time.Time
+	actor             *string
+	actor_kind        *auditlog.ActorKind
+	actor_token_id    *int
+	addactor_token_id *int
+	action            *string
+	target            *string
+	detail            *map[string]interface{}
+	remote_addr       *string
+	request_id        *string
+	prev_hash         *string
+	hash              *string
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*AuditLog, error)
+	predicates        []predicate.AuditLog
+}
+
+var _ ent.Mutation = (*AuditLogMutation)(nil)
+
+// auditlogOption allows management of the mutation configuration using functional options.
+type auditlogOption func(*AuditLogMutation)
+
+// newAuditLogMutation creates new mutation for the AuditLog entity.
+func newAuditLogMutation(c config, op Op, opts ...auditlogOption) *AuditLogMutation {
+	m := &AuditLogMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditLog,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditLogID sets the ID field of the mutation.
+func withAuditLogID(id int) auditlogOption {
+	return func(m *AuditLogMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditLog
+		)
+		m.oldValue = func(ctx context.Context) (*AuditLog, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditLog.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditLog sets the old AuditLog of the mutation.
+func withAuditLog(node *AuditLog) auditlogOption {
+	return func(m *AuditLogMutation) {
+		m.oldValue = func(context.Context) (*AuditLog, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditLogMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditLogMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditLogMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditLogMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditLog.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSeq sets the "seq" field.
+func (m *AuditLogMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *AuditLogMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *AuditLogMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *AuditLogMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *AuditLogMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetAt sets the "at" field.
+func (m *AuditLogMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *AuditLogMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *AuditLogMutation) ResetAt() {
+	m.at = nil
+}
+
+// SetActor sets the "actor" field.
+func (m *AuditLogMutation) SetActor(s string) {
+	m.actor = &s
+}
+
+// Actor returns the value of the "actor" field in the mutation.
+func (m *AuditLogMutation) Actor() (r string, exists bool) {
+	v := m.actor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActor returns the old "actor" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldActor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActor: %w", err)
+	}
+	return oldValue.Actor, nil
+}
+
+// ResetActor resets all changes to the "actor" field.
+func (m *AuditLogMutation) ResetActor() {
+	m.actor = nil
+}
+
+// SetActorKind sets the "actor_kind" field.
+func (m *AuditLogMutation) SetActorKind(ak auditlog.ActorKind) {
+	m.actor_kind = &ak
+}
+
+// ActorKind returns the value of the "actor_kind" field in the mutation.
+func (m *AuditLogMutation) ActorKind() (r auditlog.ActorKind, exists bool) {
+	v := m.actor_kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorKind returns the old "actor_kind" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldActorKind(ctx context.Context) (v auditlog.ActorKind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorKind: %w", err)
+	}
+	return oldValue.ActorKind, nil
+}
+
+// ResetActorKind resets all changes to the "actor_kind" field.
+func (m *AuditLogMutation) ResetActorKind() {
+	m.actor_kind = nil
+}
+
+// SetActorTokenID sets the "actor_token_id" field.
+func (m *AuditLogMutation) SetActorTokenID(i int) {
+	m.actor_token_id = &i
+	m.addactor_token_id = nil
+}
+
+// ActorTokenID returns the value of the "actor_token_id" field in the mutation.
+func (m *AuditLogMutation) ActorTokenID() (r int, exists bool) {
+	v := m.actor_token_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorTokenID returns the old "actor_token_id" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldActorTokenID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorTokenID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorTokenID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorTokenID: %w", err)
+	}
+	return oldValue.ActorTokenID, nil
+}
+
+// AddActorTokenID adds i to the "actor_token_id" field.
+func (m *AuditLogMutation) AddActorTokenID(i int) {
+	if m.addactor_token_id != nil {
+		*m.addactor_token_id += i
+	} else {
+		m.addactor_token_id = &i
+	}
+}
+
+// AddedActorTokenID returns the value that was added to the "actor_token_id" field in this mutation.
+func (m *AuditLogMutation) AddedActorTokenID() (r int, exists bool) {
+	v := m.addactor_token_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearActorTokenID clears the value of the "actor_token_id" field.
+func (m *AuditLogMutation) ClearActorTokenID() {
+	m.actor_token_id = nil
+	m.addactor_token_id = nil
+	m.clearedFields[auditlog.FieldActorTokenID] = struct{}{}
+}
+
+// ActorTokenIDCleared returns if the "actor_token_id" field was cleared in this mutation.
+func (m *AuditLogMutation) ActorTokenIDCleared() bool {
+	_, ok := m.clearedFields[auditlog.FieldActorTokenID]
+	return ok
+}
+
+// ResetActorTokenID resets all changes to the "actor_token_id" field.
+func (m *AuditLogMutation) ResetActorTokenID() {
+	m.actor_token_id = nil
+	m.addactor_token_id = nil
+	delete(m.clearedFields, auditlog.FieldActorTokenID)
+}
+
+// SetAction sets the "action" field.
+func (m *AuditLogMutation) SetAction(s string) {
+	m.action = &s
+}
+
+// Action returns the value of the "action" field in the mutation.
+func (m *AuditLogMutation) Action() (r string, exists bool) {
+	v := m.action
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAction returns the old "action" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldAction(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAction is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAction requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAction: %w", err)
+	}
+	return oldValue.Action, nil
+}
+
+// ResetAction resets all changes to the "action" field.
+func (m *AuditLogMutation) ResetAction() {
+	m.action = nil
+}
+
+// SetTarget sets the "target" field.
+func (m *AuditLogMutation) SetTarget(s string) {
+	m.target = &s
+}
+
+// Target returns the value of the "target" field in the mutation.
+func (m *AuditLogMutation) Target() (r string, exists bool) {
+	v := m.target
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTarget returns the old "target" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldTarget(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTarget is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTarget requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTarget: %w", err)
+	}
+	return oldValue.Target, nil
+}
+
+// ClearTarget clears the value of the "target" field.
+func (m *AuditLogMutation) ClearTarget() {
+	m.target = nil
+	m.clearedFields[auditlog.FieldTarget] = struct{}{}
+}
+
+// TargetCleared returns if the "target" field was cleared in this mutation.
+func (m *AuditLogMutation) TargetCleared() bool {
+	_, ok := m.clearedFields[auditlog.FieldTarget]
+	return ok
+}
+
+// ResetTarget resets all changes to the "target" field.
+func (m *AuditLogMutation) ResetTarget() {
+	m.target = nil
+	delete(m.clearedFields, auditlog.FieldTarget)
+}
+
+// SetDetail sets the "detail" field.
+func (m *AuditLogMutation) SetDetail(value map[string]interface{}) {
+	m.detail = &value
+}
+
+// Detail returns the value of the "detail" field in the mutation.
+func (m *AuditLogMutation) Detail() (r map[string]interface{}, exists bool) {
+	v := m.detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetail returns the old "detail" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldDetail(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetail: %w", err)
+	}
+	return oldValue.Detail, nil
+}
+
+// ClearDetail clears the value of the "detail" field.
+func (m *AuditLogMutation) ClearDetail() {
+	m.detail = nil
+	m.clearedFields[auditlog.FieldDetail] = struct{}{}
+}
+
+// DetailCleared returns if the "detail" field was cleared in this mutation.
+func (m *AuditLogMutation) DetailCleared() bool {
+	_, ok := m.clearedFields[auditlog.FieldDetail]
+	return ok
+}
+
+// ResetDetail resets all changes to the "detail" field.
+func (m *AuditLogMutation) ResetDetail() {
+	m.detail = nil
+	delete(m.clearedFields, auditlog.FieldDetail)
+}
+
+// SetRemoteAddr sets the "remote_addr" field.
+func (m *AuditLogMutation) SetRemoteAddr(s string) {
+	m.remote_addr = &s
+}
+
+// RemoteAddr returns the value of the "remote_addr" field in the mutation.
+func (m *AuditLogMutation) RemoteAddr() (r string, exists bool) {
+	v := m.remote_addr
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemoteAddr returns the old "remote_addr" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldRemoteAddr(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemoteAddr is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemoteAddr requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemoteAddr: %w", err)
+	}
+	return oldValue.RemoteAddr, nil
+}
+
+// ClearRemoteAddr clears the value of the "remote_addr" field.
+func (m *AuditLogMutation) ClearRemoteAddr() {
+	m.remote_addr = nil
+	m.clearedFields[auditlog.FieldRemoteAddr] = struct{}{}
+}
+
+// RemoteAddrCleared returns if the "remote_addr" field was cleared in this mutation.
+func (m *AuditLogMutation) RemoteAddrCleared() bool {
+	_, ok := m.clearedFields[auditlog.FieldRemoteAddr]
+	return ok
+}
+
+// ResetRemoteAddr resets all changes to the "remote_addr" field.
+func (m *AuditLogMutation) ResetRemoteAddr() {
+	m.remote_addr = nil
+	delete(m.clearedFields, auditlog.FieldRemoteAddr)
+}
+
+// SetRequestID sets the "request_id" field.
+func (m *AuditLogMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *AuditLogMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ClearRequestID clears the value of the "request_id" field.
+func (m *AuditLogMutation) ClearRequestID() {
+	m.request_id = nil
+	m.clearedFields[auditlog.FieldRequestID] = struct{}{}
+}
+
+// RequestIDCleared returns if the "request_id" field was cleared in this mutation.
+func (m *AuditLogMutation) RequestIDCleared() bool {
+	_, ok := m.clearedFields[auditlog.FieldRequestID]
+	return ok
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *AuditLogMutation) ResetRequestID() {
+	m.request_id = nil
+	delete(m.clearedFields, auditlog.FieldRequestID)
+}
+
+// SetPrevHash sets the "prev_hash" field.
+func (m *AuditLogMutation) SetPrevHash(s string) {
+	m.prev_hash = &s
+}
+
+// PrevHash returns the value of the "prev_hash" field in the mutation.
+func (m *AuditLogMutation) PrevHash() (r string, exists bool) {
+	v := m.prev_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrevHash returns the old "prev_hash" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldPrevHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrevHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrevHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrevHash: %w", err)
+	}
+	return oldValue.PrevHash, nil
+}
+
+// ResetPrevHash resets all changes to the "prev_hash" field.
+func (m *AuditLogMutation) ResetPrevHash() {
+	m.prev_hash = nil
+}
+
+// SetHash sets the "hash" field.
+func (m *AuditLogMutation) SetHash(s string) {
+	m.hash = &s
+}
+
+// Hash returns the value of the "hash" field in the mutation.
+func (m *AuditLogMutation) Hash() (r string, exists bool) {
+	v := m.hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHash returns the old "hash" field's value of the AuditLog entity.
+// If the AuditLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditLogMutation) OldHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHash: %w", err)
+	}
+	return oldValue.Hash, nil
+}
+
+// ResetHash resets all changes to the "hash" field.
+func (m *AuditLogMutation) ResetHash() {
+	m.hash = nil
+}
+
+// Where appends a list predicates to the AuditLogMutation builder.
+func (m *AuditLogMutation) Where(ps ...predicate.AuditLog) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditLogMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditLogMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditLog, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditLogMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditLogMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditLog).
+func (m *AuditLogMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditLogMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.seq != nil {
+		fields = append(fields, auditlog.FieldSeq)
+	}
+	if m.at != nil {
+		fields = append(fields, auditlog.FieldAt)
+	}
+	if m.actor != nil {
+		fields = append(fields, auditlog.FieldActor)
+	}
+	if m.actor_kind != nil {
+		fields = append(fields, auditlog.FieldActorKind)
+	}
+	if m.actor_token_id != nil {
+		fields = append(fields, auditlog.FieldActorTokenID)
+	}
+	if m.action != nil {
+		fields = append(fields, auditlog.FieldAction)
+	}
+	if m.target != nil {
+		fields = append(fields, auditlog.FieldTarget)
+	}
+	if m.detail != nil {
+		fields = append(fields, auditlog.FieldDetail)
+	}
+	if m.remote_addr != nil {
+		fields = append(fields, auditlog.FieldRemoteAddr)
+	}
+	if m.request_id != nil {
+		fields = append(fields, auditlog.FieldRequestID)
+	}
+	if m.prev_hash != nil {
+		fields = append(fields, auditlog.FieldPrevHash)
+	}
+	if m.hash != nil {
+		fields = append(fields, auditlog.FieldHash)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditLogMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditlog.FieldSeq:
+		return m.Seq()
+	case auditlog.FieldAt:
+		return m.At()
+	case auditlog.FieldActor:
+		return m.Actor()
+	case auditlog.FieldActorKind:
+		return m.ActorKind()
+	case auditlog.FieldActorTokenID:
+		return m.ActorTokenID()
+	case auditlog.FieldAction:
+		return m.Action()
+	case auditlog.FieldTarget:
+		return m.Target()
+	case auditlog.FieldDetail:
+		return m.Detail()
+	case auditlog.FieldRemoteAddr:
+		return m.RemoteAddr()
+	case auditlog.FieldRequestID:
+		return m.RequestID()
+	case auditlog.FieldPrevHash:
+		return m.PrevHash()
+	case auditlog.FieldHash:
+		return m.Hash()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditLogMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditlog.FieldSeq:
+		return m.OldSeq(ctx)
+	case auditlog.FieldAt:
+		return m.OldAt(ctx)
+	case auditlog.FieldActor:
+		return m.OldActor(ctx)
+	case auditlog.FieldActorKind:
+		return m.OldActorKind(ctx)
+	case auditlog.FieldActorTokenID:
+		return m.OldActorTokenID(ctx)
+	case auditlog.FieldAction:
+		return m.OldAction(ctx)
+	case auditlog.FieldTarget:
+		return m.OldTarget(ctx)
+	case auditlog.FieldDetail:
+		return m.OldDetail(ctx)
+	case auditlog.FieldRemoteAddr:
+		return m.OldRemoteAddr(ctx)
+	case auditlog.FieldRequestID:
+		return m.OldRequestID(ctx)
+	case auditlog.FieldPrevHash:
+		return m.OldPrevHash(ctx)
+	case auditlog.FieldHash:
+		return m.OldHash(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditLog field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditLogMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditlog.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case auditlog.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	case auditlog.FieldActor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActor(v)
+		return nil
+	case auditlog.FieldActorKind:
+		v, ok := value.(auditlog.ActorKind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorKind(v)
+		return nil
+	case auditlog.FieldActorTokenID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorTokenID(v)
+		return nil
+	case auditlog.FieldAction:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAction(v)
+		return nil
+	case auditlog.FieldTarget:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTarget(v)
+		return nil
+	case auditlog.FieldDetail:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetail(v)
+		return nil
+	case auditlog.FieldRemoteAddr:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemoteAddr(v)
+		return nil
+	case auditlog.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
+	case auditlog.FieldPrevHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrevHash(v)
+		return nil
+	case auditlog.FieldHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHash(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditLog field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditLogMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, auditlog.FieldSeq)
+	}
+	if m.addactor_token_id != nil {
+		fields = append(fields, auditlog.FieldActorTokenID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditLogMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditlog.FieldSeq:
+		return m.AddedSeq()
+	case auditlog.FieldActorTokenID:
+		return m.AddedActorTokenID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditLogMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditlog.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	case auditlog.FieldActorTokenID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddActorTokenID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditLog numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditLogMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(auditlog.FieldActorTokenID) {
+		fields = append(fields, auditlog.FieldActorTokenID)
+	}
+	if m.FieldCleared(auditlog.FieldTarget) {
+		fields = append(fields, auditlog.FieldTarget)
+	}
+	if m.FieldCleared(auditlog.FieldDetail) {
+		fields = append(fields, auditlog.FieldDetail)
+	}
+	if m.FieldCleared(auditlog.FieldRemoteAddr) {
+		fields = append(fields, auditlog.FieldRemoteAddr)
+	}
+	if m.FieldCleared(auditlog.FieldRequestID) {
+		fields = append(fields, auditlog.FieldRequestID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditLogMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditLogMutation) ClearField(name string) error {
+	switch name {
+	case auditlog.FieldActorTokenID:
+		m.ClearActorTokenID()
+		return nil
+	case auditlog.FieldTarget:
+		m.ClearTarget()
+		return nil
+	case auditlog.FieldDetail:
+		m.ClearDetail()
+		return nil
+	case auditlog.FieldRemoteAddr:
+		m.ClearRemoteAddr()
+		return nil
+	case auditlog.FieldRequestID:
+		m.ClearRequestID()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditLog nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditLogMutation) ResetField(name string) error {
+	switch name {
+	case auditlog.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case auditlog.FieldAt:
+		m.ResetAt()
+		return nil
+	case auditlog.FieldActor:
+		m.ResetActor()
+		return nil
+	case auditlog.FieldActorKind:
+		m.ResetActorKind()
+		return nil
+	case auditlog.FieldActorTokenID:
+		m.ResetActorTokenID()
+		return nil
+	case auditlog.FieldAction:
+		m.ResetAction()
+		return nil
+	case auditlog.FieldTarget:
+		m.ResetTarget()
+		return nil
+	case auditlog.FieldDetail:
+		m.ResetDetail()
+		return nil
+	case auditlog.FieldRemoteAddr:
+		m.ResetRemoteAddr()
+		return nil
+	case auditlog.FieldRequestID:
+		m.ResetRequestID()
+		return nil
+	case auditlog.FieldPrevHash:
+		m.ResetPrevHash()
+		return nil
+	case auditlog.FieldHash:
+		m.ResetHash()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditLog field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditLogMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditLogMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditLogMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditLogMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditLogMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditLogMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditLogMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditLog unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditLogMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditLog edge %s", name)
 }
 
 // JobMutation represents an operation that mutates the Job nodes in the graph.
@@ -10173,6 +17118,3000 @@ func (m *MetricRollupMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown MetricRollup edge %s", name)
 }
 
+// ReconciliationFindingMutation represents an operation that mutates the ReconciliationFinding nodes in the graph.
+type ReconciliationFindingMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	kind            *reconciliationfinding.Kind
+	severity        *reconciliationfinding.Severity
+	subject         *string
+	topic           *string
+	resource_id     *string
+	detail          *string
+	data            *map[string]interface{}
+	status          *reconciliationfinding.Status
+	auto_resolved   *bool
+	resolved_at     *time.Time
+	resolved_by     *string
+	resolution_note *string
+	created_at      *time.Time
+	clearedFields   map[string]struct{}
+	run             *int
+	clearedrun      bool
+	done            bool
+	oldValue        func(context.Context) (*ReconciliationFinding, error)
+	predicates      []predicate.ReconciliationFinding
+}
+
+var _ ent.Mutation = (*ReconciliationFindingMutation)(nil)
+
+// reconciliationfindingOption allows management of the mutation configuration using functional options.
+type reconciliationfindingOption func(*ReconciliationFindingMutation)
+
+// newReconciliationFindingMutation creates new mutation for the ReconciliationFinding entity.
+func newReconciliationFindingMutation(c config, op Op, opts ...reconciliationfindingOption) *ReconciliationFindingMutation {
+	m := &ReconciliationFindingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeReconciliationFinding,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withReconciliationFindingID sets the ID field of the mutation.
+func withReconciliationFindingID(id int) reconciliationfindingOption {
+	return func(m *ReconciliationFindingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ReconciliationFinding
+		)
+		m.oldValue = func(ctx context.Context) (*ReconciliationFinding, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ReconciliationFinding.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withReconciliationFinding sets the old ReconciliationFinding of the mutation.
+func withReconciliationFinding(node *ReconciliationFinding) reconciliationfindingOption {
+	return func(m *ReconciliationFindingMutation) {
+		m.oldValue = func(context.Context) (*ReconciliationFinding, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ReconciliationFindingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ReconciliationFindingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ReconciliationFindingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ReconciliationFindingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ReconciliationFinding.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *ReconciliationFindingMutation) SetKind(r reconciliationfinding.Kind) {
+	m.kind = &r
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ReconciliationFindingMutation) Kind() (r reconciliationfinding.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldKind(ctx context.Context) (v reconciliationfinding.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ReconciliationFindingMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetSeverity sets the "severity" field.
+func (m *ReconciliationFindingMutation) SetSeverity(r reconciliationfinding.Severity) {
+	m.severity = &r
+}
+
+// Severity returns the value of the "severity" field in the mutation.
+func (m *ReconciliationFindingMutation) Severity() (r reconciliationfinding.Severity, exists bool) {
+	v := m.severity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeverity returns the old "severity" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldSeverity(ctx context.Context) (v reconciliationfinding.Severity, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeverity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeverity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeverity: %w", err)
+	}
+	return oldValue.Severity, nil
+}
+
+// ResetSeverity resets all changes to the "severity" field.
+func (m *ReconciliationFindingMutation) ResetSeverity() {
+	m.severity = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *ReconciliationFindingMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *ReconciliationFindingMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *ReconciliationFindingMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetTopic sets the "topic" field.
+func (m *ReconciliationFindingMutation) SetTopic(s string) {
+	m.topic = &s
+}
+
+// Topic returns the value of the "topic" field in the mutation.
+func (m *ReconciliationFindingMutation) Topic() (r string, exists bool) {
+	v := m.topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopic returns the old "topic" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopic: %w", err)
+	}
+	return oldValue.Topic, nil
+}
+
+// ClearTopic clears the value of the "topic" field.
+func (m *ReconciliationFindingMutation) ClearTopic() {
+	m.topic = nil
+	m.clearedFields[reconciliationfinding.FieldTopic] = struct{}{}
+}
+
+// TopicCleared returns if the "topic" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) TopicCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldTopic]
+	return ok
+}
+
+// ResetTopic resets all changes to the "topic" field.
+func (m *ReconciliationFindingMutation) ResetTopic() {
+	m.topic = nil
+	delete(m.clearedFields, reconciliationfinding.FieldTopic)
+}
+
+// SetResourceID sets the "resource_id" field.
+func (m *ReconciliationFindingMutation) SetResourceID(s string) {
+	m.resource_id = &s
+}
+
+// ResourceID returns the value of the "resource_id" field in the mutation.
+func (m *ReconciliationFindingMutation) ResourceID() (r string, exists bool) {
+	v := m.resource_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResourceID returns the old "resource_id" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldResourceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResourceID: %w", err)
+	}
+	return oldValue.ResourceID, nil
+}
+
+// ClearResourceID clears the value of the "resource_id" field.
+func (m *ReconciliationFindingMutation) ClearResourceID() {
+	m.resource_id = nil
+	m.clearedFields[reconciliationfinding.FieldResourceID] = struct{}{}
+}
+
+// ResourceIDCleared returns if the "resource_id" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) ResourceIDCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldResourceID]
+	return ok
+}
+
+// ResetResourceID resets all changes to the "resource_id" field.
+func (m *ReconciliationFindingMutation) ResetResourceID() {
+	m.resource_id = nil
+	delete(m.clearedFields, reconciliationfinding.FieldResourceID)
+}
+
+// SetDetail sets the "detail" field.
+func (m *ReconciliationFindingMutation) SetDetail(s string) {
+	m.detail = &s
+}
+
+// Detail returns the value of the "detail" field in the mutation.
+func (m *ReconciliationFindingMutation) Detail() (r string, exists bool) {
+	v := m.detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetail returns the old "detail" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldDetail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetail: %w", err)
+	}
+	return oldValue.Detail, nil
+}
+
+// ResetDetail resets all changes to the "detail" field.
+func (m *ReconciliationFindingMutation) ResetDetail() {
+	m.detail = nil
+}
+
+// SetData sets the "data" field.
+func (m *ReconciliationFindingMutation) SetData(value map[string]interface{}) {
+	m.data = &value
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *ReconciliationFindingMutation) Data() (r map[string]interface{}, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldData(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ClearData clears the value of the "data" field.
+func (m *ReconciliationFindingMutation) ClearData() {
+	m.data = nil
+	m.clearedFields[reconciliationfinding.FieldData] = struct{}{}
+}
+
+// DataCleared returns if the "data" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) DataCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldData]
+	return ok
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *ReconciliationFindingMutation) ResetData() {
+	m.data = nil
+	delete(m.clearedFields, reconciliationfinding.FieldData)
+}
+
+// SetStatus sets the "status" field.
+func (m *ReconciliationFindingMutation) SetStatus(r reconciliationfinding.Status) {
+	m.status = &r
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ReconciliationFindingMutation) Status() (r reconciliationfinding.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldStatus(ctx context.Context) (v reconciliationfinding.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ReconciliationFindingMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAutoResolved sets the "auto_resolved" field.
+func (m *ReconciliationFindingMutation) SetAutoResolved(b bool) {
+	m.auto_resolved = &b
+}
+
+// AutoResolved returns the value of the "auto_resolved" field in the mutation.
+func (m *ReconciliationFindingMutation) AutoResolved() (r bool, exists bool) {
+	v := m.auto_resolved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoResolved returns the old "auto_resolved" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldAutoResolved(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoResolved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoResolved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoResolved: %w", err)
+	}
+	return oldValue.AutoResolved, nil
+}
+
+// ResetAutoResolved resets all changes to the "auto_resolved" field.
+func (m *ReconciliationFindingMutation) ResetAutoResolved() {
+	m.auto_resolved = nil
+}
+
+// SetResolvedAt sets the "resolved_at" field.
+func (m *ReconciliationFindingMutation) SetResolvedAt(t time.Time) {
+	m.resolved_at = &t
+}
+
+// ResolvedAt returns the value of the "resolved_at" field in the mutation.
+func (m *ReconciliationFindingMutation) ResolvedAt() (r time.Time, exists bool) {
+	v := m.resolved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedAt returns the old "resolved_at" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldResolvedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedAt: %w", err)
+	}
+	return oldValue.ResolvedAt, nil
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (m *ReconciliationFindingMutation) ClearResolvedAt() {
+	m.resolved_at = nil
+	m.clearedFields[reconciliationfinding.FieldResolvedAt] = struct{}{}
+}
+
+// ResolvedAtCleared returns if the "resolved_at" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) ResolvedAtCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldResolvedAt]
+	return ok
+}
+
+// ResetResolvedAt resets all changes to the "resolved_at" field.
+func (m *ReconciliationFindingMutation) ResetResolvedAt() {
+	m.resolved_at = nil
+	delete(m.clearedFields, reconciliationfinding.FieldResolvedAt)
+}
+
+// SetResolvedBy sets the "resolved_by" field.
+func (m *ReconciliationFindingMutation) SetResolvedBy(s string) {
+	m.resolved_by = &s
+}
+
+// ResolvedBy returns the value of the "resolved_by" field in the mutation.
+func (m *ReconciliationFindingMutation) ResolvedBy() (r string, exists bool) {
+	v := m.resolved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedBy returns the old "resolved_by" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldResolvedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedBy: %w", err)
+	}
+	return oldValue.ResolvedBy, nil
+}
+
+// ClearResolvedBy clears the value of the "resolved_by" field.
+func (m *ReconciliationFindingMutation) ClearResolvedBy() {
+	m.resolved_by = nil
+	m.clearedFields[reconciliationfinding.FieldResolvedBy] = struct{}{}
+}
+
+// ResolvedByCleared returns if the "resolved_by" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) ResolvedByCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldResolvedBy]
+	return ok
+}
+
+// ResetResolvedBy resets all changes to the "resolved_by" field.
+func (m *ReconciliationFindingMutation) ResetResolvedBy() {
+	m.resolved_by = nil
+	delete(m.clearedFields, reconciliationfinding.FieldResolvedBy)
+}
+
+// SetResolutionNote sets the "resolution_note" field.
+func (m *ReconciliationFindingMutation) SetResolutionNote(s string) {
+	m.resolution_note = &s
+}
+
+// ResolutionNote returns the value of the "resolution_note" field in the mutation.
+func (m *ReconciliationFindingMutation) ResolutionNote() (r string, exists bool) {
+	v := m.resolution_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolutionNote returns the old "resolution_note" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldResolutionNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolutionNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolutionNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolutionNote: %w", err)
+	}
+	return oldValue.ResolutionNote, nil
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (m *ReconciliationFindingMutation) ClearResolutionNote() {
+	m.resolution_note = nil
+	m.clearedFields[reconciliationfinding.FieldResolutionNote] = struct{}{}
+}
+
+// ResolutionNoteCleared returns if the "resolution_note" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) ResolutionNoteCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldResolutionNote]
+	return ok
+}
+
+// ResetResolutionNote resets all changes to the "resolution_note" field.
+func (m *ReconciliationFindingMutation) ResetResolutionNote() {
+	m.resolution_note = nil
+	delete(m.clearedFields, reconciliationfinding.FieldResolutionNote)
+}
+
+// SetRunID sets the "run_id" field.
+func (m *ReconciliationFindingMutation) SetRunID(i int) {
+	m.run = &i
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *ReconciliationFindingMutation) RunID() (r int, exists bool) {
+	v := m.run
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldRunID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// ClearRunID clears the value of the "run_id" field.
+func (m *ReconciliationFindingMutation) ClearRunID() {
+	m.run = nil
+	m.clearedFields[reconciliationfinding.FieldRunID] = struct{}{}
+}
+
+// RunIDCleared returns if the "run_id" field was cleared in this mutation.
+func (m *ReconciliationFindingMutation) RunIDCleared() bool {
+	_, ok := m.clearedFields[reconciliationfinding.FieldRunID]
+	return ok
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *ReconciliationFindingMutation) ResetRunID() {
+	m.run = nil
+	delete(m.clearedFields, reconciliationfinding.FieldRunID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ReconciliationFindingMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ReconciliationFindingMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ReconciliationFinding entity.
+// If the ReconciliationFinding object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationFindingMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ReconciliationFindingMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearRun clears the "run" edge to the ReconciliationRun entity.
+func (m *ReconciliationFindingMutation) ClearRun() {
+	m.clearedrun = true
+	m.clearedFields[reconciliationfinding.FieldRunID] = struct{}{}
+}
+
+// RunCleared reports if the "run" edge to the ReconciliationRun entity was cleared.
+func (m *ReconciliationFindingMutation) RunCleared() bool {
+	return m.RunIDCleared() || m.clearedrun
+}
+
+// RunIDs returns the "run" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RunID instead. It exists only for internal usage by the builders.
+func (m *ReconciliationFindingMutation) RunIDs() (ids []int) {
+	if id := m.run; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRun resets all changes to the "run" edge.
+func (m *ReconciliationFindingMutation) ResetRun() {
+	m.run = nil
+	m.clearedrun = false
+}
+
+// Where appends a list predicates to the ReconciliationFindingMutation builder.
+func (m *ReconciliationFindingMutation) Where(ps ...predicate.ReconciliationFinding) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ReconciliationFindingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ReconciliationFindingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ReconciliationFinding, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ReconciliationFindingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ReconciliationFindingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ReconciliationFinding).
+func (m *ReconciliationFindingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ReconciliationFindingMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.kind != nil {
+		fields = append(fields, reconciliationfinding.FieldKind)
+	}
+	if m.severity != nil {
+		fields = append(fields, reconciliationfinding.FieldSeverity)
+	}
+	if m.subject != nil {
+		fields = append(fields, reconciliationfinding.FieldSubject)
+	}
+	if m.topic != nil {
+		fields = append(fields, reconciliationfinding.FieldTopic)
+	}
+	if m.resource_id != nil {
+		fields = append(fields, reconciliationfinding.FieldResourceID)
+	}
+	if m.detail != nil {
+		fields = append(fields, reconciliationfinding.FieldDetail)
+	}
+	if m.data != nil {
+		fields = append(fields, reconciliationfinding.FieldData)
+	}
+	if m.status != nil {
+		fields = append(fields, reconciliationfinding.FieldStatus)
+	}
+	if m.auto_resolved != nil {
+		fields = append(fields, reconciliationfinding.FieldAutoResolved)
+	}
+	if m.resolved_at != nil {
+		fields = append(fields, reconciliationfinding.FieldResolvedAt)
+	}
+	if m.resolved_by != nil {
+		fields = append(fields, reconciliationfinding.FieldResolvedBy)
+	}
+	if m.resolution_note != nil {
+		fields = append(fields, reconciliationfinding.FieldResolutionNote)
+	}
+	if m.run != nil {
+		fields = append(fields, reconciliationfinding.FieldRunID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, reconciliationfinding.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ReconciliationFindingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case reconciliationfinding.FieldKind:
+		return m.Kind()
+	case reconciliationfinding.FieldSeverity:
+		return m.Severity()
+	case reconciliationfinding.FieldSubject:
+		return m.Subject()
+	case reconciliationfinding.FieldTopic:
+		return m.Topic()
+	case reconciliationfinding.FieldResourceID:
+		return m.ResourceID()
+	case reconciliationfinding.FieldDetail:
+		return m.Detail()
+	case reconciliationfinding.FieldData:
+		return m.Data()
+	case reconciliationfinding.FieldStatus:
+		return m.Status()
+	case reconciliationfinding.FieldAutoResolved:
+		return m.AutoResolved()
+	case reconciliationfinding.FieldResolvedAt:
+		return m.ResolvedAt()
+	case reconciliationfinding.FieldResolvedBy:
+		return m.ResolvedBy()
+	case reconciliationfinding.FieldResolutionNote:
+		return m.ResolutionNote()
+	case reconciliationfinding.FieldRunID:
+		return m.RunID()
+	case reconciliationfinding.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ReconciliationFindingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case reconciliationfinding.FieldKind:
+		return m.OldKind(ctx)
+	case reconciliationfinding.FieldSeverity:
+		return m.OldSeverity(ctx)
+	case reconciliationfinding.FieldSubject:
+		return m.OldSubject(ctx)
+	case reconciliationfinding.FieldTopic:
+		return m.OldTopic(ctx)
+	case reconciliationfinding.FieldResourceID:
+		return m.OldResourceID(ctx)
+	case reconciliationfinding.FieldDetail:
+		return m.OldDetail(ctx)
+	case reconciliationfinding.FieldData:
+		return m.OldData(ctx)
+	case reconciliationfinding.FieldStatus:
+		return m.OldStatus(ctx)
+	case reconciliationfinding.FieldAutoResolved:
+		return m.OldAutoResolved(ctx)
+	case reconciliationfinding.FieldResolvedAt:
+		return m.OldResolvedAt(ctx)
+	case reconciliationfinding.FieldResolvedBy:
+		return m.OldResolvedBy(ctx)
+	case reconciliationfinding.FieldResolutionNote:
+		return m.OldResolutionNote(ctx)
+	case reconciliationfinding.FieldRunID:
+		return m.OldRunID(ctx)
+	case reconciliationfinding.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ReconciliationFinding field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ReconciliationFindingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case reconciliationfinding.FieldKind:
+		v, ok := value.(reconciliationfinding.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case reconciliationfinding.FieldSeverity:
+		v, ok := value.(reconciliationfinding.Severity)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeverity(v)
+		return nil
+	case reconciliationfinding.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case reconciliationfinding.FieldTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopic(v)
+		return nil
+	case reconciliationfinding.FieldResourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResourceID(v)
+		return nil
+	case reconciliationfinding.FieldDetail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetail(v)
+		return nil
+	case reconciliationfinding.FieldData:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	case reconciliationfinding.FieldStatus:
+		v, ok := value.(reconciliationfinding.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case reconciliationfinding.FieldAutoResolved:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoResolved(v)
+		return nil
+	case reconciliationfinding.FieldResolvedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedAt(v)
+		return nil
+	case reconciliationfinding.FieldResolvedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedBy(v)
+		return nil
+	case reconciliationfinding.FieldResolutionNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolutionNote(v)
+		return nil
+	case reconciliationfinding.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case reconciliationfinding.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationFinding field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ReconciliationFindingMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ReconciliationFindingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ReconciliationFindingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ReconciliationFinding numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ReconciliationFindingMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(reconciliationfinding.FieldTopic) {
+		fields = append(fields, reconciliationfinding.FieldTopic)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldResourceID) {
+		fields = append(fields, reconciliationfinding.FieldResourceID)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldData) {
+		fields = append(fields, reconciliationfinding.FieldData)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldResolvedAt) {
+		fields = append(fields, reconciliationfinding.FieldResolvedAt)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldResolvedBy) {
+		fields = append(fields, reconciliationfinding.FieldResolvedBy)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldResolutionNote) {
+		fields = append(fields, reconciliationfinding.FieldResolutionNote)
+	}
+	if m.FieldCleared(reconciliationfinding.FieldRunID) {
+		fields = append(fields, reconciliationfinding.FieldRunID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ReconciliationFindingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ReconciliationFindingMutation) ClearField(name string) error {
+	switch name {
+	case reconciliationfinding.FieldTopic:
+		m.ClearTopic()
+		return nil
+	case reconciliationfinding.FieldResourceID:
+		m.ClearResourceID()
+		return nil
+	case reconciliationfinding.FieldData:
+		m.ClearData()
+		return nil
+	case reconciliationfinding.FieldResolvedAt:
+		m.ClearResolvedAt()
+		return nil
+	case reconciliationfinding.FieldResolvedBy:
+		m.ClearResolvedBy()
+		return nil
+	case reconciliationfinding.FieldResolutionNote:
+		m.ClearResolutionNote()
+		return nil
+	case reconciliationfinding.FieldRunID:
+		m.ClearRunID()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationFinding nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ReconciliationFindingMutation) ResetField(name string) error {
+	switch name {
+	case reconciliationfinding.FieldKind:
+		m.ResetKind()
+		return nil
+	case reconciliationfinding.FieldSeverity:
+		m.ResetSeverity()
+		return nil
+	case reconciliationfinding.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case reconciliationfinding.FieldTopic:
+		m.ResetTopic()
+		return nil
+	case reconciliationfinding.FieldResourceID:
+		m.ResetResourceID()
+		return nil
+	case reconciliationfinding.FieldDetail:
+		m.ResetDetail()
+		return nil
+	case reconciliationfinding.FieldData:
+		m.ResetData()
+		return nil
+	case reconciliationfinding.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case reconciliationfinding.FieldAutoResolved:
+		m.ResetAutoResolved()
+		return nil
+	case reconciliationfinding.FieldResolvedAt:
+		m.ResetResolvedAt()
+		return nil
+	case reconciliationfinding.FieldResolvedBy:
+		m.ResetResolvedBy()
+		return nil
+	case reconciliationfinding.FieldResolutionNote:
+		m.ResetResolutionNote()
+		return nil
+	case reconciliationfinding.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case reconciliationfinding.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationFinding field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ReconciliationFindingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.run != nil {
+		edges = append(edges, reconciliationfinding.EdgeRun)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ReconciliationFindingMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case reconciliationfinding.EdgeRun:
+		if id := m.run; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ReconciliationFindingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ReconciliationFindingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ReconciliationFindingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedrun {
+		edges = append(edges, reconciliationfinding.EdgeRun)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ReconciliationFindingMutation) EdgeCleared(name string) bool {
+	switch name {
+	case reconciliationfinding.EdgeRun:
+		return m.clearedrun
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ReconciliationFindingMutation) ClearEdge(name string) error {
+	switch name {
+	case reconciliationfinding.EdgeRun:
+		m.ClearRun()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationFinding unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ReconciliationFindingMutation) ResetEdge(name string) error {
+	switch name {
+	case reconciliationfinding.EdgeRun:
+		m.ResetRun()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationFinding edge %s", name)
+}
+
+// ReconciliationRunMutation represents an operation that mutates the ReconciliationRun nodes in the graph.
+type ReconciliationRunMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *int
+	status                  *reconciliationrun.Status
+	trigger                 *reconciliationrun.Trigger
+	window_start            *time.Time
+	window_end              *time.Time
+	dwolla_events           *int
+	adddwolla_events        *int
+	missing                 *int
+	addmissing              *int
+	imported                *int
+	addimported             *int
+	failed_deliveries       *int
+	addfailed_deliveries    *int
+	never_sent              *int
+	addnever_sent           *int
+	redelivery_requested    *int
+	addredelivery_requested *int
+	finding_count           *int
+	addfinding_count        *int
+	health_score            *float64
+	addhealth_score         *float64
+	components              *[]map[string]interface{}
+	appendcomponents        []map[string]interface{}
+	stats                   *map[string]interface{}
+	error                   *string
+	job_id                  *int
+	addjob_id               *int
+	started_at              *time.Time
+	finished_at             *time.Time
+	clearedFields           map[string]struct{}
+	findings                map[int]struct{}
+	removedfindings         map[int]struct{}
+	clearedfindings         bool
+	done                    bool
+	oldValue                func(context.Context) (*ReconciliationRun, error)
+	predicates              []predicate.ReconciliationRun
+}
+
+var _ ent.Mutation = (*ReconciliationRunMutation)(nil)
+
+// reconciliationrunOption allows management of the mutation configuration using functional options.
+type reconciliationrunOption func(*ReconciliationRunMutation)
+
+// newReconciliationRunMutation creates new mutation for the ReconciliationRun entity.
+func newReconciliationRunMutation(c config, op Op, opts ...reconciliationrunOption) *ReconciliationRunMutation {
+	m := &ReconciliationRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeReconciliationRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withReconciliationRunID sets the ID field of the mutation.
+func withReconciliationRunID(id int) reconciliationrunOption {
+	return func(m *ReconciliationRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ReconciliationRun
+		)
+		m.oldValue = func(ctx context.Context) (*ReconciliationRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ReconciliationRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withReconciliationRun sets the old ReconciliationRun of the mutation.
+func withReconciliationRun(node *ReconciliationRun) reconciliationrunOption {
+	return func(m *ReconciliationRunMutation) {
+		m.oldValue = func(context.Context) (*ReconciliationRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ReconciliationRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ReconciliationRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ReconciliationRunMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ReconciliationRunMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ReconciliationRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStatus sets the "status" field.
+func (m *ReconciliationRunMutation) SetStatus(r reconciliationrun.Status) {
+	m.status = &r
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ReconciliationRunMutation) Status() (r reconciliationrun.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldStatus(ctx context.Context) (v reconciliationrun.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ReconciliationRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetTrigger sets the "trigger" field.
+func (m *ReconciliationRunMutation) SetTrigger(r reconciliationrun.Trigger) {
+	m.trigger = &r
+}
+
+// Trigger returns the value of the "trigger" field in the mutation.
+func (m *ReconciliationRunMutation) Trigger() (r reconciliationrun.Trigger, exists bool) {
+	v := m.trigger
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrigger returns the old "trigger" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldTrigger(ctx context.Context) (v reconciliationrun.Trigger, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrigger is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrigger requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrigger: %w", err)
+	}
+	return oldValue.Trigger, nil
+}
+
+// ResetTrigger resets all changes to the "trigger" field.
+func (m *ReconciliationRunMutation) ResetTrigger() {
+	m.trigger = nil
+}
+
+// SetWindowStart sets the "window_start" field.
+func (m *ReconciliationRunMutation) SetWindowStart(t time.Time) {
+	m.window_start = &t
+}
+
+// WindowStart returns the value of the "window_start" field in the mutation.
+func (m *ReconciliationRunMutation) WindowStart() (r time.Time, exists bool) {
+	v := m.window_start
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowStart returns the old "window_start" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldWindowStart(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowStart is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowStart requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowStart: %w", err)
+	}
+	return oldValue.WindowStart, nil
+}
+
+// ResetWindowStart resets all changes to the "window_start" field.
+func (m *ReconciliationRunMutation) ResetWindowStart() {
+	m.window_start = nil
+}
+
+// SetWindowEnd sets the "window_end" field.
+func (m *ReconciliationRunMutation) SetWindowEnd(t time.Time) {
+	m.window_end = &t
+}
+
+// WindowEnd returns the value of the "window_end" field in the mutation.
+func (m *ReconciliationRunMutation) WindowEnd() (r time.Time, exists bool) {
+	v := m.window_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowEnd returns the old "window_end" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldWindowEnd(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowEnd: %w", err)
+	}
+	return oldValue.WindowEnd, nil
+}
+
+// ResetWindowEnd resets all changes to the "window_end" field.
+func (m *ReconciliationRunMutation) ResetWindowEnd() {
+	m.window_end = nil
+}
+
+// SetDwollaEvents sets the "dwolla_events" field.
+func (m *ReconciliationRunMutation) SetDwollaEvents(i int) {
+	m.dwolla_events = &i
+	m.adddwolla_events = nil
+}
+
+// DwollaEvents returns the value of the "dwolla_events" field in the mutation.
+func (m *ReconciliationRunMutation) DwollaEvents() (r int, exists bool) {
+	v := m.dwolla_events
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDwollaEvents returns the old "dwolla_events" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldDwollaEvents(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDwollaEvents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDwollaEvents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDwollaEvents: %w", err)
+	}
+	return oldValue.DwollaEvents, nil
+}
+
+// AddDwollaEvents adds i to the "dwolla_events" field.
+func (m *ReconciliationRunMutation) AddDwollaEvents(i int) {
+	if m.adddwolla_events != nil {
+		*m.adddwolla_events += i
+	} else {
+		m.adddwolla_events = &i
+	}
+}
+
+// AddedDwollaEvents returns the value that was added to the "dwolla_events" field in this mutation.
+func (m *ReconciliationRunMutation) AddedDwollaEvents() (r int, exists bool) {
+	v := m.adddwolla_events
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDwollaEvents resets all changes to the "dwolla_events" field.
+func (m *ReconciliationRunMutation) ResetDwollaEvents() {
+	m.dwolla_events = nil
+	m.adddwolla_events = nil
+}
+
+// SetMissing sets the "missing" field.
+func (m *ReconciliationRunMutation) SetMissing(i int) {
+	m.missing = &i
+	m.addmissing = nil
+}
+
+// Missing returns the value of the "missing" field in the mutation.
+func (m *ReconciliationRunMutation) Missing() (r int, exists bool) {
+	v := m.missing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMissing returns the old "missing" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldMissing(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMissing is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMissing requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMissing: %w", err)
+	}
+	return oldValue.Missing, nil
+}
+
+// AddMissing adds i to the "missing" field.
+func (m *ReconciliationRunMutation) AddMissing(i int) {
+	if m.addmissing != nil {
+		*m.addmissing += i
+	} else {
+		m.addmissing = &i
+	}
+}
+
+// AddedMissing returns the value that was added to the "missing" field in this mutation.
+func (m *ReconciliationRunMutation) AddedMissing() (r int, exists bool) {
+	v := m.addmissing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMissing resets all changes to the "missing" field.
+func (m *ReconciliationRunMutation) ResetMissing() {
+	m.missing = nil
+	m.addmissing = nil
+}
+
+// SetImported sets the "imported" field.
+func (m *ReconciliationRunMutation) SetImported(i int) {
+	m.imported = &i
+	m.addimported = nil
+}
+
+// Imported returns the value of the "imported" field in the mutation.
+func (m *ReconciliationRunMutation) Imported() (r int, exists bool) {
+	v := m.imported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImported returns the old "imported" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldImported(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImported is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImported requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImported: %w", err)
+	}
+	return oldValue.Imported, nil
+}
+
+// AddImported adds i to the "imported" field.
+func (m *ReconciliationRunMutation) AddImported(i int) {
+	if m.addimported != nil {
+		*m.addimported += i
+	} else {
+		m.addimported = &i
+	}
+}
+
+// AddedImported returns the value that was added to the "imported" field in this mutation.
+func (m *ReconciliationRunMutation) AddedImported() (r int, exists bool) {
+	v := m.addimported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetImported resets all changes to the "imported" field.
+func (m *ReconciliationRunMutation) ResetImported() {
+	m.imported = nil
+	m.addimported = nil
+}
+
+// SetFailedDeliveries sets the "failed_deliveries" field.
+func (m *ReconciliationRunMutation) SetFailedDeliveries(i int) {
+	m.failed_deliveries = &i
+	m.addfailed_deliveries = nil
+}
+
+// FailedDeliveries returns the value of the "failed_deliveries" field in the mutation.
+func (m *ReconciliationRunMutation) FailedDeliveries() (r int, exists bool) {
+	v := m.failed_deliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedDeliveries returns the old "failed_deliveries" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldFailedDeliveries(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedDeliveries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedDeliveries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedDeliveries: %w", err)
+	}
+	return oldValue.FailedDeliveries, nil
+}
+
+// AddFailedDeliveries adds i to the "failed_deliveries" field.
+func (m *ReconciliationRunMutation) AddFailedDeliveries(i int) {
+	if m.addfailed_deliveries != nil {
+		*m.addfailed_deliveries += i
+	} else {
+		m.addfailed_deliveries = &i
+	}
+}
+
+// AddedFailedDeliveries returns the value that was added to the "failed_deliveries" field in this mutation.
+func (m *ReconciliationRunMutation) AddedFailedDeliveries() (r int, exists bool) {
+	v := m.addfailed_deliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailedDeliveries resets all changes to the "failed_deliveries" field.
+func (m *ReconciliationRunMutation) ResetFailedDeliveries() {
+	m.failed_deliveries = nil
+	m.addfailed_deliveries = nil
+}
+
+// SetNeverSent sets the "never_sent" field.
+func (m *ReconciliationRunMutation) SetNeverSent(i int) {
+	m.never_sent = &i
+	m.addnever_sent = nil
+}
+
+// NeverSent returns the value of the "never_sent" field in the mutation.
+func (m *ReconciliationRunMutation) NeverSent() (r int, exists bool) {
+	v := m.never_sent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNeverSent returns the old "never_sent" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldNeverSent(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNeverSent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNeverSent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNeverSent: %w", err)
+	}
+	return oldValue.NeverSent, nil
+}
+
+// AddNeverSent adds i to the "never_sent" field.
+func (m *ReconciliationRunMutation) AddNeverSent(i int) {
+	if m.addnever_sent != nil {
+		*m.addnever_sent += i
+	} else {
+		m.addnever_sent = &i
+	}
+}
+
+// AddedNeverSent returns the value that was added to the "never_sent" field in this mutation.
+func (m *ReconciliationRunMutation) AddedNeverSent() (r int, exists bool) {
+	v := m.addnever_sent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNeverSent resets all changes to the "never_sent" field.
+func (m *ReconciliationRunMutation) ResetNeverSent() {
+	m.never_sent = nil
+	m.addnever_sent = nil
+}
+
+// SetRedeliveryRequested sets the "redelivery_requested" field.
+func (m *ReconciliationRunMutation) SetRedeliveryRequested(i int) {
+	m.redelivery_requested = &i
+	m.addredelivery_requested = nil
+}
+
+// RedeliveryRequested returns the value of the "redelivery_requested" field in the mutation.
+func (m *ReconciliationRunMutation) RedeliveryRequested() (r int, exists bool) {
+	v := m.redelivery_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRedeliveryRequested returns the old "redelivery_requested" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldRedeliveryRequested(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRedeliveryRequested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRedeliveryRequested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRedeliveryRequested: %w", err)
+	}
+	return oldValue.RedeliveryRequested, nil
+}
+
+// AddRedeliveryRequested adds i to the "redelivery_requested" field.
+func (m *ReconciliationRunMutation) AddRedeliveryRequested(i int) {
+	if m.addredelivery_requested != nil {
+		*m.addredelivery_requested += i
+	} else {
+		m.addredelivery_requested = &i
+	}
+}
+
+// AddedRedeliveryRequested returns the value that was added to the "redelivery_requested" field in this mutation.
+func (m *ReconciliationRunMutation) AddedRedeliveryRequested() (r int, exists bool) {
+	v := m.addredelivery_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRedeliveryRequested resets all changes to the "redelivery_requested" field.
+func (m *ReconciliationRunMutation) ResetRedeliveryRequested() {
+	m.redelivery_requested = nil
+	m.addredelivery_requested = nil
+}
+
+// SetFindingCount sets the "finding_count" field.
+func (m *ReconciliationRunMutation) SetFindingCount(i int) {
+	m.finding_count = &i
+	m.addfinding_count = nil
+}
+
+// FindingCount returns the value of the "finding_count" field in the mutation.
+func (m *ReconciliationRunMutation) FindingCount() (r int, exists bool) {
+	v := m.finding_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFindingCount returns the old "finding_count" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldFindingCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFindingCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFindingCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFindingCount: %w", err)
+	}
+	return oldValue.FindingCount, nil
+}
+
+// AddFindingCount adds i to the "finding_count" field.
+func (m *ReconciliationRunMutation) AddFindingCount(i int) {
+	if m.addfinding_count != nil {
+		*m.addfinding_count += i
+	} else {
+		m.addfinding_count = &i
+	}
+}
+
+// AddedFindingCount returns the value that was added to the "finding_count" field in this mutation.
+func (m *ReconciliationRunMutation) AddedFindingCount() (r int, exists bool) {
+	v := m.addfinding_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFindingCount resets all changes to the "finding_count" field.
+func (m *ReconciliationRunMutation) ResetFindingCount() {
+	m.finding_count = nil
+	m.addfinding_count = nil
+}
+
+// SetHealthScore sets the "health_score" field.
+func (m *ReconciliationRunMutation) SetHealthScore(f float64) {
+	m.health_score = &f
+	m.addhealth_score = nil
+}
+
+// HealthScore returns the value of the "health_score" field in the mutation.
+func (m *ReconciliationRunMutation) HealthScore() (r float64, exists bool) {
+	v := m.health_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHealthScore returns the old "health_score" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldHealthScore(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHealthScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHealthScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHealthScore: %w", err)
+	}
+	return oldValue.HealthScore, nil
+}
+
+// AddHealthScore adds f to the "health_score" field.
+func (m *ReconciliationRunMutation) AddHealthScore(f float64) {
+	if m.addhealth_score != nil {
+		*m.addhealth_score += f
+	} else {
+		m.addhealth_score = &f
+	}
+}
+
+// AddedHealthScore returns the value that was added to the "health_score" field in this mutation.
+func (m *ReconciliationRunMutation) AddedHealthScore() (r float64, exists bool) {
+	v := m.addhealth_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearHealthScore clears the value of the "health_score" field.
+func (m *ReconciliationRunMutation) ClearHealthScore() {
+	m.health_score = nil
+	m.addhealth_score = nil
+	m.clearedFields[reconciliationrun.FieldHealthScore] = struct{}{}
+}
+
+// HealthScoreCleared returns if the "health_score" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) HealthScoreCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldHealthScore]
+	return ok
+}
+
+// ResetHealthScore resets all changes to the "health_score" field.
+func (m *ReconciliationRunMutation) ResetHealthScore() {
+	m.health_score = nil
+	m.addhealth_score = nil
+	delete(m.clearedFields, reconciliationrun.FieldHealthScore)
+}
+
+// SetComponents sets the "components" field.
+func (m *ReconciliationRunMutation) SetComponents(value []map[string]interface{}) {
+	m.components = &value
+	m.appendcomponents = nil
+}
+
+// Components returns the value of the "components" field in the mutation.
+func (m *ReconciliationRunMutation) Components() (r []map[string]interface{}, exists bool) {
+	v := m.components
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComponents returns the old "components" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldComponents(ctx context.Context) (v []map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComponents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComponents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComponents: %w", err)
+	}
+	return oldValue.Components, nil
+}
+
+// AppendComponents adds value to the "components" field.
+func (m *ReconciliationRunMutation) AppendComponents(value []map[string]interface{}) {
+	m.appendcomponents = append(m.appendcomponents, value...)
+}
+
+// AppendedComponents returns the list of values that were appended to the "components" field in this mutation.
+func (m *ReconciliationRunMutation) AppendedComponents() ([]map[string]interface{}, bool) {
+	if len(m.appendcomponents) == 0 {
+		return nil, false
+	}
+	return m.appendcomponents, true
+}
+
+// ClearComponents clears the value of the "components" field.
+func (m *ReconciliationRunMutation) ClearComponents() {
+	m.components = nil
+	m.appendcomponents = nil
+	m.clearedFields[reconciliationrun.FieldComponents] = struct{}{}
+}
+
+// ComponentsCleared returns if the "components" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) ComponentsCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldComponents]
+	return ok
+}
+
+// ResetComponents resets all changes to the "components" field.
+func (m *ReconciliationRunMutation) ResetComponents() {
+	m.components = nil
+	m.appendcomponents = nil
+	delete(m.clearedFields, reconciliationrun.FieldComponents)
+}
+
+// SetStats sets the "stats" field.
+func (m *ReconciliationRunMutation) SetStats(value map[string]interface{}) {
+	m.stats = &value
+}
+
+// Stats returns the value of the "stats" field in the mutation.
+func (m *ReconciliationRunMutation) Stats() (r map[string]interface{}, exists bool) {
+	v := m.stats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStats returns the old "stats" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldStats(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStats is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStats requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStats: %w", err)
+	}
+	return oldValue.Stats, nil
+}
+
+// ClearStats clears the value of the "stats" field.
+func (m *ReconciliationRunMutation) ClearStats() {
+	m.stats = nil
+	m.clearedFields[reconciliationrun.FieldStats] = struct{}{}
+}
+
+// StatsCleared returns if the "stats" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) StatsCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldStats]
+	return ok
+}
+
+// ResetStats resets all changes to the "stats" field.
+func (m *ReconciliationRunMutation) ResetStats() {
+	m.stats = nil
+	delete(m.clearedFields, reconciliationrun.FieldStats)
+}
+
+// SetError sets the "error" field.
+func (m *ReconciliationRunMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *ReconciliationRunMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *ReconciliationRunMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[reconciliationrun.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *ReconciliationRunMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, reconciliationrun.FieldError)
+}
+
+// SetJobID sets the "job_id" field.
+func (m *ReconciliationRunMutation) SetJobID(i int) {
+	m.job_id = &i
+	m.addjob_id = nil
+}
+
+// JobID returns the value of the "job_id" field in the mutation.
+func (m *ReconciliationRunMutation) JobID() (r int, exists bool) {
+	v := m.job_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJobID returns the old "job_id" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldJobID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJobID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJobID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJobID: %w", err)
+	}
+	return oldValue.JobID, nil
+}
+
+// AddJobID adds i to the "job_id" field.
+func (m *ReconciliationRunMutation) AddJobID(i int) {
+	if m.addjob_id != nil {
+		*m.addjob_id += i
+	} else {
+		m.addjob_id = &i
+	}
+}
+
+// AddedJobID returns the value that was added to the "job_id" field in this mutation.
+func (m *ReconciliationRunMutation) AddedJobID() (r int, exists bool) {
+	v := m.addjob_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearJobID clears the value of the "job_id" field.
+func (m *ReconciliationRunMutation) ClearJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	m.clearedFields[reconciliationrun.FieldJobID] = struct{}{}
+}
+
+// JobIDCleared returns if the "job_id" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) JobIDCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldJobID]
+	return ok
+}
+
+// ResetJobID resets all changes to the "job_id" field.
+func (m *ReconciliationRunMutation) ResetJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	delete(m.clearedFields, reconciliationrun.FieldJobID)
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *ReconciliationRunMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *ReconciliationRunMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *ReconciliationRunMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *ReconciliationRunMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *ReconciliationRunMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the ReconciliationRun entity.
+// If the ReconciliationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReconciliationRunMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *ReconciliationRunMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[reconciliationrun.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *ReconciliationRunMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[reconciliationrun.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *ReconciliationRunMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, reconciliationrun.FieldFinishedAt)
+}
+
+// AddFindingIDs adds the "findings" edge to the ReconciliationFinding entity by ids.
+func (m *ReconciliationRunMutation) AddFindingIDs(ids ...int) {
+	if m.findings == nil {
+		m.findings = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.findings[ids[i]] = struct{}{}
+	}
+}
+
+// ClearFindings clears the "findings" edge to the ReconciliationFinding entity.
+func (m *ReconciliationRunMutation) ClearFindings() {
+	m.clearedfindings = true
+}
+
+// FindingsCleared reports if the "findings" edge to the ReconciliationFinding entity was cleared.
+func (m *ReconciliationRunMutation) FindingsCleared() bool {
+	return m.clearedfindings
+}
+
+// RemoveFindingIDs removes the "findings" edge to the ReconciliationFinding entity by IDs.
+func (m *ReconciliationRunMutation) RemoveFindingIDs(ids ...int) {
+	if m.removedfindings == nil {
+		m.removedfindings = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.findings, ids[i])
+		m.removedfindings[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedFindings returns the removed IDs of the "findings" edge to the ReconciliationFinding entity.
+func (m *ReconciliationRunMutation) RemovedFindingsIDs() (ids []int) {
+	for id := range m.removedfindings {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// FindingsIDs returns the "findings" edge IDs in the mutation.
+func (m *ReconciliationRunMutation) FindingsIDs() (ids []int) {
+	for id := range m.findings {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetFindings resets all changes to the "findings" edge.
+func (m *ReconciliationRunMutation) ResetFindings() {
+	m.findings = nil
+	m.clearedfindings = false
+	m.removedfindings = nil
+}
+
+// Where appends a list predicates to the ReconciliationRunMutation builder.
+func (m *ReconciliationRunMutation) Where(ps ...predicate.ReconciliationRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ReconciliationRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ReconciliationRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ReconciliationRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ReconciliationRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ReconciliationRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ReconciliationRun).
+func (m *ReconciliationRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ReconciliationRunMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.status != nil {
+		fields = append(fields, reconciliationrun.FieldStatus)
+	}
+	if m.trigger != nil {
+		fields = append(fields, reconciliationrun.FieldTrigger)
+	}
+	if m.window_start != nil {
+		fields = append(fields, reconciliationrun.FieldWindowStart)
+	}
+	if m.window_end != nil {
+		fields = append(fields, reconciliationrun.FieldWindowEnd)
+	}
+	if m.dwolla_events != nil {
+		fields = append(fields, reconciliationrun.FieldDwollaEvents)
+	}
+	if m.missing != nil {
+		fields = append(fields, reconciliationrun.FieldMissing)
+	}
+	if m.imported != nil {
+		fields = append(fields, reconciliationrun.FieldImported)
+	}
+	if m.failed_deliveries != nil {
+		fields = append(fields, reconciliationrun.FieldFailedDeliveries)
+	}
+	if m.never_sent != nil {
+		fields = append(fields, reconciliationrun.FieldNeverSent)
+	}
+	if m.redelivery_requested != nil {
+		fields = append(fields, reconciliationrun.FieldRedeliveryRequested)
+	}
+	if m.finding_count != nil {
+		fields = append(fields, reconciliationrun.FieldFindingCount)
+	}
+	if m.health_score != nil {
+		fields = append(fields, reconciliationrun.FieldHealthScore)
+	}
+	if m.components != nil {
+		fields = append(fields, reconciliationrun.FieldComponents)
+	}
+	if m.stats != nil {
+		fields = append(fields, reconciliationrun.FieldStats)
+	}
+	if m.error != nil {
+		fields = append(fields, reconciliationrun.FieldError)
+	}
+	if m.job_id != nil {
+		fields = append(fields, reconciliationrun.FieldJobID)
+	}
+	if m.started_at != nil {
+		fields = append(fields, reconciliationrun.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, reconciliationrun.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ReconciliationRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case reconciliationrun.FieldStatus:
+		return m.Status()
+	case reconciliationrun.FieldTrigger:
+		return m.Trigger()
+	case reconciliationrun.FieldWindowStart:
+		return m.WindowStart()
+	case reconciliationrun.FieldWindowEnd:
+		return m.WindowEnd()
+	case reconciliationrun.FieldDwollaEvents:
+		return m.DwollaEvents()
+	case reconciliationrun.FieldMissing:
+		return m.Missing()
+	case reconciliationrun.FieldImported:
+		return m.Imported()
+	case reconciliationrun.FieldFailedDeliveries:
+		return m.FailedDeliveries()
+	case reconciliationrun.FieldNeverSent:
+		return m.NeverSent()
+	case reconciliationrun.FieldRedeliveryRequested:
+		return m.RedeliveryRequested()
+	case reconciliationrun.FieldFindingCount:
+		return m.FindingCount()
+	case reconciliationrun.FieldHealthScore:
+		return m.HealthScore()
+	case reconciliationrun.FieldComponents:
+		return m.Components()
+	case reconciliationrun.FieldStats:
+		return m.Stats()
+	case reconciliationrun.FieldError:
+		return m.Error()
+	case reconciliationrun.FieldJobID:
+		return m.JobID()
+	case reconciliationrun.FieldStartedAt:
+		return m.StartedAt()
+	case reconciliationrun.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ReconciliationRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case reconciliationrun.FieldStatus:
+		return m.OldStatus(ctx)
+	case reconciliationrun.FieldTrigger:
+		return m.OldTrigger(ctx)
+	case reconciliationrun.FieldWindowStart:
+		return m.OldWindowStart(ctx)
+	case reconciliationrun.FieldWindowEnd:
+		return m.OldWindowEnd(ctx)
+	case reconciliationrun.FieldDwollaEvents:
+		return m.OldDwollaEvents(ctx)
+	case reconciliationrun.FieldMissing:
+		return m.OldMissing(ctx)
+	case reconciliationrun.FieldImported:
+		return m.OldImported(ctx)
+	case reconciliationrun.FieldFailedDeliveries:
+		return m.OldFailedDeliveries(ctx)
+	case reconciliationrun.FieldNeverSent:
+		return m.OldNeverSent(ctx)
+	case reconciliationrun.FieldRedeliveryRequested:
+		return m.OldRedeliveryRequested(ctx)
+	case reconciliationrun.FieldFindingCount:
+		return m.OldFindingCount(ctx)
+	case reconciliationrun.FieldHealthScore:
+		return m.OldHealthScore(ctx)
+	case reconciliationrun.FieldComponents:
+		return m.OldComponents(ctx)
+	case reconciliationrun.FieldStats:
+		return m.OldStats(ctx)
+	case reconciliationrun.FieldError:
+		return m.OldError(ctx)
+	case reconciliationrun.FieldJobID:
+		return m.OldJobID(ctx)
+	case reconciliationrun.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case reconciliationrun.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ReconciliationRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ReconciliationRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case reconciliationrun.FieldStatus:
+		v, ok := value.(reconciliationrun.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case reconciliationrun.FieldTrigger:
+		v, ok := value.(reconciliationrun.Trigger)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrigger(v)
+		return nil
+	case reconciliationrun.FieldWindowStart:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowStart(v)
+		return nil
+	case reconciliationrun.FieldWindowEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowEnd(v)
+		return nil
+	case reconciliationrun.FieldDwollaEvents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDwollaEvents(v)
+		return nil
+	case reconciliationrun.FieldMissing:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMissing(v)
+		return nil
+	case reconciliationrun.FieldImported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImported(v)
+		return nil
+	case reconciliationrun.FieldFailedDeliveries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedDeliveries(v)
+		return nil
+	case reconciliationrun.FieldNeverSent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNeverSent(v)
+		return nil
+	case reconciliationrun.FieldRedeliveryRequested:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRedeliveryRequested(v)
+		return nil
+	case reconciliationrun.FieldFindingCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFindingCount(v)
+		return nil
+	case reconciliationrun.FieldHealthScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHealthScore(v)
+		return nil
+	case reconciliationrun.FieldComponents:
+		v, ok := value.([]map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComponents(v)
+		return nil
+	case reconciliationrun.FieldStats:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStats(v)
+		return nil
+	case reconciliationrun.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case reconciliationrun.FieldJobID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJobID(v)
+		return nil
+	case reconciliationrun.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case reconciliationrun.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ReconciliationRunMutation) AddedFields() []string {
+	var fields []string
+	if m.adddwolla_events != nil {
+		fields = append(fields, reconciliationrun.FieldDwollaEvents)
+	}
+	if m.addmissing != nil {
+		fields = append(fields, reconciliationrun.FieldMissing)
+	}
+	if m.addimported != nil {
+		fields = append(fields, reconciliationrun.FieldImported)
+	}
+	if m.addfailed_deliveries != nil {
+		fields = append(fields, reconciliationrun.FieldFailedDeliveries)
+	}
+	if m.addnever_sent != nil {
+		fields = append(fields, reconciliationrun.FieldNeverSent)
+	}
+	if m.addredelivery_requested != nil {
+		fields = append(fields, reconciliationrun.FieldRedeliveryRequested)
+	}
+	if m.addfinding_count != nil {
+		fields = append(fields, reconciliationrun.FieldFindingCount)
+	}
+	if m.addhealth_score != nil {
+		fields = append(fields, reconciliationrun.FieldHealthScore)
+	}
+	if m.addjob_id != nil {
+		fields = append(fields, reconciliationrun.FieldJobID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ReconciliationRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case reconciliationrun.FieldDwollaEvents:
+		return m.AddedDwollaEvents()
+	case reconciliationrun.FieldMissing:
+		return m.AddedMissing()
+	case reconciliationrun.FieldImported:
+		return m.AddedImported()
+	case reconciliationrun.FieldFailedDeliveries:
+		return m.AddedFailedDeliveries()
+	case reconciliationrun.FieldNeverSent:
+		return m.AddedNeverSent()
+	case reconciliationrun.FieldRedeliveryRequested:
+		return m.AddedRedeliveryRequested()
+	case reconciliationrun.FieldFindingCount:
+		return m.AddedFindingCount()
+	case reconciliationrun.FieldHealthScore:
+		return m.AddedHealthScore()
+	case reconciliationrun.FieldJobID:
+		return m.AddedJobID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ReconciliationRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case reconciliationrun.FieldDwollaEvents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDwollaEvents(v)
+		return nil
+	case reconciliationrun.FieldMissing:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMissing(v)
+		return nil
+	case reconciliationrun.FieldImported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddImported(v)
+		return nil
+	case reconciliationrun.FieldFailedDeliveries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailedDeliveries(v)
+		return nil
+	case reconciliationrun.FieldNeverSent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNeverSent(v)
+		return nil
+	case reconciliationrun.FieldRedeliveryRequested:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRedeliveryRequested(v)
+		return nil
+	case reconciliationrun.FieldFindingCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFindingCount(v)
+		return nil
+	case reconciliationrun.FieldHealthScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHealthScore(v)
+		return nil
+	case reconciliationrun.FieldJobID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddJobID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ReconciliationRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(reconciliationrun.FieldHealthScore) {
+		fields = append(fields, reconciliationrun.FieldHealthScore)
+	}
+	if m.FieldCleared(reconciliationrun.FieldComponents) {
+		fields = append(fields, reconciliationrun.FieldComponents)
+	}
+	if m.FieldCleared(reconciliationrun.FieldStats) {
+		fields = append(fields, reconciliationrun.FieldStats)
+	}
+	if m.FieldCleared(reconciliationrun.FieldError) {
+		fields = append(fields, reconciliationrun.FieldError)
+	}
+	if m.FieldCleared(reconciliationrun.FieldJobID) {
+		fields = append(fields, reconciliationrun.FieldJobID)
+	}
+	if m.FieldCleared(reconciliationrun.FieldFinishedAt) {
+		fields = append(fields, reconciliationrun.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ReconciliationRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ReconciliationRunMutation) ClearField(name string) error {
+	switch name {
+	case reconciliationrun.FieldHealthScore:
+		m.ClearHealthScore()
+		return nil
+	case reconciliationrun.FieldComponents:
+		m.ClearComponents()
+		return nil
+	case reconciliationrun.FieldStats:
+		m.ClearStats()
+		return nil
+	case reconciliationrun.FieldError:
+		m.ClearError()
+		return nil
+	case reconciliationrun.FieldJobID:
+		m.ClearJobID()
+		return nil
+	case reconciliationrun.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ReconciliationRunMutation) ResetField(name string) error {
+	switch name {
+	case reconciliationrun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case reconciliationrun.FieldTrigger:
+		m.ResetTrigger()
+		return nil
+	case reconciliationrun.FieldWindowStart:
+		m.ResetWindowStart()
+		return nil
+	case reconciliationrun.FieldWindowEnd:
+		m.ResetWindowEnd()
+		return nil
+	case reconciliationrun.FieldDwollaEvents:
+		m.ResetDwollaEvents()
+		return nil
+	case reconciliationrun.FieldMissing:
+		m.ResetMissing()
+		return nil
+	case reconciliationrun.FieldImported:
+		m.ResetImported()
+		return nil
+	case reconciliationrun.FieldFailedDeliveries:
+		m.ResetFailedDeliveries()
+		return nil
+	case reconciliationrun.FieldNeverSent:
+		m.ResetNeverSent()
+		return nil
+	case reconciliationrun.FieldRedeliveryRequested:
+		m.ResetRedeliveryRequested()
+		return nil
+	case reconciliationrun.FieldFindingCount:
+		m.ResetFindingCount()
+		return nil
+	case reconciliationrun.FieldHealthScore:
+		m.ResetHealthScore()
+		return nil
+	case reconciliationrun.FieldComponents:
+		m.ResetComponents()
+		return nil
+	case reconciliationrun.FieldStats:
+		m.ResetStats()
+		return nil
+	case reconciliationrun.FieldError:
+		m.ResetError()
+		return nil
+	case reconciliationrun.FieldJobID:
+		m.ResetJobID()
+		return nil
+	case reconciliationrun.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case reconciliationrun.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ReconciliationRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.findings != nil {
+		edges = append(edges, reconciliationrun.EdgeFindings)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ReconciliationRunMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case reconciliationrun.EdgeFindings:
+		ids := make([]ent.Value, 0, len(m.findings))
+		for id := range m.findings {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ReconciliationRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedfindings != nil {
+		edges = append(edges, reconciliationrun.EdgeFindings)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ReconciliationRunMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case reconciliationrun.EdgeFindings:
+		ids := make([]ent.Value, 0, len(m.removedfindings))
+		for id := range m.removedfindings {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ReconciliationRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedfindings {
+		edges = append(edges, reconciliationrun.EdgeFindings)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ReconciliationRunMutation) EdgeCleared(name string) bool {
+	switch name {
+	case reconciliationrun.EdgeFindings:
+		return m.clearedfindings
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ReconciliationRunMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ReconciliationRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ReconciliationRunMutation) ResetEdge(name string) error {
+	switch name {
+	case reconciliationrun.EdgeFindings:
+		m.ResetFindings()
+		return nil
+	}
+	return fmt.Errorf("unknown ReconciliationRun edge %s", name)
+}
+
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
 type SessionMutation struct {
 	config
@@ -10973,6 +20912,1576 @@ func (m *SessionMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Session edge %s", name)
+}
+
+// SyncRunMutation represents an operation that mutates the SyncRun nodes in the graph.
+type SyncRunMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	status             *syncrun.Status
+	trigger            *syncrun.Trigger
+	since              *time.Time
+	pages              *int
+	addpages           *int
+	seen               *int
+	addseen            *int
+	imported           *int
+	addimported        *int
+	already_present    *int
+	addalready_present *int
+	errors             *int
+	adderrors          *int
+	next_offset        *int
+	addnext_offset     *int
+	total_reported     *int
+	addtotal_reported  *int
+	error              *string
+	job_id             *int
+	addjob_id          *int
+	resumed_from       *int
+	addresumed_from    *int
+	started_at         *time.Time
+	finished_at        *time.Time
+	duration_ms        *float64
+	addduration_ms     *float64
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*SyncRun, error)
+	predicates         []predicate.SyncRun
+}
+
+var _ ent.Mutation = (*SyncRunMutation)(nil)
+
+// syncrunOption allows management of the mutation configuration using functional options.
+type syncrunOption func(*SyncRunMutation)
+
+// newSyncRunMutation creates new mutation for the SyncRun entity.
+func newSyncRunMutation(c config, op Op, opts ...syncrunOption) *SyncRunMutation {
+	m := &SyncRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSyncRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSyncRunID sets the ID field of the mutation.
+func withSyncRunID(id int) syncrunOption {
+	return func(m *SyncRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SyncRun
+		)
+		m.oldValue = func(ctx context.Context) (*SyncRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SyncRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSyncRun sets the old SyncRun of the mutation.
+func withSyncRun(node *SyncRun) syncrunOption {
+	return func(m *SyncRunMutation) {
+		m.oldValue = func(context.Context) (*SyncRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SyncRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SyncRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SyncRunMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SyncRunMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SyncRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStatus sets the "status" field.
+func (m *SyncRunMutation) SetStatus(s syncrun.Status) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *SyncRunMutation) Status() (r syncrun.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldStatus(ctx context.Context) (v syncrun.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *SyncRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetTrigger sets the "trigger" field.
+func (m *SyncRunMutation) SetTrigger(s syncrun.Trigger) {
+	m.trigger = &s
+}
+
+// Trigger returns the value of the "trigger" field in the mutation.
+func (m *SyncRunMutation) Trigger() (r syncrun.Trigger, exists bool) {
+	v := m.trigger
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrigger returns the old "trigger" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldTrigger(ctx context.Context) (v syncrun.Trigger, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrigger is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrigger requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrigger: %w", err)
+	}
+	return oldValue.Trigger, nil
+}
+
+// ResetTrigger resets all changes to the "trigger" field.
+func (m *SyncRunMutation) ResetTrigger() {
+	m.trigger = nil
+}
+
+// SetSince sets the "since" field.
+func (m *SyncRunMutation) SetSince(t time.Time) {
+	m.since = &t
+}
+
+// Since returns the value of the "since" field in the mutation.
+func (m *SyncRunMutation) Since() (r time.Time, exists bool) {
+	v := m.since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSince returns the old "since" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldSince(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSince: %w", err)
+	}
+	return oldValue.Since, nil
+}
+
+// ResetSince resets all changes to the "since" field.
+func (m *SyncRunMutation) ResetSince() {
+	m.since = nil
+}
+
+// SetPages sets the "pages" field.
+func (m *SyncRunMutation) SetPages(i int) {
+	m.pages = &i
+	m.addpages = nil
+}
+
+// Pages returns the value of the "pages" field in the mutation.
+func (m *SyncRunMutation) Pages() (r int, exists bool) {
+	v := m.pages
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPages returns the old "pages" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldPages(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPages is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPages requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPages: %w", err)
+	}
+	return oldValue.Pages, nil
+}
+
+// AddPages adds i to the "pages" field.
+func (m *SyncRunMutation) AddPages(i int) {
+	if m.addpages != nil {
+		*m.addpages += i
+	} else {
+		m.addpages = &i
+	}
+}
+
+// AddedPages returns the value that was added to the "pages" field in this mutation.
+func (m *SyncRunMutation) AddedPages() (r int, exists bool) {
+	v := m.addpages
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPages resets all changes to the "pages" field.
+func (m *SyncRunMutation) ResetPages() {
+	m.pages = nil
+	m.addpages = nil
+}
+
+// SetSeen sets the "seen" field.
+func (m *SyncRunMutation) SetSeen(i int) {
+	m.seen = &i
+	m.addseen = nil
+}
+
+// Seen returns the value of the "seen" field in the mutation.
+func (m *SyncRunMutation) Seen() (r int, exists bool) {
+	v := m.seen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeen returns the old "seen" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldSeen(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeen: %w", err)
+	}
+	return oldValue.Seen, nil
+}
+
+// AddSeen adds i to the "seen" field.
+func (m *SyncRunMutation) AddSeen(i int) {
+	if m.addseen != nil {
+		*m.addseen += i
+	} else {
+		m.addseen = &i
+	}
+}
+
+// AddedSeen returns the value that was added to the "seen" field in this mutation.
+func (m *SyncRunMutation) AddedSeen() (r int, exists bool) {
+	v := m.addseen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeen resets all changes to the "seen" field.
+func (m *SyncRunMutation) ResetSeen() {
+	m.seen = nil
+	m.addseen = nil
+}
+
+// SetImported sets the "imported" field.
+func (m *SyncRunMutation) SetImported(i int) {
+	m.imported = &i
+	m.addimported = nil
+}
+
+// Imported returns the value of the "imported" field in the mutation.
+func (m *SyncRunMutation) Imported() (r int, exists bool) {
+	v := m.imported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImported returns the old "imported" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldImported(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImported is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImported requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImported: %w", err)
+	}
+	return oldValue.Imported, nil
+}
+
+// AddImported adds i to the "imported" field.
+func (m *SyncRunMutation) AddImported(i int) {
+	if m.addimported != nil {
+		*m.addimported += i
+	} else {
+		m.addimported = &i
+	}
+}
+
+// AddedImported returns the value that was added to the "imported" field in this mutation.
+func (m *SyncRunMutation) AddedImported() (r int, exists bool) {
+	v := m.addimported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetImported resets all changes to the "imported" field.
+func (m *SyncRunMutation) ResetImported() {
+	m.imported = nil
+	m.addimported = nil
+}
+
+// SetAlreadyPresent sets the "already_present" field.
+func (m *SyncRunMutation) SetAlreadyPresent(i int) {
+	m.already_present = &i
+	m.addalready_present = nil
+}
+
+// AlreadyPresent returns the value of the "already_present" field in the mutation.
+func (m *SyncRunMutation) AlreadyPresent() (r int, exists bool) {
+	v := m.already_present
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAlreadyPresent returns the old "already_present" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldAlreadyPresent(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAlreadyPresent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAlreadyPresent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAlreadyPresent: %w", err)
+	}
+	return oldValue.AlreadyPresent, nil
+}
+
+// AddAlreadyPresent adds i to the "already_present" field.
+func (m *SyncRunMutation) AddAlreadyPresent(i int) {
+	if m.addalready_present != nil {
+		*m.addalready_present += i
+	} else {
+		m.addalready_present = &i
+	}
+}
+
+// AddedAlreadyPresent returns the value that was added to the "already_present" field in this mutation.
+func (m *SyncRunMutation) AddedAlreadyPresent() (r int, exists bool) {
+	v := m.addalready_present
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAlreadyPresent resets all changes to the "already_present" field.
+func (m *SyncRunMutation) ResetAlreadyPresent() {
+	m.already_present = nil
+	m.addalready_present = nil
+}
+
+// SetErrors sets the "errors" field.
+func (m *SyncRunMutation) SetErrors(i int) {
+	m.errors = &i
+	m.adderrors = nil
+}
+
+// Errors returns the value of the "errors" field in the mutation.
+func (m *SyncRunMutation) Errors() (r int, exists bool) {
+	v := m.errors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErrors returns the old "errors" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldErrors(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErrors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErrors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErrors: %w", err)
+	}
+	return oldValue.Errors, nil
+}
+
+// AddErrors adds i to the "errors" field.
+func (m *SyncRunMutation) AddErrors(i int) {
+	if m.adderrors != nil {
+		*m.adderrors += i
+	} else {
+		m.adderrors = &i
+	}
+}
+
+// AddedErrors returns the value that was added to the "errors" field in this mutation.
+func (m *SyncRunMutation) AddedErrors() (r int, exists bool) {
+	v := m.adderrors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetErrors resets all changes to the "errors" field.
+func (m *SyncRunMutation) ResetErrors() {
+	m.errors = nil
+	m.adderrors = nil
+}
+
+// SetNextOffset sets the "next_offset" field.
+func (m *SyncRunMutation) SetNextOffset(i int) {
+	m.next_offset = &i
+	m.addnext_offset = nil
+}
+
+// NextOffset returns the value of the "next_offset" field in the mutation.
+func (m *SyncRunMutation) NextOffset() (r int, exists bool) {
+	v := m.next_offset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextOffset returns the old "next_offset" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldNextOffset(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextOffset is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextOffset requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextOffset: %w", err)
+	}
+	return oldValue.NextOffset, nil
+}
+
+// AddNextOffset adds i to the "next_offset" field.
+func (m *SyncRunMutation) AddNextOffset(i int) {
+	if m.addnext_offset != nil {
+		*m.addnext_offset += i
+	} else {
+		m.addnext_offset = &i
+	}
+}
+
+// AddedNextOffset returns the value that was added to the "next_offset" field in this mutation.
+func (m *SyncRunMutation) AddedNextOffset() (r int, exists bool) {
+	v := m.addnext_offset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNextOffset resets all changes to the "next_offset" field.
+func (m *SyncRunMutation) ResetNextOffset() {
+	m.next_offset = nil
+	m.addnext_offset = nil
+}
+
+// SetTotalReported sets the "total_reported" field.
+func (m *SyncRunMutation) SetTotalReported(i int) {
+	m.total_reported = &i
+	m.addtotal_reported = nil
+}
+
+// TotalReported returns the value of the "total_reported" field in the mutation.
+func (m *SyncRunMutation) TotalReported() (r int, exists bool) {
+	v := m.total_reported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotalReported returns the old "total_reported" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldTotalReported(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotalReported is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotalReported requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotalReported: %w", err)
+	}
+	return oldValue.TotalReported, nil
+}
+
+// AddTotalReported adds i to the "total_reported" field.
+func (m *SyncRunMutation) AddTotalReported(i int) {
+	if m.addtotal_reported != nil {
+		*m.addtotal_reported += i
+	} else {
+		m.addtotal_reported = &i
+	}
+}
+
+// AddedTotalReported returns the value that was added to the "total_reported" field in this mutation.
+func (m *SyncRunMutation) AddedTotalReported() (r int, exists bool) {
+	v := m.addtotal_reported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotalReported resets all changes to the "total_reported" field.
+func (m *SyncRunMutation) ResetTotalReported() {
+	m.total_reported = nil
+	m.addtotal_reported = nil
+}
+
+// SetError sets the "error" field.
+func (m *SyncRunMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *SyncRunMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *SyncRunMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[syncrun.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *SyncRunMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *SyncRunMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, syncrun.FieldError)
+}
+
+// SetJobID sets the "job_id" field.
+func (m *SyncRunMutation) SetJobID(i int) {
+	m.job_id = &i
+	m.addjob_id = nil
+}
+
+// JobID returns the value of the "job_id" field in the mutation.
+func (m *SyncRunMutation) JobID() (r int, exists bool) {
+	v := m.job_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJobID returns the old "job_id" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldJobID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJobID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJobID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJobID: %w", err)
+	}
+	return oldValue.JobID, nil
+}
+
+// AddJobID adds i to the "job_id" field.
+func (m *SyncRunMutation) AddJobID(i int) {
+	if m.addjob_id != nil {
+		*m.addjob_id += i
+	} else {
+		m.addjob_id = &i
+	}
+}
+
+// AddedJobID returns the value that was added to the "job_id" field in this mutation.
+func (m *SyncRunMutation) AddedJobID() (r int, exists bool) {
+	v := m.addjob_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearJobID clears the value of the "job_id" field.
+func (m *SyncRunMutation) ClearJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	m.clearedFields[syncrun.FieldJobID] = struct{}{}
+}
+
+// JobIDCleared returns if the "job_id" field was cleared in this mutation.
+func (m *SyncRunMutation) JobIDCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldJobID]
+	return ok
+}
+
+// ResetJobID resets all changes to the "job_id" field.
+func (m *SyncRunMutation) ResetJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	delete(m.clearedFields, syncrun.FieldJobID)
+}
+
+// SetResumedFrom sets the "resumed_from" field.
+func (m *SyncRunMutation) SetResumedFrom(i int) {
+	m.resumed_from = &i
+	m.addresumed_from = nil
+}
+
+// ResumedFrom returns the value of the "resumed_from" field in the mutation.
+func (m *SyncRunMutation) ResumedFrom() (r int, exists bool) {
+	v := m.resumed_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResumedFrom returns the old "resumed_from" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldResumedFrom(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResumedFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResumedFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResumedFrom: %w", err)
+	}
+	return oldValue.ResumedFrom, nil
+}
+
+// AddResumedFrom adds i to the "resumed_from" field.
+func (m *SyncRunMutation) AddResumedFrom(i int) {
+	if m.addresumed_from != nil {
+		*m.addresumed_from += i
+	} else {
+		m.addresumed_from = &i
+	}
+}
+
+// AddedResumedFrom returns the value that was added to the "resumed_from" field in this mutation.
+func (m *SyncRunMutation) AddedResumedFrom() (r int, exists bool) {
+	v := m.addresumed_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearResumedFrom clears the value of the "resumed_from" field.
+func (m *SyncRunMutation) ClearResumedFrom() {
+	m.resumed_from = nil
+	m.addresumed_from = nil
+	m.clearedFields[syncrun.FieldResumedFrom] = struct{}{}
+}
+
+// ResumedFromCleared returns if the "resumed_from" field was cleared in this mutation.
+func (m *SyncRunMutation) ResumedFromCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldResumedFrom]
+	return ok
+}
+
+// ResetResumedFrom resets all changes to the "resumed_from" field.
+func (m *SyncRunMutation) ResetResumedFrom() {
+	m.resumed_from = nil
+	m.addresumed_from = nil
+	delete(m.clearedFields, syncrun.FieldResumedFrom)
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *SyncRunMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *SyncRunMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *SyncRunMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *SyncRunMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *SyncRunMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *SyncRunMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[syncrun.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *SyncRunMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *SyncRunMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, syncrun.FieldFinishedAt)
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (m *SyncRunMutation) SetDurationMs(f float64) {
+	m.duration_ms = &f
+	m.addduration_ms = nil
+}
+
+// DurationMs returns the value of the "duration_ms" field in the mutation.
+func (m *SyncRunMutation) DurationMs() (r float64, exists bool) {
+	v := m.duration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMs returns the old "duration_ms" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldDurationMs(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMs: %w", err)
+	}
+	return oldValue.DurationMs, nil
+}
+
+// AddDurationMs adds f to the "duration_ms" field.
+func (m *SyncRunMutation) AddDurationMs(f float64) {
+	if m.addduration_ms != nil {
+		*m.addduration_ms += f
+	} else {
+		m.addduration_ms = &f
+	}
+}
+
+// AddedDurationMs returns the value that was added to the "duration_ms" field in this mutation.
+func (m *SyncRunMutation) AddedDurationMs() (r float64, exists bool) {
+	v := m.addduration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDurationMs clears the value of the "duration_ms" field.
+func (m *SyncRunMutation) ClearDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	m.clearedFields[syncrun.FieldDurationMs] = struct{}{}
+}
+
+// DurationMsCleared returns if the "duration_ms" field was cleared in this mutation.
+func (m *SyncRunMutation) DurationMsCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldDurationMs]
+	return ok
+}
+
+// ResetDurationMs resets all changes to the "duration_ms" field.
+func (m *SyncRunMutation) ResetDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	delete(m.clearedFields, syncrun.FieldDurationMs)
+}
+
+// Where appends a list predicates to the SyncRunMutation builder.
+func (m *SyncRunMutation) Where(ps ...predicate.SyncRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SyncRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SyncRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SyncRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SyncRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SyncRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SyncRun).
+func (m *SyncRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SyncRunMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.status != nil {
+		fields = append(fields, syncrun.FieldStatus)
+	}
+	if m.trigger != nil {
+		fields = append(fields, syncrun.FieldTrigger)
+	}
+	if m.since != nil {
+		fields = append(fields, syncrun.FieldSince)
+	}
+	if m.pages != nil {
+		fields = append(fields, syncrun.FieldPages)
+	}
+	if m.seen != nil {
+		fields = append(fields, syncrun.FieldSeen)
+	}
+	if m.imported != nil {
+		fields = append(fields, syncrun.FieldImported)
+	}
+	if m.already_present != nil {
+		fields = append(fields, syncrun.FieldAlreadyPresent)
+	}
+	if m.errors != nil {
+		fields = append(fields, syncrun.FieldErrors)
+	}
+	if m.next_offset != nil {
+		fields = append(fields, syncrun.FieldNextOffset)
+	}
+	if m.total_reported != nil {
+		fields = append(fields, syncrun.FieldTotalReported)
+	}
+	if m.error != nil {
+		fields = append(fields, syncrun.FieldError)
+	}
+	if m.job_id != nil {
+		fields = append(fields, syncrun.FieldJobID)
+	}
+	if m.resumed_from != nil {
+		fields = append(fields, syncrun.FieldResumedFrom)
+	}
+	if m.started_at != nil {
+		fields = append(fields, syncrun.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, syncrun.FieldFinishedAt)
+	}
+	if m.duration_ms != nil {
+		fields = append(fields, syncrun.FieldDurationMs)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SyncRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case syncrun.FieldStatus:
+		return m.Status()
+	case syncrun.FieldTrigger:
+		return m.Trigger()
+	case syncrun.FieldSince:
+		return m.Since()
+	case syncrun.FieldPages:
+		return m.Pages()
+	case syncrun.FieldSeen:
+		return m.Seen()
+	case syncrun.FieldImported:
+		return m.Imported()
+	case syncrun.FieldAlreadyPresent:
+		return m.AlreadyPresent()
+	case syncrun.FieldErrors:
+		return m.Errors()
+	case syncrun.FieldNextOffset:
+		return m.NextOffset()
+	case syncrun.FieldTotalReported:
+		return m.TotalReported()
+	case syncrun.FieldError:
+		return m.Error()
+	case syncrun.FieldJobID:
+		return m.JobID()
+	case syncrun.FieldResumedFrom:
+		return m.ResumedFrom()
+	case syncrun.FieldStartedAt:
+		return m.StartedAt()
+	case syncrun.FieldFinishedAt:
+		return m.FinishedAt()
+	case syncrun.FieldDurationMs:
+		return m.DurationMs()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SyncRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case syncrun.FieldStatus:
+		return m.OldStatus(ctx)
+	case syncrun.FieldTrigger:
+		return m.OldTrigger(ctx)
+	case syncrun.FieldSince:
+		return m.OldSince(ctx)
+	case syncrun.FieldPages:
+		return m.OldPages(ctx)
+	case syncrun.FieldSeen:
+		return m.OldSeen(ctx)
+	case syncrun.FieldImported:
+		return m.OldImported(ctx)
+	case syncrun.FieldAlreadyPresent:
+		return m.OldAlreadyPresent(ctx)
+	case syncrun.FieldErrors:
+		return m.OldErrors(ctx)
+	case syncrun.FieldNextOffset:
+		return m.OldNextOffset(ctx)
+	case syncrun.FieldTotalReported:
+		return m.OldTotalReported(ctx)
+	case syncrun.FieldError:
+		return m.OldError(ctx)
+	case syncrun.FieldJobID:
+		return m.OldJobID(ctx)
+	case syncrun.FieldResumedFrom:
+		return m.OldResumedFrom(ctx)
+	case syncrun.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case syncrun.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case syncrun.FieldDurationMs:
+		return m.OldDurationMs(ctx)
+	}
+	return nil, fmt.Errorf("unknown SyncRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SyncRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case syncrun.FieldStatus:
+		v, ok := value.(syncrun.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case syncrun.FieldTrigger:
+		v, ok := value.(syncrun.Trigger)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrigger(v)
+		return nil
+	case syncrun.FieldSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSince(v)
+		return nil
+	case syncrun.FieldPages:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPages(v)
+		return nil
+	case syncrun.FieldSeen:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeen(v)
+		return nil
+	case syncrun.FieldImported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImported(v)
+		return nil
+	case syncrun.FieldAlreadyPresent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAlreadyPresent(v)
+		return nil
+	case syncrun.FieldErrors:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErrors(v)
+		return nil
+	case syncrun.FieldNextOffset:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextOffset(v)
+		return nil
+	case syncrun.FieldTotalReported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotalReported(v)
+		return nil
+	case syncrun.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case syncrun.FieldJobID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJobID(v)
+		return nil
+	case syncrun.FieldResumedFrom:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResumedFrom(v)
+		return nil
+	case syncrun.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case syncrun.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case syncrun.FieldDurationMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SyncRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SyncRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addpages != nil {
+		fields = append(fields, syncrun.FieldPages)
+	}
+	if m.addseen != nil {
+		fields = append(fields, syncrun.FieldSeen)
+	}
+	if m.addimported != nil {
+		fields = append(fields, syncrun.FieldImported)
+	}
+	if m.addalready_present != nil {
+		fields = append(fields, syncrun.FieldAlreadyPresent)
+	}
+	if m.adderrors != nil {
+		fields = append(fields, syncrun.FieldErrors)
+	}
+	if m.addnext_offset != nil {
+		fields = append(fields, syncrun.FieldNextOffset)
+	}
+	if m.addtotal_reported != nil {
+		fields = append(fields, syncrun.FieldTotalReported)
+	}
+	if m.addjob_id != nil {
+		fields = append(fields, syncrun.FieldJobID)
+	}
+	if m.addresumed_from != nil {
+		fields = append(fields, syncrun.FieldResumedFrom)
+	}
+	if m.addduration_ms != nil {
+		fields = append(fields, syncrun.FieldDurationMs)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SyncRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case syncrun.FieldPages:
+		return m.AddedPages()
+	case syncrun.FieldSeen:
+		return m.AddedSeen()
+	case syncrun.FieldImported:
+		return m.AddedImported()
+	case syncrun.FieldAlreadyPresent:
+		return m.AddedAlreadyPresent()
+	case syncrun.FieldErrors:
+		return m.AddedErrors()
+	case syncrun.FieldNextOffset:
+		return m.AddedNextOffset()
+	case syncrun.FieldTotalReported:
+		return m.AddedTotalReported()
+	case syncrun.FieldJobID:
+		return m.AddedJobID()
+	case syncrun.FieldResumedFrom:
+		return m.AddedResumedFrom()
+	case syncrun.FieldDurationMs:
+		return m.AddedDurationMs()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SyncRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case syncrun.FieldPages:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPages(v)
+		return nil
+	case syncrun.FieldSeen:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeen(v)
+		return nil
+	case syncrun.FieldImported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddImported(v)
+		return nil
+	case syncrun.FieldAlreadyPresent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAlreadyPresent(v)
+		return nil
+	case syncrun.FieldErrors:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddErrors(v)
+		return nil
+	case syncrun.FieldNextOffset:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNextOffset(v)
+		return nil
+	case syncrun.FieldTotalReported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotalReported(v)
+		return nil
+	case syncrun.FieldJobID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddJobID(v)
+		return nil
+	case syncrun.FieldResumedFrom:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddResumedFrom(v)
+		return nil
+	case syncrun.FieldDurationMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SyncRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SyncRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(syncrun.FieldError) {
+		fields = append(fields, syncrun.FieldError)
+	}
+	if m.FieldCleared(syncrun.FieldJobID) {
+		fields = append(fields, syncrun.FieldJobID)
+	}
+	if m.FieldCleared(syncrun.FieldResumedFrom) {
+		fields = append(fields, syncrun.FieldResumedFrom)
+	}
+	if m.FieldCleared(syncrun.FieldFinishedAt) {
+		fields = append(fields, syncrun.FieldFinishedAt)
+	}
+	if m.FieldCleared(syncrun.FieldDurationMs) {
+		fields = append(fields, syncrun.FieldDurationMs)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SyncRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SyncRunMutation) ClearField(name string) error {
+	switch name {
+	case syncrun.FieldError:
+		m.ClearError()
+		return nil
+	case syncrun.FieldJobID:
+		m.ClearJobID()
+		return nil
+	case syncrun.FieldResumedFrom:
+		m.ClearResumedFrom()
+		return nil
+	case syncrun.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	case syncrun.FieldDurationMs:
+		m.ClearDurationMs()
+		return nil
+	}
+	return fmt.Errorf("unknown SyncRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SyncRunMutation) ResetField(name string) error {
+	switch name {
+	case syncrun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case syncrun.FieldTrigger:
+		m.ResetTrigger()
+		return nil
+	case syncrun.FieldSince:
+		m.ResetSince()
+		return nil
+	case syncrun.FieldPages:
+		m.ResetPages()
+		return nil
+	case syncrun.FieldSeen:
+		m.ResetSeen()
+		return nil
+	case syncrun.FieldImported:
+		m.ResetImported()
+		return nil
+	case syncrun.FieldAlreadyPresent:
+		m.ResetAlreadyPresent()
+		return nil
+	case syncrun.FieldErrors:
+		m.ResetErrors()
+		return nil
+	case syncrun.FieldNextOffset:
+		m.ResetNextOffset()
+		return nil
+	case syncrun.FieldTotalReported:
+		m.ResetTotalReported()
+		return nil
+	case syncrun.FieldError:
+		m.ResetError()
+		return nil
+	case syncrun.FieldJobID:
+		m.ResetJobID()
+		return nil
+	case syncrun.FieldResumedFrom:
+		m.ResetResumedFrom()
+		return nil
+	case syncrun.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case syncrun.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case syncrun.FieldDurationMs:
+		m.ResetDurationMs()
+		return nil
+	}
+	return fmt.Errorf("unknown SyncRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SyncRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SyncRunMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SyncRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SyncRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SyncRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SyncRunMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SyncRunMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown SyncRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SyncRunMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown SyncRun edge %s", name)
 }
 
 // WebhookDeliveryMutation represents an operation that mutates the WebhookDelivery nodes in the graph.

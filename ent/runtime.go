@@ -5,14 +5,21 @@ package ent
 import (
 	"time"
 
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
 	"github.com/hooklens/hooklens/ent/schema"
 	"github.com/hooklens/hooklens/ent/session"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -45,6 +52,84 @@ func init() {
 	apitokenDescCreatedAt := apitokenFields[4].Descriptor()
 	// apitoken.DefaultCreatedAt holds the default value on creation for the created_at field.
 	apitoken.DefaultCreatedAt = apitokenDescCreatedAt.Default.(func() time.Time)
+	alertFields := schema.Alert{}.Fields()
+	_ = alertFields
+	// alertDescNotifications is the schema descriptor for notifications field.
+	alertDescNotifications := alertFields[10].Descriptor()
+	// alert.DefaultNotifications holds the default value on creation for the notifications field.
+	alert.DefaultNotifications = alertDescNotifications.Default.(int)
+	alertchannelFields := schema.AlertChannel{}.Fields()
+	_ = alertchannelFields
+	// alertchannelDescName is the schema descriptor for name field.
+	alertchannelDescName := alertchannelFields[0].Descriptor()
+	// alertchannel.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	alertchannel.NameValidator = alertchannelDescName.Validators[0].(func(string) error)
+	// alertchannelDescEnabled is the schema descriptor for enabled field.
+	alertchannelDescEnabled := alertchannelFields[5].Descriptor()
+	// alertchannel.DefaultEnabled holds the default value on creation for the enabled field.
+	alertchannel.DefaultEnabled = alertchannelDescEnabled.Default.(bool)
+	// alertchannelDescCreatedAt is the schema descriptor for created_at field.
+	alertchannelDescCreatedAt := alertchannelFields[6].Descriptor()
+	// alertchannel.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertchannel.DefaultCreatedAt = alertchannelDescCreatedAt.Default.(func() time.Time)
+	// alertchannelDescUpdatedAt is the schema descriptor for updated_at field.
+	alertchannelDescUpdatedAt := alertchannelFields[7].Descriptor()
+	// alertchannel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	alertchannel.DefaultUpdatedAt = alertchannelDescUpdatedAt.Default.(func() time.Time)
+	alertruleFields := schema.AlertRule{}.Fields()
+	_ = alertruleFields
+	// alertruleDescKey is the schema descriptor for key field.
+	alertruleDescKey := alertruleFields[0].Descriptor()
+	// alertrule.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	alertrule.KeyValidator = alertruleDescKey.Validators[0].(func(string) error)
+	// alertruleDescName is the schema descriptor for name field.
+	alertruleDescName := alertruleFields[1].Descriptor()
+	// alertrule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	alertrule.NameValidator = alertruleDescName.Validators[0].(func(string) error)
+	// alertruleDescThreshold is the schema descriptor for threshold field.
+	alertruleDescThreshold := alertruleFields[3].Descriptor()
+	// alertrule.DefaultThreshold holds the default value on creation for the threshold field.
+	alertrule.DefaultThreshold = alertruleDescThreshold.Default.(float64)
+	// alertruleDescWindow is the schema descriptor for window field.
+	alertruleDescWindow := alertruleFields[4].Descriptor()
+	// alertrule.DefaultWindow holds the default value on creation for the window field.
+	alertrule.DefaultWindow = alertruleDescWindow.Default.(string)
+	// alertruleDescFor is the schema descriptor for for field.
+	alertruleDescFor := alertruleFields[5].Descriptor()
+	// alertrule.DefaultFor holds the default value on creation for the for field.
+	alertrule.DefaultFor = alertruleDescFor.Default.(string)
+	// alertruleDescRenotify is the schema descriptor for renotify field.
+	alertruleDescRenotify := alertruleFields[6].Descriptor()
+	// alertrule.DefaultRenotify holds the default value on creation for the renotify field.
+	alertrule.DefaultRenotify = alertruleDescRenotify.Default.(string)
+	// alertruleDescNotifyResolved is the schema descriptor for notify_resolved field.
+	alertruleDescNotifyResolved := alertruleFields[8].Descriptor()
+	// alertrule.DefaultNotifyResolved holds the default value on creation for the notify_resolved field.
+	alertrule.DefaultNotifyResolved = alertruleDescNotifyResolved.Default.(bool)
+	// alertruleDescEnabled is the schema descriptor for enabled field.
+	alertruleDescEnabled := alertruleFields[9].Descriptor()
+	// alertrule.DefaultEnabled holds the default value on creation for the enabled field.
+	alertrule.DefaultEnabled = alertruleDescEnabled.Default.(bool)
+	// alertruleDescBuiltin is the schema descriptor for builtin field.
+	alertruleDescBuiltin := alertruleFields[10].Descriptor()
+	// alertrule.DefaultBuiltin holds the default value on creation for the builtin field.
+	alertrule.DefaultBuiltin = alertruleDescBuiltin.Default.(bool)
+	// alertruleDescCreatedAt is the schema descriptor for created_at field.
+	alertruleDescCreatedAt := alertruleFields[13].Descriptor()
+	// alertrule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertrule.DefaultCreatedAt = alertruleDescCreatedAt.Default.(func() time.Time)
+	// alertruleDescUpdatedAt is the schema descriptor for updated_at field.
+	alertruleDescUpdatedAt := alertruleFields[14].Descriptor()
+	// alertrule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	alertrule.DefaultUpdatedAt = alertruleDescUpdatedAt.Default.(func() time.Time)
+	anomalyFields := schema.Anomaly{}.Fields()
+	_ = anomalyFields
+	auditlogFields := schema.AuditLog{}.Fields()
+	_ = auditlogFields
+	// auditlogDescAt is the schema descriptor for at field.
+	auditlogDescAt := auditlogFields[1].Descriptor()
+	// auditlog.DefaultAt holds the default value on creation for the at field.
+	auditlog.DefaultAt = auditlogDescAt.Default.(func() time.Time)
 	jobFields := schema.Job{}.Fields()
 	_ = jobFields
 	// jobDescKind is the schema descriptor for kind field.
@@ -327,12 +412,90 @@ func init() {
 	metricrollupDescLagB15 := metricrollupFields[47].Descriptor()
 	// metricrollup.DefaultLagB15 holds the default value on creation for the lag_b15 field.
 	metricrollup.DefaultLagB15 = metricrollupDescLagB15.Default.(int64)
+	reconciliationfindingFields := schema.ReconciliationFinding{}.Fields()
+	_ = reconciliationfindingFields
+	// reconciliationfindingDescAutoResolved is the schema descriptor for auto_resolved field.
+	reconciliationfindingDescAutoResolved := reconciliationfindingFields[8].Descriptor()
+	// reconciliationfinding.DefaultAutoResolved holds the default value on creation for the auto_resolved field.
+	reconciliationfinding.DefaultAutoResolved = reconciliationfindingDescAutoResolved.Default.(bool)
+	// reconciliationfindingDescCreatedAt is the schema descriptor for created_at field.
+	reconciliationfindingDescCreatedAt := reconciliationfindingFields[13].Descriptor()
+	// reconciliationfinding.DefaultCreatedAt holds the default value on creation for the created_at field.
+	reconciliationfinding.DefaultCreatedAt = reconciliationfindingDescCreatedAt.Default.(func() time.Time)
+	reconciliationrunFields := schema.ReconciliationRun{}.Fields()
+	_ = reconciliationrunFields
+	// reconciliationrunDescDwollaEvents is the schema descriptor for dwolla_events field.
+	reconciliationrunDescDwollaEvents := reconciliationrunFields[4].Descriptor()
+	// reconciliationrun.DefaultDwollaEvents holds the default value on creation for the dwolla_events field.
+	reconciliationrun.DefaultDwollaEvents = reconciliationrunDescDwollaEvents.Default.(int)
+	// reconciliationrunDescMissing is the schema descriptor for missing field.
+	reconciliationrunDescMissing := reconciliationrunFields[5].Descriptor()
+	// reconciliationrun.DefaultMissing holds the default value on creation for the missing field.
+	reconciliationrun.DefaultMissing = reconciliationrunDescMissing.Default.(int)
+	// reconciliationrunDescImported is the schema descriptor for imported field.
+	reconciliationrunDescImported := reconciliationrunFields[6].Descriptor()
+	// reconciliationrun.DefaultImported holds the default value on creation for the imported field.
+	reconciliationrun.DefaultImported = reconciliationrunDescImported.Default.(int)
+	// reconciliationrunDescFailedDeliveries is the schema descriptor for failed_deliveries field.
+	reconciliationrunDescFailedDeliveries := reconciliationrunFields[7].Descriptor()
+	// reconciliationrun.DefaultFailedDeliveries holds the default value on creation for the failed_deliveries field.
+	reconciliationrun.DefaultFailedDeliveries = reconciliationrunDescFailedDeliveries.Default.(int)
+	// reconciliationrunDescNeverSent is the schema descriptor for never_sent field.
+	reconciliationrunDescNeverSent := reconciliationrunFields[8].Descriptor()
+	// reconciliationrun.DefaultNeverSent holds the default value on creation for the never_sent field.
+	reconciliationrun.DefaultNeverSent = reconciliationrunDescNeverSent.Default.(int)
+	// reconciliationrunDescRedeliveryRequested is the schema descriptor for redelivery_requested field.
+	reconciliationrunDescRedeliveryRequested := reconciliationrunFields[9].Descriptor()
+	// reconciliationrun.DefaultRedeliveryRequested holds the default value on creation for the redelivery_requested field.
+	reconciliationrun.DefaultRedeliveryRequested = reconciliationrunDescRedeliveryRequested.Default.(int)
+	// reconciliationrunDescFindingCount is the schema descriptor for finding_count field.
+	reconciliationrunDescFindingCount := reconciliationrunFields[10].Descriptor()
+	// reconciliationrun.DefaultFindingCount holds the default value on creation for the finding_count field.
+	reconciliationrun.DefaultFindingCount = reconciliationrunDescFindingCount.Default.(int)
+	// reconciliationrunDescStartedAt is the schema descriptor for started_at field.
+	reconciliationrunDescStartedAt := reconciliationrunFields[16].Descriptor()
+	// reconciliationrun.DefaultStartedAt holds the default value on creation for the started_at field.
+	reconciliationrun.DefaultStartedAt = reconciliationrunDescStartedAt.Default.(func() time.Time)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.
 	sessionDescCreatedAt := sessionFields[2].Descriptor()
 	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
 	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	syncrunFields := schema.SyncRun{}.Fields()
+	_ = syncrunFields
+	// syncrunDescPages is the schema descriptor for pages field.
+	syncrunDescPages := syncrunFields[3].Descriptor()
+	// syncrun.DefaultPages holds the default value on creation for the pages field.
+	syncrun.DefaultPages = syncrunDescPages.Default.(int)
+	// syncrunDescSeen is the schema descriptor for seen field.
+	syncrunDescSeen := syncrunFields[4].Descriptor()
+	// syncrun.DefaultSeen holds the default value on creation for the seen field.
+	syncrun.DefaultSeen = syncrunDescSeen.Default.(int)
+	// syncrunDescImported is the schema descriptor for imported field.
+	syncrunDescImported := syncrunFields[5].Descriptor()
+	// syncrun.DefaultImported holds the default value on creation for the imported field.
+	syncrun.DefaultImported = syncrunDescImported.Default.(int)
+	// syncrunDescAlreadyPresent is the schema descriptor for already_present field.
+	syncrunDescAlreadyPresent := syncrunFields[6].Descriptor()
+	// syncrun.DefaultAlreadyPresent holds the default value on creation for the already_present field.
+	syncrun.DefaultAlreadyPresent = syncrunDescAlreadyPresent.Default.(int)
+	// syncrunDescErrors is the schema descriptor for errors field.
+	syncrunDescErrors := syncrunFields[7].Descriptor()
+	// syncrun.DefaultErrors holds the default value on creation for the errors field.
+	syncrun.DefaultErrors = syncrunDescErrors.Default.(int)
+	// syncrunDescNextOffset is the schema descriptor for next_offset field.
+	syncrunDescNextOffset := syncrunFields[8].Descriptor()
+	// syncrun.DefaultNextOffset holds the default value on creation for the next_offset field.
+	syncrun.DefaultNextOffset = syncrunDescNextOffset.Default.(int)
+	// syncrunDescTotalReported is the schema descriptor for total_reported field.
+	syncrunDescTotalReported := syncrunFields[9].Descriptor()
+	// syncrun.DefaultTotalReported holds the default value on creation for the total_reported field.
+	syncrun.DefaultTotalReported = syncrunDescTotalReported.Default.(int)
+	// syncrunDescStartedAt is the schema descriptor for started_at field.
+	syncrunDescStartedAt := syncrunFields[13].Descriptor()
+	// syncrun.DefaultStartedAt holds the default value on creation for the started_at field.
+	syncrun.DefaultStartedAt = syncrunDescStartedAt.Default.(func() time.Time)
 	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
 	_ = webhookdeliveryFields
 	// webhookdeliveryDescBodySize is the schema descriptor for body_size field.

@@ -16,6 +16,16 @@ type Tx struct {
 	config
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// Alert is the client for interacting with the Alert builders.
+	Alert *AlertClient
+	// AlertChannel is the client for interacting with the AlertChannel builders.
+	AlertChannel *AlertChannelClient
+	// AlertRule is the client for interacting with the AlertRule builders.
+	AlertRule *AlertRuleClient
+	// Anomaly is the client for interacting with the Anomaly builders.
+	Anomaly *AnomalyClient
+	// AuditLog is the client for interacting with the AuditLog builders.
+	AuditLog *AuditLogClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
@@ -26,8 +36,14 @@ type Tx struct {
 	JourneyMembership *JourneyMembershipClient
 	// MetricRollup is the client for interacting with the MetricRollup builders.
 	MetricRollup *MetricRollupClient
+	// ReconciliationFinding is the client for interacting with the ReconciliationFinding builders.
+	ReconciliationFinding *ReconciliationFindingClient
+	// ReconciliationRun is the client for interacting with the ReconciliationRun builders.
+	ReconciliationRun *ReconciliationRunClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SyncRun is the client for interacting with the SyncRun builders.
+	SyncRun *SyncRunClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
 	WebhookDelivery *WebhookDeliveryClient
 	// WebhookEvent is the client for interacting with the WebhookEvent builders.
@@ -164,12 +180,20 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
+	tx.Alert = NewAlertClient(tx.config)
+	tx.AlertChannel = NewAlertChannelClient(tx.config)
+	tx.AlertRule = NewAlertRuleClient(tx.config)
+	tx.Anomaly = NewAnomalyClient(tx.config)
+	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Job = NewJobClient(tx.config)
 	tx.JourneyDefinition = NewJourneyDefinitionClient(tx.config)
 	tx.JourneyInstance = NewJourneyInstanceClient(tx.config)
 	tx.JourneyMembership = NewJourneyMembershipClient(tx.config)
 	tx.MetricRollup = NewMetricRollupClient(tx.config)
+	tx.ReconciliationFinding = NewReconciliationFindingClient(tx.config)
+	tx.ReconciliationRun = NewReconciliationRunClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.SyncRun = NewSyncRunClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
 	tx.WebhookEvent = NewWebhookEventClient(tx.config)
 }

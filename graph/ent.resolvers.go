@@ -10,6 +10,8 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/graph/generated"
 )
@@ -27,6 +29,64 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 // APITokens is the resolver for the apiTokens field.
 func (r *queryResolver) APITokens(ctx context.Context) ([]*ent.APIToken, error) {
 	return r.Auth.ListTokens(ctx)
+}
+
+// Alerts is the resolver for the alerts field.
+func (r *queryResolver) Alerts(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AlertOrder, where *ent.AlertWhereInput) (*ent.AlertConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.AlertOrder{Field: ent.AlertOrderFieldStartedAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.Alert.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithAlertOrder(orderBy),
+			ent.WithAlertFilter(where.Filter),
+		)
+}
+
+// AlertChannels is the resolver for the alertChannels field.
+func (r *queryResolver) AlertChannels(ctx context.Context) ([]*ent.AlertChannel, error) {
+	return r.Client.AlertChannel.Query().Order(ent.Asc(alertchannel.FieldName)).All(ctx)
+}
+
+// AlertRules is the resolver for the alertRules field.
+func (r *queryResolver) AlertRules(ctx context.Context) ([]*ent.AlertRule, error) {
+	return r.Client.AlertRule.Query().Order(ent.Asc(alertrule.FieldName)).All(ctx)
+}
+
+// Anomalies is the resolver for the anomalies field.
+func (r *queryResolver) Anomalies(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnomalyOrder, where *ent.AnomalyWhereInput) (*ent.AnomalyConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.AnomalyOrder{Field: ent.AnomalyOrderFieldFirstSeenAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.Anomaly.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithAnomalyOrder(orderBy),
+			ent.WithAnomalyFilter(where.Filter),
+		)
+}
+
+// AuditLogs is the resolver for the auditLogs field.
+func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.AuditLogOrder{Field: ent.AuditLogOrderFieldSeq, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.AuditLog.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithAuditLogOrder(orderBy),
+			ent.WithAuditLogFilter(where.Filter),
+		)
 }
 
 // Jobs is the resolver for the jobs field.
@@ -63,6 +123,54 @@ func (r *queryResolver) Journeys(ctx context.Context, after *entgql.Cursor[int],
 		Paginate(ctx, after, first, before, last,
 			ent.WithJourneyInstanceOrder(orderBy),
 			ent.WithJourneyInstanceFilter(where.Filter),
+		)
+}
+
+// ReconciliationFindings is the resolver for the reconciliationFindings field.
+func (r *queryResolver) ReconciliationFindings(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationFindingOrder, where *ent.ReconciliationFindingWhereInput) (*ent.ReconciliationFindingConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.ReconciliationFindingOrder{Field: ent.ReconciliationFindingOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.ReconciliationFinding.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithReconciliationFindingOrder(orderBy),
+			ent.WithReconciliationFindingFilter(where.Filter),
+		)
+}
+
+// ReconciliationRuns is the resolver for the reconciliationRuns field.
+func (r *queryResolver) ReconciliationRuns(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationRunOrder, where *ent.ReconciliationRunWhereInput) (*ent.ReconciliationRunConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.ReconciliationRunOrder{Field: ent.ReconciliationRunOrderFieldStartedAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.ReconciliationRun.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithReconciliationRunOrder(orderBy),
+			ent.WithReconciliationRunFilter(where.Filter),
+		)
+}
+
+// SyncRuns is the resolver for the syncRuns field.
+func (r *queryResolver) SyncRuns(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SyncRunOrder, where *ent.SyncRunWhereInput) (*ent.SyncRunConnection, error) {
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.SyncRunOrder{Field: ent.SyncRunOrderFieldStartedAt, Direction: entgql.OrderDirectionDesc}
+	}
+	return r.Client.SyncRun.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithSyncRunOrder(orderBy),
+			ent.WithSyncRunFilter(where.Filter),
 		)
 }
 

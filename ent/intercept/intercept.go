@@ -8,14 +8,22 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/ent/alert"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
+	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
+	"github.com/hooklens/hooklens/ent/auditlog"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/journeymembership"
 	"github.com/hooklens/hooklens/ent/metricrollup"
 	"github.com/hooklens/hooklens/ent/predicate"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/ent/reconciliationrun"
 	"github.com/hooklens/hooklens/ent/session"
+	"github.com/hooklens/hooklens/ent/syncrun"
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 )
@@ -101,6 +109,141 @@ func (f TraverseAPIToken) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.APITokenQuery", q)
+}
+
+// The AlertFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertFunc func(context.Context, *ent.AlertQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertQuery", q)
+}
+
+// The TraverseAlert type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlert func(context.Context, *ent.AlertQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlert) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlert) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertQuery", q)
+}
+
+// The AlertChannelFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertChannelFunc func(context.Context, *ent.AlertChannelQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertChannelFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertChannelQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertChannelQuery", q)
+}
+
+// The TraverseAlertChannel type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertChannel func(context.Context, *ent.AlertChannelQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertChannel) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertChannel) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertChannelQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertChannelQuery", q)
+}
+
+// The AlertRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertRuleFunc func(context.Context, *ent.AlertRuleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertRuleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertRuleQuery", q)
+}
+
+// The TraverseAlertRule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertRule func(context.Context, *ent.AlertRuleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertRule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertRule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertRuleQuery", q)
+}
+
+// The AnomalyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AnomalyFunc func(context.Context, *ent.AnomalyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AnomalyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AnomalyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AnomalyQuery", q)
+}
+
+// The TraverseAnomaly type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAnomaly func(context.Context, *ent.AnomalyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAnomaly) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAnomaly) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AnomalyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AnomalyQuery", q)
+}
+
+// The AuditLogFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AuditLogFunc func(context.Context, *ent.AuditLogQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AuditLogFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AuditLogQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AuditLogQuery", q)
+}
+
+// The TraverseAuditLog type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAuditLog func(context.Context, *ent.AuditLogQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAuditLog) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAuditLog) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditLogQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AuditLogQuery", q)
 }
 
 // The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -238,6 +381,60 @@ func (f TraverseMetricRollup) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MetricRollupQuery", q)
 }
 
+// The ReconciliationFindingFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ReconciliationFindingFunc func(context.Context, *ent.ReconciliationFindingQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ReconciliationFindingFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ReconciliationFindingQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ReconciliationFindingQuery", q)
+}
+
+// The TraverseReconciliationFinding type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseReconciliationFinding func(context.Context, *ent.ReconciliationFindingQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseReconciliationFinding) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseReconciliationFinding) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ReconciliationFindingQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ReconciliationFindingQuery", q)
+}
+
+// The ReconciliationRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ReconciliationRunFunc func(context.Context, *ent.ReconciliationRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ReconciliationRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ReconciliationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ReconciliationRunQuery", q)
+}
+
+// The TraverseReconciliationRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseReconciliationRun func(context.Context, *ent.ReconciliationRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseReconciliationRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseReconciliationRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ReconciliationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ReconciliationRunQuery", q)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
 
@@ -263,6 +460,33 @@ func (f TraverseSession) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.SessionQuery", q)
+}
+
+// The SyncRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SyncRunFunc func(context.Context, *ent.SyncRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SyncRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SyncRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SyncRunQuery", q)
+}
+
+// The TraverseSyncRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSyncRun func(context.Context, *ent.SyncRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSyncRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSyncRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SyncRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SyncRunQuery", q)
 }
 
 // The WebhookDeliveryFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -324,6 +548,16 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return &query[*ent.APITokenQuery, predicate.APIToken, apitoken.OrderOption]{typ: ent.TypeAPIToken, tq: q}, nil
+	case *ent.AlertQuery:
+		return &query[*ent.AlertQuery, predicate.Alert, alert.OrderOption]{typ: ent.TypeAlert, tq: q}, nil
+	case *ent.AlertChannelQuery:
+		return &query[*ent.AlertChannelQuery, predicate.AlertChannel, alertchannel.OrderOption]{typ: ent.TypeAlertChannel, tq: q}, nil
+	case *ent.AlertRuleQuery:
+		return &query[*ent.AlertRuleQuery, predicate.AlertRule, alertrule.OrderOption]{typ: ent.TypeAlertRule, tq: q}, nil
+	case *ent.AnomalyQuery:
+		return &query[*ent.AnomalyQuery, predicate.Anomaly, anomaly.OrderOption]{typ: ent.TypeAnomaly, tq: q}, nil
+	case *ent.AuditLogQuery:
+		return &query[*ent.AuditLogQuery, predicate.AuditLog, auditlog.OrderOption]{typ: ent.TypeAuditLog, tq: q}, nil
 	case *ent.JobQuery:
 		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
 	case *ent.JourneyDefinitionQuery:
@@ -334,8 +568,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.JourneyMembershipQuery, predicate.JourneyMembership, journeymembership.OrderOption]{typ: ent.TypeJourneyMembership, tq: q}, nil
 	case *ent.MetricRollupQuery:
 		return &query[*ent.MetricRollupQuery, predicate.MetricRollup, metricrollup.OrderOption]{typ: ent.TypeMetricRollup, tq: q}, nil
+	case *ent.ReconciliationFindingQuery:
+		return &query[*ent.ReconciliationFindingQuery, predicate.ReconciliationFinding, reconciliationfinding.OrderOption]{typ: ent.TypeReconciliationFinding, tq: q}, nil
+	case *ent.ReconciliationRunQuery:
+		return &query[*ent.ReconciliationRunQuery, predicate.ReconciliationRun, reconciliationrun.OrderOption]{typ: ent.TypeReconciliationRun, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
+	case *ent.SyncRunQuery:
+		return &query[*ent.SyncRunQuery, predicate.SyncRun, syncrun.OrderOption]{typ: ent.TypeSyncRun, tq: q}, nil
 	case *ent.WebhookDeliveryQuery:
 		return &query[*ent.WebhookDeliveryQuery, predicate.WebhookDelivery, webhookdelivery.OrderOption]{typ: ent.TypeWebhookDelivery, tq: q}, nil
 	case *ent.WebhookEventQuery:

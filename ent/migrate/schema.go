@@ -27,6 +27,182 @@ var (
 		Columns:    APITokensColumns,
 		PrimaryKey: []*schema.Column{APITokensColumns[0]},
 	}
+	// AlertsColumns holds the columns for the "alerts" table.
+	AlertsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "rule_key", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"firing", "acknowledged", "resolved"}, Default: "firing"},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"info", "warning", "critical"}},
+		{Name: "title", Type: field.TypeString},
+		{Name: "message", Type: field.TypeString},
+		{Name: "value", Type: field.TypeFloat64, Nullable: true},
+		{Name: "threshold", Type: field.TypeFloat64, Nullable: true},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "last_evaluated_at", Type: field.TypeTime},
+		{Name: "last_notified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "notifications", Type: field.TypeInt, Default: 0},
+		{Name: "notification_log", Type: field.TypeJSON, Nullable: true},
+		{Name: "acknowledged_at", Type: field.TypeTime, Nullable: true},
+		{Name: "acknowledged_by", Type: field.TypeString, Nullable: true},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "resolved_by", Type: field.TypeString, Nullable: true},
+		{Name: "anomaly_id", Type: field.TypeInt, Nullable: true},
+		{Name: "rule_id", Type: field.TypeInt, Nullable: true},
+	}
+	// AlertsTable holds the schema information for the "alerts" table.
+	AlertsTable = &schema.Table{
+		Name:       "alerts",
+		Columns:    AlertsColumns,
+		PrimaryKey: []*schema.Column{AlertsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alerts_alert_rules_alerts",
+				Columns:    []*schema.Column{AlertsColumns[18]},
+				RefColumns: []*schema.Column{AlertRulesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alert_rule_key_status",
+				Unique:  false,
+				Columns: []*schema.Column{AlertsColumns[1], AlertsColumns[2]},
+			},
+			{
+				Name:    "alert_status_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertsColumns[2], AlertsColumns[8]},
+			},
+		},
+	}
+	// AlertChannelsColumns holds the columns for the "alert_channels" table.
+	AlertChannelsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"webhook", "slack", "log"}},
+		{Name: "url_sealed", Type: field.TypeBytes, Nullable: true},
+		{Name: "url_hint", Type: field.TypeString, Nullable: true},
+		{Name: "secret_sealed", Type: field.TypeBytes, Nullable: true},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_failure_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true},
+	}
+	// AlertChannelsTable holds the schema information for the "alert_channels" table.
+	AlertChannelsTable = &schema.Table{
+		Name:       "alert_channels",
+		Columns:    AlertChannelsColumns,
+		PrimaryKey: []*schema.Column{AlertChannelsColumns[0]},
+	}
+	// AlertRulesColumns holds the columns for the "alert_rules" table.
+	AlertRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "condition", Type: field.TypeEnum, Enums: []string{"processing_error_rate", "queue_age", "stuck_journeys", "anomaly", "breaker_open", "subscription_paused", "sync_failing", "reconciliation_failing", "health_score", "dead_letters"}},
+		{Name: "threshold", Type: field.TypeFloat64, Default: 0},
+		{Name: "window", Type: field.TypeString, Default: "5m"},
+		{Name: "for", Type: field.TypeString, Default: "0s"},
+		{Name: "renotify", Type: field.TypeString, Default: "1h"},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"info", "warning", "critical"}, Default: "warning"},
+		{Name: "notify_resolved", Type: field.TypeBool, Default: true},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "params", Type: field.TypeJSON, Nullable: true},
+		{Name: "pending_since", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// AlertRulesTable holds the schema information for the "alert_rules" table.
+	AlertRulesTable = &schema.Table{
+		Name:       "alert_rules",
+		Columns:    AlertRulesColumns,
+		PrimaryKey: []*schema.Column{AlertRulesColumns[0]},
+	}
+	// AnomaliesColumns holds the columns for the "anomalies" table.
+	AnomaliesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString},
+		{Name: "type", Type: field.TypeString},
+		{Name: "subject", Type: field.TypeString, Nullable: true},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"info", "warning", "critical"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"open", "acknowledged", "resolved"}, Default: "open"},
+		{Name: "window_start", Type: field.TypeTime},
+		{Name: "window_end", Type: field.TypeTime},
+		{Name: "observed", Type: field.TypeFloat64},
+		{Name: "expected", Type: field.TypeFloat64},
+		{Name: "expected_low", Type: field.TypeFloat64, Nullable: true},
+		{Name: "expected_high", Type: field.TypeFloat64, Nullable: true},
+		{Name: "peak_observed", Type: field.TypeFloat64, Nullable: true},
+		{Name: "score", Type: field.TypeFloat64},
+		{Name: "explanation", Type: field.TypeString},
+		{Name: "first_seen_at", Type: field.TypeTime},
+		{Name: "last_seen_at", Type: field.TypeTime},
+		{Name: "acknowledged_at", Type: field.TypeTime, Nullable: true},
+		{Name: "acknowledged_by", Type: field.TypeString, Nullable: true},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "resolved_by", Type: field.TypeString, Nullable: true},
+		{Name: "resolution_note", Type: field.TypeString, Nullable: true},
+	}
+	// AnomaliesTable holds the schema information for the "anomalies" table.
+	AnomaliesTable = &schema.Table{
+		Name:       "anomalies",
+		Columns:    AnomaliesColumns,
+		PrimaryKey: []*schema.Column{AnomaliesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "anomaly_key_status",
+				Unique:  false,
+				Columns: []*schema.Column{AnomaliesColumns[1], AnomaliesColumns[5]},
+			},
+			{
+				Name:    "anomaly_status_first_seen_at",
+				Unique:  false,
+				Columns: []*schema.Column{AnomaliesColumns[5], AnomaliesColumns[15]},
+			},
+			{
+				Name:    "anomaly_first_seen_at",
+				Unique:  false,
+				Columns: []*schema.Column{AnomaliesColumns[15]},
+			},
+		},
+	}
+	// AuditLogsColumns holds the columns for the "audit_logs" table.
+	AuditLogsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "seq", Type: field.TypeInt64, Unique: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "actor", Type: field.TypeString},
+		{Name: "actor_kind", Type: field.TypeEnum, Enums: []string{"token", "session", "system", "cli"}},
+		{Name: "actor_token_id", Type: field.TypeInt, Nullable: true},
+		{Name: "action", Type: field.TypeString},
+		{Name: "target", Type: field.TypeString, Nullable: true},
+		{Name: "detail", Type: field.TypeJSON, Nullable: true},
+		{Name: "remote_addr", Type: field.TypeString, Nullable: true},
+		{Name: "request_id", Type: field.TypeString, Nullable: true},
+		{Name: "prev_hash", Type: field.TypeString},
+		{Name: "hash", Type: field.TypeString},
+	}
+	// AuditLogsTable holds the schema information for the "audit_logs" table.
+	AuditLogsTable = &schema.Table{
+		Name:       "audit_logs",
+		Columns:    AuditLogsColumns,
+		PrimaryKey: []*schema.Column{AuditLogsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditlog_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[2]},
+			},
+			{
+				Name:    "auditlog_action_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[6], AuditLogsColumns[2]},
+			},
+		},
+	}
 	// JobsColumns holds the columns for the "jobs" table.
 	JobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -262,6 +438,90 @@ var (
 			},
 		},
 	}
+	// ReconciliationFindingsColumns holds the columns for the "reconciliation_findings" table.
+	ReconciliationFindingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"missing_event", "failed_delivery", "never_sent", "subscription_paused", "duplicate_deliveries", "stuck_event", "dead_lettered", "journey_inconsistent"}},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"info", "warning", "critical"}, Default: "warning"},
+		{Name: "subject", Type: field.TypeString},
+		{Name: "topic", Type: field.TypeString, Nullable: true},
+		{Name: "resource_id", Type: field.TypeString, Nullable: true},
+		{Name: "detail", Type: field.TypeString},
+		{Name: "data", Type: field.TypeJSON, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"open", "resolved"}, Default: "open"},
+		{Name: "auto_resolved", Type: field.TypeBool, Default: false},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "resolved_by", Type: field.TypeString, Nullable: true},
+		{Name: "resolution_note", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+	}
+	// ReconciliationFindingsTable holds the schema information for the "reconciliation_findings" table.
+	ReconciliationFindingsTable = &schema.Table{
+		Name:       "reconciliation_findings",
+		Columns:    ReconciliationFindingsColumns,
+		PrimaryKey: []*schema.Column{ReconciliationFindingsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "reconciliation_findings_reconciliation_runs_findings",
+				Columns:    []*schema.Column{ReconciliationFindingsColumns[14]},
+				RefColumns: []*schema.Column{ReconciliationRunsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "reconciliationfinding_status_kind",
+				Unique:  false,
+				Columns: []*schema.Column{ReconciliationFindingsColumns[8], ReconciliationFindingsColumns[1]},
+			},
+			{
+				Name:    "reconciliationfinding_kind_subject",
+				Unique:  false,
+				Columns: []*schema.Column{ReconciliationFindingsColumns[1], ReconciliationFindingsColumns[3]},
+			},
+			{
+				Name:    "reconciliationfinding_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ReconciliationFindingsColumns[13]},
+			},
+		},
+	}
+	// ReconciliationRunsColumns holds the columns for the "reconciliation_runs" table.
+	ReconciliationRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"running", "succeeded", "failed", "cancelled", "interrupted"}, Default: "running"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"schedule", "manual", "cli"}, Default: "manual"},
+		{Name: "window_start", Type: field.TypeTime},
+		{Name: "window_end", Type: field.TypeTime},
+		{Name: "dwolla_events", Type: field.TypeInt, Default: 0},
+		{Name: "missing", Type: field.TypeInt, Default: 0},
+		{Name: "imported", Type: field.TypeInt, Default: 0},
+		{Name: "failed_deliveries", Type: field.TypeInt, Default: 0},
+		{Name: "never_sent", Type: field.TypeInt, Default: 0},
+		{Name: "redelivery_requested", Type: field.TypeInt, Default: 0},
+		{Name: "finding_count", Type: field.TypeInt, Default: 0},
+		{Name: "health_score", Type: field.TypeFloat64, Nullable: true},
+		{Name: "components", Type: field.TypeJSON, Nullable: true},
+		{Name: "stats", Type: field.TypeJSON, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "job_id", Type: field.TypeInt, Nullable: true},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ReconciliationRunsTable holds the schema information for the "reconciliation_runs" table.
+	ReconciliationRunsTable = &schema.Table{
+		Name:       "reconciliation_runs",
+		Columns:    ReconciliationRunsColumns,
+		PrimaryKey: []*schema.Column{ReconciliationRunsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "reconciliationrun_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{ReconciliationRunsColumns[17]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -292,6 +552,44 @@ var (
 				Name:    "session_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[4]},
+			},
+		},
+	}
+	// SyncRunsColumns holds the columns for the "sync_runs" table.
+	SyncRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"running", "succeeded", "failed", "cancelled", "interrupted"}, Default: "running"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"schedule", "manual", "cli", "reconcile", "resume"}, Default: "manual"},
+		{Name: "since", Type: field.TypeTime},
+		{Name: "pages", Type: field.TypeInt, Default: 0},
+		{Name: "seen", Type: field.TypeInt, Default: 0},
+		{Name: "imported", Type: field.TypeInt, Default: 0},
+		{Name: "already_present", Type: field.TypeInt, Default: 0},
+		{Name: "errors", Type: field.TypeInt, Default: 0},
+		{Name: "next_offset", Type: field.TypeInt, Default: 0},
+		{Name: "total_reported", Type: field.TypeInt, Default: 0},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "job_id", Type: field.TypeInt, Nullable: true},
+		{Name: "resumed_from", Type: field.TypeInt, Nullable: true},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "duration_ms", Type: field.TypeFloat64, Nullable: true},
+	}
+	// SyncRunsTable holds the schema information for the "sync_runs" table.
+	SyncRunsTable = &schema.Table{
+		Name:       "sync_runs",
+		Columns:    SyncRunsColumns,
+		PrimaryKey: []*schema.Column{SyncRunsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "syncrun_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{SyncRunsColumns[14]},
+			},
+			{
+				Name:    "syncrun_status",
+				Unique:  false,
+				Columns: []*schema.Column{SyncRunsColumns[1]},
 			},
 		},
 	}
@@ -428,23 +726,73 @@ var (
 			},
 		},
 	}
+	// AlertRuleChannelsColumns holds the columns for the "alert_rule_channels" table.
+	AlertRuleChannelsColumns = []*schema.Column{
+		{Name: "alert_rule_id", Type: field.TypeInt},
+		{Name: "alert_channel_id", Type: field.TypeInt},
+	}
+	// AlertRuleChannelsTable holds the schema information for the "alert_rule_channels" table.
+	AlertRuleChannelsTable = &schema.Table{
+		Name:       "alert_rule_channels",
+		Columns:    AlertRuleChannelsColumns,
+		PrimaryKey: []*schema.Column{AlertRuleChannelsColumns[0], AlertRuleChannelsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alert_rule_channels_alert_rule_id",
+				Columns:    []*schema.Column{AlertRuleChannelsColumns[0]},
+				RefColumns: []*schema.Column{AlertRulesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "alert_rule_channels_alert_channel_id",
+				Columns:    []*schema.Column{AlertRuleChannelsColumns[1]},
+				RefColumns: []*schema.Column{AlertChannelsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		AlertsTable,
+		AlertChannelsTable,
+		AlertRulesTable,
+		AnomaliesTable,
+		AuditLogsTable,
 		JobsTable,
 		JourneyDefinitionsTable,
 		JourneyInstancesTable,
 		JourneyMembershipsTable,
 		MetricRollupsTable,
+		ReconciliationFindingsTable,
+		ReconciliationRunsTable,
 		SessionsTable,
+		SyncRunsTable,
 		WebhookDeliveriesTable,
 		WebhookEventsTable,
+		AlertRuleChannelsTable,
 	}
 )
 
 func init() {
 	APITokensTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AlertsTable.ForeignKeys[0].RefTable = AlertRulesTable
+	AlertsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	AlertChannelsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	AlertRulesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	AnomaliesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	AuditLogsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	JobsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
@@ -463,9 +811,19 @@ func init() {
 	MetricRollupsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
+	ReconciliationFindingsTable.ForeignKeys[0].RefTable = ReconciliationRunsTable
+	ReconciliationFindingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	ReconciliationRunsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
 	SessionsTable.ForeignKeys[0].RefTable = APITokensTable
 	SessionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
+	}
+	SyncRunsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	WebhookDeliveriesTable.ForeignKeys[0].RefTable = WebhookEventsTable
 	WebhookDeliveriesTable.Annotation = &entsql.Annotation{
@@ -474,4 +832,6 @@ func init() {
 	WebhookEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
 	}
+	AlertRuleChannelsTable.ForeignKeys[0].RefTable = AlertRulesTable
+	AlertRuleChannelsTable.ForeignKeys[1].RefTable = AlertChannelsTable
 }

@@ -9,6 +9,21 @@ import (
 // APIToken is the predicate function for apitoken builders.
 type APIToken func(*sql.Selector)
 
+// Alert is the predicate function for alert builders.
+type Alert func(*sql.Selector)
+
+// AlertChannel is the predicate function for alertchannel builders.
+type AlertChannel func(*sql.Selector)
+
+// AlertRule is the predicate function for alertrule builders.
+type AlertRule func(*sql.Selector)
+
+// Anomaly is the predicate function for anomaly builders.
+type Anomaly func(*sql.Selector)
+
+// AuditLog is the predicate function for auditlog builders.
+type AuditLog func(*sql.Selector)
+
 // Job is the predicate function for job builders.
 type Job func(*sql.Selector)
 
@@ -24,8 +39,17 @@ type JourneyMembership func(*sql.Selector)
 // MetricRollup is the predicate function for metricrollup builders.
 type MetricRollup func(*sql.Selector)
 
+// ReconciliationFinding is the predicate function for reconciliationfinding builders.
+type ReconciliationFinding func(*sql.Selector)
+
+// ReconciliationRun is the predicate function for reconciliationrun builders.
+type ReconciliationRun func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
+
+// SyncRun is the predicate function for syncrun builders.
+type SyncRun func(*sql.Selector)
 
 // WebhookDelivery is the predicate function for webhookdelivery builders.
 type WebhookDelivery func(*sql.Selector)

@@ -49,6 +49,136 @@ type ComplexityRoot struct {
 		Role       func(childComplexity int) int
 	}
 
+	Alert struct {
+		AcknowledgedAt  func(childComplexity int) int
+		AcknowledgedBy  func(childComplexity int) int
+		AnomalyID       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LastEvaluatedAt func(childComplexity int) int
+		LastNotifiedAt  func(childComplexity int) int
+		Message         func(childComplexity int) int
+		Notifications   func(childComplexity int) int
+		ResolvedAt      func(childComplexity int) int
+		ResolvedBy      func(childComplexity int) int
+		Rule            func(childComplexity int) int
+		RuleID          func(childComplexity int) int
+		RuleKey         func(childComplexity int) int
+		Severity        func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Threshold       func(childComplexity int) int
+		Title           func(childComplexity int) int
+		Value           func(childComplexity int) int
+	}
+
+	AlertChannel struct {
+		CreatedAt     func(childComplexity int) int
+		Enabled       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastFailureAt func(childComplexity int) int
+		LastSuccessAt func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Rules         func(childComplexity int) int
+		URLHint       func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
+	AlertConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AlertEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AlertRule struct {
+		Builtin        func(childComplexity int) int
+		Channels       func(childComplexity int) int
+		Condition      func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		For            func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Name           func(childComplexity int) int
+		NotifyResolved func(childComplexity int) int
+		Params         func(childComplexity int) int
+		PendingSince   func(childComplexity int) int
+		Renotify       func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		Threshold      func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Window         func(childComplexity int) int
+	}
+
+	Anomaly struct {
+		AcknowledgedAt func(childComplexity int) int
+		AcknowledgedBy func(childComplexity int) int
+		Expected       func(childComplexity int) int
+		ExpectedHigh   func(childComplexity int) int
+		ExpectedLow    func(childComplexity int) int
+		Explanation    func(childComplexity int) int
+		FirstSeenAt    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Key            func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Observed       func(childComplexity int) int
+		PeakObserved   func(childComplexity int) int
+		ResolutionNote func(childComplexity int) int
+		ResolvedAt     func(childComplexity int) int
+		ResolvedBy     func(childComplexity int) int
+		Score          func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Subject        func(childComplexity int) int
+		Type           func(childComplexity int) int
+		WindowEnd      func(childComplexity int) int
+		WindowStart    func(childComplexity int) int
+	}
+
+	AnomalyConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AnomalyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AuditLog struct {
+		Action       func(childComplexity int) int
+		Actor        func(childComplexity int) int
+		ActorKind    func(childComplexity int) int
+		ActorTokenID func(childComplexity int) int
+		At           func(childComplexity int) int
+		Detail       func(childComplexity int) int
+		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PrevHash     func(childComplexity int) int
+		RemoteAddr   func(childComplexity int) int
+		RequestID    func(childComplexity int) int
+		Seq          func(childComplexity int) int
+		Target       func(childComplexity int) int
+	}
+
+	AuditLogConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	CreatedAPIToken struct {
 		APIToken func(childComplexity int) int
 		Token    func(childComplexity int) int
@@ -263,6 +393,11 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens                 func(childComplexity int) int
+		AlertChannels             func(childComplexity int) int
+		AlertRules                func(childComplexity int) int
+		Alerts                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AlertOrder, where *ent.AlertWhereInput) int
+		Anomalies                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnomalyOrder, where *ent.AnomalyWhereInput) int
+		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		Deliveries                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
 		Event                     func(childComplexity int, id *int, eventID *string) int
 		Events                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
@@ -273,10 +408,76 @@ type ComplexityRoot struct {
 		Journeys                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
 		Node                      func(childComplexity int, id int) int
 		Nodes                     func(childComplexity int, ids []int) int
+		ReconciliationFindings    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationFindingOrder, where *ent.ReconciliationFindingWhereInput) int
+		ReconciliationRuns        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationRunOrder, where *ent.ReconciliationRunWhereInput) int
+		SyncRuns                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SyncRunOrder, where *ent.SyncRunWhereInput) int
 		SystemStatus              func(childComplexity int) int
 		Topics                    func(childComplexity int) int
 		ValidateJourneyDefinition func(childComplexity int, input model.JourneyDefinitionInput) int
 		Viewer                    func(childComplexity int) int
+	}
+
+	ReconciliationFinding struct {
+		AutoResolved   func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Data           func(childComplexity int) int
+		Detail         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		ResolutionNote func(childComplexity int) int
+		ResolvedAt     func(childComplexity int) int
+		ResolvedBy     func(childComplexity int) int
+		ResourceID     func(childComplexity int) int
+		Run            func(childComplexity int) int
+		RunID          func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Subject        func(childComplexity int) int
+		Topic          func(childComplexity int) int
+	}
+
+	ReconciliationFindingConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReconciliationFindingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReconciliationRun struct {
+		DwollaEvents        func(childComplexity int) int
+		Error               func(childComplexity int) int
+		FailedDeliveries    func(childComplexity int) int
+		FindingCount        func(childComplexity int) int
+		Findings            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationFindingOrder, where *ent.ReconciliationFindingWhereInput) int
+		FinishedAt          func(childComplexity int) int
+		HealthScore         func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Imported            func(childComplexity int) int
+		JobID               func(childComplexity int) int
+		Missing             func(childComplexity int) int
+		NeverSent           func(childComplexity int) int
+		RedeliveryRequested func(childComplexity int) int
+		StartedAt           func(childComplexity int) int
+		Stats               func(childComplexity int) int
+		Status              func(childComplexity int) int
+		Trigger             func(childComplexity int) int
+		WindowEnd           func(childComplexity int) int
+		WindowStart         func(childComplexity int) int
+	}
+
+	ReconciliationRunConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReconciliationRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -286,6 +487,37 @@ type ComplexityRoot struct {
 		JourneyStuck   func(childComplexity int, definition *string) int
 		JourneyUpdated func(childComplexity int, definition *string) int
 		SystemStatus   func(childComplexity int) int
+	}
+
+	SyncRun struct {
+		AlreadyPresent func(childComplexity int) int
+		DurationMs     func(childComplexity int) int
+		Error          func(childComplexity int) int
+		Errors         func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Imported       func(childComplexity int) int
+		JobID          func(childComplexity int) int
+		NextOffset     func(childComplexity int) int
+		Pages          func(childComplexity int) int
+		ResumedFrom    func(childComplexity int) int
+		Seen           func(childComplexity int) int
+		Since          func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Status         func(childComplexity int) int
+		TotalReported  func(childComplexity int) int
+		Trigger        func(childComplexity int) int
+	}
+
+	SyncRunConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SyncRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SystemStatus struct {
@@ -460,6 +692,599 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIToken.Role(childComplexity), true
+
+	case "Alert.acknowledgedAt":
+		if e.ComplexityRoot.Alert.AcknowledgedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.AcknowledgedAt(childComplexity), true
+	case "Alert.acknowledgedBy":
+		if e.ComplexityRoot.Alert.AcknowledgedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.AcknowledgedBy(childComplexity), true
+	case "Alert.anomalyID":
+		if e.ComplexityRoot.Alert.AnomalyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.AnomalyID(childComplexity), true
+	case "Alert.id":
+		if e.ComplexityRoot.Alert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ID(childComplexity), true
+	case "Alert.lastEvaluatedAt":
+		if e.ComplexityRoot.Alert.LastEvaluatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.LastEvaluatedAt(childComplexity), true
+	case "Alert.lastNotifiedAt":
+		if e.ComplexityRoot.Alert.LastNotifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.LastNotifiedAt(childComplexity), true
+	case "Alert.message":
+		if e.ComplexityRoot.Alert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Message(childComplexity), true
+	case "Alert.notifications":
+		if e.ComplexityRoot.Alert.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Notifications(childComplexity), true
+	case "Alert.resolvedAt":
+		if e.ComplexityRoot.Alert.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ResolvedAt(childComplexity), true
+	case "Alert.resolvedBy":
+		if e.ComplexityRoot.Alert.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ResolvedBy(childComplexity), true
+	case "Alert.rule":
+		if e.ComplexityRoot.Alert.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Rule(childComplexity), true
+	case "Alert.ruleID":
+		if e.ComplexityRoot.Alert.RuleID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.RuleID(childComplexity), true
+	case "Alert.ruleKey":
+		if e.ComplexityRoot.Alert.RuleKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.RuleKey(childComplexity), true
+	case "Alert.severity":
+		if e.ComplexityRoot.Alert.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Severity(childComplexity), true
+	case "Alert.startedAt":
+		if e.ComplexityRoot.Alert.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.StartedAt(childComplexity), true
+	case "Alert.status":
+		if e.ComplexityRoot.Alert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Status(childComplexity), true
+	case "Alert.threshold":
+		if e.ComplexityRoot.Alert.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Threshold(childComplexity), true
+	case "Alert.title":
+		if e.ComplexityRoot.Alert.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Title(childComplexity), true
+	case "Alert.value":
+		if e.ComplexityRoot.Alert.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Value(childComplexity), true
+
+	case "AlertChannel.createdAt":
+		if e.ComplexityRoot.AlertChannel.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.CreatedAt(childComplexity), true
+	case "AlertChannel.enabled":
+		if e.ComplexityRoot.AlertChannel.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.Enabled(childComplexity), true
+	case "AlertChannel.id":
+		if e.ComplexityRoot.AlertChannel.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.ID(childComplexity), true
+	case "AlertChannel.kind":
+		if e.ComplexityRoot.AlertChannel.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.Kind(childComplexity), true
+	case "AlertChannel.lastError":
+		if e.ComplexityRoot.AlertChannel.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.LastError(childComplexity), true
+	case "AlertChannel.lastFailureAt":
+		if e.ComplexityRoot.AlertChannel.LastFailureAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.LastFailureAt(childComplexity), true
+	case "AlertChannel.lastSuccessAt":
+		if e.ComplexityRoot.AlertChannel.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.LastSuccessAt(childComplexity), true
+	case "AlertChannel.name":
+		if e.ComplexityRoot.AlertChannel.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.Name(childComplexity), true
+	case "AlertChannel.rules":
+		if e.ComplexityRoot.AlertChannel.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.Rules(childComplexity), true
+	case "AlertChannel.urlHint":
+		if e.ComplexityRoot.AlertChannel.URLHint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.URLHint(childComplexity), true
+	case "AlertChannel.updatedAt":
+		if e.ComplexityRoot.AlertChannel.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.UpdatedAt(childComplexity), true
+
+	case "AlertConnection.edges":
+		if e.ComplexityRoot.AlertConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.Edges(childComplexity), true
+	case "AlertConnection.pageInfo":
+		if e.ComplexityRoot.AlertConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.PageInfo(childComplexity), true
+	case "AlertConnection.totalCount":
+		if e.ComplexityRoot.AlertConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.TotalCount(childComplexity), true
+
+	case "AlertEdge.cursor":
+		if e.ComplexityRoot.AlertEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEdge.Cursor(childComplexity), true
+	case "AlertEdge.node":
+		if e.ComplexityRoot.AlertEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEdge.Node(childComplexity), true
+
+	case "AlertRule.builtin":
+		if e.ComplexityRoot.AlertRule.Builtin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Builtin(childComplexity), true
+	case "AlertRule.channels":
+		if e.ComplexityRoot.AlertRule.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Channels(childComplexity), true
+	case "AlertRule.condition":
+		if e.ComplexityRoot.AlertRule.Condition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Condition(childComplexity), true
+	case "AlertRule.createdAt":
+		if e.ComplexityRoot.AlertRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.CreatedAt(childComplexity), true
+	case "AlertRule.enabled":
+		if e.ComplexityRoot.AlertRule.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Enabled(childComplexity), true
+	case "AlertRule.for":
+		if e.ComplexityRoot.AlertRule.For == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.For(childComplexity), true
+	case "AlertRule.id":
+		if e.ComplexityRoot.AlertRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.ID(childComplexity), true
+	case "AlertRule.key":
+		if e.ComplexityRoot.AlertRule.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Key(childComplexity), true
+	case "AlertRule.name":
+		if e.ComplexityRoot.AlertRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Name(childComplexity), true
+	case "AlertRule.notifyResolved":
+		if e.ComplexityRoot.AlertRule.NotifyResolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.NotifyResolved(childComplexity), true
+	case "AlertRule.params":
+		if e.ComplexityRoot.AlertRule.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Params(childComplexity), true
+	case "AlertRule.pendingSince":
+		if e.ComplexityRoot.AlertRule.PendingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.PendingSince(childComplexity), true
+	case "AlertRule.renotify":
+		if e.ComplexityRoot.AlertRule.Renotify == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Renotify(childComplexity), true
+	case "AlertRule.severity":
+		if e.ComplexityRoot.AlertRule.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Severity(childComplexity), true
+	case "AlertRule.threshold":
+		if e.ComplexityRoot.AlertRule.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Threshold(childComplexity), true
+	case "AlertRule.updatedAt":
+		if e.ComplexityRoot.AlertRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.UpdatedAt(childComplexity), true
+	case "AlertRule.window":
+		if e.ComplexityRoot.AlertRule.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Window(childComplexity), true
+
+	case "Anomaly.acknowledgedAt":
+		if e.ComplexityRoot.Anomaly.AcknowledgedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.AcknowledgedAt(childComplexity), true
+	case "Anomaly.acknowledgedBy":
+		if e.ComplexityRoot.Anomaly.AcknowledgedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.AcknowledgedBy(childComplexity), true
+	case "Anomaly.expected":
+		if e.ComplexityRoot.Anomaly.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Expected(childComplexity), true
+	case "Anomaly.expectedHigh":
+		if e.ComplexityRoot.Anomaly.ExpectedHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ExpectedHigh(childComplexity), true
+	case "Anomaly.expectedLow":
+		if e.ComplexityRoot.Anomaly.ExpectedLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ExpectedLow(childComplexity), true
+	case "Anomaly.explanation":
+		if e.ComplexityRoot.Anomaly.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Explanation(childComplexity), true
+	case "Anomaly.firstSeenAt":
+		if e.ComplexityRoot.Anomaly.FirstSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.FirstSeenAt(childComplexity), true
+	case "Anomaly.id":
+		if e.ComplexityRoot.Anomaly.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ID(childComplexity), true
+	case "Anomaly.key":
+		if e.ComplexityRoot.Anomaly.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Key(childComplexity), true
+	case "Anomaly.lastSeenAt":
+		if e.ComplexityRoot.Anomaly.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.LastSeenAt(childComplexity), true
+	case "Anomaly.observed":
+		if e.ComplexityRoot.Anomaly.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Observed(childComplexity), true
+	case "Anomaly.peakObserved":
+		if e.ComplexityRoot.Anomaly.PeakObserved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.PeakObserved(childComplexity), true
+	case "Anomaly.resolutionNote":
+		if e.ComplexityRoot.Anomaly.ResolutionNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ResolutionNote(childComplexity), true
+	case "Anomaly.resolvedAt":
+		if e.ComplexityRoot.Anomaly.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ResolvedAt(childComplexity), true
+	case "Anomaly.resolvedBy":
+		if e.ComplexityRoot.Anomaly.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ResolvedBy(childComplexity), true
+	case "Anomaly.score":
+		if e.ComplexityRoot.Anomaly.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Score(childComplexity), true
+	case "Anomaly.severity":
+		if e.ComplexityRoot.Anomaly.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Severity(childComplexity), true
+	case "Anomaly.status":
+		if e.ComplexityRoot.Anomaly.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Status(childComplexity), true
+	case "Anomaly.subject":
+		if e.ComplexityRoot.Anomaly.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Subject(childComplexity), true
+	case "Anomaly.type":
+		if e.ComplexityRoot.Anomaly.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Type(childComplexity), true
+	case "Anomaly.windowEnd":
+		if e.ComplexityRoot.Anomaly.WindowEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.WindowEnd(childComplexity), true
+	case "Anomaly.windowStart":
+		if e.ComplexityRoot.Anomaly.WindowStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.WindowStart(childComplexity), true
+
+	case "AnomalyConnection.edges":
+		if e.ComplexityRoot.AnomalyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.Edges(childComplexity), true
+	case "AnomalyConnection.pageInfo":
+		if e.ComplexityRoot.AnomalyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.PageInfo(childComplexity), true
+	case "AnomalyConnection.totalCount":
+		if e.ComplexityRoot.AnomalyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.TotalCount(childComplexity), true
+
+	case "AnomalyEdge.cursor":
+		if e.ComplexityRoot.AnomalyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Cursor(childComplexity), true
+	case "AnomalyEdge.node":
+		if e.ComplexityRoot.AnomalyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Node(childComplexity), true
+
+	case "AuditLog.action":
+		if e.ComplexityRoot.AuditLog.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Action(childComplexity), true
+	case "AuditLog.actor":
+		if e.ComplexityRoot.AuditLog.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Actor(childComplexity), true
+	case "AuditLog.actorKind":
+		if e.ComplexityRoot.AuditLog.ActorKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.ActorKind(childComplexity), true
+	case "AuditLog.actorTokenID":
+		if e.ComplexityRoot.AuditLog.ActorTokenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.ActorTokenID(childComplexity), true
+	case "AuditLog.at":
+		if e.ComplexityRoot.AuditLog.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.At(childComplexity), true
+	case "AuditLog.detail":
+		if e.ComplexityRoot.AuditLog.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Detail(childComplexity), true
+	case "AuditLog.hash":
+		if e.ComplexityRoot.AuditLog.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Hash(childComplexity), true
+	case "AuditLog.id":
+		if e.ComplexityRoot.AuditLog.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.ID(childComplexity), true
+	case "AuditLog.prevHash":
+		if e.ComplexityRoot.AuditLog.PrevHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.PrevHash(childComplexity), true
+	case "AuditLog.remoteAddr":
+		if e.ComplexityRoot.AuditLog.RemoteAddr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.RemoteAddr(childComplexity), true
+	case "AuditLog.requestID":
+		if e.ComplexityRoot.AuditLog.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.RequestID(childComplexity), true
+	case "AuditLog.seq":
+		if e.ComplexityRoot.AuditLog.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Seq(childComplexity), true
+	case "AuditLog.target":
+		if e.ComplexityRoot.AuditLog.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Target(childComplexity), true
+
+	case "AuditLogConnection.edges":
+		if e.ComplexityRoot.AuditLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.Edges(childComplexity), true
+	case "AuditLogConnection.pageInfo":
+		if e.ComplexityRoot.AuditLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.PageInfo(childComplexity), true
+	case "AuditLogConnection.totalCount":
+		if e.ComplexityRoot.AuditLogConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.TotalCount(childComplexity), true
+
+	case "AuditLogEdge.cursor":
+		if e.ComplexityRoot.AuditLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEdge.Cursor(childComplexity), true
+	case "AuditLogEdge.node":
+		if e.ComplexityRoot.AuditLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
 	case "CreatedAPIToken.apiToken":
 		if e.ComplexityRoot.CreatedAPIToken.APIToken == nil {
@@ -1432,6 +2257,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity), true
+	case "Query.alertChannels":
+		if e.ComplexityRoot.Query.AlertChannels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AlertChannels(childComplexity), true
+	case "Query.alertRules":
+		if e.ComplexityRoot.Query.AlertRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AlertRules(childComplexity), true
+	case "Query.alerts":
+		if e.ComplexityRoot.Query.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AlertOrder), args["where"].(*ent.AlertWhereInput)), true
+	case "Query.anomalies":
+		if e.ComplexityRoot.Query.Anomalies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_anomalies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AnomalyOrder), args["where"].(*ent.AnomalyWhereInput)), true
+	case "Query.auditLogs":
+		if e.ComplexityRoot.Query.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "Query.deliveries":
 		if e.ComplexityRoot.Query.Deliveries == nil {
 			break
@@ -1538,6 +2408,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.reconciliationFindings":
+		if e.ComplexityRoot.Query.ReconciliationFindings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconciliationFindings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReconciliationFindings(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ReconciliationFindingOrder), args["where"].(*ent.ReconciliationFindingWhereInput)), true
+	case "Query.reconciliationRuns":
+		if e.ComplexityRoot.Query.ReconciliationRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconciliationRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReconciliationRuns(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ReconciliationRunOrder), args["where"].(*ent.ReconciliationRunWhereInput)), true
+	case "Query.syncRuns":
+		if e.ComplexityRoot.Query.SyncRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_syncRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SyncRuns(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.SyncRunOrder), args["where"].(*ent.SyncRunWhereInput)), true
 	case "Query.systemStatus":
 		if e.ComplexityRoot.Query.SystemStatus == nil {
 			break
@@ -1567,6 +2470,287 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "ReconciliationFinding.autoResolved":
+		if e.ComplexityRoot.ReconciliationFinding.AutoResolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.AutoResolved(childComplexity), true
+	case "ReconciliationFinding.createdAt":
+		if e.ComplexityRoot.ReconciliationFinding.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.CreatedAt(childComplexity), true
+	case "ReconciliationFinding.data":
+		if e.ComplexityRoot.ReconciliationFinding.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Data(childComplexity), true
+	case "ReconciliationFinding.detail":
+		if e.ComplexityRoot.ReconciliationFinding.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Detail(childComplexity), true
+	case "ReconciliationFinding.id":
+		if e.ComplexityRoot.ReconciliationFinding.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.ID(childComplexity), true
+	case "ReconciliationFinding.kind":
+		if e.ComplexityRoot.ReconciliationFinding.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Kind(childComplexity), true
+	case "ReconciliationFinding.resolutionNote":
+		if e.ComplexityRoot.ReconciliationFinding.ResolutionNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.ResolutionNote(childComplexity), true
+	case "ReconciliationFinding.resolvedAt":
+		if e.ComplexityRoot.ReconciliationFinding.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.ResolvedAt(childComplexity), true
+	case "ReconciliationFinding.resolvedBy":
+		if e.ComplexityRoot.ReconciliationFinding.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.ResolvedBy(childComplexity), true
+	case "ReconciliationFinding.resourceID":
+		if e.ComplexityRoot.ReconciliationFinding.ResourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.ResourceID(childComplexity), true
+	case "ReconciliationFinding.run":
+		if e.ComplexityRoot.ReconciliationFinding.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Run(childComplexity), true
+	case "ReconciliationFinding.runID":
+		if e.ComplexityRoot.ReconciliationFinding.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.RunID(childComplexity), true
+	case "ReconciliationFinding.severity":
+		if e.ComplexityRoot.ReconciliationFinding.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Severity(childComplexity), true
+	case "ReconciliationFinding.status":
+		if e.ComplexityRoot.ReconciliationFinding.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Status(childComplexity), true
+	case "ReconciliationFinding.subject":
+		if e.ComplexityRoot.ReconciliationFinding.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Subject(childComplexity), true
+	case "ReconciliationFinding.topic":
+		if e.ComplexityRoot.ReconciliationFinding.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFinding.Topic(childComplexity), true
+
+	case "ReconciliationFindingConnection.edges":
+		if e.ComplexityRoot.ReconciliationFindingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFindingConnection.Edges(childComplexity), true
+	case "ReconciliationFindingConnection.pageInfo":
+		if e.ComplexityRoot.ReconciliationFindingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFindingConnection.PageInfo(childComplexity), true
+	case "ReconciliationFindingConnection.totalCount":
+		if e.ComplexityRoot.ReconciliationFindingConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFindingConnection.TotalCount(childComplexity), true
+
+	case "ReconciliationFindingEdge.cursor":
+		if e.ComplexityRoot.ReconciliationFindingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFindingEdge.Cursor(childComplexity), true
+	case "ReconciliationFindingEdge.node":
+		if e.ComplexityRoot.ReconciliationFindingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationFindingEdge.Node(childComplexity), true
+
+	case "ReconciliationRun.dwollaEvents":
+		if e.ComplexityRoot.ReconciliationRun.DwollaEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.DwollaEvents(childComplexity), true
+	case "ReconciliationRun.error":
+		if e.ComplexityRoot.ReconciliationRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Error(childComplexity), true
+	case "ReconciliationRun.failedDeliveries":
+		if e.ComplexityRoot.ReconciliationRun.FailedDeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.FailedDeliveries(childComplexity), true
+	case "ReconciliationRun.findingCount":
+		if e.ComplexityRoot.ReconciliationRun.FindingCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.FindingCount(childComplexity), true
+	case "ReconciliationRun.findings":
+		if e.ComplexityRoot.ReconciliationRun.Findings == nil {
+			break
+		}
+
+		args, err := ec.field_ReconciliationRun_findings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Findings(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ReconciliationFindingOrder), args["where"].(*ent.ReconciliationFindingWhereInput)), true
+	case "ReconciliationRun.finishedAt":
+		if e.ComplexityRoot.ReconciliationRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.FinishedAt(childComplexity), true
+	case "ReconciliationRun.healthScore":
+		if e.ComplexityRoot.ReconciliationRun.HealthScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.HealthScore(childComplexity), true
+	case "ReconciliationRun.id":
+		if e.ComplexityRoot.ReconciliationRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.ID(childComplexity), true
+	case "ReconciliationRun.imported":
+		if e.ComplexityRoot.ReconciliationRun.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Imported(childComplexity), true
+	case "ReconciliationRun.jobID":
+		if e.ComplexityRoot.ReconciliationRun.JobID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.JobID(childComplexity), true
+	case "ReconciliationRun.missing":
+		if e.ComplexityRoot.ReconciliationRun.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Missing(childComplexity), true
+	case "ReconciliationRun.neverSent":
+		if e.ComplexityRoot.ReconciliationRun.NeverSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.NeverSent(childComplexity), true
+	case "ReconciliationRun.redeliveryRequested":
+		if e.ComplexityRoot.ReconciliationRun.RedeliveryRequested == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.RedeliveryRequested(childComplexity), true
+	case "ReconciliationRun.startedAt":
+		if e.ComplexityRoot.ReconciliationRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.StartedAt(childComplexity), true
+	case "ReconciliationRun.stats":
+		if e.ComplexityRoot.ReconciliationRun.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Stats(childComplexity), true
+	case "ReconciliationRun.status":
+		if e.ComplexityRoot.ReconciliationRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Status(childComplexity), true
+	case "ReconciliationRun.trigger":
+		if e.ComplexityRoot.ReconciliationRun.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Trigger(childComplexity), true
+	case "ReconciliationRun.windowEnd":
+		if e.ComplexityRoot.ReconciliationRun.WindowEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.WindowEnd(childComplexity), true
+	case "ReconciliationRun.windowStart":
+		if e.ComplexityRoot.ReconciliationRun.WindowStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.WindowStart(childComplexity), true
+
+	case "ReconciliationRunConnection.edges":
+		if e.ComplexityRoot.ReconciliationRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRunConnection.Edges(childComplexity), true
+	case "ReconciliationRunConnection.pageInfo":
+		if e.ComplexityRoot.ReconciliationRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRunConnection.PageInfo(childComplexity), true
+	case "ReconciliationRunConnection.totalCount":
+		if e.ComplexityRoot.ReconciliationRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRunConnection.TotalCount(childComplexity), true
+
+	case "ReconciliationRunEdge.cursor":
+		if e.ComplexityRoot.ReconciliationRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRunEdge.Cursor(childComplexity), true
+	case "ReconciliationRunEdge.node":
+		if e.ComplexityRoot.ReconciliationRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRunEdge.Node(childComplexity), true
 
 	case "Subscription.eventProcessed":
 		if e.ComplexityRoot.Subscription.EventProcessed == nil {
@@ -1629,6 +2813,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.SystemStatus(childComplexity), true
+
+	case "SyncRun.alreadyPresent":
+		if e.ComplexityRoot.SyncRun.AlreadyPresent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.AlreadyPresent(childComplexity), true
+	case "SyncRun.durationMs":
+		if e.ComplexityRoot.SyncRun.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.DurationMs(childComplexity), true
+	case "SyncRun.error":
+		if e.ComplexityRoot.SyncRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Error(childComplexity), true
+	case "SyncRun.errors":
+		if e.ComplexityRoot.SyncRun.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Errors(childComplexity), true
+	case "SyncRun.finishedAt":
+		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.FinishedAt(childComplexity), true
+	case "SyncRun.id":
+		if e.ComplexityRoot.SyncRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ID(childComplexity), true
+	case "SyncRun.imported":
+		if e.ComplexityRoot.SyncRun.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Imported(childComplexity), true
+	case "SyncRun.jobID":
+		if e.ComplexityRoot.SyncRun.JobID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.JobID(childComplexity), true
+	case "SyncRun.nextOffset":
+		if e.ComplexityRoot.SyncRun.NextOffset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.NextOffset(childComplexity), true
+	case "SyncRun.pages":
+		if e.ComplexityRoot.SyncRun.Pages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Pages(childComplexity), true
+	case "SyncRun.resumedFrom":
+		if e.ComplexityRoot.SyncRun.ResumedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ResumedFrom(childComplexity), true
+	case "SyncRun.seen":
+		if e.ComplexityRoot.SyncRun.Seen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Seen(childComplexity), true
+	case "SyncRun.since":
+		if e.ComplexityRoot.SyncRun.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Since(childComplexity), true
+	case "SyncRun.startedAt":
+		if e.ComplexityRoot.SyncRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.StartedAt(childComplexity), true
+	case "SyncRun.status":
+		if e.ComplexityRoot.SyncRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Status(childComplexity), true
+	case "SyncRun.totalReported":
+		if e.ComplexityRoot.SyncRun.TotalReported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.TotalReported(childComplexity), true
+	case "SyncRun.trigger":
+		if e.ComplexityRoot.SyncRun.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Trigger(childComplexity), true
+
+	case "SyncRunConnection.edges":
+		if e.ComplexityRoot.SyncRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.Edges(childComplexity), true
+	case "SyncRunConnection.pageInfo":
+		if e.ComplexityRoot.SyncRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.PageInfo(childComplexity), true
+	case "SyncRunConnection.totalCount":
+		if e.ComplexityRoot.SyncRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.TotalCount(childComplexity), true
+
+	case "SyncRunEdge.cursor":
+		if e.ComplexityRoot.SyncRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunEdge.Cursor(childComplexity), true
+	case "SyncRunEdge.node":
+		if e.ComplexityRoot.SyncRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunEdge.Node(childComplexity), true
 
 	case "SystemStatus.breaker":
 		if e.ComplexityRoot.SystemStatus.Breaker == nil {
@@ -2146,6 +3465,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
+			graphql.NewInputUnmarshaler("AlertChannelWhereInput", ec.unmarshalInputAlertChannelWhereInput),
+			graphql.NewInputUnmarshaler("AlertOrder", ec.unmarshalInputAlertOrder),
+			graphql.NewInputUnmarshaler("AlertRuleWhereInput", ec.unmarshalInputAlertRuleWhereInput),
+			graphql.NewInputUnmarshaler("AlertWhereInput", ec.unmarshalInputAlertWhereInput),
+			graphql.NewInputUnmarshaler("AnomalyOrder", ec.unmarshalInputAnomalyOrder),
+			graphql.NewInputUnmarshaler("AnomalyWhereInput", ec.unmarshalInputAnomalyWhereInput),
+			graphql.NewInputUnmarshaler("AuditLogOrder", ec.unmarshalInputAuditLogOrder),
+			graphql.NewInputUnmarshaler("AuditLogWhereInput", ec.unmarshalInputAuditLogWhereInput),
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("JobWhereInput", ec.unmarshalInputJobWhereInput),
@@ -2157,6 +3484,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("JourneyInstanceWhereInput", ec.unmarshalInputJourneyInstanceWhereInput),
 			graphql.NewInputUnmarshaler("JourneyStartRuleInput", ec.unmarshalInputJourneyStartRuleInput),
 			graphql.NewInputUnmarshaler("JourneyStepDefinitionInput", ec.unmarshalInputJourneyStepDefinitionInput),
+			graphql.NewInputUnmarshaler("ReconciliationFindingOrder", ec.unmarshalInputReconciliationFindingOrder),
+			graphql.NewInputUnmarshaler("ReconciliationFindingWhereInput", ec.unmarshalInputReconciliationFindingWhereInput),
+			graphql.NewInputUnmarshaler("ReconciliationRunOrder", ec.unmarshalInputReconciliationRunOrder),
+			graphql.NewInputUnmarshaler("ReconciliationRunWhereInput", ec.unmarshalInputReconciliationRunWhereInput),
+			graphql.NewInputUnmarshaler("SyncRunOrder", ec.unmarshalInputSyncRunOrder),
+			graphql.NewInputUnmarshaler("SyncRunWhereInput", ec.unmarshalInputSyncRunWhereInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEventOrder", ec.unmarshalInputWebhookEventOrder),
@@ -2727,6 +4060,1395 @@ input APITokenWhereInput {
   revokedAtLTE: Time
   revokedAtIsNil: Boolean
   revokedAtNotNil: Boolean
+}
+type Alert implements Node {
+  id: ID!
+  ruleKey: String!
+  status: AlertStatus!
+  severity: AlertSeverity!
+  title: String!
+  message: String!
+  value: Float
+  threshold: Float
+  startedAt: Time!
+  lastEvaluatedAt: Time!
+  lastNotifiedAt: Time
+  notifications: Int!
+  acknowledgedAt: Time
+  acknowledgedBy: String
+  resolvedAt: Time
+  """
+  A token name, or "auto".
+  """
+  resolvedBy: String
+  ruleID: ID
+  anomalyID: Int
+  rule: AlertRule
+}
+type AlertChannel implements Node {
+  id: ID!
+  name: String!
+  kind: AlertChannelKind!
+  """
+  The URL's scheme and host only, safe to show.
+  """
+  urlHint: String
+  enabled: Boolean!
+  createdAt: Time!
+  updatedAt: Time!
+  lastSuccessAt: Time
+  lastFailureAt: Time
+  lastError: String
+  rules: [AlertRule!]
+}
+"""
+AlertChannelKind is enum for the field kind
+"""
+enum AlertChannelKind @goModel(model: "github.com/hooklens/hooklens/ent/alertchannel.Kind") {
+  webhook
+  slack
+  log
+}
+"""
+AlertChannelWhereInput is used for filtering AlertChannel objects.
+Input was generated by ent.
+"""
+input AlertChannelWhereInput {
+  not: AlertChannelWhereInput
+  and: [AlertChannelWhereInput!]
+  or: [AlertChannelWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  kind field predicates
+  """
+  kind: AlertChannelKind
+  kindNEQ: AlertChannelKind
+  kindIn: [AlertChannelKind!]
+  kindNotIn: [AlertChannelKind!]
+  """
+  url_hint field predicates
+  """
+  urlHint: String
+  urlHintNEQ: String
+  urlHintIn: [String!]
+  urlHintNotIn: [String!]
+  urlHintGT: String
+  urlHintGTE: String
+  urlHintLT: String
+  urlHintLTE: String
+  urlHintContains: String
+  urlHintHasPrefix: String
+  urlHintHasSuffix: String
+  urlHintIsNil: Boolean
+  urlHintNotNil: Boolean
+  urlHintEqualFold: String
+  urlHintContainsFold: String
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  last_success_at field predicates
+  """
+  lastSuccessAt: Time
+  lastSuccessAtNEQ: Time
+  lastSuccessAtIn: [Time!]
+  lastSuccessAtNotIn: [Time!]
+  lastSuccessAtGT: Time
+  lastSuccessAtGTE: Time
+  lastSuccessAtLT: Time
+  lastSuccessAtLTE: Time
+  lastSuccessAtIsNil: Boolean
+  lastSuccessAtNotNil: Boolean
+  """
+  last_failure_at field predicates
+  """
+  lastFailureAt: Time
+  lastFailureAtNEQ: Time
+  lastFailureAtIn: [Time!]
+  lastFailureAtNotIn: [Time!]
+  lastFailureAtGT: Time
+  lastFailureAtGTE: Time
+  lastFailureAtLT: Time
+  lastFailureAtLTE: Time
+  lastFailureAtIsNil: Boolean
+  lastFailureAtNotNil: Boolean
+  """
+  last_error field predicates
+  """
+  lastError: String
+  lastErrorNEQ: String
+  lastErrorIn: [String!]
+  lastErrorNotIn: [String!]
+  lastErrorGT: String
+  lastErrorGTE: String
+  lastErrorLT: String
+  lastErrorLTE: String
+  lastErrorContains: String
+  lastErrorHasPrefix: String
+  lastErrorHasSuffix: String
+  lastErrorIsNil: Boolean
+  lastErrorNotNil: Boolean
+  lastErrorEqualFold: String
+  lastErrorContainsFold: String
+  """
+  rules edge predicates
+  """
+  hasRules: Boolean
+  hasRulesWith: [AlertRuleWhereInput!]
+}
+"""
+A connection to a list of items.
+"""
+type AlertConnection {
+  """
+  A list of edges.
+  """
+  edges: [AlertEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AlertEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Alert
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Alert connections
+"""
+input AlertOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Alerts.
+  """
+  field: AlertOrderField!
+}
+"""
+Properties by which Alert connections can be ordered.
+"""
+enum AlertOrderField {
+  STATUS
+  SEVERITY
+  STARTED_AT
+}
+type AlertRule implements Node {
+  id: ID!
+  key: String!
+  name: String!
+  condition: AlertRuleCondition!
+  threshold: Float!
+  """
+  How far back the condition looks.
+  """
+  window: String!
+  """
+  How long the condition must hold before firing (debounce).
+  """
+  for: String!
+  """
+  How often to repeat a firing alert; 0s never.
+  """
+  renotify: String!
+  severity: AlertRuleSeverity!
+  notifyResolved: Boolean!
+  enabled: Boolean!
+  builtin: Boolean!
+  params: Map
+  """
+  When the condition started holding (debounce clock).
+  """
+  pendingSince: Time
+  createdAt: Time!
+  updatedAt: Time!
+  channels: [AlertChannel!]
+}
+"""
+AlertRuleCondition is enum for the field condition
+"""
+enum AlertRuleCondition @goModel(model: "github.com/hooklens/hooklens/ent/alertrule.Condition") {
+  processing_error_rate
+  queue_age
+  stuck_journeys
+  anomaly
+  breaker_open
+  subscription_paused
+  sync_failing
+  reconciliation_failing
+  health_score
+  dead_letters
+}
+"""
+AlertRuleSeverity is enum for the field severity
+"""
+enum AlertRuleSeverity @goModel(model: "github.com/hooklens/hooklens/ent/alertrule.Severity") {
+  info
+  warning
+  critical
+}
+"""
+AlertRuleWhereInput is used for filtering AlertRule objects.
+Input was generated by ent.
+"""
+input AlertRuleWhereInput {
+  not: AlertRuleWhereInput
+  and: [AlertRuleWhereInput!]
+  or: [AlertRuleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  key field predicates
+  """
+  key: String
+  keyNEQ: String
+  keyIn: [String!]
+  keyNotIn: [String!]
+  keyGT: String
+  keyGTE: String
+  keyLT: String
+  keyLTE: String
+  keyContains: String
+  keyHasPrefix: String
+  keyHasSuffix: String
+  keyEqualFold: String
+  keyContainsFold: String
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  condition field predicates
+  """
+  condition: AlertRuleCondition
+  conditionNEQ: AlertRuleCondition
+  conditionIn: [AlertRuleCondition!]
+  conditionNotIn: [AlertRuleCondition!]
+  """
+  threshold field predicates
+  """
+  threshold: Float
+  thresholdNEQ: Float
+  thresholdIn: [Float!]
+  thresholdNotIn: [Float!]
+  thresholdGT: Float
+  thresholdGTE: Float
+  thresholdLT: Float
+  thresholdLTE: Float
+  """
+  window field predicates
+  """
+  window: String
+  windowNEQ: String
+  windowIn: [String!]
+  windowNotIn: [String!]
+  windowGT: String
+  windowGTE: String
+  windowLT: String
+  windowLTE: String
+  windowContains: String
+  windowHasPrefix: String
+  windowHasSuffix: String
+  windowEqualFold: String
+  windowContainsFold: String
+  """
+  for field predicates
+  """
+  for: String
+  forNEQ: String
+  forIn: [String!]
+  forNotIn: [String!]
+  forGT: String
+  forGTE: String
+  forLT: String
+  forLTE: String
+  forContains: String
+  forHasPrefix: String
+  forHasSuffix: String
+  forEqualFold: String
+  forContainsFold: String
+  """
+  renotify field predicates
+  """
+  renotify: String
+  renotifyNEQ: String
+  renotifyIn: [String!]
+  renotifyNotIn: [String!]
+  renotifyGT: String
+  renotifyGTE: String
+  renotifyLT: String
+  renotifyLTE: String
+  renotifyContains: String
+  renotifyHasPrefix: String
+  renotifyHasSuffix: String
+  renotifyEqualFold: String
+  renotifyContainsFold: String
+  """
+  severity field predicates
+  """
+  severity: AlertRuleSeverity
+  severityNEQ: AlertRuleSeverity
+  severityIn: [AlertRuleSeverity!]
+  severityNotIn: [AlertRuleSeverity!]
+  """
+  notify_resolved field predicates
+  """
+  notifyResolved: Boolean
+  notifyResolvedNEQ: Boolean
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  builtin field predicates
+  """
+  builtin: Boolean
+  builtinNEQ: Boolean
+  """
+  pending_since field predicates
+  """
+  pendingSince: Time
+  pendingSinceNEQ: Time
+  pendingSinceIn: [Time!]
+  pendingSinceNotIn: [Time!]
+  pendingSinceGT: Time
+  pendingSinceGTE: Time
+  pendingSinceLT: Time
+  pendingSinceLTE: Time
+  pendingSinceIsNil: Boolean
+  pendingSinceNotNil: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  channels edge predicates
+  """
+  hasChannels: Boolean
+  hasChannelsWith: [AlertChannelWhereInput!]
+}
+"""
+AlertSeverity is enum for the field severity
+"""
+enum AlertSeverity @goModel(model: "github.com/hooklens/hooklens/ent/alert.Severity") {
+  info
+  warning
+  critical
+}
+"""
+AlertStatus is enum for the field status
+"""
+enum AlertStatus @goModel(model: "github.com/hooklens/hooklens/ent/alert.Status") {
+  firing
+  acknowledged
+  resolved
+}
+"""
+AlertWhereInput is used for filtering Alert objects.
+Input was generated by ent.
+"""
+input AlertWhereInput {
+  not: AlertWhereInput
+  and: [AlertWhereInput!]
+  or: [AlertWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  rule_key field predicates
+  """
+  ruleKey: String
+  ruleKeyNEQ: String
+  ruleKeyIn: [String!]
+  ruleKeyNotIn: [String!]
+  ruleKeyGT: String
+  ruleKeyGTE: String
+  ruleKeyLT: String
+  ruleKeyLTE: String
+  ruleKeyContains: String
+  ruleKeyHasPrefix: String
+  ruleKeyHasSuffix: String
+  ruleKeyEqualFold: String
+  ruleKeyContainsFold: String
+  """
+  status field predicates
+  """
+  status: AlertStatus
+  statusNEQ: AlertStatus
+  statusIn: [AlertStatus!]
+  statusNotIn: [AlertStatus!]
+  """
+  severity field predicates
+  """
+  severity: AlertSeverity
+  severityNEQ: AlertSeverity
+  severityIn: [AlertSeverity!]
+  severityNotIn: [AlertSeverity!]
+  """
+  title field predicates
+  """
+  title: String
+  titleNEQ: String
+  titleIn: [String!]
+  titleNotIn: [String!]
+  titleGT: String
+  titleGTE: String
+  titleLT: String
+  titleLTE: String
+  titleContains: String
+  titleHasPrefix: String
+  titleHasSuffix: String
+  titleEqualFold: String
+  titleContainsFold: String
+  """
+  message field predicates
+  """
+  message: String
+  messageNEQ: String
+  messageIn: [String!]
+  messageNotIn: [String!]
+  messageGT: String
+  messageGTE: String
+  messageLT: String
+  messageLTE: String
+  messageContains: String
+  messageHasPrefix: String
+  messageHasSuffix: String
+  messageEqualFold: String
+  messageContainsFold: String
+  """
+  value field predicates
+  """
+  value: Float
+  valueNEQ: Float
+  valueIn: [Float!]
+  valueNotIn: [Float!]
+  valueGT: Float
+  valueGTE: Float
+  valueLT: Float
+  valueLTE: Float
+  valueIsNil: Boolean
+  valueNotNil: Boolean
+  """
+  threshold field predicates
+  """
+  threshold: Float
+  thresholdNEQ: Float
+  thresholdIn: [Float!]
+  thresholdNotIn: [Float!]
+  thresholdGT: Float
+  thresholdGTE: Float
+  thresholdLT: Float
+  thresholdLTE: Float
+  thresholdIsNil: Boolean
+  thresholdNotNil: Boolean
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  """
+  last_evaluated_at field predicates
+  """
+  lastEvaluatedAt: Time
+  lastEvaluatedAtNEQ: Time
+  lastEvaluatedAtIn: [Time!]
+  lastEvaluatedAtNotIn: [Time!]
+  lastEvaluatedAtGT: Time
+  lastEvaluatedAtGTE: Time
+  lastEvaluatedAtLT: Time
+  lastEvaluatedAtLTE: Time
+  """
+  last_notified_at field predicates
+  """
+  lastNotifiedAt: Time
+  lastNotifiedAtNEQ: Time
+  lastNotifiedAtIn: [Time!]
+  lastNotifiedAtNotIn: [Time!]
+  lastNotifiedAtGT: Time
+  lastNotifiedAtGTE: Time
+  lastNotifiedAtLT: Time
+  lastNotifiedAtLTE: Time
+  lastNotifiedAtIsNil: Boolean
+  lastNotifiedAtNotNil: Boolean
+  """
+  notifications field predicates
+  """
+  notifications: Int
+  notificationsNEQ: Int
+  notificationsIn: [Int!]
+  notificationsNotIn: [Int!]
+  notificationsGT: Int
+  notificationsGTE: Int
+  notificationsLT: Int
+  notificationsLTE: Int
+  """
+  acknowledged_at field predicates
+  """
+  acknowledgedAt: Time
+  acknowledgedAtNEQ: Time
+  acknowledgedAtIn: [Time!]
+  acknowledgedAtNotIn: [Time!]
+  acknowledgedAtGT: Time
+  acknowledgedAtGTE: Time
+  acknowledgedAtLT: Time
+  acknowledgedAtLTE: Time
+  acknowledgedAtIsNil: Boolean
+  acknowledgedAtNotNil: Boolean
+  """
+  acknowledged_by field predicates
+  """
+  acknowledgedBy: String
+  acknowledgedByNEQ: String
+  acknowledgedByIn: [String!]
+  acknowledgedByNotIn: [String!]
+  acknowledgedByGT: String
+  acknowledgedByGTE: String
+  acknowledgedByLT: String
+  acknowledgedByLTE: String
+  acknowledgedByContains: String
+  acknowledgedByHasPrefix: String
+  acknowledgedByHasSuffix: String
+  acknowledgedByIsNil: Boolean
+  acknowledgedByNotNil: Boolean
+  acknowledgedByEqualFold: String
+  acknowledgedByContainsFold: String
+  """
+  resolved_at field predicates
+  """
+  resolvedAt: Time
+  resolvedAtNEQ: Time
+  resolvedAtIn: [Time!]
+  resolvedAtNotIn: [Time!]
+  resolvedAtGT: Time
+  resolvedAtGTE: Time
+  resolvedAtLT: Time
+  resolvedAtLTE: Time
+  resolvedAtIsNil: Boolean
+  resolvedAtNotNil: Boolean
+  """
+  resolved_by field predicates
+  """
+  resolvedBy: String
+  resolvedByNEQ: String
+  resolvedByIn: [String!]
+  resolvedByNotIn: [String!]
+  resolvedByGT: String
+  resolvedByGTE: String
+  resolvedByLT: String
+  resolvedByLTE: String
+  resolvedByContains: String
+  resolvedByHasPrefix: String
+  resolvedByHasSuffix: String
+  resolvedByIsNil: Boolean
+  resolvedByNotNil: Boolean
+  resolvedByEqualFold: String
+  resolvedByContainsFold: String
+  """
+  rule_id field predicates
+  """
+  ruleID: ID
+  ruleIDNEQ: ID
+  ruleIDIn: [ID!]
+  ruleIDNotIn: [ID!]
+  ruleIDIsNil: Boolean
+  ruleIDNotNil: Boolean
+  """
+  anomaly_id field predicates
+  """
+  anomalyID: Int
+  anomalyIDNEQ: Int
+  anomalyIDIn: [Int!]
+  anomalyIDNotIn: [Int!]
+  anomalyIDGT: Int
+  anomalyIDGTE: Int
+  anomalyIDLT: Int
+  anomalyIDLTE: Int
+  anomalyIDIsNil: Boolean
+  anomalyIDNotNil: Boolean
+  """
+  rule edge predicates
+  """
+  hasRule: Boolean
+  hasRuleWith: [AlertRuleWhereInput!]
+}
+type Anomaly implements Node {
+  id: ID!
+  """
+  Type and subject, e.g. volume_spike:transfer.
+  """
+  key: String!
+  type: String!
+  """
+  Topic family, or empty for system-wide.
+  """
+  subject: String
+  severity: AnomalySeverity!
+  status: AnomalyStatus!
+  windowStart: Time!
+  windowEnd: Time!
+  observed: Float!
+  expected: Float!
+  expectedLow: Float
+  expectedHigh: Float
+  peakObserved: Float
+  score: Float!
+  explanation: String!
+  firstSeenAt: Time!
+  lastSeenAt: Time!
+  acknowledgedAt: Time
+  acknowledgedBy: String
+  resolvedAt: Time
+  """
+  A token name, or "auto".
+  """
+  resolvedBy: String
+  resolutionNote: String
+}
+"""
+A connection to a list of items.
+"""
+type AnomalyConnection {
+  """
+  A list of edges.
+  """
+  edges: [AnomalyEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AnomalyEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Anomaly
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Anomaly connections
+"""
+input AnomalyOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Anomalies.
+  """
+  field: AnomalyOrderField!
+}
+"""
+Properties by which Anomaly connections can be ordered.
+"""
+enum AnomalyOrderField {
+  TYPE
+  SEVERITY
+  STATUS
+  FIRST_SEEN_AT
+}
+"""
+AnomalySeverity is enum for the field severity
+"""
+enum AnomalySeverity @goModel(model: "github.com/hooklens/hooklens/ent/anomaly.Severity") {
+  info
+  warning
+  critical
+}
+"""
+AnomalyStatus is enum for the field status
+"""
+enum AnomalyStatus @goModel(model: "github.com/hooklens/hooklens/ent/anomaly.Status") {
+  open
+  acknowledged
+  resolved
+}
+"""
+AnomalyWhereInput is used for filtering Anomaly objects.
+Input was generated by ent.
+"""
+input AnomalyWhereInput {
+  not: AnomalyWhereInput
+  and: [AnomalyWhereInput!]
+  or: [AnomalyWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  key field predicates
+  """
+  key: String
+  keyNEQ: String
+  keyIn: [String!]
+  keyNotIn: [String!]
+  keyGT: String
+  keyGTE: String
+  keyLT: String
+  keyLTE: String
+  keyContains: String
+  keyHasPrefix: String
+  keyHasSuffix: String
+  keyEqualFold: String
+  keyContainsFold: String
+  """
+  type field predicates
+  """
+  type: String
+  typeNEQ: String
+  typeIn: [String!]
+  typeNotIn: [String!]
+  typeGT: String
+  typeGTE: String
+  typeLT: String
+  typeLTE: String
+  typeContains: String
+  typeHasPrefix: String
+  typeHasSuffix: String
+  typeEqualFold: String
+  typeContainsFold: String
+  """
+  subject field predicates
+  """
+  subject: String
+  subjectNEQ: String
+  subjectIn: [String!]
+  subjectNotIn: [String!]
+  subjectGT: String
+  subjectGTE: String
+  subjectLT: String
+  subjectLTE: String
+  subjectContains: String
+  subjectHasPrefix: String
+  subjectHasSuffix: String
+  subjectIsNil: Boolean
+  subjectNotNil: Boolean
+  subjectEqualFold: String
+  subjectContainsFold: String
+  """
+  severity field predicates
+  """
+  severity: AnomalySeverity
+  severityNEQ: AnomalySeverity
+  severityIn: [AnomalySeverity!]
+  severityNotIn: [AnomalySeverity!]
+  """
+  status field predicates
+  """
+  status: AnomalyStatus
+  statusNEQ: AnomalyStatus
+  statusIn: [AnomalyStatus!]
+  statusNotIn: [AnomalyStatus!]
+  """
+  window_start field predicates
+  """
+  windowStart: Time
+  windowStartNEQ: Time
+  windowStartIn: [Time!]
+  windowStartNotIn: [Time!]
+  windowStartGT: Time
+  windowStartGTE: Time
+  windowStartLT: Time
+  windowStartLTE: Time
+  """
+  window_end field predicates
+  """
+  windowEnd: Time
+  windowEndNEQ: Time
+  windowEndIn: [Time!]
+  windowEndNotIn: [Time!]
+  windowEndGT: Time
+  windowEndGTE: Time
+  windowEndLT: Time
+  windowEndLTE: Time
+  """
+  observed field predicates
+  """
+  observed: Float
+  observedNEQ: Float
+  observedIn: [Float!]
+  observedNotIn: [Float!]
+  observedGT: Float
+  observedGTE: Float
+  observedLT: Float
+  observedLTE: Float
+  """
+  expected field predicates
+  """
+  expected: Float
+  expectedNEQ: Float
+  expectedIn: [Float!]
+  expectedNotIn: [Float!]
+  expectedGT: Float
+  expectedGTE: Float
+  expectedLT: Float
+  expectedLTE: Float
+  """
+  expected_low field predicates
+  """
+  expectedLow: Float
+  expectedLowNEQ: Float
+  expectedLowIn: [Float!]
+  expectedLowNotIn: [Float!]
+  expectedLowGT: Float
+  expectedLowGTE: Float
+  expectedLowLT: Float
+  expectedLowLTE: Float
+  expectedLowIsNil: Boolean
+  expectedLowNotNil: Boolean
+  """
+  expected_high field predicates
+  """
+  expectedHigh: Float
+  expectedHighNEQ: Float
+  expectedHighIn: [Float!]
+  expectedHighNotIn: [Float!]
+  expectedHighGT: Float
+  expectedHighGTE: Float
+  expectedHighLT: Float
+  expectedHighLTE: Float
+  expectedHighIsNil: Boolean
+  expectedHighNotNil: Boolean
+  """
+  peak_observed field predicates
+  """
+  peakObserved: Float
+  peakObservedNEQ: Float
+  peakObservedIn: [Float!]
+  peakObservedNotIn: [Float!]
+  peakObservedGT: Float
+  peakObservedGTE: Float
+  peakObservedLT: Float
+  peakObservedLTE: Float
+  peakObservedIsNil: Boolean
+  peakObservedNotNil: Boolean
+  """
+  score field predicates
+  """
+  score: Float
+  scoreNEQ: Float
+  scoreIn: [Float!]
+  scoreNotIn: [Float!]
+  scoreGT: Float
+  scoreGTE: Float
+  scoreLT: Float
+  scoreLTE: Float
+  """
+  explanation field predicates
+  """
+  explanation: String
+  explanationNEQ: String
+  explanationIn: [String!]
+  explanationNotIn: [String!]
+  explanationGT: String
+  explanationGTE: String
+  explanationLT: String
+  explanationLTE: String
+  explanationContains: String
+  explanationHasPrefix: String
+  explanationHasSuffix: String
+  explanationEqualFold: String
+  explanationContainsFold: String
+  """
+  first_seen_at field predicates
+  """
+  firstSeenAt: Time
+  firstSeenAtNEQ: Time
+  firstSeenAtIn: [Time!]
+  firstSeenAtNotIn: [Time!]
+  firstSeenAtGT: Time
+  firstSeenAtGTE: Time
+  firstSeenAtLT: Time
+  firstSeenAtLTE: Time
+  """
+  last_seen_at field predicates
+  """
+  lastSeenAt: Time
+  lastSeenAtNEQ: Time
+  lastSeenAtIn: [Time!]
+  lastSeenAtNotIn: [Time!]
+  lastSeenAtGT: Time
+  lastSeenAtGTE: Time
+  lastSeenAtLT: Time
+  lastSeenAtLTE: Time
+  """
+  acknowledged_at field predicates
+  """
+  acknowledgedAt: Time
+  acknowledgedAtNEQ: Time
+  acknowledgedAtIn: [Time!]
+  acknowledgedAtNotIn: [Time!]
+  acknowledgedAtGT: Time
+  acknowledgedAtGTE: Time
+  acknowledgedAtLT: Time
+  acknowledgedAtLTE: Time
+  acknowledgedAtIsNil: Boolean
+  acknowledgedAtNotNil: Boolean
+  """
+  acknowledged_by field predicates
+  """
+  acknowledgedBy: String
+  acknowledgedByNEQ: String
+  acknowledgedByIn: [String!]
+  acknowledgedByNotIn: [String!]
+  acknowledgedByGT: String
+  acknowledgedByGTE: String
+  acknowledgedByLT: String
+  acknowledgedByLTE: String
+  acknowledgedByContains: String
+  acknowledgedByHasPrefix: String
+  acknowledgedByHasSuffix: String
+  acknowledgedByIsNil: Boolean
+  acknowledgedByNotNil: Boolean
+  acknowledgedByEqualFold: String
+  acknowledgedByContainsFold: String
+  """
+  resolved_at field predicates
+  """
+  resolvedAt: Time
+  resolvedAtNEQ: Time
+  resolvedAtIn: [Time!]
+  resolvedAtNotIn: [Time!]
+  resolvedAtGT: Time
+  resolvedAtGTE: Time
+  resolvedAtLT: Time
+  resolvedAtLTE: Time
+  resolvedAtIsNil: Boolean
+  resolvedAtNotNil: Boolean
+  """
+  resolved_by field predicates
+  """
+  resolvedBy: String
+  resolvedByNEQ: String
+  resolvedByIn: [String!]
+  resolvedByNotIn: [String!]
+  resolvedByGT: String
+  resolvedByGTE: String
+  resolvedByLT: String
+  resolvedByLTE: String
+  resolvedByContains: String
+  resolvedByHasPrefix: String
+  resolvedByHasSuffix: String
+  resolvedByIsNil: Boolean
+  resolvedByNotNil: Boolean
+  resolvedByEqualFold: String
+  resolvedByContainsFold: String
+  """
+  resolution_note field predicates
+  """
+  resolutionNote: String
+  resolutionNoteNEQ: String
+  resolutionNoteIn: [String!]
+  resolutionNoteNotIn: [String!]
+  resolutionNoteGT: String
+  resolutionNoteGTE: String
+  resolutionNoteLT: String
+  resolutionNoteLTE: String
+  resolutionNoteContains: String
+  resolutionNoteHasPrefix: String
+  resolutionNoteHasSuffix: String
+  resolutionNoteIsNil: Boolean
+  resolutionNoteNotNil: Boolean
+  resolutionNoteEqualFold: String
+  resolutionNoteContainsFold: String
+}
+type AuditLog implements Node {
+  id: ID!
+  """
+  Position in the chain, from 1, without gaps.
+  """
+  seq: Int!
+  at: Time!
+  """
+  Who: a token name, "system", or "cli".
+  """
+  actor: String!
+  actorKind: AuditLogActorKind!
+  actorTokenID: Int
+  """
+  What, e.g. mutation.replayEvents, session.create, token.revoke, events.checkpoint.
+  """
+  action: String!
+  target: String
+  detail: Map
+  remoteAddr: String
+  requestID: String
+  prevHash: String!
+  hash: String!
+}
+"""
+AuditLogActorKind is enum for the field actor_kind
+"""
+enum AuditLogActorKind @goModel(model: "github.com/hooklens/hooklens/ent/auditlog.ActorKind") {
+  token
+  session
+  system
+  cli
+}
+"""
+A connection to a list of items.
+"""
+type AuditLogConnection {
+  """
+  A list of edges.
+  """
+  edges: [AuditLogEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AuditLogEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AuditLog
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for AuditLog connections
+"""
+input AuditLogOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order AuditLogs.
+  """
+  field: AuditLogOrderField!
+}
+"""
+Properties by which AuditLog connections can be ordered.
+"""
+enum AuditLogOrderField {
+  SEQ
+  AT
+}
+"""
+AuditLogWhereInput is used for filtering AuditLog objects.
+Input was generated by ent.
+"""
+input AuditLogWhereInput {
+  not: AuditLogWhereInput
+  and: [AuditLogWhereInput!]
+  or: [AuditLogWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  seq field predicates
+  """
+  seq: Int
+  seqNEQ: Int
+  seqIn: [Int!]
+  seqNotIn: [Int!]
+  seqGT: Int
+  seqGTE: Int
+  seqLT: Int
+  seqLTE: Int
+  """
+  at field predicates
+  """
+  at: Time
+  atNEQ: Time
+  atIn: [Time!]
+  atNotIn: [Time!]
+  atGT: Time
+  atGTE: Time
+  atLT: Time
+  atLTE: Time
+  """
+  actor field predicates
+  """
+  actor: String
+  actorNEQ: String
+  actorIn: [String!]
+  actorNotIn: [String!]
+  actorGT: String
+  actorGTE: String
+  actorLT: String
+  actorLTE: String
+  actorContains: String
+  actorHasPrefix: String
+  actorHasSuffix: String
+  actorEqualFold: String
+  actorContainsFold: String
+  """
+  actor_kind field predicates
+  """
+  actorKind: AuditLogActorKind
+  actorKindNEQ: AuditLogActorKind
+  actorKindIn: [AuditLogActorKind!]
+  actorKindNotIn: [AuditLogActorKind!]
+  """
+  actor_token_id field predicates
+  """
+  actorTokenID: Int
+  actorTokenIDNEQ: Int
+  actorTokenIDIn: [Int!]
+  actorTokenIDNotIn: [Int!]
+  actorTokenIDGT: Int
+  actorTokenIDGTE: Int
+  actorTokenIDLT: Int
+  actorTokenIDLTE: Int
+  actorTokenIDIsNil: Boolean
+  actorTokenIDNotNil: Boolean
+  """
+  action field predicates
+  """
+  action: String
+  actionNEQ: String
+  actionIn: [String!]
+  actionNotIn: [String!]
+  actionGT: String
+  actionGTE: String
+  actionLT: String
+  actionLTE: String
+  actionContains: String
+  actionHasPrefix: String
+  actionHasSuffix: String
+  actionEqualFold: String
+  actionContainsFold: String
+  """
+  target field predicates
+  """
+  target: String
+  targetNEQ: String
+  targetIn: [String!]
+  targetNotIn: [String!]
+  targetGT: String
+  targetGTE: String
+  targetLT: String
+  targetLTE: String
+  targetContains: String
+  targetHasPrefix: String
+  targetHasSuffix: String
+  targetIsNil: Boolean
+  targetNotNil: Boolean
+  targetEqualFold: String
+  targetContainsFold: String
+  """
+  remote_addr field predicates
+  """
+  remoteAddr: String
+  remoteAddrNEQ: String
+  remoteAddrIn: [String!]
+  remoteAddrNotIn: [String!]
+  remoteAddrGT: String
+  remoteAddrGTE: String
+  remoteAddrLT: String
+  remoteAddrLTE: String
+  remoteAddrContains: String
+  remoteAddrHasPrefix: String
+  remoteAddrHasSuffix: String
+  remoteAddrIsNil: Boolean
+  remoteAddrNotNil: Boolean
+  remoteAddrEqualFold: String
+  remoteAddrContainsFold: String
+  """
+  request_id field predicates
+  """
+  requestID: String
+  requestIDNEQ: String
+  requestIDIn: [String!]
+  requestIDNotIn: [String!]
+  requestIDGT: String
+  requestIDGTE: String
+  requestIDLT: String
+  requestIDLTE: String
+  requestIDContains: String
+  requestIDHasPrefix: String
+  requestIDHasSuffix: String
+  requestIDIsNil: Boolean
+  requestIDNotNil: Boolean
+  requestIDEqualFold: String
+  requestIDContainsFold: String
+  """
+  prev_hash field predicates
+  """
+  prevHash: String
+  prevHashNEQ: String
+  prevHashIn: [String!]
+  prevHashNotIn: [String!]
+  prevHashGT: String
+  prevHashGTE: String
+  prevHashLT: String
+  prevHashLTE: String
+  prevHashContains: String
+  prevHashHasPrefix: String
+  prevHashHasSuffix: String
+  prevHashEqualFold: String
+  prevHashContainsFold: String
+  """
+  hash field predicates
+  """
+  hash: String
+  hashNEQ: String
+  hashIn: [String!]
+  hashNotIn: [String!]
+  hashGT: String
+  hashGTE: String
+  hashLT: String
+  hashLTE: String
+  hashContains: String
+  hashHasPrefix: String
+  hashHasSuffix: String
+  hashEqualFold: String
+  hashContainsFold: String
 }
 """
 Define a Relay Cursor type:
@@ -3701,6 +6423,110 @@ type Query {
   ): [Node]!
   apiTokens: [APIToken!]! @admin
   """
+  Alerts, newest first by default.
+  """
+  alerts(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Alerts returned from the connection.
+    """
+    orderBy: AlertOrder
+
+    """
+    Filtering options for Alerts returned from the connection.
+    """
+    where: AlertWhereInput
+  ): AlertConnection!
+  alertChannels: [AlertChannel!]!
+  alertRules: [AlertRule!]!
+  """
+  Detected anomalies, newest first by default.
+  """
+  anomalies(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Anomalies returned from the connection.
+    """
+    orderBy: AnomalyOrder
+
+    """
+    Filtering options for Anomalies returned from the connection.
+    """
+    where: AnomalyWhereInput
+  ): AnomalyConnection!
+  """
+  The audit trail, newest first by default (admin only).
+  """
+  auditLogs(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AuditLogs returned from the connection.
+    """
+    orderBy: AuditLogOrder
+
+    """
+    Filtering options for AuditLogs returned from the connection.
+    """
+    where: AuditLogWhereInput
+  ): AuditLogConnection! @admin
+  """
   Background jobs, newest first by default.
   """
   jobs(
@@ -3773,6 +6599,108 @@ type Query {
     where: JourneyInstanceWhereInput
   ): JourneyInstanceConnection!
   """
+  Findings of reconciliation runs, newest first by default.
+  """
+  reconciliationFindings(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ReconciliationFindings returned from the connection.
+    """
+    orderBy: ReconciliationFindingOrder
+
+    """
+    Filtering options for ReconciliationFindings returned from the connection.
+    """
+    where: ReconciliationFindingWhereInput
+  ): ReconciliationFindingConnection!
+  """
+  Reconciliation runs, newest first by default.
+  """
+  reconciliationRuns(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ReconciliationRuns returned from the connection.
+    """
+    orderBy: ReconciliationRunOrder
+
+    """
+    Filtering options for ReconciliationRuns returned from the connection.
+    """
+    where: ReconciliationRunWhereInput
+  ): ReconciliationRunConnection!
+  """
+  Imports from Dwolla's Events API, newest first by default.
+  """
+  syncRuns(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for SyncRuns returned from the connection.
+    """
+    orderBy: SyncRunOrder
+
+    """
+    Filtering options for SyncRuns returned from the connection.
+    """
+    where: SyncRunWhereInput
+  ): SyncRunConnection!
+  """
   Every delivery received, accepted or rejected, newest first by default.
   """
   deliveries(
@@ -3840,6 +6768,943 @@ type Query {
     """
     where: WebhookEventWhereInput
   ): WebhookEventConnection!
+}
+type ReconciliationFinding implements Node {
+  id: ID!
+  kind: ReconciliationFindingKind!
+  severity: ReconciliationFindingSeverity!
+  """
+  What it is about: an event id, a webhook id, a journey key.
+  """
+  subject: String!
+  topic: String
+  resourceID: String
+  """
+  What was found, in words.
+  """
+  detail: String!
+  data: Map
+  status: ReconciliationFindingStatus!
+  """
+  Resolved by hooklens (e.g. the missing event was imported).
+  """
+  autoResolved: Boolean!
+  resolvedAt: Time
+  resolvedBy: String
+  resolutionNote: String
+  runID: ID
+  createdAt: Time!
+  run: ReconciliationRun
+}
+"""
+A connection to a list of items.
+"""
+type ReconciliationFindingConnection {
+  """
+  A list of edges.
+  """
+  edges: [ReconciliationFindingEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ReconciliationFindingEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ReconciliationFinding
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+ReconciliationFindingKind is enum for the field kind
+"""
+enum ReconciliationFindingKind @goModel(model: "github.com/hooklens/hooklens/ent/reconciliationfinding.Kind") {
+  missing_event
+  failed_delivery
+  never_sent
+  subscription_paused
+  duplicate_deliveries
+  stuck_event
+  dead_lettered
+  journey_inconsistent
+}
+"""
+Ordering options for ReconciliationFinding connections
+"""
+input ReconciliationFindingOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ReconciliationFindings.
+  """
+  field: ReconciliationFindingOrderField!
+}
+"""
+Properties by which ReconciliationFinding connections can be ordered.
+"""
+enum ReconciliationFindingOrderField {
+  KIND
+  SEVERITY
+  STATUS
+  CREATED_AT
+}
+"""
+ReconciliationFindingSeverity is enum for the field severity
+"""
+enum ReconciliationFindingSeverity @goModel(model: "github.com/hooklens/hooklens/ent/reconciliationfinding.Severity") {
+  info
+  warning
+  critical
+}
+"""
+ReconciliationFindingStatus is enum for the field status
+"""
+enum ReconciliationFindingStatus @goModel(model: "github.com/hooklens/hooklens/ent/reconciliationfinding.Status") {
+  open
+  resolved
+}
+"""
+ReconciliationFindingWhereInput is used for filtering ReconciliationFinding objects.
+Input was generated by ent.
+"""
+input ReconciliationFindingWhereInput {
+  not: ReconciliationFindingWhereInput
+  and: [ReconciliationFindingWhereInput!]
+  or: [ReconciliationFindingWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  kind field predicates
+  """
+  kind: ReconciliationFindingKind
+  kindNEQ: ReconciliationFindingKind
+  kindIn: [ReconciliationFindingKind!]
+  kindNotIn: [ReconciliationFindingKind!]
+  """
+  severity field predicates
+  """
+  severity: ReconciliationFindingSeverity
+  severityNEQ: ReconciliationFindingSeverity
+  severityIn: [ReconciliationFindingSeverity!]
+  severityNotIn: [ReconciliationFindingSeverity!]
+  """
+  subject field predicates
+  """
+  subject: String
+  subjectNEQ: String
+  subjectIn: [String!]
+  subjectNotIn: [String!]
+  subjectGT: String
+  subjectGTE: String
+  subjectLT: String
+  subjectLTE: String
+  subjectContains: String
+  subjectHasPrefix: String
+  subjectHasSuffix: String
+  subjectEqualFold: String
+  subjectContainsFold: String
+  """
+  topic field predicates
+  """
+  topic: String
+  topicNEQ: String
+  topicIn: [String!]
+  topicNotIn: [String!]
+  topicGT: String
+  topicGTE: String
+  topicLT: String
+  topicLTE: String
+  topicContains: String
+  topicHasPrefix: String
+  topicHasSuffix: String
+  topicIsNil: Boolean
+  topicNotNil: Boolean
+  topicEqualFold: String
+  topicContainsFold: String
+  """
+  resource_id field predicates
+  """
+  resourceID: String
+  resourceIDNEQ: String
+  resourceIDIn: [String!]
+  resourceIDNotIn: [String!]
+  resourceIDGT: String
+  resourceIDGTE: String
+  resourceIDLT: String
+  resourceIDLTE: String
+  resourceIDContains: String
+  resourceIDHasPrefix: String
+  resourceIDHasSuffix: String
+  resourceIDIsNil: Boolean
+  resourceIDNotNil: Boolean
+  resourceIDEqualFold: String
+  resourceIDContainsFold: String
+  """
+  detail field predicates
+  """
+  detail: String
+  detailNEQ: String
+  detailIn: [String!]
+  detailNotIn: [String!]
+  detailGT: String
+  detailGTE: String
+  detailLT: String
+  detailLTE: String
+  detailContains: String
+  detailHasPrefix: String
+  detailHasSuffix: String
+  detailEqualFold: String
+  detailContainsFold: String
+  """
+  status field predicates
+  """
+  status: ReconciliationFindingStatus
+  statusNEQ: ReconciliationFindingStatus
+  statusIn: [ReconciliationFindingStatus!]
+  statusNotIn: [ReconciliationFindingStatus!]
+  """
+  auto_resolved field predicates
+  """
+  autoResolved: Boolean
+  autoResolvedNEQ: Boolean
+  """
+  resolved_at field predicates
+  """
+  resolvedAt: Time
+  resolvedAtNEQ: Time
+  resolvedAtIn: [Time!]
+  resolvedAtNotIn: [Time!]
+  resolvedAtGT: Time
+  resolvedAtGTE: Time
+  resolvedAtLT: Time
+  resolvedAtLTE: Time
+  resolvedAtIsNil: Boolean
+  resolvedAtNotNil: Boolean
+  """
+  resolved_by field predicates
+  """
+  resolvedBy: String
+  resolvedByNEQ: String
+  resolvedByIn: [String!]
+  resolvedByNotIn: [String!]
+  resolvedByGT: String
+  resolvedByGTE: String
+  resolvedByLT: String
+  resolvedByLTE: String
+  resolvedByContains: String
+  resolvedByHasPrefix: String
+  resolvedByHasSuffix: String
+  resolvedByIsNil: Boolean
+  resolvedByNotNil: Boolean
+  resolvedByEqualFold: String
+  resolvedByContainsFold: String
+  """
+  resolution_note field predicates
+  """
+  resolutionNote: String
+  resolutionNoteNEQ: String
+  resolutionNoteIn: [String!]
+  resolutionNoteNotIn: [String!]
+  resolutionNoteGT: String
+  resolutionNoteGTE: String
+  resolutionNoteLT: String
+  resolutionNoteLTE: String
+  resolutionNoteContains: String
+  resolutionNoteHasPrefix: String
+  resolutionNoteHasSuffix: String
+  resolutionNoteIsNil: Boolean
+  resolutionNoteNotNil: Boolean
+  resolutionNoteEqualFold: String
+  resolutionNoteContainsFold: String
+  """
+  run_id field predicates
+  """
+  runID: ID
+  runIDNEQ: ID
+  runIDIn: [ID!]
+  runIDNotIn: [ID!]
+  runIDIsNil: Boolean
+  runIDNotNil: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  run edge predicates
+  """
+  hasRun: Boolean
+  hasRunWith: [ReconciliationRunWhereInput!]
+}
+type ReconciliationRun implements Node {
+  id: ID!
+  status: ReconciliationRunStatus!
+  trigger: ReconciliationRunTrigger!
+  """
+  Oldest event time examined.
+  """
+  windowStart: Time!
+  windowEnd: Time!
+  """
+  Events Dwolla lists in the window.
+  """
+  dwollaEvents: Int!
+  """
+  Of those, not stored here before this run.
+  """
+  missing: Int!
+  imported: Int!
+  failedDeliveries: Int!
+  neverSent: Int!
+  redeliveryRequested: Int!
+  findingCount: Int!
+  healthScore: Float
+  """
+  Duplicate analysis and other figures.
+  """
+  stats: Map
+  error: String
+  jobID: Int
+  startedAt: Time!
+  finishedAt: Time
+  findings(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ReconciliationFindings returned from the connection.
+    """
+    orderBy: ReconciliationFindingOrder
+
+    """
+    Filtering options for ReconciliationFindings returned from the connection.
+    """
+    where: ReconciliationFindingWhereInput
+  ): ReconciliationFindingConnection!
+}
+"""
+A connection to a list of items.
+"""
+type ReconciliationRunConnection {
+  """
+  A list of edges.
+  """
+  edges: [ReconciliationRunEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ReconciliationRunEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ReconciliationRun
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for ReconciliationRun connections
+"""
+input ReconciliationRunOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ReconciliationRuns.
+  """
+  field: ReconciliationRunOrderField!
+}
+"""
+Properties by which ReconciliationRun connections can be ordered.
+"""
+enum ReconciliationRunOrderField {
+  STATUS
+  HEALTH_SCORE
+  STARTED_AT
+}
+"""
+ReconciliationRunStatus is enum for the field status
+"""
+enum ReconciliationRunStatus @goModel(model: "github.com/hooklens/hooklens/ent/reconciliationrun.Status") {
+  running
+  succeeded
+  failed
+  cancelled
+  interrupted
+}
+"""
+ReconciliationRunTrigger is enum for the field trigger
+"""
+enum ReconciliationRunTrigger @goModel(model: "github.com/hooklens/hooklens/ent/reconciliationrun.Trigger") {
+  schedule
+  manual
+  cli
+}
+"""
+ReconciliationRunWhereInput is used for filtering ReconciliationRun objects.
+Input was generated by ent.
+"""
+input ReconciliationRunWhereInput {
+  not: ReconciliationRunWhereInput
+  and: [ReconciliationRunWhereInput!]
+  or: [ReconciliationRunWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  status field predicates
+  """
+  status: ReconciliationRunStatus
+  statusNEQ: ReconciliationRunStatus
+  statusIn: [ReconciliationRunStatus!]
+  statusNotIn: [ReconciliationRunStatus!]
+  """
+  trigger field predicates
+  """
+  trigger: ReconciliationRunTrigger
+  triggerNEQ: ReconciliationRunTrigger
+  triggerIn: [ReconciliationRunTrigger!]
+  triggerNotIn: [ReconciliationRunTrigger!]
+  """
+  window_start field predicates
+  """
+  windowStart: Time
+  windowStartNEQ: Time
+  windowStartIn: [Time!]
+  windowStartNotIn: [Time!]
+  windowStartGT: Time
+  windowStartGTE: Time
+  windowStartLT: Time
+  windowStartLTE: Time
+  """
+  window_end field predicates
+  """
+  windowEnd: Time
+  windowEndNEQ: Time
+  windowEndIn: [Time!]
+  windowEndNotIn: [Time!]
+  windowEndGT: Time
+  windowEndGTE: Time
+  windowEndLT: Time
+  windowEndLTE: Time
+  """
+  dwolla_events field predicates
+  """
+  dwollaEvents: Int
+  dwollaEventsNEQ: Int
+  dwollaEventsIn: [Int!]
+  dwollaEventsNotIn: [Int!]
+  dwollaEventsGT: Int
+  dwollaEventsGTE: Int
+  dwollaEventsLT: Int
+  dwollaEventsLTE: Int
+  """
+  missing field predicates
+  """
+  missing: Int
+  missingNEQ: Int
+  missingIn: [Int!]
+  missingNotIn: [Int!]
+  missingGT: Int
+  missingGTE: Int
+  missingLT: Int
+  missingLTE: Int
+  """
+  imported field predicates
+  """
+  imported: Int
+  importedNEQ: Int
+  importedIn: [Int!]
+  importedNotIn: [Int!]
+  importedGT: Int
+  importedGTE: Int
+  importedLT: Int
+  importedLTE: Int
+  """
+  failed_deliveries field predicates
+  """
+  failedDeliveries: Int
+  failedDeliveriesNEQ: Int
+  failedDeliveriesIn: [Int!]
+  failedDeliveriesNotIn: [Int!]
+  failedDeliveriesGT: Int
+  failedDeliveriesGTE: Int
+  failedDeliveriesLT: Int
+  failedDeliveriesLTE: Int
+  """
+  never_sent field predicates
+  """
+  neverSent: Int
+  neverSentNEQ: Int
+  neverSentIn: [Int!]
+  neverSentNotIn: [Int!]
+  neverSentGT: Int
+  neverSentGTE: Int
+  neverSentLT: Int
+  neverSentLTE: Int
+  """
+  redelivery_requested field predicates
+  """
+  redeliveryRequested: Int
+  redeliveryRequestedNEQ: Int
+  redeliveryRequestedIn: [Int!]
+  redeliveryRequestedNotIn: [Int!]
+  redeliveryRequestedGT: Int
+  redeliveryRequestedGTE: Int
+  redeliveryRequestedLT: Int
+  redeliveryRequestedLTE: Int
+  """
+  finding_count field predicates
+  """
+  findingCount: Int
+  findingCountNEQ: Int
+  findingCountIn: [Int!]
+  findingCountNotIn: [Int!]
+  findingCountGT: Int
+  findingCountGTE: Int
+  findingCountLT: Int
+  findingCountLTE: Int
+  """
+  health_score field predicates
+  """
+  healthScore: Float
+  healthScoreNEQ: Float
+  healthScoreIn: [Float!]
+  healthScoreNotIn: [Float!]
+  healthScoreGT: Float
+  healthScoreGTE: Float
+  healthScoreLT: Float
+  healthScoreLTE: Float
+  healthScoreIsNil: Boolean
+  healthScoreNotNil: Boolean
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  job_id field predicates
+  """
+  jobID: Int
+  jobIDNEQ: Int
+  jobIDIn: [Int!]
+  jobIDNotIn: [Int!]
+  jobIDGT: Int
+  jobIDGTE: Int
+  jobIDLT: Int
+  jobIDLTE: Int
+  jobIDIsNil: Boolean
+  jobIDNotNil: Boolean
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+  """
+  findings edge predicates
+  """
+  hasFindings: Boolean
+  hasFindingsWith: [ReconciliationFindingWhereInput!]
+}
+type SyncRun implements Node {
+  id: ID!
+  status: SyncRunStatus!
+  trigger: SyncRunTrigger!
+  """
+  Oldest event creation time wanted.
+  """
+  since: Time!
+  pages: Int!
+  seen: Int!
+  imported: Int!
+  alreadyPresent: Int!
+  errors: Int!
+  """
+  Where a resumed run continues.
+  """
+  nextOffset: Int!
+  """
+  Dwolla's total at the first page.
+  """
+  totalReported: Int!
+  error: String
+  jobID: Int
+  """
+  The interrupted run this one resumes.
+  """
+  resumedFrom: Int
+  startedAt: Time!
+  finishedAt: Time
+  durationMs: Float
+}
+"""
+A connection to a list of items.
+"""
+type SyncRunConnection {
+  """
+  A list of edges.
+  """
+  edges: [SyncRunEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SyncRunEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: SyncRun
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for SyncRun connections
+"""
+input SyncRunOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order SyncRuns.
+  """
+  field: SyncRunOrderField!
+}
+"""
+Properties by which SyncRun connections can be ordered.
+"""
+enum SyncRunOrderField {
+  STATUS
+  STARTED_AT
+}
+"""
+SyncRunStatus is enum for the field status
+"""
+enum SyncRunStatus @goModel(model: "github.com/hooklens/hooklens/ent/syncrun.Status") {
+  running
+  succeeded
+  failed
+  cancelled
+  interrupted
+}
+"""
+SyncRunTrigger is enum for the field trigger
+"""
+enum SyncRunTrigger @goModel(model: "github.com/hooklens/hooklens/ent/syncrun.Trigger") {
+  schedule
+  manual
+  cli
+  reconcile
+  resume
+}
+"""
+SyncRunWhereInput is used for filtering SyncRun objects.
+Input was generated by ent.
+"""
+input SyncRunWhereInput {
+  not: SyncRunWhereInput
+  and: [SyncRunWhereInput!]
+  or: [SyncRunWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  status field predicates
+  """
+  status: SyncRunStatus
+  statusNEQ: SyncRunStatus
+  statusIn: [SyncRunStatus!]
+  statusNotIn: [SyncRunStatus!]
+  """
+  trigger field predicates
+  """
+  trigger: SyncRunTrigger
+  triggerNEQ: SyncRunTrigger
+  triggerIn: [SyncRunTrigger!]
+  triggerNotIn: [SyncRunTrigger!]
+  """
+  since field predicates
+  """
+  since: Time
+  sinceNEQ: Time
+  sinceIn: [Time!]
+  sinceNotIn: [Time!]
+  sinceGT: Time
+  sinceGTE: Time
+  sinceLT: Time
+  sinceLTE: Time
+  """
+  pages field predicates
+  """
+  pages: Int
+  pagesNEQ: Int
+  pagesIn: [Int!]
+  pagesNotIn: [Int!]
+  pagesGT: Int
+  pagesGTE: Int
+  pagesLT: Int
+  pagesLTE: Int
+  """
+  seen field predicates
+  """
+  seen: Int
+  seenNEQ: Int
+  seenIn: [Int!]
+  seenNotIn: [Int!]
+  seenGT: Int
+  seenGTE: Int
+  seenLT: Int
+  seenLTE: Int
+  """
+  imported field predicates
+  """
+  imported: Int
+  importedNEQ: Int
+  importedIn: [Int!]
+  importedNotIn: [Int!]
+  importedGT: Int
+  importedGTE: Int
+  importedLT: Int
+  importedLTE: Int
+  """
+  already_present field predicates
+  """
+  alreadyPresent: Int
+  alreadyPresentNEQ: Int
+  alreadyPresentIn: [Int!]
+  alreadyPresentNotIn: [Int!]
+  alreadyPresentGT: Int
+  alreadyPresentGTE: Int
+  alreadyPresentLT: Int
+  alreadyPresentLTE: Int
+  """
+  errors field predicates
+  """
+  errors: Int
+  errorsNEQ: Int
+  errorsIn: [Int!]
+  errorsNotIn: [Int!]
+  errorsGT: Int
+  errorsGTE: Int
+  errorsLT: Int
+  errorsLTE: Int
+  """
+  next_offset field predicates
+  """
+  nextOffset: Int
+  nextOffsetNEQ: Int
+  nextOffsetIn: [Int!]
+  nextOffsetNotIn: [Int!]
+  nextOffsetGT: Int
+  nextOffsetGTE: Int
+  nextOffsetLT: Int
+  nextOffsetLTE: Int
+  """
+  total_reported field predicates
+  """
+  totalReported: Int
+  totalReportedNEQ: Int
+  totalReportedIn: [Int!]
+  totalReportedNotIn: [Int!]
+  totalReportedGT: Int
+  totalReportedGTE: Int
+  totalReportedLT: Int
+  totalReportedLTE: Int
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  job_id field predicates
+  """
+  jobID: Int
+  jobIDNEQ: Int
+  jobIDIn: [Int!]
+  jobIDNotIn: [Int!]
+  jobIDGT: Int
+  jobIDGTE: Int
+  jobIDLT: Int
+  jobIDLTE: Int
+  jobIDIsNil: Boolean
+  jobIDNotNil: Boolean
+  """
+  resumed_from field predicates
+  """
+  resumedFrom: Int
+  resumedFromNEQ: Int
+  resumedFromIn: [Int!]
+  resumedFromNotIn: [Int!]
+  resumedFromGT: Int
+  resumedFromGTE: Int
+  resumedFromLT: Int
+  resumedFromLTE: Int
+  resumedFromIsNil: Boolean
+  resumedFromNotNil: Boolean
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+  """
+  duration_ms field predicates
+  """
+  durationMs: Float
+  durationMsNEQ: Float
+  durationMsIn: [Float!]
+  durationMsNotIn: [Float!]
+  durationMsGT: Float
+  durationMsGTE: Float
+  durationMsLT: Float
+  durationMsLTE: Float
+  durationMsIsNil: Boolean
+  durationMsNotNil: Boolean
 }
 """
 The builtin Time type
@@ -4721,6 +8586,266 @@ func (ec *executionContext) childFields_APIToken(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type APIToken", field.Name)
 }
 
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Alert_id(ctx, field)
+	case "ruleKey":
+		return ec.fieldContext_Alert_ruleKey(ctx, field)
+	case "status":
+		return ec.fieldContext_Alert_status(ctx, field)
+	case "severity":
+		return ec.fieldContext_Alert_severity(ctx, field)
+	case "title":
+		return ec.fieldContext_Alert_title(ctx, field)
+	case "message":
+		return ec.fieldContext_Alert_message(ctx, field)
+	case "value":
+		return ec.fieldContext_Alert_value(ctx, field)
+	case "threshold":
+		return ec.fieldContext_Alert_threshold(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Alert_startedAt(ctx, field)
+	case "lastEvaluatedAt":
+		return ec.fieldContext_Alert_lastEvaluatedAt(ctx, field)
+	case "lastNotifiedAt":
+		return ec.fieldContext_Alert_lastNotifiedAt(ctx, field)
+	case "notifications":
+		return ec.fieldContext_Alert_notifications(ctx, field)
+	case "acknowledgedAt":
+		return ec.fieldContext_Alert_acknowledgedAt(ctx, field)
+	case "acknowledgedBy":
+		return ec.fieldContext_Alert_acknowledgedBy(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Alert_resolvedAt(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_Alert_resolvedBy(ctx, field)
+	case "ruleID":
+		return ec.fieldContext_Alert_ruleID(ctx, field)
+	case "anomalyID":
+		return ec.fieldContext_Alert_anomalyID(ctx, field)
+	case "rule":
+		return ec.fieldContext_Alert_rule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertChannel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AlertChannel_id(ctx, field)
+	case "name":
+		return ec.fieldContext_AlertChannel_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_AlertChannel_kind(ctx, field)
+	case "urlHint":
+		return ec.fieldContext_AlertChannel_urlHint(ctx, field)
+	case "enabled":
+		return ec.fieldContext_AlertChannel_enabled(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AlertChannel_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AlertChannel_updatedAt(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_AlertChannel_lastSuccessAt(ctx, field)
+	case "lastFailureAt":
+		return ec.fieldContext_AlertChannel_lastFailureAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AlertChannel_lastError(ctx, field)
+	case "rules":
+		return ec.fieldContext_AlertChannel_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertChannel", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AlertConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AlertConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AlertConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AlertEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AlertEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AlertRule_id(ctx, field)
+	case "key":
+		return ec.fieldContext_AlertRule_key(ctx, field)
+	case "name":
+		return ec.fieldContext_AlertRule_name(ctx, field)
+	case "condition":
+		return ec.fieldContext_AlertRule_condition(ctx, field)
+	case "threshold":
+		return ec.fieldContext_AlertRule_threshold(ctx, field)
+	case "window":
+		return ec.fieldContext_AlertRule_window(ctx, field)
+	case "for":
+		return ec.fieldContext_AlertRule_for(ctx, field)
+	case "renotify":
+		return ec.fieldContext_AlertRule_renotify(ctx, field)
+	case "severity":
+		return ec.fieldContext_AlertRule_severity(ctx, field)
+	case "notifyResolved":
+		return ec.fieldContext_AlertRule_notifyResolved(ctx, field)
+	case "enabled":
+		return ec.fieldContext_AlertRule_enabled(ctx, field)
+	case "builtin":
+		return ec.fieldContext_AlertRule_builtin(ctx, field)
+	case "params":
+		return ec.fieldContext_AlertRule_params(ctx, field)
+	case "pendingSince":
+		return ec.fieldContext_AlertRule_pendingSince(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AlertRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AlertRule_updatedAt(ctx, field)
+	case "channels":
+		return ec.fieldContext_AlertRule_channels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertRule", field.Name)
+}
+
+func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Anomaly_id(ctx, field)
+	case "key":
+		return ec.fieldContext_Anomaly_key(ctx, field)
+	case "type":
+		return ec.fieldContext_Anomaly_type(ctx, field)
+	case "subject":
+		return ec.fieldContext_Anomaly_subject(ctx, field)
+	case "severity":
+		return ec.fieldContext_Anomaly_severity(ctx, field)
+	case "status":
+		return ec.fieldContext_Anomaly_status(ctx, field)
+	case "windowStart":
+		return ec.fieldContext_Anomaly_windowStart(ctx, field)
+	case "windowEnd":
+		return ec.fieldContext_Anomaly_windowEnd(ctx, field)
+	case "observed":
+		return ec.fieldContext_Anomaly_observed(ctx, field)
+	case "expected":
+		return ec.fieldContext_Anomaly_expected(ctx, field)
+	case "expectedLow":
+		return ec.fieldContext_Anomaly_expectedLow(ctx, field)
+	case "expectedHigh":
+		return ec.fieldContext_Anomaly_expectedHigh(ctx, field)
+	case "peakObserved":
+		return ec.fieldContext_Anomaly_peakObserved(ctx, field)
+	case "score":
+		return ec.fieldContext_Anomaly_score(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Anomaly_explanation(ctx, field)
+	case "firstSeenAt":
+		return ec.fieldContext_Anomaly_firstSeenAt(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Anomaly_lastSeenAt(ctx, field)
+	case "acknowledgedAt":
+		return ec.fieldContext_Anomaly_acknowledgedAt(ctx, field)
+	case "acknowledgedBy":
+		return ec.fieldContext_Anomaly_acknowledgedBy(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Anomaly_resolvedAt(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_Anomaly_resolvedBy(ctx, field)
+	case "resolutionNote":
+		return ec.fieldContext_Anomaly_resolutionNote(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AnomalyConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AnomalyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AnomalyConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AnomalyEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AnomalyEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditLog_id(ctx, field)
+	case "seq":
+		return ec.fieldContext_AuditLog_seq(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditLog_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditLog_actor(ctx, field)
+	case "actorKind":
+		return ec.fieldContext_AuditLog_actorKind(ctx, field)
+	case "actorTokenID":
+		return ec.fieldContext_AuditLog_actorTokenID(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditLog_action(ctx, field)
+	case "target":
+		return ec.fieldContext_AuditLog_target(ctx, field)
+	case "detail":
+		return ec.fieldContext_AuditLog_detail(ctx, field)
+	case "remoteAddr":
+		return ec.fieldContext_AuditLog_remoteAddr(ctx, field)
+	case "requestID":
+		return ec.fieldContext_AuditLog_requestID(ctx, field)
+	case "prevHash":
+		return ec.fieldContext_AuditLog_prevHash(ctx, field)
+	case "hash":
+		return ec.fieldContext_AuditLog_hash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLog", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditLogConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditLogConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AuditLogEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AuditLogEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -5117,6 +9242,194 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ReconciliationFinding_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ReconciliationFinding_kind(ctx, field)
+	case "severity":
+		return ec.fieldContext_ReconciliationFinding_severity(ctx, field)
+	case "subject":
+		return ec.fieldContext_ReconciliationFinding_subject(ctx, field)
+	case "topic":
+		return ec.fieldContext_ReconciliationFinding_topic(ctx, field)
+	case "resourceID":
+		return ec.fieldContext_ReconciliationFinding_resourceID(ctx, field)
+	case "detail":
+		return ec.fieldContext_ReconciliationFinding_detail(ctx, field)
+	case "data":
+		return ec.fieldContext_ReconciliationFinding_data(ctx, field)
+	case "status":
+		return ec.fieldContext_ReconciliationFinding_status(ctx, field)
+	case "autoResolved":
+		return ec.fieldContext_ReconciliationFinding_autoResolved(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_ReconciliationFinding_resolvedAt(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_ReconciliationFinding_resolvedBy(ctx, field)
+	case "resolutionNote":
+		return ec.fieldContext_ReconciliationFinding_resolutionNote(ctx, field)
+	case "runID":
+		return ec.fieldContext_ReconciliationFinding_runID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ReconciliationFinding_createdAt(ctx, field)
+	case "run":
+		return ec.fieldContext_ReconciliationFinding_run(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationFinding", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationFindingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReconciliationFindingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReconciliationFindingConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReconciliationFindingConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationFindingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationFindingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ReconciliationFindingEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ReconciliationFindingEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationFindingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ReconciliationRun_id(ctx, field)
+	case "status":
+		return ec.fieldContext_ReconciliationRun_status(ctx, field)
+	case "trigger":
+		return ec.fieldContext_ReconciliationRun_trigger(ctx, field)
+	case "windowStart":
+		return ec.fieldContext_ReconciliationRun_windowStart(ctx, field)
+	case "windowEnd":
+		return ec.fieldContext_ReconciliationRun_windowEnd(ctx, field)
+	case "dwollaEvents":
+		return ec.fieldContext_ReconciliationRun_dwollaEvents(ctx, field)
+	case "missing":
+		return ec.fieldContext_ReconciliationRun_missing(ctx, field)
+	case "imported":
+		return ec.fieldContext_ReconciliationRun_imported(ctx, field)
+	case "failedDeliveries":
+		return ec.fieldContext_ReconciliationRun_failedDeliveries(ctx, field)
+	case "neverSent":
+		return ec.fieldContext_ReconciliationRun_neverSent(ctx, field)
+	case "redeliveryRequested":
+		return ec.fieldContext_ReconciliationRun_redeliveryRequested(ctx, field)
+	case "findingCount":
+		return ec.fieldContext_ReconciliationRun_findingCount(ctx, field)
+	case "healthScore":
+		return ec.fieldContext_ReconciliationRun_healthScore(ctx, field)
+	case "stats":
+		return ec.fieldContext_ReconciliationRun_stats(ctx, field)
+	case "error":
+		return ec.fieldContext_ReconciliationRun_error(ctx, field)
+	case "jobID":
+		return ec.fieldContext_ReconciliationRun_jobID(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_ReconciliationRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ReconciliationRun_finishedAt(ctx, field)
+	case "findings":
+		return ec.fieldContext_ReconciliationRun_findings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRun", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReconciliationRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReconciliationRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReconciliationRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ReconciliationRunEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ReconciliationRunEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SyncRun_id(ctx, field)
+	case "status":
+		return ec.fieldContext_SyncRun_status(ctx, field)
+	case "trigger":
+		return ec.fieldContext_SyncRun_trigger(ctx, field)
+	case "since":
+		return ec.fieldContext_SyncRun_since(ctx, field)
+	case "pages":
+		return ec.fieldContext_SyncRun_pages(ctx, field)
+	case "seen":
+		return ec.fieldContext_SyncRun_seen(ctx, field)
+	case "imported":
+		return ec.fieldContext_SyncRun_imported(ctx, field)
+	case "alreadyPresent":
+		return ec.fieldContext_SyncRun_alreadyPresent(ctx, field)
+	case "errors":
+		return ec.fieldContext_SyncRun_errors(ctx, field)
+	case "nextOffset":
+		return ec.fieldContext_SyncRun_nextOffset(ctx, field)
+	case "totalReported":
+		return ec.fieldContext_SyncRun_totalReported(ctx, field)
+	case "error":
+		return ec.fieldContext_SyncRun_error(ctx, field)
+	case "jobID":
+		return ec.fieldContext_SyncRun_jobID(ctx, field)
+	case "resumedFrom":
+		return ec.fieldContext_SyncRun_resumedFrom(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SyncRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_SyncRun_finishedAt(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_SyncRun_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRun", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SyncRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SyncRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SyncRunEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SyncRunEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRunEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_SystemStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
