@@ -87,6 +87,17 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await shot("events");
   });
 
+  it("shows the pipeline status pushed by the server", async () => {
+    const status = await gql<{ systemStatus: { breaker: string; workers: number } }>(
+      server.baseURL,
+      server.adminToken,
+      "{ systemStatus { breaker workers } }",
+    );
+    await page.getByTestId("breaker").waitFor();
+    assert.equal(await page.getByTestId("breaker").getAttribute("class"), `breaker breaker-${status.systemStatus.breaker}`);
+    assert.ok((await page.getByTestId("statusbar").innerText()).includes(`/${status.systemStatus.workers}`));
+  });
+
   it("filters by topic and keeps the filter in the URL", async () => {
     const topic = captures[0]?.topic ?? "";
     const want = unique.filter((c) => c.topic === topic).length;
@@ -137,8 +148,26 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await page.getByText(/^Exactly as received/).click();
     assert.equal(await page.getByTestId("raw-body").innerText(), first.body);
     await shot("event-drawer");
+
+    // Admins can send the event back through the pipeline.
+    await page.getByTestId("replay-event").click();
+    await page.getByText("Sent back through the pipeline").waitFor();
     await page.keyboard.press("Escape");
     await page.waitForURL((u) => !u.searchParams.has("event"));
+  });
+
+  it("replays the events matching the filters as a job", async () => {
+    const topic = captures[0]?.topic ?? "";
+    const want = unique.filter((c) => c.topic === topic).length;
+    await page.goto(`${server.baseURL}/events?topic=${topic}`);
+    await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
+    await page.getByTestId("replay-matching").click();
+    await page.getByRole("dialog").getByRole("button", { name: "Replay" }).click();
+    const job = page.getByTestId("job");
+    await job.getByText("succeeded", { exact: true }).waitFor({ timeout: 15_000 });
+    assert.ok((await job.innerText()).includes(`${want} of ${want} done`), await job.innerText());
+    await shot("events-replay-job");
+    await job.getByRole("button", { name: "Dismiss" }).click();
   });
 
   it("shows a new webhook in the monitor within two seconds", async () => {
@@ -153,6 +182,9 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     const elapsed = Date.now() - sent;
     assert.ok(elapsed < 2000, `shown after ${elapsed} ms`);
     await page.getByTestId("received").filter({ hasText: "1" }).waitFor();
+    // The pipeline processes it and the row follows.
+    await page.getByTestId("live-row").filter({ hasText: hook.topic }).first().getByText("processed").waitFor({ timeout: 5000 });
+    await page.getByTestId("pipeline").waitFor();
 
     // Paused: new events wait; resumed: they appear.
     await page.getByTestId("pause").click();
@@ -228,6 +260,12 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
       await vp.waitForURL((u) => u.pathname === "/events");
       assert.match(await vp.getByTestId("who").innerText(), /viewer/);
       assert.equal(await vp.getByRole("link", { name: "Settings" }).count(), 0);
+      await vp.getByTestId("event-row").first().waitFor();
+      assert.equal(await vp.getByTestId("replay-matching").count(), 0);
+      await vp.getByTestId("event-row").first().getByRole("link").click();
+      await vp.getByTestId("event-drawer").waitFor();
+      assert.equal(await vp.getByTestId("replay-event").count(), 0);
+      await vp.keyboard.press("Escape");
       await vp.goto(`${server.baseURL}/settings/tokens`);
       await vp.getByText("Only admins manage API tokens.").waitFor();
       assert.equal(await vp.getByRole("button", { name: "Create token" }).count(), 0);

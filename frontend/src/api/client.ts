@@ -6,9 +6,35 @@ import { createClient as createWSClient, type Client as WSClient } from "graphql
 import { apiErrorFromCombined } from "./errors";
 import { csrfToken } from "./session";
 
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting";
+
+/** The websocket's state as a tiny store, for useSyncExternalStore. */
+export interface ConnectionStore {
+  get: () => ConnectionState;
+  subscribe: (listener: () => void) => () => void;
+}
+
 export interface GraphQLClients {
   urql: Client;
   ws: WSClient;
+  connection: ConnectionStore;
+}
+
+function connectionStore(): ConnectionStore & { set: (s: ConnectionState) => void } {
+  let state: ConnectionState = "idle";
+  const listeners = new Set<() => void>();
+  return {
+    get: () => state,
+    set: (s) => {
+      if (s === state) return;
+      state = s;
+      listeners.forEach((l) => l());
+    },
+    subscribe: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
 }
 
 /** Websocket close code the server uses when the connection is not authenticated. */
@@ -19,6 +45,8 @@ export function websocketURL(loc: Pick<Location, "protocol" | "host"> = window.l
 }
 
 export function createClients(onUnauthenticated: () => void): GraphQLClients {
+  const connection = connectionStore();
+  let everConnected = false;
   const ws = createWSClient({
     url: websocketURL(),
     lazy: true,
@@ -28,7 +56,14 @@ export function createClients(onUnauthenticated: () => void): GraphQLClients {
     retryAttempts: Infinity,
     shouldRetry: (event) => !(event instanceof CloseEvent && event.code === wsForbidden),
     on: {
+      connecting: () => connection.set(everConnected ? "reconnecting" : "connecting"),
+      connected: () => {
+        everConnected = true;
+        connection.set("connected");
+      },
       closed: (event) => {
+        // A lazy client closes when nothing is subscribed: that is idle, not trouble.
+        connection.set("idle");
         if (event instanceof CloseEvent && event.code === wsForbidden) onUnauthenticated();
       },
     },
@@ -63,7 +98,7 @@ export function createClients(onUnauthenticated: () => void): GraphQLClients {
       }),
     ],
   });
-  return { urql, ws };
+  return { urql, ws, connection };
 }
 
 let current: GraphQLClients | null = null;

@@ -110,6 +110,8 @@ export interface EventLog {
   reload: () => void;
   /** When the current results were asked for. */
   asOf: Date | null;
+  /** The server filter behind the current results (for replays and exports). */
+  where: WebhookEventWhereInput | null;
 }
 
 interface LogState {
@@ -248,6 +250,7 @@ export function useEventLog(filters: EventFilters, range: TimeRange): EventLog {
     loadMore,
     reload,
     asOf: current ? state.asOf : null,
+    where: current ? state.where : null,
   };
 }
 

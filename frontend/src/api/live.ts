@@ -1,9 +1,9 @@
 // The live event stream: the eventReceived subscription over the websocket.
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import { useClient } from "urql";
 import { graphql } from "../gql";
 import type { EventListItemFragment } from "../gql/graphql";
-import type { Client as WSClient } from "graphql-ws";
+import type { ConnectionState, ConnectionStore } from "./client";
 import { apiErrorFromCombined, type ApiError } from "./errors";
 
 export const EventReceivedSubscription = graphql(`
@@ -14,44 +14,44 @@ export const EventReceivedSubscription = graphql(`
   }
 `);
 
+export const EventProcessedSubscription = graphql(`
+  subscription EventProcessed($topics: [String!]) {
+    eventProcessed(topics: $topics) {
+      ...EventListItem
+    }
+  }
+`);
+
 /**
- * Calls onEvent for every newly stored event (optionally of some topics)
- * while mounted. Nothing is polled: the server pushes each event after its
- * commit.
+ * Calls onEvent for every event the server stores ("received") or finishes
+ * processing ("processed"), optionally of some topics, while mounted.
+ * Nothing is polled: the server pushes each event after its commit.
  */
-export function useEventStream(topics: string[] | null, onEvent: (event: EventListItemFragment) => void): ApiError | null {
+export function useEventStream(
+  kind: "received" | "processed",
+  topics: string[] | null,
+  onEvent: (event: EventListItemFragment) => void,
+): ApiError | null {
   const client = useClient();
   const [error, setError] = useState<{ key: string; error: ApiError } | null>(null);
-  const key = JSON.stringify(topics);
+  const key = JSON.stringify([kind, topics]);
   useEffect(() => {
-    const topicList = JSON.parse(key) as string[] | null;
-    const subscription = client
-      .subscription(EventReceivedSubscription, { topics: topicList && topicList.length > 0 ? topicList : null })
-      .subscribe((result) => {
-        if (result.error) {
-          setError({ key, error: apiErrorFromCombined(result.error) });
-          return;
-        }
-        const event = result.data?.eventReceived;
-        if (event) onEvent(event);
-      });
+    const [k, topicList] = JSON.parse(key) as [string, string[] | null];
+    const variables = { topics: topicList && topicList.length > 0 ? topicList : null };
+    const handle = (result: { error?: Parameters<typeof apiErrorFromCombined>[0]; event?: EventListItemFragment }) => {
+      if (result.error) setError({ key, error: apiErrorFromCombined(result.error) });
+      else if (result.event) onEvent(result.event);
+    };
+    const subscription =
+      k === "processed"
+        ? client.subscription(EventProcessedSubscription, variables).subscribe((r) => handle({ error: r.error, event: r.data?.eventProcessed }))
+        : client.subscription(EventReceivedSubscription, variables).subscribe((r) => handle({ error: r.error, event: r.data?.eventReceived }));
     return () => subscription.unsubscribe();
   }, [client, key, onEvent]);
   return error?.key === key ? error.error : null;
 }
 
-export type ConnectionState = "connecting" | "connected" | "reconnecting";
-
 /** Follows the websocket's state, for the monitor's status badge. */
-export function useConnectionState(ws: WSClient): ConnectionState {
-  const [state, setState] = useState<ConnectionState>("connecting");
-  useEffect(() => {
-    const offs = [
-      ws.on("connecting", () => setState((s) => (s === "connected" ? "reconnecting" : s))),
-      ws.on("connected", () => setState("connected")),
-      ws.on("closed", () => setState("reconnecting")),
-    ];
-    return () => offs.forEach((off) => off());
-  }, [ws]);
-  return state;
+export function useConnectionState(store: ConnectionStore): ConnectionState {
+  return useSyncExternalStore(store.subscribe, store.get);
 }

@@ -4,10 +4,12 @@ import { Suspense, useState } from "react";
 import { NavLink, Outlet, useLoaderData, useMatches, useNavigate, useNavigation, useSearchParams } from "react-router";
 import { Provider } from "urql";
 import { getClients, resetClients } from "../api/client";
+import { SystemStatusContext, useSystemStatusStream } from "../api/pipeline";
 import { toApiError, type ApiError } from "../api/errors";
 import { signOut, type Session } from "../api/session";
 import { SessionContext } from "../api/sessionContext";
 import { navItems, navSearch } from "../nav";
+import { StatusBar } from "./StatusBar";
 import { ErrorState, Loading } from "./States";
 import { ThemeToggle } from "./ThemeToggle";
 import { TimeRangePicker } from "./TimeRangePicker";
@@ -24,6 +26,25 @@ function isHandle(v: unknown): v is RouteHandle {
 
 export function Shell() {
   const session = useLoaderData<Session>();
+  const clients = getClients();
+  return (
+    <SessionContext.Provider value={session}>
+      <Provider value={clients.urql}>
+        <SystemStatusProvider>
+          <Frame session={session} />
+        </SystemStatusProvider>
+      </Provider>
+    </SessionContext.Provider>
+  );
+}
+
+/** One systemStatus subscription for the whole dashboard. */
+function SystemStatusProvider({ children }: { children: React.ReactNode }) {
+  const state = useSystemStatusStream();
+  return <SystemStatusContext.Provider value={state}>{children}</SystemStatusContext.Provider>;
+}
+
+function Frame({ session }: { session: Session }) {
   const matches = useMatches();
   const [params] = useSearchParams();
   const navigate = useNavigate();
@@ -43,8 +64,7 @@ export function Shell() {
   };
 
   return (
-    <SessionContext.Provider value={session}>
-      <Provider value={clients.urql}>
+    <>
         <a href="#main" className="skip-link">
           Skip to content
         </a>
@@ -89,7 +109,7 @@ export function Shell() {
             <Outlet context={clients} />
           </Suspense>
         </main>
-      </Provider>
-    </SessionContext.Provider>
+        <StatusBar />
+    </>
   );
 }

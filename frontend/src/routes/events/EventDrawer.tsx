@@ -1,7 +1,11 @@
 // One event in full: what hooklens parsed, Dwolla's topic, the payload, the
 // raw body as received, and every delivery of it (accepted, duplicate or
 // rejected).
+import { useState } from "react";
+import { apiErrorFromCombined, type ApiError } from "../../api/errors";
 import { useEventDetail } from "../../api/events";
+import { useReplayEvent } from "../../api/pipeline";
+import { useIsAdmin } from "../../api/sessionContext";
 import type { EventDetailQuery } from "../../gql/graphql";
 import { CopyButton } from "../../components/CopyButton";
 import { Drawer } from "../../components/Drawer";
@@ -24,6 +28,37 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
 
 function Id({ value }: { value: string | null | undefined }) {
   return value ? <code className="wrap">{value}</code> : <span className="muted">—</span>;
+}
+
+function ReplayButton({ id, onReplayed }: { id: string; onReplayed: () => void }) {
+  const [{ fetching, data }, replay] = useReplayEvent();
+  const [error, setError] = useState<ApiError | null>(null);
+  return (
+    <div className="replay">
+      <button
+        type="button"
+        className="button"
+        disabled={fetching}
+        data-testid="replay-event"
+        onClick={() => {
+          setError(null);
+          void replay({ id }).then((res) => {
+            if (res.error) setError(apiErrorFromCombined(res.error));
+            else onReplayed();
+          });
+        }}
+      >
+        {fetching ? "Replaying…" : "Replay this event"}
+      </button>
+      {data && !error && (
+        <span className="muted" role="status">
+          {" "}
+          Sent back through the pipeline ({data.replayEvent.processingState}).
+        </span>
+      )}
+      {error && <ErrorState error={error} title="Could not replay the event" />}
+    </div>
+  );
 }
 
 function Summary({ event }: { event: EventDetail }) {
@@ -137,6 +172,7 @@ function Deliveries({ deliveries, total }: { deliveries: Delivery[]; total: numb
 
 export function EventDrawer({ eventID, onClose }: { eventID: string; onClose: () => void }) {
   const { event, deliveries, deliveryCount, fetching, found, error, retry } = useEventDetail(eventID);
+  const admin = useIsAdmin();
   return (
     <Drawer title={event ? event.topic : "Event"} onClose={onClose}>
       {error && <ErrorState error={error} title="Could not load the event" onRetry={retry} />}
@@ -147,6 +183,7 @@ export function EventDrawer({ eventID, onClose }: { eventID: string; onClose: ()
           <section aria-labelledby="sec-summary">
             <h3 id="sec-summary">Summary</h3>
             <Summary event={event} />
+            {admin && <ReplayButton id={event.id} onReplayed={retry} />}
           </section>
           <section aria-labelledby="sec-topic">
             <h3 id="sec-topic">Topic</h3>

@@ -13,6 +13,8 @@ import { describeTimeRange } from "../../lib/timeRange";
 import { EventDrawer } from "./EventDrawer";
 import { EventFiltersForm } from "./EventFiltersForm";
 import { EventTimeline } from "./EventTimeline";
+import { ReplayMatching } from "./ReplayMatching";
+import { useIsAdmin } from "../../api/sessionContext";
 
 export function EventsRoute() {
   const [params, setParams] = useSearchParams();
@@ -22,6 +24,7 @@ export function EventsRoute() {
   const log = useEventLog(filters, range);
   const timeline = useEventTimeline(filters, range, log.asOf);
   const topics = useTopics();
+  const admin = useIsAdmin();
 
   const setFilters = useCallback(
     (next: EventFilters) => setParams((p) => {
@@ -62,9 +65,12 @@ export function EventsRoute() {
           · {describeTimeRange(range)}
           {log.asOf && <> · as of {formatTime(log.asOf.toISOString())}</>}
         </span>
-        <button type="button" className="button ghost" onClick={log.reload}>
-          Refresh
-        </button>
+        <span className="result-actions">
+          {admin && <ReplayMatching key={log.asOf?.toISOString()} where={log.where} count={log.totalCount} onDone={log.reload} />}
+          <button type="button" className="button ghost" onClick={log.reload}>
+            Refresh
+          </button>
+        </span>
       </div>
 
       {timeline.error ? (

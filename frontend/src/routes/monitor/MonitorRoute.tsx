@@ -7,6 +7,7 @@ import { useConnectionState, useEventStream } from "../../api/live";
 import { useTopics } from "../../api/topics";
 import { EventRows } from "../../components/EventTable";
 import { EmptyState, ErrorState } from "../../components/States";
+import { PipelinePanel } from "./PipelinePanel";
 import type { EventListItemFragment } from "../../gql/graphql";
 import { formatNumber } from "../../lib/format";
 import { prependBounded, pruneArrivals, ratePerSecond } from "../../lib/liveBuffer";
@@ -22,6 +23,8 @@ export interface MonitorState {
   /** Arrived while paused, oldest first; shown on resume. */
   pending: EventListItemFragment[];
   arrivals: number[];
+  /** Times events finished processing, for the events-per-second-out meter. */
+  completions: number[];
   total: number;
   since: number;
   now: number;
@@ -29,6 +32,7 @@ export interface MonitorState {
 
 export type MonitorAction =
   | { type: "event"; event: EventListItemFragment; at: number }
+  | { type: "processed"; event: EventListItemFragment; at: number }
   | { type: "pause" }
   | { type: "resume" }
   | { type: "clear"; at: number }
@@ -43,33 +47,49 @@ export function monitorReducer(state: MonitorState, action: MonitorAction): Moni
       if (state.paused) return { ...base, pending: state.pending.concat(action.event).slice(-bufferSize) };
       return { ...base, shown: prependBounded(state.shown, [action.event], bufferSize) };
     }
+    case "processed": {
+      // Rows on screen show the new state; the event itself is not new.
+      const update = (list: EventListItemFragment[]) =>
+        list.some((e) => e.id === action.event.id) ? list.map((e) => (e.id === action.event.id ? action.event : e)) : list;
+      const completions = pruneArrivals(state.completions, action.at, rateWindowMs);
+      completions.push(action.at);
+      return { ...state, completions, now: action.at, shown: update(state.shown), pending: update(state.pending) };
+    }
     case "pause":
       return { ...state, paused: true };
     case "resume":
       return { ...state, paused: false, pending: [], shown: prependBounded(state.shown, state.pending, bufferSize) };
     case "clear":
-      return { ...state, shown: [], pending: [], total: 0, arrivals: [], since: action.at, now: action.at };
+      return { ...state, shown: [], pending: [], total: 0, arrivals: [], completions: [], since: action.at, now: action.at };
     case "tick":
-      return { ...state, now: action.at, arrivals: pruneArrivals(state.arrivals, action.at, rateWindowMs) };
+      return {
+        ...state,
+        now: action.at,
+        arrivals: pruneArrivals(state.arrivals, action.at, rateWindowMs),
+        completions: pruneArrivals(state.completions, action.at, rateWindowMs),
+      };
   }
 }
 
 export function initialMonitorState(at: number = Date.now()): MonitorState {
-  return { paused: false, shown: [], pending: [], arrivals: [], total: 0, since: at, now: at };
+  return { paused: false, shown: [], pending: [], arrivals: [], completions: [], total: 0, since: at, now: at };
 }
 
-const connectionLabels = { connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…" } as const;
+const connectionLabels = { idle: "Connecting…", connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…" } as const;
 
 export function MonitorRoute() {
   const clients = useOutletContext<GraphQLClients>();
   const [params, setParams] = useSearchParams();
   const topic = params.get("topic") ?? "";
   const [state, dispatch] = useReducer(monitorReducer, undefined, initialMonitorState);
-  const connection = useConnectionState(clients.ws);
+  const connection = useConnectionState(clients.connection);
   const topics = useTopics();
 
   const onEvent = useCallback((event: EventListItemFragment) => dispatch({ type: "event", event, at: Date.now() }), []);
-  const error = useEventStream(topic ? [topic] : null, onEvent);
+  const onProcessed = useCallback((event: EventListItemFragment) => dispatch({ type: "processed", event, at: Date.now() }), []);
+  const topicList = topic ? [topic] : null;
+  const error = useEventStream("received", topicList, onEvent);
+  const processedError = useEventStream("processed", topicList, onProcessed);
 
   useEffect(() => {
     const timer = window.setInterval(() => dispatch({ type: "tick", at: Date.now() }), 1000);
@@ -77,6 +97,7 @@ export function MonitorRoute() {
   }, []);
 
   const rate = ratePerSecond(state.arrivals, state.now, rateWindowMs, state.since);
+  const rateOut = ratePerSecond(state.completions, state.now, rateWindowMs, state.since);
 
   return (
     <div className="monitor-page">
@@ -125,6 +146,10 @@ export function MonitorRoute() {
             <dd data-testid="rate">{rate.toFixed(rate < 10 ? 2 : 1)}</dd>
           </div>
           <div>
+            <dt>Processed/s</dt>
+            <dd data-testid="rate-out">{rateOut.toFixed(rateOut < 10 ? 2 : 1)}</dd>
+          </div>
+          <div>
             <dt>Received since open</dt>
             <dd data-testid="received">{formatNumber(state.total)}</dd>
           </div>
@@ -136,7 +161,9 @@ export function MonitorRoute() {
           </div>
         </dl>
       </div>
+      <PipelinePanel />
       {error && <ErrorState error={error} title="The live stream failed" />}
+      {processedError && <ErrorState error={processedError} title="The processed-events stream failed" />}
       {state.shown.length === 0 ? (
         <EmptyState title={state.paused ? "Paused." : "Waiting for events…"}>
           <p className="muted">
