@@ -70,10 +70,14 @@ type scratch struct {
 	samples []float64
 	dev     []float64
 	lags    []int
+	nb, fb  []float64 // reference buckets of proportion tests
 }
 
 func newScratch() *scratch {
-	return &scratch{samples: make([]float64, 0, 128), dev: make([]float64, 128), lags: make([]int, 0, 16)}
+	return &scratch{
+		samples: make([]float64, 0, 128), dev: make([]float64, 128), lags: make([]int, 0, 16),
+		nb: make([]float64, maxBuckets), fb: make([]float64, maxBuckets),
+	}
 }
 
 // countBaselineFor builds the baseline for the w-minute window ending at End.
@@ -160,7 +164,7 @@ func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float
 	}
 	med, mad := medianMAD(samples, sc.dev[:len(samples)])
 	b.med = med
-	b.low = quantileSorted(samples, d.cfg.Silence.LowQuantile)
+	b.low = quantile(samples, d.cfg.Silence.LowQuantile)
 	mu := unanscombe(med)
 	floor := math.Sqrt(disp + cfg.DayCV*cfg.DayCV*mu)
 	b.sigma = math.Max(madScale*mad, floor) * math.Sqrt(1+math.Pi/(2*float64(b.lags)))
@@ -203,10 +207,11 @@ func dispersion(v view, hours int) float64 {
 		if !v.has(h*60, 61) {
 			break
 		}
+		// Minutes h·60 … h·60+59 ago, oldest first, with the one before.
+		seg := v.s[len(v.s)-1-(h*60+60) : len(v.s)-h*60]
 		var sum, sq float64
-		prev := v.at(h*60 + 60)
-		for i := h*60 + 59; i >= h*60; i-- {
-			x := v.at(i)
+		prev := seg[0]
+		for _, x := range seg[1:] {
 			sum += x
 			sq += (x - prev) * (x - prev)
 			prev = x
@@ -219,6 +224,5 @@ func dispersion(v view, hours int) float64 {
 	if k < 3 {
 		return 1
 	}
-	sortSmallLarge(ds[:k])
-	return math.Min(math.Max(quantileSorted(ds[:k], 0.5), 1), 25)
+	return math.Min(math.Max(quantile(ds[:k], 0.5), 1), 25)
 }

@@ -168,8 +168,8 @@ func DefaultConfig() Config {
 			DayCV:          0.10,
 		},
 		Volume: VolumeConfig{
-			Spike:              []Rule{{5, 6.0, 2.0}, {15, 5.0, 1.6}, {60, 4.5, 1.35}},
-			Drop:               []Rule{{5, 6.0, 0.35}, {15, 5.0, 0.55}, {60, 4.5, 0.7}},
+			Spike:              []Rule{{5, 5.0, 2.0}, {15, 4.5, 1.6}, {60, 4.0, 1.35}},
+			Drop:               []Rule{{5, 5.0, 0.35}, {15, 4.5, 0.55}, {60, 4.0, 0.7}},
 			HoldZ:              3,
 			MinExcess:          12,
 			MinExpectedDrop:    20,
@@ -186,7 +186,7 @@ func DefaultConfig() Config {
 			CriticalExpected: 50,
 		},
 		FailureRate: ProportionConfig{
-			Rules:     []Rule{{30, 5.0, 2.0}, {120, 4.5, 1.6}, {360, 4.5, 1.4}},
+			Rules:     []Rule{{30, 4.5, 2.0}, {120, 4.0, 1.6}, {360, 4.0, 1.4}},
 			MinLift:   0.005,
 			MinTrials: 20, MinEvents: 5,
 			ReferenceMinutes: 7 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 12 * 60,
@@ -194,7 +194,7 @@ func DefaultConfig() Config {
 			CriticalZ: 8, CriticalRatio: 3,
 		},
 		Duplicates: ProportionConfig{
-			Rules:     []Rule{{5, 6.0, 3.0}, {15, 5.0, 2.0}, {60, 4.5, 1.5}},
+			Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.5}},
 			MinLift:   0.005,
 			MinTrials: 50, MinEvents: 5,
 			ReferenceMinutes: 3 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
@@ -202,7 +202,7 @@ func DefaultConfig() Config {
 			CriticalZ: 8, CriticalRatio: 5,
 		},
 		ProcessingErrors: ProportionConfig{
-			Rules:     []Rule{{5, 6.0, 3.0}, {15, 5.0, 2.0}, {60, 4.5, 1.5}},
+			Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.5}},
 			MinLift:   0.002,
 			MinTrials: 50, MinEvents: 5,
 			ReferenceMinutes: 3 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
@@ -211,7 +211,7 @@ func DefaultConfig() Config {
 		},
 		DeliveryLag: LagConfig{
 			ProportionConfig: ProportionConfig{
-				Rules:     []Rule{{5, 6.0, 3.0}, {15, 5.0, 2.0}, {60, 4.5, 1.6}},
+				Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.6}},
 				MinLift:   0.02,
 				MinTrials: 50, MinEvents: 8,
 				ReferenceMinutes: 2 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
@@ -222,7 +222,7 @@ func DefaultConfig() Config {
 			MinLagSeconds: 10,
 		},
 		Signatures: SignatureConfig{
-			Rules:            []Rule{{5, 6.0, 5}, {15, 5.5, 4}, {60, 5.0, 3}},
+			Rules:            []Rule{{5, 5.0, 5}, {15, 4.5, 4}, {60, 4.0, 3}},
 			MinEvents:        6,
 			ReferenceMinutes: 7 * 24 * 60,
 			HourCap:          3,
@@ -232,7 +232,7 @@ func DefaultConfig() Config {
 			CriticalCount:    100,
 		},
 		Stuck: StuckConfig{
-			Rules:     []Rule{{30, 5.5, 2}, {60, 5.0, 1.6}, {180, 4.5, 1.35}},
+			Rules:     []Rule{{30, 4.5, 2}, {60, 4.5, 1.6}, {180, 4.0, 1.35}},
 			MinRise:   10,
 			HoldZ:     3,
 			CriticalZ: 8, CriticalRise: 50,

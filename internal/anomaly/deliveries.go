@@ -7,10 +7,10 @@ import (
 )
 
 // failureRate tests one business family's Failed/Created share.
-func (d *Detector) failureRate(in *Input, family string, o Outcomes) (Finding, bool) {
+func (d *Detector) failureRate(in *Input, family string, o Outcomes, sc *scratch) (Finding, bool) {
 	created, failed := in.view(o.Created), in.view(o.Failed)
 	v := view{limit: min(created.limit, failed.limit)}
-	r, ok := proportion(d.cfg.FailureRate, seriesCounts(created, failed), v)
+	r, ok := proportion(d.cfg.FailureRate, seriesCounts(created, failed), v, sc)
 	if !ok {
 		return Finding{}, false
 	}
@@ -24,13 +24,13 @@ func (d *Detector) failureRate(in *Input, family string, o Outcomes) (Finding, b
 // duplicates tests the share of verified deliveries that repeat an event we
 // already have. Dwolla redelivers an event when our 2xx does not arrive in
 // time (REFERENCE.md §1), so the share rises when our acks are slow.
-func (d *Detector) duplicates(in *Input) (Finding, bool) {
+func (d *Detector) duplicates(in *Input, sc *scratch) (Finding, bool) {
 	all, dup, bad := in.view(in.Deliveries.All), in.view(in.Deliveries.Duplicates), in.view(in.Deliveries.BadSignature)
 	c := func(ago, w int) (float64, float64) {
 		n := all.sum(ago, w) - bad.sum(ago, w)
 		return math.Max(n, 0), dup.sum(ago, w)
 	}
-	r, ok := proportion(d.cfg.Duplicates, c, view{limit: min(all.limit, dup.limit)})
+	r, ok := proportion(d.cfg.Duplicates, c, view{limit: min(all.limit, dup.limit)}, sc)
 	if !ok {
 		return Finding{}, false
 	}
@@ -42,9 +42,9 @@ func (d *Detector) duplicates(in *Input) (Finding, bool) {
 }
 
 // processingErrors tests the pipeline's error share.
-func (d *Detector) processingErrors(in *Input) (Finding, bool) {
+func (d *Detector) processingErrors(in *Input, sc *scratch) (Finding, bool) {
 	processed, errs := in.view(in.Processing.Processed), in.view(in.Processing.Errors)
-	r, ok := proportion(d.cfg.ProcessingErrors, seriesCounts(processed, errs), view{limit: min(processed.limit, errs.limit)})
+	r, ok := proportion(d.cfg.ProcessingErrors, seriesCounts(processed, errs), view{limit: min(processed.limit, errs.limit)}, sc)
 	if !ok {
 		return Finding{}, false
 	}
@@ -57,52 +57,71 @@ func (d *Detector) processingErrors(in *Input) (Finding, bool) {
 
 // deliveryLag tests the share of deliveries slower than the baseline's tail
 // bound, the smallest histogram bound (≥ MinLagSeconds) that at most
-// TailFraction of the reference's deliveries exceeded. Turning "lag spiked"
-// into "more deliveries than usual beyond the usual p95" makes it the same
-// proportion test as the others, with counts that add up across minutes;
-// percentiles do not.
-func (d *Detector) deliveryLag(in *Input) (Finding, bool) {
+// TailFraction of the reference's deliveries exceed in a typical hour.
+// Turning "lag spiked" into "more deliveries than usual beyond the usual p95"
+// makes it the same proportion test as the others, with counts that add up
+// across minutes; percentiles do not. The bound is chosen from the median
+// hour, not the pooled reference, so a past lag incident cannot push it out
+// of reach of the next one.
+func (d *Detector) deliveryLag(in *Input, sc *scratch) (Finding, bool) {
 	cfg := d.cfg.DeliveryLag
 	h := in.Lag
-	if len(h.UpperBounds) == 0 || len(h.Counts) != len(h.UpperBounds) {
+	nb := len(h.UpperBounds)
+	if nb < 2 || len(h.Counts) != nb {
 		return Finding{}, false
 	}
-	views := make([]view, len(h.Counts))
+	views := make([]view, nb)
 	limit := math.MaxInt
 	for i, s := range h.Counts {
 		views[i] = in.view(s)
 		limit = min(limit, views[i].limit)
 	}
-	longest := 0
-	for _, r := range cfg.Rules {
-		longest = max(longest, r.Minutes)
-	}
-	ref := min(cfg.ReferenceMinutes, limit-longest)
-	if ref < cfg.MinReferenceMinutes {
+	longest := longestRule(cfg.Rules)
+	bm := cfg.BucketMinutes
+	hours := min(min(cfg.ReferenceMinutes, limit-longest)/bm, maxBuckets)
+	if hours*bm < cfg.MinReferenceMinutes {
 		return Finding{}, false
 	}
-	totals := make([]float64, len(views))
-	var total float64
-	for i, v := range views {
-		totals[i] = v.sum(longest, ref)
-		total += totals[i]
+	// hourly[k*nb+i] is bucket i's deliveries in reference hour k;
+	// exceed[i] lists the hours' shares above bound i.
+	hourly := make([]float64, hours*nb)
+	totals := sc.nb[:hours]
+	exceed := make([][]float64, nb)
+	for k := range hours {
+		row := hourly[k*nb : (k+1)*nb]
+		var total float64
+		for i, v := range views {
+			row[i] = v.sum(longest+k*bm, bm)
+			total += row[i]
+		}
+		totals[k] = total
+		if total < 20 {
+			continue // too few deliveries for a share to mean anything
+		}
+		above := total
+		for i := range nb {
+			above -= row[i]
+			exceed[i] = append(exceed[i], above/total)
+		}
 	}
-	if total <= 0 {
+	if len(exceed[0]) < 6 {
 		return Finding{}, false
+	}
+	medEx := make([]float64, nb)
+	for i := range nb {
+		medEx[i] = quantile(exceed[i], 0.5)
 	}
 	cut := -1 // buckets after cut are "slow"
-	exceed := total
 	for i, ub := range h.UpperBounds {
-		exceed -= totals[i]
 		if math.IsInf(ub, 1) {
 			break
 		}
 		cut = i
-		if ub >= cfg.MinLagSeconds && exceed/total <= cfg.TailFraction {
+		if ub >= cfg.MinLagSeconds && medEx[i] <= cfg.TailFraction {
 			break
 		}
 	}
-	if cut < 0 || cut == len(views)-1 {
+	if cut < 0 || cut == nb-1 {
 		return Finding{}, false
 	}
 	c := func(ago, w int) (float64, float64) {
@@ -116,15 +135,27 @@ func (d *Detector) deliveryLag(in *Input) (Finding, bool) {
 		}
 		return n, f
 	}
-	r, ok := proportion(cfg.ProportionConfig, c, view{limit: limit})
+	// The proportion test's reference is the same hours, already summed.
+	slow := sc.fb[:hours]
+	for k := range hours {
+		slow[k] = 0
+		for _, x := range hourly[k*nb+cut+1 : (k+1)*nb] {
+			slow[k] += x
+		}
+	}
+	base, ok := proportionReference(cfg.ProportionConfig, totals, slow, hours*bm)
 	if !ok {
 		return Finding{}, false
 	}
-	window := make([]float64, len(views))
+	r, ok := proportionTest(cfg.ProportionConfig, c, view{limit: limit}, base)
+	if !ok {
+		return Finding{}, false
+	}
+	window := make([]float64, nb)
 	for i, v := range views {
 		window[i] = v.sum(0, r.rule.Minutes)
 	}
-	obs, exp := histQuantile(h.UpperBounds, window, 0.95), histQuantile(h.UpperBounds, totals, 0.95)
+	obs, exp := histQuantile(h.UpperBounds, window, 0.95), exceedQuantile(h.UpperBounds, medEx, 0.05)
 	bound := h.UpperBounds[cut]
 	f := Finding{
 		Type: TypeDeliveryLag, Subject: SubjectAll, Key: Key(TypeDeliveryLag, SubjectAll), Severity: r.severity,
@@ -135,6 +166,25 @@ func (d *Detector) deliveryLag(in *Input) (Finding, bool) {
 	f.Explanation = fmt.Sprintf("delivery lag p95 %s over %d min vs expected %s: %s of %.0f deliveries slower than %s vs %s normally (%s), z=%.1f",
 		secs(obs), r.rule.Minutes, secs(exp), pct(r.f/r.n), r.n, secs(bound), pct(r.p0), f.Baseline, r.z)
 	return f, true
+}
+
+// exceedQuantile is the lag that a share tail of deliveries exceed, read off
+// the exceedance shares at each bound (linear between bounds).
+func exceedQuantile(bounds, exceed []float64, tail float64) float64 {
+	lower, prev := 0.0, 1.0
+	for i, ub := range bounds {
+		if math.IsInf(ub, 1) {
+			return lower
+		}
+		if exceed[i] <= tail {
+			if prev <= exceed[i] {
+				return ub
+			}
+			return lower + (ub-lower)*(prev-tail)/(prev-exceed[i])
+		}
+		lower, prev = ub, exceed[i]
+	}
+	return lower
 }
 
 // histQuantile interpolates a quantile inside a bucketed histogram; in the
@@ -192,8 +242,7 @@ func (d *Detector) signatures(in *Input) (Finding, bool) {
 	sorted := hours[:n]
 	tmp := make([]float64, n)
 	copy(tmp, sorted)
-	sortSmallLarge(tmp)
-	capAt := math.Max(3, cfg.HourCap*quantileSorted(tmp, 0.5))
+	capAt := math.Max(3, cfg.HourCap*quantile(tmp, 0.5))
 	var sum float64
 	for _, c := range sorted {
 		sum += math.Min(c, capAt)
@@ -271,16 +320,7 @@ func (d *Detector) signatures(in *Input) (Finding, bool) {
 func (d *Detector) stuckJourneys(in *Input, lags seasonalLags, sc *scratch) (Finding, bool) {
 	cfg := d.cfg.Stuck
 	g := in.view(in.Stuck)
-	if g.limit < 2 {
-		return Finding{}, false
-	}
-	// The upward steps over the usable history, as a Series ending at End.
-	n := g.limit - 1
-	steps := make(Series, n)
-	for ago := range n {
-		steps[n-1-ago] = math.Max(g.at(ago)-g.at(ago+1), 0)
-	}
-	v := view{s: steps, limit: n}
+	v := stepsOf(g)
 	type cand struct {
 		r      Rule
 		x, z   float64

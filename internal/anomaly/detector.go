@@ -37,12 +37,12 @@ func (d *Detector) Detect(in *Input) []Finding {
 		out = d.volume(in, fam, in.Volume[fam], lags, sc, out)
 	}
 	for _, fam := range sortedKeys(in.Outcomes) {
-		if f, ok := d.failureRate(in, fam, in.Outcomes[fam]); ok {
+		if f, ok := d.failureRate(in, fam, in.Outcomes[fam], sc); ok {
 			out = append(out, f)
 		}
 	}
 	if len(in.Deliveries.All) > 0 {
-		if f, ok := d.duplicates(in); ok {
+		if f, ok := d.duplicates(in, sc); ok {
 			out = append(out, f)
 		}
 		if f, ok := d.signatures(in); ok {
@@ -50,12 +50,12 @@ func (d *Detector) Detect(in *Input) []Finding {
 		}
 	}
 	if len(in.Processing.Processed) > 0 {
-		if f, ok := d.processingErrors(in); ok {
+		if f, ok := d.processingErrors(in, sc); ok {
 			out = append(out, f)
 		}
 	}
 	if len(in.Lag.Counts) > 0 {
-		if f, ok := d.deliveryLag(in); ok {
+		if f, ok := d.deliveryLag(in, sc); ok {
 			out = append(out, f)
 		}
 	}

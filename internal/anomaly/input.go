@@ -110,14 +110,22 @@ func SeriesFromPoints(end time.Time, n int, points []Point) Series {
 }
 
 // view is a Series seen from the evaluation minute: index 0 is End, index k is
-// k minutes earlier. limit is how far back data may be read.
+// k minutes earlier. limit is how far back data may be read. A steps view
+// reads a gauge as its upward steps, max(g[k] − g[k+1], 0), without
+// materialising them.
 type view struct {
 	s     Series
 	limit int
+	steps bool
 }
 
 func (in *Input) view(s Series) view {
 	return view{s: s, limit: in.limit(len(s))}
+}
+
+// stepsOf returns the upward-steps view of a gauge view.
+func stepsOf(g view) view {
+	return view{s: g.s, limit: max(g.limit-1, 0), steps: true}
 }
 
 // limit caps a series' usable length at HistoryStart.
@@ -139,13 +147,19 @@ func (v view) has(ago, w int) bool { return ago >= 0 && ago+w <= v.limit }
 // first; the window is clipped to the history otherwise.
 func (v view) sum(ago, w int) float64 {
 	hi := len(v.s) - 1 - ago
-	lo := hi - w + 1
-	if floor := len(v.s) - v.limit; lo < floor {
-		lo = floor
-	}
+	lo := max(hi-w+1, len(v.s)-v.limit, 0)
+	hi = min(hi, len(v.s)-1)
 	var t float64
-	for i := max(lo, 0); i <= hi && i < len(v.s); i++ {
-		t += v.s[i]
+	if v.steps {
+		for i := lo; i <= hi; i++ {
+			if d := v.s[i] - v.s[i-1]; d > 0 {
+				t += d
+			}
+		}
+		return t
+	}
+	for _, x := range v.s[lo : hi+1] {
+		t += x
 	}
 	return t
 }
@@ -155,7 +169,14 @@ func (v view) at(ago int) float64 {
 	if ago < 0 || ago >= v.limit {
 		return 0
 	}
-	return v.s[len(v.s)-1-ago]
+	i := len(v.s) - 1 - ago
+	if v.steps {
+		if d := v.s[i] - v.s[i-1]; d > 0 {
+			return d
+		}
+		return 0
+	}
+	return v.s[i]
 }
 
 // sortedKeys returns a map's keys in order, so findings come out in a stable

@@ -28,8 +28,27 @@ type proportionBaseline struct {
 	refMin int
 }
 
+// referenceFromCounts fills the reference buckets from c and estimates the
+// baseline; see proportionReference.
+func referenceFromCounts(cfg ProportionConfig, c counts, limit, start int, sc *scratch) (proportionBaseline, bool) {
+	ref := min(cfg.ReferenceMinutes, limit-start)
+	buckets := min(ref/cfg.BucketMinutes, maxBuckets)
+	if buckets*cfg.BucketMinutes < cfg.MinReferenceMinutes {
+		return proportionBaseline{}, false
+	}
+	nb, fb := sc.nb[:buckets], sc.fb[:buckets]
+	for i := range buckets {
+		nb[i], fb[i] = c(start+i*cfg.BucketMinutes, cfg.BucketMinutes)
+	}
+	return proportionReference(cfg, nb, fb, buckets*cfg.BucketMinutes)
+}
+
+// maxBuckets caps the reference at four weeks of hourly buckets.
+const maxBuckets = 24 * 7 * 4
+
 // proportionReference measures the baseline share over the reference period
-// (which ends where the longest window starts, so an ongoing incident does not
+// (buckets of trials nb and events fb spanning ref minutes, counted back
+// from where the longest window starts, so an ongoing incident does not
 // raise its own baseline) and its overdispersion.
 //
 // Shares are not binomial in practice: failure rates move with the hour's mix
@@ -40,23 +59,13 @@ type proportionBaseline struct {
 // (φ−1)/(n−1) with φ the median squared Pearson residual over 0.4549 (the
 // median of χ²₁, so an incident hour does not inflate it), and floored at a
 // 10 % relative wander of p, which a week of history cannot rule out.
-func proportionReference(cfg ProportionConfig, c counts, limit, start int) (proportionBaseline, bool) {
-	ref := min(cfg.ReferenceMinutes, limit-start)
-	ref -= ref % cfg.BucketMinutes
-	if ref < cfg.MinReferenceMinutes {
-		return proportionBaseline{}, false
-	}
-	const maxBuckets = 24 * 7 * 4 // four weeks of hourly buckets, on the stack
-	buckets := min(ref/cfg.BucketMinutes, maxBuckets)
-	ref = buckets * cfg.BucketMinutes
-	var nb, fb [maxBuckets]float64
+func proportionReference(cfg ProportionConfig, nb, fb []float64, ref int) (proportionBaseline, bool) {
+	buckets := len(nb)
 	var n0, f0 float64
 	for i := range buckets {
-		n, f := c(start+i*cfg.BucketMinutes, cfg.BucketMinutes)
-		f = math.Min(f, n)
-		nb[i], fb[i] = n, f
-		n0 += n
-		f0 += f
+		fb[i] = math.Min(fb[i], nb[i])
+		n0 += nb[i]
+		f0 += fb[i]
 	}
 	if n0 < cfg.MinTrials {
 		return proportionBaseline{}, false
@@ -104,8 +113,7 @@ func proportionReference(cfg ProportionConfig, c counts, limit, start int) (prop
 		return b, true
 	}
 	copy(tmp[:k], ns[:k])
-	sortSmallLarge(tmp[:k])
-	cut := quantileSorted(tmp[:k], 0.5)
+	cut := quantile(tmp[:k], 0.5)
 	m := 0
 	for i := range k {
 		if ns[i] >= cut {
@@ -113,29 +121,11 @@ func proportionReference(cfg ProportionConfig, c counts, limit, start int) (prop
 			m++
 		}
 	}
-	sortSmallLarge(r2[:m])
-	sortSmallLarge(ns[:m])
-	phi := quantileSorted(r2[:m], 0.5) / 0.4549
-	if nMed := quantileSorted(ns[:m], 0.5); nMed > 1 && phi > 1 {
+	phi := quantile(r2[:m], 0.5) / 0.4549
+	if nMed := quantile(ns[:m], 0.5); nMed > 1 && phi > 1 {
 		b.rho = math.Max(b.rho, math.Min((phi-1)/(nMed-1), 0.5))
 	}
 	return b, true
-}
-
-// sortSmallLarge sorts up to a few hundred values; a shell sort keeps it
-// allocation-free.
-func sortSmallLarge(a []float64) {
-	for gap := len(a) / 2; gap > 0; gap /= 2 {
-		for i := gap; i < len(a); i++ {
-			v := a[i]
-			j := i
-			for j >= gap && a[j-gap] > v {
-				a[j] = a[j-gap]
-				j -= gap
-			}
-			a[j] = v
-		}
-	}
 }
 
 // proportion tests each rule's window against the reference share: a
@@ -148,15 +138,25 @@ func sortSmallLarge(a []float64) {
 // needs MinTrials attempts and MinEvents failures, a share Ratio times the
 // baseline and MinLift above it: significance without size is not an
 // incident, and size without counts is noise.
-func proportion(cfg ProportionConfig, c counts, v view) (proportionResult, bool) {
-	longest := 0
-	for _, r := range cfg.Rules {
-		longest = max(longest, r.Minutes)
-	}
-	base, ok := proportionReference(cfg, c, v.limit, longest)
+func proportion(cfg ProportionConfig, c counts, v view, sc *scratch) (proportionResult, bool) {
+	base, ok := referenceFromCounts(cfg, c, v.limit, longestRule(cfg.Rules), sc)
 	if !ok {
 		return proportionResult{}, false
 	}
+	return proportionTest(cfg, c, v, base)
+}
+
+// longestRule is the longest window of rules.
+func longestRule(rules []Rule) int {
+	m := 0
+	for _, r := range rules {
+		m = max(m, r.Minutes)
+	}
+	return m
+}
+
+// proportionTest runs the rules' windows against a baseline.
+func proportionTest(cfg ProportionConfig, c counts, v view, base proportionBaseline) (proportionResult, bool) {
 	var best, hold proportionResult
 	bestExcess := 0.0
 	for _, r := range cfg.Rules {

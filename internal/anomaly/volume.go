@@ -33,10 +33,12 @@ func (d *Detector) volume(in *Input, family string, s Series, lags seasonalLags,
 	v := in.view(s)
 	cfg := d.cfg.Volume
 	disp := dispersion(v, cfg.DispersionHours)
-	if f, ok := d.volumeDirection(in, family, v, lags, disp, sc, cfg.Spike, true); ok {
+	// Spike and drop rules share window lengths; build each baseline once.
+	cache := baselineCache{d: d, v: v, lags: lags, disp: disp, sc: sc}
+	if f, ok := d.volumeDirection(in, family, v, &cache, cfg.Spike, true); ok {
 		out = append(out, f)
 	}
-	if f, ok := d.volumeDirection(in, family, v, lags, disp, sc, cfg.Drop, false); ok {
+	if f, ok := d.volumeDirection(in, family, v, &cache, cfg.Drop, false); ok {
 		out = append(out, f)
 	}
 	if f, ok := d.silence(in, family, v, lags, disp, sc); ok {
@@ -45,14 +47,41 @@ func (d *Detector) volume(in *Input, family string, s Series, lags seasonalLags,
 	return out
 }
 
-func (d *Detector) volumeDirection(in *Input, family string, v view, lags seasonalLags, disp float64, sc *scratch, rules []Rule, spike bool) (Finding, bool) {
+// baselineCache remembers the count baselines of one series by window length.
+type baselineCache struct {
+	d       *Detector
+	v       view
+	lags    seasonalLags
+	disp    float64
+	sc      *scratch
+	entries []baselineEntry
+}
+
+type baselineEntry struct {
+	w  int
+	b  countBaseline
+	ok bool
+}
+
+func (c *baselineCache) get(w int) (countBaseline, bool) {
+	for _, e := range c.entries {
+		if e.w == w {
+			return e.b, e.ok
+		}
+	}
+	b, ok := c.d.countBaselineFor(c.v, c.lags, w, c.disp, c.sc)
+	c.entries = append(c.entries, baselineEntry{w, b, ok})
+	return b, ok
+}
+
+func (d *Detector) volumeDirection(in *Input, family string, v view, cache *baselineCache, rules []Rule, spike bool) (Finding, bool) {
 	cfg := d.cfg.Volume
 	var best, hold volumeCandidate
 	for _, r := range rules {
 		if !v.has(0, r.Minutes) {
 			continue
 		}
-		b, ok := d.countBaselineFor(v, lags, r.Minutes, disp, sc)
+		b, ok := cache.get(r.Minutes)
 		if !ok {
 			continue
 		}

@@ -144,13 +144,42 @@ func volChannels() []string {
 	return ch
 }
 
-// countSNR is the SNR of a change of delta in a count expected at e with the
-// given extra-Poisson coefficient of variation.
-func countSNR(delta, e, cv float64) float64 {
+// countSNR is the oracle signal-to-noise ratio of a change of delta in a
+// count expected at e, with index of dispersion disp (clumped arrivals), whose
+// rate wanders with coefficient of variation cv: for
+// an increase, the z-score of the exact upper tail of the scaled Poisson with
+// that mean and variance (a Gaussian ratio would overstate plants on counts of
+// one or two); for a decrease, the Gaussian ratio, which is conservative there
+// because a Poisson's lower tail is lighter than the normal's.
+func countSNR(delta, e, disp, cv float64) float64 {
 	if e <= 0 {
 		return math.Inf(1)
 	}
-	return math.Abs(delta) / math.Sqrt(e+cv*cv*e*e)
+	v := disp*e + cv*cv*e*e
+	if delta <= 0 {
+		return -delta / math.Sqrt(v)
+	}
+	s := v / e
+	x, mu := (e+delta)/s, e/s
+	// log P(X ≥ x) for X ~ Poisson(mu), x > mu: first term times the
+	// convergent series of ratios.
+	lg, _ := math.Lgamma(x + 1)
+	logTerm := -mu + x*math.Log(mu) - lg
+	sum, term := 1.0, 1.0
+	for k := 1.0; k < 20000 && term > 1e-12*sum; k++ {
+		term *= mu / (x + k)
+		sum += term
+	}
+	logP := logTerm + math.Log(sum)
+	if logP > math.Log(0.5) {
+		return 0
+	}
+	if logP < math.Log(1e-15) {
+		// Erfcinv cannot go this far; z ≈ √(−2 log p − log(−4π log p))
+		// is within a few hundredths here.
+		return math.Sqrt(-2*logP - math.Log(-4*math.Pi*logP))
+	}
+	return math.Sqrt2 * math.Erfcinv(2*math.Exp(logP))
 }
 
 // try proposes one plant of type t starting at s; it reports false when the
@@ -169,7 +198,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 			d, m = int(uniform(r, 20, 180)), uniform(r, 0.1, 0.6)
 		}
 		e := p.sum(p.in.fam[fi], s, min(d, 60))
-		snr := countSNR((m-1)*e, e*f.dispersion(), 0.1)
+		snr := countSNR((m-1)*e, e, f.dispersion(), 0.1)
 		ch := []string{"volume:" + f.name}
 		if snr < p.minSNR || math.Abs(m-1)*e < minExcess || s+d > p.n || !p.free(ch, s, s+d) {
 			return Plant{}, false
@@ -196,7 +225,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 			best := 0.0
 			for fi := range families {
 				e := p.sum(p.in.fam[fi], s, min(d, 60)) / families[fi].dispersion()
-				best = math.Max(best, countSNR(e, e, 0.1))
+				best = math.Max(best, countSNR(-e, e, 1, 0.1))
 			}
 			ch := append(volChannels(), "deliveries")
 			if best < p.minSNR || !p.free(append(ch, "lag", "dup", "errors"), s, s+d) {
@@ -215,7 +244,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		// Clumped arrivals are silent more often: what must fail to arrive
 		// is e/D clumps.
 		e := p.sum(p.in.fam[fi], s, min(d, 60)) / f.dispersion()
-		snr := countSNR(e, e, 0.1)
+		snr := countSNR(-e, e, 1, 0.1)
 		ch := []string{"volume:" + f.name}
 		if snr < p.minSNR || !p.free(ch, s, s+d) {
 			return Plant{}, false
@@ -253,7 +282,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		if k*pr > 0.6 {
 			return Plant{}, false
 		}
-		snr := math.Abs(fails*(k-1)) / math.Sqrt(n*pr*(1-pr)+math.Pow(0.12*fails, 2))
+		snr := countSNR(fails*(k-1), fails, 1, 0.12)
 		ch := []string{"failure:" + f.name}
 		if snr < p.minSNR || n < 50 || fails*(k-1) < minExcess || s+d > p.n || !p.free(ch, s, s+d) {
 			return Plant{}, false
@@ -272,7 +301,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		delay := logUniform(r, 30, 900)
 		n := p.sumTotal(s, min(d, 60))
 		const pe = 0.013 // baseline share beyond 10 s
-		snr := countSNR(n*frac*(1-pe), n*pe, 0.2)
+		snr := countSNR(n*frac*(1-pe), n*pe, 1, 0.2)
 		ch := []string{"lag"}
 		if snr < p.minSNR || n*frac < minExcess || s+d > p.n || !p.free(append(ch, "deliveries"), s, s+d) {
 			return Plant{}, false
@@ -289,7 +318,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		d := int(uniform(r, 15, 120))
 		rate := logUniform(r, 0.02, 0.4)
 		n := p.sumTotal(s, min(d, 60))
-		snr := countSNR(n*(rate-dupBase), n*dupBase, 0.3)
+		snr := countSNR(n*(rate-dupBase), n*dupBase, 1, 0.3)
 		ch := []string{"dup"}
 		if snr < p.minSNR || n*(rate-dupBase) < minExcess || s+d > p.n || !p.free(append(ch, "deliveries"), s, s+d) {
 			return Plant{}, false
@@ -306,7 +335,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		d := int(uniform(r, 10, 120))
 		rate := logUniform(r, 0.004, 0.3)
 		n := p.sumTotal(s, min(d, 60))
-		snr := countSNR(n*(rate-errBase), n*errBase, 0.3)
+		snr := countSNR(n*(rate-errBase), n*errBase, 1, 0.3)
 		ch := []string{"errors"}
 		if snr < p.minSNR || n*(rate-errBase) < minExcess || s+d > p.n || !p.free(append(ch, "deliveries"), s, s+d) {
 			return Plant{}, false
@@ -334,7 +363,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 				p.fx.rotation[i] = true
 			}
 			also := append(familyKeys(anomaly.TypeSilence), familyKeys(anomaly.TypeVolumeDrop)...)
-			return Plant{Type: t, Subject: anomaly.SubjectAll, Start: s, End: s + d, SNR: countSNR(n, badSigBase*float64(min(d, 60))+1, 0),
+			return Plant{Type: t, Subject: anomaly.SubjectAll, Start: s, End: s + d, SNR: countSNR(n, badSigBase*float64(min(d, 60))+1, 1, 0),
 				Magnitude: fmt.Sprintf("secret rotation: every delivery rejected for %d min", d),
 				Keys:      []string{anomaly.Key(t, anomaly.SubjectAll)}, Also: also}, true
 		}
@@ -342,7 +371,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		rate := logUniform(r, 0.3, 30)
 		h := float64(min(d, 60))
 		count := rate * h
-		snr := countSNR(count, badSigBase*h+1, 0)
+		snr := countSNR(count, badSigBase*h+1, 1, 0)
 		ch := []string{"sig"}
 		if count < 8 || snr < p.minSNR || s+d > p.n || !p.free(ch, s, s+d) {
 			return Plant{}, false
@@ -362,7 +391,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		// The signal is in the journeys becoming stuck (a Poisson count);
 		// the ones leaving are another matter.
 		in := p.sum(p.in.stuckIn, s, h)
-		snr := countSNR(extra*float64(h), in, 0.1)
+		snr := countSNR(extra*float64(h), in, 1, 0.1)
 		ch := []string{"stuck"}
 		if snr < p.minSNR || extra*float64(h) < minExcess || s+d > p.n || !p.free(ch, s, s+d) {
 			return Plant{}, false
