@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/bench"
+)
+
+func init() {
+	register(command{
+		name:    "bench",
+		summary: "load-test a receiver with signed webhooks; `bench suite` runs the standard scenarios",
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 && args[0] == "suite" {
+				return benchSuite(ctx, e, args[1:])
+			}
+			return benchRun(ctx, e, args)
+		},
+	})
+}
+
+func benchRun(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench", "[--db sqlite|postgres] [--rate N --duration D | --ramp] [--baseline] [--target URL --secret S]")
+	name := fs.String("name", "", "name of the run in reports (default: db-mode)")
+	kind := fs.String("db", "sqlite", "database of the server this run starts: sqlite or postgres (a fresh one, dropped after)")
+	pgAdmin := fs.String("pg-admin-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL server where the run may create and drop its database (default $TEST_DATABASE_URL)")
+	binary := fs.String("server-bin", "", "hooklens binary to serve with (default: this one)")
+	serveArgs := fs.String("serve-args", "", "extra `hooklens serve` flags, space-separated, e.g. \"--workers 4\"")
+	target := fs.String("target", "", "base URL of an already running hooklens (then its CPU and memory are unknown)")
+	secret := fs.String("secret", "", "with --target: its webhook secret")
+	dbURL := fs.String("database-url", "", "with --target: its database, read for the ledger and end-to-end times")
+	rate := fs.Float64("rate", 1000, "requests per second (fixed run)")
+	duration := fs.Duration("duration", 30*time.Second, "how long to send (fixed run)")
+	dups := fs.Float64("duplicates", 0.02, "share of requests that repeat an earlier event, as Dwolla sometimes does")
+	profile := fs.String("profile", bench.ProfileSteady, "steady (evenly spaced) or dwolla (bursts of 1–10, at most 10 in flight)")
+	ramp := fs.Bool("ramp", false, "find the highest rate held with p99 ack under --p99 and no failures")
+	rampFrom := fs.Float64("ramp-from", 1000, "ramp: first rate")
+	rampFactor := fs.Float64("ramp-factor", 1.25, "ramp: rate multiplier per step")
+	rampMax := fs.Float64("ramp-max", 30000, "ramp: highest rate tried")
+	rampStep := fs.Duration("ramp-step", 10*time.Second, "ramp: duration of each step")
+	rampRefine := fs.Int("ramp-refine", 2, "ramp: bisection steps after the first failure")
+	p99 := fs.Float64("p99", 50, "ramp: p99 acknowledgement limit in ms")
+	baseline := fs.Bool("baseline", false, "also measure raw batched inserts of the same rows on a fresh database of the same kind")
+	maxInFlight := fs.Int("max-in-flight", 2048, "steady profile: generator's in-flight cap (reaching it is reported as generator lag)")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout (Dwolla's is 10s)")
+	drain := fs.Duration("drain-timeout", 2*time.Minute, "longest wait for the pipeline to drain after sending")
+	seed := fs.Uint64("seed", 0, "seed naming the traffic (0: from the clock)")
+	jsonOut := fs.String("json", "", "write the JSON report here (- for stdout, then no table)")
+	keep := fs.Bool("keep-db", false, "keep the run's database")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *target != "" && *secret == "" {
+		fmt.Fprintln(e.stderr, "hooklens bench: --target needs --secret")
+		return errUsage
+	}
+	if *target != "" {
+		if err := checkWebhookTarget(*target, *secret); err != nil {
+			return err
+		}
+	}
+	cfg := bench.Config{
+		Name: *name, Kind: *kind, Target: *target, Secret: *secret, DatabaseURL: *dbURL, PGAdminURL: *pgAdmin,
+		Binary: *binary, ServerArgs: strings.Fields(*serveArgs),
+		Traffic: bench.Traffic{Rate: *rate, Duration: *duration, DuplicateShare: *dups, Profile: *profile},
+		Seed:    *seed, MaxInFlight: *maxInFlight, Timeout: *timeout, DrainTimeout: *drain,
+		Baseline: *baseline, KeepDatabase: *keep, Progress: e.stderr,
+	}
+	if *target != "" {
+		cfg.Kind = ""
+	}
+	if *ramp {
+		cfg.Ramp = &bench.Ramp{From: *rampFrom, Factor: *rampFactor, MaxRate: *rampMax, Step: *rampStep, Refine: *rampRefine, P99LimitMS: *p99}
+	}
+	if cfg.Name == "" {
+		mode := fmt.Sprintf("%.0f", *rate)
+		if *ramp {
+			mode = "ramp"
+		}
+		what := *kind
+		if *target != "" {
+			what = "target"
+		}
+		cfg.Name = what + "-" + mode
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	switch *jsonOut {
+	case "-":
+		if err := writeJSONTo(e, rep); err != nil {
+			return err
+		}
+	case "":
+		if err := bench.WriteText(e.stdout, rep); err != nil {
+			return err
+		}
+	default:
+		if err := bench.WriteJSON(*jsonOut, rep); err != nil {
+			return err
+		}
+		if err := bench.WriteText(e.stdout, rep); err != nil {
+			return err
+		}
+	}
+	if rep.Void {
+		return fmt.Errorf("the run is void: %s", rep.VoidReason)
+	}
+	return nil
+}
+
+func writeJSONTo(e *env, rep *bench.Report) error {
+	f, err := os.CreateTemp("", "hooklens-bench-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	f.Close()
+	if err := bench.WriteJSON(f.Name(), rep); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(f.Name())
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(raw)
+	return err
+}
+
+func benchSuite(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench suite", "[--out bench/results] [--markdown BENCHMARKS.md] [--db sqlite,postgres] [--only NAME,…] [--quick]")
+	out := fs.String("out", "bench/results", "directory for the JSON reports")
+	md := fs.String("markdown", "BENCHMARKS.md", "file whose results section is rewritten (empty: none)")
+	dbs := fs.String("db", "sqlite,postgres", "databases to run on")
+	only := fs.String("only", "", "run only scenarios whose names contain one of these (comma-separated)")
+	quick := fs.Bool("quick", false, "shorter scenarios, to try the suite out (does not touch --markdown)")
+	pgAdmin := fs.String("pg-admin-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL server where runs may create and drop databases (default $TEST_DATABASE_URL)")
+	binary := fs.String("server-bin", "", "hooklens binary to serve with (default: this one)")
+	seed := fs.Uint64("seed", 0, "seed naming the traffic (0: the suite's fixed seed)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opts := bench.SuiteOptions{
+		Kinds: splitList(*dbs), Only: splitList(*only), Quick: *quick, PGAdminURL: *pgAdmin,
+		Binary: *binary, Seed: *seed, Progress: e.stderr,
+	}
+	for _, k := range opts.Kinds {
+		if k == bench.Postgres && *pgAdmin == "" {
+			return fmt.Errorf("the PostgreSQL scenarios need --pg-admin-url or TEST_DATABASE_URL")
+		}
+	}
+	scenarios := bench.Scenarios(opts)
+	if len(scenarios) == 0 {
+		return fmt.Errorf("no scenario matches --db %q --only %q", *dbs, *only)
+	}
+	reps, err := bench.RunSuite(ctx, scenarios, *out)
+	for _, r := range reps {
+		if werr := bench.WriteText(e.stdout, r); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if *md != "" && !*quick {
+		command := "hooklens bench suite " + strings.Join(args, " ")
+		if err := bench.UpdateMarkdown(*md, reps, strings.TrimSpace(command)); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nwrote %s and %s\n", filepath.Join(*out, "*.json"), *md)
+	}
+	var void []string
+	for _, r := range reps {
+		if r.Void {
+			void = append(void, r.Name)
+		}
+	}
+	if len(void) > 0 {
+		return fmt.Errorf("void runs (ledger did not balance): %s", strings.Join(void, ", "))
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
