@@ -52,6 +52,8 @@ func benchRun(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "seed naming the traffic (0: from the clock)")
 	jsonOut := fs.String("json", "", "write the JSON report here (- for stdout, then no table)")
 	keep := fs.Bool("keep-db", false, "keep the run's database")
+	quiet := fs.Float64("quiet-cores", 0, "first wait until the machine keeps fewer cores than this busy (0: don't wait)")
+	quietWait := fs.Duration("quiet-wait", 3*time.Minute, "longest wait for a quiet machine")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +72,7 @@ func benchRun(ctx context.Context, e *env, args []string) error {
 		Traffic: bench.Traffic{Rate: *rate, Duration: *duration, DuplicateShare: *dups, Profile: *profile},
 		Seed:    *seed, MaxInFlight: *maxInFlight, Timeout: *timeout, DrainTimeout: *drain,
 		Baseline: *baseline, KeepDatabase: *keep, Progress: e.stderr,
+		QuietCores: *quiet, QuietWait: *quietWait,
 	}
 	if *target != "" {
 		cfg.Kind = ""
@@ -143,12 +146,14 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 	pgAdmin := fs.String("pg-admin-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL server where runs may create and drop databases (default $TEST_DATABASE_URL)")
 	binary := fs.String("server-bin", "", "hooklens binary to serve with (default: this one)")
 	seed := fs.Uint64("seed", 0, "seed naming the traffic (0: the suite's fixed seed)")
+	quiet := fs.Float64("quiet-cores", 0.4, "before each scenario, wait until the machine keeps fewer cores than this busy (0: don't wait)")
+	quietWait := fs.Duration("quiet-wait", 3*time.Minute, "longest wait for a quiet machine; a scenario run on a busy one says so")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	opts := bench.SuiteOptions{
 		Kinds: splitList(*dbs), Only: splitList(*only), Quick: *quick, PGAdminURL: *pgAdmin,
-		Binary: *binary, Seed: *seed, Progress: e.stderr,
+		Binary: *binary, Seed: *seed, Progress: e.stderr, QuietCores: *quiet, QuietWait: *quietWait,
 	}
 	for _, k := range opts.Kinds {
 		if k == bench.Postgres && *pgAdmin == "" {

@@ -62,7 +62,7 @@ func WriteText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "VOID: %s\n", rep.VoidReason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tgen lag p99 ms\tverdict\t")
+	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tmachine cores\tgen lag p99 ms\tverdict\t")
 	for _, s := range rep.Steps {
 		l := s.Load
 		cores := "?"
@@ -73,9 +73,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		if !s.Pass {
 			v = "NOT HELD"
 		}
-		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.2f\t%s\t\n",
+		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.2f\t%.2f\t%s\t\n",
 			s.Rate, l.Sent, l.Acked, s.EventsPerS, l.Ack.P50, l.Ack.P90, l.Ack.P99, l.Ack.Max,
-			l.Rejected+l.Errors+l.Timeouts, cores, l.Generator.DispatchLag.P99, v)
+			l.Rejected+l.Errors+l.Timeouts, cores, s.MachineCores, l.Generator.DispatchLag.P99, v)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -133,8 +133,12 @@ func WriteText(w io.Writer, rep *Report) error {
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)
 	}
-	fmt.Fprintf(w, "Machine: %s, %d cores, %.0f GB, %s, %s; load average %.2f at the start\n",
+	fmt.Fprintf(w, "Machine: %s, %d cores, %.0f GB, %s, %s; load average %.2f at the start",
 		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGB, rep.Machine.Go, rep.Machine.Database, rep.Machine.LoadAvg)
+	if rep.Machine.BusyBefore >= 0 {
+		fmt.Fprintf(w, ", %.2f cores busy just before", rep.Machine.BusyBefore)
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 

@@ -29,6 +29,10 @@ type Config struct {
 	// the ledger and the end-to-end times (optional; without it the run is
 	// reported as unchecked).
 	DatabaseURL string
+	// FreshDatabase says, with Target and DatabaseURL, that the database
+	// held no events before the run, so the ledger may also require that
+	// it holds nothing the run did not send.
+	FreshDatabase bool
 	// PGAdminURL is a PostgreSQL server where fresh databases may be
 	// created (and dropped) for Postgres runs.
 	PGAdminURL string
@@ -55,6 +59,11 @@ type Config struct {
 	Baseline bool
 	// KeepDatabase leaves the run's database in place.
 	KeepDatabase bool
+	// QuietCores, when positive, makes the run first wait (up to QuietWait)
+	// until the machine keeps fewer cores than this busy: on a shared
+	// machine others' work would be measured as hooklens' slowness.
+	QuietCores float64
+	QuietWait  time.Duration
 	// Progress receives progress lines; nil for none.
 	Progress io.Writer
 }
@@ -89,6 +98,9 @@ type Step struct {
 	ServerCPUS    float64 `json:"serverCpuSeconds"`
 	ServerCores   float64 `json:"serverCores"`
 	GeneratorCPUS float64 `json:"generatorCpuSeconds"`
+	// MachineCores is how many cores the whole machine kept busy during
+	// the step: server, generator, database, and anything else running.
+	MachineCores float64 `json:"machineCores"`
 }
 
 // ServerStats are the server process's resources, when the run started it.
@@ -189,16 +201,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Ramp != nil {
 		rep.Mode = "ramp"
 	}
-	rep.Machine = ReadMachine()
 	say := func(format string, args ...any) {
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, "bench %s: %s\n", cfg.Name, fmt.Sprintf(format, args...))
 		}
 	}
+	busy := -1.0
+	if cfg.QuietCores > 0 {
+		say("waiting up to %s for the machine to be quiet (< %.2f cores busy)", cfg.QuietWait, cfg.QuietCores)
+		b, quiet, err := WaitQuiet(ctx, cfg.QuietCores, cfg.QuietWait)
+		if err != nil {
+			return nil, err
+		}
+		busy = b
+		if !quiet {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the machine was not quiet: %.2f cores busy before the run", b))
+			say("the machine is still busy (%.2f cores); running anyway and saying so", b)
+		}
+	}
+	rep.Machine = ReadMachine()
+	rep.Machine.BusyBefore = busy
 
 	// The server and its database.
 	var srv *Server
-	baseURL, secret, dbURL, fresh := cfg.Target, cfg.Secret, cfg.DatabaseURL, false
+	baseURL, secret, dbURL, fresh := cfg.Target, cfg.Secret, cfg.DatabaseURL, cfg.FreshDatabase
 	if cfg.Target == "" {
 		fdb, err := NewDatabase(ctx, cfg.Kind, cfg.Dir, cfg.PGAdminURL, safeName(cfg.Name))
 		if err != nil {
@@ -273,12 +299,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		genBefore, _ := ReadProc(os.Getpid())
 		cpuBefore := serverCPU()
+		machBefore, _, _ := cpuTimes()
 		res, err := Send(ctx, reqs, LoadOptions{URL: url, MaxInFlight: maxInFlight, Timeout: cfg.Timeout,
 			Progress: cfg.Progress, Label: fmt.Sprintf("%s %.0f/s", cfg.Name, t.Rate)}, profileCap)
 		if err != nil {
 			return Step{}, err
 		}
 		cpu := serverCPU() - cpuBefore
+		machAfter, _, _ := cpuTimes()
 		loadCPU += cpu
 		genAfter, _ := ReadProc(os.Getpid())
 		allReqs = append(allReqs, reqs)
@@ -292,10 +320,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		if res.ElapsedS > 0 {
 			s.EventsPerS = float64(res.Acked-res.Duplicates) / res.ElapsedS
+			s.MachineCores = (machAfter - machBefore).Seconds() / res.ElapsedS
 		}
 		s.Pass, s.Why = judge(res, cfg.Ramp)
-		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms, server %.2f cores — %s",
-			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores, verdict(s))
+		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; cores busy: server %.2f, generator %.2f, machine %.2f — %s",
+			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores,
+			s.GeneratorCPUS/max(res.ElapsedS, 1e-9), s.MachineCores, verdict(s))
 		return s, nil
 	}
 

@@ -36,6 +36,10 @@ type SuiteOptions struct {
 	Binary string
 	// Seed fixes the traffic (0: a fixed default, so runs compare).
 	Seed uint64
+	// QuietCores and QuietWait make each scenario first wait for a quiet
+	// machine (see Config.QuietCores).
+	QuietCores float64
+	QuietWait  time.Duration
 	// Progress receives progress lines.
 	Progress io.Writer
 }
@@ -74,7 +78,8 @@ func Scenarios(opts SuiteOptions) []Scenario {
 	var out []Scenario
 	for _, kind := range kinds {
 		want := ingestTarget(kind)
-		base := Config{Kind: kind, PGAdminURL: opts.PGAdminURL, Binary: opts.Binary, Seed: seed, Progress: opts.Progress}
+		base := Config{Kind: kind, PGAdminURL: opts.PGAdminURL, Binary: opts.Binary, Seed: seed, Progress: opts.Progress,
+			QuietCores: opts.QuietCores, QuietWait: opts.QuietWait}
 
 		ramp := base
 		ramp.Name = kind + "-ramp"

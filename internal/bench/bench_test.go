@@ -1,0 +1,92 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooklens/hooklens/internal/apptest"
+	"github.com/hooklens/hooklens/internal/bench"
+	"github.com/hooklens/hooklens/internal/simulate"
+)
+
+// TestSmoke runs the load generator for two seconds against a whole
+// in-process server on each database and requires the ledger to balance:
+// every request answered, every acknowledged event stored and processed.
+func TestSmoke(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := apptest.Start(t, kind, apptest.Options{})
+			var progress bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			rep, err := bench.Run(ctx, bench.Config{
+				Name: "smoke-" + kind, Target: srv.URL, Secret: apptest.Secret,
+				DatabaseURL: srv.App.DB.URL, FreshDatabase: true,
+				Traffic: bench.Traffic{Rate: 200, Duration: 2 * time.Second, DuplicateShare: 0.05},
+				Seed:    7, DrainTimeout: 15 * time.Second, Progress: &progress,
+			})
+			require.NoError(t, err)
+			t.Log(progress.String())
+			var table bytes.Buffer
+			require.NoError(t, bench.WriteText(&table, rep))
+			t.Log(table.String())
+
+			require.False(t, rep.Void, rep.VoidReason)
+			require.True(t, rep.Ledger.Checked)
+			require.True(t, rep.Ledger.Balanced, rep.Ledger.Reason)
+			tot := rep.Totals()
+			require.Equal(t, 400, tot.Scheduled)
+			require.Equal(t, tot.Sent, tot.Acked, "every request acknowledged: %+v", rep.Steps[0].Load.FirstErrors)
+			require.Equal(t, rep.Ledger.UniqueAcked, rep.Ledger.Stored)
+			require.Equal(t, rep.Ledger.UniqueAcked, rep.Ledger.RowsInDatabase)
+			require.Greater(t, tot.Duplicates, 0, "the duplicate share reaches the server")
+			require.Equal(t, tot.Acked, rep.Ledger.StoredDeliveries)
+			require.True(t, rep.EndToEnd.Drained)
+			require.Equal(t, rep.Ledger.UniqueAcked, rep.EndToEnd.Processed)
+			require.Greater(t, rep.EndToEnd.Latency.P50, 0.0)
+			require.Nil(t, rep.Server, "a server the run did not start has unknown CPU and memory")
+		})
+	}
+}
+
+// TestPlanDwollaProfile checks the Dwolla profile's bursts: at most 10
+// requests share an instant, and the average rate is kept.
+func TestPlanDwollaProfile(t *testing.T) {
+	t.Parallel()
+	g, err := simulate.NewGenerator(simulate.Config{Seed: 3})
+	require.NoError(t, err)
+	reqs, err := bench.Plan(g, "s3cret", bench.Traffic{Rate: 1000, Duration: 2 * time.Second, Profile: bench.ProfileDwolla}, 3)
+	require.NoError(t, err)
+	require.Len(t, reqs, 2000)
+	run, bursts := 1, 1
+	for i := 1; i < len(reqs); i++ {
+		require.GreaterOrEqual(t, reqs[i].At, reqs[i-1].At)
+		if reqs[i].At == reqs[i-1].At {
+			run++
+			require.LessOrEqual(t, run, bench.DwollaMaxInFlight)
+			continue
+		}
+		run = 1
+		bursts++
+	}
+	require.Greater(t, bursts, 2000/bench.DwollaMaxInFlight, "bursts vary in size")
+	require.Less(t, bursts, 2000/2)
+	require.InDelta(t, 2*time.Second, reqs[len(reqs)-1].At, float64(50*time.Millisecond))
+}
+
+// TestReadProc reads this process's CPU time and peak memory from /proc.
+func TestReadProc(t *testing.T) {
+	t.Parallel()
+	st, err := bench.ReadProc(os.Getpid())
+	require.NoError(t, err)
+	require.Greater(t, st.PeakRSS, int64(1<<20))
+	require.GreaterOrEqual(t, st.PeakRSS, st.RSS)
+	require.GreaterOrEqual(t, st.CPU, time.Duration(0))
+}
