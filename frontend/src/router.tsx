@@ -46,6 +46,16 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/events/EventsRoute").then((m) => ({ Component: m.EventsRoute })),
       },
       {
+        path: "journeys",
+        handle: handle({ title: "Journeys", timeRange: true }),
+        lazy: () => import("./routes/journeys/JourneysRoute").then((m) => ({ Component: m.JourneysRoute })),
+      },
+      {
+        path: "journeys/definitions",
+        handle: handle({ title: "Journey definitions" }),
+        lazy: () => import("./routes/journeys/DefinitionsRoute").then((m) => ({ Component: m.DefinitionsRoute })),
+      },
+      {
         path: "monitor",
         handle: handle({ title: "Real-time monitor" }),
         lazy: () => import("./routes/monitor/MonitorRoute").then((m) => ({ Component: m.MonitorRoute })),

@@ -54,6 +54,17 @@ export const EventDetailQuery = graphql(`
       processedAt
       payload
       rawBody
+      journeys {
+        id
+        definitionKey
+        correlationKey
+        status
+        currentStepName
+        progress
+        definition {
+          name
+        }
+      }
       topicInfo {
         name
         resource

@@ -23,3 +23,16 @@ describe("formatting", () => {
     expect(readCookie("missing", "a=1")).toBeNull();
   });
 });
+
+describe("durations and shares", () => {
+  it("picks a readable unit", async () => {
+    const { formatSeconds, formatPercent } = await import("./format");
+    expect(formatSeconds(45)).toBe("45 s");
+    expect(formatSeconds(406)).toBe("7 min");
+    expect(formatSeconds(3 * 3600 + 1800)).toBe("3.5 h");
+    expect(formatSeconds(null)).toBe("—");
+    expect(formatPercent(0.875)).toBe("87.5 %");
+    expect(formatPercent(1)).toBe("100 %");
+    expect(formatPercent(null)).toBe("—");
+  });
+});

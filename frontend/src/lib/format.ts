@@ -48,3 +48,18 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** A duration in seconds, in the largest sensible unit: 45 s, 12 min, 3.5 h, 2.1 d. */
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined) return "—";
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} d`;
+}
+
+/** A share as a percentage: 0.873 → "87.3 %". */
+export function formatPercent(share: number | null | undefined): string {
+  if (share === null || share === undefined) return "—";
+  return `${(share * 100).toFixed(share >= 0.995 || share === 0 ? 0 : 1)} %`;
+}

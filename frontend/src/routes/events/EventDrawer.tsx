@@ -2,6 +2,8 @@
 // raw body as received, and every delivery of it (accepted, duplicate or
 // rejected).
 import { useState } from "react";
+import { Link } from "react-router";
+import { JourneyStatus, Progress } from "../journeys/JourneyTable";
 import { apiErrorFromCombined, type ApiError } from "../../api/errors";
 import { useEventDetail } from "../../api/events";
 import { useReplayEvent } from "../../api/pipeline";
@@ -188,6 +190,21 @@ export function EventDrawer({ eventID, onClose }: { eventID: string; onClose: ()
           <section aria-labelledby="sec-topic">
             <h3 id="sec-topic">Topic</h3>
             <TopicInfo event={event} />
+          </section>
+          <section aria-labelledby="sec-journeys">
+            <h3 id="sec-journeys">Journeys</h3>
+            {event.journeys.length === 0 ? (
+              <p className="muted">Not part of any journey{event.processingState === "processed" ? "." : " yet: journeys are updated when the event is processed."}</p>
+            ) : (
+              <ul className="linked-journeys" data-testid="event-journeys">
+                {event.journeys.map((j) => (
+                  <li key={j.id}>
+                    <Link to={`/journeys?journey=${j.id}&range=all`}>{j.definition?.name ?? j.definitionKey}</Link>{" "}
+                    <JourneyStatus status={j.status} /> <span className="muted">{j.currentStepName ?? ""}</span> <Progress value={j.progress} />
+                  </li>
+                ))}
+              </ul>
+            )}
           </section>
           <section aria-labelledby="sec-payload">
             <h3 id="sec-payload">Payload</h3>
