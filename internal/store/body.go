@@ -6,8 +6,11 @@ import (
 	"time"
 )
 
-// DecodeBody returns the raw body of an event as it was received, undoing
-// the storage encoding.
+// DecodeBody returns the raw body of an event stored in the clear. It knows
+// only the identity encoding: sealed bodies are opened by the vault.
+//
+// Deprecated: use (*vault.Keyring).Open, which opens identity and sealed
+// bodies alike (and works on a nil keyring).
 func DecodeBody(encoding string, stored []byte) ([]byte, error) {
 	switch encoding {
 	case "", "identity":
