@@ -24,7 +24,9 @@ import (
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/netguard"
 	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/vault"
 	"github.com/hooklens/hooklens/internal/web"
 )
 
@@ -46,6 +48,13 @@ type Options struct {
 	MaxBatch int
 	// QueueSize caps deliveries waiting for a writer (503 beyond).
 	QueueSize int
+	// Guard screens each delivery's source before its body is read: the
+	// allow-list (403) and the rate limits (429 with Retry-After). Rejected
+	// deliveries are charged to their source. Nil admits everything.
+	Guard *netguard.Guard
+	// Vault seals bodies before they are stored (the SHA-256 and size stay
+	// those of the raw body). Nil stores bodies as received.
+	Vault *vault.Keyring
 }
 
 // Receiver is the http.Handler for Path.
@@ -139,6 +148,16 @@ type rejection struct {
 	message string
 }
 
+// charged reports whether a rejection costs its source a token of the
+// guard's per-source bucket: only what the sender got wrong does.
+func (rej rejection) charged() bool {
+	switch rej.outcome {
+	case "bad_signature", "malformed", "too_large":
+		return true
+	}
+	return false
+}
+
 func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 	arrived := time.Now()
 	d := store.NewDelivery{
@@ -148,15 +167,38 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 		UserAgent:   req.UserAgent(),
 		RequestID:   web.RequestID(req.Context()),
 	}
+	source := netguard.PeerAddr(req.RemoteAddr)
+	// retryAfter overrides the default Retry-After of a 429 or 503.
+	var retryAfter time.Duration
 	reject := func(rej rejection) {
 		d.Outcome, d.StatusCode, d.Reason = rej.outcome, rej.status, rej.message
 		d.LatencyMS = msSince(arrived)
 		r.c.record(d)
 		r.observe(rej.outcome, arrived)
-		if rej.status == http.StatusServiceUnavailable || rej.status == http.StatusTooManyRequests {
+		if rej.charged() {
+			r.opts.Guard.Rejected(source)
+		}
+		if retryAfter > 0 {
+			netguard.SetRetryAfter(w.Header(), retryAfter)
+		} else if rej.status == http.StatusServiceUnavailable || rej.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "30")
 		}
 		web.Error(w, req, rej.status, rej.code, rej.message)
+	}
+
+	switch v := r.opts.Guard.Admit(source); v.Outcome {
+	case netguard.Forbidden:
+		reject(rejection{http.StatusForbidden, "forbidden", "forbidden",
+			"this address may not deliver webhooks (HOOKLENS_WEBHOOK_ALLOW)"})
+		return
+	case netguard.RateLimited:
+		msg := "too many rejected deliveries from this address; retry later"
+		if v.Scope == "global" {
+			msg = "too many deliveries right now; retry later"
+		}
+		retryAfter = v.RetryAfter
+		reject(rejection{http.StatusTooManyRequests, "rate_limited", "rate_limited", msg})
+		return
 	}
 
 	if !r.opts.Verifier.Configured() {
@@ -200,6 +242,13 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	d.DwollaEventID = ev.ID
+	encoding, stored, err := r.opts.Vault.Seal(body)
+	if err != nil {
+		r.log.Error("sealing a webhook body", "err", err, "request_id", d.RequestID)
+		reject(rejection{http.StatusServiceUnavailable, "unavailable", "unavailable",
+			"cannot store the event right now; retry later"})
+		return
+	}
 	headerTopic := strings.TrimSpace(d.TopicHeader)
 	if len(headerTopic) > 128 {
 		headerTopic = headerTopic[:128]
@@ -218,7 +267,8 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 			CorrelationID: ev.CorrelationID,
 			CreatedAt:     ev.Created,
 			Source:        "webhook",
-			Body:          body,
+			Body:          stored,
+			BodyEncoding:  encoding,
 			BodySHA256:    d.BodySHA256,
 			BodySize:      len(body),
 		},

@@ -2,10 +2,12 @@ package netguard
 
 import (
 	"container/list"
+	"errors"
 	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -336,4 +338,55 @@ func normaliseKey(key string) string {
 // SetRetryAfter sets the Retry-After header of a refusal.
 func SetRetryAfter(h http.Header, d time.Duration) {
 	h.Set("Retry-After", RetryAfterSeconds(d))
+}
+
+// ParseRate reads a limit written as RATE/UNIT:BURST — "5/s:50" (5 a second,
+// bursts of 50), "10/m:10" (10 a minute), "5000/s:10000" — or "off" (or
+// "0") for no limit. Without ":BURST" the burst is the rate per unit,
+// at least 1.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "off" || s == "0" || s == "" {
+		return Rate{}, nil
+	}
+	spec, burstText, hasBurst := strings.Cut(s, ":")
+	num, unit, ok := strings.Cut(spec, "/")
+	if !ok {
+		return Rate{}, errors.New(`must look like 5/s:50 (rate per s, m or h, then the burst) or "off"`)
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) || n > 1e6 {
+		return Rate{}, errors.New("the rate must be a positive number up to 1000000")
+	}
+	var per time.Duration
+	switch strings.TrimSpace(unit) {
+	case "s", "sec", "second":
+		per = time.Second
+	case "m", "min", "minute":
+		per = time.Minute
+	case "h", "hour":
+		per = time.Hour
+	default:
+		return Rate{}, errors.New("the unit must be s, m or h")
+	}
+	r := Rate{PerSecond: n / per.Seconds(), Burst: int(math.Max(1, math.Ceil(n)))}
+	if hasBurst {
+		b, err := strconv.Atoi(strings.TrimSpace(burstText))
+		if err != nil || b < 1 || b > 1e7 {
+			return Rate{}, errors.New("the burst must be a whole number from 1 to 10000000")
+		}
+		r.Burst = b
+	}
+	return r, nil
+}
+
+// String renders r as ParseRate reads it.
+func (r Rate) String() string {
+	if r.Off() {
+		return "off"
+	}
+	if r.PerSecond >= 1 {
+		return strconv.FormatFloat(r.PerSecond, 'f', -1, 64) + "/s:" + strconv.Itoa(r.Burst)
+	}
+	return strconv.FormatFloat(r.PerSecond*60, 'f', -1, 64) + "/m:" + strconv.Itoa(r.Burst)
 }

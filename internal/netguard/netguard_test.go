@@ -281,3 +281,31 @@ func FuzzClientAddr(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRate(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Rate{
+		"off": {}, "0": {}, "": {},
+		"5/s:50":       {PerSecond: 5, Burst: 50},
+		"10/m:10":      {PerSecond: 10.0 / 60, Burst: 10},
+		"5000/s:10000": {PerSecond: 5000, Burst: 10000},
+		"7/s":          {PerSecond: 7, Burst: 7},
+		"3600/h":       {PerSecond: 1, Burst: 3600},
+	} {
+		got, err := ParseRate(in)
+		require.NoError(t, err, in)
+		require.InDelta(t, want.PerSecond, got.PerSecond, 1e-9, in)
+		require.Equal(t, want.Burst, got.Burst, in)
+		if !got.Off() {
+			again, err := ParseRate(got.String())
+			require.NoError(t, err)
+			require.InDelta(t, got.PerSecond, again.PerSecond, 1e-9)
+		}
+	}
+	for _, bad := range []string{"5", "5/d", "-1/s", "x/s", "5/s:0", "5/s:x", "NaN/s"} {
+		_, err := ParseRate(bad)
+		require.Error(t, err, bad)
+	}
+	require.Equal(t, "5/s:50", DefaultRejections.String())
+	require.Equal(t, "10/m:10", DefaultSignIns.String())
+}

@@ -1,0 +1,124 @@
+package netguard_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooklens/hooklens/ent/webhookdelivery"
+	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/ingest"
+	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/netguard"
+	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/web"
+)
+
+const secret = "guard-test-secret"
+
+type bundle struct {
+	db  *store.DB
+	url string
+}
+
+// setup serves a receiver guarded by g behind a resolver that trusts
+// loopback, so tests choose the client address with X-Forwarded-For.
+func setup(t *testing.T, db *store.DB, g *netguard.Guard) *bundle {
+	t.Helper()
+	trusted, err := netguard.ParsePrefixes("127.0.0.0/8, ::1")
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rcv := ingest.NewReceiver(db, live.NewHub("test"), metrics.New(), log, ingest.Options{
+		Verifier: dwolla.NewVerifier(secret), Guard: g,
+	})
+	rcv.Start()
+	srv := httptest.NewServer(web.Chain(rcv, netguard.NewResolver(trusted).Middleware, web.WithRequestID))
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rcv.Close(ctx)
+	})
+	return &bundle{db: db, url: srv.URL + ingest.Path}
+}
+
+func body(id string) []byte {
+	return []byte(fmt.Sprintf(`{"id":%q,"topic":"customer_created","created":"2024-01-01T00:00:00.000Z","resourceId":"c1"}`, id))
+}
+
+func (b *bundle) post(t *testing.T, from string, payload []byte, sig string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.url, bytes.NewReader(payload))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", from)
+	if sig != "" {
+		req.Header.Set(dwolla.SignatureHeader, sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func TestReceiverGuard(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		allow, err := netguard.ParsePrefixes("198.51.100.0/24")
+		require.NoError(t, err)
+		b := setup(t, db, netguard.NewGuard(netguard.GuardOptions{
+			Allow:      allow,
+			Rejections: netguard.Rate{PerSecond: 0.01, Burst: 3},
+		}))
+		ctx := context.Background()
+
+		// Outside the allow-list: 403, recorded as forbidden.
+		resp := b.post(t, "203.0.113.5", body("e-forbidden"), dwolla.Sign([]byte(secret), body("e-forbidden")))
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+		// Three bad signatures spend the source's bucket; then everything
+		// from it gets 429 with Retry-After, even a good delivery.
+		attacker := "198.51.100.66"
+		for i := 0; i < 3; i++ {
+			resp := b.post(t, attacker, body("e-bad"), "00")
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		}
+		resp = b.post(t, attacker, body("e-bad"), "00")
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		resp = b.post(t, attacker, body("e-good-1"), dwolla.Sign([]byte(secret), body("e-good-1")))
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+
+		// Another source delivering good events is never charged.
+		for i := 0; i < 20; i++ {
+			id := fmt.Sprintf("e-dwolla-%d", i)
+			resp := b.post(t, "198.51.100.7", body(id), dwolla.Sign([]byte(secret), body(id)))
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		}
+
+		require.Eventually(t, func() bool {
+			n, err := b.db.Client.WebhookDelivery.Query().Where(webhookdelivery.OutcomeEQ(webhookdelivery.OutcomeRateLimited)).Count(ctx)
+			return err == nil && n == 2
+		}, 5*time.Second, 20*time.Millisecond)
+		n, err := b.db.Client.WebhookDelivery.Query().Where(webhookdelivery.OutcomeEQ(webhookdelivery.OutcomeForbidden)).Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		d, err := b.db.Client.WebhookDelivery.Query().Where(webhookdelivery.OutcomeEQ(webhookdelivery.OutcomeRateLimited)).First(ctx)
+		require.NoError(t, err)
+		require.Equal(t, attacker, d.RemoteAddr, "deliveries record the client behind the trusted proxy")
+		stored, err := b.db.Client.WebhookEvent.Query().Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 20, stored)
+	})
+}
