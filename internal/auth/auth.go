@@ -97,7 +97,14 @@ type Service struct {
 
 	mu       sync.Mutex
 	lastSeen map[int]time.Time // token id → last recorded use
+
+	onUse func(ctx context.Context, p *Principal)
 }
+
+// OnTokenUse registers fn to run when a token's use is recorded: at most
+// once a minute per token on each instance (see touch). The audit trail
+// uses it. Call it before serving.
+func (s *Service) OnTokenUse(fn func(ctx context.Context, p *Principal)) { s.onUse = fn }
 
 // NewService returns a Service over client. Sessions last ttl.
 func NewService(client *ent.Client, ttl time.Duration) *Service {
@@ -243,8 +250,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	if !s.usable(tok) {
 		return nil, ErrInvalidToken
 	}
-	s.touch(ctx, tok.ID)
-	return &Principal{TokenID: tok.ID, TokenName: tok.Name, Role: Role(tok.Role)}, nil
+	p := &Principal{TokenID: tok.ID, TokenName: tok.Name, Role: Role(tok.Role)}
+	if s.touch(ctx, tok.ID) && s.onUse != nil {
+		s.onUse(ctx, p)
+	}
+	return p, nil
 }
 
 func (s *Service) usable(tok *ent.APIToken) bool {
@@ -255,18 +265,20 @@ func (s *Service) usable(tok *ent.APIToken) bool {
 }
 
 // touch records a token's use at most once a minute per process: the write
-// is for people auditing tokens, not worth a write per request.
-func (s *Service) touch(ctx context.Context, id int) {
+// is for people auditing tokens, not worth a write per request. It reports
+// whether it recorded this use.
+func (s *Service) touch(ctx context.Context, id int) bool {
 	now := s.now()
 	s.mu.Lock()
 	last, ok := s.lastSeen[id]
 	if ok && now.Sub(last) < time.Minute {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	s.lastSeen[id] = now
 	s.mu.Unlock()
 	_ = s.client.APIToken.UpdateOneID(id).SetLastUsedAt(now.UTC()).Exec(ctx)
+	return true
 }
 
 // NewSession is a created session: the cookie value and its CSRF token.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,55 @@ type Authenticator struct {
 	svc    *Service
 	log    *slog.Logger
 	secure bool // set the Secure attribute on cookies (HTTPS deployments)
+
+	attempts AttemptLimiter
+	onSignIn func(r *http.Request, p *Principal, err error)
+}
+
+// AttemptLimiter limits failed authentications (sign-ins and bad bearer
+// tokens) per client address. netguard.Attempts implements it.
+type AttemptLimiter interface {
+	// Allow reports whether key may try now, and if not, how long to wait.
+	Allow(key string) (bool, time.Duration)
+	// Failed records a failed attempt by key.
+	Failed(key string)
+}
+
+// LimitAttempts makes failed sign-ins and bad bearer tokens count against
+// the client's address; an address over the limit gets 429 with
+// Retry-After until it may try again. Call it before serving.
+func (a *Authenticator) LimitAttempts(l AttemptLimiter) { a.attempts = l }
+
+// OnSignIn registers fn to run after every sign-in attempt through the
+// session endpoint, with the principal (nil on failure) and the error (nil
+// on success). The audit trail uses it. Call it before serving.
+func (a *Authenticator) OnSignIn(fn func(r *http.Request, p *Principal, err error)) { a.onSignIn = fn }
+
+// ErrTooManyAttempts means the client failed to authenticate too often.
+var ErrTooManyAttempts = errors.New("too many failed attempts to authenticate from this address; wait before trying again")
+
+// tooMany carries the wait of ErrTooManyAttempts.
+type tooMany struct{ wait time.Duration }
+
+func (t *tooMany) Error() string { return ErrTooManyAttempts.Error() }
+func (t *tooMany) Unwrap() error { return ErrTooManyAttempts }
+
+// checkAttempts refuses a client that failed too often.
+func (a *Authenticator) checkAttempts(r *http.Request) error {
+	if a.attempts == nil {
+		return nil
+	}
+	if ok, wait := a.attempts.Allow(web.ClientIP(r)); !ok {
+		return &tooMany{wait: wait}
+	}
+	return nil
+}
+
+// noteFailure charges a failed authentication to the client.
+func (a *Authenticator) noteFailure(r *http.Request, err error) {
+	if a.attempts != nil && (errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrInvalidSession)) {
+		a.attempts.Failed(web.ClientIP(r))
+	}
 }
 
 // NewAuthenticator returns HTTP handlers and middleware over svc. secure
@@ -40,11 +91,17 @@ func (a *Authenticator) Service() *Service { return a.svc }
 // carry the session's CSRF token.
 func (a *Authenticator) resolve(r *http.Request) (*Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
+		if err := a.checkAttempts(r); err != nil {
+			return nil, err
+		}
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			a.noteFailure(r, ErrInvalidToken)
 			return nil, ErrInvalidToken
 		}
-		return a.svc.Authenticate(r.Context(), strings.TrimSpace(tok))
+		p, err := a.svc.Authenticate(r.Context(), strings.TrimSpace(tok))
+		a.noteFailure(r, err)
+		return p, err
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -96,7 +153,11 @@ func (a *Authenticator) Optional(next http.Handler) http.Handler {
 }
 
 func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var many *tooMany
 	switch {
+	case errors.As(err, &many):
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Max(1, math.Ceil(many.wait.Seconds()))), 10))
+		web.Error(w, r, http.StatusTooManyRequests, "rate_limited", err.Error())
 	case errors.Is(err, ErrForbidden):
 		web.Error(w, r, http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, ErrBadCSRF):
@@ -150,8 +211,20 @@ func (a *Authenticator) signIn(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, http.StatusBadRequest, "bad_request", `send {"token": "<api token>"}`)
 		return
 	}
+	if err := a.checkAttempts(r); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	s, err := a.svc.CreateSession(r.Context(), strings.TrimSpace(body.Token), web.ClientIP(r), r.UserAgent())
+	if a.onSignIn != nil {
+		var p *Principal
+		if s != nil {
+			p = s.Principal
+		}
+		a.onSignIn(r, p, err)
+	}
 	if err != nil {
+		a.noteFailure(r, err)
 		a.writeError(w, r, err)
 		return
 	}
