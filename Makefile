@@ -39,6 +39,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 endif
 
+.PHONY: demo
+demo: build ## run hooklens + a fake Dwolla + live simulated traffic on a separate demo database
+	./$(BIN) demo
+
 ##@ Tests
 
 .PHONY: test

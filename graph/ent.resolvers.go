@@ -219,6 +219,11 @@ func (r *Resolver) JourneyInstance() generated.JourneyInstanceResolver {
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// ReconciliationRun returns generated.ReconciliationRunResolver implementation.
+func (r *Resolver) ReconciliationRun() generated.ReconciliationRunResolver {
+	return &reconciliationRunResolver{r}
+}
+
 // WebhookEvent returns generated.WebhookEventResolver implementation.
 func (r *Resolver) WebhookEvent() generated.WebhookEventResolver { return &webhookEventResolver{r} }
 
@@ -226,5 +231,6 @@ type (
 	journeyDefinitionResolver struct{ *Resolver }
 	journeyInstanceResolver   struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
+	reconciliationRunResolver struct{ *Resolver }
 	webhookEventResolver      struct{ *Resolver }
 )

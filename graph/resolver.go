@@ -5,16 +5,26 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/pipeline"
+	"github.com/hooklens/hooklens/internal/reconcile"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
 )
+
+// Operations are the long-running operations started from the API.
+type Operations interface {
+	StartSync(ctx context.Context, since time.Time, trigger, by string) (*ent.SyncRun, error)
+	ResumeSync(ctx context.Context, from *ent.SyncRun, by string) (*ent.SyncRun, error)
+	StartReconciliation(ctx context.Context, window time.Duration, trigger, by string) (*ent.ReconciliationRun, error)
+}
 
 // Resolver holds what resolvers need. main builds it; it is never
 // regenerated.
@@ -27,7 +37,10 @@ type Resolver struct {
 
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
-	Jobs     *jobs.Runner
+	Recon    *reconcile.Service
+	// Ops starts the long operations the app owns (syncs, reconciliations).
+	Ops  Operations
+	Jobs *jobs.Runner
 	// Instance is this process' id; Leader reports whether it runs the
 	// scheduled jobs.
 	Instance string

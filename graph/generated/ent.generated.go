@@ -75,7 +75,12 @@ type QueryResolver interface {
 	JourneyStats(ctx context.Context, definition string, from *time.Time, to *time.Time) (*model.JourneyStats, error)
 	ValidateJourneyDefinition(ctx context.Context, input model.JourneyDefinitionInput) (*model.JourneyDefinitionValidation, error)
 	SystemStatus(ctx context.Context) (*model.SystemStatus, error)
+	Health(ctx context.Context, history *int) (*model.Health, error)
+	DwollaStatus(ctx context.Context) (*model.DwollaStatus, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
+}
+type ReconciliationRunResolver interface {
+	Components(ctx context.Context, obj *ent.ReconciliationRun) ([]*model.HealthComponent, error)
 }
 type WebhookEventResolver interface {
 	Payload(ctx context.Context, obj *ent.WebhookEvent) (map[string]any, error)
@@ -391,6 +396,20 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_health_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "history",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["history"] = arg0
 	return args, nil
 }
 
@@ -6264,6 +6283,82 @@ func (ec *executionContext) fieldContext_Query_systemStatus(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_health(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Health(ctx, fc.Args["history"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Health) graphql.Marshaler {
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_health(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Health(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_health_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dwollaStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dwollaStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().DwollaStatus(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DwollaStatus) graphql.Marshaler {
+			return ec.marshalNDwollaStatus2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐDwollaStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dwollaStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DwollaStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7345,6 +7440,38 @@ func (ec *executionContext) fieldContext_ReconciliationRun_findings(ctx context.
 	if fc.Args, err = ec.field_ReconciliationRun_findings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationRun_components(ctx context.Context, field graphql.CollectedField, obj *ent.ReconciliationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRun_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReconciliationRun().Components(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthComponent) graphql.Marshaler {
+			return ec.marshalNHealthComponent2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐHealthComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRun_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationRun",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthComponent(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -27489,6 +27616,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_systemStatus(ctx, field)
 				})
+		case "health":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_health(ctx, field)
+				})
+		case "dwollaStatus":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dwollaStatus(ctx, field)
+				})
 		case "viewer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -27822,6 +27961,12 @@ func (ec *executionContext) _ReconciliationRun(ctx context.Context, sel ast.Sele
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ReconciliationRun_findings(ctx, field, obj)
+				})
+		case "components":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReconciliationRun_components(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -29019,6 +29164,14 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNReconciliationFinding2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐReconciliationFinding(ctx context.Context, sel ast.SelectionSet, v *ent.ReconciliationFinding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationFinding!")
+		return graphql.Null
+	}
+	return ec._ReconciliationFinding(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReconciliationFindingConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐReconciliationFindingConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ReconciliationFindingConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReconciliationFindingConnection!")
@@ -29076,6 +29229,14 @@ func (ec *executionContext) unmarshalNReconciliationFindingWhereInput2ᚖgithub�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNReconciliationRun2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐReconciliationRun(ctx context.Context, sel ast.SelectionSet, v *ent.ReconciliationRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationRun!")
+		return graphql.Null
+	}
+	return ec._ReconciliationRun(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReconciliationRunConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐReconciliationRunConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ReconciliationRunConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReconciliationRunConnection!")
@@ -29121,6 +29282,14 @@ func (ec *executionContext) marshalNReconciliationRunTrigger2githubᚗcomᚋhook
 func (ec *executionContext) unmarshalNReconciliationRunWhereInput2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐReconciliationRunWhereInput(ctx context.Context, v any) (*ent.ReconciliationRunWhereInput, error) {
 	res, err := ec.unmarshalInputReconciliationRunWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSyncRun2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *ent.SyncRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRun!")
+		return graphql.Null
+	}
+	return ec._SyncRun(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSyncRunConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐSyncRunConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SyncRunConnection) graphql.Marshaler {

@@ -29,6 +29,7 @@ type ResolverRoot interface {
 	JourneyInstance() JourneyInstanceResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	ReconciliationRun() ReconciliationRunResolver
 	Subscription() SubscriptionResolver
 	WebhookEvent() WebhookEventResolver
 }
@@ -189,6 +190,49 @@ type ComplexityRoot struct {
 		Count      func(childComplexity int) int
 		P50Seconds func(childComplexity int) int
 		P90Seconds func(childComplexity int) int
+	}
+
+	DwollaStatus struct {
+		APIURL       func(childComplexity int) int
+		Breaker      func(childComplexity int) int
+		Configured   func(childComplexity int) int
+		Error        func(childComplexity int) int
+		Subscription func(childComplexity int) int
+		WebhookURL   func(childComplexity int) int
+	}
+
+	DwollaSubscriptionInfo struct {
+		Created func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Paused  func(childComplexity int) int
+		URL     func(childComplexity int) int
+	}
+
+	FindingCount struct {
+		Count func(childComplexity int) int
+		Kind  func(childComplexity int) int
+	}
+
+	Health struct {
+		Components   func(childComplexity int) int
+		History      func(childComplexity int) int
+		OpenFindings func(childComplexity int) int
+		Run          func(childComplexity int) int
+		Score        func(childComplexity int) int
+	}
+
+	HealthComponent struct {
+		Available func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Note      func(childComplexity int) int
+		Score     func(childComplexity int) int
+		Weight    func(childComplexity int) int
+	}
+
+	HealthPoint struct {
+		At    func(childComplexity int) int
+		RunID func(childComplexity int) int
+		Score func(childComplexity int) int
 	}
 
 	Job struct {
@@ -378,9 +422,13 @@ type ComplexityRoot struct {
 		ReevaluateJourneys          func(childComplexity int, definition string) int
 		ReplayEvent                 func(childComplexity int, id int) int
 		ReplayEvents                func(childComplexity int, where ent.WebhookEventWhereInput) int
+		ResolveFinding              func(childComplexity int, id int, note string) int
 		RestoreJourneyDefinition    func(childComplexity int, key string) int
+		ResumeSync                  func(childComplexity int, id int) int
 		RevokeAPIToken              func(childComplexity int, id int) int
+		RunReconciliation           func(childComplexity int, window *string) int
 		SetJourneyDefinitionEnabled func(childComplexity int, key string, enabled bool) int
+		StartSync                   func(childComplexity int, since *time.Time) int
 		UpdateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
 	}
 
@@ -399,8 +447,10 @@ type ComplexityRoot struct {
 		Anomalies                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnomalyOrder, where *ent.AnomalyWhereInput) int
 		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		Deliveries                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
+		DwollaStatus              func(childComplexity int) int
 		Event                     func(childComplexity int, id *int, eventID *string) int
 		Events                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
+		Health                    func(childComplexity int, history *int) int
 		Jobs                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) int
 		Journey                   func(childComplexity int, id int) int
 		JourneyDefinitions        func(childComplexity int) int
@@ -448,6 +498,7 @@ type ComplexityRoot struct {
 	}
 
 	ReconciliationRun struct {
+		Components          func(childComplexity int) int
 		DwollaEvents        func(childComplexity int) int
 		Error               func(childComplexity int) int
 		FailedDeliveries    func(childComplexity int) int
@@ -481,12 +532,14 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		EventProcessed func(childComplexity int, topics []string) int
-		EventReceived  func(childComplexity int, topics []string) int
-		JobProgress    func(childComplexity int, id int) int
-		JourneyStuck   func(childComplexity int, definition *string) int
-		JourneyUpdated func(childComplexity int, definition *string) int
-		SystemStatus   func(childComplexity int) int
+		EventProcessed         func(childComplexity int, topics []string) int
+		EventReceived          func(childComplexity int, topics []string) int
+		JobProgress            func(childComplexity int, id int) int
+		JourneyStuck           func(childComplexity int, definition *string) int
+		JourneyUpdated         func(childComplexity int, definition *string) int
+		ReconciliationProgress func(childComplexity int, id *int) int
+		SyncProgress           func(childComplexity int, id *int) int
+		SystemStatus           func(childComplexity int) int
 	}
 
 	SyncRun struct {
@@ -1323,6 +1376,162 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DurationStats.P90Seconds(childComplexity), true
+
+	case "DwollaStatus.apiURL":
+		if e.ComplexityRoot.DwollaStatus.APIURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.APIURL(childComplexity), true
+	case "DwollaStatus.breaker":
+		if e.ComplexityRoot.DwollaStatus.Breaker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.Breaker(childComplexity), true
+	case "DwollaStatus.configured":
+		if e.ComplexityRoot.DwollaStatus.Configured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.Configured(childComplexity), true
+	case "DwollaStatus.error":
+		if e.ComplexityRoot.DwollaStatus.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.Error(childComplexity), true
+	case "DwollaStatus.subscription":
+		if e.ComplexityRoot.DwollaStatus.Subscription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.Subscription(childComplexity), true
+	case "DwollaStatus.webhookURL":
+		if e.ComplexityRoot.DwollaStatus.WebhookURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaStatus.WebhookURL(childComplexity), true
+
+	case "DwollaSubscriptionInfo.created":
+		if e.ComplexityRoot.DwollaSubscriptionInfo.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaSubscriptionInfo.Created(childComplexity), true
+	case "DwollaSubscriptionInfo.id":
+		if e.ComplexityRoot.DwollaSubscriptionInfo.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaSubscriptionInfo.ID(childComplexity), true
+	case "DwollaSubscriptionInfo.paused":
+		if e.ComplexityRoot.DwollaSubscriptionInfo.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaSubscriptionInfo.Paused(childComplexity), true
+	case "DwollaSubscriptionInfo.url":
+		if e.ComplexityRoot.DwollaSubscriptionInfo.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DwollaSubscriptionInfo.URL(childComplexity), true
+
+	case "FindingCount.count":
+		if e.ComplexityRoot.FindingCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FindingCount.Count(childComplexity), true
+	case "FindingCount.kind":
+		if e.ComplexityRoot.FindingCount.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FindingCount.Kind(childComplexity), true
+
+	case "Health.components":
+		if e.ComplexityRoot.Health.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.Components(childComplexity), true
+	case "Health.history":
+		if e.ComplexityRoot.Health.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.History(childComplexity), true
+	case "Health.openFindings":
+		if e.ComplexityRoot.Health.OpenFindings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.OpenFindings(childComplexity), true
+	case "Health.run":
+		if e.ComplexityRoot.Health.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.Run(childComplexity), true
+	case "Health.score":
+		if e.ComplexityRoot.Health.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.Score(childComplexity), true
+
+	case "HealthComponent.available":
+		if e.ComplexityRoot.HealthComponent.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Available(childComplexity), true
+	case "HealthComponent.name":
+		if e.ComplexityRoot.HealthComponent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Name(childComplexity), true
+	case "HealthComponent.note":
+		if e.ComplexityRoot.HealthComponent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Note(childComplexity), true
+	case "HealthComponent.score":
+		if e.ComplexityRoot.HealthComponent.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Score(childComplexity), true
+	case "HealthComponent.weight":
+		if e.ComplexityRoot.HealthComponent.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Weight(childComplexity), true
+
+	case "HealthPoint.at":
+		if e.ComplexityRoot.HealthPoint.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthPoint.At(childComplexity), true
+	case "HealthPoint.runID":
+		if e.ComplexityRoot.HealthPoint.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthPoint.RunID(childComplexity), true
+	case "HealthPoint.score":
+		if e.ComplexityRoot.HealthPoint.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthPoint.Score(childComplexity), true
 
 	case "Job.cancelRequested":
 		if e.ComplexityRoot.Job.CancelRequested == nil {
@@ -2181,6 +2390,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayEvents(childComplexity, args["where"].(ent.WebhookEventWhereInput)), true
+	case "Mutation.resolveFinding":
+		if e.ComplexityRoot.Mutation.ResolveFinding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveFinding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveFinding(childComplexity, args["id"].(int), args["note"].(string)), true
 	case "Mutation.restoreJourneyDefinition":
 		if e.ComplexityRoot.Mutation.RestoreJourneyDefinition == nil {
 			break
@@ -2192,6 +2412,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreJourneyDefinition(childComplexity, args["key"].(string)), true
+	case "Mutation.resumeSync":
+		if e.ComplexityRoot.Mutation.ResumeSync == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeSync_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeSync(childComplexity, args["id"].(int)), true
 	case "Mutation.revokeAPIToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -2203,6 +2434,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(int)), true
+	case "Mutation.runReconciliation":
+		if e.ComplexityRoot.Mutation.RunReconciliation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runReconciliation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunReconciliation(childComplexity, args["window"].(*string)), true
 	case "Mutation.setJourneyDefinitionEnabled":
 		if e.ComplexityRoot.Mutation.SetJourneyDefinitionEnabled == nil {
 			break
@@ -2214,6 +2456,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetJourneyDefinitionEnabled(childComplexity, args["key"].(string), args["enabled"].(bool)), true
+	case "Mutation.startSync":
+		if e.ComplexityRoot.Mutation.StartSync == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startSync_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartSync(childComplexity, args["since"].(*time.Time)), true
 	case "Mutation.updateJourneyDefinition":
 		if e.ComplexityRoot.Mutation.UpdateJourneyDefinition == nil {
 			break
@@ -2313,6 +2566,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Deliveries(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookDeliveryOrder), args["where"].(*ent.WebhookDeliveryWhereInput)), true
+	case "Query.dwollaStatus":
+		if e.ComplexityRoot.Query.DwollaStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.DwollaStatus(childComplexity), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -2335,6 +2594,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.WebhookEventOrder), args["where"].(*ent.WebhookEventWhereInput)), true
+	case "Query.health":
+		if e.ComplexityRoot.Query.Health == nil {
+			break
+		}
+
+		args, err := ec.field_Query_health_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Health(childComplexity, args["history"].(*int)), true
 
 	case "Query.jobs":
 		if e.ComplexityRoot.Query.Jobs == nil {
@@ -2600,6 +2870,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReconciliationFindingEdge.Node(childComplexity), true
 
+	case "ReconciliationRun.components":
+		if e.ComplexityRoot.ReconciliationRun.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRun.Components(childComplexity), true
 	case "ReconciliationRun.dwollaEvents":
 		if e.ComplexityRoot.ReconciliationRun.DwollaEvents == nil {
 			break
@@ -2807,6 +3083,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.JourneyUpdated(childComplexity, args["definition"].(*string)), true
+	case "Subscription.reconciliationProgress":
+		if e.ComplexityRoot.Subscription.ReconciliationProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_reconciliationProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ReconciliationProgress(childComplexity, args["id"].(*int)), true
+	case "Subscription.syncProgress":
+		if e.ComplexityRoot.Subscription.SyncProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_syncProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SyncProgress(childComplexity, args["id"].(*int)), true
 	case "Subscription.systemStatus":
 		if e.ComplexityRoot.Subscription.SystemStatus == nil {
 			break
@@ -3881,6 +4179,95 @@ extend type Subscription {
   jobProgress(id: ID!): Job!
   """The system status, now and then every second (and at once on a breaker change)."""
   systemStatus: SystemStatus!
+}
+`, BuiltIn: false},
+	{Name: "../reconcile.graphqls", Input: `"""One weighted part of the health score."""
+type HealthComponent {
+  """events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent."""
+  name: String!
+  """Share of the score (weights sum to 100 over the available components)."""
+  weight: Float!
+  """0–1."""
+  score: Float!
+  """False when it cannot be measured (e.g. no Dwolla credentials); it then drops out."""
+  available: Boolean!
+  note: String!
+}
+
+type HealthPoint {
+  at: Time!
+  score: Float!
+  runID: ID!
+}
+
+"""How healthy the feed is, from the latest reconciliation."""
+type Health {
+  """0–100; null before the first reconciliation."""
+  score: Float
+  components: [HealthComponent!]!
+  """The run it comes from."""
+  run: ReconciliationRun
+  """Scores of recent runs, oldest first."""
+  history: [HealthPoint!]!
+  """Open findings by kind."""
+  openFindings: [FindingCount!]!
+}
+
+type FindingCount {
+  kind: ReconciliationFindingKind!
+  count: Int!
+}
+
+extend type ReconciliationRun {
+  """The parts of this run's health score."""
+  components: [HealthComponent!]!
+}
+
+type DwollaSubscriptionInfo {
+  id: String!
+  url: String!
+  paused: Boolean!
+  created: Time
+}
+
+"""Dwolla integration status."""
+type DwollaStatus {
+  """API credentials are configured."""
+  configured: Boolean!
+  apiURL: String
+  """The API client's circuit breaker: closed, half-open or open."""
+  breaker: String
+  """The URL Dwolla should deliver to."""
+  webhookURL: String!
+  """Our subscription, when found."""
+  subscription: DwollaSubscriptionInfo
+  """Why the status could not be read, when it could not."""
+  error: String
+}
+
+extend type Query {
+  """The latest health score, its components and history."""
+  health(history: Int): Health!
+  """Whether Dwolla is reachable and our subscription exists and is active."""
+  dwollaStatus: DwollaStatus!
+}
+
+extend type Mutation {
+  """Import missed events from Dwolla's Events API, created since ` + "`" + `since` + "`" + ` (default: 7 days ago), in the background."""
+  startSync(since: Time): SyncRun! @admin
+  """Continue an interrupted sync from where it stopped."""
+  resumeSync(id: ID!): SyncRun! @admin
+  """Reconcile with Dwolla and check consistency over the last ` + "`" + `window` + "`" + ` (default 24h), in the background."""
+  runReconciliation(window: String): ReconciliationRun! @admin
+  """Close a finding by hand, with a note."""
+  resolveFinding(id: ID!, note: String!): ReconciliationFinding! @admin
+}
+
+extend type Subscription {
+  """A sync run each time its counters change (one run, or all when id is omitted)."""
+  syncProgress(id: ID): SyncRun!
+  """A reconciliation run each time it changes (one, or all)."""
+  reconciliationProgress(id: ID): ReconciliationRun!
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written GraphQL schema shared by every area. ent.graphql is generated
@@ -8870,6 +9257,92 @@ func (ec *executionContext) childFields_DurationStats(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type DurationStats", field.Name)
 }
 
+func (ec *executionContext) childFields_DwollaStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "configured":
+		return ec.fieldContext_DwollaStatus_configured(ctx, field)
+	case "apiURL":
+		return ec.fieldContext_DwollaStatus_apiURL(ctx, field)
+	case "breaker":
+		return ec.fieldContext_DwollaStatus_breaker(ctx, field)
+	case "webhookURL":
+		return ec.fieldContext_DwollaStatus_webhookURL(ctx, field)
+	case "subscription":
+		return ec.fieldContext_DwollaStatus_subscription(ctx, field)
+	case "error":
+		return ec.fieldContext_DwollaStatus_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DwollaStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_DwollaSubscriptionInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DwollaSubscriptionInfo_id(ctx, field)
+	case "url":
+		return ec.fieldContext_DwollaSubscriptionInfo_url(ctx, field)
+	case "paused":
+		return ec.fieldContext_DwollaSubscriptionInfo_paused(ctx, field)
+	case "created":
+		return ec.fieldContext_DwollaSubscriptionInfo_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DwollaSubscriptionInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_FindingCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_FindingCount_kind(ctx, field)
+	case "count":
+		return ec.fieldContext_FindingCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FindingCount", field.Name)
+}
+
+func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_Health_score(ctx, field)
+	case "components":
+		return ec.fieldContext_Health_components(ctx, field)
+	case "run":
+		return ec.fieldContext_Health_run(ctx, field)
+	case "history":
+		return ec.fieldContext_Health_history(ctx, field)
+	case "openFindings":
+		return ec.fieldContext_Health_openFindings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_HealthComponent_name(ctx, field)
+	case "weight":
+		return ec.fieldContext_HealthComponent_weight(ctx, field)
+	case "score":
+		return ec.fieldContext_HealthComponent_score(ctx, field)
+	case "available":
+		return ec.fieldContext_HealthComponent_available(ctx, field)
+	case "note":
+		return ec.fieldContext_HealthComponent_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthComponent", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_HealthPoint_at(ctx, field)
+	case "score":
+		return ec.fieldContext_HealthPoint_score(ctx, field)
+	case "runID":
+		return ec.fieldContext_HealthPoint_runID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthPoint", field.Name)
+}
+
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9344,6 +9817,8 @@ func (ec *executionContext) childFields_ReconciliationRun(ctx context.Context, f
 		return ec.fieldContext_ReconciliationRun_finishedAt(ctx, field)
 	case "findings":
 		return ec.fieldContext_ReconciliationRun_findings(ctx, field)
+	case "components":
+		return ec.fieldContext_ReconciliationRun_components(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRun", field.Name)
 }

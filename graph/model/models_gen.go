@@ -8,6 +8,7 @@ import (
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
+	"github.com/hooklens/hooklens/ent/reconciliationfinding"
 )
 
 type CreateAPITokenInput struct {
@@ -27,6 +28,65 @@ type DurationStats struct {
 	AvgSeconds *float64 `json:"avgSeconds,omitempty"`
 	P50Seconds *float64 `json:"p50Seconds,omitempty"`
 	P90Seconds *float64 `json:"p90Seconds,omitempty"`
+}
+
+// Dwolla integration status.
+type DwollaStatus struct {
+	// API credentials are configured.
+	Configured bool    `json:"configured"`
+	APIURL     *string `json:"apiURL,omitempty"`
+	// The API client's circuit breaker: closed, half-open or open.
+	Breaker *string `json:"breaker,omitempty"`
+	// The URL Dwolla should deliver to.
+	WebhookURL string `json:"webhookURL"`
+	// Our subscription, when found.
+	Subscription *DwollaSubscriptionInfo `json:"subscription,omitempty"`
+	// Why the status could not be read, when it could not.
+	Error *string `json:"error,omitempty"`
+}
+
+type DwollaSubscriptionInfo struct {
+	ID      string     `json:"id"`
+	URL     string     `json:"url"`
+	Paused  bool       `json:"paused"`
+	Created *time.Time `json:"created,omitempty"`
+}
+
+type FindingCount struct {
+	Kind  reconciliationfinding.Kind `json:"kind"`
+	Count int                        `json:"count"`
+}
+
+// How healthy the feed is, from the latest reconciliation.
+type Health struct {
+	// 0–100; null before the first reconciliation.
+	Score      *float64           `json:"score,omitempty"`
+	Components []*HealthComponent `json:"components"`
+	// The run it comes from.
+	Run *ent.ReconciliationRun `json:"run,omitempty"`
+	// Scores of recent runs, oldest first.
+	History []*HealthPoint `json:"history"`
+	// Open findings by kind.
+	OpenFindings []*FindingCount `json:"openFindings"`
+}
+
+// One weighted part of the health score.
+type HealthComponent struct {
+	// events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent.
+	Name string `json:"name"`
+	// Share of the score (weights sum to 100 over the available components).
+	Weight float64 `json:"weight"`
+	// 0–1.
+	Score float64 `json:"score"`
+	// False when it cannot be measured (e.g. no Dwolla credentials); it then drops out.
+	Available bool   `json:"available"`
+	Note      string `json:"note"`
+}
+
+type HealthPoint struct {
+	At    time.Time `json:"at"`
+	Score float64   `json:"score"`
+	RunID int       `json:"runID"`
 }
 
 type JourneyCorrelation struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/frontend"
 	"github.com/hooklens/hooklens/graph"
 	"github.com/hooklens/hooklens/internal/auth"
@@ -27,6 +28,7 @@ import (
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
 	"github.com/hooklens/hooklens/internal/pipeline"
+	"github.com/hooklens/hooklens/internal/reconcile"
 	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
@@ -53,6 +55,8 @@ type App struct {
 	Tracker  *tracker.Tracker
 	Jobs     *jobs.Runner
 	Schedule *schedule.Scheduler
+	Dwolla   *dwolla.Client // nil without API credentials
+	Recon    *reconcile.Service
 
 	handler  http.Handler
 	cancel   context.CancelFunc
@@ -100,6 +104,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		MaxAttempts: cfg.MaxAttempts,
 	}, a.Tracker)
 	a.Metrics.WatchQueue(a.Pipeline)
+	if cfg.DwollaConfigured() {
+		a.Dwolla, err = dwolla.NewClient(dwolla.ClientOptions{
+			Env: cfg.DwollaEnv, BaseURL: cfg.DwollaAPIURL, Key: cfg.DwollaKey, Secret: cfg.DwollaSecret,
+			RequestTimeout: cfg.DwollaAPITimeout, Logger: log.With("component", "dwolla"),
+			OnBreakerChange: func(_, to dwolla.BreakerState) {
+				a.Metrics.Breaker.WithLabelValues("dwolla").Set(dwollaBreakerValue(to))
+			},
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("configuring the Dwolla client: %w", err)
+		}
+		a.Metrics.Breaker.WithLabelValues("dwolla").Set(0)
+	}
+	a.Recon = reconcile.New(db, a.Hub, a.Tracker, a.Metrics, log.With("component", "reconcile"), reconcile.Options{
+		Client: a.Dwolla, WebhookURL: cfg.WebhookURL(), AutoRedeliver: cfg.DwollaAutoRedeliver,
+		Wake: a.Pipeline.Wake,
+	})
 	a.Jobs = jobs.NewRunner(db.Client, a.Hub, log.With("component", "jobs"), a.instance)
 	if a.Schedule, err = schedule.New(db, a.Metrics, log.With("component", "schedule")); err != nil {
 		db.Close()
@@ -124,6 +146,24 @@ func (a *App) scheduleJobs() error {
 			if n > 0 {
 				a.Log.Warn("marked jobs whose instance stopped as interrupted", "jobs", n)
 			}
+			if err != nil {
+				return err
+			}
+			n, err = a.Recon.MarkInterrupted(ctx)
+			if n > 0 {
+				a.Log.Warn("marked syncs whose instance stopped as interrupted; resume them", "syncs", n)
+			}
+			return err
+		}},
+		{"sync", a.Config.SyncSchedule, func(ctx context.Context) error {
+			if !a.Recon.Configured() {
+				return nil
+			}
+			_, err := a.StartSync(ctx, time.Now().Add(-a.Config.SyncWindow), "schedule", "schedule")
+			return err
+		}},
+		{"reconcile", a.Config.ReconcileSchedule, func(ctx context.Context) error {
+			_, err := a.StartReconciliation(ctx, a.Config.ReconcileWindow, "schedule", "schedule")
 			return err
 		}},
 		{"stuck-journeys", a.Config.StuckSweep, func(ctx context.Context) error {
@@ -145,11 +185,80 @@ func (a *App) scheduleJobs() error {
 			return err
 		}},
 	} {
+		if j.spec == "off" {
+			continue
+		}
 		if err := a.Schedule.Add(j.name, j.spec, j.fn); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func dwollaBreakerValue(s dwolla.BreakerState) float64 {
+	switch s {
+	case dwolla.BreakerHalfOpen:
+		return 1
+	case dwolla.BreakerOpen:
+		return 2
+	}
+	return 0
+}
+
+// StartSync records a sync from since and runs it as a background job.
+func (a *App) StartSync(ctx context.Context, since time.Time, trigger, by string) (*ent.SyncRun, error) {
+	run, err := a.Recon.NewSyncRun(ctx, reconcile.SyncOptions{Since: since, Trigger: trigger})
+	if err != nil {
+		return nil, err
+	}
+	return run, a.runSync(ctx, run, by)
+}
+
+// ResumeSync continues an interrupted sync in the background.
+func (a *App) ResumeSync(ctx context.Context, from *ent.SyncRun, by string) (*ent.SyncRun, error) {
+	run, err := a.Recon.NewSyncRun(ctx, reconcile.SyncOptions{Resume: from})
+	if err != nil {
+		return nil, err
+	}
+	return run, a.runSync(ctx, run, by)
+}
+
+func (a *App) runSync(ctx context.Context, run *ent.SyncRun, by string) error {
+	_, err := a.Jobs.Start(ctx, jobs.Spec{
+		Kind: "sync", Description: "import events since " + run.Since.Format(time.RFC3339) + " from Dwolla",
+		Params: map[string]any{"syncRun": run.ID}, CreatedBy: by,
+	}, func(ctx context.Context, p *jobs.Progress) (map[string]any, error) {
+		r, err := a.Recon.Sync(ctx, reconcile.SyncOptions{Run: run, JobID: p.ID()}, p)
+		if r == nil {
+			return nil, err
+		}
+		return map[string]any{"syncRun": r.ID, "pages": r.Pages, "seen": r.Seen, "imported": r.Imported,
+			"alreadyPresent": r.AlreadyPresent, "errors": r.Errors}, err
+	})
+	return err
+}
+
+// StartReconciliation records a reconciliation and runs it as a background job.
+func (a *App) StartReconciliation(ctx context.Context, window time.Duration, trigger, by string) (*ent.ReconciliationRun, error) {
+	rec, err := a.Recon.NewRun(ctx, reconcile.RunOptions{Window: window, Trigger: trigger})
+	if err != nil {
+		return nil, err
+	}
+	_, err = a.Jobs.Start(ctx, jobs.Spec{
+		Kind: "reconcile", Description: "reconcile the last " + window.String(),
+		Params: map[string]any{"reconciliationRun": rec.ID}, CreatedBy: by,
+	}, func(ctx context.Context, p *jobs.Progress) (map[string]any, error) {
+		r, err := a.Recon.Run(ctx, reconcile.RunOptions{Record: rec, JobID: p.ID()}, p)
+		if r == nil {
+			return nil, err
+		}
+		out := map[string]any{"reconciliationRun": r.ID, "missing": r.Missing, "imported": r.Imported, "findings": r.FindingCount}
+		if r.HealthScore != nil {
+			out["healthScore"] = *r.HealthScore
+		}
+		return out, err
+	})
+	return rec, err
 }
 
 func instanceID() string {
@@ -174,10 +283,11 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/api/session", a.Authn.SessionHandler())
+	mux.Handle("/api/webhooks/dwolla/sync", a.syncHandler())
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
-		Pipeline: a.Pipeline, Tracker: a.Tracker, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
+		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)

@@ -42,6 +42,30 @@ type Config struct {
 	MaxAttempts  int
 	StuckSweep   string
 	AbandonSweep string
+
+	DwollaEnv           string
+	DwollaAPIURL        string
+	DwollaKey           string
+	DwollaSecret        string
+	DwollaAPITimeout    time.Duration
+	DwollaWebhookURL    string
+	DwollaAutoRedeliver bool
+	SyncSchedule        string
+	SyncWindow          time.Duration
+	ReconcileSchedule   string
+	ReconcileWindow     time.Duration
+}
+
+// DwollaConfigured reports whether API credentials are set.
+func (c Config) DwollaConfigured() bool { return c.DwollaKey != "" && c.DwollaSecret != "" }
+
+// WebhookURL is the URL Dwolla should deliver to: DWOLLA_WEBHOOK_URL, or
+// the public URL plus the receiver's path.
+func (c Config) WebhookURL() string {
+	if c.DwollaWebhookURL != "" {
+		return c.DwollaWebhookURL
+	}
+	return c.BaseURL() + "/api/webhooks/dwolla/v2"
 }
 
 // Postgres reports whether DatabaseURL names a PostgreSQL database.
@@ -206,6 +230,73 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_ABANDON_SWEEP", Flag: "abandon-sweep", Default: "15m",
 		Usage: "How often long-idle journeys are closed as abandoned: a duration or a cron expression.",
 		apply: scheduleSetting(func(c *Config) *string { return &c.AbandonSweep })},
+	{Env: "DWOLLA_ENV", Flag: "dwolla-env", Default: "sandbox",
+		Usage: "Dwolla environment for the API: sandbox or production.",
+		apply: func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if v != "sandbox" && v != "production" {
+				return fmt.Errorf("must be sandbox or production")
+			}
+			c.DwollaEnv = v
+			return nil
+		}},
+	{Env: "DWOLLA_API_URL", Flag: "dwolla-api-url",
+		Usage: "Dwolla API root to use instead of DWOLLA_ENV's (a proxy, or the fake: hooklens fake-dwolla).",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+				return fmt.Errorf("must be an absolute http(s) URL without credentials")
+			}
+			c.DwollaAPIURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{Env: "DWOLLA_KEY", Flag: "dwolla-key", Secret: true,
+		Usage: "Dwolla application key (client id) for the API: sync, reconciliation, subscriptions. Set with DWOLLA_SECRET.",
+		apply: func(c *Config, v string) error { c.DwollaKey = strings.TrimSpace(v); return nil }},
+	{Env: "DWOLLA_SECRET", Flag: "dwolla-secret", Secret: true,
+		Usage: "Dwolla application secret. Set with DWOLLA_KEY.",
+		apply: func(c *Config, v string) error { c.DwollaSecret = strings.TrimSpace(v); return nil }},
+	{Env: "DWOLLA_API_TIMEOUT", Flag: "dwolla-api-timeout", Default: "30s",
+		Usage: "Longest one Dwolla API request may take.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.DwollaAPITimeout }, time.Second, 2*time.Minute)},
+	{Env: "DWOLLA_WEBHOOK_URL", Flag: "dwolla-webhook-url",
+		Usage: "The URL Dwolla delivers to, to find our subscription (default: HOOKLENS_PUBLIC_URL + /api/webhooks/dwolla/v2).",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("must be an absolute http(s) URL")
+			}
+			c.DwollaWebhookURL = v
+			return nil
+		}},
+	{Env: "DWOLLA_AUTO_REDELIVER", Flag: "dwolla-auto-redeliver", Default: "false",
+		Usage: "Ask Dwolla to redeliver failed and never-sent webhooks that reconciliation finds.",
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false")
+			}
+			c.DwollaAutoRedeliver = b
+			return nil
+		}},
+	{Env: "HOOKLENS_SYNC_SCHEDULE", Flag: "sync-schedule", Default: "0 3 * * 0",
+		Usage: "When to import missed events from Dwolla's Events API: a cron expression (UTC) or a duration; \"off\" disables it.",
+		apply: optionalScheduleSetting(func(c *Config) *string { return &c.SyncSchedule })},
+	{Env: "HOOKLENS_SYNC_WINDOW", Flag: "sync-window", Default: "168h",
+		Usage: "How far back a scheduled sync looks (Dwolla keeps events 30 days).",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.SyncWindow }, time.Minute, 30*24*time.Hour)},
+	{Env: "HOOKLENS_RECONCILE_SCHEDULE", Flag: "reconcile-schedule", Default: "1h",
+		Usage: "When to reconcile against Dwolla and check consistency: a duration or a cron expression (UTC); \"off\" disables it.",
+		apply: optionalScheduleSetting(func(c *Config) *string { return &c.ReconcileSchedule })},
+	{Env: "HOOKLENS_RECONCILE_WINDOW", Flag: "reconcile-window", Default: "24h",
+		Usage: "How far back reconciliation compares events and deliveries with Dwolla.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.ReconcileWindow }, time.Minute, 30*24*time.Hour)},
 	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
 		Usage: "How long shutdown waits for in-flight requests and work.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
@@ -235,6 +326,18 @@ func scheduleSetting(field func(*Config) *string) func(*Config, string) error {
 		}
 		*field(c) = v
 		return nil
+	}
+}
+
+// optionalScheduleSetting is scheduleSetting that also accepts "off".
+func optionalScheduleSetting(field func(*Config) *string) func(*Config, string) error {
+	inner := scheduleSetting(field)
+	return func(c *Config, v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "off") {
+			*field(c) = "off"
+			return nil
+		}
+		return inner(c, v)
 	}
 }
 
@@ -317,6 +420,9 @@ func (l *Loader) Load(lookup Lookup) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s %w", name, err))
 		}
 	}
+	if (c.DwollaKey == "") != (c.DwollaSecret == "") {
+		errs = append(errs, fmt.Errorf("DWOLLA_KEY and DWOLLA_SECRET must be set together"))
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -324,21 +430,32 @@ func (l *Loader) Load(lookup Lookup) (Config, error) {
 // sorted by variable name.
 func (c Config) Redacted() [][2]string {
 	values := map[string]string{
-		"HOOKLENS_ADDR":            c.Addr,
-		"HOOKLENS_PUBLIC_URL":      c.PublicURL,
-		"DATABASE_URL":             RedactURL(c.DatabaseURL),
-		"DWOLLA_WEBHOOK_SECRET":    maskList(c.WebhookSecrets),
-		"HOOKLENS_LOG_LEVEL":       strings.ToLower(c.LogLevel.String()),
-		"HOOKLENS_LOG_FORMAT":      c.LogFormat,
-		"HOOKLENS_MAX_BODY_BYTES":  strconv.FormatInt(c.MaxBodyBytes, 10),
-		"HOOKLENS_INGEST_TIMEOUT":  c.IngestTimeout.String(),
-		"HOOKLENS_ALLOWED_ORIGINS": strings.Join(c.AllowedOrigins, ","),
-		"HOOKLENS_SESSION_TTL":     c.SessionTTL.String(),
-		"HOOKLENS_SHUTDOWN_GRACE":  c.ShutdownGrace.String(),
-		"HOOKLENS_WORKERS":         strconv.Itoa(c.Workers),
-		"HOOKLENS_MAX_ATTEMPTS":    strconv.Itoa(c.MaxAttempts),
-		"HOOKLENS_STUCK_SWEEP":     c.StuckSweep,
-		"HOOKLENS_ABANDON_SWEEP":   c.AbandonSweep,
+		"HOOKLENS_ADDR":               c.Addr,
+		"HOOKLENS_PUBLIC_URL":         c.PublicURL,
+		"DATABASE_URL":                RedactURL(c.DatabaseURL),
+		"DWOLLA_WEBHOOK_SECRET":       maskList(c.WebhookSecrets),
+		"HOOKLENS_LOG_LEVEL":          strings.ToLower(c.LogLevel.String()),
+		"HOOKLENS_LOG_FORMAT":         c.LogFormat,
+		"HOOKLENS_MAX_BODY_BYTES":     strconv.FormatInt(c.MaxBodyBytes, 10),
+		"HOOKLENS_INGEST_TIMEOUT":     c.IngestTimeout.String(),
+		"HOOKLENS_ALLOWED_ORIGINS":    strings.Join(c.AllowedOrigins, ","),
+		"HOOKLENS_SESSION_TTL":        c.SessionTTL.String(),
+		"HOOKLENS_SHUTDOWN_GRACE":     c.ShutdownGrace.String(),
+		"HOOKLENS_WORKERS":            strconv.Itoa(c.Workers),
+		"HOOKLENS_MAX_ATTEMPTS":       strconv.Itoa(c.MaxAttempts),
+		"HOOKLENS_STUCK_SWEEP":        c.StuckSweep,
+		"HOOKLENS_ABANDON_SWEEP":      c.AbandonSweep,
+		"DWOLLA_ENV":                  c.DwollaEnv,
+		"DWOLLA_API_URL":              c.DwollaAPIURL,
+		"DWOLLA_KEY":                  maskSecret(c.DwollaKey),
+		"DWOLLA_SECRET":               maskSecret(c.DwollaSecret),
+		"DWOLLA_API_TIMEOUT":          c.DwollaAPITimeout.String(),
+		"DWOLLA_WEBHOOK_URL":          c.DwollaWebhookURL,
+		"DWOLLA_AUTO_REDELIVER":       strconv.FormatBool(c.DwollaAutoRedeliver),
+		"HOOKLENS_SYNC_SCHEDULE":      c.SyncSchedule,
+		"HOOKLENS_SYNC_WINDOW":        c.SyncWindow.String(),
+		"HOOKLENS_RECONCILE_SCHEDULE": c.ReconcileSchedule,
+		"HOOKLENS_RECONCILE_WINDOW":   c.ReconcileWindow.String(),
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {
@@ -366,6 +483,13 @@ func (c Config) LogValue() slog.Value {
 		attrs = append(attrs, slog.String(kv[0], kv[1]))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+func maskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "<set>"
 }
 
 func maskList(secrets []string) string {

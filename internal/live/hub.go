@@ -30,6 +30,10 @@ const (
 	StatusChanged  Kind = "status.changed"
 	// DefinitionsChanged tells every instance to reload journey definitions.
 	DefinitionsChanged Kind = "definitions.changed"
+	// SyncProgress carries a sync run's id when its counters change.
+	SyncProgress Kind = "sync.progress"
+	// ReconcileProgress carries a reconciliation run's id when it changes.
+	ReconcileProgress Kind = "reconcile.progress"
 )
 
 // Message is what the hub carries. IDs are entity ids; Keys, when set, run

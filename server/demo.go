@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/app"
+	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/config"
+	"github.com/hooklens/hooklens/internal/fakedwolla"
+	"github.com/hooklens/hooklens/internal/simulate"
+	"github.com/hooklens/hooklens/internal/web"
+)
+
+func init() {
+	register(command{
+		name:    "demo",
+		summary: "run hooklens with a fake Dwolla and live simulated traffic (a separate demo database)",
+		run:     demoCommand,
+	})
+}
+
+// demoCommand starts, on loopback: a fake Dwolla (dropping a few first
+// deliveries, as the real one sometimes fails to deliver), hooklens on a
+// separate demo database using the fake as its Dwolla API and subscribed
+// to its webhooks, a day of history imported through a sync, and the
+// simulator feeding live traffic until interrupted.
+func demoCommand(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "demo", "[--addr 127.0.0.1:8080] [--rate 5]")
+	addr := fs.String("addr", "127.0.0.1:8080", "address hooklens listens on")
+	fakeAddr := fs.String("fake-addr", "127.0.0.1:9090", "address the fake Dwolla listens on")
+	dataDir := fs.String("data", "./demo-data", "directory of the demo database (separate from ./data)")
+	rate := fs.Float64("rate", 4, "live events per second")
+	history := fs.Int("history", 3000, "events of the past day imported at start (0: none)")
+	drop := fs.Float64("drop", 0.03, "share of first deliveries the fake Dwolla loses, for reconciliation to find")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *rate <= 0 || *rate > 500 {
+		return errors.New("--rate must be between 0 and 500 events/s")
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	apiKey, apiSecret, hookSecret := web.NewID(), web.NewID(), web.NewID()
+	fake, err := fakedwolla.NewServer(*fakeAddr, fakedwolla.Options{
+		Key: apiKey, Secret: apiSecret, Seed: uint64(time.Now().UnixNano()),
+		Faults: fakedwolla.Faults{DropFirst: *drop},
+		Logger: log.With("component", "fake-dwolla"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting the fake Dwolla: %w", err)
+	}
+	defer fake.Close()
+
+	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+		return err
+	}
+	lookup, err := config.Environment(e.dir)
+	if err != nil {
+		return err
+	}
+	cfg, err := (&config.Loader{}).Load(func(key string) (string, bool) {
+		switch key {
+		case "HOOKLENS_ADDR":
+			return *addr, true
+		case "DATABASE_URL":
+			return filepath.Join(*dataDir, "hooklens.db"), true
+		case "DWOLLA_WEBHOOK_SECRET":
+			return hookSecret, true
+		case "DWOLLA_API_URL":
+			return fake.URL, true
+		case "DWOLLA_KEY":
+			return apiKey, true
+		case "DWOLLA_SECRET":
+			return apiSecret, true
+		case "HOOKLENS_RECONCILE_SCHEDULE":
+			return "2m", true
+		case "HOOKLENS_RECONCILE_WINDOW":
+			return "6h", true
+		case "HOOKLENS_SYNC_SCHEDULE":
+			return "off", true
+		case "HOOKLENS_LOG_LEVEL", "HOOKLENS_LOG_FORMAT":
+			return lookup(key)
+		}
+		return "", false
+	})
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, newLogger(e.stderr, cfg), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.DB.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	token, _, err := a.Auth.CreateToken(ctx, "demo admin "+time.Now().Format(time.DateTime), auth.RoleAdmin, nil)
+	if err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.Serve(ctx, ln) }()
+
+	gen, err := simulate.NewGenerator(simulate.Config{Seed: uint64(time.Now().UnixNano()), BaseURL: fake.URL, AccountID: fake.AccountID()})
+	if err != nil {
+		return err
+	}
+	if *history > 0 {
+		// A day of history, published before hooklens subscribes: it is in
+		// the fake's Events API only, and a sync imports it.
+		stream, err := gen.Stream(simulate.StreamOptions{
+			Rate:              float64(*history) / (24 * 3600),
+			Start:             time.Now().Add(-24 * time.Hour),
+			BusinessDayLength: 2 * time.Hour,
+		})
+		if err != nil {
+			return err
+		}
+		for i := 0; i < *history; i++ {
+			ev, err := stream.Next()
+			if err != nil {
+				return err
+			}
+			if ev.Created.After(time.Now()) {
+				break
+			}
+			if _, err := fake.Publish(ev.Body); err != nil {
+				return err
+			}
+		}
+	}
+	hookURL := "http://" + ln.Addr().String() + "/api/webhooks/dwolla/v2"
+	if _, err := fake.Subscribe(hookURL, hookSecret); err != nil {
+		return fmt.Errorf("subscribing hooklens to the fake Dwolla: %w", err)
+	}
+	if *history > 0 {
+		if _, err := a.StartSync(ctx, time.Now().Add(-25*time.Hour), "manual", "demo"); err != nil {
+			return fmt.Errorf("importing the history: %w", err)
+		}
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "\nhooklens demo is running.\n\n")
+	fmt.Fprintf(e.stdout, "  Dashboard:   %s/login#token=%s\n", base, token)
+	fmt.Fprintf(e.stdout, "  Admin token: %s\n", token)
+	fmt.Fprintf(e.stdout, "  GraphQL:     %s/graphql (playground: %s/playground)\n", base, base)
+	fmt.Fprintf(e.stdout, "  Fake Dwolla: %s (drops %.0f%% of first deliveries; reconciliation runs every 2 minutes)\n", fake.URL, 100**drop)
+	fmt.Fprintf(e.stdout, "  Database:    %s\n\n", cfg.DatabaseURL)
+	fmt.Fprintf(e.stdout, "Live traffic: %.1f events/s. Press Ctrl+C to stop.\n", *rate)
+
+	simErr := make(chan error, 1)
+	go func() {
+		_, err := simulate.Run(ctx, gen, simulate.RunOptions{
+			Stream: simulate.StreamOptions{Rate: *rate, DuplicateShare: 0.01, Shuffle: 4},
+			Sink:   simulate.NewFakeSink(fake.Fake),
+		})
+		simErr <- err
+	}()
+	select {
+	case err := <-serveErr:
+		return err
+	case err := <-simErr:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		return <-serveErr
+	}
+}
