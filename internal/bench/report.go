@@ -62,20 +62,20 @@ func WriteText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "VOID: %s\n", rep.VoidReason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tmachine cores\tgen lag p99 ms\tverdict\t")
+	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tCPU µs/req\tmachine cores\tgen lag p99 ms\tverdict\t")
 	for _, s := range rep.Steps {
 		l := s.Load
-		cores := "?"
+		cores, per := "?", "?"
 		if s.ServerCPUS >= 0 {
-			cores = fmt.Sprintf("%.2f", s.ServerCores)
+			cores, per = fmt.Sprintf("%.2f", s.ServerCores), fmt.Sprintf("%.0f", s.ServerCPUPerReqUS)
 		}
 		v := "held"
 		if !s.Pass {
 			v = "NOT HELD"
 		}
-		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.2f\t%.2f\t%s\t\n",
+		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%.2f\t%.2f\t%s\t\n",
 			s.Rate, l.Sent, l.Acked, s.EventsPerS, l.Ack.P50, l.Ack.P90, l.Ack.P99, l.Ack.Max,
-			l.Rejected+l.Errors+l.Timeouts, cores, s.MachineCores, l.Generator.DispatchLag.P99, v)
+			l.Rejected+l.Errors+l.Timeouts, cores, per, s.MachineCores, l.Generator.DispatchLag.P99, v)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -119,6 +119,10 @@ func WriteText(w io.Writer, rep *Report) error {
 	} else {
 		fmt.Fprintln(w, "Server: CPU and memory unknown (a server this run did not start)")
 	}
+	if m := rep.Metrics; m != nil {
+		fmt.Fprintf(w, "Batching: %.0f group commits of %.1f deliveries on average; %.0f pipeline batches of %.1f events, %.1f ms each on average\n",
+			m.IngestCommits, m.IngestBatchMean, m.PipelineBatches, m.PipelineBatchMean, m.PipelineBatchMS)
+	}
 	if b := rep.Baseline; b != nil {
 		fmt.Fprintf(w, "Baseline: raw batched inserts of the same rows reach %.0f requests/s (%d per transaction, %d writer(s)); ingest is %.0f%% of it\n",
 			b.RequestsPerS, b.Batch, b.Writers, 100*rep.BaselineShare)
@@ -145,7 +149,7 @@ func WriteText(w io.Writer, rep *Report) error {
 // mdRow is one scenario's line in BENCHMARKS.md.
 func mdRow(rep *Report) string {
 	m := rep.Main()
-	rate, p50, p99, maxv, evs, cores := "—", "—", "—", "—", "—", "—"
+	rate, p50, p99, maxv, evs, cores, per := "—", "—", "—", "—", "—", "—", "—"
 	if m != nil {
 		rate = fmt.Sprintf("%.0f", m.Rate)
 		evs = fmt.Sprintf("%.0f", m.EventsPerS)
@@ -154,6 +158,7 @@ func mdRow(rep *Report) string {
 		maxv = fmt.Sprintf("%.0f", m.Load.Ack.Max)
 		if m.ServerCPUS >= 0 {
 			cores = fmt.Sprintf("%.2f", m.ServerCores)
+			per = fmt.Sprintf("%.0f", m.ServerCPUPerReqUS)
 		}
 	}
 	ledger := "balances"
@@ -178,11 +183,11 @@ func mdRow(rep *Report) string {
 		}
 		targets = append(targets, mark+" "+tg.Name)
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d | %s | %s | %s | %s | %s |",
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d | %s | %s | %s | %s | %s | %s |",
 		rep.Name, rep.Kind, rate, evs, p50, p99, maxv, rep.EndToEnd.Latency.P50, rep.EndToEnd.Latency.P99,
-		notAcked, cores, rss, base, ledger, strings.Join(targets, "<br>"))
+		notAcked, cores, per, rss, base, ledger, strings.Join(targets, "<br>"))
 }
 
 // mdHeader heads the BENCHMARKS.md summary table.
-const mdHeader = `| scenario | db | rate/s | new events/s | ack p50 ms | ack p99 ms | ack max ms | receipt→processed p50 / p99 ms | not acked | server cores | peak RSS MB | raw-insert baseline req/s (ingest share) | ledger | targets |
-|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|`
+const mdHeader = `| scenario | db | rate/s | new events/s | ack p50 ms | ack p99 ms | ack max ms | receipt→processed p50 / p99 ms | not acked | server cores | server CPU µs/req | peak RSS MB | raw-insert baseline req/s (ingest share) | ledger | targets |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|`

@@ -95,9 +95,12 @@ type Step struct {
 	Why  string `json:"why,omitempty"`
 	// ServerCPUS is the server's CPU time during the step's sending
 	// (-1 when unknown); ServerCores divides it by the step's duration.
-	ServerCPUS    float64 `json:"serverCpuSeconds"`
-	ServerCores   float64 `json:"serverCores"`
-	GeneratorCPUS float64 `json:"generatorCpuSeconds"`
+	ServerCPUS  float64 `json:"serverCpuSeconds"`
+	ServerCores float64 `json:"serverCores"`
+	// ServerCPUPerReqUS is server CPU microseconds per request sent: a
+	// cost that other work on the machine barely changes.
+	ServerCPUPerReqUS float64 `json:"serverCpuPerRequestUs"`
+	GeneratorCPUS     float64 `json:"generatorCpuSeconds"`
 	// MachineCores is how many cores the whole machine kept busy during
 	// the step: server, generator, database, and anything else running.
 	MachineCores float64 `json:"machineCores"`
@@ -134,8 +137,10 @@ type Report struct {
 	Ledger     Ledger   `json:"ledger"`
 	EndToEnd   EndToEnd `json:"endToEnd"`
 	// Server is nil when unknown (a --target run).
-	Server   *ServerStats `json:"server"`
-	Baseline *Baseline    `json:"baseline,omitempty"`
+	Server *ServerStats `json:"server"`
+	// Metrics are the server's batching counters (nil when unreadable).
+	Metrics  *ServerMetrics `json:"serverMetrics,omitempty"`
+	Baseline *Baseline      `json:"baseline,omitempty"`
 	// BaselineShare is Throughput as a share of the baseline's rate.
 	BaselineShare float64 `json:"baselineShare,omitempty"`
 	// Void is true when the ledger does not balance: the numbers mean
@@ -314,6 +319,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		s := Step{Rate: t.Rate, Load: res, ServerCPUS: -1, GeneratorCPUS: (genAfter.CPU - genBefore.CPU).Seconds()}
 		if srv != nil {
 			s.ServerCPUS = cpu.Seconds()
+			if res.Sent > 0 {
+				s.ServerCPUPerReqUS = float64(cpu.Microseconds()) / float64(res.Sent)
+			}
 			if res.ElapsedS > 0 {
 				s.ServerCores = s.ServerCPUS / res.ElapsedS
 			}
@@ -422,6 +430,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		say("ledger %s; %d of %d acknowledged events processed, receipt → processed p50 %.0f ms, p99 %.0f ms (drained in %.1fs)",
 			map[bool]string{true: "balances", false: "DOES NOT BALANCE: " + rep.Ledger.Reason}[rep.Ledger.Balanced],
 			rep.EndToEnd.Processed, rep.Ledger.UniqueAcked, rep.EndToEnd.Latency.P50, rep.EndToEnd.Latency.P99, drain.Seconds())
+	}
+	if m, err := scrapeMetrics(ctx, baseURL); err == nil {
+		rep.Metrics = m
 	}
 	if srv != nil {
 		st, err := srv.Stat()
