@@ -149,6 +149,7 @@ type testBundle struct {
 	clock *clock
 	rx    *receiver
 	reg   *prometheus.Registry
+	logs  *syncBuffer // everything the service logged
 }
 
 type setupOptions struct {
@@ -158,7 +159,7 @@ type setupOptions struct {
 func setup(t *testing.T, db *store.DB, so ...setupOptions) *testBundle {
 	t.Helper()
 	b := &testBundle{db: db, facts: &fakeFacts{}, hub: live.NewHub("test"), clock: &clock{t: t0},
-		rx: newReceiver(t), reg: prometheus.NewRegistry()}
+		rx: newReceiver(t), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	b.facts.status.Breaker = "closed"
 	opts := alert.Options{BaseURL: "https://hooklens.example.com/", Timeout: 2 * time.Second,
 		Backoff: 10 * time.Millisecond, Registerer: b.reg, Now: b.clock.Now}
@@ -172,7 +173,8 @@ func setup(t *testing.T, db *store.DB, so ...setupOptions) *testBundle {
 		}
 		opts.AllowedHosts = o.AllowedHosts
 	}
-	svc, err := alert.New(db, b.facts, identitySealer{}, b.hub, testLogger(t), opts)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, b.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := alert.New(db, b.facts, identitySealer{}, b.hub, log, opts)
 	require.NoError(t, err)
 	b.svc = svc
 	t.Cleanup(func() {
@@ -183,8 +185,22 @@ func setup(t *testing.T, db *store.DB, so ...setupOptions) *testBundle {
 	return b
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type testWriter struct{ t *testing.T }
@@ -251,4 +267,8 @@ func requireField(t *testing.T, err error, field string) {
 	require.True(t, ok, "not a user error: %v", err)
 	require.Equal(t, usererr.Invalid, ue.Kind, "%v", err)
 	require.Equal(t, field, ue.Field, "%v", err)
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
