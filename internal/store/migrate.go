@@ -61,6 +61,36 @@ var extraSQL = []extra{
 		postgres: `CREATE TABLE IF NOT EXISTS hooklens_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
 		sqlite:   `CREATE TABLE IF NOT EXISTS hooklens_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
 	},
+	// The audit trail is append-only (internal/audit): refuse UPDATE, DELETE
+	// and TRUNCATE outright. Whoever disables the triggers is still caught by
+	// the hash chain.
+	{
+		name: "audit_logs append-only function",
+		postgres: `CREATE OR REPLACE FUNCTION hooklens_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$`,
+	},
+	{
+		name: "audit_logs append-only triggers",
+		postgres: `DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audit_logs_append_only' AND tgrelid = 'audit_logs'::regclass) THEN
+    CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE ON audit_logs
+      FOR EACH ROW EXECUTE FUNCTION hooklens_audit_append_only();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audit_logs_no_truncate' AND tgrelid = 'audit_logs'::regclass) THEN
+    CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON audit_logs
+      FOR EACH STATEMENT EXECUTE FUNCTION hooklens_audit_append_only();
+  END IF;
+END $$`,
+		sqlite: `CREATE TRIGGER IF NOT EXISTS audit_logs_no_update BEFORE UPDATE ON audit_logs
+BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: UPDATE refused'); END`,
+	},
+	{
+		name: "audit_logs no delete (sqlite)",
+		sqlite: `CREATE TRIGGER IF NOT EXISTS audit_logs_no_delete BEFORE DELETE ON audit_logs
+BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: DELETE refused'); END`,
+	},
 }
 
 // Migrate brings the schema up to date: ent's tables, then the extras, then
