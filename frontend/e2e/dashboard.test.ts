@@ -195,6 +195,17 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await page.getByTestId("definition").first().waitFor();
     assert.equal(await page.getByTestId("definition").count(), api.journeyDefinitions.length);
     await shot("journey-definitions");
+
+    // An admin writes a new definition, checks it with the server, saves it.
+    await page.getByRole("button", { name: "New definition" }).click();
+    const editor = page.getByLabel("Definition (JSON)");
+    const spec = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+    await editor.fill(JSON.stringify({ ...spec, key: "e2e_transfer", name: "E2E transfer" }, null, 2));
+    await page.getByRole("button", { name: "Validate" }).click();
+    await page.getByTestId("definition-editor").getByText("Valid.").waitFor();
+    await page.getByRole("button", { name: "Create definition" }).click();
+    await page.getByTestId("definition-editor").getByText(/^Saved\./).waitFor();
+    await page.getByTestId("definition").filter({ hasText: "E2E transfer" }).waitFor();
   });
 
   it("replays the events matching the filters as a job", async () => {

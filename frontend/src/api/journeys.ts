@@ -198,6 +198,50 @@ export const RestoreJourneyDefinitionMutation = graphql(`
   }
 `);
 
+export const ValidateJourneyDefinitionQuery = graphql(`
+  query ValidateJourneyDefinition($input: JourneyDefinitionInput!) {
+    validateJourneyDefinition(input: $input) {
+      valid
+      errors
+      warnings
+    }
+  }
+`);
+
+export const CreateJourneyDefinitionMutation = graphql(`
+  mutation CreateJourneyDefinition($input: JourneyDefinitionInput!) {
+    createJourneyDefinition(input: $input) {
+      definition {
+        id
+        key
+        version
+      }
+      warnings
+    }
+  }
+`);
+
+export const UpdateJourneyDefinitionMutation = graphql(`
+  mutation UpdateJourneyDefinition($input: JourneyDefinitionInput!) {
+    updateJourneyDefinition(input: $input) {
+      definition {
+        id
+        key
+        version
+      }
+      warnings
+    }
+  }
+`);
+
+export function useCreateJourneyDefinition() {
+  return useMutation(CreateJourneyDefinitionMutation);
+}
+
+export function useUpdateJourneyDefinition() {
+  return useMutation(UpdateJourneyDefinitionMutation);
+}
+
 export function useJourneyDefinitions() {
   const [result, reexecute] = useQuery({ query: JourneyDefinitionsQuery, requestPolicy: "cache-and-network" });
   return {

@@ -27,6 +27,9 @@ type Documents = {
     "\n  subscription JourneyStuck($definition: String) {\n    journeyStuck(definition: $definition) {\n      ...JourneyListItem\n    }\n  }\n": typeof types.JourneyStuckDocument,
     "\n  mutation SetJourneyDefinitionEnabled($key: String!, $enabled: Boolean!) {\n    setJourneyDefinitionEnabled(key: $key, enabled: $enabled) {\n      id\n      enabled\n      version\n    }\n  }\n": typeof types.SetJourneyDefinitionEnabledDocument,
     "\n  mutation RestoreJourneyDefinition($key: String!) {\n    restoreJourneyDefinition(key: $key) {\n      id\n      version\n      customized\n    }\n  }\n": typeof types.RestoreJourneyDefinitionDocument,
+    "\n  query ValidateJourneyDefinition($input: JourneyDefinitionInput!) {\n    validateJourneyDefinition(input: $input) {\n      valid\n      errors\n      warnings\n    }\n  }\n": typeof types.ValidateJourneyDefinitionDocument,
+    "\n  mutation CreateJourneyDefinition($input: JourneyDefinitionInput!) {\n    createJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n": typeof types.CreateJourneyDefinitionDocument,
+    "\n  mutation UpdateJourneyDefinition($input: JourneyDefinitionInput!) {\n    updateJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n": typeof types.UpdateJourneyDefinitionDocument,
     "\n  subscription EventReceived($topics: [String!]) {\n    eventReceived(topics: $topics) {\n      ...EventListItem\n    }\n  }\n": typeof types.EventReceivedDocument,
     "\n  subscription EventProcessed($topics: [String!]) {\n    eventProcessed(topics: $topics) {\n      ...EventListItem\n    }\n  }\n": typeof types.EventProcessedDocument,
     "\n  fragment SystemStatusFields on SystemStatus {\n    breaker\n    queueDepth\n    processing\n    deadLettered\n    oldestQueuedAt\n    oldestQueuedAgeSeconds\n    workersBusy\n    workers\n    eventsInPerSecond\n    eventsOutPerSecond\n    measuredAt\n    instance\n    schedulerLeader\n    liveSubscribers\n  }\n": typeof types.SystemStatusFieldsFragmentDoc,
@@ -56,6 +59,9 @@ const documents: Documents = {
     "\n  subscription JourneyStuck($definition: String) {\n    journeyStuck(definition: $definition) {\n      ...JourneyListItem\n    }\n  }\n": types.JourneyStuckDocument,
     "\n  mutation SetJourneyDefinitionEnabled($key: String!, $enabled: Boolean!) {\n    setJourneyDefinitionEnabled(key: $key, enabled: $enabled) {\n      id\n      enabled\n      version\n    }\n  }\n": types.SetJourneyDefinitionEnabledDocument,
     "\n  mutation RestoreJourneyDefinition($key: String!) {\n    restoreJourneyDefinition(key: $key) {\n      id\n      version\n      customized\n    }\n  }\n": types.RestoreJourneyDefinitionDocument,
+    "\n  query ValidateJourneyDefinition($input: JourneyDefinitionInput!) {\n    validateJourneyDefinition(input: $input) {\n      valid\n      errors\n      warnings\n    }\n  }\n": types.ValidateJourneyDefinitionDocument,
+    "\n  mutation CreateJourneyDefinition($input: JourneyDefinitionInput!) {\n    createJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n": types.CreateJourneyDefinitionDocument,
+    "\n  mutation UpdateJourneyDefinition($input: JourneyDefinitionInput!) {\n    updateJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n": types.UpdateJourneyDefinitionDocument,
     "\n  subscription EventReceived($topics: [String!]) {\n    eventReceived(topics: $topics) {\n      ...EventListItem\n    }\n  }\n": types.EventReceivedDocument,
     "\n  subscription EventProcessed($topics: [String!]) {\n    eventProcessed(topics: $topics) {\n      ...EventListItem\n    }\n  }\n": types.EventProcessedDocument,
     "\n  fragment SystemStatusFields on SystemStatus {\n    breaker\n    queueDepth\n    processing\n    deadLettered\n    oldestQueuedAt\n    oldestQueuedAgeSeconds\n    workersBusy\n    workers\n    eventsInPerSecond\n    eventsOutPerSecond\n    measuredAt\n    instance\n    schedulerLeader\n    liveSubscribers\n  }\n": types.SystemStatusFieldsFragmentDoc,
@@ -138,6 +144,18 @@ export function graphql(source: "\n  mutation SetJourneyDefinitionEnabled($key: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RestoreJourneyDefinition($key: String!) {\n    restoreJourneyDefinition(key: $key) {\n      id\n      version\n      customized\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreJourneyDefinition($key: String!) {\n    restoreJourneyDefinition(key: $key) {\n      id\n      version\n      customized\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ValidateJourneyDefinition($input: JourneyDefinitionInput!) {\n    validateJourneyDefinition(input: $input) {\n      valid\n      errors\n      warnings\n    }\n  }\n"): (typeof documents)["\n  query ValidateJourneyDefinition($input: JourneyDefinitionInput!) {\n    validateJourneyDefinition(input: $input) {\n      valid\n      errors\n      warnings\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateJourneyDefinition($input: JourneyDefinitionInput!) {\n    createJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n"): (typeof documents)["\n  mutation CreateJourneyDefinition($input: JourneyDefinitionInput!) {\n    createJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateJourneyDefinition($input: JourneyDefinitionInput!) {\n    updateJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateJourneyDefinition($input: JourneyDefinitionInput!) {\n    updateJourneyDefinition(input: $input) {\n      definition {\n        id\n        key\n        version\n      }\n      warnings\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

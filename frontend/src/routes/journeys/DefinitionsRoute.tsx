@@ -8,6 +8,7 @@ import { useJourneyDefinitions, useRestoreJourneyDefinition, useSetJourneyDefini
 import { useIsAdmin } from "../../api/sessionContext";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
+import { DefinitionEditor, newDefinitionTemplate, specToInputText } from "./DefinitionEditor";
 import type { JourneyDefinitionsQuery } from "../../gql/graphql";
 
 type Definition = JourneyDefinitionsQuery["journeyDefinitions"][number];
@@ -28,6 +29,7 @@ function DefinitionCard({ d, admin, onChanged }: { d: Definition; admin: boolean
   const [{ fetching: restoring }, restore] = useRestoreJourneyDefinition();
   const [error, setError] = useState<ApiError | null>(null);
   const [confirmRestore, setConfirmRestore] = useState(false);
+  const [editing, setEditing] = useState(false);
   return (
     <section className="card definition" aria-labelledby={`def-${d.key}`} data-testid="definition">
       <header className="definition-head">
@@ -53,6 +55,9 @@ function DefinitionCard({ d, admin, onChanged }: { d: Definition; admin: boolean
             >
               {d.enabled ? "Disable" : "Enable"}
             </button>
+            <button type="button" className="button" onClick={() => setEditing((e) => !e)} aria-expanded={editing}>
+              Edit
+            </button>
             {d.builtin && d.customized && (
               <button type="button" className="button" onClick={() => setConfirmRestore(true)}>
                 Restore as shipped
@@ -63,6 +68,7 @@ function DefinitionCard({ d, admin, onChanged }: { d: Definition; admin: boolean
       </header>
       {d.description && <p>{d.description}</p>}
       {error && <ErrorState error={error} title="Could not change the definition" />}
+      {editing && <DefinitionEditor initial={specToInputText(d.spec)} mode="update" onSaved={onChanged} onCancel={() => setEditing(false)} />}
       <dl className="fields">
         <dt>Correlated by</dt>
         <dd>
@@ -132,14 +138,26 @@ function DefinitionCard({ d, admin, onChanged }: { d: Definition; admin: boolean
 export function DefinitionsRoute() {
   const admin = useIsAdmin();
   const { definitions, loaded, fetching, error, refresh } = useJourneyDefinitions();
+  const [creating, setCreating] = useState(false);
   if (error) return <ErrorState error={error} title="Could not load the journey definitions" onRetry={refresh} />;
   if (!loaded && fetching) return <Loading label="Loading definitions…" />;
   if (definitions.length === 0) return <EmptyState title="No journey definitions." />;
   return (
     <div className="definitions-page">
-      <p>
+      <p className="row-actions">
         <Link to="/journeys">← Journeys</Link>
+        {admin && !creating && (
+          <button type="button" className="button" onClick={() => setCreating(true)}>
+            New definition
+          </button>
+        )}
       </p>
+      {creating && (
+        <section className="card" aria-label="New definition">
+          <h2>New definition</h2>
+          <DefinitionEditor initial={newDefinitionTemplate} mode="create" onSaved={refresh} onCancel={() => setCreating(false)} />
+        </section>
+      )}
       {definitions.map((d) => (
         <DefinitionCard key={d.key} d={d} admin={admin} onChanged={refresh} />
       ))}
