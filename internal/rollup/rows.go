@@ -29,3 +29,20 @@ func Columns() []string { return append([]string(nil), counterColumns...) }
 
 // Values returns the counters in Columns order.
 func (d *Delta) Values() []any { return d.values() }
+
+// Fields returns pointers to the counters in Columns order, for scanning
+// sums of rollup rows into a Delta.
+func (d *Delta) Fields() []any {
+	f := []any{&d.Received, &d.ReceivedSync, &d.Deliveries, &d.Duplicates, &d.Rejected, &d.BadSignature,
+		&d.Processed, &d.DeadLettered, &d.Retried, &d.ProcCount, &d.ProcSumMS, &d.LagCount, &d.LagSumMS}
+	for i := range d.Proc {
+		f = append(f, &d.Proc[i])
+	}
+	for i := range d.Lag {
+		f = append(f, &d.Lag[i])
+	}
+	return f
+}
+
+// Add adds o to d.
+func (d *Delta) Add(o *Delta) { d.add(o) }

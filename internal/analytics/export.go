@@ -1,0 +1,672 @@
+package analytics
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/usererr"
+)
+
+// Export types and formats.
+const (
+	ExportEvents   = "events"
+	ExportJourneys = "journeys"
+
+	FormatCSV    = "csv"
+	FormatJSON   = "json"
+	FormatNDJSON = "ndjson"
+)
+
+// exportPage is how many rows one keyset query reads; the writer is
+// flushed after each page.
+const exportPage = 2000
+
+// EventExportFilter selects events to export. Set filters combine with
+// AND, like the GraphQL WebhookEventWhereInput they mirror.
+type EventExportFilter struct {
+	// From and To bound received_at; CreatedFrom and CreatedTo bound
+	// Dwolla's created time. Zero is unbounded.
+	From, To               time.Time
+	CreatedFrom, CreatedTo time.Time
+	// Topics, TopicPrefix and Families select topics as in EventFilter.
+	Topics      []string
+	TopicPrefix string
+	Families    []string
+	// ResourceType, ResourceID, CustomerID and CorrelationID match exactly
+	// (ids case-insensitively: they are stored lower-cased).
+	ResourceType  string
+	ResourceID    string
+	CustomerID    string
+	CorrelationID string
+	// States keeps processing states (queued, processing, processed,
+	// failed); Sources keeps webhook, sync and/or reconcile.
+	States  []string
+	Sources []string
+}
+
+// ExportRequest says what to export and how.
+type ExportRequest struct {
+	// Type is ExportEvents or ExportJourneys; Format is FormatCSV,
+	// FormatJSON (one array) or FormatNDJSON (one object per line).
+	Type, Format string
+	Events       EventExportFilter
+	Journeys     JourneyFilter
+	// IncludePayload adds each event's body, decoded (and decrypted): as
+	// JSON in JSON formats, as text in CSV.
+	IncludePayload bool
+	// Unsafe turns off the CSV formula-injection defence (see csvWriter).
+	Unsafe bool
+	// Limit caps the rows exported; 0 exports every match.
+	Limit int
+}
+
+// Validate checks the request.
+func (r *ExportRequest) Validate() error {
+	switch r.Type {
+	case ExportEvents, ExportJourneys:
+	default:
+		return usererr.Field("type", "type must be events or journeys")
+	}
+	switch r.Format {
+	case FormatCSV, FormatJSON, FormatNDJSON:
+	default:
+		return usererr.Field("format", "format must be csv, json or ndjson")
+	}
+	if r.Limit < 0 {
+		return usererr.Field("limit", "limit must not be negative")
+	}
+	if r.Type == ExportJourneys {
+		return r.Journeys.validate()
+	}
+	e := &r.Events
+	for _, st := range e.States {
+		if !contains([]string{"queued", "processing", "processed", "failed"}, st) {
+			return usererr.Field("state", "unknown processing state %q (want queued, processing, processed or failed)", st)
+		}
+	}
+	for _, src := range e.Sources {
+		if !contains([]string{"webhook", "sync", "reconcile"}, src) {
+			return usererr.Field("source", "unknown source %q (want webhook, sync or reconcile)", src)
+		}
+	}
+	if !e.From.IsZero() && !e.To.IsZero() && !e.From.Before(e.To) {
+		return usererr.Field("from", "from must be before to")
+	}
+	return nil
+}
+
+// ContentType is the media type of the export's body.
+func (r *ExportRequest) ContentType() string {
+	switch r.Format {
+	case FormatCSV:
+		return "text/csv; charset=utf-8"
+	case FormatNDJSON:
+		return "application/x-ndjson"
+	}
+	return "application/json"
+}
+
+// Filename names the export's file: hooklens-events-20261129T080500Z.csv.
+func (r *ExportRequest) Filename(now time.Time) string {
+	return fmt.Sprintf("hooklens-%s-%s.%s", r.Type, now.UTC().Format("20060102T150405Z"), r.Format)
+}
+
+// value is one cell of an exported row.
+type value struct {
+	kind byte // 's' text, 'i' integer, 'f' float, 't' time, 'b' bool, 'n' null, 'j' raw JSON
+	s    string
+	i    int64
+	f    float64
+	t    time.Time
+	b    bool
+	j    []byte
+}
+
+func text(s sql.NullString) value {
+	if !s.Valid {
+		return value{kind: 'n'}
+	}
+	return value{kind: 's', s: s.String}
+}
+
+func nullTime(v any) (value, error) {
+	t, err := store.ScanTime(v)
+	if err != nil {
+		return value{}, err
+	}
+	if t.IsZero() {
+		return value{kind: 'n'}, nil
+	}
+	return value{kind: 't', t: t}, nil
+}
+
+func nullFloat(f sql.NullFloat64) value {
+	if !f.Valid {
+		return value{kind: 'n'}
+	}
+	return value{kind: 'f', f: f.Float64}
+}
+
+// source pages through one export's rows in keyset order.
+type source interface {
+	columns() []string
+	// next reads the page after the last row read, at most n rows.
+	next(ctx context.Context, n int) ([][]value, error)
+}
+
+// Export streams the rows req selects to w, page by page, calling flush
+// after each page (to push them to an HTTP client). Rows are read with
+// keyset pagination on the read pool, so a million rows never sit in
+// memory. It returns the rows written.
+func (s *Service) Export(ctx context.Context, w io.Writer, req ExportRequest, flush func() error) (int, error) {
+	if err := req.Validate(); err != nil {
+		return 0, err
+	}
+	var src source
+	if req.Type == ExportEvents {
+		src = &eventSource{s: s, f: req.Events, payload: req.IncludePayload}
+	} else {
+		src = &journeySource{s: s, f: req.Journeys}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := newRowEncoder(bw, req.Format, src.columns(), !req.Unsafe)
+	enc.begin()
+	n := 0
+	for {
+		size := exportPage
+		if req.Limit > 0 {
+			size = min(size, req.Limit-n)
+			if size == 0 {
+				break
+			}
+		}
+		rows, err := src.next(ctx, size)
+		if err != nil {
+			return n, err
+		}
+		for _, r := range rows {
+			enc.row(r)
+		}
+		n += len(rows)
+		s.m.rows.WithLabelValues(req.Type, req.Format).Add(float64(len(rows)))
+		if len(rows) < size {
+			break
+		}
+		if err := bw.Flush(); err != nil {
+			return n, fmt.Errorf("writing the export: %w", err)
+		}
+		if flush != nil {
+			if err := flush(); err != nil {
+				return n, fmt.Errorf("writing the export: %w", err)
+			}
+		}
+	}
+	enc.end()
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("writing the export: %w", err)
+	}
+	if flush != nil {
+		if err := flush(); err != nil {
+			return n, fmt.Errorf("writing the export: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// rowEncoder writes rows in one format.
+type rowEncoder struct {
+	w      *bufio.Writer
+	format string
+	cols   []string
+	text   []bool
+	csv    csvWriter
+	rows   int
+	buf    []byte
+	scr    bytes.Buffer
+}
+
+func newRowEncoder(w *bufio.Writer, format string, cols []string, safe bool) *rowEncoder {
+	return &rowEncoder{w: w, format: format, cols: cols, csv: csvWriter{w: w, safe: safe}}
+}
+
+func (e *rowEncoder) begin() {
+	switch e.format {
+	case FormatCSV:
+		for i, c := range e.cols {
+			e.csv.field(i, c, false)
+		}
+		e.csv.end()
+	case FormatJSON:
+		e.w.WriteByte('[')
+	}
+}
+
+func (e *rowEncoder) end() {
+	if e.format == FormatJSON {
+		if e.rows > 0 {
+			e.w.WriteByte('\n')
+		}
+		e.w.WriteString("]\n")
+	}
+}
+
+func (e *rowEncoder) row(r []value) {
+	defer func() { e.rows++ }()
+	if e.format == FormatCSV {
+		for i, v := range r {
+			e.csv.field(i, e.csvText(v), v.kind == 's' || v.kind == 'j')
+		}
+		e.csv.end()
+		return
+	}
+	b := e.buf[:0]
+	if e.format == FormatJSON {
+		if e.rows > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+	}
+	b = append(b, '{')
+	for i, v := range r {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, e.cols[i])
+		b = append(b, ':')
+		b = e.appendJSON(b, v)
+	}
+	b = append(b, '}')
+	if e.format == FormatNDJSON {
+		b = append(b, '\n')
+	}
+	e.w.Write(b)
+	e.buf = b
+}
+
+func (e *rowEncoder) csvText(v value) string {
+	switch v.kind {
+	case 's':
+		return v.s
+	case 'i':
+		return strconv.FormatInt(v.i, 10)
+	case 'f':
+		return strconv.FormatFloat(v.f, 'f', -1, 64)
+	case 't':
+		return v.t.UTC().Format(time.RFC3339Nano)
+	case 'b':
+		return strconv.FormatBool(v.b)
+	case 'j':
+		return string(v.j)
+	}
+	return ""
+}
+
+func (e *rowEncoder) appendJSON(b []byte, v value) []byte {
+	switch v.kind {
+	case 's':
+		return appendJSONString(b, v.s)
+	case 'i':
+		return strconv.AppendInt(b, v.i, 10)
+	case 'f':
+		return strconv.AppendFloat(b, v.f, 'f', -1, 64)
+	case 't':
+		b = append(b, '"')
+		b = v.t.UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	case 'b':
+		return strconv.AppendBool(b, v.b)
+	case 'j':
+		// A payload that is JSON is embedded compacted (so NDJSON stays one
+		// line per row); anything else becomes a string.
+		e.scr.Reset()
+		if json.Compact(&e.scr, v.j) == nil {
+			return append(b, e.scr.Bytes()...)
+		}
+		return appendJSONString(b, string(v.j))
+	}
+	return append(b, "null"...)
+}
+
+// appendJSONString appends s as a JSON string (RFC 8259): quotes,
+// backslashes and control characters escaped, invalid UTF-8 replaced.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// eventSource pages through events by (received_at, id).
+type eventSource struct {
+	s       *Service
+	f       EventExportFilter
+	payload bool
+	started bool
+	lastAt  time.Time
+	lastID  int64
+	where   []string
+	args    []any
+	empty   bool
+}
+
+var eventColumns = []string{"id", "eventId", "topic", "headerTopic", "resourceType", "resourceId", "customerId", "accountId",
+	"correlationId", "createdAt", "receivedAt", "source", "deliveryCount", "processingState", "attempts", "processedAt",
+	"processingDurationMs", "lastError", "bodySha256", "bodySize"}
+
+func (es *eventSource) columns() []string {
+	if es.payload {
+		return append(slices.Clone(eventColumns), "payload")
+	}
+	return eventColumns
+}
+
+// filter builds the WHERE clause once.
+func (es *eventSource) filter() {
+	f := es.f
+	add := func(cond string, args ...any) {
+		es.where = append(es.where, cond)
+		es.args = append(es.args, args...)
+	}
+	if !f.From.IsZero() {
+		add("received_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("received_at < ?", f.To.UTC())
+	}
+	if !f.CreatedFrom.IsZero() {
+		add("created_at >= ?", f.CreatedFrom.UTC())
+	}
+	if !f.CreatedTo.IsZero() {
+		add("created_at < ?", f.CreatedTo.UTC())
+	}
+	topics := f.Topics
+	if len(f.Families) > 0 {
+		var fam []string
+		for _, t := range dwolla.Topics() {
+			if slices.Contains(f.Families, t.Family) && (len(topics) == 0 || slices.Contains(topics, t.Name)) {
+				fam = append(fam, t.Name)
+			}
+		}
+		if len(fam) == 0 {
+			es.empty = true
+		}
+		topics = fam
+	}
+	if len(topics) > 0 {
+		cond := "topic IN (" + placeholders(len(topics)) + ")"
+		var args []any
+		for _, t := range topics {
+			args = append(args, t)
+		}
+		add(cond, args...)
+	}
+	if f.TopicPrefix != "" {
+		// substr, not LIKE: "_" is a LIKE wildcard and every topic has one.
+		add("substr(topic, 1, "+strconv.Itoa(len(f.TopicPrefix))+") = ?", f.TopicPrefix)
+	}
+	if f.ResourceType != "" {
+		add("resource_type = ?", f.ResourceType)
+	}
+	if f.ResourceID != "" {
+		add("resource_id = ?", strings.ToLower(f.ResourceID))
+	}
+	if f.CustomerID != "" {
+		add("customer_id = ?", strings.ToLower(f.CustomerID))
+	}
+	if f.CorrelationID != "" {
+		add("correlation_id = ?", f.CorrelationID)
+	}
+	if len(f.States) > 0 {
+		args := make([]any, len(f.States))
+		for i, st := range f.States {
+			args[i] = st
+		}
+		add("processing_state IN ("+placeholders(len(f.States))+")", args...)
+	}
+	if len(f.Sources) > 0 {
+		args := make([]any, len(f.Sources))
+		for i, src := range f.Sources {
+			args[i] = src
+		}
+		add("source IN ("+placeholders(len(f.Sources))+")", args...)
+	}
+}
+
+func (es *eventSource) next(ctx context.Context, n int) ([][]value, error) {
+	if !es.started {
+		es.filter()
+		es.started = true
+	}
+	if es.empty {
+		return nil, nil
+	}
+	where, args := slices.Clone(es.where), slices.Clone(es.args)
+	if !es.lastAt.IsZero() {
+		where = append(where, "received_at >= ? AND (received_at > ? OR id > ?)")
+		args = append(args, es.lastAt, es.lastAt, es.lastID)
+	}
+	cols := `id, event_id, topic, header_topic, resource_type, resource_id, customer_id, account_id, correlation_id,
+		created_at, received_at, source, delivery_count, processing_state, attempts, processed_at, processing_duration_ms,
+		last_error, body_sha256, body_size`
+	if es.payload {
+		cols += ", body_encoding, body"
+	}
+	q := "SELECT " + cols + " FROM webhook_events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY received_at, id LIMIT " + strconv.Itoa(n)
+	rows, err := es.s.db.Read.QueryContext(ctx, es.s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading events to export: %w", err)
+	}
+	defer rows.Close()
+	var out [][]value
+	for rows.Next() {
+		var id, deliveries, attempts, size int64
+		var eventID, topic, source, state, sha string
+		var header, rtype, rid, cid, acct, corr, lastErr sql.NullString
+		var created, received, processed any
+		var dur sql.NullFloat64
+		var encoding string
+		var body []byte
+		dest := []any{&id, &eventID, &topic, &header, &rtype, &rid, &cid, &acct, &corr, &created, &received, &source,
+			&deliveries, &state, &attempts, &processed, &dur, &lastErr, &sha, &size}
+		if es.payload {
+			dest = append(dest, &encoding, &body)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("reading events to export: %w", err)
+		}
+		rec, err := store.ScanTime(received)
+		if err != nil {
+			return nil, err
+		}
+		cv, err := nullTime(created)
+		if err != nil {
+			return nil, err
+		}
+		pv, err := nullTime(processed)
+		if err != nil {
+			return nil, err
+		}
+		row := []value{
+			{kind: 'i', i: id}, {kind: 's', s: eventID}, {kind: 's', s: topic}, text(header), text(rtype), text(rid),
+			text(cid), text(acct), text(corr), cv, {kind: 't', t: rec}, {kind: 's', s: source},
+			{kind: 'i', i: deliveries}, {kind: 's', s: state}, {kind: 'i', i: attempts}, pv, nullFloat(dur),
+			text(lastErr), {kind: 's', s: sha}, {kind: 'i', i: size},
+		}
+		if es.payload {
+			raw, err := es.s.open(encoding, body)
+			if err != nil {
+				return nil, fmt.Errorf("decoding the body of event %s: %w", eventID, err)
+			}
+			row = append(row, value{kind: 'j', j: raw})
+		}
+		out = append(out, row)
+		es.lastAt, es.lastID = rec, id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading events to export: %w", err)
+	}
+	return out, nil
+}
+
+// journeySource pages through journeys by (started_at, id).
+type journeySource struct {
+	s       *Service
+	f       JourneyFilter
+	started bool
+	lastAt  time.Time
+	lastID  int64
+	where   []string
+	args    []any
+}
+
+var journeyColumns = []string{"id", "definition", "correlationKey", "status", "currentStep", "currentStepName", "progress",
+	"startedAt", "lastEventAt", "endedAt", "durationMs", "failedAfterSuccess", "stuckSince", "eventCount", "customerId",
+	"resourceId", "note"}
+
+func (js *journeySource) columns() []string { return journeyColumns }
+
+func (js *journeySource) filter() {
+	f := js.f
+	add := func(cond string, args ...any) {
+		js.where = append(js.where, cond)
+		js.args = append(js.args, args...)
+	}
+	if !f.From.IsZero() {
+		add("started_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("started_at < ?", f.To.UTC())
+	}
+	if len(f.Definitions) > 0 {
+		args := make([]any, len(f.Definitions))
+		for i, d := range f.Definitions {
+			args[i] = d
+		}
+		add("definition_key IN ("+placeholders(len(f.Definitions))+")", args...)
+	}
+	if len(f.Statuses) > 0 {
+		args := make([]any, len(f.Statuses))
+		for i, st := range f.Statuses {
+			args[i] = st
+		}
+		add("status IN ("+placeholders(len(f.Statuses))+")", args...)
+	}
+	if f.CustomerID != "" {
+		add("customer_id = ?", strings.ToLower(f.CustomerID))
+	}
+}
+
+func (js *journeySource) next(ctx context.Context, n int) ([][]value, error) {
+	if !js.started {
+		js.filter()
+		js.started = true
+	}
+	where, args := slices.Clone(js.where), slices.Clone(js.args)
+	if !js.lastAt.IsZero() {
+		where = append(where, "started_at >= ? AND (started_at > ? OR id > ?)")
+		args = append(args, js.lastAt, js.lastAt, js.lastID)
+	}
+	q := `SELECT id, definition_key, correlation_key, status, current_step, current_step_name, progress, started_at,
+		last_event_at, ended_at, duration_ms, failed_after_success, stuck_since, event_count, customer_id, resource_id, note
+		FROM journey_instances`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY started_at, id LIMIT " + strconv.Itoa(n)
+	rows, err := js.s.db.Read.QueryContext(ctx, js.s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading journeys to export: %w", err)
+	}
+	defer rows.Close()
+	var out [][]value
+	for rows.Next() {
+		var id, events int64
+		var def, key, status string
+		var step, stepName, cust, res, note sql.NullString
+		var progress float64
+		var started, last, ended, stuck any
+		var dur sql.NullFloat64
+		var fas bool
+		if err := rows.Scan(&id, &def, &key, &status, &step, &stepName, &progress, &started, &last, &ended, &dur, &fas,
+			&stuck, &events, &cust, &res, &note); err != nil {
+			return nil, fmt.Errorf("reading journeys to export: %w", err)
+		}
+		st, err := store.ScanTime(started)
+		if err != nil {
+			return nil, err
+		}
+		lv, err := nullTime(last)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := nullTime(ended)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := nullTime(stuck)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, []value{
+			{kind: 'i', i: id}, {kind: 's', s: def}, {kind: 's', s: key}, {kind: 's', s: status}, text(step), text(stepName),
+			{kind: 'f', f: progress}, {kind: 't', t: st}, lv, ev, nullFloat(dur), {kind: 'b', b: fas}, sv,
+			{kind: 'i', i: events}, text(cust), text(res), text(note),
+		})
+		js.lastAt, js.lastID = st, id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading journeys to export: %w", err)
+	}
+	return out, nil
+}
