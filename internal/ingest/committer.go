@@ -52,6 +52,7 @@ type committer struct {
 
 	jobs    chan *job
 	rejects chan store.NewDelivery
+	ann     *announcer
 
 	mu      sync.RWMutex
 	closed  bool
@@ -67,11 +68,13 @@ func newCommitter(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Log
 		writers: writers, maxBatch: maxBatch, txTime: txTime,
 		jobs:    make(chan *job, queue),
 		rejects: make(chan store.NewDelivery, queue),
+		ann:     newAnnouncer(hub, m, log),
 		stop:    make(chan struct{}),
 	}
 }
 
 func (c *committer) start() {
+	c.ann.start()
 	for i := 0; i < c.writers; i++ {
 		c.wg.Add(1)
 		go c.run()
@@ -89,7 +92,7 @@ func (c *committer) close(ctx context.Context) error {
 	close(c.stop)
 	c.mu.Unlock()
 	done := make(chan struct{})
-	go func() { c.wg.Wait(); close(done) }()
+	go func() { c.wg.Wait(); c.ann.close(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -245,11 +248,101 @@ func (c *committer) finish(batch []*job, results []result) {
 	}
 	if len(ids) > 0 {
 		c.m.EventsStored.WithLabelValues("webhook").Add(float64(len(ids)))
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := c.hub.Publish(ctx, live.Message{Kind: live.EventReceived, IDs: ids, Keys: topics}); err != nil {
-			c.log.Warn("publishing received events to other instances", "err", err)
+		c.ann.add(ids, topics)
+	}
+}
+
+// maxUnannounced bounds the stored events waiting to be announced while
+// publishing is slow (PostgreSQL unreachable); beyond it announcements are
+// dropped and counted, like any live message a slow consumer misses. The
+// workers' poll still finds the events.
+const maxUnannounced = 50000
+
+// announcer publishes "event received" for committed events off the
+// writers' path. On PostgreSQL a publish is a NOTIFY round trip; made by a
+// writer after every group commit it delayed that writer's next commit.
+// Announcements made while one is in flight are merged into the next, so
+// under load there are far fewer NOTIFYs than commits. It runs only after
+// the commit, so subscribers still never hear of an event that is not
+// durable.
+type announcer struct {
+	hub *live.Hub
+	m   *metrics.Metrics
+	log *slog.Logger
+
+	mu      sync.Mutex
+	ids     []int
+	topics  []string
+	signal  chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+}
+
+func newAnnouncer(hub *live.Hub, m *metrics.Metrics, log *slog.Logger) *announcer {
+	return &announcer{hub: hub, m: m, log: log, signal: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (a *announcer) start() {
+	if a.started.CompareAndSwap(false, true) {
+		go a.run()
+	}
+}
+
+// close publishes what is pending and stops.
+func (a *announcer) close() {
+	if !a.started.Load() {
+		return
+	}
+	select {
+	case <-a.quit:
+	default:
+		close(a.quit)
+	}
+	<-a.done
+}
+
+func (a *announcer) add(ids []int, topics []string) {
+	a.mu.Lock()
+	if len(a.ids)+len(ids) > maxUnannounced {
+		a.mu.Unlock()
+		a.m.LiveDropped.WithLabelValues(string(live.EventReceived)).Add(float64(len(ids)))
+		return
+	}
+	a.ids = append(a.ids, ids...)
+	a.topics = append(a.topics, topics...)
+	a.mu.Unlock()
+	select {
+	case a.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (a *announcer) run() {
+	defer close(a.done)
+	for {
+		select {
+		case <-a.signal:
+			a.flush()
+		case <-a.quit:
+			a.flush()
+			return
 		}
-		cancel()
+	}
+}
+
+func (a *announcer) flush() {
+	a.mu.Lock()
+	ids, topics := a.ids, a.topics
+	a.ids, a.topics = nil, nil
+	a.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := a.hub.Publish(ctx, live.Message{Kind: live.EventReceived, IDs: ids, Keys: topics}); err != nil {
+		a.log.Warn("publishing received events to other instances", "err", err)
 	}
 }
 
