@@ -229,12 +229,23 @@ func TestCheckpointsDetectEventTampering(t *testing.T) {
 		require.Len(t, rep.Problems, 4, kinds(rep))
 
 		// A retention run that covers these ranges retires them.
-		through, err := tr.CheckpointBoundary(ctx, ids[199])
+		through, err := tr.CheckpointedThrough(ctx)
 		require.NoError(t, err)
 		require.Equal(t, ids[199], through)
-		through, err = tr.CheckpointBoundary(ctx, ids[160])
+		_, err = tr.Append(ctx, Entry{Actor: "system", ActorKind: KindSystem, Action: ActionRetention,
+			Detail: map[string]any{"through_id": ids[120]}})
 		require.NoError(t, err)
-		require.Equal(t, ids[149], through)
+		rep, err = tr.Verify(ctx, VerifyOptions{})
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "what retention may have deleted is not reported: %v", kinds(rep))
+		_, err = db.Write.Exec(db.Rebind("UPDATE webhook_events SET body_sha256 = ? WHERE id = ?"), hex.EncodeToString(make([]byte, 32)), ids[150])
+		require.NoError(t, err)
+		rep, err = tr.Verify(ctx, VerifyOptions{})
+		require.NoError(t, err)
+		require.Len(t, rep.Problems, 1)
+		require.Equal(t, EventEdited, rep.Problems[0].Kind)
+		require.Equal(t, ids[150], rep.Problems[0].EventRowID, "a block wholly above the retired ids is still compared")
+		require.Equal(t, ids[120], rep.RetiredThrough)
 		_, err = tr.Append(ctx, Entry{Actor: "system", ActorKind: KindSystem, Action: ActionRetention,
 			Detail: map[string]any{"through_id": ids[199]}})
 		require.NoError(t, err)

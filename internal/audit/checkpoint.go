@@ -164,29 +164,11 @@ func lastCheckpointTo(ctx context.Context, q interface {
 	return d.ToID, nil
 }
 
-// CheckpointBoundary returns the highest checkpoint boundary (a to_id) at
-// or below maxID: retention deletes whole checkpointed ranges only, so that
-// verification can tell them apart from tampering.
-func (t *Trail) CheckpointBoundary(ctx context.Context, maxID int64) (int64, error) {
-	rows, err := t.db.Read.QueryContext(ctx, "SELECT detail FROM audit_logs WHERE action = '"+ActionCheckpoint+"' ORDER BY seq DESC")
-	if err != nil {
-		return 0, fmt.Errorf("reading checkpoints: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var raw sql.NullString
-		if err := rows.Scan(&raw); err != nil {
-			return 0, fmt.Errorf("reading checkpoints: %w", err)
-		}
-		var d checkpointDetail
-		if err := json.Unmarshal([]byte(raw.String), &d); err != nil {
-			return 0, fmt.Errorf("reading checkpoints: %w", err)
-		}
-		if d.ToID <= maxID {
-			return d.ToID, nil
-		}
-	}
-	return 0, rows.Err()
+// CheckpointedThrough returns the highest event id the checkpoints cover
+// (0 when there is none). Retention deletes no event above it, so every
+// deleted event was fixed by a checkpoint first.
+func (t *Trail) CheckpointedThrough(ctx context.Context) (int64, error) {
+	return lastCheckpointTo(ctx, t.db.Read)
 }
 
 func toMap(v any) (map[string]any, error) {

@@ -179,7 +179,7 @@ func (t *Trail) Verify(ctx context.Context, opts VerifyOptions) (Report, error) 
 		if c.d.ToID <= rep.RetiredThrough {
 			continue
 		}
-		n, probs, err := t.verifyCheckpoint(ctx, c.seq, c.d)
+		n, probs, err := t.verifyCheckpoint(ctx, c.seq, c.d, rep.RetiredThrough)
 		if err != nil {
 			return rep, err
 		}
@@ -244,7 +244,11 @@ func (t *Trail) eachEntry(ctx context.Context, fn func(storedEntry, string)) err
 	}
 }
 
-func (t *Trail) verifyCheckpoint(ctx context.Context, seq int64, d checkpointDetail) (int, []Problem, error) {
+// verifyCheckpoint compares the events of one checkpoint with what is
+// stored now. Events up to retired may have been deleted by retention:
+// their absence is not a problem, and blocks holding them cannot be
+// compared.
+func (t *Trail) verifyCheckpoint(ctx context.Context, seq int64, d checkpointDetail, retired int64) (int, []Problem, error) {
 	expected, err := decodeRanges(d.IDs)
 	if err != nil {
 		return 0, []Problem{{Kind: EntryEdited, Seq: seq, Detail: "checkpoint detail unreadable: " + err.Error()}}, nil
@@ -272,7 +276,7 @@ func (t *Trail) verifyCheckpoint(ctx context.Context, seq int64, d checkpointDet
 	want := map[int64]bool{}
 	for _, id := range expected {
 		want[id] = true
-		if _, ok := current[id]; !ok {
+		if _, ok := current[id]; !ok && id > retired {
 			probs = append(probs, Problem{Kind: EventDeleted, Seq: seq, EventRowID: id, Detail: "checkpointed event is gone"})
 		}
 	}
@@ -293,7 +297,7 @@ func (t *Trail) verifyCheckpoint(ctx context.Context, seq int64, d checkpointDet
 			}
 			h.Write([]byte(line))
 		}
-		if !complete || b >= len(d.Blocks) {
+		if !complete || b >= len(d.Blocks) || ids[0] <= retired {
 			continue
 		}
 		if hex.EncodeToString(h.Sum(nil))[:16] != d.Blocks[b] {

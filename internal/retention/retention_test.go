@@ -1,0 +1,101 @@
+package retention
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/internal/audit"
+	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/store"
+)
+
+// seed stores n processed events received at, each with a delivery and a
+// journey membership, plus n rejected deliveries at the same time.
+func seed(t *testing.T, db *store.DB, prefix string, n int, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	evs := make([]store.NewEvent, n)
+	for i := range evs {
+		id := fmt.Sprintf("%s-%04d", prefix, i)
+		body := []byte(fmt.Sprintf(`{"id":%q}`, id))
+		sum := sha256.Sum256(body)
+		evs[i] = store.NewEvent{EventID: id, Topic: "customer_created", CreatedAt: at, Body: body,
+			BodySHA256: hex.EncodeToString(sum[:]), BodySize: len(body), Deliveries: 1}
+	}
+	tx, err := db.Write.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	stored, err := db.InsertEvents(ctx, tx, at, evs)
+	require.NoError(t, err)
+	var ds []store.NewDelivery
+	for _, s := range stored {
+		ds = append(ds, store.NewDelivery{ReceivedAt: at, Outcome: "accepted", StatusCode: 200, WebhookEventID: s.ID},
+			store.NewDelivery{ReceivedAt: at, Outcome: "bad_signature", StatusCode: 401})
+	}
+	require.NoError(t, db.InsertDeliveries(ctx, tx, ds))
+	require.NoError(t, tx.Commit())
+	for _, s := range stored {
+		_, err := db.Client.JourneyMembership.Create().SetDefinitionKey("transfer").SetCorrelationKey(s.EventID).
+			SetWebhookEventID(s.ID).Save(ctx)
+		require.NoError(t, err)
+	}
+	_, err = db.Write.Exec(db.Rebind("UPDATE webhook_events SET processing_state = 'processed' WHERE event_id LIKE ?"), prefix+"-%")
+	require.NoError(t, err)
+}
+
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		trail := audit.New(db, log)
+		seed(t, db, "old", 30, time.Now().Add(-40*24*time.Hour))
+		seed(t, db, "new", 10, time.Now().Add(-time.Hour))
+		// One old event still waits for processing: it must stay.
+		_, err := db.Write.Exec("UPDATE webhook_events SET processing_state = 'queued' WHERE event_id = 'old-0029'")
+		require.NoError(t, err)
+
+		off, err := New(db, trail, log, Options{}).Run(ctx)
+		require.NoError(t, err)
+		require.Zero(t, off.Events, "0 days keeps everything")
+
+		res, err := New(db, trail, log, Options{Days: 30, BatchSize: 7}).Run(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 29, res.Events)
+		require.Equal(t, 29, res.Deliveries)
+		require.Equal(t, 29, res.Memberships)
+		require.Equal(t, 30, res.RejectedDeliveries)
+
+		left, err := db.Client.WebhookEvent.Query().Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 11, left)
+		n, err := db.Client.WebhookDelivery.Query().Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 10+1+10, n, "new deliveries, the queued event's, and new rejections remain")
+		n, err = db.Client.JourneyMembership.Query().Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 11, n)
+
+		// The audit trail explains the deletions: verification passes.
+		rep, err := trail.Verify(ctx, audit.VerifyOptions{Bodies: true})
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "%v", rep.Problems)
+		require.Positive(t, rep.RetiredThrough)
+		n, err = db.Client.AuditLog.Query().Where(auditlog.Action(audit.ActionRetention)).Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+
+		// A second run finds nothing more.
+		res, err = New(db, trail, log, Options{Days: 30}).Run(ctx)
+		require.NoError(t, err)
+		require.Zero(t, res.Events)
+	})
+}
