@@ -10,6 +10,7 @@ import (
 	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/vault"
+	"github.com/hooklens/hooklens/internal/vault/rotate"
 )
 
 func init() {
@@ -76,14 +77,14 @@ func keysStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rep, err := vault.Status(ctx, db, kr)
+	rep, err := rotate.Status(ctx, db, kr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "configured keys: %s (new data: %s)\n\n", strings.Join(rep.Keys, ", "), rep.Active)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHAT\tENCODING\tCOUNT\tSTATE")
-	print := func(what string, cs []vault.EncodingCount) {
+	print := func(what string, cs []rotate.EncodingCount) {
 		for _, c := range cs {
 			state := "current"
 			switch {
@@ -102,7 +103,7 @@ func keysStatus(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "\n%d value(s) to rotate\n", rep.Pending())
 	if bad := rep.Unreadable(); len(bad) > 0 {
-		return fmt.Errorf("%w: %s", vault.ErrUnreadable, strings.Join(bad, ", "))
+		return fmt.Errorf("%w: %s", rotate.ErrUnreadable, strings.Join(bad, ", "))
 	}
 	return nil
 }
@@ -125,7 +126,7 @@ func keysRotate(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	bar := newProgressBar(e.stderr, "re-sealing")
 	start := time.Now()
-	res, err := vault.Reencrypt(ctx, db, kr, vault.RotateOptions{BatchSize: *batch, Progress: bar})
+	res, err := rotate.Reencrypt(ctx, db, kr, rotate.Options{BatchSize: *batch, Progress: bar})
 	bar.Finish()
 	trail := audit.New(db, newLogger(e.stderr, cfg))
 	detail := map[string]any{"active": kr.ActiveEncoding(), "events": res.Events, "channels": res.Channels}

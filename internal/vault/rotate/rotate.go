@@ -1,4 +1,11 @@
-package vault
+// Package rotate re-seals stored data under a keyring's active key — the
+// work behind `hooklens keys rotate` — and reports what is stored under
+// which key. It lives apart from vault so that vault stays free of the
+// database (configuration validates keys with it).
+//
+// It must never log or print a key or a plaintext, and never write a value
+// it could not open first.
+package rotate
 
 import (
 	"context"
@@ -9,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/vault"
 )
 
 // Progress receives the progress of a long operation. *jobs.Progress
@@ -74,7 +82,7 @@ func (r Report) Unreadable() []string {
 // Status counts stored values per encoding. Servers should call it at start
 // and refuse (or loudly warn) when Unreadable is not empty: some data would
 // then be sealed with a key that was removed too early.
-func Status(ctx context.Context, db *store.DB, kr *Keyring) (Report, error) {
+func Status(ctx context.Context, db *store.DB, kr *vault.Keyring) (Report, error) {
 	r := Report{Active: kr.ActiveEncoding(), Keys: kr.KeyIDs()}
 	rows, err := db.Read.QueryContext(ctx, "SELECT body_encoding, COUNT(*) FROM webhook_events GROUP BY body_encoding ORDER BY body_encoding")
 	if err != nil {
@@ -104,7 +112,7 @@ func Status(ctx context.Context, db *store.DB, kr *Keyring) (Report, error) {
 			if len(f) == 0 {
 				continue
 			}
-			enc, _, err := SplitField(f)
+			enc, _, err := vault.SplitField(f)
 			if err != nil {
 				enc = "unrecognised"
 			}
@@ -120,21 +128,21 @@ func Status(ctx context.Context, db *store.DB, kr *Keyring) (Report, error) {
 
 func orIdentity(enc string) string {
 	if enc == "" {
-		return Identity
+		return vault.Identity
 	}
 	return enc
 }
 
-// RotateOptions tune Reencrypt.
-type RotateOptions struct {
+// Options tune Reencrypt.
+type Options struct {
 	// BatchSize is how many rows one transaction re-seals (default 500).
 	BatchSize int
 	// Progress receives progress (optional).
 	Progress Progress
 }
 
-// RotateResult counts what Reencrypt re-sealed.
-type RotateResult struct {
+// Result counts what Reencrypt re-sealed.
+type Result struct {
 	Events   int
 	Channels int
 }
@@ -153,8 +161,8 @@ var ErrUnreadable = errors.New("stored data is sealed with keys that are not con
 //
 // It refuses to start when some stored data is sealed with a key the
 // keyring lacks (see ErrUnreadable).
-func Reencrypt(ctx context.Context, db *store.DB, kr *Keyring, opts RotateOptions) (RotateResult, error) {
-	var res RotateResult
+func Reencrypt(ctx context.Context, db *store.DB, kr *vault.Keyring, opts Options) (Result, error) {
+	var res Result
 	p := opts.Progress
 	if p == nil {
 		p = noProgress{}
@@ -197,7 +205,7 @@ type sealedRow struct {
 	body     []byte
 }
 
-func reencryptEvents(ctx context.Context, db *store.DB, kr *Keyring, active string, batch int, p Progress) (int, error) {
+func reencryptEvents(ctx context.Context, db *store.DB, kr *vault.Keyring, active string, batch int, p Progress) (int, error) {
 	done, after := 0, 0
 	sel := db.Rebind("SELECT id, body_encoding, body FROM webhook_events WHERE body_encoding <> ? AND id > ? ORDER BY id LIMIT ?")
 	upd := db.Rebind("UPDATE webhook_events SET body = ?, body_encoding = ? WHERE id = ? AND body_encoding = ?")
@@ -283,7 +291,7 @@ func loadChannels(ctx context.Context, db *store.DB) ([]channelRow, error) {
 	return out, rows.Err()
 }
 
-func reencryptChannels(ctx context.Context, db *store.DB, kr *Keyring, p Progress) (int, error) {
+func reencryptChannels(ctx context.Context, db *store.DB, kr *vault.Keyring, p Progress) (int, error) {
 	chans, err := loadChannels(ctx, db)
 	if err != nil {
 		return 0, err
@@ -293,7 +301,7 @@ func reencryptChannels(ctx context.Context, db *store.DB, kr *Keyring, p Progres
 		if len(f) == 0 {
 			return f, false, nil
 		}
-		enc, _, err := SplitField(f)
+		enc, _, err := vault.SplitField(f)
 		if err != nil {
 			return nil, false, err
 		}
