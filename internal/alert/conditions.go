@@ -159,12 +159,16 @@ var builtins = []Builtin{
 		Threshold: 0, Window: "5m", For: "1m", Renotify: "30m", Severity: "critical"},
 	{Key: "subscription_paused", Name: "Dwolla webhook subscription paused", Condition: "subscription_paused",
 		Threshold: 0, Window: "5m", For: "0s", Renotify: "4h", Severity: "critical"},
+	// The sync runs weekly by default (HOOKLENS_SYNC_SCHEDULE): one failure
+	// matters, and only 8 days without a success is overdue.
 	{Key: "sync_failing", Name: "Event sync failing", Condition: "sync_failing",
-		Threshold: 3, Window: "6h", For: "0s", Renotify: "6h", Severity: "warning"},
+		Threshold: 1, Window: "192h", For: "0s", Renotify: "24h", Severity: "warning"},
+	// Reconciliation runs hourly by default: two failures in a row, or six
+	// hours without a success.
 	{Key: "reconciliation_failing", Name: "Reconciliation failing", Condition: "reconciliation_failing",
-		Threshold: 2, Window: "48h", For: "0s", Renotify: "12h", Severity: "warning"},
+		Threshold: 2, Window: "6h", For: "0s", Renotify: "6h", Severity: "warning"},
 	{Key: "low_health_score", Name: "Health score low", Condition: "health_score",
-		Threshold: 80, Window: "48h", For: "0s", Renotify: "12h", Severity: "warning"},
+		Threshold: 80, Window: "24h", For: "0s", Renotify: "12h", Severity: "warning"},
 	{Key: "dead_letters", Name: "Dead-lettered events", Condition: "dead_letters",
 		Threshold: 1, Window: "5m", For: "0s", Renotify: "24h", Severity: "warning"},
 }
