@@ -1,0 +1,78 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/store"
+)
+
+// BenchmarkInsert is one group commit as ingest writes it — the events
+// (store.InsertEvents) and one delivery each (store.InsertDeliveries) in
+// one transaction — at a light-load and a heavy-load batch size. Besides
+// wall time it reports this process's CPU time per op (cpu-ns/op), which
+// other work on a shared machine hardly changes; on SQLite that is all of
+// the database's work too.
+func BenchmarkInsert(b *testing.B) {
+	for _, kind := range dbtest.Kinds {
+		for _, size := range []int{4, 64} {
+			b.Run(fmt.Sprintf("%s/batch-%d", kind, size), func(b *testing.B) {
+				ctx := context.Background()
+				db := dbtest.Open(b, kind)
+				body := []byte(`{"id":"x","topic":"customer_transfer_created","created":"2026-01-01T00:00:00.000Z","_links":{}}`)
+				n := 0
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				for b.Loop() {
+					now := time.Now().UTC()
+					evs := make([]store.NewEvent, size)
+					ds := make([]store.NewDelivery, size)
+					for i := range evs {
+						n++
+						id := fmt.Sprintf("%08x-0000-4000-8000-%012x", n*2654435761%(1<<32), n)
+						evs[i] = store.NewEvent{
+							EventID: id, Topic: "customer_transfer_created", HeaderTopic: "customer_transfer_created", TopicKnown: true,
+							ResourceType: "transfers", ResourceID: fmt.Sprintf("tr-%d", n), CustomerID: fmt.Sprintf("cu-%d", n/3),
+							CreatedAt: now, Source: "webhook", Body: body, BodySHA256: "00", BodySize: len(body), Deliveries: 1,
+						}
+						ds[i] = store.NewDelivery{ReceivedAt: now, RemoteAddr: "127.0.0.1", Outcome: "accepted", StatusCode: 200,
+							LatencyMS: 1, BodySize: len(body), BodySHA256: "00", DwollaEventID: id, TopicHeader: evs[i].Topic,
+							UserAgent: "dwolla-webhooks/1.1", RequestID: id[:8]}
+					}
+					tx, err := db.Write.BeginTx(ctx, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					stored, err := db.InsertEvents(ctx, tx, now, evs)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for i := range ds {
+						ds[i].WebhookEventID = stored[i].ID
+					}
+					if err := db.InsertDeliveries(ctx, tx, ds); err != nil {
+						b.Fatal(err)
+					}
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// cpuTime is this process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
