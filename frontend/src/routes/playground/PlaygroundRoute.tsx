@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from "react";
 import { useOutletContext } from "react-router";
 import type { GraphQLClients } from "../../api/client";
 import { createPlaygroundFetcher } from "./fetcher";
+import { playgroundSchema } from "./schema";
 
 const defaultQuery = `# Ask hooklens anything: Ctrl-Enter runs the query.
 # Subscriptions run over the dashboard's websocket.
@@ -34,9 +35,10 @@ export function PlaygroundRoute() {
   const clients = useOutletContext<GraphQLClients>();
   const fetcher = useMemo(() => createPlaygroundFetcher(clients.ws), [clients.ws]);
   const theme = useDashboardTheme();
+  const schema = useMemo(() => playgroundSchema(), []);
   return (
     <div className="playground" data-testid="playground">
-      <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} forcedTheme={theme} />
+      <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={defaultQuery} forcedTheme={theme} />
     </div>
   );
 }
