@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
@@ -220,7 +220,7 @@ func TestOverviewMatchesRawCounts(t *testing.T) {
 			roundTrip(t, o2, &viaGo)
 			delete(viaREST, "queue")
 			delete(viaGo, "queue") // the oldest queued age moves with the clock
-			require.Equal(t, rounded(viaGo), rounded(viaREST))
+			requireClose(t, viaGo, viaREST, "overview")
 
 			q.Set("topicPrefix", "customer_transfer_")
 			var stREST, stGo map[string]any
@@ -228,7 +228,7 @@ func TestOverviewMatchesRawCounts(t *testing.T) {
 			st, err := svc.EventStats(context.Background(), analytics.EventFilter{From: from, To: to, TopicPrefix: "customer_transfer_"})
 			require.NoError(t, err)
 			roundTrip(t, st, &stGo)
-			require.Equal(t, rounded(stGo), rounded(stREST))
+			requireClose(t, stGo, stREST, "eventStats")
 			require.Equal(t, raw["customer_transfer_created"]+raw["customer_transfer_completed"]+raw["customer_transfer_failed"], st.Events.Value)
 		})
 	}
@@ -261,21 +261,30 @@ func roundTrip(t *testing.T, in, out any) {
 	require.NoError(t, json.Unmarshal(raw, out))
 }
 
-// rounded rounds every float in a decoded JSON value to 9 significant
-// digits: sums of floats depend on the order the database adds rows.
-func rounded(v any) any {
-	switch x := v.(type) {
+// requireClose compares decoded JSON values, floats to a relative 1e-9:
+// sums of floats depend on the order the database adds rows.
+func requireClose(t *testing.T, want, got any, path string) {
+	t.Helper()
+	switch w := want.(type) {
 	case float64:
-		f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 9, 64), 64)
-		return f
+		g, ok := got.(float64)
+		require.True(t, ok, "%s: %v is not a number", path, got)
+		require.InDelta(t, w, g, 1e-9*math.Max(1, math.Abs(w)), path)
 	case map[string]any:
-		for k, e := range x {
-			x[k] = rounded(e)
+		g, ok := got.(map[string]any)
+		require.True(t, ok, "%s: %v is not an object", path, got)
+		require.Len(t, g, len(w), path)
+		for k, e := range w {
+			requireClose(t, e, g[k], path+"."+k)
 		}
 	case []any:
-		for i, e := range x {
-			x[i] = rounded(e)
+		g, ok := got.([]any)
+		require.True(t, ok, "%s: %v is not an array", path, got)
+		require.Len(t, g, len(w), path)
+		for i, e := range w {
+			requireClose(t, e, g[i], fmt.Sprintf("%s[%d]", path, i))
 		}
+	default:
+		require.Equal(t, want, got, path)
 	}
-	return v
 }

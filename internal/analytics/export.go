@@ -185,7 +185,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, req ExportRequest, fl
 	enc.begin()
 	n := 0
 	for {
-		size := exportPage
+		size := s.page
 		if req.Limit > 0 {
 			size = min(size, req.Limit-n)
 			if size == 0 {

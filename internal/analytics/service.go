@@ -33,6 +33,8 @@ type Service struct {
 	now  func() time.Time
 	open func(encoding string, stored []byte) ([]byte, error)
 	m    *serviceMetrics
+	// page is how many rows an export reads at a time (tests shrink it).
+	page int
 }
 
 // New returns a Service over db.
@@ -43,7 +45,7 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	if opts.Open == nil {
 		opts.Open = store.DecodeBody
 	}
-	s := &Service{db: db, now: opts.Now, open: opts.Open}
+	s := &Service{db: db, now: opts.Now, open: opts.Open, page: exportPage}
 	m, err := newServiceMetrics(s, opts.Registerer)
 	if err != nil {
 		return nil, err
