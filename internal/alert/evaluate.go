@@ -47,7 +47,8 @@ type Summary struct {
 	Deliveries, DeliveryFailures int
 }
 
-// notification is one alert transition to announce on the rule's channels.
+// notification is one alert transition: published to live subscribers,
+// and sent to channels (none when the rule does not notify this one).
 type notification struct {
 	alert    *ent.Alert
 	rule     *ent.AlertRule
@@ -191,7 +192,7 @@ func (s *Service) lockRule(ctx context.Context, tx *ent.Tx, id int) (*ent.AlertR
 }
 
 // transition moves rule ruleID's alert given obs (nil: the rule is
-// disabled), inside tx, and returns what to notify.
+// disabled), inside tx, and returns the transition made, if any.
 func (s *Service) transition(ctx context.Context, tx *ent.Tx, ruleID int, obs *observation, now time.Time) (*notification, outcome, error) {
 	r, err := s.lockRule(ctx, tx, ruleID)
 	if err != nil || r == nil {
@@ -245,7 +246,8 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, ruleID int, obs *o
 		if err != nil {
 			return nil, quiet, fmt.Errorf("resolving alert %d: %w", cur.ID, err)
 		}
-		return s.noteFor(ctx, tx, r, a, EventResolved, notify)
+		note, err := s.noteFor(ctx, tx, r, a, EventResolved, notify)
+		return note, quiet, err
 	}
 
 	since := now
@@ -273,7 +275,10 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, ruleID int, obs *o
 		if err != nil {
 			return nil, firing, fmt.Errorf("updating alert %d: %w", cur.ID, err)
 		}
-		note, _, err := s.noteFor(ctx, tx, r, a, EventRenotified, due)
+		if !due {
+			return nil, firing, nil
+		}
+		note, err := s.noteFor(ctx, tx, r, a, EventRenotified, true)
 		return note, firing, err
 	}
 
@@ -301,7 +306,7 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, ruleID int, obs *o
 	if err != nil {
 		return nil, quiet, fmt.Errorf("creating the alert: %w", err)
 	}
-	note, _, err := s.noteFor(ctx, tx, r, a, EventFired, true)
+	note, err := s.noteFor(ctx, tx, r, a, EventFired, true)
 	return note, firing, err
 }
 
@@ -329,18 +334,20 @@ func (s *Service) heldByPerson(ctx context.Context, tx *ent.Tx, r *ent.AlertRule
 	return now.Sub(*last.ResolvedAt) < max(renotify, mustDuration(r.For)), nil
 }
 
-// noteFor returns the notification of a's transition when notify is set,
-// with the rule's enabled channels.
-func (s *Service) noteFor(ctx context.Context, tx *ent.Tx, r *ent.AlertRule, a *ent.Alert, event string, notify bool) (*notification, outcome, error) {
+// noteFor describes a's transition; when notify is set it carries the
+// rule's enabled channels to send it to.
+func (s *Service) noteFor(ctx context.Context, tx *ent.Tx, r *ent.AlertRule, a *ent.Alert, event string, notify bool) (*notification, error) {
+	n := &notification{alert: a, rule: r, event: event}
 	if !notify {
-		return nil, quiet, nil
+		return n, nil
 	}
 	chans, err := tx.AlertRule.QueryChannels(r).Where(alertchannel.Enabled(true)).
 		Order(ent.Asc(alertchannel.FieldID)).All(ctx)
 	if err != nil {
-		return nil, quiet, fmt.Errorf("reading the rule's channels: %w", err)
+		return nil, fmt.Errorf("reading the rule's channels: %w", err)
 	}
-	return &notification{alert: a, rule: r, channels: chans, event: event}, quiet, nil
+	n.channels = chans
+	return n, nil
 }
 
 // publish tells live subscribers an alert changed: IDs holds the alert's
@@ -444,7 +451,7 @@ func (s *Service) Resolve(ctx context.Context, alertID int, by, note string) (*e
 		}
 		changed = true
 		if notify {
-			n, _, err = s.noteFor(ctx, tx, r, out, EventResolved, true)
+			n, err = s.noteFor(ctx, tx, r, out, EventResolved, true)
 		}
 		return err
 	})

@@ -545,3 +545,30 @@ func TestLogChannel(t *testing.T) {
 	require.True(t, log[0].OK)
 	require.Empty(t, b.rx.requests())
 }
+
+// A rule that does not notify resolutions still resolves, is counted, and
+// tells live subscribers; its channels hear nothing.
+func TestQuietResolution(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Open(t, "sqlite"))
+	sub := b.hub.Subscribe(t.Context(), 16, live.AlertFired)
+	b.rule(t, alert.NewRule{Key: "dl", Condition: "dead_letters", NotifyResolved: ptr(false)}, b.webhook(t, "hook", ""))
+	b.facts.set(func(s *pipeline.Status) { s.DeadLettered = 1 })
+	require.Equal(t, 1, b.evaluate(t, minutes(0)).Fired)
+	b.facts.set(func(s *pipeline.Status) { s.DeadLettered = 0 })
+	sum := b.evaluate(t, minutes(1))
+	require.Equal(t, 1, sum.Resolved)
+	require.Zero(t, sum.Deliveries)
+	require.Len(t, b.rx.requests(), 1, "only the firing was sent")
+	require.Equal(t, entalert.StatusResolved, b.alerts(t, "dl")[0].Status)
+	var events []string
+	for range 2 {
+		select {
+		case m := <-sub.C:
+			events = append(events, string(m.Data))
+		case <-time.After(5 * time.Second):
+			t.Fatal("no live message")
+		}
+	}
+	require.Contains(t, events[1], `"event":"resolved"`)
+}

@@ -433,13 +433,11 @@ func (s *Service) DeleteRule(ctx context.Context, id int) error {
 			if err != nil {
 				return fmt.Errorf("resolving alert %d: %w", a.ID, err)
 			}
-			if notify {
-				chans, err := tx.AlertRule.QueryChannels(r).Where(alertchannel.Enabled(true)).All(ctx)
-				if err != nil {
-					return fmt.Errorf("reading the rule's channels: %w", err)
-				}
-				notes = append(notes, &notification{alert: saved, rule: r, channels: chans, event: EventResolved})
+			n, err := s.noteFor(ctx, tx, r, saved, EventResolved, notify)
+			if err != nil {
+				return err
 			}
+			notes = append(notes, n)
 		}
 		if err := tx.AlertRule.DeleteOneID(id).Exec(ctx); err != nil {
 			return fmt.Errorf("deleting rule %d: %w", id, err)
@@ -452,9 +450,7 @@ func (s *Service) DeleteRule(ctx context.Context, id int) error {
 	for _, n := range notes {
 		s.publish(ctx, n.alert, n.event)
 	}
-	if len(notes) > 0 {
-		s.background(func(ctx context.Context) { s.deliver(ctx, notes) })
-	}
+	s.background(func(ctx context.Context) { s.deliver(ctx, notes) })
 	return nil
 }
 
