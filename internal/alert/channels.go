@@ -140,7 +140,7 @@ func (s *Service) UpdateChannel(ctx context.Context, id int, p ChannelPatch) (*e
 		upd.SetEnabled(*p.Enabled)
 	}
 	out, err := upd.Save(ctx)
-	if ent.IsConstraintError(err) {
+	if ent.IsConstraintError(err) && p.Name != nil { // the name is the only unique field
 		return nil, usererr.Field("name", "name: a channel named %q exists", strings.TrimSpace(*p.Name))
 	}
 	if err != nil {
