@@ -208,6 +208,25 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await page.getByTestId("definition").filter({ hasText: "E2E transfer" }).waitFor();
   });
 
+  it("runs a reconciliation and shows the health it measured", async () => {
+    await page.getByRole("link", { name: "Reconciliation" }).click();
+    await page.getByTestId("dwolla").getByText(/^not configured/).waitFor();
+    await page.getByText("No reconciliation has run yet").waitFor();
+    await page.getByTestId("run-reconciliation").click();
+    // The run is followed over the websocket; the page reloads when it ends.
+    await page.getByTestId("recon-run").first().getByText("succeeded").waitFor({ timeout: 15_000 });
+    await page.getByTestId("health-score").waitFor();
+    const api = await gql<{ health: { score: number; components: { available: boolean }[] } }>(
+      server.baseURL,
+      server.adminToken,
+      "{ health { score components { available } } }",
+    );
+    assert.ok((await page.getByTestId("health-score").innerText()).startsWith(api.health.score.toFixed(0)));
+    assert.equal(await page.getByTestId("health-component").count(), api.health.components.length);
+    await page.getByTestId("findings").getByText("No open findings.").waitFor();
+    await shot("reconciliation");
+  });
+
   it("replays the events matching the filters as a job", async () => {
     const topic = captures[0]?.topic ?? "";
     const want = unique.filter((c) => c.topic === topic).length;

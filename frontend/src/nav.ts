@@ -12,6 +12,7 @@ export interface NavItem {
 export const navItems: NavItem[] = [
   { to: "/events", label: "Events", timeRange: true },
   { to: "/journeys", label: "Journeys", timeRange: true },
+  { to: "/reconciliation", label: "Reconciliation" },
   { to: "/monitor", label: "Monitor" },
   { to: "/settings/tokens", label: "Settings", admin: true },
   { to: "/playground", label: "Playground" },

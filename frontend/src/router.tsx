@@ -56,6 +56,11 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/journeys/DefinitionsRoute").then((m) => ({ Component: m.DefinitionsRoute })),
       },
       {
+        path: "reconciliation",
+        handle: handle({ title: "Reconciliation" }),
+        lazy: () => import("./routes/reconciliation/ReconciliationRoute").then((m) => ({ Component: m.ReconciliationRoute })),
+      },
+      {
         path: "monitor",
         handle: handle({ title: "Real-time monitor" }),
         lazy: () => import("./routes/monitor/MonitorRoute").then((m) => ({ Component: m.MonitorRoute })),

@@ -39,6 +39,17 @@ type Documents = {
     "\n  mutation ReplayEvent($id: ID!) {\n    replayEvent(id: $id) {\n      id\n      processingState\n      attempts\n      nextAttemptAt\n      lastError\n      processedAt\n    }\n  }\n": typeof types.ReplayEventDocument,
     "\n  mutation ReplayEvents($where: WebhookEventWhereInput!) {\n    replayEvents(where: $where) {\n      ...JobFields\n    }\n  }\n": typeof types.ReplayEventsDocument,
     "\n  mutation CancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n": typeof types.CancelJobDocument,
+    "\n  fragment ReconRunFields on ReconciliationRun {\n    id\n    status\n    trigger\n    windowStart\n    windowEnd\n    dwollaEvents\n    missing\n    imported\n    failedDeliveries\n    neverSent\n    redeliveryRequested\n    findingCount\n    healthScore\n    error\n    startedAt\n    finishedAt\n  }\n": typeof types.ReconRunFieldsFragmentDoc,
+    "\n  fragment SyncRunFields on SyncRun {\n    id\n    status\n    trigger\n    since\n    pages\n    seen\n    imported\n    alreadyPresent\n    errors\n    totalReported\n    error\n    resumedFrom\n    startedAt\n    finishedAt\n    durationMs\n  }\n": typeof types.SyncRunFieldsFragmentDoc,
+    "\n  fragment FindingFields on ReconciliationFinding {\n    id\n    kind\n    severity\n    subject\n    topic\n    resourceID\n    detail\n    status\n    autoResolved\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    createdAt\n  }\n": typeof types.FindingFieldsFragmentDoc,
+    "\n  query ReconciliationOverview {\n    health(history: 50) {\n      score\n      components {\n        name\n        weight\n        score\n        available\n        note\n      }\n      history {\n        at\n        score\n        runID\n      }\n      openFindings {\n        kind\n        count\n      }\n      run {\n        id\n        startedAt\n        finishedAt\n      }\n    }\n    dwollaStatus {\n      configured\n      apiURL\n      breaker\n      webhookURL\n      subscription {\n        id\n        url\n        paused\n        created\n      }\n      error\n    }\n    reconciliationRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...ReconRunFields\n        }\n      }\n    }\n    syncRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...SyncRunFields\n        }\n      }\n    }\n  }\n": typeof types.ReconciliationOverviewDocument,
+    "\n  query FindingsPage($where: ReconciliationFindingWhereInput, $first: Int!, $after: Cursor) {\n    reconciliationFindings(where: $where, first: $first, after: $after, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FindingFields\n        }\n      }\n    }\n  }\n": typeof types.FindingsPageDocument,
+    "\n  mutation RunReconciliation($window: String) {\n    runReconciliation(window: $window) {\n      ...ReconRunFields\n    }\n  }\n": typeof types.RunReconciliationDocument,
+    "\n  mutation StartSync($since: Time) {\n    startSync(since: $since) {\n      ...SyncRunFields\n    }\n  }\n": typeof types.StartSyncDocument,
+    "\n  mutation ResumeSync($id: ID!) {\n    resumeSync(id: $id) {\n      ...SyncRunFields\n    }\n  }\n": typeof types.ResumeSyncDocument,
+    "\n  mutation ResolveFinding($id: ID!, $note: String!) {\n    resolveFinding(id: $id, note: $note) {\n      ...FindingFields\n    }\n  }\n": typeof types.ResolveFindingDocument,
+    "\n  subscription ReconciliationProgress {\n    reconciliationProgress {\n      ...ReconRunFields\n    }\n  }\n": typeof types.ReconciliationProgressDocument,
+    "\n  subscription SyncProgress {\n    syncProgress {\n      ...SyncRunFields\n    }\n  }\n": typeof types.SyncProgressDocument,
     "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      role\n      prefix\n      createdAt\n      lastUsedAt\n      expiresAt\n      revokedAt\n    }\n  }\n": typeof types.APITokensDocument,
     "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        role\n        prefix\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n      }\n    }\n  }\n": typeof types.CreateAPITokenDocument,
     "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeAPITokenDocument,
@@ -71,6 +82,17 @@ const documents: Documents = {
     "\n  mutation ReplayEvent($id: ID!) {\n    replayEvent(id: $id) {\n      id\n      processingState\n      attempts\n      nextAttemptAt\n      lastError\n      processedAt\n    }\n  }\n": types.ReplayEventDocument,
     "\n  mutation ReplayEvents($where: WebhookEventWhereInput!) {\n    replayEvents(where: $where) {\n      ...JobFields\n    }\n  }\n": types.ReplayEventsDocument,
     "\n  mutation CancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n": types.CancelJobDocument,
+    "\n  fragment ReconRunFields on ReconciliationRun {\n    id\n    status\n    trigger\n    windowStart\n    windowEnd\n    dwollaEvents\n    missing\n    imported\n    failedDeliveries\n    neverSent\n    redeliveryRequested\n    findingCount\n    healthScore\n    error\n    startedAt\n    finishedAt\n  }\n": types.ReconRunFieldsFragmentDoc,
+    "\n  fragment SyncRunFields on SyncRun {\n    id\n    status\n    trigger\n    since\n    pages\n    seen\n    imported\n    alreadyPresent\n    errors\n    totalReported\n    error\n    resumedFrom\n    startedAt\n    finishedAt\n    durationMs\n  }\n": types.SyncRunFieldsFragmentDoc,
+    "\n  fragment FindingFields on ReconciliationFinding {\n    id\n    kind\n    severity\n    subject\n    topic\n    resourceID\n    detail\n    status\n    autoResolved\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    createdAt\n  }\n": types.FindingFieldsFragmentDoc,
+    "\n  query ReconciliationOverview {\n    health(history: 50) {\n      score\n      components {\n        name\n        weight\n        score\n        available\n        note\n      }\n      history {\n        at\n        score\n        runID\n      }\n      openFindings {\n        kind\n        count\n      }\n      run {\n        id\n        startedAt\n        finishedAt\n      }\n    }\n    dwollaStatus {\n      configured\n      apiURL\n      breaker\n      webhookURL\n      subscription {\n        id\n        url\n        paused\n        created\n      }\n      error\n    }\n    reconciliationRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...ReconRunFields\n        }\n      }\n    }\n    syncRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...SyncRunFields\n        }\n      }\n    }\n  }\n": types.ReconciliationOverviewDocument,
+    "\n  query FindingsPage($where: ReconciliationFindingWhereInput, $first: Int!, $after: Cursor) {\n    reconciliationFindings(where: $where, first: $first, after: $after, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FindingFields\n        }\n      }\n    }\n  }\n": types.FindingsPageDocument,
+    "\n  mutation RunReconciliation($window: String) {\n    runReconciliation(window: $window) {\n      ...ReconRunFields\n    }\n  }\n": types.RunReconciliationDocument,
+    "\n  mutation StartSync($since: Time) {\n    startSync(since: $since) {\n      ...SyncRunFields\n    }\n  }\n": types.StartSyncDocument,
+    "\n  mutation ResumeSync($id: ID!) {\n    resumeSync(id: $id) {\n      ...SyncRunFields\n    }\n  }\n": types.ResumeSyncDocument,
+    "\n  mutation ResolveFinding($id: ID!, $note: String!) {\n    resolveFinding(id: $id, note: $note) {\n      ...FindingFields\n    }\n  }\n": types.ResolveFindingDocument,
+    "\n  subscription ReconciliationProgress {\n    reconciliationProgress {\n      ...ReconRunFields\n    }\n  }\n": types.ReconciliationProgressDocument,
+    "\n  subscription SyncProgress {\n    syncProgress {\n      ...SyncRunFields\n    }\n  }\n": types.SyncProgressDocument,
     "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      role\n      prefix\n      createdAt\n      lastUsedAt\n      expiresAt\n      revokedAt\n    }\n  }\n": types.APITokensDocument,
     "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        role\n        prefix\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n      }\n    }\n  }\n": types.CreateAPITokenDocument,
     "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeAPITokenDocument,
@@ -192,6 +214,50 @@ export function graphql(source: "\n  mutation ReplayEvents($where: WebhookEventW
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation CancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n"): (typeof documents)["\n  mutation CancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ReconRunFields on ReconciliationRun {\n    id\n    status\n    trigger\n    windowStart\n    windowEnd\n    dwollaEvents\n    missing\n    imported\n    failedDeliveries\n    neverSent\n    redeliveryRequested\n    findingCount\n    healthScore\n    error\n    startedAt\n    finishedAt\n  }\n"): (typeof documents)["\n  fragment ReconRunFields on ReconciliationRun {\n    id\n    status\n    trigger\n    windowStart\n    windowEnd\n    dwollaEvents\n    missing\n    imported\n    failedDeliveries\n    neverSent\n    redeliveryRequested\n    findingCount\n    healthScore\n    error\n    startedAt\n    finishedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment SyncRunFields on SyncRun {\n    id\n    status\n    trigger\n    since\n    pages\n    seen\n    imported\n    alreadyPresent\n    errors\n    totalReported\n    error\n    resumedFrom\n    startedAt\n    finishedAt\n    durationMs\n  }\n"): (typeof documents)["\n  fragment SyncRunFields on SyncRun {\n    id\n    status\n    trigger\n    since\n    pages\n    seen\n    imported\n    alreadyPresent\n    errors\n    totalReported\n    error\n    resumedFrom\n    startedAt\n    finishedAt\n    durationMs\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment FindingFields on ReconciliationFinding {\n    id\n    kind\n    severity\n    subject\n    topic\n    resourceID\n    detail\n    status\n    autoResolved\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    createdAt\n  }\n"): (typeof documents)["\n  fragment FindingFields on ReconciliationFinding {\n    id\n    kind\n    severity\n    subject\n    topic\n    resourceID\n    detail\n    status\n    autoResolved\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ReconciliationOverview {\n    health(history: 50) {\n      score\n      components {\n        name\n        weight\n        score\n        available\n        note\n      }\n      history {\n        at\n        score\n        runID\n      }\n      openFindings {\n        kind\n        count\n      }\n      run {\n        id\n        startedAt\n        finishedAt\n      }\n    }\n    dwollaStatus {\n      configured\n      apiURL\n      breaker\n      webhookURL\n      subscription {\n        id\n        url\n        paused\n        created\n      }\n      error\n    }\n    reconciliationRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...ReconRunFields\n        }\n      }\n    }\n    syncRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...SyncRunFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ReconciliationOverview {\n    health(history: 50) {\n      score\n      components {\n        name\n        weight\n        score\n        available\n        note\n      }\n      history {\n        at\n        score\n        runID\n      }\n      openFindings {\n        kind\n        count\n      }\n      run {\n        id\n        startedAt\n        finishedAt\n      }\n    }\n    dwollaStatus {\n      configured\n      apiURL\n      breaker\n      webhookURL\n      subscription {\n        id\n        url\n        paused\n        created\n      }\n      error\n    }\n    reconciliationRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...ReconRunFields\n        }\n      }\n    }\n    syncRuns(first: 20, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      edges {\n        node {\n          ...SyncRunFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FindingsPage($where: ReconciliationFindingWhereInput, $first: Int!, $after: Cursor) {\n    reconciliationFindings(where: $where, first: $first, after: $after, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FindingFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query FindingsPage($where: ReconciliationFindingWhereInput, $first: Int!, $after: Cursor) {\n    reconciliationFindings(where: $where, first: $first, after: $after, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FindingFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RunReconciliation($window: String) {\n    runReconciliation(window: $window) {\n      ...ReconRunFields\n    }\n  }\n"): (typeof documents)["\n  mutation RunReconciliation($window: String) {\n    runReconciliation(window: $window) {\n      ...ReconRunFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartSync($since: Time) {\n    startSync(since: $since) {\n      ...SyncRunFields\n    }\n  }\n"): (typeof documents)["\n  mutation StartSync($since: Time) {\n    startSync(since: $since) {\n      ...SyncRunFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResumeSync($id: ID!) {\n    resumeSync(id: $id) {\n      ...SyncRunFields\n    }\n  }\n"): (typeof documents)["\n  mutation ResumeSync($id: ID!) {\n    resumeSync(id: $id) {\n      ...SyncRunFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResolveFinding($id: ID!, $note: String!) {\n    resolveFinding(id: $id, note: $note) {\n      ...FindingFields\n    }\n  }\n"): (typeof documents)["\n  mutation ResolveFinding($id: ID!, $note: String!) {\n    resolveFinding(id: $id, note: $note) {\n      ...FindingFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ReconciliationProgress {\n    reconciliationProgress {\n      ...ReconRunFields\n    }\n  }\n"): (typeof documents)["\n  subscription ReconciliationProgress {\n    reconciliationProgress {\n      ...ReconRunFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription SyncProgress {\n    syncProgress {\n      ...SyncRunFields\n    }\n  }\n"): (typeof documents)["\n  subscription SyncProgress {\n    syncProgress {\n      ...SyncRunFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
