@@ -206,6 +206,12 @@ func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[int], f
 		)
 }
 
+// Alert returns generated.AlertResolver implementation.
+func (r *Resolver) Alert() generated.AlertResolver { return &alertResolver{r} }
+
+// AlertChannel returns generated.AlertChannelResolver implementation.
+func (r *Resolver) AlertChannel() generated.AlertChannelResolver { return &alertChannelResolver{r} }
+
 // JourneyDefinition returns generated.JourneyDefinitionResolver implementation.
 func (r *Resolver) JourneyDefinition() generated.JourneyDefinitionResolver {
 	return &journeyDefinitionResolver{r}
@@ -228,6 +234,8 @@ func (r *Resolver) ReconciliationRun() generated.ReconciliationRunResolver {
 func (r *Resolver) WebhookEvent() generated.WebhookEventResolver { return &webhookEventResolver{r} }
 
 type (
+	alertResolver             struct{ *Resolver }
+	alertChannelResolver      struct{ *Resolver }
 	journeyDefinitionResolver struct{ *Resolver }
 	journeyInstanceResolver   struct{ *Resolver }
 	queryResolver             struct{ *Resolver }

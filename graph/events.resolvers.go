@@ -14,7 +14,6 @@ import (
 	"github.com/hooklens/hooklens/ent/webhookevent"
 	"github.com/hooklens/hooklens/graph/model"
 	"github.com/hooklens/hooklens/internal/dwolla"
-	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/usererr"
 )
 
@@ -63,7 +62,7 @@ func (r *queryResolver) Topics(ctx context.Context) ([]*model.Topic, error) {
 
 // Payload is the resolver for the payload field.
 func (r *webhookEventResolver) Payload(ctx context.Context, obj *ent.WebhookEvent) (map[string]any, error) {
-	body, err := store.DecodeBody(obj.BodyEncoding, obj.Body)
+	body, err := r.Keys.Open(obj.BodyEncoding, obj.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +75,7 @@ func (r *webhookEventResolver) Payload(ctx context.Context, obj *ent.WebhookEven
 
 // RawBody is the resolver for the rawBody field.
 func (r *webhookEventResolver) RawBody(ctx context.Context, obj *ent.WebhookEvent) (string, error) {
-	body, err := store.DecodeBody(obj.BodyEncoding, obj.Body)
+	body, err := r.Keys.Open(obj.BodyEncoding, obj.Body)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/graph/model"
+	"github.com/hooklens/hooklens/internal/alert"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/live"
 )
@@ -64,5 +65,15 @@ func streamByID[T any](ctx context.Context, r *Resolver, kind live.Kind, id *int
 			}
 		}
 	}()
+	return out
+}
+
+func deliveryModel(d alert.Delivery) *model.AlertDelivery {
+	out := &model.AlertDelivery{At: d.At, ChannelID: d.ChannelID, Channel: d.Channel, Kind: d.Kind, Event: d.Event,
+		Notification: d.Notification, Ok: d.OK, Attempts: d.Attempts, Error: optString(d.Error), DurationMs: d.DurationMS}
+	if d.Status != 0 {
+		st := d.Status
+		out.Status = &st
+	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/internal/alert"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
@@ -17,6 +18,7 @@ import (
 	"github.com/hooklens/hooklens/internal/reconcile"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
+	"github.com/hooklens/hooklens/internal/vault"
 )
 
 // Operations are the long-running operations started from the API.
@@ -38,6 +40,9 @@ type Resolver struct {
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
 	Recon    *reconcile.Service
+	Alerts   *alert.Service
+	// Keys open stored bodies (a nil keyring opens bodies stored in the clear).
+	Keys *vault.Keyring
 	// Ops starts the long operations the app owns (syncs, reconciliations).
 	Ops  Operations
 	Jobs *jobs.Runner

@@ -34,6 +34,12 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type AlertResolver interface {
+	NotificationLog(ctx context.Context, obj *ent.Alert) ([]*model.AlertDelivery, error)
+}
+type AlertChannelResolver interface {
+	Signed(ctx context.Context, obj *ent.AlertChannel) (bool, error)
+}
 type JourneyDefinitionResolver interface {
 	Correlation(ctx context.Context, obj *ent.JourneyDefinition) (*model.JourneyCorrelation, error)
 	Start(ctx context.Context, obj *ent.JourneyDefinition) (*model.JourneyStartRule, error)
@@ -69,6 +75,7 @@ type QueryResolver interface {
 	SyncRuns(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SyncRunOrder, where *ent.SyncRunWhereInput) (*ent.SyncRunConnection, error)
 	Deliveries(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) (*ent.WebhookDeliveryConnection, error)
 	Events(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) (*ent.WebhookEventConnection, error)
+	AlertConditions(ctx context.Context) ([]*model.AlertConditionInfo, error)
 	Event(ctx context.Context, id *int, eventID *string) (*ent.WebhookEvent, error)
 	Topics(ctx context.Context) ([]*model.Topic, error)
 	Journey(ctx context.Context, id int) (*ent.JourneyInstance, error)
@@ -1511,6 +1518,38 @@ func (ec *executionContext) fieldContext_Alert_rule(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Alert_notificationLog(ctx context.Context, field graphql.CollectedField, obj *ent.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_notificationLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().NotificationLog(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AlertDelivery) graphql.Marshaler {
+			return ec.marshalNAlertDelivery2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐAlertDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_notificationLog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Alert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AlertDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AlertChannel_id(ctx context.Context, field graphql.CollectedField, obj *ent.AlertChannel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1771,6 +1810,29 @@ func (ec *executionContext) fieldContext_AlertChannel_rules(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AlertChannel_signed(ctx context.Context, field graphql.CollectedField, obj *ent.AlertChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertChannel_signed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertChannel().Signed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertChannel_signed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertChannel", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _AlertConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AlertConnection) (ret graphql.Marshaler) {
@@ -6039,6 +6101,38 @@ func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field
 	if fc.Args, err = ec.field_Query_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_alertConditions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_alertConditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AlertConditions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AlertConditionInfo) graphql.Marshaler {
+			return ec.marshalNAlertConditionInfo2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐAlertConditionInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_alertConditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AlertConditionInfo(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -26137,6 +26231,12 @@ func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Alert_rule(ctx, field, obj)
 				})
+		case "notificationLog":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Alert_notificationLog(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26220,6 +26320,12 @@ func (ec *executionContext) _AlertChannel(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AlertChannel_rules(ctx, field, obj)
+				})
+		case "signed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AlertChannel_signed(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27580,6 +27686,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_events(ctx, field)
 				})
+		case "alertConditions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_alertConditions(ctx, field)
+				})
 		case "event":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -28755,6 +28867,14 @@ func (ec *executionContext) marshalNAPITokenRole2githubᚗcomᚋhooklensᚋhookl
 func (ec *executionContext) unmarshalNAPITokenWhereInput2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAPITokenWhereInput(ctx context.Context, v any) (*ent.APITokenWhereInput, error) {
 	res, err := ec.unmarshalInputAPITokenWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlert2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAlert(ctx context.Context, sel ast.SelectionSet, v *ent.Alert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Alert!")
+		return graphql.Null
+	}
+	return ec._Alert(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAlertChannel2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAlertChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AlertChannel) graphql.Marshaler {

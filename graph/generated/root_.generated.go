@@ -25,6 +25,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Alert() AlertResolver
+	AlertChannel() AlertChannelResolver
 	JourneyDefinition() JourneyDefinitionResolver
 	JourneyInstance() JourneyInstanceResolver
 	Mutation() MutationResolver
@@ -58,6 +60,7 @@ type ComplexityRoot struct {
 		LastEvaluatedAt func(childComplexity int) int
 		LastNotifiedAt  func(childComplexity int) int
 		Message         func(childComplexity int) int
+		NotificationLog func(childComplexity int) int
 		Notifications   func(childComplexity int) int
 		ResolvedAt      func(childComplexity int) int
 		ResolvedBy      func(childComplexity int) int
@@ -82,14 +85,47 @@ type ComplexityRoot struct {
 		LastSuccessAt func(childComplexity int) int
 		Name          func(childComplexity int) int
 		Rules         func(childComplexity int) int
+		Signed        func(childComplexity int) int
 		URLHint       func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	AlertConditionInfo struct {
+		Below         func(childComplexity int) int
+		Description   func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Params        func(childComplexity int) int
+		Unit          func(childComplexity int) int
+		UsesThreshold func(childComplexity int) int
+		Window        func(childComplexity int) int
+	}
+
+	AlertConditionParam struct {
+		Default     func(childComplexity int) int
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Type        func(childComplexity int) int
+		Values      func(childComplexity int) int
 	}
 
 	AlertConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	AlertDelivery struct {
+		At           func(childComplexity int) int
+		Attempts     func(childComplexity int) int
+		Channel      func(childComplexity int) int
+		ChannelID    func(childComplexity int) int
+		DurationMs   func(childComplexity int) int
+		Error        func(childComplexity int) int
+		Event        func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Notification func(childComplexity int) int
+		Ok           func(childComplexity int) int
+		Status       func(childComplexity int) int
 	}
 
 	AlertEdge struct {
@@ -416,19 +452,31 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcknowledgeAlert            func(childComplexity int, id int) int
 		CancelJob                   func(childComplexity int, id int) int
 		CreateAPIToken              func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateAlertChannel          func(childComplexity int, input model.CreateAlertChannelInput) int
+		CreateAlertRule             func(childComplexity int, input model.CreateAlertRuleInput) int
 		CreateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
+		DeleteAlertChannel          func(childComplexity int, id int) int
+		DeleteAlertRule             func(childComplexity int, id int) int
 		ReevaluateJourneys          func(childComplexity int, definition string) int
 		ReplayEvent                 func(childComplexity int, id int) int
 		ReplayEvents                func(childComplexity int, where ent.WebhookEventWhereInput) int
+		ResolveAlert                func(childComplexity int, id int, note string) int
 		ResolveFinding              func(childComplexity int, id int, note string) int
+		RestoreAlertRule            func(childComplexity int, id int) int
 		RestoreJourneyDefinition    func(childComplexity int, key string) int
 		ResumeSync                  func(childComplexity int, id int) int
 		RevokeAPIToken              func(childComplexity int, id int) int
 		RunReconciliation           func(childComplexity int, window *string) int
+		SetAlertChannelEnabled      func(childComplexity int, id int, enabled bool) int
+		SetAlertRuleEnabled         func(childComplexity int, id int, enabled bool) int
 		SetJourneyDefinitionEnabled func(childComplexity int, key string, enabled bool) int
 		StartSync                   func(childComplexity int, since *time.Time) int
+		TestAlertChannel            func(childComplexity int, id int) int
+		UpdateAlertChannel          func(childComplexity int, id int, input model.UpdateAlertChannelInput) int
+		UpdateAlertRule             func(childComplexity int, id int, input model.UpdateAlertRuleInput) int
 		UpdateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
 	}
 
@@ -442,6 +490,7 @@ type ComplexityRoot struct {
 	Query struct {
 		APITokens                 func(childComplexity int) int
 		AlertChannels             func(childComplexity int) int
+		AlertConditions           func(childComplexity int) int
 		AlertRules                func(childComplexity int) int
 		Alerts                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AlertOrder, where *ent.AlertWhereInput) int
 		Anomalies                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnomalyOrder, where *ent.AnomalyWhereInput) int
@@ -532,6 +581,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AlertChanged           func(childComplexity int) int
 		EventProcessed         func(childComplexity int, topics []string) int
 		EventReceived          func(childComplexity int, topics []string) int
 		JobProgress            func(childComplexity int, id int) int
@@ -788,6 +838,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Alert.Message(childComplexity), true
+	case "Alert.notificationLog":
+		if e.ComplexityRoot.Alert.NotificationLog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.NotificationLog(childComplexity), true
 	case "Alert.notifications":
 		if e.ComplexityRoot.Alert.Notifications == nil {
 			break
@@ -915,6 +971,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertChannel.Rules(childComplexity), true
+	case "AlertChannel.signed":
+		if e.ComplexityRoot.AlertChannel.Signed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertChannel.Signed(childComplexity), true
 	case "AlertChannel.urlHint":
 		if e.ComplexityRoot.AlertChannel.URLHint == nil {
 			break
@@ -927,6 +989,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertChannel.UpdatedAt(childComplexity), true
+
+	case "AlertConditionInfo.below":
+		if e.ComplexityRoot.AlertConditionInfo.Below == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Below(childComplexity), true
+	case "AlertConditionInfo.description":
+		if e.ComplexityRoot.AlertConditionInfo.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Description(childComplexity), true
+	case "AlertConditionInfo.name":
+		if e.ComplexityRoot.AlertConditionInfo.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Name(childComplexity), true
+	case "AlertConditionInfo.params":
+		if e.ComplexityRoot.AlertConditionInfo.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Params(childComplexity), true
+	case "AlertConditionInfo.unit":
+		if e.ComplexityRoot.AlertConditionInfo.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Unit(childComplexity), true
+	case "AlertConditionInfo.usesThreshold":
+		if e.ComplexityRoot.AlertConditionInfo.UsesThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.UsesThreshold(childComplexity), true
+	case "AlertConditionInfo.window":
+		if e.ComplexityRoot.AlertConditionInfo.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionInfo.Window(childComplexity), true
+
+	case "AlertConditionParam.default":
+		if e.ComplexityRoot.AlertConditionParam.Default == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionParam.Default(childComplexity), true
+	case "AlertConditionParam.description":
+		if e.ComplexityRoot.AlertConditionParam.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionParam.Description(childComplexity), true
+	case "AlertConditionParam.name":
+		if e.ComplexityRoot.AlertConditionParam.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionParam.Name(childComplexity), true
+	case "AlertConditionParam.type":
+		if e.ComplexityRoot.AlertConditionParam.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionParam.Type(childComplexity), true
+	case "AlertConditionParam.values":
+		if e.ComplexityRoot.AlertConditionParam.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConditionParam.Values(childComplexity), true
 
 	case "AlertConnection.edges":
 		if e.ComplexityRoot.AlertConnection.Edges == nil {
@@ -946,6 +1082,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertConnection.TotalCount(childComplexity), true
+
+	case "AlertDelivery.at":
+		if e.ComplexityRoot.AlertDelivery.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.At(childComplexity), true
+	case "AlertDelivery.attempts":
+		if e.ComplexityRoot.AlertDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Attempts(childComplexity), true
+	case "AlertDelivery.channel":
+		if e.ComplexityRoot.AlertDelivery.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Channel(childComplexity), true
+	case "AlertDelivery.channelID":
+		if e.ComplexityRoot.AlertDelivery.ChannelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.ChannelID(childComplexity), true
+	case "AlertDelivery.durationMs":
+		if e.ComplexityRoot.AlertDelivery.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.DurationMs(childComplexity), true
+	case "AlertDelivery.error":
+		if e.ComplexityRoot.AlertDelivery.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Error(childComplexity), true
+	case "AlertDelivery.event":
+		if e.ComplexityRoot.AlertDelivery.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Event(childComplexity), true
+	case "AlertDelivery.kind":
+		if e.ComplexityRoot.AlertDelivery.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Kind(childComplexity), true
+	case "AlertDelivery.notification":
+		if e.ComplexityRoot.AlertDelivery.Notification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Notification(childComplexity), true
+	case "AlertDelivery.ok":
+		if e.ComplexityRoot.AlertDelivery.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Ok(childComplexity), true
+	case "AlertDelivery.status":
+		if e.ComplexityRoot.AlertDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Status(childComplexity), true
 
 	case "AlertEdge.cursor":
 		if e.ComplexityRoot.AlertEdge.Cursor == nil {
@@ -2324,6 +2527,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyUnexpectedEvent.Topic(childComplexity), true
 
+	case "Mutation.acknowledgeAlert":
+		if e.ComplexityRoot.Mutation.AcknowledgeAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeAlert(childComplexity, args["id"].(int)), true
 	case "Mutation.cancelJob":
 		if e.ComplexityRoot.Mutation.CancelJob == nil {
 			break
@@ -2346,6 +2560,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.createAlertChannel":
+		if e.ComplexityRoot.Mutation.CreateAlertChannel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAlertChannel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAlertChannel(childComplexity, args["input"].(model.CreateAlertChannelInput)), true
+	case "Mutation.createAlertRule":
+		if e.ComplexityRoot.Mutation.CreateAlertRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAlertRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAlertRule(childComplexity, args["input"].(model.CreateAlertRuleInput)), true
 	case "Mutation.createJourneyDefinition":
 		if e.ComplexityRoot.Mutation.CreateJourneyDefinition == nil {
 			break
@@ -2357,6 +2593,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateJourneyDefinition(childComplexity, args["input"].(model.JourneyDefinitionInput)), true
+	case "Mutation.deleteAlertChannel":
+		if e.ComplexityRoot.Mutation.DeleteAlertChannel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAlertChannel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAlertChannel(childComplexity, args["id"].(int)), true
+	case "Mutation.deleteAlertRule":
+		if e.ComplexityRoot.Mutation.DeleteAlertRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAlertRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAlertRule(childComplexity, args["id"].(int)), true
 	case "Mutation.reevaluateJourneys":
 		if e.ComplexityRoot.Mutation.ReevaluateJourneys == nil {
 			break
@@ -2390,6 +2648,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayEvents(childComplexity, args["where"].(ent.WebhookEventWhereInput)), true
+	case "Mutation.resolveAlert":
+		if e.ComplexityRoot.Mutation.ResolveAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveAlert(childComplexity, args["id"].(int), args["note"].(string)), true
 	case "Mutation.resolveFinding":
 		if e.ComplexityRoot.Mutation.ResolveFinding == nil {
 			break
@@ -2401,6 +2670,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveFinding(childComplexity, args["id"].(int), args["note"].(string)), true
+	case "Mutation.restoreAlertRule":
+		if e.ComplexityRoot.Mutation.RestoreAlertRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreAlertRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreAlertRule(childComplexity, args["id"].(int)), true
 	case "Mutation.restoreJourneyDefinition":
 		if e.ComplexityRoot.Mutation.RestoreJourneyDefinition == nil {
 			break
@@ -2445,6 +2725,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunReconciliation(childComplexity, args["window"].(*string)), true
+	case "Mutation.setAlertChannelEnabled":
+		if e.ComplexityRoot.Mutation.SetAlertChannelEnabled == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAlertChannelEnabled_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAlertChannelEnabled(childComplexity, args["id"].(int), args["enabled"].(bool)), true
+	case "Mutation.setAlertRuleEnabled":
+		if e.ComplexityRoot.Mutation.SetAlertRuleEnabled == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAlertRuleEnabled_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAlertRuleEnabled(childComplexity, args["id"].(int), args["enabled"].(bool)), true
 	case "Mutation.setJourneyDefinitionEnabled":
 		if e.ComplexityRoot.Mutation.SetJourneyDefinitionEnabled == nil {
 			break
@@ -2467,6 +2769,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartSync(childComplexity, args["since"].(*time.Time)), true
+	case "Mutation.testAlertChannel":
+		if e.ComplexityRoot.Mutation.TestAlertChannel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testAlertChannel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestAlertChannel(childComplexity, args["id"].(int)), true
+	case "Mutation.updateAlertChannel":
+		if e.ComplexityRoot.Mutation.UpdateAlertChannel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAlertChannel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAlertChannel(childComplexity, args["id"].(int), args["input"].(model.UpdateAlertChannelInput)), true
+	case "Mutation.updateAlertRule":
+		if e.ComplexityRoot.Mutation.UpdateAlertRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAlertRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAlertRule(childComplexity, args["id"].(int), args["input"].(model.UpdateAlertRuleInput)), true
 	case "Mutation.updateJourneyDefinition":
 		if e.ComplexityRoot.Mutation.UpdateJourneyDefinition == nil {
 			break
@@ -2516,6 +2851,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AlertChannels(childComplexity), true
+	case "Query.alertConditions":
+		if e.ComplexityRoot.Query.AlertConditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AlertConditions(childComplexity), true
 	case "Query.alertRules":
 		if e.ComplexityRoot.Query.AlertRules == nil {
 			break
@@ -3028,6 +3369,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReconciliationRunEdge.Node(childComplexity), true
 
+	case "Subscription.alertChanged":
+		if e.ComplexityRoot.Subscription.AlertChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AlertChanged(childComplexity), true
 	case "Subscription.eventProcessed":
 		if e.ComplexityRoot.Subscription.EventProcessed == nil {
 			break
@@ -3772,6 +4119,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditLogOrder", ec.unmarshalInputAuditLogOrder),
 			graphql.NewInputUnmarshaler("AuditLogWhereInput", ec.unmarshalInputAuditLogWhereInput),
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
+			graphql.NewInputUnmarshaler("CreateAlertChannelInput", ec.unmarshalInputCreateAlertChannelInput),
+			graphql.NewInputUnmarshaler("CreateAlertRuleInput", ec.unmarshalInputCreateAlertRuleInput),
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("JobWhereInput", ec.unmarshalInputJobWhereInput),
 			graphql.NewInputUnmarshaler("JourneyCorrelationInput", ec.unmarshalInputJourneyCorrelationInput),
@@ -3788,6 +4137,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReconciliationRunWhereInput", ec.unmarshalInputReconciliationRunWhereInput),
 			graphql.NewInputUnmarshaler("SyncRunOrder", ec.unmarshalInputSyncRunOrder),
 			graphql.NewInputUnmarshaler("SyncRunWhereInput", ec.unmarshalInputSyncRunWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAlertChannelInput", ec.unmarshalInputUpdateAlertChannelInput),
+			graphql.NewInputUnmarshaler("UpdateAlertRuleInput", ec.unmarshalInputUpdateAlertRuleInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEventOrder", ec.unmarshalInputWebhookEventOrder),
@@ -3885,6 +4236,137 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../alerts.graphqls", Input: `"""An extra setting of an alert condition."""
+type AlertConditionParam {
+  name: String!
+  description: String!
+  """string or int."""
+  type: String!
+  """When set, the only values allowed."""
+  values: [String!]!
+  default: String
+}
+
+"""What an alert rule can watch."""
+type AlertConditionInfo {
+  name: String!
+  description: String!
+  """percent, seconds, count or score."""
+  unit: String!
+  """The rule holds when the value is below the threshold (otherwise at or above)."""
+  below: Boolean!
+  """False for yes/no conditions, whose threshold is ignored."""
+  usesThreshold: Boolean!
+  """What the rule's window means; null when unused."""
+  window: String
+  params: [AlertConditionParam!]!
+}
+
+"""One notification sent (or attempted) to a channel."""
+type AlertDelivery {
+  at: Time!
+  channelID: ID!
+  channel: String!
+  kind: String!
+  """fired, renotified, resolved, acknowledged or test."""
+  event: String!
+  notification: String!
+  ok: Boolean!
+  attempts: Int!
+  """The last HTTP status received, if any."""
+  status: Int
+  """Why it failed; never the channel's URL or secret."""
+  error: String
+  durationMs: Float!
+}
+
+extend type AlertChannel {
+  """Payloads are signed with an HMAC secret (X-Hooklens-Signature-256)."""
+  signed: Boolean!
+}
+
+extend type Alert {
+  """The latest notifications of this alert."""
+  notificationLog: [AlertDelivery!]!
+}
+
+input CreateAlertRuleInput {
+  key: String!
+  name: String!
+  condition: AlertRuleCondition!
+  threshold: Float
+  """Durations like 5m or 48h."""
+  window: String
+  for: String
+  renotify: String
+  severity: AlertRuleSeverity
+  notifyResolved: Boolean
+  enabled: Boolean
+  params: Map
+  channelIDs: [ID!]
+}
+
+input UpdateAlertRuleInput {
+  name: String
+  threshold: Float
+  window: String
+  for: String
+  renotify: String
+  severity: AlertRuleSeverity
+  notifyResolved: Boolean
+  enabled: Boolean
+  params: Map
+  channelIDs: [ID!]
+}
+
+input CreateAlertChannelInput {
+  name: String!
+  kind: AlertChannelKind!
+  """Where webhook and slack channels post; stored encrypted and never shown again."""
+  url: String
+  """Optional HMAC secret signing generic webhook payloads; stored encrypted."""
+  secret: String
+  enabled: Boolean
+}
+
+input UpdateAlertChannelInput {
+  name: String
+  url: String
+  """A new signing secret; empty removes it."""
+  secret: String
+  enabled: Boolean
+}
+
+extend type Query {
+  """The conditions alert rules can watch."""
+  alertConditions: [AlertConditionInfo!]!
+}
+
+extend type Mutation {
+  createAlertRule(input: CreateAlertRuleInput!): AlertRule! @admin
+  updateAlertRule(id: ID!, input: UpdateAlertRuleInput!): AlertRule! @admin
+  setAlertRuleEnabled(id: ID!, enabled: Boolean!): AlertRule! @admin
+  """Delete a custom rule (built-ins can only be disabled); its alert resolves."""
+  deleteAlertRule(id: ID!): ID! @admin
+  """Put a built-in rule back to its shipped settings."""
+  restoreAlertRule(id: ID!): AlertRule! @admin
+  createAlertChannel(input: CreateAlertChannelInput!): AlertChannel! @admin
+  updateAlertChannel(id: ID!, input: UpdateAlertChannelInput!): AlertChannel! @admin
+  setAlertChannelEnabled(id: ID!, enabled: Boolean!): AlertChannel! @admin
+  deleteAlertChannel(id: ID!): ID! @admin
+  """Send a test notification to a channel and report how it went."""
+  testAlertChannel(id: ID!): AlertDelivery! @admin
+  """Stop re-notifying a firing alert; it still resolves by itself."""
+  acknowledgeAlert(id: ID!): Alert! @admin
+  """Close an alert by hand, with a note."""
+  resolveAlert(id: ID!, note: String!): Alert! @admin
+}
+
+extend type Subscription {
+  """Alerts as they fire, re-notify, get acknowledged and resolve."""
+  alertChanged: Alert!
+}
+`, BuiltIn: false},
 	{Name: "../events.graphqls", Input: `extend type WebhookEvent {
   """The body decoded as JSON."""
   payload: Map!
@@ -9013,6 +9495,8 @@ func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql
 		return ec.fieldContext_Alert_anomalyID(ctx, field)
 	case "rule":
 		return ec.fieldContext_Alert_rule(ctx, field)
+	case "notificationLog":
+		return ec.fieldContext_Alert_notificationLog(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
 }
@@ -9041,8 +9525,46 @@ func (ec *executionContext) childFields_AlertChannel(ctx context.Context, field 
 		return ec.fieldContext_AlertChannel_lastError(ctx, field)
 	case "rules":
 		return ec.fieldContext_AlertChannel_rules(ctx, field)
+	case "signed":
+		return ec.fieldContext_AlertChannel_signed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlertChannel", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertConditionInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AlertConditionInfo_name(ctx, field)
+	case "description":
+		return ec.fieldContext_AlertConditionInfo_description(ctx, field)
+	case "unit":
+		return ec.fieldContext_AlertConditionInfo_unit(ctx, field)
+	case "below":
+		return ec.fieldContext_AlertConditionInfo_below(ctx, field)
+	case "usesThreshold":
+		return ec.fieldContext_AlertConditionInfo_usesThreshold(ctx, field)
+	case "window":
+		return ec.fieldContext_AlertConditionInfo_window(ctx, field)
+	case "params":
+		return ec.fieldContext_AlertConditionInfo_params(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertConditionInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertConditionParam(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AlertConditionParam_name(ctx, field)
+	case "description":
+		return ec.fieldContext_AlertConditionParam_description(ctx, field)
+	case "type":
+		return ec.fieldContext_AlertConditionParam_type(ctx, field)
+	case "values":
+		return ec.fieldContext_AlertConditionParam_values(ctx, field)
+	case "default":
+		return ec.fieldContext_AlertConditionParam_default(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertConditionParam", field.Name)
 }
 
 func (ec *executionContext) childFields_AlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9055,6 +9577,34 @@ func (ec *executionContext) childFields_AlertConnection(ctx context.Context, fie
 		return ec.fieldContext_AlertConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlertConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_AlertDelivery_at(ctx, field)
+	case "channelID":
+		return ec.fieldContext_AlertDelivery_channelID(ctx, field)
+	case "channel":
+		return ec.fieldContext_AlertDelivery_channel(ctx, field)
+	case "kind":
+		return ec.fieldContext_AlertDelivery_kind(ctx, field)
+	case "event":
+		return ec.fieldContext_AlertDelivery_event(ctx, field)
+	case "notification":
+		return ec.fieldContext_AlertDelivery_notification(ctx, field)
+	case "ok":
+		return ec.fieldContext_AlertDelivery_ok(ctx, field)
+	case "attempts":
+		return ec.fieldContext_AlertDelivery_attempts(ctx, field)
+	case "status":
+		return ec.fieldContext_AlertDelivery_status(ctx, field)
+	case "error":
+		return ec.fieldContext_AlertDelivery_error(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_AlertDelivery_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertDelivery", field.Name)
 }
 
 func (ec *executionContext) childFields_AlertEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -6,15 +6,87 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
 	"github.com/hooklens/hooklens/ent/reconciliationfinding"
 )
 
+// What an alert rule can watch.
+type AlertConditionInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// percent, seconds, count or score.
+	Unit string `json:"unit"`
+	// The rule holds when the value is below the threshold (otherwise at or above).
+	Below bool `json:"below"`
+	// False for yes/no conditions, whose threshold is ignored.
+	UsesThreshold bool `json:"usesThreshold"`
+	// What the rule's window means; null when unused.
+	Window *string                `json:"window,omitempty"`
+	Params []*AlertConditionParam `json:"params"`
+}
+
+// An extra setting of an alert condition.
+type AlertConditionParam struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// string or int.
+	Type string `json:"type"`
+	// When set, the only values allowed.
+	Values  []string `json:"values"`
+	Default *string  `json:"default,omitempty"`
+}
+
+// One notification sent (or attempted) to a channel.
+type AlertDelivery struct {
+	At        time.Time `json:"at"`
+	ChannelID int       `json:"channelID"`
+	Channel   string    `json:"channel"`
+	Kind      string    `json:"kind"`
+	// fired, renotified, resolved, acknowledged or test.
+	Event        string `json:"event"`
+	Notification string `json:"notification"`
+	Ok           bool   `json:"ok"`
+	Attempts     int    `json:"attempts"`
+	// The last HTTP status received, if any.
+	Status *int `json:"status,omitempty"`
+	// Why it failed; never the channel's URL or secret.
+	Error      *string `json:"error,omitempty"`
+	DurationMs float64 `json:"durationMs"`
+}
+
 type CreateAPITokenInput struct {
 	Name      string        `json:"name"`
 	Role      apitoken.Role `json:"role"`
 	ExpiresAt *time.Time    `json:"expiresAt,omitempty"`
+}
+
+type CreateAlertChannelInput struct {
+	Name string            `json:"name"`
+	Kind alertchannel.Kind `json:"kind"`
+	// Where webhook and slack channels post; stored encrypted and never shown again.
+	URL *string `json:"url,omitempty"`
+	// Optional HMAC secret signing generic webhook payloads; stored encrypted.
+	Secret  *string `json:"secret,omitempty"`
+	Enabled *bool   `json:"enabled,omitempty"`
+}
+
+type CreateAlertRuleInput struct {
+	Key       string              `json:"key"`
+	Name      string              `json:"name"`
+	Condition alertrule.Condition `json:"condition"`
+	Threshold *float64            `json:"threshold,omitempty"`
+	// Durations like 5m or 48h.
+	Window         *string             `json:"window,omitempty"`
+	For            *string             `json:"for,omitempty"`
+	Renotify       *string             `json:"renotify,omitempty"`
+	Severity       *alertrule.Severity `json:"severity,omitempty"`
+	NotifyResolved *bool               `json:"notifyResolved,omitempty"`
+	Enabled        *bool               `json:"enabled,omitempty"`
+	Params         map[string]any      `json:"params,omitempty"`
+	ChannelIDs     []int               `json:"channelIDs,omitempty"`
 }
 
 type CreatedAPIToken struct {
@@ -280,6 +352,27 @@ type Topic struct {
 	// Events stored with this topic.
 	Seen       int        `json:"seen"`
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+}
+
+type UpdateAlertChannelInput struct {
+	Name *string `json:"name,omitempty"`
+	URL  *string `json:"url,omitempty"`
+	// A new signing secret; empty removes it.
+	Secret  *string `json:"secret,omitempty"`
+	Enabled *bool   `json:"enabled,omitempty"`
+}
+
+type UpdateAlertRuleInput struct {
+	Name           *string             `json:"name,omitempty"`
+	Threshold      *float64            `json:"threshold,omitempty"`
+	Window         *string             `json:"window,omitempty"`
+	For            *string             `json:"for,omitempty"`
+	Renotify       *string             `json:"renotify,omitempty"`
+	Severity       *alertrule.Severity `json:"severity,omitempty"`
+	NotifyResolved *bool               `json:"notifyResolved,omitempty"`
+	Enabled        *bool               `json:"enabled,omitempty"`
+	Params         map[string]any      `json:"params,omitempty"`
+	ChannelIDs     []int               `json:"channelIDs,omitempty"`
 }
 
 // The caller.

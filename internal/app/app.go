@@ -20,6 +20,7 @@ import (
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/frontend"
 	"github.com/hooklens/hooklens/graph"
+	"github.com/hooklens/hooklens/internal/alert"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/dwolla"
@@ -32,6 +33,7 @@ import (
 	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
+	"github.com/hooklens/hooklens/internal/vault"
 	"github.com/hooklens/hooklens/internal/web"
 )
 
@@ -57,6 +59,10 @@ type App struct {
 	Schedule *schedule.Scheduler
 	Dwolla   *dwolla.Client // nil without API credentials
 	Recon    *reconcile.Service
+	Alerts   *alert.Service
+	// Keys seal webhook bodies and alert-channel secrets; nil stores them
+	// in the clear.
+	Keys *vault.Keyring
 
 	handler  http.Handler
 	cancel   context.CancelFunc
@@ -78,6 +84,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		}
 	}
 	a := &App{Config: cfg, Log: log, DB: db, instance: instanceID()}
+	if cfg.EncryptionKeys != "" {
+		if a.Keys, err = vault.ParseKeys(cfg.EncryptionKeys); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("HOOKLENS_ENCRYPTION_KEYS: %w", err)
+		}
+	}
 	a.Metrics = metrics.New()
 	a.Hub = live.NewHub(a.instance)
 	a.Hub.OnDrop = func(k live.Kind) { a.Metrics.LiveDropped.WithLabelValues(string(k)).Inc() }
@@ -87,6 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Verifier:     dwolla.NewVerifier(cfg.WebhookSecrets...),
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout:      cfg.IngestTimeout,
+		Vault:        a.Keys,
 	})
 	a.Tracker = tracker.New(db, a.Hub, log.With("component", "journeys"))
 	if !opts.SkipMigrate {
@@ -120,8 +133,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Recon = reconcile.New(db, a.Hub, a.Tracker, a.Metrics, log.With("component", "reconcile"), reconcile.Options{
 		Client: a.Dwolla, WebhookURL: cfg.WebhookURL(), AutoRedeliver: cfg.DwollaAutoRedeliver,
-		Wake: a.Pipeline.Wake,
+		Wake: a.Pipeline.Wake, Seal: a.Keys.Seal,
 	})
+	if a.Alerts, err = alert.New(db, appFacts{a}, a.Keys, a.Hub, log.With("component", "alerts"), alert.Options{
+		BaseURL: cfg.BaseURL(), AllowedHosts: cfg.AlertAllowedHosts, Timeout: cfg.AlertTimeout, Registerer: a.Metrics.Registry,
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("configuring alerts: %w", err)
+	}
+	if !opts.SkipMigrate {
+		if err := a.Alerts.Seed(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	a.Jobs = jobs.NewRunner(db.Client, a.Hub, log.With("component", "jobs"), a.instance)
 	if a.Schedule, err = schedule.New(db, a.Metrics, log.With("component", "schedule")); err != nil {
 		db.Close()
@@ -178,6 +203,10 @@ func (a *App) scheduleJobs() error {
 			if n > 0 {
 				a.Log.Info("abandonment sweep re-evaluated journeys", "journeys", n)
 			}
+			return err
+		}},
+		{"alerts", a.Config.AlertSchedule, func(ctx context.Context) error {
+			_, err := a.Alerts.Evaluate(ctx, time.Now())
 			return err
 		}},
 		{"expired-sessions", "1h", func(ctx context.Context) error {
@@ -287,7 +316,7 @@ func (a *App) routes() http.Handler {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
-		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Instance: a.instance, Leader: a.Schedule.Leader,
+		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
@@ -414,7 +443,7 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	a.started = false
 	errs := []error{a.Receiver.Close(ctx)}
-	errs = append(errs, a.Schedule.Stop(), a.Jobs.Stop(ctx))
+	errs = append(errs, a.Schedule.Stop(), a.Jobs.Stop(ctx), a.Alerts.Close(ctx))
 	if a.cancel != nil {
 		a.cancel()
 	}

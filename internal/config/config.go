@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/hooklens/hooklens/internal/vault"
 )
 
 // Config is the validated configuration of one hooklens process.
@@ -54,6 +56,14 @@ type Config struct {
 	SyncWindow          time.Duration
 	ReconcileSchedule   string
 	ReconcileWindow     time.Duration
+
+	AlertSchedule     string
+	AlertAllowedHosts []string
+	AlertTimeout      time.Duration
+
+	// EncryptionKeys is HOOKLENS_ENCRYPTION_KEYS as given (validated); the
+	// app parses it into a vault.Keyring.
+	EncryptionKeys string
 }
 
 // DwollaConfigured reports whether API credentials are set.
@@ -297,6 +307,40 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_RECONCILE_WINDOW", Flag: "reconcile-window", Default: "24h",
 		Usage: "How far back reconciliation compares events and deliveries with Dwolla.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ReconcileWindow }, time.Minute, 30*24*time.Hour)},
+	{Env: "HOOKLENS_ALERT_SCHEDULE", Flag: "alert-schedule", Default: "1m",
+		Usage: "How often alert rules are evaluated: a duration or a cron expression (UTC); \"off\" disables alerting.",
+		apply: optionalScheduleSetting(func(c *Config) *string { return &c.AlertSchedule })},
+	{Env: "HOOKLENS_ALERT_ALLOWED_HOSTS", Flag: "alert-allowed-hosts",
+		Usage: "Hosts alert webhooks may be sent to (comma-separated, *.example.com allowed); empty allows any host but never link-local or cloud metadata addresses.",
+		apply: func(c *Config, v string) error {
+			c.AlertAllowedHosts = nil
+			for _, h := range strings.Split(v, ",") {
+				h = strings.ToLower(strings.TrimSpace(h))
+				if h == "" {
+					continue
+				}
+				if strings.ContainsAny(h, "/:@ ") {
+					return fmt.Errorf("%q is not a host name (no scheme, port or path)", h)
+				}
+				c.AlertAllowedHosts = append(c.AlertAllowedHosts, h)
+			}
+			return nil
+		}},
+	{Env: "HOOKLENS_ALERT_TIMEOUT", Flag: "alert-timeout", Default: "5s",
+		Usage: "Longest one alert notification may take per attempt.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.AlertTimeout }, time.Second, 30*time.Second)},
+	{Env: "HOOKLENS_ENCRYPTION_KEYS", Flag: "encryption-keys", Secret: true,
+		Usage: "Keys encrypting webhook bodies and alert-channel secrets at rest (AES-256-GCM): comma-separated id:key, key as 32 bytes base64 or 64 hex; the first seals, the others only open (rotation). Generate one with hooklens keys generate.",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" {
+				if _, err := vault.ParseKeys(v); err != nil {
+					return err
+				}
+			}
+			c.EncryptionKeys = v
+			return nil
+		}},
 	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
 		Usage: "How long shutdown waits for in-flight requests and work.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
@@ -430,32 +474,36 @@ func (l *Loader) Load(lookup Lookup) (Config, error) {
 // sorted by variable name.
 func (c Config) Redacted() [][2]string {
 	values := map[string]string{
-		"HOOKLENS_ADDR":               c.Addr,
-		"HOOKLENS_PUBLIC_URL":         c.PublicURL,
-		"DATABASE_URL":                RedactURL(c.DatabaseURL),
-		"DWOLLA_WEBHOOK_SECRET":       maskList(c.WebhookSecrets),
-		"HOOKLENS_LOG_LEVEL":          strings.ToLower(c.LogLevel.String()),
-		"HOOKLENS_LOG_FORMAT":         c.LogFormat,
-		"HOOKLENS_MAX_BODY_BYTES":     strconv.FormatInt(c.MaxBodyBytes, 10),
-		"HOOKLENS_INGEST_TIMEOUT":     c.IngestTimeout.String(),
-		"HOOKLENS_ALLOWED_ORIGINS":    strings.Join(c.AllowedOrigins, ","),
-		"HOOKLENS_SESSION_TTL":        c.SessionTTL.String(),
-		"HOOKLENS_SHUTDOWN_GRACE":     c.ShutdownGrace.String(),
-		"HOOKLENS_WORKERS":            strconv.Itoa(c.Workers),
-		"HOOKLENS_MAX_ATTEMPTS":       strconv.Itoa(c.MaxAttempts),
-		"HOOKLENS_STUCK_SWEEP":        c.StuckSweep,
-		"HOOKLENS_ABANDON_SWEEP":      c.AbandonSweep,
-		"DWOLLA_ENV":                  c.DwollaEnv,
-		"DWOLLA_API_URL":              c.DwollaAPIURL,
-		"DWOLLA_KEY":                  maskSecret(c.DwollaKey),
-		"DWOLLA_SECRET":               maskSecret(c.DwollaSecret),
-		"DWOLLA_API_TIMEOUT":          c.DwollaAPITimeout.String(),
-		"DWOLLA_WEBHOOK_URL":          c.DwollaWebhookURL,
-		"DWOLLA_AUTO_REDELIVER":       strconv.FormatBool(c.DwollaAutoRedeliver),
-		"HOOKLENS_SYNC_SCHEDULE":      c.SyncSchedule,
-		"HOOKLENS_SYNC_WINDOW":        c.SyncWindow.String(),
-		"HOOKLENS_RECONCILE_SCHEDULE": c.ReconcileSchedule,
-		"HOOKLENS_RECONCILE_WINDOW":   c.ReconcileWindow.String(),
+		"HOOKLENS_ADDR":                c.Addr,
+		"HOOKLENS_PUBLIC_URL":          c.PublicURL,
+		"DATABASE_URL":                 RedactURL(c.DatabaseURL),
+		"DWOLLA_WEBHOOK_SECRET":        maskList(c.WebhookSecrets),
+		"HOOKLENS_LOG_LEVEL":           strings.ToLower(c.LogLevel.String()),
+		"HOOKLENS_LOG_FORMAT":          c.LogFormat,
+		"HOOKLENS_MAX_BODY_BYTES":      strconv.FormatInt(c.MaxBodyBytes, 10),
+		"HOOKLENS_INGEST_TIMEOUT":      c.IngestTimeout.String(),
+		"HOOKLENS_ALLOWED_ORIGINS":     strings.Join(c.AllowedOrigins, ","),
+		"HOOKLENS_SESSION_TTL":         c.SessionTTL.String(),
+		"HOOKLENS_SHUTDOWN_GRACE":      c.ShutdownGrace.String(),
+		"HOOKLENS_WORKERS":             strconv.Itoa(c.Workers),
+		"HOOKLENS_MAX_ATTEMPTS":        strconv.Itoa(c.MaxAttempts),
+		"HOOKLENS_STUCK_SWEEP":         c.StuckSweep,
+		"HOOKLENS_ABANDON_SWEEP":       c.AbandonSweep,
+		"DWOLLA_ENV":                   c.DwollaEnv,
+		"DWOLLA_API_URL":               c.DwollaAPIURL,
+		"DWOLLA_KEY":                   maskSecret(c.DwollaKey),
+		"DWOLLA_SECRET":                maskSecret(c.DwollaSecret),
+		"DWOLLA_API_TIMEOUT":           c.DwollaAPITimeout.String(),
+		"DWOLLA_WEBHOOK_URL":           c.DwollaWebhookURL,
+		"DWOLLA_AUTO_REDELIVER":        strconv.FormatBool(c.DwollaAutoRedeliver),
+		"HOOKLENS_SYNC_SCHEDULE":       c.SyncSchedule,
+		"HOOKLENS_SYNC_WINDOW":         c.SyncWindow.String(),
+		"HOOKLENS_RECONCILE_SCHEDULE":  c.ReconcileSchedule,
+		"HOOKLENS_RECONCILE_WINDOW":    c.ReconcileWindow.String(),
+		"HOOKLENS_ALERT_SCHEDULE":      c.AlertSchedule,
+		"HOOKLENS_ALERT_ALLOWED_HOSTS": strings.Join(c.AlertAllowedHosts, ","),
+		"HOOKLENS_ALERT_TIMEOUT":       c.AlertTimeout.String(),
+		"HOOKLENS_ENCRYPTION_KEYS":     maskSecret(c.EncryptionKeys),
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {
