@@ -18,9 +18,17 @@ type seasonalLags struct {
 
 func dayKind(weekend bool) string {
 	if weekend {
-		return "weekend days"
+		return "weekend day"
 	}
-	return "weekdays"
+	return "weekday"
+}
+
+// plural prints a count with its noun, "1 week" or "3 weeks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func newSeasonalLags(end time.Time, loc *time.Location, cfg SeasonalConfig) seasonalLags {
@@ -54,7 +62,7 @@ func isWeekend(d time.Weekday) bool { return d == time.Saturday || d == time.Sun
 type countBaseline struct {
 	med   float64 // median of the transformed samples
 	sigma float64 // predictive standard deviation of a new transformed count
-	low   float64 // a low quantile of the transformed samples (silence)
+	low   float64 // a low quantile of the transformed samples (wantLow only)
 	lags  int     // independent periods the samples come from
 	// recent marks the fallback baseline of preceding windows, used while
 	// there is too little history for a seasonal one.
@@ -64,6 +72,22 @@ type countBaseline struct {
 
 // expected is the baseline's count, back on the original scale.
 func (b countBaseline) expected() float64 { return unanscombe(b.med) }
+
+// z scores a count x against the baseline. Below the baseline it is the
+// distance on the Anscombe scale, where a Poisson's light lower tail is close
+// to normal. Above, small counts are skewed: 11 events where 2 are expected
+// is z = 3.1 on the Anscombe scale but has a Poisson probability of 5·10⁻⁵,
+// z = 3.9. So the upper tail is the scaled Poisson one (proportionZ) with
+// the same predictive variance carried back to counts by the delta method,
+// σ²·(μ + 3/8), and an expectation of at least half an event (a window of
+// zeros in every reference still allows the odd event).
+func (b countBaseline) z(x float64, upper bool) float64 {
+	if !upper || x <= b.expected() {
+		return (anscombe(x) - b.med) / b.sigma
+	}
+	mu := math.Max(b.expected(), 0.5)
+	return proportionZ(x, mu, b.sigma*math.Sqrt(mu+0.375))
+}
 
 // scratch holds the per-call buffers so a Detect call allocates little.
 type scratch struct {
@@ -99,7 +123,7 @@ func newScratch() *scratch {
 // is the median of the preceding windows over RecentMinutes: it cannot know
 // the daily cycle, so its findings are capped at warning and its thresholds
 // are raised.
-func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float64, sc *scratch) (countBaseline, bool) {
+func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float64, sc *scratch, wantLow bool) (countBaseline, bool) {
 	cfg := d.cfg.Seasonal
 	minOff, maxOff := 0, 0
 	for _, o := range cfg.OffsetsMinutes {
@@ -132,11 +156,11 @@ func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float
 		b.lags = len(chosen)
 		switch {
 		case days == 0:
-			b.desc = fmt.Sprintf("same minute-of-week median over %d weeks", weeks)
+			b.desc = fmt.Sprintf("same minute-of-week median over %s", plural(weeks, "week"))
 		case weeks == 0:
-			b.desc = fmt.Sprintf("same time-of-day median over %d %s", days, dayKind(lags.weekend))
+			b.desc = fmt.Sprintf("same time-of-day median over %s", plural(days, dayKind(lags.weekend)))
 		default:
-			b.desc = fmt.Sprintf("same time-of-day median over %d weeks and %d %s", weeks, days, dayKind(lags.weekend))
+			b.desc = fmt.Sprintf("same time-of-day median over %s and %s", plural(weeks, "week"), plural(days, dayKind(lags.weekend)))
 		}
 	} else {
 		n := max(cfg.RecentMinutes/w, 3)
@@ -164,7 +188,9 @@ func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float
 	}
 	med, mad := medianMAD(samples, sc.dev[:len(samples)])
 	b.med = med
-	b.low = quantile(samples, d.cfg.Silence.LowQuantile)
+	if wantLow {
+		b.low = quantile(samples, d.cfg.Silence.LowQuantile)
+	}
 	mu := unanscombe(med)
 	floor := math.Sqrt(disp + cfg.DayCV*cfg.DayCV*mu)
 	b.sigma = math.Max(madScale*mad, floor) * math.Sqrt(1+math.Pi/(2*float64(b.lags)))
@@ -172,22 +198,10 @@ func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float
 }
 
 // offsetSums appends the w-minute sums ending lag+o minutes before End for
-// each offset o (ascending), sliding one window along instead of re-adding.
+// each offset o.
 func offsetSums(v view, lag, w int, offsets []int, out []float64) []float64 {
-	prev, sum := 0, 0.0
-	for i, o := range offsets {
-		ago := lag + o
-		if i == 0 || ago-prev >= w {
-			sum = v.sum(ago, w)
-		} else {
-			// Moving the window delta minutes earlier drops its newest
-			// minutes and gains older ones.
-			for k := prev; k < ago; k++ {
-				sum += v.at(k+w) - v.at(k)
-			}
-		}
-		prev = ago
-		out = append(out, sum)
+	for _, o := range offsets {
+		out = append(out, v.sum(lag+o, w))
 	}
 	return out
 }
@@ -207,15 +221,10 @@ func dispersion(v view, hours int) float64 {
 		if !v.has(h*60, 61) {
 			break
 		}
-		// Minutes h·60 … h·60+59 ago, oldest first, with the one before.
-		seg := v.s[len(v.s)-1-(h*60+60) : len(v.s)-h*60]
-		var sum, sq float64
-		prev := seg[0]
-		for _, x := range seg[1:] {
-			sum += x
-			sq += (x - prev) * (x - prev)
-			prev = x
-		}
+		// Minutes h·60 … h·60+59 ago; their steps include the one from
+		// the minute before.
+		from, to := v.n-(h+1)*60, v.n-h*60
+		sum, sq := v.c.Sum(from, to), v.c.SquaredSteps(from, to)
 		if sum >= 5 {
 			ds[k] = sq / (2 * sum)
 			k++

@@ -101,6 +101,9 @@ type ProportionConfig struct {
 	// MinTrials and MinEvents are the fewest attempts and failures in the
 	// window: 2 of 3 is a rate of 67 % and proves nothing.
 	MinTrials, MinEvents float64
+	// MinMinutes is the fewest distinct minutes with failures in the
+	// window: a burst inside one minute is a blip, not an incident.
+	MinMinutes int
 	// ReferenceMinutes is the baseline period, ending where the longest
 	// window starts; BucketMinutes cuts it into buckets to measure
 	// overdispersion. MinReferenceMinutes is the least history needed.
@@ -127,8 +130,11 @@ type LagConfig struct {
 type SignatureConfig struct {
 	// Rules' Ratio is the least observed/expected count ratio.
 	Rules []Rule
-	// MinEvents is the fewest rejected deliveries in the window.
-	MinEvents float64
+	// MinEvents is the fewest rejected deliveries in the window, and
+	// MinMinutes the fewest distinct minutes they arrive in (a scanner tries
+	// a few requests at once, an attack keeps going).
+	MinEvents  float64
+	MinMinutes int
 	// ReferenceMinutes is the baseline period; HourCap caps each hour of it at
 	// HourCap times the median hour (at least 3) so a past attack does not
 	// raise the baseline.
@@ -188,7 +194,7 @@ func DefaultConfig() Config {
 		FailureRate: ProportionConfig{
 			Rules:     []Rule{{30, 4.5, 2.0}, {120, 4.0, 1.6}, {360, 4.0, 1.4}},
 			MinLift:   0.005,
-			MinTrials: 20, MinEvents: 5,
+			MinTrials: 20, MinEvents: 5, MinMinutes: 3,
 			ReferenceMinutes: 7 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 12 * 60,
 			HoldZ:     2.5,
 			CriticalZ: 8, CriticalRatio: 3,
@@ -196,7 +202,7 @@ func DefaultConfig() Config {
 		Duplicates: ProportionConfig{
 			Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.5}},
 			MinLift:   0.005,
-			MinTrials: 50, MinEvents: 5,
+			MinTrials: 50, MinEvents: 5, MinMinutes: 3,
 			ReferenceMinutes: 3 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
 			HoldZ:     2.5,
 			CriticalZ: 8, CriticalRatio: 5,
@@ -204,7 +210,7 @@ func DefaultConfig() Config {
 		ProcessingErrors: ProportionConfig{
 			Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.5}},
 			MinLift:   0.002,
-			MinTrials: 50, MinEvents: 5,
+			MinTrials: 50, MinEvents: 5, MinMinutes: 3,
 			ReferenceMinutes: 3 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
 			HoldZ:     2.5,
 			CriticalZ: 8, CriticalRatio: 5,
@@ -213,7 +219,7 @@ func DefaultConfig() Config {
 			ProportionConfig: ProportionConfig{
 				Rules:     []Rule{{5, 5.0, 3.0}, {15, 4.5, 2.0}, {60, 4.0, 1.6}},
 				MinLift:   0.02,
-				MinTrials: 50, MinEvents: 8,
+				MinTrials: 50, MinEvents: 8, MinMinutes: 3,
 				ReferenceMinutes: 2 * 24 * 60, BucketMinutes: 60, MinReferenceMinutes: 6 * 60,
 				HoldZ:     2.5,
 				CriticalZ: 8, CriticalRatio: 5,
@@ -222,8 +228,9 @@ func DefaultConfig() Config {
 			MinLagSeconds: 10,
 		},
 		Signatures: SignatureConfig{
-			Rules:            []Rule{{5, 5.0, 5}, {15, 4.5, 4}, {60, 4.0, 3}},
+			Rules:            []Rule{{5, 5.0, 5}, {15, 4.5, 4}, {60, 4.5, 3}},
 			MinEvents:        6,
+			MinMinutes:       3,
 			ReferenceMinutes: 7 * 24 * 60,
 			HourCap:          3,
 			HoldZ:            3,

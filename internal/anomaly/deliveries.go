@@ -250,12 +250,13 @@ func (d *Detector) signatures(in *Input) (Finding, bool) {
 	// One pseudo-event keeps a clean history from expecting exactly zero.
 	rate := (sum + 1) / float64(ref)
 
-	var best, hold struct {
-		r      Rule
-		x, mu  float64
-		z      float64
-		excess float64
+	type cand struct {
+		r             Rule
+		x, mu, share  float64
+		z, excess     float64
+		fires, rotate bool
 	}
+	var best, hold, rotation cand
 	for _, r := range cfg.Rules {
 		if !bad.has(0, r.Minutes) {
 			continue
@@ -265,32 +266,41 @@ func (d *Detector) signatures(in *Input) (Finding, bool) {
 		if x <= mu {
 			continue
 		}
-		z := zFromUpperTail(logPoissonUpper(x, mu))
-		if x >= cfg.MinEvents && z >= r.Z && x >= r.Ratio*mu && z/r.Z > best.excess {
-			best.r, best.x, best.mu, best.z, best.excess = r, x, mu, z, z/r.Z
+		c := cand{r: r, x: x, mu: mu, z: zFromUpperTail(logPoissonUpper(x, mu))}
+		c.excess = c.z / r.Z
+		if n := all.sum(0, r.Minutes); n > 0 {
+			c.share = x / n
 		}
-		if z >= cfg.HoldZ && z > hold.z {
-			hold.r, hold.x, hold.mu, hold.z = r, x, mu, z
+		c.fires = x >= cfg.MinEvents && c.z >= r.Z && x >= r.Ratio*mu && spread(bad.at, r.Minutes, cfg.MinMinutes)
+		// Most deliveries rejected, in any window: report that window, it
+		// is the one that explains what is happening.
+		c.rotate = c.fires && c.share >= cfg.CriticalShare && x >= 3*cfg.MinEvents
+		if c.fires && c.excess > best.excess {
+			best = c
+		}
+		if c.rotate && c.share > rotation.share {
+			rotation = c
+		}
+		if c.z >= cfg.HoldZ && c.z > hold.z {
+			hold = c
 		}
 	}
 	sev := SeverityWarning
 	c := best
 	switch {
-	case best.excess > 0:
+	case rotation.rotate:
+		c, sev = rotation, SeverityCritical
+	case best.fires:
+		if c.z >= cfg.CriticalZ && c.x >= cfg.CriticalCount {
+			sev = SeverityCritical
+		}
 	case hold.r.Minutes > 0:
 		c, sev = hold, SeverityInfo
 	default:
 		return Finding{}, false
 	}
 	w := c.r.Minutes
-	deliveries := all.sum(0, w)
-	share := 0.0
-	if deliveries > 0 {
-		share = c.x / deliveries
-	}
-	if sev == SeverityWarning && ((share >= cfg.CriticalShare && c.x >= cfg.MinEvents*3) || (c.z >= cfg.CriticalZ && c.x >= cfg.CriticalCount)) {
-		sev = SeverityCritical
-	}
+	share := c.share
 	fw := float64(w)
 	base := fmt.Sprintf("%s rate, outlier hours capped", span(ref))
 	f := Finding{
@@ -300,7 +310,7 @@ func (d *Detector) signatures(in *Input) (Finding, bool) {
 		Unit: "rejections/min", Score: c.z, Baseline: base,
 	}
 	hint := "probing or an attack?"
-	if share >= cfg.CriticalShare {
+	if c.rotate {
 		hint = "most deliveries rejected: a webhook secret rotation gone wrong?"
 	}
 	f.Explanation = fmt.Sprintf("%.0f deliveries with a bad signature in %d min (%s of deliveries) vs %.2f expected (%s), z=%.1f: %s",
@@ -332,12 +342,12 @@ func (d *Detector) stuckJourneys(in *Input, lags seasonalLags, sc *scratch) (Fin
 		if !v.has(0, r.Minutes) {
 			continue
 		}
-		b, ok := d.countBaselineFor(v, lags, r.Minutes, 1, sc)
+		b, ok := d.countBaselineFor(v, lags, r.Minutes, 1, sc, false)
 		if !ok {
 			continue
 		}
 		x := v.sum(0, r.Minutes)
-		z := (anscombe(x) - b.med) / b.sigma
+		z := b.z(x, true)
 		mu := b.expected()
 		thr := r.Z
 		if b.recent {

@@ -41,7 +41,7 @@ func (d *Detector) Detect(in *Input) []Finding {
 			out = append(out, f)
 		}
 	}
-	if len(in.Deliveries.All) > 0 {
+	if present(in.Deliveries.All) {
 		if f, ok := d.duplicates(in, sc); ok {
 			out = append(out, f)
 		}
@@ -49,7 +49,7 @@ func (d *Detector) Detect(in *Input) []Finding {
 			out = append(out, f)
 		}
 	}
-	if len(in.Processing.Processed) > 0 {
+	if present(in.Processing.Processed) {
 		if f, ok := d.processingErrors(in, sc); ok {
 			out = append(out, f)
 		}
@@ -59,7 +59,7 @@ func (d *Detector) Detect(in *Input) []Finding {
 			out = append(out, f)
 		}
 	}
-	if len(in.Stuck) > 0 {
+	if present(in.Stuck) {
 		if f, ok := d.stuckJourneys(in, lags, sc); ok {
 			out = append(out, f)
 		}

@@ -56,9 +56,11 @@ const maxBuckets = 24 * 7 * 4
 // as beta-binomial, Var = n·p(1−p)·(1 + (n−1)ρ) (Williams 1982), the same as a
 // binomial whose p wanders between windows with relative spread √(ρ(1−p)/p).
 // ρ is estimated from the busier half of the buckets, where it shows, as
-// (φ−1)/(n−1) with φ the median squared Pearson residual over 0.4549 (the
-// median of χ²₁, so an incident hour does not inflate it), and floored at a
-// 10 % relative wander of p, which a week of history cannot rule out.
+// (φ−1)/(n−1) with φ the 30th percentile of their squared Pearson residuals
+// over 0.1485 (that quantile of χ²₁): a low quantile, because a bad week can
+// put incidents in a third of the busy hours and a median would take them
+// for noise. It is floored at a 10 % relative wander of p, which a week of
+// history cannot rule out.
 func proportionReference(cfg ProportionConfig, nb, fb []float64, ref int) (proportionBaseline, bool) {
 	buckets := len(nb)
 	var n0, f0 float64
@@ -70,18 +72,23 @@ func proportionReference(cfg ProportionConfig, nb, fb []float64, ref int) (propo
 	if n0 < cfg.MinTrials {
 		return proportionBaseline{}, false
 	}
-	// Huber's M-estimate of the share: each bucket's events are capped at
-	// three standard deviations (plus one event) above what the current
-	// estimate expects, and the share is pooled again, a few times. A past
-	// incident's buckets are capped to near-normal, so it cannot raise the
-	// baseline, while ordinary buckets are hardly ever capped (Huber 1964).
+	// A one-sided Huber M-estimate of the share (Huber 1964): each bucket's
+	// events are capped at c = 1.345 binomial standard deviations (plus one
+	// event of slack, so rare events are not capped away) above what the
+	// current estimate expects, and the share is pooled again until it
+	// settles. A past incident's buckets then pull barely harder than
+	// ordinary ones, so even a bad week with incidents in a quarter of its
+	// busy hours moves the baseline by a fraction of a standard deviation.
+	// Only the upper side is capped: small counts are skewed, and clipping
+	// the empty buckets up would inflate a rare event's rate.
+	const c = 1.345
 	p := (f0 + 0.5) / (n0 + 1)
 	var f1 float64
-	for range 5 {
+	for range 10 {
 		f1 = 0
 		for i := range buckets {
 			e := nb[i] * p
-			f1 += math.Min(fb[i], e+3*math.Sqrt(e*(1-p))+1)
+			f1 += math.Min(fb[i], e+c*math.Sqrt(e*(1-p))+1)
 		}
 		next := (f1 + 0.5) / (n0 + 1)
 		if math.Abs(next-p) < 1e-3*p {
@@ -121,7 +128,7 @@ func proportionReference(cfg ProportionConfig, nb, fb []float64, ref int) (propo
 			m++
 		}
 	}
-	phi := quantile(r2[:m], 0.5) / 0.4549
+	phi := quantile(r2[:m], 0.3) / 0.1485
 	if nMed := quantile(ns[:m], 0.5); nMed > 1 && phi > 1 {
 		b.rho = math.Max(b.rho, math.Min((phi-1)/(nMed-1), 0.5))
 	}
@@ -181,7 +188,8 @@ func proportionTest(cfg ProportionConfig, c counts, v view, base proportionBasel
 			upper: math.Min(base.p0+(r.Z*sd+0.5)/n, 1),
 		}
 		fires := n >= cfg.MinTrials && f >= cfg.MinEvents && z >= r.Z &&
-			p1 >= r.Ratio*base.p0 && p1-base.p0 >= cfg.MinLift
+			p1 >= r.Ratio*base.p0 && p1-base.p0 >= cfg.MinLift &&
+			spread(func(ago int) float64 { _, e := c(ago, 1); return e }, r.Minutes, cfg.MinMinutes)
 		if fires && z/r.Z > bestExcess {
 			best, bestExcess = res, z/r.Z
 		}
@@ -203,13 +211,33 @@ func proportionTest(cfg ProportionConfig, c counts, v view, base proportionBasel
 	return proportionResult{}, false
 }
 
+// spread reports whether events happened in at least need distinct minutes
+// of the w-minute window: four errors in one minute are a blip, the same four
+// spread over a quarter of an hour are a trend. It is only asked once a
+// window otherwise fires.
+func spread(events func(ago int) float64, w, need int) bool {
+	if need <= 1 {
+		return true
+	}
+	k := 0
+	for ago := range w {
+		if events(ago) > 0 {
+			if k++; k >= need {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // proportionZ turns f events against an expected mu with standard deviation
 // sd into a z-score. A normal approximation is badly anti-conservative for
 // the few-event windows this runs on (8 failures where 1.3 were expected is
-// z = 5.4 by the normal curve, but has a probability of 2·10⁻⁴), so the tail
-// is the scaled Poisson one: f/s against Poisson(mu/s), with the scale s =
-// sd²/mu matching the variance (the quasi-Poisson approximation). It keeps
-// Poisson's skew for small counts and tends to the normal test for large ones.
+// z = 5.9 by the normal curve but has a probability of 6·10⁻⁵, z = 3.8), so
+// the tail is the scaled Poisson one: f/s against Poisson(mu/s), with the
+// scale s = sd²/mu matching the variance (the quasi-Poisson approximation).
+// It keeps Poisson's skew for small counts and tends to the normal test for
+// large ones.
 func proportionZ(f, mu, sd float64) float64 {
 	s := sd * sd / mu
 	if f <= mu || mu <= 0 || mu/s > 1e6 {

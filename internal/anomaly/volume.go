@@ -29,7 +29,7 @@ type volumeCandidate struct {
 // that fire, the one furthest past its threshold is reported. Thresholds are
 // high (z ≥ 4.5…6): the detector runs every minute on every family, so a
 // per-test false-alarm rate of 10⁻⁵ is already several alarms a month.
-func (d *Detector) volume(in *Input, family string, s Series, lags seasonalLags, sc *scratch, out []Finding) []Finding {
+func (d *Detector) volume(in *Input, family string, s Counts, lags seasonalLags, sc *scratch, out []Finding) []Finding {
 	v := in.view(s)
 	cfg := d.cfg.Volume
 	disp := dispersion(v, cfg.DispersionHours)
@@ -69,7 +69,7 @@ func (c *baselineCache) get(w int) (countBaseline, bool) {
 			return e.b, e.ok
 		}
 	}
-	b, ok := c.d.countBaselineFor(c.v, c.lags, w, c.disp, c.sc)
+	b, ok := c.d.countBaselineFor(c.v, c.lags, w, c.disp, c.sc, false)
 	c.entries = append(c.entries, baselineEntry{w, b, ok})
 	return b, ok
 }
@@ -86,7 +86,7 @@ func (d *Detector) volumeDirection(in *Input, family string, v view, cache *base
 			continue
 		}
 		x := v.sum(0, r.Minutes)
-		z := (anscombe(x) - b.med) / b.sigma
+		z := b.z(x, spike)
 		mu := b.expected()
 		thr := r.Z
 		ratio := r.Ratio
@@ -171,7 +171,7 @@ func (d *Detector) silence(in *Input, family string, v view, lags seasonalLags, 
 		if !v.has(0, w) || v.sum(0, w) > 0 {
 			break // a longer window contains this one's events too
 		}
-		b, ok := d.countBaselineFor(v, lags, w, disp, sc)
+		b, ok := d.countBaselineFor(v, lags, w, disp, sc, true)
 		if !ok {
 			continue
 		}

@@ -282,7 +282,7 @@ func (p *planner) try(t anomaly.Type, s int) (Plant, bool) {
 		if k*pr > 0.6 {
 			return Plant{}, false
 		}
-		snr := countSNR(fails*(k-1), fails, 1, 0.12)
+		snr := countSNR(fails*(k-1), fails, 1, failWander)
 		ch := []string{"failure:" + f.name}
 		if snr < p.minSNR || n < 50 || fails*(k-1) < minExcess || s+d > p.n || !p.free(ch, s, s+d) {
 			return Plant{}, false

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hooklens/hooklens/internal/anomaly"
@@ -124,36 +126,18 @@ func grace(t anomaly.Type) int {
 // Replay runs det and lc over the scored part of sc minute by minute, exactly
 // as production does (each minute sees only the minutes up to it, at most the
 // detector's look-back), and scores the anomalies opened against the plants.
+// Detect is pure, so the minutes are detected in parallel; the lifecycle then
+// steps through them in order.
 func Replay(sc *Scenario, det *anomaly.Detector, lc anomaly.Lifecycle) *Result {
 	started := time.Now()
-	lookback := int(det.Config().Lookback() / time.Minute)
+	findings := detectAll(sc, det)
 	var (
 		active   []anomaly.Anomaly
 		episodes []Episode
 		openIdx  = map[string]int{}
 	)
-	in := &anomaly.Input{
-		Location: sc.Location, HistoryStart: sc.Start,
-		Volume: map[string]anomaly.Series{}, Outcomes: map[string]anomaly.Outcomes{},
-		Lag: anomaly.Histogram{UpperBounds: sc.LagBounds, Counts: make([]anomaly.Series, len(sc.Lag))},
-	}
 	for t := sc.ScoreStart; t < sc.Minutes; t++ {
-		lo, hi := max(0, t+1-lookback), t+1
-		in.End = sc.Time(t)
-		for _, f := range sc.Families {
-			in.Volume[f] = sc.Volume[f][lo:hi]
-			if c, ok := sc.Created[f]; ok {
-				in.Outcomes[f] = anomaly.Outcomes{Created: c[lo:hi], Failed: sc.Failed[f][lo:hi]}
-			}
-		}
-		in.Deliveries = anomaly.Deliveries{All: sc.All[lo:hi], Duplicates: sc.Duplicates[lo:hi], BadSignature: sc.BadSignature[lo:hi]}
-		in.Processing = anomaly.Processing{Processed: sc.Processed[lo:hi], Errors: sc.Errors[lo:hi]}
-		for b := range sc.Lag {
-			in.Lag.Counts[b] = sc.Lag[b][lo:hi]
-		}
-		in.Stuck = sc.Stuck[lo:hi]
-
-		step := lc.Step(in.End, active, det.Detect(in))
+		step := lc.Step(sc.Time(t), active, findings[t-sc.ScoreStart])
 		active = step.Active
 		for _, ch := range step.Changes {
 			switch ch.Kind {
@@ -179,6 +163,62 @@ func Replay(sc *Scenario, det *anomaly.Detector, lc anomaly.Lifecycle) *Result {
 	res.Minutes = sc.Minutes - sc.ScoreStart
 	res.Elapsed = time.Since(started)
 	return res
+}
+
+// detectAll runs det on every scored minute of sc, spread over the CPUs.
+func detectAll(sc *Scenario, det *anomaly.Detector) [][]anomaly.Finding {
+	lookback := int(det.Config().Lookback() / time.Minute)
+	// Every series is prepared once for constant-time windows; each minute
+	// the detector gets windows of them ending at that minute.
+	volume, created, failed := map[string]*anomaly.Cumulative{}, map[string]*anomaly.Cumulative{}, map[string]*anomaly.Cumulative{}
+	for _, f := range sc.Families {
+		volume[f] = anomaly.NewCumulative(sc.Volume[f])
+		if c, ok := sc.Created[f]; ok {
+			created[f], failed[f] = anomaly.NewCumulative(c), anomaly.NewCumulative(sc.Failed[f])
+		}
+	}
+	all, dups, bad := anomaly.NewCumulative(sc.All), anomaly.NewCumulative(sc.Duplicates), anomaly.NewCumulative(sc.BadSignature)
+	processed, errs, stuck := anomaly.NewCumulative(sc.Processed), anomaly.NewCumulative(sc.Errors), anomaly.NewCumulative(sc.Stuck)
+	lag := make([]*anomaly.Cumulative, len(sc.Lag))
+	for b := range sc.Lag {
+		lag[b] = anomaly.NewCumulative(sc.Lag[b])
+	}
+
+	out := make([][]anomaly.Finding, sc.Minutes-sc.ScoreStart)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			window := func(c *anomaly.Cumulative, lo, hi int) anomaly.Counts {
+				v := c.Window(lo, hi)
+				return &v
+			}
+			in := &anomaly.Input{
+				Location: sc.Location, HistoryStart: sc.Start,
+				Volume: map[string]anomaly.Counts{}, Outcomes: map[string]anomaly.Outcomes{},
+				Lag: anomaly.Histogram{UpperBounds: sc.LagBounds, Counts: make([]anomaly.Counts, len(sc.Lag))},
+			}
+			for t := sc.ScoreStart + w; t < sc.Minutes; t += workers {
+				lo, hi := max(0, t+1-lookback), t+1
+				in.End = sc.Time(t)
+				for _, f := range sc.Families {
+					in.Volume[f] = window(volume[f], lo, hi)
+					if c, ok := created[f]; ok {
+						in.Outcomes[f] = anomaly.Outcomes{Created: window(c, lo, hi), Failed: window(failed[f], lo, hi)}
+					}
+				}
+				in.Deliveries = anomaly.Deliveries{All: window(all, lo, hi), Duplicates: window(dups, lo, hi), BadSignature: window(bad, lo, hi)}
+				in.Processing = anomaly.Processing{Processed: window(processed, lo, hi), Errors: window(errs, lo, hi)}
+				for b := range lag {
+					in.Lag.Counts[b] = window(lag[b], lo, hi)
+				}
+				in.Stuck = window(stuck, lo, hi)
+				out[t-sc.ScoreStart] = det.Detect(in)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // score matches episodes to plants.

@@ -26,16 +26,16 @@ type Options struct {
 	Location *time.Location
 }
 
-// DefaultOptions returns five weeks, three of warm-up, starting on Monday
-// 5 October 2026 in New York so that the scored weeks include the end of
-// daylight-saving time (1 November).
+// DefaultOptions returns six weeks, three of warm-up and three scored,
+// starting on Monday 5 October 2026 in New York so that the scored weeks
+// include the end of daylight-saving time (1 November).
 func DefaultOptions(seed uint64) Options {
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		loc = time.FixedZone("EST", -5*3600)
 	}
 	return Options{
-		Seed: seed, Days: 35, WarmupDays: 21, PlantsPerWeek: 7, MinSNR: 6,
+		Seed: seed, Days: 42, WarmupDays: 21, PlantsPerWeek: 7, MinSNR: 6,
 		Start:    time.Date(2026, 10, 5, 0, 0, 0, 0, loc).UTC(),
 		Location: loc,
 	}

@@ -102,7 +102,17 @@ const (
 	slowShare    = 0.015  // deliveries that take Dwolla's slow path
 	stuckPerXfer = 0.006  // stuck journeys per transfer-family event
 	stuckLife    = 300.0  // mean minutes a stuck journey stays stuck
+
+	// A failure rate wanders from day to day (failDaySD), within a day
+	// (failARSD, an AR(1) with an hour's memory) and with the time of day
+	// (±failDaily): the mix of customers and banks changes.
+	failDaySD = 0.12
+	failARSD  = 0.08
+	failDaily = 0.15
 )
+
+// failWander is the failure rate's total relative wander, the oracle's cv.
+var failWander = math.Sqrt(failDaySD*failDaySD + failARSD*failARSD + failDaily*failDaily/2)
 
 // clock is the local calendar of every simulated minute.
 type clock struct {
@@ -190,12 +200,12 @@ func newIntensities(r *rand.Rand, c clock, n int) intensities {
 		if f.failRate > 0 {
 			dayP := make([]float64, days)
 			for d := range dayP {
-				dayP[d] = math.Exp(0.12 * r.NormFloat64())
+				dayP[d] = math.Exp(failDaySD * r.NormFloat64())
 			}
-			arP := arProcess(r, n, 60, 0.08)
+			arP := arProcess(r, n, 60, failARSD)
 			p := make([]float64, n)
 			for i := range p {
-				p[i] = f.failRate * dayP[c.day[i]] * arP[i] * (1 + 0.15*math.Sin(2*math.Pi*c.minute[i]/1440))
+				p[i] = f.failRate * dayP[c.day[i]] * arP[i] * (1 + failDaily*math.Sin(2*math.Pi*c.minute[i]/1440))
 			}
 			in.failRate[fi] = p
 		}
