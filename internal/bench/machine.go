@@ -26,9 +26,11 @@ type Machine struct {
 	// work on the machine skews the numbers, and this says how much there
 	// was.
 	LoadAvg float64 `json:"loadAvg1m"`
-	// BusyBefore is how many cores the machine kept busy just before the
-	// run (-1 when not measured).
+	// BusyBefore is how many cores the machine kept busy over the two
+	// seconds before the run: other work that competed with it.
 	BusyBefore float64 `json:"busyCoresBefore"`
+	// Fsync is the disk's fsync latency measured just before the run.
+	Fsync FsyncProbe `json:"fsync"`
 }
 
 // ReadMachine describes this machine.
@@ -145,4 +147,37 @@ func WaitQuiet(ctx context.Context, maxCores float64, limit time.Duration) (floa
 			return busy, false, nil
 		}
 	}
+}
+
+// FsyncProbe is the latency of fsync on the disk a run writes to: each
+// acknowledgement waits for at least one, so its tail bounds the ack tail.
+type FsyncProbe struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50Ms"`
+	P99   float64 `json:"p99Ms"`
+	Max   float64 `json:"maxMs"`
+}
+
+// ProbeFsync times n appends of 8 KiB, each followed by fsync, in dir.
+func ProbeFsync(dir string, n int) (FsyncProbe, error) {
+	f, err := os.CreateTemp(dir, "fsync-probe-*")
+	if err != nil {
+		return FsyncProbe{}, fmt.Errorf("probing fsync: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 8<<10)
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		if _, err := f.Write(buf); err != nil {
+			return FsyncProbe{}, fmt.Errorf("probing fsync: %w", err)
+		}
+		t := time.Now()
+		if err := f.Sync(); err != nil {
+			return FsyncProbe{}, fmt.Errorf("probing fsync: %w", err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	s := statsOf(lat)
+	return FsyncProbe{Count: n, P50: s.P50, P99: s.P99, Max: s.Max}, nil
 }

@@ -32,6 +32,8 @@ type ProcStat struct {
 	PeakRSS int64
 	// RSS is VmRSS now.
 	RSS int64
+	// Nice is the process's scheduling niceness (-20 to 19).
+	Nice int
 }
 
 // ReadProc reads pid's CPU time and memory from /proc.
@@ -49,7 +51,7 @@ func ReadProc(pid int) (ProcStat, error) {
 		return s, errors.New("reading process stats: unexpected /proc format")
 	}
 	f := strings.Fields(string(raw[i+1:]))
-	if len(f) < 13 {
+	if len(f) < 17 {
 		return s, errors.New("reading process stats: unexpected /proc format")
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
@@ -58,6 +60,7 @@ func ReadProc(pid int) (ProcStat, error) {
 		return s, errors.New("reading process stats: unexpected /proc format")
 	}
 	s.CPU = time.Duration(utime+stime) * time.Second / clockTicks
+	s.Nice, _ = strconv.Atoi(f[16])
 	st, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, fmt.Errorf("reading process status: %w", err)

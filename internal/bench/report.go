@@ -114,8 +114,8 @@ func WriteText(w io.Writer, rep *Report) error {
 			e.Latency.P50, e.Latency.P90, e.Latency.P99, e.Latency.Max, e.Processed, e.Committed.P99, e.NotProcessed, e.DrainS)
 	}
 	if rep.Server != nil {
-		fmt.Fprintf(w, "Server: %.1f CPU s while sending (%.1f s until drained), peak RSS %.0f MB\n",
-			rep.Server.LoadCPUS, rep.Server.CPUS, float64(rep.Server.PeakRSS)/(1<<20))
+		fmt.Fprintf(w, "Server: %.1f CPU s while sending (%.1f s until drained), peak RSS %.0f MB, nice %d\n",
+			rep.Server.LoadCPUS, rep.Server.CPUS, float64(rep.Server.PeakRSS)/(1<<20), rep.Server.Nice)
 	} else {
 		fmt.Fprintln(w, "Server: CPU and memory unknown (a server this run did not start)")
 	}
@@ -139,9 +139,8 @@ func WriteText(w io.Writer, rep *Report) error {
 	}
 	fmt.Fprintf(w, "Machine: %s, %d cores, %.0f GB, %s, %s; load average %.2f at the start",
 		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGB, rep.Machine.Go, rep.Machine.Database, rep.Machine.LoadAvg)
-	if rep.Machine.BusyBefore >= 0 {
-		fmt.Fprintf(w, ", %.2f cores busy just before", rep.Machine.BusyBefore)
-	}
+	fmt.Fprintf(w, ", %.2f cores busy just before; fsync p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+		rep.Machine.BusyBefore, rep.Machine.Fsync.P50, rep.Machine.Fsync.P99, rep.Machine.Fsync.Max)
 	fmt.Fprintln(w)
 	return nil
 }
@@ -150,8 +149,15 @@ func WriteText(w io.Writer, rep *Report) error {
 func mdRow(rep *Report) string {
 	m := rep.Main()
 	rate, p50, p99, maxv, evs, cores, per := "—", "—", "—", "—", "—", "—", "—"
+	if m == nil && len(rep.Steps) > 0 {
+		// A ramp that held nothing: show its first step, marked.
+		m = &rep.Steps[0]
+		rate = fmt.Sprintf("none held (%.0f)", m.Rate)
+	}
 	if m != nil {
-		rate = fmt.Sprintf("%.0f", m.Rate)
+		if rate == "—" {
+			rate = fmt.Sprintf("%.0f", m.Rate)
+		}
 		evs = fmt.Sprintf("%.0f", m.EventsPerS)
 		p50 = fmt.Sprintf("%.1f", m.Load.Ack.P50)
 		p99 = fmt.Sprintf("%.1f", m.Load.Ack.P99)

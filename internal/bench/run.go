@@ -115,6 +115,9 @@ type ServerStats struct {
 	// PeakRSS is VmHWM in bytes.
 	PeakRSS int64  `json:"peakRssBytes"`
 	Args    string `json:"args,omitempty"`
+	// Nice is the server's scheduling niceness: below 0 when the run was
+	// given priority over other work on a shared machine.
+	Nice int `json:"nice"`
 }
 
 // Report is a run's result.
@@ -211,8 +214,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			fmt.Fprintf(cfg.Progress, "bench %s: %s\n", cfg.Name, fmt.Sprintf(format, args...))
 		}
 	}
-	busy := -1.0
-	if cfg.QuietCores > 0 {
+	var busy float64
+	if cfg.QuietCores <= 0 {
+		b, err := busyCores(ctx, 2*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		busy = b
+	} else {
 		say("waiting up to %s for the machine to be quiet (< %.2f cores busy)", cfg.QuietWait, cfg.QuietCores)
 		b, quiet, err := WaitQuiet(ctx, cfg.QuietCores, cfg.QuietWait)
 		if err != nil {
@@ -226,6 +235,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Machine = ReadMachine()
 	rep.Machine.BusyBefore = busy
+	if probe, err := ProbeFsync(cfg.Dir, 200); err == nil {
+		rep.Machine.Fsync = probe
+	}
 
 	// The server and its database.
 	var srv *Server
@@ -440,6 +452,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Server.CPUS = (st.CPU - firstCPU).Seconds()
 			rep.Server.LoadCPUS = loadCPU.Seconds()
 			rep.Server.PeakRSS = st.PeakRSS
+			rep.Server.Nice = st.Nice
 		}
 		if err := srv.Stop(30 * time.Second); err != nil {
 			rep.Notes = append(rep.Notes, err.Error())

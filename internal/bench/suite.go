@@ -84,11 +84,11 @@ func Scenarios(opts SuiteOptions) []Scenario {
 		ramp := base
 		ramp.Name = kind + "-ramp"
 		ramp.Traffic = Traffic{DuplicateShare: 0.02, Profile: ProfileSteady}
-		ramp.Ramp = &Ramp{From: 1000, Factor: 1.25, MaxRate: 30000, Step: scale(10 * time.Second), Refine: 2, P99LimitMS: targetP99MS}
+		ramp.Ramp = &Ramp{From: 250, Factor: 1.5, MaxRate: 30000, Step: scale(10 * time.Second), Refine: 3, P99LimitMS: targetP99MS}
 		ramp.Baseline = true
 		out = append(out, Scenario{
 			Name: ramp.Name, Kind: kind, Config: ramp,
-			About: fmt.Sprintf("steady open-loop load, 2%% duplicates, rising ×1.25 every %s from 1,000/s until p99 ack ≥ 50 ms or any request fails; then the raw batched-insert baseline on the same rows", ramp.Ramp.Step),
+			About: fmt.Sprintf("steady open-loop load, 2%% duplicates, rising ×1.5 every %s from 250/s until p99 ack ≥ 50 ms or any request fails, then 3 bisection steps; then the raw batched-insert baseline on the same rows", ramp.Ramp.Step),
 			Targets: func(r *Report) []Target {
 				held := 0.0
 				if r.Held != nil {
@@ -207,16 +207,23 @@ func UpdateMarkdown(path string, reps []*Report, command string) error {
 			if r.Machine.Database != "" {
 				dbs[r.Kind] = r.Machine.Database
 			}
-			if r.Machine.LoadAvg > 0.5 {
-				notes = append(notes, fmt.Sprintf("%s %.2f", r.Name, r.Machine.LoadAvg))
+			n := fmt.Sprintf("%s: %.2f busy cores, load %.1f, fsync p50/p99 %.1f/%.1f ms", r.Name, r.Machine.BusyBefore, r.Machine.LoadAvg,
+				r.Machine.Fsync.P50, r.Machine.Fsync.P99)
+			if r.Server != nil && r.Server.Nice != 0 {
+				n += fmt.Sprintf(", server nice %d", r.Server.Nice)
 			}
+			notes = append(notes, n)
 		}
 		fmt.Fprintf(&b, "Measured %s by `%s`.\n\n", reps[0].StartedAt.Format("2006-01-02 15:04 MST"), command)
-		fmt.Fprintf(&b, "**Machine:** %s, %d cores, %.0f GB RAM, %s %s; %s; %s. Server, database and load generator share the machine.\n\n",
-			m.CPU, m.Cores, m.MemoryGB, m.Go, m.OS, dbs[SQLite], dbs[Postgres])
-		if len(notes) > 0 {
-			fmt.Fprintf(&b, "Load average (1 min) when a scenario started, where above 0.5 (other work on the machine): %s.\n\n", strings.Join(notes, ", "))
+		var engines []string
+		for _, k := range []string{SQLite, Postgres} {
+			if dbs[k] != "" {
+				engines = append(engines, dbs[k])
+			}
 		}
+		fmt.Fprintf(&b, "**Machine:** %s, %d cores, %.0f GB RAM, %s %s; %s. Server, database and load generator share the machine.\n\n",
+			m.CPU, m.Cores, m.MemoryGB, m.Go, m.OS, strings.Join(engines, "; "))
+		fmt.Fprintf(&b, "Conditions when each scenario started — other work on the machine (cores busy over the 2 s before it, 1-minute load average) and the disk's fsync latency (200 × 8 KiB): %s.\n\n", strings.Join(notes, "; "))
 		b.WriteString(mdHeader + "\n")
 		for _, r := range reps {
 			b.WriteString(mdRow(r) + "\n")
