@@ -51,6 +51,8 @@ type Alert struct {
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	// A token name, or "auto".
 	ResolvedBy string `json:"resolved_by,omitempty"`
+	// Why a person resolved it.
+	ResolutionNote string `json:"resolution_note,omitempty"`
 	// RuleID holds the value of the "rule_id" field.
 	RuleID int `json:"rule_id,omitempty"`
 	// AnomalyID holds the value of the "anomaly_id" field.
@@ -94,7 +96,7 @@ func (*Alert) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case alert.FieldID, alert.FieldNotifications, alert.FieldRuleID, alert.FieldAnomalyID:
 			values[i] = new(sql.NullInt64)
-		case alert.FieldRuleKey, alert.FieldStatus, alert.FieldSeverity, alert.FieldTitle, alert.FieldMessage, alert.FieldAcknowledgedBy, alert.FieldResolvedBy:
+		case alert.FieldRuleKey, alert.FieldStatus, alert.FieldSeverity, alert.FieldTitle, alert.FieldMessage, alert.FieldAcknowledgedBy, alert.FieldResolvedBy, alert.FieldResolutionNote:
 			values[i] = new(sql.NullString)
 		case alert.FieldStartedAt, alert.FieldLastEvaluatedAt, alert.FieldLastNotifiedAt, alert.FieldAcknowledgedAt, alert.FieldResolvedAt:
 			values[i] = new(sql.NullTime)
@@ -222,6 +224,12 @@ func (_m *Alert) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ResolvedBy = value.String
 			}
+		case alert.FieldResolutionNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field resolution_note", values[i])
+			} else if value.Valid {
+				_m.ResolutionNote = value.String
+			}
 		case alert.FieldRuleID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field rule_id", values[i])
@@ -332,6 +340,9 @@ func (_m *Alert) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("resolved_by=")
 	builder.WriteString(_m.ResolvedBy)
+	builder.WriteString(", ")
+	builder.WriteString("resolution_note=")
+	builder.WriteString(_m.ResolutionNote)
 	builder.WriteString(", ")
 	builder.WriteString("rule_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RuleID))

@@ -191,6 +191,20 @@ func (_c *AlertCreate) SetNillableResolvedBy(v *string) *AlertCreate {
 	return _c
 }
 
+// SetResolutionNote sets the "resolution_note" field.
+func (_c *AlertCreate) SetResolutionNote(v string) *AlertCreate {
+	_c.mutation.SetResolutionNote(v)
+	return _c
+}
+
+// SetNillableResolutionNote sets the "resolution_note" field if the given value is not nil.
+func (_c *AlertCreate) SetNillableResolutionNote(v *string) *AlertCreate {
+	if v != nil {
+		_c.SetResolutionNote(*v)
+	}
+	return _c
+}
+
 // SetRuleID sets the "rule_id" field.
 func (_c *AlertCreate) SetRuleID(v int) *AlertCreate {
 	_c.mutation.SetRuleID(v)
@@ -395,6 +409,10 @@ func (_c *AlertCreate) createSpec() (*Alert, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ResolvedBy(); ok {
 		_spec.SetField(alert.FieldResolvedBy, field.TypeString, value)
 		_node.ResolvedBy = value
+	}
+	if value, ok := _c.mutation.ResolutionNote(); ok {
+		_spec.SetField(alert.FieldResolutionNote, field.TypeString, value)
+		_node.ResolutionNote = value
 	}
 	if value, ok := _c.mutation.AnomalyID(); ok {
 		_spec.SetField(alert.FieldAnomalyID, field.TypeInt, value)
@@ -724,6 +742,24 @@ func (u *AlertUpsert) UpdateResolvedBy() *AlertUpsert {
 // ClearResolvedBy clears the value of the "resolved_by" field.
 func (u *AlertUpsert) ClearResolvedBy() *AlertUpsert {
 	u.SetNull(alert.FieldResolvedBy)
+	return u
+}
+
+// SetResolutionNote sets the "resolution_note" field.
+func (u *AlertUpsert) SetResolutionNote(v string) *AlertUpsert {
+	u.Set(alert.FieldResolutionNote, v)
+	return u
+}
+
+// UpdateResolutionNote sets the "resolution_note" field to the value that was provided on create.
+func (u *AlertUpsert) UpdateResolutionNote() *AlertUpsert {
+	u.SetExcluded(alert.FieldResolutionNote)
+	return u
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (u *AlertUpsert) ClearResolutionNote() *AlertUpsert {
+	u.SetNull(alert.FieldResolutionNote)
 	return u
 }
 
@@ -1107,6 +1143,27 @@ func (u *AlertUpsertOne) UpdateResolvedBy() *AlertUpsertOne {
 func (u *AlertUpsertOne) ClearResolvedBy() *AlertUpsertOne {
 	return u.Update(func(s *AlertUpsert) {
 		s.ClearResolvedBy()
+	})
+}
+
+// SetResolutionNote sets the "resolution_note" field.
+func (u *AlertUpsertOne) SetResolutionNote(v string) *AlertUpsertOne {
+	return u.Update(func(s *AlertUpsert) {
+		s.SetResolutionNote(v)
+	})
+}
+
+// UpdateResolutionNote sets the "resolution_note" field to the value that was provided on create.
+func (u *AlertUpsertOne) UpdateResolutionNote() *AlertUpsertOne {
+	return u.Update(func(s *AlertUpsert) {
+		s.UpdateResolutionNote()
+	})
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (u *AlertUpsertOne) ClearResolutionNote() *AlertUpsertOne {
+	return u.Update(func(s *AlertUpsert) {
+		s.ClearResolutionNote()
 	})
 }
 
@@ -1661,6 +1718,27 @@ func (u *AlertUpsertBulk) UpdateResolvedBy() *AlertUpsertBulk {
 func (u *AlertUpsertBulk) ClearResolvedBy() *AlertUpsertBulk {
 	return u.Update(func(s *AlertUpsert) {
 		s.ClearResolvedBy()
+	})
+}
+
+// SetResolutionNote sets the "resolution_note" field.
+func (u *AlertUpsertBulk) SetResolutionNote(v string) *AlertUpsertBulk {
+	return u.Update(func(s *AlertUpsert) {
+		s.SetResolutionNote(v)
+	})
+}
+
+// UpdateResolutionNote sets the "resolution_note" field to the value that was provided on create.
+func (u *AlertUpsertBulk) UpdateResolutionNote() *AlertUpsertBulk {
+	return u.Update(func(s *AlertUpsert) {
+		s.UpdateResolutionNote()
+	})
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (u *AlertUpsertBulk) ClearResolutionNote() *AlertUpsertBulk {
+	return u.Update(func(s *AlertUpsert) {
+		s.ClearResolutionNote()
 	})
 }
 

@@ -322,6 +322,26 @@ func (_u *AlertUpdate) ClearResolvedBy() *AlertUpdate {
 	return _u
 }
 
+// SetResolutionNote sets the "resolution_note" field.
+func (_u *AlertUpdate) SetResolutionNote(v string) *AlertUpdate {
+	_u.mutation.SetResolutionNote(v)
+	return _u
+}
+
+// SetNillableResolutionNote sets the "resolution_note" field if the given value is not nil.
+func (_u *AlertUpdate) SetNillableResolutionNote(v *string) *AlertUpdate {
+	if v != nil {
+		_u.SetResolutionNote(*v)
+	}
+	return _u
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (_u *AlertUpdate) ClearResolutionNote() *AlertUpdate {
+	_u.mutation.ClearResolutionNote()
+	return _u
+}
+
 // SetRuleID sets the "rule_id" field.
 func (_u *AlertUpdate) SetRuleID(v int) *AlertUpdate {
 	_u.mutation.SetRuleID(v)
@@ -530,6 +550,12 @@ func (_u *AlertUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ResolvedByCleared() {
 		_spec.ClearField(alert.FieldResolvedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.ResolutionNote(); ok {
+		_spec.SetField(alert.FieldResolutionNote, field.TypeString, value)
+	}
+	if _u.mutation.ResolutionNoteCleared() {
+		_spec.ClearField(alert.FieldResolutionNote, field.TypeString)
 	}
 	if value, ok := _u.mutation.AnomalyID(); ok {
 		_spec.SetField(alert.FieldAnomalyID, field.TypeInt, value)
@@ -882,6 +908,26 @@ func (_u *AlertUpdateOne) ClearResolvedBy() *AlertUpdateOne {
 	return _u
 }
 
+// SetResolutionNote sets the "resolution_note" field.
+func (_u *AlertUpdateOne) SetResolutionNote(v string) *AlertUpdateOne {
+	_u.mutation.SetResolutionNote(v)
+	return _u
+}
+
+// SetNillableResolutionNote sets the "resolution_note" field if the given value is not nil.
+func (_u *AlertUpdateOne) SetNillableResolutionNote(v *string) *AlertUpdateOne {
+	if v != nil {
+		_u.SetResolutionNote(*v)
+	}
+	return _u
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (_u *AlertUpdateOne) ClearResolutionNote() *AlertUpdateOne {
+	_u.mutation.ClearResolutionNote()
+	return _u
+}
+
 // SetRuleID sets the "rule_id" field.
 func (_u *AlertUpdateOne) SetRuleID(v int) *AlertUpdateOne {
 	_u.mutation.SetRuleID(v)
@@ -1120,6 +1166,12 @@ func (_u *AlertUpdateOne) sqlSave(ctx context.Context) (_node *Alert, err error)
 	}
 	if _u.mutation.ResolvedByCleared() {
 		_spec.ClearField(alert.FieldResolvedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.ResolutionNote(); ok {
+		_spec.SetField(alert.FieldResolutionNote, field.TypeString, value)
+	}
+	if _u.mutation.ResolutionNoteCleared() {
+		_spec.ClearField(alert.FieldResolutionNote, field.TypeString)
 	}
 	if value, ok := _u.mutation.AnomalyID(); ok {
 		_spec.SetField(alert.FieldAnomalyID, field.TypeInt, value)

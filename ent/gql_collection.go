@@ -234,6 +234,11 @@ func (_q *AlertQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, alert.FieldResolvedBy)
 				fieldSeen[alert.FieldResolvedBy] = struct{}{}
 			}
+		case "resolutionNote":
+			if _, ok := fieldSeen[alert.FieldResolutionNote]; !ok {
+				selectedFields = append(selectedFields, alert.FieldResolutionNote)
+				fieldSeen[alert.FieldResolutionNote] = struct{}{}
+			}
 		case "ruleID":
 			if _, ok := fieldSeen[alert.FieldRuleID]; !ok {
 				selectedFields = append(selectedFields, alert.FieldRuleID)

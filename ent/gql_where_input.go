@@ -632,6 +632,23 @@ type AlertWhereInput struct {
 	ResolvedByEqualFold    *string  `json:"resolvedByEqualFold,omitempty"`
 	ResolvedByContainsFold *string  `json:"resolvedByContainsFold,omitempty"`
 
+	// "resolution_note" field predicates.
+	ResolutionNote             *string  `json:"resolutionNote,omitempty"`
+	ResolutionNoteNEQ          *string  `json:"resolutionNoteNEQ,omitempty"`
+	ResolutionNoteIn           []string `json:"resolutionNoteIn,omitempty"`
+	ResolutionNoteNotIn        []string `json:"resolutionNoteNotIn,omitempty"`
+	ResolutionNoteGT           *string  `json:"resolutionNoteGT,omitempty"`
+	ResolutionNoteGTE          *string  `json:"resolutionNoteGTE,omitempty"`
+	ResolutionNoteLT           *string  `json:"resolutionNoteLT,omitempty"`
+	ResolutionNoteLTE          *string  `json:"resolutionNoteLTE,omitempty"`
+	ResolutionNoteContains     *string  `json:"resolutionNoteContains,omitempty"`
+	ResolutionNoteHasPrefix    *string  `json:"resolutionNoteHasPrefix,omitempty"`
+	ResolutionNoteHasSuffix    *string  `json:"resolutionNoteHasSuffix,omitempty"`
+	ResolutionNoteIsNil        bool     `json:"resolutionNoteIsNil,omitempty"`
+	ResolutionNoteNotNil       bool     `json:"resolutionNoteNotNil,omitempty"`
+	ResolutionNoteEqualFold    *string  `json:"resolutionNoteEqualFold,omitempty"`
+	ResolutionNoteContainsFold *string  `json:"resolutionNoteContainsFold,omitempty"`
+
 	// "rule_id" field predicates.
 	RuleID       *int  `json:"ruleID,omitempty"`
 	RuleIDNEQ    *int  `json:"ruleIDNEQ,omitempty"`
@@ -1204,6 +1221,51 @@ func (i *AlertWhereInput) P() (predicate.Alert, error) {
 	}
 	if i.ResolvedByContainsFold != nil {
 		predicates = append(predicates, alert.ResolvedByContainsFold(*i.ResolvedByContainsFold))
+	}
+	if i.ResolutionNote != nil {
+		predicates = append(predicates, alert.ResolutionNoteEQ(*i.ResolutionNote))
+	}
+	if i.ResolutionNoteNEQ != nil {
+		predicates = append(predicates, alert.ResolutionNoteNEQ(*i.ResolutionNoteNEQ))
+	}
+	if len(i.ResolutionNoteIn) > 0 {
+		predicates = append(predicates, alert.ResolutionNoteIn(i.ResolutionNoteIn...))
+	}
+	if len(i.ResolutionNoteNotIn) > 0 {
+		predicates = append(predicates, alert.ResolutionNoteNotIn(i.ResolutionNoteNotIn...))
+	}
+	if i.ResolutionNoteGT != nil {
+		predicates = append(predicates, alert.ResolutionNoteGT(*i.ResolutionNoteGT))
+	}
+	if i.ResolutionNoteGTE != nil {
+		predicates = append(predicates, alert.ResolutionNoteGTE(*i.ResolutionNoteGTE))
+	}
+	if i.ResolutionNoteLT != nil {
+		predicates = append(predicates, alert.ResolutionNoteLT(*i.ResolutionNoteLT))
+	}
+	if i.ResolutionNoteLTE != nil {
+		predicates = append(predicates, alert.ResolutionNoteLTE(*i.ResolutionNoteLTE))
+	}
+	if i.ResolutionNoteContains != nil {
+		predicates = append(predicates, alert.ResolutionNoteContains(*i.ResolutionNoteContains))
+	}
+	if i.ResolutionNoteHasPrefix != nil {
+		predicates = append(predicates, alert.ResolutionNoteHasPrefix(*i.ResolutionNoteHasPrefix))
+	}
+	if i.ResolutionNoteHasSuffix != nil {
+		predicates = append(predicates, alert.ResolutionNoteHasSuffix(*i.ResolutionNoteHasSuffix))
+	}
+	if i.ResolutionNoteIsNil {
+		predicates = append(predicates, alert.ResolutionNoteIsNil())
+	}
+	if i.ResolutionNoteNotNil {
+		predicates = append(predicates, alert.ResolutionNoteNotNil())
+	}
+	if i.ResolutionNoteEqualFold != nil {
+		predicates = append(predicates, alert.ResolutionNoteEqualFold(*i.ResolutionNoteEqualFold))
+	}
+	if i.ResolutionNoteContainsFold != nil {
+		predicates = append(predicates, alert.ResolutionNoteContainsFold(*i.ResolutionNoteContainsFold))
 	}
 	if i.RuleID != nil {
 		predicates = append(predicates, alert.RuleIDEQ(*i.RuleID))

@@ -943,6 +943,7 @@ type AlertMutation struct {
 	acknowledged_by        *string
 	resolved_at            *time.Time
 	resolved_by            *string
+	resolution_note        *string
 	anomaly_id             *int
 	addanomaly_id          *int
 	clearedFields          map[string]struct{}
@@ -1809,6 +1810,55 @@ func (m *AlertMutation) ResetResolvedBy() {
 	delete(m.clearedFields, alert.FieldResolvedBy)
 }
 
+// SetResolutionNote sets the "resolution_note" field.
+func (m *AlertMutation) SetResolutionNote(s string) {
+	m.resolution_note = &s
+}
+
+// ResolutionNote returns the value of the "resolution_note" field in the mutation.
+func (m *AlertMutation) ResolutionNote() (r string, exists bool) {
+	v := m.resolution_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolutionNote returns the old "resolution_note" field's value of the Alert entity.
+// If the Alert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AlertMutation) OldResolutionNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolutionNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolutionNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolutionNote: %w", err)
+	}
+	return oldValue.ResolutionNote, nil
+}
+
+// ClearResolutionNote clears the value of the "resolution_note" field.
+func (m *AlertMutation) ClearResolutionNote() {
+	m.resolution_note = nil
+	m.clearedFields[alert.FieldResolutionNote] = struct{}{}
+}
+
+// ResolutionNoteCleared returns if the "resolution_note" field was cleared in this mutation.
+func (m *AlertMutation) ResolutionNoteCleared() bool {
+	_, ok := m.clearedFields[alert.FieldResolutionNote]
+	return ok
+}
+
+// ResetResolutionNote resets all changes to the "resolution_note" field.
+func (m *AlertMutation) ResetResolutionNote() {
+	m.resolution_note = nil
+	delete(m.clearedFields, alert.FieldResolutionNote)
+}
+
 // SetRuleID sets the "rule_id" field.
 func (m *AlertMutation) SetRuleID(i int) {
 	m.rule = &i
@@ -1989,7 +2039,7 @@ func (m *AlertMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AlertMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.rule_key != nil {
 		fields = append(fields, alert.FieldRuleKey)
 	}
@@ -2038,6 +2088,9 @@ func (m *AlertMutation) Fields() []string {
 	if m.resolved_by != nil {
 		fields = append(fields, alert.FieldResolvedBy)
 	}
+	if m.resolution_note != nil {
+		fields = append(fields, alert.FieldResolutionNote)
+	}
 	if m.rule != nil {
 		fields = append(fields, alert.FieldRuleID)
 	}
@@ -2084,6 +2137,8 @@ func (m *AlertMutation) Field(name string) (ent.Value, bool) {
 		return m.ResolvedAt()
 	case alert.FieldResolvedBy:
 		return m.ResolvedBy()
+	case alert.FieldResolutionNote:
+		return m.ResolutionNote()
 	case alert.FieldRuleID:
 		return m.RuleID()
 	case alert.FieldAnomalyID:
@@ -2129,6 +2184,8 @@ func (m *AlertMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldResolvedAt(ctx)
 	case alert.FieldResolvedBy:
 		return m.OldResolvedBy(ctx)
+	case alert.FieldResolutionNote:
+		return m.OldResolutionNote(ctx)
 	case alert.FieldRuleID:
 		return m.OldRuleID(ctx)
 	case alert.FieldAnomalyID:
@@ -2254,6 +2311,13 @@ func (m *AlertMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetResolvedBy(v)
 		return nil
+	case alert.FieldResolutionNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolutionNote(v)
+		return nil
 	case alert.FieldRuleID:
 		v, ok := value.(int)
 		if !ok {
@@ -2373,6 +2437,9 @@ func (m *AlertMutation) ClearedFields() []string {
 	if m.FieldCleared(alert.FieldResolvedBy) {
 		fields = append(fields, alert.FieldResolvedBy)
 	}
+	if m.FieldCleared(alert.FieldResolutionNote) {
+		fields = append(fields, alert.FieldResolutionNote)
+	}
 	if m.FieldCleared(alert.FieldRuleID) {
 		fields = append(fields, alert.FieldRuleID)
 	}
@@ -2416,6 +2483,9 @@ func (m *AlertMutation) ClearField(name string) error {
 		return nil
 	case alert.FieldResolvedBy:
 		m.ClearResolvedBy()
+		return nil
+	case alert.FieldResolutionNote:
+		m.ClearResolutionNote()
 		return nil
 	case alert.FieldRuleID:
 		m.ClearRuleID()
@@ -2478,6 +2548,9 @@ func (m *AlertMutation) ResetField(name string) error {
 		return nil
 	case alert.FieldResolvedBy:
 		m.ResetResolvedBy()
+		return nil
+	case alert.FieldResolutionNote:
+		m.ResetResolutionNote()
 		return nil
 	case alert.FieldRuleID:
 		m.ResetRuleID()

@@ -48,6 +48,8 @@ const (
 	FieldResolvedAt = "resolved_at"
 	// FieldResolvedBy holds the string denoting the resolved_by field in the database.
 	FieldResolvedBy = "resolved_by"
+	// FieldResolutionNote holds the string denoting the resolution_note field in the database.
+	FieldResolutionNote = "resolution_note"
 	// FieldRuleID holds the string denoting the rule_id field in the database.
 	FieldRuleID = "rule_id"
 	// FieldAnomalyID holds the string denoting the anomaly_id field in the database.
@@ -84,6 +86,7 @@ var Columns = []string{
 	FieldAcknowledgedBy,
 	FieldResolvedAt,
 	FieldResolvedBy,
+	FieldResolutionNote,
 	FieldRuleID,
 	FieldAnomalyID,
 }
@@ -235,6 +238,11 @@ func ByResolvedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByResolvedBy orders the results by the resolved_by field.
 func ByResolvedBy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResolvedBy, opts...).ToFunc()
+}
+
+// ByResolutionNote orders the results by the resolution_note field.
+func ByResolutionNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResolutionNote, opts...).ToFunc()
 }
 
 // ByRuleID orders the results by the rule_id field.

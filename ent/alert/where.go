@@ -120,6 +120,11 @@ func ResolvedBy(v string) predicate.Alert {
 	return predicate.Alert(sql.FieldEQ(FieldResolvedBy, v))
 }
 
+// ResolutionNote applies equality check predicate on the "resolution_note" field. It's identical to ResolutionNoteEQ.
+func ResolutionNote(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldEQ(FieldResolutionNote, v))
+}
+
 // RuleID applies equality check predicate on the "rule_id" field. It's identical to RuleIDEQ.
 func RuleID(v int) predicate.Alert {
 	return predicate.Alert(sql.FieldEQ(FieldRuleID, v))
@@ -893,6 +898,81 @@ func ResolvedByEqualFold(v string) predicate.Alert {
 // ResolvedByContainsFold applies the ContainsFold predicate on the "resolved_by" field.
 func ResolvedByContainsFold(v string) predicate.Alert {
 	return predicate.Alert(sql.FieldContainsFold(FieldResolvedBy, v))
+}
+
+// ResolutionNoteEQ applies the EQ predicate on the "resolution_note" field.
+func ResolutionNoteEQ(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldEQ(FieldResolutionNote, v))
+}
+
+// ResolutionNoteNEQ applies the NEQ predicate on the "resolution_note" field.
+func ResolutionNoteNEQ(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldNEQ(FieldResolutionNote, v))
+}
+
+// ResolutionNoteIn applies the In predicate on the "resolution_note" field.
+func ResolutionNoteIn(vs ...string) predicate.Alert {
+	return predicate.Alert(sql.FieldIn(FieldResolutionNote, vs...))
+}
+
+// ResolutionNoteNotIn applies the NotIn predicate on the "resolution_note" field.
+func ResolutionNoteNotIn(vs ...string) predicate.Alert {
+	return predicate.Alert(sql.FieldNotIn(FieldResolutionNote, vs...))
+}
+
+// ResolutionNoteGT applies the GT predicate on the "resolution_note" field.
+func ResolutionNoteGT(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldGT(FieldResolutionNote, v))
+}
+
+// ResolutionNoteGTE applies the GTE predicate on the "resolution_note" field.
+func ResolutionNoteGTE(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldGTE(FieldResolutionNote, v))
+}
+
+// ResolutionNoteLT applies the LT predicate on the "resolution_note" field.
+func ResolutionNoteLT(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldLT(FieldResolutionNote, v))
+}
+
+// ResolutionNoteLTE applies the LTE predicate on the "resolution_note" field.
+func ResolutionNoteLTE(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldLTE(FieldResolutionNote, v))
+}
+
+// ResolutionNoteContains applies the Contains predicate on the "resolution_note" field.
+func ResolutionNoteContains(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldContains(FieldResolutionNote, v))
+}
+
+// ResolutionNoteHasPrefix applies the HasPrefix predicate on the "resolution_note" field.
+func ResolutionNoteHasPrefix(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldHasPrefix(FieldResolutionNote, v))
+}
+
+// ResolutionNoteHasSuffix applies the HasSuffix predicate on the "resolution_note" field.
+func ResolutionNoteHasSuffix(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldHasSuffix(FieldResolutionNote, v))
+}
+
+// ResolutionNoteIsNil applies the IsNil predicate on the "resolution_note" field.
+func ResolutionNoteIsNil() predicate.Alert {
+	return predicate.Alert(sql.FieldIsNull(FieldResolutionNote))
+}
+
+// ResolutionNoteNotNil applies the NotNil predicate on the "resolution_note" field.
+func ResolutionNoteNotNil() predicate.Alert {
+	return predicate.Alert(sql.FieldNotNull(FieldResolutionNote))
+}
+
+// ResolutionNoteEqualFold applies the EqualFold predicate on the "resolution_note" field.
+func ResolutionNoteEqualFold(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldEqualFold(FieldResolutionNote, v))
+}
+
+// ResolutionNoteContainsFold applies the ContainsFold predicate on the "resolution_note" field.
+func ResolutionNoteContainsFold(v string) predicate.Alert {
+	return predicate.Alert(sql.FieldContainsFold(FieldResolutionNote, v))
 }
 
 // RuleIDEQ applies the EQ predicate on the "rule_id" field.

@@ -46,6 +46,7 @@ var (
 		{Name: "acknowledged_by", Type: field.TypeString, Nullable: true},
 		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
 		{Name: "resolved_by", Type: field.TypeString, Nullable: true},
+		{Name: "resolution_note", Type: field.TypeString, Nullable: true},
 		{Name: "anomaly_id", Type: field.TypeInt, Nullable: true},
 		{Name: "rule_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -57,7 +58,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "alerts_alert_rules_alerts",
-				Columns:    []*schema.Column{AlertsColumns[18]},
+				Columns:    []*schema.Column{AlertsColumns[19]},
 				RefColumns: []*schema.Column{AlertRulesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},

@@ -182,6 +182,7 @@ func (Alert) Fields() []ent.Field {
 		field.String("acknowledged_by").Optional(),
 		field.Time("resolved_at").Optional().Nillable(),
 		field.String("resolved_by").Optional().Comment("A token name, or \"auto\"."),
+		field.String("resolution_note").Optional().Comment("Why a person resolved it."),
 		field.Int("rule_id").Optional(),
 		field.Int("anomaly_id").Optional(),
 	}

@@ -1440,6 +1440,29 @@ func (ec *executionContext) fieldContext_Alert_resolvedBy(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
 }
 
+func (ec *executionContext) _Alert_resolutionNote(ctx context.Context, field graphql.CollectedField, obj *ent.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_resolutionNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolutionNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_resolutionNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
 func (ec *executionContext) _Alert_ruleID(ctx context.Context, field graphql.CollectedField, obj *ent.Alert) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11929,7 +11952,7 @@ func (ec *executionContext) unmarshalInputAlertWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "ruleKey", "ruleKeyNEQ", "ruleKeyIn", "ruleKeyNotIn", "ruleKeyGT", "ruleKeyGTE", "ruleKeyLT", "ruleKeyLTE", "ruleKeyContains", "ruleKeyHasPrefix", "ruleKeyHasSuffix", "ruleKeyEqualFold", "ruleKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "value", "valueNEQ", "valueIn", "valueNotIn", "valueGT", "valueGTE", "valueLT", "valueLTE", "valueIsNil", "valueNotNil", "threshold", "thresholdNEQ", "thresholdIn", "thresholdNotIn", "thresholdGT", "thresholdGTE", "thresholdLT", "thresholdLTE", "thresholdIsNil", "thresholdNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEvaluatedAt", "lastEvaluatedAtNEQ", "lastEvaluatedAtIn", "lastEvaluatedAtNotIn", "lastEvaluatedAtGT", "lastEvaluatedAtGTE", "lastEvaluatedAtLT", "lastEvaluatedAtLTE", "lastNotifiedAt", "lastNotifiedAtNEQ", "lastNotifiedAtIn", "lastNotifiedAtNotIn", "lastNotifiedAtGT", "lastNotifiedAtGTE", "lastNotifiedAtLT", "lastNotifiedAtLTE", "lastNotifiedAtIsNil", "lastNotifiedAtNotNil", "notifications", "notificationsNEQ", "notificationsIn", "notificationsNotIn", "notificationsGT", "notificationsGTE", "notificationsLT", "notificationsLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "acknowledgedBy", "acknowledgedByNEQ", "acknowledgedByIn", "acknowledgedByNotIn", "acknowledgedByGT", "acknowledgedByGTE", "acknowledgedByLT", "acknowledgedByLTE", "acknowledgedByContains", "acknowledgedByHasPrefix", "acknowledgedByHasSuffix", "acknowledgedByIsNil", "acknowledgedByNotNil", "acknowledgedByEqualFold", "acknowledgedByContainsFold", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "resolvedBy", "resolvedByNEQ", "resolvedByIn", "resolvedByNotIn", "resolvedByGT", "resolvedByGTE", "resolvedByLT", "resolvedByLTE", "resolvedByContains", "resolvedByHasPrefix", "resolvedByHasSuffix", "resolvedByIsNil", "resolvedByNotNil", "resolvedByEqualFold", "resolvedByContainsFold", "ruleID", "ruleIDNEQ", "ruleIDIn", "ruleIDNotIn", "ruleIDIsNil", "ruleIDNotNil", "anomalyID", "anomalyIDNEQ", "anomalyIDIn", "anomalyIDNotIn", "anomalyIDGT", "anomalyIDGTE", "anomalyIDLT", "anomalyIDLTE", "anomalyIDIsNil", "anomalyIDNotNil", "hasRule", "hasRuleWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "ruleKey", "ruleKeyNEQ", "ruleKeyIn", "ruleKeyNotIn", "ruleKeyGT", "ruleKeyGTE", "ruleKeyLT", "ruleKeyLTE", "ruleKeyContains", "ruleKeyHasPrefix", "ruleKeyHasSuffix", "ruleKeyEqualFold", "ruleKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "value", "valueNEQ", "valueIn", "valueNotIn", "valueGT", "valueGTE", "valueLT", "valueLTE", "valueIsNil", "valueNotNil", "threshold", "thresholdNEQ", "thresholdIn", "thresholdNotIn", "thresholdGT", "thresholdGTE", "thresholdLT", "thresholdLTE", "thresholdIsNil", "thresholdNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEvaluatedAt", "lastEvaluatedAtNEQ", "lastEvaluatedAtIn", "lastEvaluatedAtNotIn", "lastEvaluatedAtGT", "lastEvaluatedAtGTE", "lastEvaluatedAtLT", "lastEvaluatedAtLTE", "lastNotifiedAt", "lastNotifiedAtNEQ", "lastNotifiedAtIn", "lastNotifiedAtNotIn", "lastNotifiedAtGT", "lastNotifiedAtGTE", "lastNotifiedAtLT", "lastNotifiedAtLTE", "lastNotifiedAtIsNil", "lastNotifiedAtNotNil", "notifications", "notificationsNEQ", "notificationsIn", "notificationsNotIn", "notificationsGT", "notificationsGTE", "notificationsLT", "notificationsLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "acknowledgedBy", "acknowledgedByNEQ", "acknowledgedByIn", "acknowledgedByNotIn", "acknowledgedByGT", "acknowledgedByGTE", "acknowledgedByLT", "acknowledgedByLTE", "acknowledgedByContains", "acknowledgedByHasPrefix", "acknowledgedByHasSuffix", "acknowledgedByIsNil", "acknowledgedByNotNil", "acknowledgedByEqualFold", "acknowledgedByContainsFold", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "resolvedBy", "resolvedByNEQ", "resolvedByIn", "resolvedByNotIn", "resolvedByGT", "resolvedByGTE", "resolvedByLT", "resolvedByLTE", "resolvedByContains", "resolvedByHasPrefix", "resolvedByHasSuffix", "resolvedByIsNil", "resolvedByNotNil", "resolvedByEqualFold", "resolvedByContainsFold", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "ruleID", "ruleIDNEQ", "ruleIDIn", "ruleIDNotIn", "ruleIDIsNil", "ruleIDNotNil", "anomalyID", "anomalyIDNEQ", "anomalyIDIn", "anomalyIDNotIn", "anomalyIDGT", "anomalyIDGTE", "anomalyIDLT", "anomalyIDLTE", "anomalyIDIsNil", "anomalyIDNotNil", "hasRule", "hasRuleWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13070,6 +13093,111 @@ func (ec *executionContext) unmarshalInputAlertWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.ResolvedByContainsFold = data
+		case "resolutionNote":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNote"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNote = data
+		case "resolutionNoteNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteNEQ = data
+		case "resolutionNoteIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteIn = data
+		case "resolutionNoteNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteNotIn = data
+		case "resolutionNoteGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteGT = data
+		case "resolutionNoteGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteGTE = data
+		case "resolutionNoteLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteLT = data
+		case "resolutionNoteLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteLTE = data
+		case "resolutionNoteContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteContains = data
+		case "resolutionNoteHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteHasPrefix = data
+		case "resolutionNoteHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteHasSuffix = data
+		case "resolutionNoteIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteIsNil = data
+		case "resolutionNoteNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteNotNil = data
+		case "resolutionNoteEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteEqualFold = data
+		case "resolutionNoteContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionNoteContainsFold = data
 		case "ruleID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ruleID"))
 			data, err := ec.unmarshalOID2ᚖint(ctx, v)
@@ -26212,6 +26340,11 @@ func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "resolvedBy":
 			out.Values[i] = ec._Alert_resolvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolutionNote":
+			out.Values[i] = ec._Alert_resolutionNote(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -62,6 +62,7 @@ type ComplexityRoot struct {
 		Message         func(childComplexity int) int
 		NotificationLog func(childComplexity int) int
 		Notifications   func(childComplexity int) int
+		ResolutionNote  func(childComplexity int) int
 		ResolvedAt      func(childComplexity int) int
 		ResolvedBy      func(childComplexity int) int
 		Rule            func(childComplexity int) int
@@ -850,6 +851,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Alert.Notifications(childComplexity), true
+	case "Alert.resolutionNote":
+		if e.ComplexityRoot.Alert.ResolutionNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ResolutionNote(childComplexity), true
 	case "Alert.resolvedAt":
 		if e.ComplexityRoot.Alert.ResolvedAt == nil {
 			break
@@ -4950,6 +4957,10 @@ type Alert implements Node {
   A token name, or "auto".
   """
   resolvedBy: String
+  """
+  Why a person resolved it.
+  """
+  resolutionNote: String
   ruleID: ID
   anomalyID: Int
   rule: AlertRule
@@ -5631,6 +5642,24 @@ input AlertWhereInput {
   resolvedByNotNil: Boolean
   resolvedByEqualFold: String
   resolvedByContainsFold: String
+  """
+  resolution_note field predicates
+  """
+  resolutionNote: String
+  resolutionNoteNEQ: String
+  resolutionNoteIn: [String!]
+  resolutionNoteNotIn: [String!]
+  resolutionNoteGT: String
+  resolutionNoteGTE: String
+  resolutionNoteLT: String
+  resolutionNoteLTE: String
+  resolutionNoteContains: String
+  resolutionNoteHasPrefix: String
+  resolutionNoteHasSuffix: String
+  resolutionNoteIsNil: Boolean
+  resolutionNoteNotNil: Boolean
+  resolutionNoteEqualFold: String
+  resolutionNoteContainsFold: String
   """
   rule_id field predicates
   """
@@ -9489,6 +9518,8 @@ func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql
 		return ec.fieldContext_Alert_resolvedAt(ctx, field)
 	case "resolvedBy":
 		return ec.fieldContext_Alert_resolvedBy(ctx, field)
+	case "resolutionNote":
+		return ec.fieldContext_Alert_resolutionNote(ctx, field)
 	case "ruleID":
 		return ec.fieldContext_Alert_ruleID(ctx, field)
 	case "anomalyID":

@@ -427,14 +427,11 @@ func (s *Service) Resolve(ctx context.Context, alertID int, by, note string) (*e
 			return nil
 		}
 		now := s.opts.Now().UTC()
-		msg := a.Message + "\n\nResolved by " + by
-		if note != "" {
-			msg += ": " + note
-		} else {
-			msg += "."
-		}
 		upd := tx.Alert.UpdateOne(a).SetStatus(entalert.StatusResolved).SetResolvedAt(now).
-			SetResolvedBy(by).SetMessage(msg)
+			SetResolvedBy(by)
+		if note != "" {
+			upd.SetResolutionNote(note)
+		}
 		var r *ent.AlertRule
 		if a.RuleID != 0 {
 			r, err = tx.AlertRule.Get(ctx, a.RuleID)

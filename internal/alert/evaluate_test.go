@@ -245,7 +245,7 @@ func TestResolveByHand(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, entalert.StatusResolved, res.Status)
 		require.Equal(t, "alice", res.ResolvedBy)
-		require.Contains(t, res.Message, "Resolved by alice: replayed them")
+		require.Equal(t, "replayed them", res.ResolutionNote)
 		require.Eventually(t, func() bool { return len(b.rx.requests()) == 2 }, 5*time.Second, 10*time.Millisecond,
 			"the resolution is notified in the background")
 		p := b.rx.payloads(t)[1]
