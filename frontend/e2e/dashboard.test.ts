@@ -131,6 +131,25 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await page.waitForURL((u) => !u.searchParams.has("resource"));
   });
 
+  it("counts deliveries by outcome, rejections included", async () => {
+    const api = await gql<{ a: { totalCount: number }; d: { totalCount: number }; b: { totalCount: number } }>(
+      server.baseURL,
+      server.adminToken,
+      "{ a: deliveries(where: {outcome: accepted}) { totalCount } d: deliveries(where: {outcome: duplicate}) { totalCount } b: deliveries(where: {outcome: bad_signature}) { totalCount } }",
+    );
+    assert.equal(api.b.totalCount, 1, "the forged delivery is recorded");
+    await page.getByRole("link", { name: "Deliveries" }).click();
+    await page.getByTestId("count-accepted").filter({ hasText: String(api.a.totalCount) }).waitFor();
+    assert.equal(await page.getByTestId("count-duplicate").innerText(), String(api.d.totalCount));
+    assert.equal(await page.getByTestId("count-bad_signature").innerText(), "1");
+    await page.getByTestId("outcome-counts").getByRole("button", { name: /bad signature/ }).click();
+    await page.waitForURL((u) => u.searchParams.get("outcome") === "bad_signature");
+    await page.getByTestId("delivery-row").first().waitFor();
+    assert.equal(await page.getByTestId("delivery-row").count(), 1);
+    assert.match(await page.getByTestId("delivery-row").innerText(), /401/);
+    await shot("deliveries");
+  });
+
   it("opens an event in the drawer with payload, raw body and every delivery", async () => {
     const first = captures[0];
     assert.ok(first);

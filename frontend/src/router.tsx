@@ -46,6 +46,11 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/events/EventsRoute").then((m) => ({ Component: m.EventsRoute })),
       },
       {
+        path: "events/deliveries",
+        handle: handle({ title: "Deliveries", timeRange: true }),
+        lazy: () => import("./routes/deliveries/DeliveriesRoute").then((m) => ({ Component: m.DeliveriesRoute })),
+      },
+      {
         path: "journeys",
         handle: handle({ title: "Journeys", timeRange: true }),
         lazy: () => import("./routes/journeys/JourneysRoute").then((m) => ({ Component: m.JourneysRoute })),

@@ -5,6 +5,7 @@ import { useSearchParams } from "react-router";
 import { useEventLog, useEventTimeline } from "../../api/events";
 import { useTopics } from "../../api/topics";
 import { EventTable } from "../../components/EventTable";
+import { EventTabs } from "../../components/EventTabs";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import { useTimeRange } from "../../components/TimeRangePicker";
 import { emptyEventFilters, hasEventFilters, parseEventFilters, writeEventFilters, type EventFilters } from "../../lib/eventFilters";
@@ -47,6 +48,7 @@ export function EventsRoute() {
   const filtered = hasEventFilters(filters);
   return (
     <div className="events-page">
+      <EventTabs />
       <EventFiltersForm
         key={params.toString()}
         filters={filters}
