@@ -7,6 +7,9 @@
 //
 //	go run ./cmd/evalanomaly                 # the held-out seeds
 //	go run ./cmd/evalanomaly -seeds 1,2,3 -v # other seeds, with misses and false alarms
+//	go run ./cmd/evalanomaly -days 14 -warmup 2          # the first days after install
+//	go run ./cmd/evalanomaly -seeds 3 -trace failure_rate:transfer -from 35300 -to 35500
+//	                                         # every finding for one key, minute by minute
 package main
 
 import (
@@ -33,21 +36,83 @@ func main() {
 	days := flag.Int("days", 0, "simulated days (default 42)")
 	warmup := flag.Int("warmup", 0, "days of history before scoring (default 21)")
 	verbose := flag.Bool("v", false, "list every miss and false alarm")
+	trace := flag.String("trace", "", "print the findings for this key (type:subject) for the first seed instead")
+	from := flag.Int("from", 0, "first minute to trace (minutes since the scenario start, as -v prints)")
+	to := flag.Int("to", 0, "minute after the last one to trace")
 	flag.Parse()
-	if err := run(*seedsFlag, *days, *warmup, *verbose); err != nil {
+	var err error
+	if *trace != "" {
+		err = runTrace(*seedsFlag, *days, *warmup, *trace, *from, *to)
+	} else {
+		err = run(*seedsFlag, *days, *warmup, *verbose)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "evalanomaly:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seedsFlag string, days, warmup int, verbose bool) error {
+func parseSeeds(list string) ([]uint64, error) {
 	var seeds []uint64
-	for _, s := range strings.Split(seedsFlag, ",") {
+	for _, s := range strings.Split(list, ",") {
 		v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		if err != nil {
-			return fmt.Errorf("seed %q: %w", s, err)
+			return nil, fmt.Errorf("seed %q: %w", s, err)
 		}
 		seeds = append(seeds, v)
+	}
+	return seeds, nil
+}
+
+func options(seed uint64, days, warmup int) evaluation.Options {
+	o := evaluation.DefaultOptions(seed)
+	if days > 0 {
+		o.Days = days
+	}
+	if warmup > 0 {
+		o.WarmupDays = warmup
+	}
+	return o
+}
+
+// runTrace prints what the detectors say about one key, minute by minute,
+// with the plants nearby: the tool for "why did it (not) fire?".
+func runTrace(seedsFlag string, days, warmup int, key string, from, to int) error {
+	seeds, err := parseSeeds(seedsFlag)
+	if err != nil {
+		return err
+	}
+	sc, err := evaluation.Generate(options(seeds[0], days, warmup))
+	if err != nil {
+		return err
+	}
+	det, err := anomaly.New(anomaly.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	if to <= from || from < 0 || to > sc.Minutes {
+		return fmt.Errorf("trace: need 0 ≤ -from < -to ≤ %d", sc.Minutes)
+	}
+	for _, p := range sc.Plants {
+		if p.End > from-12*60 && p.Start < to {
+			fmt.Printf("plant %-18s %-22s %6d–%6d SNR %5.1f  %s\n", p.Type, p.Subject, p.Start, p.End, p.SNR, p.Magnitude)
+		}
+	}
+	lookback := int(det.Config().Lookback() / time.Minute)
+	for t := from; t < to; t++ {
+		for _, f := range det.Detect(sc.Input(t, lookback)) {
+			if f.Key == key {
+				fmt.Printf("%6d %s %-8s %s\n", t, sc.Time(t).In(sc.Location).Format("Mon 15:04"), f.Severity, f.Explanation)
+			}
+		}
+	}
+	return nil
+}
+
+func run(seedsFlag string, days, warmup int, verbose bool) error {
+	seeds, err := parseSeeds(seedsFlag)
+	if err != nil {
+		return err
 	}
 	det, err := anomaly.New(anomaly.DefaultConfig())
 	if err != nil {
@@ -64,14 +129,7 @@ func run(seedsFlag string, days, warmup int, verbose bool) error {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			o := evaluation.DefaultOptions(seed)
-			if days > 0 {
-				o.Days = days
-			}
-			if warmup > 0 {
-				o.WarmupDays = warmup
-			}
-			sc, err := evaluation.Generate(o)
+			sc, err := evaluation.Generate(options(seed, days, warmup))
 			if err != nil {
 				errs[i] = err
 				return
@@ -86,7 +144,6 @@ func run(seedsFlag string, days, warmup int, verbose bool) error {
 		}
 	}
 
-	total := &evaluation.Result{}
 	for i, r := range results {
 		fmt.Printf("## seed %d\n\n", seeds[i])
 		r.WriteTable(os.Stdout)
@@ -95,17 +152,11 @@ func run(seedsFlag string, days, warmup int, verbose bool) error {
 			r.WriteDetails(os.Stdout)
 		}
 		fmt.Println()
-		if i == 0 {
-			*total = *r
-			total.Types = cloneTypes(r.Types)
-			continue
-		}
-		total.Merge(r)
 	}
 	if len(results) > 1 {
 		fmt.Println("## all seeds")
 		fmt.Println()
-		total.WriteTable(os.Stdout)
+		evaluation.Combine(results...).WriteTable(os.Stdout)
 		fmt.Println()
 	}
 	fmt.Printf("finished in %s\n", time.Since(started).Round(100*time.Millisecond))
@@ -121,14 +172,4 @@ func run(seedsFlag string, days, warmup int, verbose bool) error {
 	}
 	fmt.Println("targets met for every seed")
 	return nil
-}
-
-func cloneTypes(in []*evaluation.TypeStats) []*evaluation.TypeStats {
-	out := make([]*evaluation.TypeStats, len(in))
-	for i, s := range in {
-		c := *s
-		c.Delays = append([]float64(nil), s.Delays...)
-		out[i] = &c
-	}
-	return out
 }

@@ -9,15 +9,15 @@ import (
 // synthetic traffic of cmd/evalanomaly (docs/anomalies.md has the numbers);
 // change a value only with a new evaluation run.
 type Config struct {
-	Seasonal         SeasonalConfig
-	Volume           VolumeConfig
-	Silence          SilenceConfig
-	FailureRate      ProportionConfig
-	Duplicates       ProportionConfig
-	ProcessingErrors ProportionConfig
-	DeliveryLag      LagConfig
-	Signatures       SignatureConfig
-	Stuck            StuckConfig
+	Seasonal         SeasonalConfig   // the count baselines shared by volume, silence and stuck journeys
+	Volume           VolumeConfig     // volume spikes and drops
+	Silence          SilenceConfig    // silences
+	FailureRate      ProportionConfig // failed/created per business family
+	Duplicates       ProportionConfig // duplicate deliveries / verified deliveries
+	ProcessingErrors ProportionConfig // errors / processing attempts
+	DeliveryLag      LagConfig        // deliveries slower than the usual tail
+	Signatures       SignatureConfig  // deliveries with a bad signature
+	Stuck            StuckConfig      // journeys becoming stuck
 }
 
 // Rule is one window of a detector: the statistic over the last Minutes
@@ -25,9 +25,9 @@ type Config struct {
 // or at most Ratio times (drops) the baseline. Short windows react fast but
 // need a larger effect; long windows find subtle changes later.
 type Rule struct {
-	Minutes int
-	Z       float64
-	Ratio   float64
+	Minutes int     // window length
+	Z       float64 // least score that opens (greatest negative score for drops)
+	Ratio   float64 // least observed/expected ratio (greatest, for drops)
 }
 
 // SeasonalConfig shapes the count baselines of the volume, silence and
@@ -55,8 +55,8 @@ type SeasonalConfig struct {
 
 // VolumeConfig configures the volume spike and drop detectors.
 type VolumeConfig struct {
-	Spike []Rule
-	Drop  []Rule
+	Spike []Rule // windows for spikes, shortest first
+	Drop  []Rule // windows for drops; Ratio is a ceiling
 	// HoldZ is the |score| that keeps an open anomaly alive (an info
 	// finding) once the open threshold is no longer met.
 	HoldZ float64
@@ -70,8 +70,8 @@ type VolumeConfig struct {
 	// A finding is critical when |score| ≥ CriticalZ and the ratio is at
 	// least CriticalSpikeRatio (spikes) or at most CriticalDropRatio (drops).
 	CriticalZ          float64
-	CriticalSpikeRatio float64
-	CriticalDropRatio  float64
+	CriticalSpikeRatio float64 // see CriticalZ
+	CriticalDropRatio  float64 // see CriticalZ
 }
 
 // SilenceConfig configures the silence detector.
@@ -134,20 +134,20 @@ type SignatureConfig struct {
 	// MinMinutes the fewest distinct minutes they arrive in (a scanner tries
 	// a few requests at once, an attack keeps going).
 	MinEvents  float64
-	MinMinutes int
+	MinMinutes int // see MinEvents
 	// ReferenceMinutes is the baseline period; HourCap caps each hour of it at
 	// HourCap times the median hour (at least 3) so a past attack does not
 	// raise the baseline.
 	ReferenceMinutes int
-	HourCap          float64
+	HourCap          float64 // see ReferenceMinutes
 	// HoldZ keeps an open anomaly alive.
 	HoldZ float64
 	// A finding is critical when at least CriticalShare of deliveries fail
 	// (a secret rotation gone wrong loses events) or at score ≥ CriticalZ
 	// with at least CriticalCount rejections.
 	CriticalShare float64
-	CriticalZ     float64
-	CriticalCount float64
+	CriticalZ     float64 // see CriticalShare
+	CriticalCount float64 // see CriticalShare
 }
 
 // StuckConfig configures the stuck-journey surge detector: a spike test on

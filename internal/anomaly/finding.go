@@ -61,10 +61,10 @@ func (s Severity) String() string {
 
 // Finding is one detector's verdict for one key at one minute.
 type Finding struct {
-	Type     Type
-	Subject  string // the family, or SubjectAll
-	Key      string // Key(Type, Subject)
-	Severity Severity
+	Type     Type     // which detector
+	Subject  string   // the family, or SubjectAll
+	Key      string   // Key(Type, Subject)
+	Severity Severity // info (still elevated, below the open threshold), warning or critical
 
 	// WindowStart and WindowEnd bound the minutes the verdict is about:
 	// [WindowStart, WindowEnd), WindowEnd being Input.End plus one minute.
@@ -73,7 +73,7 @@ type Finding struct {
 	// Observed is the value in the window and Expected its baseline, in Unit;
 	// Lower and Upper bound the normal band the threshold allows.
 	Observed, Expected, Lower, Upper float64
-	Unit                             string
+	Unit                             string // what Observed is measured in, e.g. "events/min", "share"
 	// Score is the test statistic, a z-score (standard deviations from the
 	// baseline; negative for drops). Scores are comparable across detectors.
 	Score float64

@@ -188,8 +188,8 @@ type Input struct {
 
 // Point is one minute's value, as a rollup query returns it.
 type Point struct {
-	Minute time.Time
-	Value  float64
+	Minute time.Time // the minute (truncated) the value belongs to
+	Value  float64   // the count for that minute
 }
 
 // SeriesFromPoints builds the Series of n minutes ending at end from sparse

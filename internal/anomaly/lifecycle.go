@@ -25,11 +25,11 @@ type Anomaly struct {
 	// ID is the caller's identifier (a database id); the Lifecycle carries
 	// it through and leaves it zero on anomalies it opens.
 	ID       int64
-	Key      string
-	Type     Type
-	Subject  string
-	Status   Status
-	Severity Severity
+	Key      string   // Key(Type, Subject); one open anomaly per key
+	Type     Type     // the detector
+	Subject  string   // the family, or SubjectAll
+	Status   Status   // open or acknowledged while active; resolved once closed
+	Severity Severity // the highest severity seen in this episode
 	// OpenedAt is the minute of the first finding; LastSeen the minute of
 	// the latest finding of any severity (info findings count: they are the
 	// lower threshold of the hysteresis); ResolvedAt is set on resolve.
@@ -94,9 +94,9 @@ const (
 // Change is one transition made by Step. From is the severity before an
 // escalation.
 type Change struct {
-	Kind    ChangeKind
-	Anomaly Anomaly
-	From    Severity
+	Kind    ChangeKind // opened, escalated or resolved
+	Anomaly Anomaly    // the anomaly after the change
+	From    Severity   // the severity before an escalation
 }
 
 // StepResult is the state after one minute.

@@ -92,12 +92,14 @@ func (d *Detector) volumeDirection(in *Input, family string, v view, cache *base
 		ratio := r.Ratio
 		if b.recent {
 			// The fallback cannot see the daily cycle: a morning ramp looks
-			// like a spike to it. Demand more.
-			thr *= 1.25
+			// like a spike to it, and a first weekend like a drop. Demand
+			// an effect no daily cycle makes: half again the evidence and
+			// at least twice (or half) the level.
+			thr *= 1.5
 			if spike {
-				ratio *= 1.25
+				ratio = math.Max(ratio*1.25, 2)
 			} else {
-				ratio *= 0.8
+				ratio = math.Min(ratio*0.8, 0.5)
 			}
 		}
 		c := volumeCandidate{rule: r, x: x, z: z, b: b}
@@ -121,9 +123,14 @@ func (d *Detector) volumeDirection(in *Input, family string, v view, cache *base
 	c := best
 	sev := SeverityWarning
 	switch {
+	case best.fires && best.b.recent:
+		// Learning period: with no day of the same kind in the history
+		// (the first days after install, the first weekend) a morning
+		// ramp is indistinguishable from a spike. Report, never open.
+		sev = SeverityInfo
 	case best.fires:
 		mu := best.b.expected()
-		if math.Abs(best.z) >= cfg.CriticalZ && !best.b.recent &&
+		if math.Abs(best.z) >= cfg.CriticalZ &&
 			((spike && best.x >= cfg.CriticalSpikeRatio*mu) || (!spike && best.x <= cfg.CriticalDropRatio*mu)) {
 			sev = SeverityCritical
 		}

@@ -10,7 +10,7 @@ import (
 
 // Plant is one anomaly planted in the synthetic traffic.
 type Plant struct {
-	Type anomaly.Type
+	Type anomaly.Type // what kind of anomaly
 	// Subject is the family, "*" for every family at once, or
 	// anomaly.SubjectAll.
 	Subject string

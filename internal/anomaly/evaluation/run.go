@@ -21,11 +21,11 @@ const (
 
 // Episode is one anomaly the lifecycle opened during the replay.
 type Episode struct {
-	Key         string
-	Type        anomaly.Type
-	Open, Close int // minute indices; Close is when it resolved (or the end)
-	Severity    anomaly.Severity
-	Peak        anomaly.Finding
+	Key         string           // the anomaly's key
+	Type        anomaly.Type     // its detector
+	Open, Close int              // minute indices; Close is when it resolved (or the end)
+	Severity    anomaly.Severity // the highest severity it reached
+	Peak        anomaly.Finding  // its strongest finding
 	// Plant is the index of the plant that explains it, or -1: a false
 	// alarm.
 	Plant int
@@ -33,11 +33,11 @@ type Episode struct {
 
 // TypeStats are the scores of one anomaly type.
 type TypeStats struct {
-	Type                   anomaly.Type
-	Plants, Detected       int
-	Subtle, SubtleDetected int
-	Delays                 []float64 // minutes from plant start to the anomaly opening
-	Episodes, TruePositive int       // episodes of this type, and those a plant explains
+	Type                   anomaly.Type // the anomaly type scored
+	Plants, Detected       int          // scored plants, and those detected
+	Subtle, SubtleDetected int          // the same for plants with SNR < 10
+	Delays                 []float64    // minutes from plant start to the anomaly opening
+	Episodes, TruePositive int          // episodes of this type, and those a plant explains
 }
 
 // Recall is the share of plants detected (1 when there were none).
@@ -76,14 +76,15 @@ func ratio(a, b int) float64 {
 
 // Result is one or more replays' scores.
 type Result struct {
-	Seeds       []uint64
-	ScoredDays  float64
+	Seeds       []uint64     // the scenarios replayed
+	ScoredDays  float64      // days replayed and scored
 	Types       []*TypeStats // in anomaly.Types() order
-	FalseAlarms []Episode
-	Misses      []Plant
-	// Minutes is how many minutes were replayed, Elapsed the wall time.
+	FalseAlarms []Episode    // episodes no plant explains
+	Misses      []Plant      // scored plants no episode detected
+	// Detected are the scored plants that were found.
+	Detected []Plant
+	// Minutes is how many minutes were replayed.
 	Minutes int
-	Elapsed time.Duration
 }
 
 // FalseAlarmsPerDay is the false alarms (episodes no plant explains) per
@@ -129,7 +130,6 @@ func grace(t anomaly.Type) int {
 // Detect is pure, so the minutes are detected in parallel; the lifecycle then
 // steps through them in order.
 func Replay(sc *Scenario, det *anomaly.Detector, lc anomaly.Lifecycle) *Result {
-	started := time.Now()
 	findings := detectAll(sc, det)
 	var (
 		active   []anomaly.Anomaly
@@ -161,7 +161,6 @@ func Replay(sc *Scenario, det *anomaly.Detector, lc anomaly.Lifecycle) *Result {
 	}
 	res := score(sc, episodes)
 	res.Minutes = sc.Minutes - sc.ScoreStart
-	res.Elapsed = time.Since(started)
 	return res
 }
 
@@ -257,6 +256,7 @@ func score(sc *Scenario, episodes []Episode) *Result {
 			s.SubtleDetected++
 		}
 		s.Delays = append(s.Delays, delay)
+		res.Detected = append(res.Detected, p)
 	}
 	for i := range episodes {
 		e := &episodes[i]
@@ -277,24 +277,32 @@ func score(sc *Scenario, episodes []Episode) *Result {
 	return res
 }
 
-// Merge adds other's scores to r (several seeds into one table).
-func (r *Result) Merge(other *Result) {
-	r.Seeds = append(r.Seeds, other.Seeds...)
-	r.ScoredDays += other.ScoredDays
-	r.Minutes += other.Minutes
-	r.Elapsed += other.Elapsed
-	r.FalseAlarms = append(r.FalseAlarms, other.FalseAlarms...)
-	r.Misses = append(r.Misses, other.Misses...)
-	for i, s := range other.Types {
-		t := r.Types[i]
-		t.Plants += s.Plants
-		t.Detected += s.Detected
-		t.Subtle += s.Subtle
-		t.SubtleDetected += s.SubtleDetected
-		t.Delays = append(t.Delays, s.Delays...)
-		t.Episodes += s.Episodes
-		t.TruePositive += s.TruePositive
+// Combine pools several replays' scores into one (several seeds into one
+// table). The inputs are not modified.
+func Combine(results ...*Result) *Result {
+	out := &Result{}
+	for _, t := range anomaly.Types() {
+		out.Types = append(out.Types, &TypeStats{Type: t})
 	}
+	for _, r := range results {
+		out.Seeds = append(out.Seeds, r.Seeds...)
+		out.ScoredDays += r.ScoredDays
+		out.Minutes += r.Minutes
+		out.FalseAlarms = append(out.FalseAlarms, r.FalseAlarms...)
+		out.Misses = append(out.Misses, r.Misses...)
+		out.Detected = append(out.Detected, r.Detected...)
+		for i, s := range r.Types {
+			t := out.Types[i]
+			t.Plants += s.Plants
+			t.Detected += s.Detected
+			t.Subtle += s.Subtle
+			t.SubtleDetected += s.SubtleDetected
+			t.Delays = append(t.Delays, s.Delays...)
+			t.Episodes += s.Episodes
+			t.TruePositive += s.TruePositive
+		}
+	}
+	return out
 }
 
 // WriteTable prints the scores as a Markdown table.
@@ -316,6 +324,41 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nfalse alarms: %d in %.0f days = %.2f/day (target ≤ %.1f); recall target ≥ %.2f per type\n",
 		len(r.FalseAlarms), r.ScoredDays, r.FalseAlarmsPerDay(), TargetFalseAlarmsPerDay, TargetRecall)
+	fmt.Fprintf(w, "\nrecall by oracle SNR, all types: %s\n", r.snrBands())
+}
+
+// snrBands summarises recall by the plants' oracle SNR.
+func (r *Result) snrBands() string {
+	bands := []float64{0, 8, 10, 20, 50, math.Inf(1)}
+	var parts []string
+	for i := 0; i+1 < len(bands); i++ {
+		lo, hi := bands[i], bands[i+1]
+		in := func(p Plant) bool { return p.SNR >= lo && p.SNR < hi }
+		var found, total int
+		for _, p := range r.Detected {
+			if in(p) {
+				found++
+				total++
+			}
+		}
+		for _, p := range r.Misses {
+			if in(p) {
+				total++
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		label := fmt.Sprintf("%.0f–%.0f", lo, hi)
+		switch {
+		case lo == 0:
+			label = fmt.Sprintf("<%.0f", hi)
+		case math.IsInf(hi, 1):
+			label = fmt.Sprintf("≥%.0f", lo)
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f (%d)", label, float64(found)/float64(total), total))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // WriteDetails lists the misses and the false alarms.

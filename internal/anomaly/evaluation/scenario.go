@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/hooklens/hooklens/internal/anomaly"
 )
 
 // Options shape a synthetic scenario.
@@ -23,7 +25,7 @@ type Options struct {
 	MinSNR float64
 	// Start is the first simulated minute; Location the business's zone.
 	Start    time.Time
-	Location *time.Location
+	Location *time.Location // see Start
 }
 
 // DefaultOptions returns six weeks, three of warm-up and three scored,
@@ -45,20 +47,24 @@ func DefaultOptions(seed uint64) Options {
 // it. Every series has one value per minute from Start.
 type Scenario struct {
 	Options
+	// Minutes is the length of every series; ScoreStart the first minute
+	// replayed and scored (the end of the warm-up).
 	Minutes, ScoreStart int
 
-	Families []string
-	Volume   map[string][]float64
-	Created  map[string][]float64
-	Failed   map[string][]float64
+	Families []string             // the topic families, in order
+	Volume   map[string][]float64 // events per minute per family
+	Created  map[string][]float64 // created per minute per business family
+	Failed   map[string][]float64 // failed per minute per business family
 
+	// All, Duplicates and BadSignature are the deliveries per minute.
 	All, Duplicates, BadSignature []float64
-	Processed, Errors             []float64
-	LagBounds                     []float64
-	Lag                           [][]float64
-	Stuck                         []float64
+	// Processed and Errors are the pipeline's attempts and failures.
+	Processed, Errors []float64
+	LagBounds         []float64   // the lag histogram's upper bounds, seconds
+	Lag               [][]float64 // Lag[b][i]: deliveries in bucket b at minute i
+	Stuck             []float64   // the stuck-journey gauge
 
-	Plants []Plant
+	Plants []Plant // every anomaly planted, warm-up included
 }
 
 // Generate builds the scenario for o.
@@ -190,3 +196,28 @@ func Generate(o Options) (*Scenario, error) {
 
 // Time is the start of minute i.
 func (s *Scenario) Time(i int) time.Time { return s.Start.Add(time.Duration(i) * time.Minute) }
+
+// Input is what the detectors see at minute t: every series up to and
+// including t, at most lookback minutes of it.
+func (s *Scenario) Input(t, lookback int) *anomaly.Input {
+	lo, hi := max(0, t+1-lookback), t+1
+	cut := func(x []float64) anomaly.Counts { return anomaly.Series(x[lo:hi]) }
+	in := &anomaly.Input{
+		End: s.Time(t), Location: s.Location, HistoryStart: s.Start,
+		Volume: map[string]anomaly.Counts{}, Outcomes: map[string]anomaly.Outcomes{},
+		Deliveries: anomaly.Deliveries{All: cut(s.All), Duplicates: cut(s.Duplicates), BadSignature: cut(s.BadSignature)},
+		Processing: anomaly.Processing{Processed: cut(s.Processed), Errors: cut(s.Errors)},
+		Lag:        anomaly.Histogram{UpperBounds: s.LagBounds},
+		Stuck:      cut(s.Stuck),
+	}
+	for _, f := range s.Families {
+		in.Volume[f] = cut(s.Volume[f])
+		if c, ok := s.Created[f]; ok {
+			in.Outcomes[f] = anomaly.Outcomes{Created: cut(c), Failed: cut(s.Failed[f])}
+		}
+	}
+	for _, b := range s.Lag {
+		in.Lag.Counts = append(in.Lag.Counts, cut(b))
+	}
+	return in
+}
