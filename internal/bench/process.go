@@ -148,6 +148,11 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	cmd.Env = append(cleanEnv(), "DATABASE_URL="+opts.DatabaseURL, "DWOLLA_WEBHOOK_SECRET="+secret)
 	cmd.Stdout = io.Discard // the first admin token is printed there; it is never kept
 	cmd.Stderr = logf
+	// Its own session, as a service would run: a terminal's Ctrl-C does not
+	// reach it (Stop ends it), and where the kernel groups scheduling by
+	// session (autogroup) it gets its own share of the CPU instead of
+	// splitting the generator's.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s serve: %w", bin, err)
