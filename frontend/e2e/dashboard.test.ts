@@ -246,6 +246,30 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await shot("reconciliation");
   });
 
+  it("shows alert rules and channels, tests a channel and adds a rule", async () => {
+    const api = await gql<{ alertRules: { key: string }[]; alertChannels: { name: string }[] }>(
+      server.baseURL,
+      server.adminToken,
+      "{ alertRules { key } alertChannels { name } }",
+    );
+    await page.getByRole("link", { name: "Alerts" }).click();
+    await page.getByTestId("alert-rule").first().waitFor();
+    assert.equal(await page.getByTestId("alert-rule").count(), api.alertRules.length);
+    assert.equal(await page.getByTestId("alert-channel").count(), api.alertChannels.length);
+    const log = page.getByTestId("alert-channel").filter({ hasText: "log" }).first();
+    await log.getByRole("button", { name: "Test" }).click();
+    await page.getByTestId("channel-test").filter({ hasText: "Test sent" }).waitFor();
+
+    await page.getByRole("button", { name: "New rule" }).click();
+    await page.getByLabel("Key").fill("e2e_dead_letters");
+    await page.getByLabel("Name").fill("E2E dead letters");
+    await page.getByLabel("Condition").selectOption("dead_letters");
+    await page.getByLabel(/^Threshold/).fill("3");
+    await page.getByRole("button", { name: "Create rule" }).click();
+    await page.getByTestId("alert-rule").filter({ hasText: "E2E dead letters" }).waitFor();
+    await shot("alerts");
+  });
+
   it("replays the events matching the filters as a job", async () => {
     const topic = captures[0]?.topic ?? "";
     const want = unique.filter((c) => c.topic === topic).length;

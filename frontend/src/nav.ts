@@ -13,6 +13,8 @@ export const navItems: NavItem[] = [
   { to: "/events", label: "Events", timeRange: true },
   { to: "/journeys", label: "Journeys", timeRange: true },
   { to: "/reconciliation", label: "Reconciliation" },
+  // Becomes "Anomalies & alerts" once the anomaly scan is wired into the server.
+  { to: "/alerts", label: "Alerts" },
   { to: "/monitor", label: "Monitor" },
   { to: "/settings/tokens", label: "Settings", admin: true },
   { to: "/playground", label: "Playground" },

@@ -66,6 +66,11 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/reconciliation/ReconciliationRoute").then((m) => ({ Component: m.ReconciliationRoute })),
       },
       {
+        path: "alerts",
+        handle: handle({ title: "Alerts" }),
+        lazy: () => import("./routes/alerts/AlertsRoute").then((m) => ({ Component: m.AlertsRoute })),
+      },
+      {
         path: "monitor",
         handle: handle({ title: "Real-time monitor" }),
         lazy: () => import("./routes/monitor/MonitorRoute").then((m) => ({ Component: m.MonitorRoute })),

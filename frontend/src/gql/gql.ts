@@ -14,6 +14,23 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  fragment AlertFields on Alert {\n    id\n    ruleKey\n    status\n    severity\n    title\n    message\n    value\n    threshold\n    startedAt\n    lastEvaluatedAt\n    lastNotifiedAt\n    notifications\n    acknowledgedAt\n    acknowledgedBy\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    rule {\n      id\n      name\n      condition\n    }\n  }\n": typeof types.AlertFieldsFragmentDoc,
+    "\n  fragment AlertRuleFields on AlertRule {\n    id\n    key\n    name\n    condition\n    threshold\n    window\n    for\n    renotify\n    severity\n    notifyResolved\n    enabled\n    builtin\n    params\n    pendingSince\n    channels {\n      id\n      name\n    }\n  }\n": typeof types.AlertRuleFieldsFragmentDoc,
+    "\n  fragment AlertChannelFields on AlertChannel {\n    id\n    name\n    kind\n    urlHint\n    enabled\n    signed\n    lastSuccessAt\n    lastFailureAt\n    lastError\n  }\n": typeof types.AlertChannelFieldsFragmentDoc,
+    "\n  query AlertsPage($where: AlertWhereInput, $first: Int!, $after: Cursor) {\n    alerts(where: $where, first: $first, after: $after, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...AlertFields\n        }\n      }\n    }\n  }\n": typeof types.AlertsPageDocument,
+    "\n  query AlertNotifications($id: ID!) {\n    node(id: $id) {\n      ... on Alert {\n        id\n        notificationLog {\n          at\n          channel\n          kind\n          event\n          ok\n          attempts\n          status\n          error\n          durationMs\n        }\n      }\n    }\n  }\n": typeof types.AlertNotificationsDocument,
+    "\n  query AlertSetup {\n    alertRules {\n      ...AlertRuleFields\n    }\n    alertChannels {\n      ...AlertChannelFields\n    }\n    alertConditions {\n      name\n      description\n      unit\n      below\n      usesThreshold\n      window\n      params {\n        name\n        description\n        type\n        values\n        default\n      }\n    }\n  }\n": typeof types.AlertSetupDocument,
+    "\n  subscription AlertChanged {\n    alertChanged {\n      ...AlertFields\n    }\n  }\n": typeof types.AlertChangedDocument,
+    "\n  mutation AcknowledgeAlert($id: ID!) {\n    acknowledgeAlert(id: $id) {\n      ...AlertFields\n    }\n  }\n": typeof types.AcknowledgeAlertDocument,
+    "\n  mutation ResolveAlert($id: ID!, $note: String!) {\n    resolveAlert(id: $id, note: $note) {\n      ...AlertFields\n    }\n  }\n": typeof types.ResolveAlertDocument,
+    "\n  mutation CreateAlertRule($input: CreateAlertRuleInput!) {\n    createAlertRule(input: $input) {\n      ...AlertRuleFields\n    }\n  }\n": typeof types.CreateAlertRuleDocument,
+    "\n  mutation SetAlertRuleEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertRuleEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n": typeof types.SetAlertRuleEnabledDocument,
+    "\n  mutation DeleteAlertRule($id: ID!) {\n    deleteAlertRule(id: $id)\n  }\n": typeof types.DeleteAlertRuleDocument,
+    "\n  mutation RestoreAlertRule($id: ID!) {\n    restoreAlertRule(id: $id) {\n      ...AlertRuleFields\n    }\n  }\n": typeof types.RestoreAlertRuleDocument,
+    "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      ...AlertChannelFields\n    }\n  }\n": typeof types.CreateAlertChannelDocument,
+    "\n  mutation SetAlertChannelEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertChannelEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n": typeof types.SetAlertChannelEnabledDocument,
+    "\n  mutation DeleteAlertChannel($id: ID!) {\n    deleteAlertChannel(id: $id)\n  }\n": typeof types.DeleteAlertChannelDocument,
+    "\n  mutation TestAlertChannel($id: ID!) {\n    testAlertChannel(id: $id) {\n      at\n      ok\n      attempts\n      status\n      error\n      durationMs\n    }\n  }\n": typeof types.TestAlertChannelDocument,
     "\n  query DeliveriesPage($where: WebhookDeliveryWhereInput, $first: Int!, $after: Cursor) {\n    deliveries(where: $where, first: $first, after: $after, orderBy: { field: RECEIVED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          receivedAt\n          remoteAddr\n          outcome\n          statusCode\n          latencyMs\n          bodySize\n          dwollaEventID\n          topicHeader\n          userAgent\n          requestID\n          reason\n        }\n      }\n    }\n  }\n": typeof types.DeliveriesPageDocument,
     "\n  query DeliveryCounts(\n    $accepted: WebhookDeliveryWhereInput!\n    $duplicate: WebhookDeliveryWhereInput!\n    $bad_signature: WebhookDeliveryWhereInput!\n    $malformed: WebhookDeliveryWhereInput!\n    $too_large: WebhookDeliveryWhereInput!\n    $rate_limited: WebhookDeliveryWhereInput!\n    $unavailable: WebhookDeliveryWhereInput!\n    $forbidden: WebhookDeliveryWhereInput!\n    $not_configured: WebhookDeliveryWhereInput!\n  ) {\n    accepted: deliveries(where: $accepted) { totalCount }\n    duplicate: deliveries(where: $duplicate) { totalCount }\n    bad_signature: deliveries(where: $bad_signature) { totalCount }\n    malformed: deliveries(where: $malformed) { totalCount }\n    too_large: deliveries(where: $too_large) { totalCount }\n    rate_limited: deliveries(where: $rate_limited) { totalCount }\n    unavailable: deliveries(where: $unavailable) { totalCount }\n    forbidden: deliveries(where: $forbidden) { totalCount }\n    not_configured: deliveries(where: $not_configured) { totalCount }\n  }\n": typeof types.DeliveryCountsDocument,
     "\n  query EventsPage($where: WebhookEventWhereInput, $first: Int!, $after: Cursor) {\n    events(where: $where, first: $first, after: $after, orderBy: [{ field: RECEIVED_AT, direction: DESC }]) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...EventListItem\n        }\n      }\n    }\n  }\n": typeof types.EventsPageDocument,
@@ -59,6 +76,23 @@ type Documents = {
     "\n  fragment EventListItem on WebhookEvent {\n    id\n    eventID\n    topic\n    topicKnown\n    topicMismatch\n    resourceType\n    resourceID\n    customerID\n    correlationID\n    createdAt\n    receivedAt\n    processingState\n    deliveryCount\n    source\n  }\n": typeof types.EventListItemFragmentDoc,
 };
 const documents: Documents = {
+    "\n  fragment AlertFields on Alert {\n    id\n    ruleKey\n    status\n    severity\n    title\n    message\n    value\n    threshold\n    startedAt\n    lastEvaluatedAt\n    lastNotifiedAt\n    notifications\n    acknowledgedAt\n    acknowledgedBy\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    rule {\n      id\n      name\n      condition\n    }\n  }\n": types.AlertFieldsFragmentDoc,
+    "\n  fragment AlertRuleFields on AlertRule {\n    id\n    key\n    name\n    condition\n    threshold\n    window\n    for\n    renotify\n    severity\n    notifyResolved\n    enabled\n    builtin\n    params\n    pendingSince\n    channels {\n      id\n      name\n    }\n  }\n": types.AlertRuleFieldsFragmentDoc,
+    "\n  fragment AlertChannelFields on AlertChannel {\n    id\n    name\n    kind\n    urlHint\n    enabled\n    signed\n    lastSuccessAt\n    lastFailureAt\n    lastError\n  }\n": types.AlertChannelFieldsFragmentDoc,
+    "\n  query AlertsPage($where: AlertWhereInput, $first: Int!, $after: Cursor) {\n    alerts(where: $where, first: $first, after: $after, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...AlertFields\n        }\n      }\n    }\n  }\n": types.AlertsPageDocument,
+    "\n  query AlertNotifications($id: ID!) {\n    node(id: $id) {\n      ... on Alert {\n        id\n        notificationLog {\n          at\n          channel\n          kind\n          event\n          ok\n          attempts\n          status\n          error\n          durationMs\n        }\n      }\n    }\n  }\n": types.AlertNotificationsDocument,
+    "\n  query AlertSetup {\n    alertRules {\n      ...AlertRuleFields\n    }\n    alertChannels {\n      ...AlertChannelFields\n    }\n    alertConditions {\n      name\n      description\n      unit\n      below\n      usesThreshold\n      window\n      params {\n        name\n        description\n        type\n        values\n        default\n      }\n    }\n  }\n": types.AlertSetupDocument,
+    "\n  subscription AlertChanged {\n    alertChanged {\n      ...AlertFields\n    }\n  }\n": types.AlertChangedDocument,
+    "\n  mutation AcknowledgeAlert($id: ID!) {\n    acknowledgeAlert(id: $id) {\n      ...AlertFields\n    }\n  }\n": types.AcknowledgeAlertDocument,
+    "\n  mutation ResolveAlert($id: ID!, $note: String!) {\n    resolveAlert(id: $id, note: $note) {\n      ...AlertFields\n    }\n  }\n": types.ResolveAlertDocument,
+    "\n  mutation CreateAlertRule($input: CreateAlertRuleInput!) {\n    createAlertRule(input: $input) {\n      ...AlertRuleFields\n    }\n  }\n": types.CreateAlertRuleDocument,
+    "\n  mutation SetAlertRuleEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertRuleEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n": types.SetAlertRuleEnabledDocument,
+    "\n  mutation DeleteAlertRule($id: ID!) {\n    deleteAlertRule(id: $id)\n  }\n": types.DeleteAlertRuleDocument,
+    "\n  mutation RestoreAlertRule($id: ID!) {\n    restoreAlertRule(id: $id) {\n      ...AlertRuleFields\n    }\n  }\n": types.RestoreAlertRuleDocument,
+    "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      ...AlertChannelFields\n    }\n  }\n": types.CreateAlertChannelDocument,
+    "\n  mutation SetAlertChannelEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertChannelEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n": types.SetAlertChannelEnabledDocument,
+    "\n  mutation DeleteAlertChannel($id: ID!) {\n    deleteAlertChannel(id: $id)\n  }\n": types.DeleteAlertChannelDocument,
+    "\n  mutation TestAlertChannel($id: ID!) {\n    testAlertChannel(id: $id) {\n      at\n      ok\n      attempts\n      status\n      error\n      durationMs\n    }\n  }\n": types.TestAlertChannelDocument,
     "\n  query DeliveriesPage($where: WebhookDeliveryWhereInput, $first: Int!, $after: Cursor) {\n    deliveries(where: $where, first: $first, after: $after, orderBy: { field: RECEIVED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          receivedAt\n          remoteAddr\n          outcome\n          statusCode\n          latencyMs\n          bodySize\n          dwollaEventID\n          topicHeader\n          userAgent\n          requestID\n          reason\n        }\n      }\n    }\n  }\n": types.DeliveriesPageDocument,
     "\n  query DeliveryCounts(\n    $accepted: WebhookDeliveryWhereInput!\n    $duplicate: WebhookDeliveryWhereInput!\n    $bad_signature: WebhookDeliveryWhereInput!\n    $malformed: WebhookDeliveryWhereInput!\n    $too_large: WebhookDeliveryWhereInput!\n    $rate_limited: WebhookDeliveryWhereInput!\n    $unavailable: WebhookDeliveryWhereInput!\n    $forbidden: WebhookDeliveryWhereInput!\n    $not_configured: WebhookDeliveryWhereInput!\n  ) {\n    accepted: deliveries(where: $accepted) { totalCount }\n    duplicate: deliveries(where: $duplicate) { totalCount }\n    bad_signature: deliveries(where: $bad_signature) { totalCount }\n    malformed: deliveries(where: $malformed) { totalCount }\n    too_large: deliveries(where: $too_large) { totalCount }\n    rate_limited: deliveries(where: $rate_limited) { totalCount }\n    unavailable: deliveries(where: $unavailable) { totalCount }\n    forbidden: deliveries(where: $forbidden) { totalCount }\n    not_configured: deliveries(where: $not_configured) { totalCount }\n  }\n": types.DeliveryCountsDocument,
     "\n  query EventsPage($where: WebhookEventWhereInput, $first: Int!, $after: Cursor) {\n    events(where: $where, first: $first, after: $after, orderBy: [{ field: RECEIVED_AT, direction: DESC }]) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...EventListItem\n        }\n      }\n    }\n  }\n": types.EventsPageDocument,
@@ -118,6 +152,74 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AlertFields on Alert {\n    id\n    ruleKey\n    status\n    severity\n    title\n    message\n    value\n    threshold\n    startedAt\n    lastEvaluatedAt\n    lastNotifiedAt\n    notifications\n    acknowledgedAt\n    acknowledgedBy\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    rule {\n      id\n      name\n      condition\n    }\n  }\n"): (typeof documents)["\n  fragment AlertFields on Alert {\n    id\n    ruleKey\n    status\n    severity\n    title\n    message\n    value\n    threshold\n    startedAt\n    lastEvaluatedAt\n    lastNotifiedAt\n    notifications\n    acknowledgedAt\n    acknowledgedBy\n    resolvedAt\n    resolvedBy\n    resolutionNote\n    rule {\n      id\n      name\n      condition\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AlertRuleFields on AlertRule {\n    id\n    key\n    name\n    condition\n    threshold\n    window\n    for\n    renotify\n    severity\n    notifyResolved\n    enabled\n    builtin\n    params\n    pendingSince\n    channels {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment AlertRuleFields on AlertRule {\n    id\n    key\n    name\n    condition\n    threshold\n    window\n    for\n    renotify\n    severity\n    notifyResolved\n    enabled\n    builtin\n    params\n    pendingSince\n    channels {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AlertChannelFields on AlertChannel {\n    id\n    name\n    kind\n    urlHint\n    enabled\n    signed\n    lastSuccessAt\n    lastFailureAt\n    lastError\n  }\n"): (typeof documents)["\n  fragment AlertChannelFields on AlertChannel {\n    id\n    name\n    kind\n    urlHint\n    enabled\n    signed\n    lastSuccessAt\n    lastFailureAt\n    lastError\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AlertsPage($where: AlertWhereInput, $first: Int!, $after: Cursor) {\n    alerts(where: $where, first: $first, after: $after, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...AlertFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AlertsPage($where: AlertWhereInput, $first: Int!, $after: Cursor) {\n    alerts(where: $where, first: $first, after: $after, orderBy: { field: STARTED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...AlertFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AlertNotifications($id: ID!) {\n    node(id: $id) {\n      ... on Alert {\n        id\n        notificationLog {\n          at\n          channel\n          kind\n          event\n          ok\n          attempts\n          status\n          error\n          durationMs\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AlertNotifications($id: ID!) {\n    node(id: $id) {\n      ... on Alert {\n        id\n        notificationLog {\n          at\n          channel\n          kind\n          event\n          ok\n          attempts\n          status\n          error\n          durationMs\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AlertSetup {\n    alertRules {\n      ...AlertRuleFields\n    }\n    alertChannels {\n      ...AlertChannelFields\n    }\n    alertConditions {\n      name\n      description\n      unit\n      below\n      usesThreshold\n      window\n      params {\n        name\n        description\n        type\n        values\n        default\n      }\n    }\n  }\n"): (typeof documents)["\n  query AlertSetup {\n    alertRules {\n      ...AlertRuleFields\n    }\n    alertChannels {\n      ...AlertChannelFields\n    }\n    alertConditions {\n      name\n      description\n      unit\n      below\n      usesThreshold\n      window\n      params {\n        name\n        description\n        type\n        values\n        default\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AlertChanged {\n    alertChanged {\n      ...AlertFields\n    }\n  }\n"): (typeof documents)["\n  subscription AlertChanged {\n    alertChanged {\n      ...AlertFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AcknowledgeAlert($id: ID!) {\n    acknowledgeAlert(id: $id) {\n      ...AlertFields\n    }\n  }\n"): (typeof documents)["\n  mutation AcknowledgeAlert($id: ID!) {\n    acknowledgeAlert(id: $id) {\n      ...AlertFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResolveAlert($id: ID!, $note: String!) {\n    resolveAlert(id: $id, note: $note) {\n      ...AlertFields\n    }\n  }\n"): (typeof documents)["\n  mutation ResolveAlert($id: ID!, $note: String!) {\n    resolveAlert(id: $id, note: $note) {\n      ...AlertFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateAlertRule($input: CreateAlertRuleInput!) {\n    createAlertRule(input: $input) {\n      ...AlertRuleFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAlertRule($input: CreateAlertRuleInput!) {\n    createAlertRule(input: $input) {\n      ...AlertRuleFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetAlertRuleEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertRuleEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n"): (typeof documents)["\n  mutation SetAlertRuleEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertRuleEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAlertRule($id: ID!) {\n    deleteAlertRule(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteAlertRule($id: ID!) {\n    deleteAlertRule(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestoreAlertRule($id: ID!) {\n    restoreAlertRule(id: $id) {\n      ...AlertRuleFields\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreAlertRule($id: ID!) {\n    restoreAlertRule(id: $id) {\n      ...AlertRuleFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      ...AlertChannelFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      ...AlertChannelFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetAlertChannelEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertChannelEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n"): (typeof documents)["\n  mutation SetAlertChannelEnabled($id: ID!, $enabled: Boolean!) {\n    setAlertChannelEnabled(id: $id, enabled: $enabled) {\n      id\n      enabled\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAlertChannel($id: ID!) {\n    deleteAlertChannel(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteAlertChannel($id: ID!) {\n    deleteAlertChannel(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TestAlertChannel($id: ID!) {\n    testAlertChannel(id: $id) {\n      at\n      ok\n      attempts\n      status\n      error\n      durationMs\n    }\n  }\n"): (typeof documents)["\n  mutation TestAlertChannel($id: ID!) {\n    testAlertChannel(id: $id) {\n      at\n      ok\n      attempts\n      status\n      error\n      durationMs\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
