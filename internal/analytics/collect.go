@@ -35,16 +35,16 @@ func (t *tally) add(o *tally) {
 }
 
 func (t *tally) addPending(r pendingRow) {
-	if !r.rolledUp {
-		t.unrolled += r.n
+	if !r.RolledUp {
+		t.unrolled += r.Events
 	}
-	if r.state == "failed" {
-		t.dead += r.n
-		if !r.rolledUp {
-			t.deadUnrolled += r.n
+	if r.State == "failed" {
+		t.dead += r.Events
+		if !r.RolledUp {
+			t.deadUnrolled += r.Events
 		}
 	} else {
-		t.waiting += r.n
+		t.waiting += r.Events
 	}
 }
 
@@ -140,7 +140,7 @@ func (s *Service) collect(ctx context.Context, w Window, o collectOptions) (*win
 		return nil, err
 	}
 	for _, r := range pend {
-		wd.topic(r.topic).addPending(r)
+		wd.topic(r.Topic).addPending(r)
 	}
 	if !o.series {
 		return wd, nil
@@ -162,13 +162,13 @@ func (s *Service) collect(ctx context.Context, w Window, o collectOptions) (*win
 		}
 	}
 	for _, r := range pend {
-		if !keep(r.topic) {
+		if !keep(r.Topic) {
 			continue
 		}
-		at := rollup.Truncate(r.minute, w.Granularity)
+		at := rollup.Truncate(r.Minute, w.Granularity)
 		wd.point(at).addPending(r)
-		if o.topicSeries && !r.rolledUp {
-			wd.topicPoint(r.topic, at, r.n)
+		if o.topicSeries && !r.RolledUp {
+			wd.topicPoint(r.Topic, at, r.Events)
 		}
 	}
 	return wd, nil

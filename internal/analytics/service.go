@@ -129,24 +129,31 @@ func (s *Service) sumRollups(ctx context.Context, segs []segment, byBucket, byTo
 	return nil
 }
 
-// pendingRow counts events of one topic, minute and state that the
-// rollups do not hold yet (or that are dead-lettered now).
-type pendingRow struct {
-	minute   time.Time
-	topic    string
-	state    string
-	rolledUp bool
-	n        int64
+// Unprocessed counts events of one topic, minute of receipt and state
+// that the rollups may not hold: queued, being processed, or
+// dead-lettered.
+type Unprocessed struct {
+	Minute time.Time
+	Topic  string
+	// State is queued, processing or failed.
+	State string
+	// RolledUp is true when the rollups already counted these events (they
+	// were processed once, and were replayed or dead-lettered since).
+	RolledUp bool
+	Events   int64
 }
 
-// pending counts, per minute of receipt, topic and state, the events
-// received in [from, to) that are queued, being processed or
+// pendingRow is one Unprocessed row.
+type pendingRow = Unprocessed
+
+// UnprocessedByMinute counts, per minute of receipt, topic and state, the
+// events received in [from, to) that are queued, being processed or
 // dead-lettered. The rollups count an event when it is first processed, so
-// the not-yet-processed ones are added from here; the index on
+// figures add the not-yet-processed ones from here; the index on
 // (processing_state, …) keeps this as cheap as the queue is short.
-func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
+func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) ([]Unprocessed, error) {
 	minute, index := "date_trunc('minute', received_at)", ""
-	if !s.db.Postgres() {
+	if !db.Postgres() {
 		// Times are stored as "2006-01-02 15:04:05.999999999-07:00" text in
 		// UTC; the first 16 characters are the minute. Without statistics
 		// SQLite may prefer the received_at index; the state index is the
@@ -156,28 +163,32 @@ func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow
 	q := `SELECT ` + minute + `, topic, processing_state, rolled_up, COUNT(*) FROM webhook_events` + index + `
 		WHERE processing_state IN ('queued', 'processing', 'failed') AND received_at >= ? AND received_at < ?
 		GROUP BY ` + minute + `, topic, processing_state, rolled_up`
-	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(q), from, to)
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(q), from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("counting unprocessed events: %w", err)
 	}
 	defer rows.Close()
-	var out []pendingRow
+	var out []Unprocessed
 	for rows.Next() {
-		var r pendingRow
+		var r Unprocessed
 		var m any
-		if err := rows.Scan(&m, &r.topic, &r.state, &r.rolledUp, &r.n); err != nil {
+		if err := rows.Scan(&m, &r.Topic, &r.State, &r.RolledUp, &r.Events); err != nil {
 			return nil, fmt.Errorf("counting unprocessed events: %w", err)
 		}
 		if txt, ok := m.(string); ok {
-			if r.minute, err = time.Parse("2006-01-02 15:04", txt); err != nil {
+			if r.Minute, err = time.Parse("2006-01-02 15:04", txt); err != nil {
 				return nil, fmt.Errorf("reading minute %q: %w", txt, err)
 			}
-		} else if r.minute, err = store.ScanTime(m); err != nil {
+		} else if r.Minute, err = store.ScanTime(m); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
+	return UnprocessedByMinute(ctx, s.db, from, to)
 }
 
 // parallel runs fns at once and returns the first error.
