@@ -40,7 +40,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 		}
 		opts.Anchor = &a
 	}
-	if opts.Keyring, err = keyring(e); err != nil {
+	if opts.Keyring, err = keyring(cfg); err != nil {
 		return err
 	}
 	db, err := openDB(ctx, cfg, false)

@@ -27,15 +27,10 @@ func init() {
 	})
 }
 
-// keyring reads HOOKLENS_ENCRYPTION_KEYS from the environment or .env.
+// keyring parses the configured HOOKLENS_ENCRYPTION_KEYS (--encryption-keys).
 // Errors name the setting, never a key.
-func keyring(e *env) (*vault.Keyring, error) {
-	lookup, err := config.Environment(e.dir)
-	if err != nil {
-		return nil, err
-	}
-	spec, _ := lookup("HOOKLENS_ENCRYPTION_KEYS")
-	kr, err := vault.ParseKeys(spec)
+func keyring(cfg config.Config) (*vault.Keyring, error) {
+	kr, err := vault.ParseKeys(cfg.EncryptionKeys)
 	if err != nil {
 		return nil, fmt.Errorf("HOOKLENS_ENCRYPTION_KEYS %w", err)
 	}
@@ -68,7 +63,7 @@ func keysStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	kr, err := keyring(e)
+	kr, err := keyring(cfg)
 	if err != nil {
 		return err
 	}
@@ -115,7 +110,7 @@ func keysRotate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	kr, err := keyring(e)
+	kr, err := keyring(cfg)
 	if err != nil {
 		return err
 	}

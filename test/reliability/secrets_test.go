@@ -129,6 +129,18 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 401, status)
 
+			// The audit trail recorded it all, without the secrets.
+			out = graphql(t, s, admin, `{ auditLogs(first: 100) { edges { node { action actor detail } } } }`, nil)
+			require.Equal(t, 200, out["status"], "%v", out)
+			trail, err := json.Marshal(out["data"])
+			require.NoError(t, err)
+			for _, action := range []string{"session.create", "session.create_failed", "token.use", "mutation.createAPIToken"} {
+				require.Contains(t, string(trail), `"action":"`+action+`"`)
+			}
+			for _, secret := range []string{viewer, admin, badToken} {
+				require.NotContains(t, string(trail), secret, "a token reached the audit trail")
+			}
+
 			// The commands that read the same settings.
 			for _, args := range [][]string{{"config"}, {"keys", "status"}, {"audit", "verify"}} {
 				out, err := runCLI(t, s, args...)
