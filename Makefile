@@ -71,6 +71,10 @@ ifneq ($(HAVE_FRONTEND),)
 	npm run lint
 endif
 
+.PHONY: eval-anomaly
+eval-anomaly: ## plant anomalies in weeks of simulated traffic; print precision, recall and delay per type
+	$(GO) run ./cmd/evalanomaly
+
 ##@ Code generation
 
 .PHONY: generate
