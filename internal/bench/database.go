@@ -64,6 +64,9 @@ func NewDatabase(ctx context.Context, kind, dir, adminURL, label string) (*Fresh
 	return nil, fmt.Errorf("unknown database kind %q (want sqlite or postgres)", kind)
 }
 
+// Name is the PostgreSQL database's name ("" for SQLite).
+func (d *FreshDatabase) Name() string { return d.name }
+
 // Drop removes the database.
 func (d *FreshDatabase) Drop(ctx context.Context) error {
 	switch d.Kind {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -246,4 +247,36 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// backendsCPU sums the CPU time of the PostgreSQL backends serving
+// database name on this machine (their command lines read
+// "postgres: … user name host(port) …"). Backends that exited are missed,
+// so it is a lower bound; a pooled server keeps its connections.
+func backendsCPU(name string) time.Duration {
+	if name == "" {
+		return 0
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.HasPrefix(raw, []byte("postgres:")) {
+			continue
+		}
+		if !slices.Contains(strings.Fields(string(raw)), name) {
+			continue
+		}
+		if st, err := ReadProc(pid); err == nil {
+			total += st.CPU
+		}
+	}
+	return total
 }

@@ -62,7 +62,7 @@ func WriteText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "VOID: %s\n", rep.VoidReason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tCPU µs/req\tmachine cores\tgen lag p99 ms\tverdict\t")
+	fmt.Fprintln(tw, "rate/s\tsent\tacked\tevents/s\tack p50 ms\tp90\tp99\tmax\tnot acked\tserver cores\tCPU µs/req\tdb cores\tmachine cores\tgen lag p99 ms\tverdict\t")
 	for _, s := range rep.Steps {
 		l := s.Load
 		cores, per := "?", "?"
@@ -73,9 +73,13 @@ func WriteText(w io.Writer, rep *Report) error {
 		if !s.Pass {
 			v = "NOT HELD"
 		}
-		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%.2f\t%.2f\t%s\t\n",
+		db := "-"
+		if s.DatabaseCores >= 0 {
+			db = fmt.Sprintf("%.2f", s.DatabaseCores)
+		}
+		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t\n",
 			s.Rate, l.Sent, l.Acked, s.EventsPerS, l.Ack.P50, l.Ack.P90, l.Ack.P99, l.Ack.Max,
-			l.Rejected+l.Errors+l.Timeouts, cores, per, s.MachineCores, l.Generator.DispatchLag.P99, v)
+			l.Rejected+l.Errors+l.Timeouts, cores, per, db, s.MachineCores, l.Generator.DispatchLag.P99, v)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -148,7 +152,7 @@ func WriteText(w io.Writer, rep *Report) error {
 // mdRow is one scenario's line in BENCHMARKS.md.
 func mdRow(rep *Report) string {
 	m := rep.Main()
-	rate, p50, p99, maxv, evs, cores, per := "—", "—", "—", "—", "—", "—", "—"
+	rate, p50, p99, maxv, evs, cores, per, db := "—", "—", "—", "—", "—", "—", "—", "—"
 	if m == nil && len(rep.Steps) > 0 {
 		// A ramp that held nothing: show its first step, marked.
 		m = &rep.Steps[0]
@@ -165,6 +169,9 @@ func mdRow(rep *Report) string {
 		if m.ServerCPUS >= 0 {
 			cores = fmt.Sprintf("%.2f", m.ServerCores)
 			per = fmt.Sprintf("%.0f", m.ServerCPUPerReqUS)
+		}
+		if m.DatabaseCores >= 0 {
+			db = fmt.Sprintf("%.2f", m.DatabaseCores)
 		}
 	}
 	ledger := "balances"
@@ -189,11 +196,11 @@ func mdRow(rep *Report) string {
 		}
 		targets = append(targets, mark+" "+tg.Name)
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d | %s | %s | %s | %s | %s | %s |",
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d | %s | %s | %s | %s | %s | %s | %s |",
 		rep.Name, rep.Kind, rate, evs, p50, p99, maxv, rep.EndToEnd.Latency.P50, rep.EndToEnd.Latency.P99,
-		notAcked, cores, per, rss, base, ledger, strings.Join(targets, "<br>"))
+		notAcked, cores, per, db, rss, base, ledger, strings.Join(targets, "<br>"))
 }
 
 // mdHeader heads the BENCHMARKS.md summary table.
-const mdHeader = `| scenario | db | rate/s | new events/s | ack p50 ms | ack p99 ms | ack max ms | receipt→processed p50 / p99 ms | not acked | server cores | server CPU µs/req | peak RSS MB | raw-insert baseline req/s (ingest share) | ledger | targets |
-|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|`
+const mdHeader = `| scenario | db | rate/s | new events/s | ack p50 ms | ack p99 ms | ack max ms | receipt→processed p50 / p99 ms | not acked | server cores | server CPU µs/req | PostgreSQL cores | peak RSS MB | raw-insert baseline req/s (ingest share) | ledger | targets |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|`

@@ -104,6 +104,9 @@ type Step struct {
 	// MachineCores is how many cores the whole machine kept busy during
 	// the step: server, generator, database, and anything else running.
 	MachineCores float64 `json:"machineCores"`
+	// DatabaseCores is, on a PostgreSQL database the run created, the CPU
+	// of the backends serving it per wall second (-1 otherwise).
+	DatabaseCores float64 `json:"databaseCores"`
 }
 
 // ServerStats are the server process's resources, when the run started it.
@@ -241,6 +244,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The server and its database.
 	var srv *Server
+	var pgName string
 	baseURL, secret, dbURL, fresh := cfg.Target, cfg.Secret, cfg.DatabaseURL, cfg.FreshDatabase
 	if cfg.Target == "" {
 		fdb, err := NewDatabase(ctx, cfg.Kind, cfg.Dir, cfg.PGAdminURL, safeName(cfg.Name))
@@ -259,6 +263,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer func() { _ = srv.Stop(30 * time.Second) }()
 		baseURL, secret, dbURL, fresh = srv.URL, srv.Secret, fdb.URL, true
+		pgName = fdb.Name()
 		rep.Server = &ServerStats{Args: strings.Join(cfg.ServerArgs, " ")}
 	} else {
 		rep.Target = cfg.Target
@@ -317,6 +322,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		genBefore, _ := ReadProc(os.Getpid())
 		cpuBefore := serverCPU()
 		machBefore, _, _ := cpuTimes()
+		dbBefore := backendsCPU(pgName)
 		res, err := Send(ctx, reqs, LoadOptions{URL: url, MaxInFlight: maxInFlight, Timeout: cfg.Timeout,
 			Progress: cfg.Progress, Label: fmt.Sprintf("%s %.0f/s", cfg.Name, t.Rate)}, profileCap)
 		if err != nil {
@@ -324,11 +330,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		cpu := serverCPU() - cpuBefore
 		machAfter, _, _ := cpuTimes()
+		dbCPU := backendsCPU(pgName) - dbBefore
 		loadCPU += cpu
 		genAfter, _ := ReadProc(os.Getpid())
 		allReqs = append(allReqs, reqs)
 		results = append(results, res)
-		s := Step{Rate: t.Rate, Load: res, ServerCPUS: -1, GeneratorCPUS: (genAfter.CPU - genBefore.CPU).Seconds()}
+		s := Step{Rate: t.Rate, Load: res, ServerCPUS: -1, DatabaseCores: -1, GeneratorCPUS: (genAfter.CPU - genBefore.CPU).Seconds()}
 		if srv != nil {
 			s.ServerCPUS = cpu.Seconds()
 			if res.Sent > 0 {
@@ -341,10 +348,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if res.ElapsedS > 0 {
 			s.EventsPerS = float64(res.Acked-res.Duplicates) / res.ElapsedS
 			s.MachineCores = (machAfter - machBefore).Seconds() / res.ElapsedS
+			if pgName != "" {
+				s.DatabaseCores = dbCPU.Seconds() / res.ElapsedS
+			}
 		}
 		s.Pass, s.Why = judge(res, cfg.Ramp)
-		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; cores busy: server %.2f, generator %.2f, machine %.2f — %s",
-			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores,
+		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; cores busy: server %.2f, database %.2f, generator %.2f, machine %.2f — %s",
+			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores, max(s.DatabaseCores, 0),
 			s.GeneratorCPUS/max(res.ElapsedS, 1e-9), s.MachineCores, verdict(s))
 		return s, nil
 	}

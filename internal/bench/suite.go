@@ -228,7 +228,7 @@ func UpdateMarkdown(path string, reps []*Report, command string) error {
 		for _, r := range reps {
 			b.WriteString(mdRow(r) + "\n")
 		}
-		b.WriteString("\nRate, events/s and ack latency are the held step of a ramp or the whole of a fixed run; latency runs from each request's *scheduled* time to its answer. Receipt → processed covers every acknowledged event, read from the database. Server cores = server CPU seconds ÷ wall seconds while sending. Raw JSON: `bench/results/<scenario>.json`.\n\n")
+		b.WriteString("\nRate, events/s and ack latency are the held step of a ramp or the whole of a fixed run; latency runs from each request's *scheduled* time to its answer. Receipt → processed covers every acknowledged event, read from the database. Server cores = server CPU seconds ÷ wall seconds while sending; PostgreSQL cores the same for the backends serving the run's database. Raw JSON: `bench/results/<scenario>.json`.\n\n")
 		for _, r := range reps {
 			fmt.Fprintf(&b, "- **%s** — %s\n", r.Name, lastNote(r))
 		}
