@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
+  a11yViolations,
   deliver,
   freshWebhook,
   gql,
@@ -15,6 +16,7 @@ import {
   missingPrerequisite,
   screenshotDir,
   startServer,
+  type A11yViolation,
   type CapturedWebhook,
   type RunningServer,
 } from "./harness.ts";
@@ -35,7 +37,14 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
   let unique: CapturedWebhook[];
   const pageErrors: string[] = [];
 
-  const shot = (name: string) => page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+  const a11y: Record<string, A11yViolation[]> = {};
+  // Every page is screenshotted and checked with axe-core as it is shown.
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+    // GraphiQL is a third-party widget with known axe findings of its own.
+    const found = await a11yViolations(page, [".graphiql-container"]);
+    if (found.length) a11y[name] = found;
+  };
 
   before(async () => {
     server = await startServer();
@@ -412,6 +421,10 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await page.waitForURL((u) => u.pathname === "/login");
     const res = await context.request.get(`${server.baseURL}/api/session`);
     assert.equal(res.status(), 401);
+  });
+
+  it("has no serious accessibility violations on any page", () => {
+    assert.deepEqual(a11y, {});
   });
 
   it("logged no errors in the page", () => {

@@ -135,28 +135,30 @@ export function EventTable({
   }, [lastIndex, events.length, hasMore, loading, onLoadMore]);
 
   return (
-    <div className="event-table" role="table" aria-label="Events" aria-rowcount={totalCount + 1} data-testid="event-table">
-      <div role="rowgroup">
-        <HeaderRow />
-      </div>
-      <div ref={scrollRef} className="event-scroll" role="rowgroup" tabIndex={0} aria-label="Event rows, scroll to load more">
-        <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-          {items.map((item) => {
-            const event = events[item.index];
-            if (!event) return null;
-            return (
-              <div
-                key={event.id}
-                role="row"
-                aria-rowindex={item.index + 2}
-                className="event-row"
-                data-testid="event-row"
-                style={{ position: "absolute", top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${item.start}px)` }}
-              >
-                <Cells event={event} href={href(event.eventID)} />
-              </div>
-            );
-          })}
+    <div className="event-table" data-testid="event-table">
+      <div role="table" aria-label="Events" aria-rowcount={totalCount + 1}>
+        <div role="rowgroup">
+          <HeaderRow />
+        </div>
+        <div ref={scrollRef} className="event-scroll" role="rowgroup" tabIndex={0} aria-label="Event rows, scroll to load more">
+          <div role="presentation" style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {items.map((item) => {
+              const event = events[item.index];
+              if (!event) return null;
+              return (
+                <div
+                  key={event.id}
+                  role="row"
+                  aria-rowindex={item.index + 2}
+                  className="event-row"
+                  data-testid="event-row"
+                  style={{ position: "absolute", top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${item.start}px)` }}
+                >
+                  <Cells event={event} href={href(event.eventID)} />
+                </div>
+              );
+            })}
+          </div>
         </div>
       </div>
       <div className="table-foot" aria-live="polite">
