@@ -1,7 +1,9 @@
-// Package ingest is the webhook receiver: it checks the size and signature
-// of each delivery, parses the event, stores it exactly once and answers
-// 2xx only after the event is durable. Rejected deliveries are answered
-// at once and recorded without their bodies.
+// Package ingest is the webhook receiver: it screens each delivery's
+// source (allow-list and rate limits, before the body is read), checks the
+// size and signature, parses the event, stores it exactly once — sealed
+// when encryption keys are set — and answers 2xx only after the event is
+// durable. Rejected deliveries are answered at once and recorded without
+// their bodies.
 //
 // It must never answer 2xx for an event that is not committed, never store
 // an event whose signature did not verify, and never log a body, a

@@ -1,6 +1,6 @@
 // Package web is hooklens' HTTP plumbing shared by every endpoint: JSON
 // answers and the one error shape, request ids, client addresses, access
-// logs, panic recovery and security headers. It knows nothing of Dwolla,
+// logs, panic recovery, security headers and CORS. It knows nothing of Dwolla,
 // GraphQL or the database.
 package web
 
