@@ -130,3 +130,19 @@ func requireSameRollups(t *testing.T, want, got []snapRow) {
 		}
 	}
 }
+
+// BenchmarkGenerate writes b.N × 1000 events, to measure the write rate:
+// go test -run '^$' -bench Generate -benchtime 300x ./internal/bulkgen/
+func BenchmarkGenerate(b *testing.B) {
+	for _, kind := range dbtest.Kinds {
+		b.Run(kind, func(b *testing.B) {
+			db := dbtest.Open(b, kind)
+			b.ResetTimer()
+			res, err := bulkgen.Generate(context.Background(), db, bulkgen.Options{Events: b.N * 1000, Seed: 3})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(res.EventsPerSecond(), "events/s")
+		})
+	}
+}

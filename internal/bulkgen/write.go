@@ -75,6 +75,7 @@ func Generate(ctx context.Context, db *store.DB, opts Options) (Result, error) {
 		defer close(chunks)
 		planErr <- plan(pctx, p, opts, chunks)
 	}()
+	defer w.close()
 	for ch := range chunks {
 		if err := w.write(ctx, ch); err != nil {
 			cancel()
@@ -93,6 +94,9 @@ func Generate(ctx context.Context, db *store.DB, opts Options) (Result, error) {
 		opts.Log.Debug("bulk chunk written", "events", res.Events, "deliveries", res.Deliveries)
 	}
 	if err := <-planErr; err != nil {
+		return res, err
+	}
+	if err := w.close(); err != nil {
 		return res, err
 	}
 	if p.nextID >= firstID+reserve {
@@ -295,11 +299,14 @@ func reserveTo(ctx context.Context, db *store.DB, last int64) error {
 // writer writes chunks in one dialect.
 type writer interface {
 	write(ctx context.Context, ch *chunk) error
+	// close waits for writes in flight and restores settings; it may be
+	// called more than once.
+	close() error
 }
 
 func newWriter(ctx context.Context, db *store.DB, o Options) (writer, error) {
 	if !db.Postgres() {
-		return &sqliteWriter{db: db}, nil
+		return newSQLiteWriter(ctx, db)
 	}
 	// COPY the rollups when nothing is counted in the span yet; otherwise
 	// add to the rows there with upserts.
@@ -312,17 +319,38 @@ func newWriter(ctx context.Context, db *store.DB, o Options) (writer, error) {
 	return &pgWriter{db: db, copyRollups: n == 0}, nil
 }
 
+// pgWriter copies each chunk's events, then its deliveries and rollups in
+// the background while the next chunk's events are copied: two backends
+// at work. A chunk's deliveries follow its own events' commit, which their
+// foreign key needs.
 type pgWriter struct {
 	db          *store.DB
 	copyRollups bool
+	tail        chan error // the previous chunk's deliveries and rollups
 }
 
 func (w *pgWriter) write(ctx context.Context, ch *chunk) error {
-	// Events before deliveries: a delivery's foreign key needs its event
-	// committed.
 	if _, err := w.db.Pool.CopyFrom(ctx, pgx.Identifier{"webhook_events"}, eventColumns, pgx.CopyFromRows(ch.events)); err != nil {
 		return fmt.Errorf("copying events: %w", err)
 	}
+	if err := w.close(); err != nil {
+		return err
+	}
+	w.tail = make(chan error, 1)
+	go func() { w.tail <- w.writeTail(ctx, ch) }()
+	return nil
+}
+
+func (w *pgWriter) close() error {
+	if w.tail == nil {
+		return nil
+	}
+	err := <-w.tail
+	w.tail = nil
+	return err
+}
+
+func (w *pgWriter) writeTail(ctx context.Context, ch *chunk) error {
 	if _, err := w.db.Pool.CopyFrom(ctx, pgx.Identifier{"webhook_deliveries"}, deliveryColumns, pgx.CopyFromRows(ch.deliveries)); err != nil {
 		return fmt.Errorf("copying deliveries: %w", err)
 	}
@@ -359,9 +387,46 @@ func applyDays(ctx context.Context, db *store.DB, days []*rollup.Batch) error {
 }
 
 // sqliteWriter writes each chunk in one transaction of large multi-row
-// inserts on the single writer connection.
+// inserts on the single writer connection, with a larger page cache (ten
+// indexes on millions of rows) and rarer checkpoints while it runs.
 type sqliteWriter struct {
-	db *store.DB
+	db     *store.DB
+	closed bool
+}
+
+// sqliteBulkPragmas are set on the writer connection for the load and
+// reset by close.
+var sqliteBulkPragmas = [][2]string{
+	{"cache_size", "-262144"}, // 256 MiB
+	{"wal_autocheckpoint", "20000"},
+}
+
+func newSQLiteWriter(ctx context.Context, db *store.DB) (*sqliteWriter, error) {
+	for _, p := range sqliteBulkPragmas {
+		if _, err := db.Write.ExecContext(ctx, "PRAGMA "+p[0]+" = "+p[1]); err != nil {
+			return nil, fmt.Errorf("tuning SQLite for the load: %w", err)
+		}
+	}
+	return &sqliteWriter{db: db}, nil
+}
+
+func (w *sqliteWriter) close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	// Back to the connection's defaults (store.sqlitePragmas).
+	_, err := w.db.Write.Exec("PRAGMA cache_size = -32000")
+	if err == nil {
+		_, err = w.db.Write.Exec("PRAGMA wal_autocheckpoint = 1000")
+	}
+	if err == nil {
+		_, err = w.db.Write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	if err != nil {
+		return fmt.Errorf("restoring SQLite settings: %w", err)
+	}
+	return nil
 }
 
 // sqliteRows keeps a statement under SQLite's 32,766 parameters.
