@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -72,8 +74,11 @@ type AggregatorOptions struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnFlush, when set, is told how many deliveries each transaction
-	// counted and the watermark it reached (for metrics).
+	// counted and the watermark it reached.
 	OnFlush func(n int, w Watermark)
+	// Registerer, when set, receives hooklens_rollup_deliveries_counted_total
+	// and hooklens_rollup_delivery_watermark_timestamp_seconds.
+	Registerer prometheus.Registerer
 }
 
 // Aggregator adds webhook deliveries — accepted, duplicate and rejected —
@@ -94,9 +99,11 @@ type AggregatorOptions struct {
 // Accepted and duplicate deliveries count for their event's topic,
 // rejections for topic "" (their body is not trusted).
 type Aggregator struct {
-	db   *store.DB
-	log  *slog.Logger
-	opts AggregatorOptions
+	db        *store.DB
+	log       *slog.Logger
+	opts      AggregatorOptions
+	counted   prometheus.Counter
+	watermark prometheus.Gauge
 }
 
 // NewAggregator returns an aggregator over db.
@@ -113,7 +120,26 @@ func NewAggregator(db *store.DB, log *slog.Logger, opts AggregatorOptions) *Aggr
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Aggregator{db: db, log: log, opts: opts}
+	a := &Aggregator{db: db, log: log, opts: opts,
+		counted: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hooklens", Name: "rollup_deliveries_counted_total",
+			Help: "Webhook deliveries (accepted, duplicate, rejected) added to the rollups by the delivery aggregator.",
+		}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "hooklens", Name: "rollup_delivery_watermark_timestamp_seconds",
+			Help: "Receipt time of the last delivery counted in the rollups (Unix seconds); deliveries after it are not in the figures yet.",
+		}),
+	}
+	if opts.Registerer != nil {
+		var err error
+		if a.counted, err = register(opts.Registerer, a.counted); err != nil {
+			log.Warn("registering the delivery aggregator's metrics", "err", err)
+		}
+		if a.watermark, err = register(opts.Registerer, a.watermark); err != nil {
+			log.Warn("registering the delivery aggregator's metrics", "err", err)
+		}
+	}
+	return a
 }
 
 // Flush counts every delivery older than the margin, a batch per
@@ -229,6 +255,8 @@ func (a *Aggregator) step(ctx context.Context) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("committing delivery counts: %w", err)
 	}
+	a.counted.Add(float64(n))
+	a.watermark.Set(float64(last.ReceivedAt.UnixNano()) / 1e9)
 	if a.opts.OnFlush != nil {
 		a.opts.OnFlush(n, last)
 	}
@@ -297,4 +325,19 @@ func CountDelivery(b *Batch, t time.Time, outcome, topic string) {
 // querier is a *sql.Tx or *sql.DB.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// register registers c, or returns the collector already registered under
+// its name (several aggregators on one registry share it).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hooklens/hooklens/internal/dbtest"
@@ -144,11 +145,17 @@ func TestAggregatorCountsDeliveriesOnce(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 		counts := seed(t, db, now, 40)
-		agg := rollup.NewAggregator(db, nil, rollup.AggregatorOptions{Margin: -time.Hour, BatchSize: 7})
+		reg := prometheus.NewRegistry()
+		agg := rollup.NewAggregator(db, nil, rollup.AggregatorOptions{Margin: -time.Hour, BatchSize: 7, Registerer: reg})
 		n, err := agg.Flush(ctx)
 		require.NoError(t, err)
 		total := counts["accepted"] + counts["duplicate"] + counts["bad_signature"] + counts["malformed"]
 		require.Equal(t, total, n)
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		require.Len(t, mfs, 2)
+		require.Equal(t, "hooklens_rollup_deliveries_counted_total", mfs[0].GetName())
+		require.Equal(t, float64(total), mfs[0].GetMetric()[0].GetCounter().GetValue())
 
 		got := sums(t, db)
 		require.Equal(t, counts["accepted"]+counts["duplicate"], got["deliveries"])
