@@ -361,6 +361,29 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await shot("playground");
   });
 
+  it("loads the next pages of a long log as the list scrolls", async () => {
+    const base = captures[2] ?? captures[0];
+    assert.ok(base);
+    const extra = Array.from({ length: 230 }, () => freshWebhook(base));
+    for (let i = 0; i < extra.length; i += 23) {
+      const statuses = await Promise.all(extra.slice(i, i + 23).map((h) => deliver(server.baseURL, h)));
+      assert.ok(statuses.every((s) => s === 200));
+    }
+    const total = (await gql<{ events: { totalCount: number } }>(server.baseURL, server.adminToken, "{ events { totalCount } }")).events.totalCount;
+    await page.goto(`${server.baseURL}/events`);
+    const foot = page.getByTestId("event-table").locator(".table-foot");
+    await foot.filter({ hasText: `100 of ${total} loaded` }).waitFor();
+    // Only the visible rows are in the DOM.
+    assert.ok((await page.getByTestId("event-row").count()) < 60);
+    const scroller = page.getByTestId("event-table").locator(".event-scroll");
+    for (let i = 0; i < 20; i++) {
+      await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      if ((await foot.innerText()).startsWith(`All ${total}`)) break;
+      await page.waitForTimeout(150);
+    }
+    await foot.filter({ hasText: `All ${total} shown` }).waitFor();
+  });
+
   it("switches to the dark theme and remembers it", async () => {
     await page.goto(`${server.baseURL}/events`);
     await page.getByTestId("event-row").first().waitFor();

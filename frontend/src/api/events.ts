@@ -5,8 +5,9 @@ import { useClient, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { EventListItemFragment, EventTimelineQueryVariables, WebhookEventWhereInput } from "../gql/graphql";
 import { eventWhere, type EventFilters } from "../lib/eventFilters";
-import { resolveTimeRange, splitRange, type TimeRange } from "../lib/timeRange";
+import { splitRange } from "../lib/timeRange";
 import { apiErrorFromCombined, type ApiError } from "./errors";
+import { useCursorPages, type Pages } from "./paging";
 
 export const EventsPageQuery = graphql(`
   query EventsPage($where: WebhookEventWhereInput, $first: Int!, $after: Cursor) {
@@ -107,162 +108,29 @@ export function orNull(where: WebhookEventWhereInput): WebhookEventWhereInput | 
   return Object.keys(where).length > 0 ? where : null;
 }
 
-export interface EventLog {
-  /** Rows loaded so far, newest first. */
-  rows: EventListItemFragment[];
-  /** Events matching the filters on the server. */
-  totalCount: number | null;
-  hasMore: boolean;
-  loading: boolean;
-  error: ApiError | null;
-  /** Loads the next page; does nothing while a page is loading or at the end. */
-  loadMore: () => void;
-  /** Reloads from the first page (a preset range moves with the clock). */
-  reload: () => void;
-  /** When the current results were asked for. */
-  asOf: Date | null;
-  /** The server filter behind the current results (for replays and exports). */
-  where: WebhookEventWhereInput | null;
-}
-
-interface LogState {
-  key: string;
-  generation: number;
-  rows: EventListItemFragment[];
-  totalCount: number | null;
-  endCursor: string | null;
-  hasMore: boolean;
-  loading: boolean;
-  error: ApiError | null;
-  where: WebhookEventWhereInput | null;
-  asOf: Date | null;
-}
-
-type LogAction =
-  | { type: "start"; key: string; generation: number; where: WebhookEventWhereInput; asOf: Date; reset: boolean }
-  | {
-      type: "page";
-      key: string;
-      generation: number;
-      rows: EventListItemFragment[];
-      totalCount: number;
-      endCursor: string | null;
-      hasMore: boolean;
-    }
-  | { type: "error"; key: string; generation: number; error: ApiError }
-  | { type: "reload" };
-
-const initialLog: LogState = {
-  key: "",
-  generation: 0,
-  rows: [],
-  totalCount: null,
-  endCursor: null,
-  hasMore: false,
-  loading: true,
-  error: null,
-  where: null,
-  asOf: null,
-};
-
-function logReducer(state: LogState, action: LogAction): LogState {
-  switch (action.type) {
-    case "reload":
-      return { ...state, generation: state.generation + 1 };
-    case "start":
-      if (action.reset) {
-        return {
-          ...initialLog,
-          key: action.key,
-          generation: action.generation,
-          where: action.where,
-          asOf: action.asOf,
-        };
-      }
-      return { ...state, loading: true, error: null };
-    case "page":
-      if (action.key !== state.key || action.generation !== state.generation) return state;
-      return {
-        ...state,
-        rows: state.rows.concat(action.rows),
-        totalCount: action.totalCount,
-        endCursor: action.endCursor,
-        hasMore: action.hasMore,
-        loading: false,
-        error: null,
-      };
-    case "error":
-      if (action.key !== state.key || action.generation !== state.generation) return state;
-      return { ...state, loading: false, error: action.error };
-  }
-}
-
 /**
  * The events log: pages of 100 fetched with the server's cursors, newest
- * first, appended as the reader scrolls. Changing the filters starts over.
+ * first, appended as the reader scrolls. A new filter starts over.
  */
-export function useEventLog(filters: EventFilters, range: TimeRange): EventLog {
+export function useEventLog(where: WebhookEventWhereInput): Pages<EventListItemFragment> {
   const client = useClient();
-  const [state, dispatch] = useReducer(logReducer, initialLog);
-  const key = JSON.stringify([filters, range]);
-
-  const fetchPage = useCallback(
-    (key: string, generation: number, where: WebhookEventWhereInput, after: string | null) => {
-      void client
-        .query(EventsPageQuery, { where: orNull(where), first: pageSize, after }, { requestPolicy: "network-only" })
-        .toPromise()
-        .then((result) => {
-          if (result.error) {
-            dispatch({ type: "error", key, generation, error: apiErrorFromCombined(result.error) });
-            return;
-          }
-          const conn = result.data?.events;
-          dispatch({
-            type: "page",
-            key,
-            generation,
-            rows: (conn?.edges ?? []).flatMap((e) => (e?.node ? [e.node] : [])),
-            totalCount: conn?.totalCount ?? 0,
-            endCursor: conn?.pageInfo.endCursor ?? null,
-            hasMore: conn?.pageInfo.hasNextPage ?? false,
-          });
-        });
+  const key = JSON.stringify(where);
+  const load = useCallback(
+    async (after: string | null) => {
+      const w = JSON.parse(key) as WebhookEventWhereInput;
+      const res = await client.query(EventsPageQuery, { where: orNull(w), first: pageSize, after }, { requestPolicy: "network-only" }).toPromise();
+      if (res.error) return apiErrorFromCombined(res.error);
+      const conn = res.data?.events;
+      return {
+        nodes: (conn?.edges ?? []).flatMap((e) => (e?.node ? [e.node] : [])),
+        totalCount: conn?.totalCount ?? 0,
+        endCursor: conn?.pageInfo.endCursor ?? null,
+        hasMore: conn?.pageInfo.hasNextPage ?? false,
+      };
     },
-    [client],
+    [client, key],
   );
-
-  const generation = state.generation;
-  useEffect(() => {
-    const [f, r] = JSON.parse(key) as [EventFilters, TimeRange];
-    const range: TimeRange = r.kind === "custom" ? { kind: "custom", from: r.from ? new Date(r.from) : null, to: r.to ? new Date(r.to) : null } : r;
-    const asOf = new Date();
-    const where = eventWhere(f, resolveTimeRange(range, asOf));
-    dispatch({ type: "start", key, generation, where, asOf, reset: true });
-    fetchPage(key, generation, where, null);
-  }, [key, generation, fetchPage]);
-
-  const { loading, hasMore, where, endCursor } = state;
-  const stateKey = state.key;
-  const loadMore = useCallback(() => {
-    if (loading || !hasMore || !where) return;
-    dispatch({ type: "start", key: stateKey, generation, where, asOf: new Date(), reset: false });
-    fetchPage(stateKey, generation, where, endCursor);
-  }, [loading, hasMore, where, endCursor, stateKey, generation, fetchPage]);
-
-  const reload = useCallback(() => dispatch({ type: "reload" }), []);
-
-  const current = state.key === key;
-  return {
-    rows: current ? state.rows : [],
-    totalCount: current ? state.totalCount : null,
-    hasMore: current && state.hasMore,
-    loading: !current || state.loading,
-    error: current ? state.error : null,
-    loadMore,
-    reload,
-    asOf: current ? state.asOf : null,
-    where: current ? state.where : null,
-  };
+  return useCursorPages(key, load);
 }
 
 export function useEventDetail(eventID: string | null) {
@@ -393,28 +261,29 @@ export interface Timeline {
  * at the oldest matching event) cut into 24 buckets, each counted by the
  * server.
  */
-export function useEventTimeline(filters: EventFilters, range: TimeRange, asOf: Date | null): Timeline {
+export function useEventTimeline(filters: EventFilters, bounds: { from: Date | null; to: Date | null; asOf: Date }): Timeline {
   const client = useClient();
   const [state, setState] = useReducer(
     (_: Timeline & { key: string }, next: Timeline & { key: string }) => next,
     { key: "", buckets: [], loading: true, error: null },
   );
-  const key = JSON.stringify([filters, range, asOf?.toISOString() ?? null]);
+  const key = JSON.stringify([filters, bounds.from, bounds.to, bounds.asOf]);
 
   useEffect(() => {
-    if (!asOf) return;
+    const [f, fromISO, toISO, asOfISO] = JSON.parse(key) as [EventFilters, string | null, string | null, string];
+    const asOf = new Date(asOfISO);
+    const bounds = { from: fromISO ? new Date(fromISO) : null, to: toISO ? new Date(toISO) : null };
     let cancelled = false;
     const fail = (error: ApiError) => {
       if (!cancelled) setState({ key, buckets: [], loading: false, error });
     };
-    const bounds = resolveTimeRange(range, asOf);
-    const base = eventWhere(filters, { from: null, to: null });
+    const base = eventWhere(f, { from: null, to: null });
     const to = bounds.to ?? asOf;
     const run = async () => {
       let from = bounds.from;
       if (!from) {
         const oldest = await client
-          .query(OldestEventQuery, { where: orNull(eventWhere(filters, bounds)) }, { requestPolicy: "network-only" })
+          .query(OldestEventQuery, { where: orNull(eventWhere(f, bounds)) }, { requestPolicy: "network-only" })
           .toPromise();
         if (oldest.error) return fail(apiErrorFromCombined(oldest.error));
         const first = oldest.data?.events.edges?.[0]?.node?.receivedAt;
@@ -442,8 +311,6 @@ export function useEventTimeline(filters: EventFilters, range: TimeRange, asOf: 
     return () => {
       cancelled = true;
     };
-    // key captures filters, range and asOf.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, key]);
 
   if (state.key !== key) return { buckets: [], loading: true, error: null };

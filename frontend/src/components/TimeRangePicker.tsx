@@ -1,7 +1,7 @@
 // The time range, kept in the URL (?range=… or ?from=…&to=…).
 import { useState } from "react";
 import { useSearchParams } from "react-router";
-import { parseTimeRange, presets, writeTimeRange, type PresetKey, type TimeRange } from "../lib/timeRange";
+import { parseTimeRange, presets, resolveTimeRange, writeTimeRange, type PresetKey, type TimeRange } from "../lib/timeRange";
 
 /** yyyy-MM-ddTHH:mm in local time, the format of datetime-local inputs. */
 function toLocalInput(d: Date | null): string {
@@ -21,6 +21,30 @@ export function useTimeRange(): [TimeRange, (range: TimeRange) => void] {
   const range = parseTimeRange(params);
   const set = (next: TimeRange) => setParams((p) => writeTimeRange(p, next));
   return [range, set];
+}
+
+export interface ResolvedRange {
+  from: Date | null;
+  to: Date | null;
+  /** When a relative range was pinned to the clock. */
+  asOf: Date;
+}
+
+/**
+ * Pins the range to the clock once per URL (and again when reload
+ * changes), so "last hour" does not move on every render and every query
+ * of a page uses the same bounds.
+ */
+export function useResolvedTimeRange(range: TimeRange, reload = 0): ResolvedRange {
+  const key = JSON.stringify([range, reload]);
+  const [state, setState] = useState<(ResolvedRange & { key: string }) | null>(null);
+  if (!state || state.key !== key) {
+    const asOf = new Date();
+    const next = { key, asOf, ...resolveTimeRange(range, asOf) };
+    setState(next);
+    return next;
+  }
+  return state;
 }
 
 export function TimeRangePicker() {

@@ -5,10 +5,9 @@ import { Link, useSearchParams } from "react-router";
 import { deliveryOutcomes, useDeliveries, useDeliveryCounts } from "../../api/deliveries";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import { EventTabs } from "../../components/EventTabs";
-import { useTimeRange } from "../../components/TimeRangePicker";
+import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
 import type { WebhookDeliveryOutcome, WebhookDeliveryWhereInput } from "../../gql/graphql";
 import { formatBytes, formatMs, formatNumber, formatTime } from "../../lib/format";
-import { resolveTimeRange, type TimeRange } from "../../lib/timeRange";
 
 export interface DeliveryFilters {
   outcome: WebhookDeliveryOutcome | "";
@@ -32,24 +31,12 @@ export function deliveryWhere(f: DeliveryFilters, bounds: { from: Date | null; t
   return w;
 }
 
-function useResolved(range: TimeRange, reload: number) {
-  const key = JSON.stringify([range, reload]);
-  const [state, setState] = useState<{ key: string; from: Date | null; to: Date | null } | null>(null);
-  if (!state || state.key !== key) {
-    const b = resolveTimeRange(range, new Date());
-    const next = { key, ...b };
-    setState(next);
-    return next;
-  }
-  return state;
-}
-
 export function DeliveriesRoute() {
   const [params, setParams] = useSearchParams();
   const [range] = useTimeRange();
   const [reload, setReload] = useState(0);
   const filters = parseDeliveryFilters(params);
-  const bounds = useResolved(range, reload);
+  const bounds = useResolvedTimeRange(range, reload);
   const where = deliveryWhere(filters, bounds);
   const list = useDeliveries(where);
   const counts = useDeliveryCounts(where, reload);

@@ -1,14 +1,14 @@
 // The events log: filters and time range from the URL, the timeline, the
 // virtualised list, and the drawer for ?event=<id>.
-import { useCallback } from "react";
+import { useCallback, useState } from "react";
 import { useSearchParams } from "react-router";
 import { useEventLog, useEventTimeline } from "../../api/events";
 import { useTopics } from "../../api/topics";
 import { EventTable } from "../../components/EventTable";
 import { EventTabs } from "../../components/EventTabs";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
-import { useTimeRange } from "../../components/TimeRangePicker";
-import { emptyEventFilters, hasEventFilters, parseEventFilters, writeEventFilters, type EventFilters } from "../../lib/eventFilters";
+import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
+import { emptyEventFilters, eventWhere, hasEventFilters, parseEventFilters, writeEventFilters, type EventFilters } from "../../lib/eventFilters";
 import { formatNumber, formatTime } from "../../lib/format";
 import { describeTimeRange } from "../../lib/timeRange";
 import { EventDrawer } from "./EventDrawer";
@@ -22,8 +22,15 @@ export function EventsRoute() {
   const [range, setRange] = useTimeRange();
   const filters = parseEventFilters(params);
   const openEvent = params.get("event");
-  const log = useEventLog(filters, range);
-  const timeline = useEventTimeline(filters, range, log.asOf);
+  const [reload, setReload] = useState(0);
+  const bounds = useResolvedTimeRange(range, reload);
+  const where = eventWhere(filters, bounds);
+  const log = useEventLog(where);
+  const timeline = useEventTimeline(filters, bounds);
+  const refresh = () => {
+    setReload((n) => n + 1);
+    log.reload();
+  };
   const topics = useTopics();
   const admin = useIsAdmin();
 
@@ -65,11 +72,11 @@ export function EventsRoute() {
         <span className="muted">
           {" "}
           · {describeTimeRange(range)}
-          {log.asOf && <> · as of {formatTime(log.asOf.toISOString())}</>}
+          {range.kind === "preset" && range.key !== "all" && <> · as of {formatTime(bounds.asOf.toISOString())}</>}
         </span>
         <span className="result-actions">
-          {admin && <ReplayMatching key={log.asOf?.toISOString()} where={log.where} count={log.totalCount} onDone={log.reload} />}
-          <button type="button" className="button ghost" onClick={log.reload}>
+          {admin && <ReplayMatching where={where} count={log.totalCount} onDone={refresh} />}
+          <button type="button" className="button ghost" onClick={refresh}>
             Refresh
           </button>
         </span>
@@ -86,10 +93,10 @@ export function EventsRoute() {
       ) : null}
 
       {log.error ? (
-        <ErrorState error={log.error} title="Could not load events" onRetry={log.reload} />
-      ) : log.rows.length === 0 && log.loading ? (
+        <ErrorState error={log.error} title="Could not load events" onRetry={refresh} />
+      ) : log.nodes.length === 0 && log.loading ? (
         <Loading label="Loading events…" />
-      ) : log.rows.length === 0 ? (
+      ) : log.nodes.length === 0 ? (
         <EmptyState title={filtered ? "No events match these filters." : `No events in ${describeTimeRange(range).toLowerCase()}.`}>
           <p className="muted">
             {filtered ? "Loosen a filter, or " : "Events appear here as Dwolla delivers them. "}
@@ -102,8 +109,8 @@ export function EventsRoute() {
         </EmptyState>
       ) : (
         <EventTable
-          events={log.rows}
-          totalCount={log.totalCount ?? log.rows.length}
+          events={log.nodes}
+          totalCount={log.totalCount ?? log.nodes.length}
           hasMore={log.hasMore}
           loading={log.loading}
           onLoadMore={log.loadMore}

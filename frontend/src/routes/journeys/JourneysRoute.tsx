@@ -6,32 +6,20 @@ import { useCallback, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { journeyStatuses, useJourneyDefinitions, useJourneyList, useJourneyStats, useJourneyStream } from "../../api/journeys";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
-import { useTimeRange } from "../../components/TimeRangePicker";
+import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
 import type { JourneyListItemFragment } from "../../gql/graphql";
 import { formatNumber } from "../../lib/format";
 import { journeyWhere, parseJourneyFilters, writeJourneyFilters, type JourneyFilters } from "../../lib/journeyFilters";
-import { describeTimeRange, resolveTimeRange } from "../../lib/timeRange";
+import { describeTimeRange } from "../../lib/timeRange";
 import { JourneyDrawer } from "./JourneyDrawer";
 import { JourneyStatsPanel } from "./JourneyStatsPanel";
 import { JourneyTable } from "./JourneyTable";
-
-/** Resolves the range once per URL, so a preset does not move on every render. */
-function useBounds(rangeKey: string, range: ReturnType<typeof useTimeRange>[0]) {
-  const [state, setState] = useState<{ key: string; from: Date | null; to: Date | null } | null>(null);
-  if (!state || state.key !== rangeKey) {
-    const b = resolveTimeRange(range, new Date());
-    const next = { key: rangeKey, from: b.from, to: b.to };
-    setState(next);
-    return next;
-  }
-  return state;
-}
 
 export function JourneysRoute() {
   const [params, setParams] = useSearchParams();
   const [range] = useTimeRange();
   const filters = parseJourneyFilters(params);
-  const bounds = useBounds(JSON.stringify(range), range);
+  const bounds = useResolvedTimeRange(range);
   const defs = useJourneyDefinitions();
   const list = useJourneyList(journeyWhere(filters, bounds));
   // All time asks from the epoch: the server's default is the last 30 days.
