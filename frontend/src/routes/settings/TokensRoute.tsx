@@ -2,7 +2,7 @@
 // revoke after confirmation.
 import { useState } from "react";
 import { apiErrorFromCombined, type ApiError } from "../../api/errors";
-import { useIsAdmin } from "../../api/sessionContext";
+import { useIsAdmin, useSession } from "../../api/sessionContext";
 import { useAPITokens, useCreateAPIToken, useRevokeAPIToken } from "../../api/tokens";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { CopyButton } from "../../components/CopyButton";
@@ -96,7 +96,7 @@ function CreateTokenForm({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function TokenTable({ tokens, onRevoke }: { tokens: Token[]; onRevoke: (t: Token) => void }) {
+function TokenTable({ tokens, current, onRevoke }: { tokens: Token[]; current: string; onRevoke: (t: Token) => void }) {
   const now = new Date();
   return (
     <div className="table-wrap">
@@ -120,7 +120,10 @@ function TokenTable({ tokens, onRevoke }: { tokens: Token[]; onRevoke: (t: Token
             const status = tokenStatus(t, now);
             return (
               <tr key={t.id} data-testid="token-row">
-                <td>{t.name}</td>
+                <td>
+                  {t.name}
+                  {t.name === current && <span className="badge">you</span>}
+                </td>
                 <td>
                   <span className={`badge role-${t.role}`}>{t.role}</span>
                 </td>
@@ -158,6 +161,7 @@ export function TokensRoute() {
 }
 
 function AdminTokens() {
+  const session = useSession();
   const { tokens, fetching, loaded, error, refresh } = useAPITokens();
   const [{ fetching: revoking }, revoke] = useRevokeAPIToken();
   const [confirming, setConfirming] = useState<Token | null>(null);
@@ -180,7 +184,7 @@ function AdminTokens() {
         ) : tokens.length === 0 ? (
           <EmptyState title="No tokens yet." />
         ) : (
-          <TokenTable tokens={tokens} onRevoke={setConfirming} />
+          <TokenTable tokens={tokens} current={session.name} onRevoke={setConfirming} />
         )}
       </section>
       {confirming && (
@@ -202,6 +206,7 @@ function AdminTokens() {
             Anything using this token ({confirming.role}, <code>{confirming.prefix}…</code>) stops working at once, and its dashboard sessions
             end. This cannot be undone.
           </p>
+          {confirming.name === session.name && <p className="form-error">This is the token you are signed in with: you will be signed out.</p>}
         </ConfirmDialog>
       )}
     </div>
