@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hooklens/hooklens/internal/dwolla"
-	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/usererr"
 )
 
@@ -141,15 +140,11 @@ func text(s sql.NullString) value {
 	return value{kind: 's', s: s.String}
 }
 
-func nullTime(v any) (value, error) {
-	t, err := store.ScanTime(v)
-	if err != nil {
-		return value{}, err
+func nullTime(t sql.NullTime) value {
+	if !t.Valid {
+		return value{kind: 'n'}
 	}
-	if t.IsZero() {
-		return value{kind: 'n'}, nil
-	}
-	return value{kind: 't', t: t}, nil
+	return value{kind: 't', t: t.Time}
 }
 
 func nullFloat(f sql.NullFloat64) value {
@@ -162,8 +157,9 @@ func nullFloat(f sql.NullFloat64) value {
 // source pages through one export's rows in keyset order.
 type source interface {
 	columns() []string
-	// next reads the page after the last row read, at most n rows.
-	next(ctx context.Context, n int) ([][]value, error)
+	// next reads the page after the last row read, at most n rows, and
+	// hands each row to emit. The row's slice is reused for the next one.
+	next(ctx context.Context, n int, emit func([]value)) (int, error)
 }
 
 // Export streams the rows req selects to w, page by page, calling flush
@@ -192,16 +188,13 @@ func (s *Service) Export(ctx context.Context, w io.Writer, req ExportRequest, fl
 				break
 			}
 		}
-		rows, err := src.next(ctx, size)
+		got, err := src.next(ctx, size, enc.row)
+		n += got
+		s.m.rows.WithLabelValues(req.Type, req.Format).Add(float64(got))
 		if err != nil {
 			return n, err
 		}
-		for _, r := range rows {
-			enc.row(r)
-		}
-		n += len(rows)
-		s.m.rows.WithLabelValues(req.Type, req.Format).Add(float64(len(rows)))
-		if len(rows) < size {
+		if got < size {
 			break
 		}
 		if err := bw.Flush(); err != nil {
@@ -263,6 +256,7 @@ func (e *rowEncoder) end() {
 }
 
 func (e *rowEncoder) row(r []value) {
+	// r is reused by the caller: write it out before returning.
 	defer func() { e.rows++ }()
 	if e.format == FormatCSV {
 		for i, v := range r {
@@ -479,13 +473,13 @@ func (es *eventSource) filter() {
 	}
 }
 
-func (es *eventSource) next(ctx context.Context, n int) ([][]value, error) {
+func (es *eventSource) next(ctx context.Context, n int, emit func([]value)) (int, error) {
 	if !es.started {
 		es.filter()
 		es.started = true
 	}
 	if es.empty {
-		return nil, nil
+		return 0, nil
 	}
 	where, args := slices.Clone(es.where), slices.Clone(es.args)
 	if !es.lastAt.IsZero() {
@@ -505,58 +499,50 @@ func (es *eventSource) next(ctx context.Context, n int) ([][]value, error) {
 	q += " ORDER BY received_at, id LIMIT " + strconv.Itoa(n)
 	rows, err := es.s.db.Read.QueryContext(ctx, es.s.db.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading events to export: %w", err)
+		return 0, fmt.Errorf("reading events to export: %w", err)
 	}
 	defer rows.Close()
-	var out [][]value
+	var (
+		id, deliveries, attempts, size              int64
+		eventID, topic, source, state, sha          string
+		header, rtype, rid, cid, acct, corr, lastEr sql.NullString
+		created, received, processed                sql.NullTime
+		dur                                         sql.NullFloat64
+		encoding                                    string
+		body                                        []byte
+	)
+	dest := []any{&id, &eventID, &topic, &header, &rtype, &rid, &cid, &acct, &corr, &created, &received, &source,
+		&deliveries, &state, &attempts, &processed, &dur, &lastEr, &sha, &size}
+	if es.payload {
+		dest = append(dest, &encoding, &body)
+	}
+	row := make([]value, 0, len(eventColumns)+1)
+	count := 0
 	for rows.Next() {
-		var id, deliveries, attempts, size int64
-		var eventID, topic, source, state, sha string
-		var header, rtype, rid, cid, acct, corr, lastErr sql.NullString
-		var created, received, processed any
-		var dur sql.NullFloat64
-		var encoding string
-		var body []byte
-		dest := []any{&id, &eventID, &topic, &header, &rtype, &rid, &cid, &acct, &corr, &created, &received, &source,
-			&deliveries, &state, &attempts, &processed, &dur, &lastErr, &sha, &size}
-		if es.payload {
-			dest = append(dest, &encoding, &body)
-		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("reading events to export: %w", err)
+			return count, fmt.Errorf("reading events to export: %w", err)
 		}
-		rec, err := store.ScanTime(received)
-		if err != nil {
-			return nil, err
-		}
-		cv, err := nullTime(created)
-		if err != nil {
-			return nil, err
-		}
-		pv, err := nullTime(processed)
-		if err != nil {
-			return nil, err
-		}
-		row := []value{
-			{kind: 'i', i: id}, {kind: 's', s: eventID}, {kind: 's', s: topic}, text(header), text(rtype), text(rid),
-			text(cid), text(acct), text(corr), cv, {kind: 't', t: rec}, {kind: 's', s: source},
-			{kind: 'i', i: deliveries}, {kind: 's', s: state}, {kind: 'i', i: attempts}, pv, nullFloat(dur),
-			text(lastErr), {kind: 's', s: sha}, {kind: 'i', i: size},
-		}
+		row = append(row[:0],
+			value{kind: 'i', i: id}, value{kind: 's', s: eventID}, value{kind: 's', s: topic}, text(header), text(rtype), text(rid),
+			text(cid), text(acct), text(corr), nullTime(created), nullTime(received), value{kind: 's', s: source},
+			value{kind: 'i', i: deliveries}, value{kind: 's', s: state}, value{kind: 'i', i: attempts}, nullTime(processed), nullFloat(dur),
+			text(lastEr), value{kind: 's', s: sha}, value{kind: 'i', i: size},
+		)
 		if es.payload {
 			raw, err := es.s.open(encoding, body)
 			if err != nil {
-				return nil, fmt.Errorf("decoding the body of event %s: %w", eventID, err)
+				return count, fmt.Errorf("decoding the body of event %s: %w", eventID, err)
 			}
 			row = append(row, value{kind: 'j', j: raw})
 		}
-		out = append(out, row)
-		es.lastAt, es.lastID = rec, id
+		emit(row)
+		count++
+		es.lastAt, es.lastID = received.Time, id
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading events to export: %w", err)
+		return count, fmt.Errorf("reading events to export: %w", err)
 	}
-	return out, nil
+	return count, nil
 }
 
 // journeySource pages through journeys by (started_at, id).
@@ -607,7 +593,7 @@ func (js *journeySource) filter() {
 	}
 }
 
-func (js *journeySource) next(ctx context.Context, n int) ([][]value, error) {
+func (js *journeySource) next(ctx context.Context, n int, emit func([]value)) (int, error) {
 	if !js.started {
 		js.filter()
 		js.started = true
@@ -626,47 +612,36 @@ func (js *journeySource) next(ctx context.Context, n int) ([][]value, error) {
 	q += " ORDER BY started_at, id LIMIT " + strconv.Itoa(n)
 	rows, err := js.s.db.Read.QueryContext(ctx, js.s.db.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading journeys to export: %w", err)
+		return 0, fmt.Errorf("reading journeys to export: %w", err)
 	}
 	defer rows.Close()
-	var out [][]value
+	var (
+		id, events                       int64
+		def, key, status                 string
+		step, stepName, cust, res, note  sql.NullString
+		progress                         float64
+		started, last, ended, stuckSince sql.NullTime
+		dur                              sql.NullFloat64
+		fas                              bool
+	)
+	row := make([]value, 0, len(journeyColumns))
+	count := 0
 	for rows.Next() {
-		var id, events int64
-		var def, key, status string
-		var step, stepName, cust, res, note sql.NullString
-		var progress float64
-		var started, last, ended, stuck any
-		var dur sql.NullFloat64
-		var fas bool
 		if err := rows.Scan(&id, &def, &key, &status, &step, &stepName, &progress, &started, &last, &ended, &dur, &fas,
-			&stuck, &events, &cust, &res, &note); err != nil {
-			return nil, fmt.Errorf("reading journeys to export: %w", err)
+			&stuckSince, &events, &cust, &res, &note); err != nil {
+			return count, fmt.Errorf("reading journeys to export: %w", err)
 		}
-		st, err := store.ScanTime(started)
-		if err != nil {
-			return nil, err
-		}
-		lv, err := nullTime(last)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := nullTime(ended)
-		if err != nil {
-			return nil, err
-		}
-		sv, err := nullTime(stuck)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, []value{
-			{kind: 'i', i: id}, {kind: 's', s: def}, {kind: 's', s: key}, {kind: 's', s: status}, text(step), text(stepName),
-			{kind: 'f', f: progress}, {kind: 't', t: st}, lv, ev, nullFloat(dur), {kind: 'b', b: fas}, sv,
-			{kind: 'i', i: events}, text(cust), text(res), text(note),
-		})
-		js.lastAt, js.lastID = st, id
+		row = append(row[:0],
+			value{kind: 'i', i: id}, value{kind: 's', s: def}, value{kind: 's', s: key}, value{kind: 's', s: status}, text(step), text(stepName),
+			value{kind: 'f', f: progress}, nullTime(started), nullTime(last), nullTime(ended), nullFloat(dur), value{kind: 'b', b: fas}, nullTime(stuckSince),
+			value{kind: 'i', i: events}, text(cust), text(res), text(note),
+		)
+		emit(row)
+		count++
+		js.lastAt, js.lastID = started.Time, id
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading journeys to export: %w", err)
+		return count, fmt.Errorf("reading journeys to export: %w", err)
 	}
-	return out, nil
+	return count, nil
 }
