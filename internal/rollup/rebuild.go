@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -22,7 +23,9 @@ type Progress interface {
 type RebuildOptions struct {
 	// Since is the first day rebuilt (rounded down to a UTC day, so every
 	// day row is recomputed whole). Zero means the day of the oldest event
-	// or delivery.
+	// or delivery. Once retention has deleted events, hours before the
+	// oldest event left are never rebuilt (their rollups are all that
+	// remains of them), whatever Since says.
 	Since time.Time
 	// Now is the clock (default time.Now); the rebuild ends with its hour.
 	Now func() time.Time
@@ -83,25 +86,42 @@ func Rebuild(ctx context.Context, db *store.DB, opts RebuildOptions) (RebuildRes
 	if prog == nil {
 		prog = nopProgress{}
 	}
+	oldest, err := oldestData(ctx, db)
+	if err != nil {
+		return RebuildResult{}, err
+	}
 	since := opts.Since
 	if since.IsZero() {
-		oldest, err := oldestData(ctx, db)
-		if err != nil {
-			return RebuildResult{}, err
-		}
-		if oldest.IsZero() {
-			oldest = opts.Now()
-		}
 		since = oldest
+		if since.IsZero() {
+			since = opts.Now()
+		}
 	}
 	from := Truncate(since, "day")
+	// Retention deletes old events but keeps their rollups: never rebuild
+	// an hour whose rows may be partly gone. Its kept rollup rows still
+	// count in the day's sum.
+	firstHour := from
+	if purged, err := retentionRan(ctx, db); err != nil {
+		return RebuildResult{}, err
+	} else if purged && !oldest.IsZero() {
+		if h := Truncate(oldest, "hour"); h.Before(oldest) {
+			oldest = h.Add(time.Hour)
+		}
+		if oldest.After(firstHour) {
+			firstHour = oldest
+		}
+	}
 	end := Truncate(opts.Now(), "hour").Add(time.Hour)
-	res := RebuildResult{From: from, To: end}
-	hours := int(end.Sub(from) / time.Hour)
+	res := RebuildResult{From: firstHour, To: end}
+	hours := max(int(end.Sub(firstHour)/time.Hour), 0)
 	prog.SetTotal(hours)
 	prog.Stage("rebuilding")
 	for day := from; day.Before(end); day = day.AddDate(0, 0, 1) {
 		for h := day; h.Before(day.AddDate(0, 0, 1)) && h.Before(end); h = h.Add(time.Hour) {
+			if h.Before(firstHour) {
+				continue
+			}
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
@@ -143,6 +163,16 @@ func oldestData(ctx context.Context, db *store.DB) (time.Time, error) {
 		return tb, nil
 	}
 	return ta, nil
+}
+
+// retentionRan reports whether retention ever deleted events (it records
+// each run in the audit trail before deleting).
+func retentionRan(ctx context.Context, db *store.DB) (bool, error) {
+	var n int
+	if err := db.Read.QueryRowContext(ctx, db.Rebind("SELECT COUNT(*) FROM audit_logs WHERE action = ?"), audit.ActionRetention).Scan(&n); err != nil {
+		return false, fmt.Errorf("checking for retention runs: %w", err)
+	}
+	return n > 0, nil
 }
 
 // lockRollups keeps other writers off metric_rollups until tx ends.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/dbtest"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
@@ -334,4 +335,35 @@ func requireSameRollups(t *testing.T, want, got []snapRow) {
 			require.InDelta(t, w, got[i].vals[j], 1e-9*math.Max(1, math.Abs(w)), "%s column %d", want[i].key, j)
 		}
 	}
+}
+
+// Retention deletes old events but keeps their rollups: a rebuild must not
+// wipe the history it can no longer recompute.
+func TestRebuildKeepsRetainedHistory(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		seed(t, db, now, 120)
+		process(t, db)
+		_, err := rollup.NewAggregator(db, nil, rollup.AggregatorOptions{Margin: -time.Hour}).Flush(ctx)
+		require.NoError(t, err)
+		before := snapshot(t, db)
+
+		// What retention does: record the run, then delete old events with
+		// their deliveries (mid-hour: the cutoff is no boundary).
+		_, err = audit.New(db, slogDiscard()).Append(ctx, audit.Entry{Actor: "system", ActorKind: audit.KindSystem,
+			Action: audit.ActionRetention, Target: "events up to the cutoff"})
+		require.NoError(t, err)
+		cutoff := now.Add(-3 * time.Hour).Add(70 * time.Minute)
+		_, err = db.Write.Exec(db.Rebind("DELETE FROM webhook_deliveries WHERE received_at < ?"), cutoff)
+		require.NoError(t, err)
+		_, err = db.Write.Exec(db.Rebind("DELETE FROM webhook_events WHERE received_at < ?"), cutoff)
+		require.NoError(t, err)
+
+		res, err := rollup.Rebuild(ctx, db, rollup.RebuildOptions{Since: now.AddDate(0, 0, -2)})
+		require.NoError(t, err)
+		require.False(t, res.From.Before(cutoff), "starts after the oldest event left")
+		requireSameRollups(t, before, snapshot(t, db))
+	})
 }
