@@ -46,7 +46,7 @@ demo: build ## run hooklens + a fake Dwolla + live simulated traffic on a separa
 ##@ Tests
 
 .PHONY: test
-test: lint test-go test-fuzz test-frontend ## run every test (Go on SQLite and PostgreSQL, fuzz, frontend, browser)
+test: lint test-go test-fuzz test-reliability test-frontend ## run every test (Go on SQLite and PostgreSQL, fuzz, frontend, browser)
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector, on SQLite and PostgreSQL
@@ -55,6 +55,13 @@ test-go: ## Go tests with the race detector, on SQLite and PostgreSQL
 .PHONY: test-fuzz
 test-fuzz: ## a short bounded run of every fuzz target
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime 10s ./internal/dwolla
+	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime 10s ./internal/vault
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePrefixes$$' -fuzztime 10s ./internal/netguard
+	$(GO) test -run '^$$' -fuzz '^FuzzClientAddr$$' -fuzztime 10s ./internal/netguard
+
+.PHONY: test-reliability
+test-reliability: ## the real binary under kill -9, a PostgreSQL outage, a full or read-only disk, hostile input and floods (needs root)
+	$(GO) test -race -tags reliability -count=1 -timeout 8m ./test/reliability
 
 .PHONY: test-frontend
 test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium) against bin/hooklens
@@ -67,6 +74,7 @@ endif
 lint: ## gofmt, go vet, and the TypeScript checks
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^ent/' ) 2>&1); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags reliability ./test/reliability
 ifneq ($(HAVE_FRONTEND),)
 	npm run lint
 endif

@@ -85,6 +85,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.AroundOperations(requireAdminForMutations)
+	if r.Trail != nil {
+		srv.AroundResponses(r.Trail.AroundResponses)
+	}
 	srv.SetErrorPresenter(errorPresenter(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		r.Log.Error("graphql resolver panic", "panic", v, "request_id", web.RequestID(ctx))

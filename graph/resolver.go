@@ -11,6 +11,7 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/internal/alert"
+	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
@@ -31,6 +32,8 @@ type Operations interface {
 // Resolver holds what resolvers need. main builds it; it is never
 // regenerated.
 type Resolver struct {
+	// Trail records mutations in the audit trail (nil: not recorded).
+	Trail  *audit.Trail
 	Client *ent.Client
 	DB     *store.DB
 	Hub    *live.Hub

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
 )
 
@@ -50,9 +51,13 @@ func tokenCreate(ctx context.Context, e *env, args []string) error {
 		t := time.Now().Add(*expires)
 		exp = &t
 	}
-	tok, _, err := auth.NewService(db.Client, cfg.SessionTTL).CreateToken(ctx, *name, role, exp)
+	tok, rec, err := auth.NewService(db.Client, cfg.SessionTTL).CreateToken(ctx, *name, role, exp)
 	if err != nil {
 		return err
+	}
+	if err := audit.New(db, newLogger(e.stderr, cfg)).RecordCLI(ctx, "token.create", rec.Name,
+		map[string]any{"tokenId": rec.ID, "role": string(rec.Role)}); err != nil {
+		return fmt.Errorf("the token was created but could not be recorded in the audit trail: %w", err)
 	}
 	// Only the token on stdout, so scripts can capture it.
 	fmt.Fprintln(e.stdout, tok)
@@ -114,6 +119,9 @@ func tokenRevoke(ctx context.Context, e *env, args []string) error {
 	t, err := auth.NewService(db.Client, cfg.SessionTTL).RevokeToken(ctx, fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if err := audit.New(db, newLogger(e.stderr, cfg)).RecordCLI(ctx, "token.revoke", t.Name, map[string]any{"tokenId": t.ID}); err != nil {
+		return fmt.Errorf("the token was revoked but could not be recorded in the audit trail: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "revoked token %d (%s); its dashboard sessions are ended\n", t.ID, t.Name)
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/hooklens/hooklens/frontend"
 	"github.com/hooklens/hooklens/graph"
 	"github.com/hooklens/hooklens/internal/alert"
+	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/dwolla"
@@ -28,12 +29,15 @@ import (
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
+	"github.com/hooklens/hooklens/internal/netguard"
 	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/reconcile"
+	"github.com/hooklens/hooklens/internal/retention"
 	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
 	"github.com/hooklens/hooklens/internal/vault"
+	"github.com/hooklens/hooklens/internal/vault/rotate"
 	"github.com/hooklens/hooklens/internal/web"
 )
 
@@ -53,6 +57,7 @@ type App struct {
 	Auth     *auth.Service
 	Authn    *auth.Authenticator
 	Receiver *ingest.Receiver
+	Trail    *audit.Trail
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
 	Jobs     *jobs.Runner
@@ -95,11 +100,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Hub.OnDrop = func(k live.Kind) { a.Metrics.LiveDropped.WithLabelValues(string(k)).Inc() }
 	a.Auth = auth.NewService(db.Client, cfg.SessionTTL)
 	a.Authn = auth.NewAuthenticator(a.Auth, log, isHTTPS(cfg.BaseURL()))
+	a.Trail = audit.New(db, log.With("component", "audit"))
+	a.Authn.LimitAttempts(netguard.NewAttempts(cfg.SignInLimit, 0))
+	a.Authn.OnSignIn(a.Trail.SignIn)
+	a.Auth.OnTokenUse(a.Trail.TokenUse)
+	if rep, err := rotate.Status(ctx, db, a.Keys); err != nil {
+		log.Warn("could not check which keys the stored data needs", "err", err)
+	} else if bad := rep.Unreadable(); len(bad) > 0 {
+		log.Error("some stored data is sealed with keys missing from HOOKLENS_ENCRYPTION_KEYS; add them back after the active key", "encodings", bad)
+	} else if n := rep.Pending(); n > 0 {
+		log.Info("stored values are not under the active key; run `hooklens keys rotate`", "values", n, "active", rep.Active)
+	}
 	a.Receiver = ingest.NewReceiver(db, a.Hub, a.Metrics, log.With("component", "ingest"), ingest.Options{
 		Verifier:     dwolla.NewVerifier(cfg.WebhookSecrets...),
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout:      cfg.IngestTimeout,
 		Vault:        a.Keys,
+		Guard: netguard.NewGuard(netguard.GuardOptions{
+			Allow: cfg.WebhookAllow, Rejections: cfg.WebhookSourceLimit, Global: cfg.WebhookGlobalLimit,
+		}),
 	})
 	a.Tracker = tracker.New(db, a.Hub, log.With("component", "journeys"))
 	if !opts.SkipMigrate {
@@ -166,6 +185,15 @@ func (a *App) scheduleJobs() error {
 		name, spec string
 		fn         func(context.Context) error
 	}{
+		{"audit-checkpoint", a.Config.AuditCheckpoint, func(ctx context.Context) error {
+			_, err := a.Trail.Checkpoint(ctx)
+			return err
+		}},
+		{"retention", "1h", func(ctx context.Context) error {
+			_, err := retention.New(a.DB, a.Trail, a.Log.With("component", "retention"),
+				retention.Options{Days: a.Config.RetentionDays}).Run(ctx)
+			return err
+		}},
 		{"interrupted-jobs", "1m", func(ctx context.Context) error {
 			n, err := a.Jobs.MarkInterrupted(ctx)
 			if n > 0 {
@@ -316,7 +344,7 @@ func (a *App) routes() http.Handler {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
-		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Instance: a.instance, Leader: a.Schedule.Leader,
+		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
@@ -333,10 +361,12 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/", frontend.Handler())
 
 	return web.Chain(mux,
+		netguard.NewResolver(a.Config.TrustedProxies).Middleware,
 		web.WithRequestID,
 		web.Recover(a.Log),
 		web.AccessLog(a.Log.With("component", "http")),
 		web.SecurityHeaders,
+		web.CORS(a.Config.AllowedOrigins),
 	)
 }
 

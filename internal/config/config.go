@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,11 +24,20 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/hooklens/hooklens/internal/netguard"
 	"github.com/hooklens/hooklens/internal/vault"
 )
 
 // Config is the validated configuration of one hooklens process.
 type Config struct {
+	TrustedProxies     []netip.Prefix
+	WebhookAllow       []netip.Prefix
+	WebhookSourceLimit netguard.Rate
+	WebhookGlobalLimit netguard.Rate
+	SignInLimit        netguard.Rate
+	RetentionDays      int
+	AuditCheckpoint    string
+
 	Addr           string
 	PublicURL      string
 	DatabaseURL    string
@@ -114,6 +124,27 @@ type Setting struct {
 // Settings is the configuration table. The README's table mirrors it; a test
 // keeps the two in step.
 var Settings = []Setting{
+	{Env: "HOOKLENS_TRUSTED_PROXIES", Flag: "trusted-proxies",
+		Usage: "Reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For is believed. Unset: the peer address is the client.",
+		apply: prefixSetting(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+	{Env: "HOOKLENS_WEBHOOK_ALLOW", Flag: "webhook-allow",
+		Usage: "Only these sources (CIDRs or addresses) may deliver webhooks (403 otherwise). Dwolla does not publish its addresses: leave unset unless Dwolla reaches you through a fixed egress.",
+		apply: prefixSetting(func(c *Config) *[]netip.Prefix { return &c.WebhookAllow })},
+	{Env: "HOOKLENS_WEBHOOK_SOURCE_LIMIT", Flag: "webhook-source-limit", Default: "5/s:50",
+		Usage: "Rejected webhook deliveries (bad signature, malformed, too large) allowed per source address, as RATE/UNIT:BURST; past it the source gets 429. off disables.",
+		apply: rateSetting(func(c *Config) *netguard.Rate { return &c.WebhookSourceLimit })},
+	{Env: "HOOKLENS_WEBHOOK_GLOBAL_LIMIT", Flag: "webhook-global-limit", Default: "5000/s:10000",
+		Usage: "All webhook deliveries together, as RATE/UNIT:BURST; past it 429. off disables.",
+		apply: rateSetting(func(c *Config) *netguard.Rate { return &c.WebhookGlobalLimit })},
+	{Env: "HOOKLENS_SIGNIN_LIMIT", Flag: "signin-limit", Default: "10/m:10",
+		Usage: "Failed sign-ins and bad bearer tokens allowed per client address, as RATE/UNIT:BURST; past it 429. off disables.",
+		apply: rateSetting(func(c *Config) *netguard.Rate { return &c.SignInLimit })},
+	{Env: "HOOKLENS_RETENTION_DAYS", Flag: "retention-days", Default: "0",
+		Usage: "Delete events (with their deliveries) older than this many days; rollups and the audit trail stay. 0 keeps everything.",
+		apply: intSetting(func(c *Config) *int { return &c.RetentionDays }, 0, 36500)},
+	{Env: "HOOKLENS_AUDIT_CHECKPOINT", Flag: "audit-checkpoint", Default: "10m",
+		Usage: "How often the audit trail checkpoints the stored events' body hashes: a duration or a cron expression.",
+		apply: scheduleSetting(func(c *Config) *string { return &c.AuditCheckpoint })},
 	{Env: "HOOKLENS_ADDR", Flag: "addr", Default: "127.0.0.1:8080",
 		Usage: "Address to listen on (host:port).",
 		apply: func(c *Config, v string) error {
@@ -346,6 +377,36 @@ var Settings = []Setting{
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
 }
 
+func prefixSetting(field func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		ps, err := netguard.ParsePrefixes(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = ps
+		return nil
+	}
+}
+
+func rateSetting(field func(*Config) *netguard.Rate) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		r, err := netguard.ParseRate(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = r
+		return nil
+	}
+}
+
+func prefixesString(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
 func intSetting(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -474,36 +535,43 @@ func (l *Loader) Load(lookup Lookup) (Config, error) {
 // sorted by variable name.
 func (c Config) Redacted() [][2]string {
 	values := map[string]string{
-		"HOOKLENS_ADDR":                c.Addr,
-		"HOOKLENS_PUBLIC_URL":          c.PublicURL,
-		"DATABASE_URL":                 RedactURL(c.DatabaseURL),
-		"DWOLLA_WEBHOOK_SECRET":        maskList(c.WebhookSecrets),
-		"HOOKLENS_LOG_LEVEL":           strings.ToLower(c.LogLevel.String()),
-		"HOOKLENS_LOG_FORMAT":          c.LogFormat,
-		"HOOKLENS_MAX_BODY_BYTES":      strconv.FormatInt(c.MaxBodyBytes, 10),
-		"HOOKLENS_INGEST_TIMEOUT":      c.IngestTimeout.String(),
-		"HOOKLENS_ALLOWED_ORIGINS":     strings.Join(c.AllowedOrigins, ","),
-		"HOOKLENS_SESSION_TTL":         c.SessionTTL.String(),
-		"HOOKLENS_SHUTDOWN_GRACE":      c.ShutdownGrace.String(),
-		"HOOKLENS_WORKERS":             strconv.Itoa(c.Workers),
-		"HOOKLENS_MAX_ATTEMPTS":        strconv.Itoa(c.MaxAttempts),
-		"HOOKLENS_STUCK_SWEEP":         c.StuckSweep,
-		"HOOKLENS_ABANDON_SWEEP":       c.AbandonSweep,
-		"DWOLLA_ENV":                   c.DwollaEnv,
-		"DWOLLA_API_URL":               c.DwollaAPIURL,
-		"DWOLLA_KEY":                   maskSecret(c.DwollaKey),
-		"DWOLLA_SECRET":                maskSecret(c.DwollaSecret),
-		"DWOLLA_API_TIMEOUT":           c.DwollaAPITimeout.String(),
-		"DWOLLA_WEBHOOK_URL":           c.DwollaWebhookURL,
-		"DWOLLA_AUTO_REDELIVER":        strconv.FormatBool(c.DwollaAutoRedeliver),
-		"HOOKLENS_SYNC_SCHEDULE":       c.SyncSchedule,
-		"HOOKLENS_SYNC_WINDOW":         c.SyncWindow.String(),
-		"HOOKLENS_RECONCILE_SCHEDULE":  c.ReconcileSchedule,
-		"HOOKLENS_RECONCILE_WINDOW":    c.ReconcileWindow.String(),
-		"HOOKLENS_ALERT_SCHEDULE":      c.AlertSchedule,
-		"HOOKLENS_ALERT_ALLOWED_HOSTS": strings.Join(c.AlertAllowedHosts, ","),
-		"HOOKLENS_ALERT_TIMEOUT":       c.AlertTimeout.String(),
-		"HOOKLENS_ENCRYPTION_KEYS":     maskSecret(c.EncryptionKeys),
+		"HOOKLENS_TRUSTED_PROXIES":      prefixesString(c.TrustedProxies),
+		"HOOKLENS_WEBHOOK_ALLOW":        prefixesString(c.WebhookAllow),
+		"HOOKLENS_WEBHOOK_SOURCE_LIMIT": c.WebhookSourceLimit.String(),
+		"HOOKLENS_WEBHOOK_GLOBAL_LIMIT": c.WebhookGlobalLimit.String(),
+		"HOOKLENS_SIGNIN_LIMIT":         c.SignInLimit.String(),
+		"HOOKLENS_RETENTION_DAYS":       strconv.Itoa(c.RetentionDays),
+		"HOOKLENS_AUDIT_CHECKPOINT":     c.AuditCheckpoint,
+		"HOOKLENS_ADDR":                 c.Addr,
+		"HOOKLENS_PUBLIC_URL":           c.PublicURL,
+		"DATABASE_URL":                  RedactURL(c.DatabaseURL),
+		"DWOLLA_WEBHOOK_SECRET":         maskList(c.WebhookSecrets),
+		"HOOKLENS_LOG_LEVEL":            strings.ToLower(c.LogLevel.String()),
+		"HOOKLENS_LOG_FORMAT":           c.LogFormat,
+		"HOOKLENS_MAX_BODY_BYTES":       strconv.FormatInt(c.MaxBodyBytes, 10),
+		"HOOKLENS_INGEST_TIMEOUT":       c.IngestTimeout.String(),
+		"HOOKLENS_ALLOWED_ORIGINS":      strings.Join(c.AllowedOrigins, ","),
+		"HOOKLENS_SESSION_TTL":          c.SessionTTL.String(),
+		"HOOKLENS_SHUTDOWN_GRACE":       c.ShutdownGrace.String(),
+		"HOOKLENS_WORKERS":              strconv.Itoa(c.Workers),
+		"HOOKLENS_MAX_ATTEMPTS":         strconv.Itoa(c.MaxAttempts),
+		"HOOKLENS_STUCK_SWEEP":          c.StuckSweep,
+		"HOOKLENS_ABANDON_SWEEP":        c.AbandonSweep,
+		"DWOLLA_ENV":                    c.DwollaEnv,
+		"DWOLLA_API_URL":                c.DwollaAPIURL,
+		"DWOLLA_KEY":                    maskSecret(c.DwollaKey),
+		"DWOLLA_SECRET":                 maskSecret(c.DwollaSecret),
+		"DWOLLA_API_TIMEOUT":            c.DwollaAPITimeout.String(),
+		"DWOLLA_WEBHOOK_URL":            c.DwollaWebhookURL,
+		"DWOLLA_AUTO_REDELIVER":         strconv.FormatBool(c.DwollaAutoRedeliver),
+		"HOOKLENS_SYNC_SCHEDULE":        c.SyncSchedule,
+		"HOOKLENS_SYNC_WINDOW":          c.SyncWindow.String(),
+		"HOOKLENS_RECONCILE_SCHEDULE":   c.ReconcileSchedule,
+		"HOOKLENS_RECONCILE_WINDOW":     c.ReconcileWindow.String(),
+		"HOOKLENS_ALERT_SCHEDULE":       c.AlertSchedule,
+		"HOOKLENS_ALERT_ALLOWED_HOSTS":  strings.Join(c.AlertAllowedHosts, ","),
+		"HOOKLENS_ALERT_TIMEOUT":        c.AlertTimeout.String(),
+		"HOOKLENS_ENCRYPTION_KEYS":      maskSecret(c.EncryptionKeys),
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {
