@@ -6,6 +6,7 @@ import { Link, useSearchParams } from "react-router";
 import { graphql } from "../gql";
 import type { EventListItemFragment } from "../gql/graphql";
 import { formatTime } from "../lib/format";
+import { withParam } from "../lib/url";
 
 export const EventListItem = graphql(`
   fragment EventListItem on WebhookEvent {
@@ -31,11 +32,7 @@ const rowHeight = 44;
 /** The URL that opens an event's drawer, keeping the current filters. */
 export function useEventHref(): (eventID: string) => string {
   const [params] = useSearchParams();
-  return (eventID) => {
-    const next = new URLSearchParams(params);
-    next.set("event", eventID);
-    return `?${next.toString()}`;
-  };
+  return (eventID) => withParam(params, "event", eventID);
 }
 
 export function StateBadge({ state }: { state: string }) {

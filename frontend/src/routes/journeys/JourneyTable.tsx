@@ -1,6 +1,7 @@
 import { Link, useSearchParams } from "react-router";
 import type { JourneyListItemFragment } from "../../gql/graphql";
 import { formatSeconds, formatTime } from "../../lib/format";
+import { withParam } from "../../lib/url";
 
 export function JourneyStatus({ status, failedAfterSuccess }: { status: string; failedAfterSuccess?: boolean }) {
   return (
@@ -29,11 +30,7 @@ function short(id: string): string {
 
 export function JourneyTable({ journeys, names }: { journeys: JourneyListItemFragment[]; names: Map<string, string> }) {
   const [params] = useSearchParams();
-  const href = (id: string) => {
-    const next = new URLSearchParams(params);
-    next.set("journey", id);
-    return `?${next.toString()}`;
-  };
+  const href = (id: string) => withParam(params, "journey", id);
   return (
     <div className="table-wrap">
       <table className="data-table" data-testid="journey-table">

@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, Loading } from "../../components/States";
 import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
 import type { JourneyListItemFragment } from "../../gql/graphql";
 import { formatNumber } from "../../lib/format";
+import { withParam } from "../../lib/url";
 import { journeyWhere, parseJourneyFilters, writeJourneyFilters, type JourneyFilters } from "../../lib/journeyFilters";
 import { describeTimeRange } from "../../lib/timeRange";
 import { JourneyDrawer } from "./JourneyDrawer";
@@ -110,11 +111,7 @@ export function JourneysRoute() {
           <ul>
             {stuck.map((j) => (
               <li key={j.id}>
-                <Link to={`?${(() => {
-                  const n = new URLSearchParams(params);
-                  n.set("journey", j.id);
-                  return n.toString();
-                })()}`}>
+                <Link to={withParam(params, "journey", j.id)}>
                   {names.get(j.definitionKey) ?? j.definitionKey} <code>{j.correlationKey}</code>
                 </Link>{" "}
                 at {j.currentStepName ?? j.currentStep ?? "?"}
