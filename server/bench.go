@@ -146,6 +146,7 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 	pgAdmin := fs.String("pg-admin-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL server where runs may create and drop databases (default $TEST_DATABASE_URL)")
 	binary := fs.String("server-bin", "", "hooklens binary to serve with (default: this one)")
 	seed := fs.Uint64("seed", 0, "seed naming the traffic (0: the suite's fixed seed)")
+	render := fs.String("render", "", "run nothing: rewrite --markdown from the JSON reports in this directory")
 	quiet := fs.Float64("quiet-cores", 0.4, "before each scenario, wait until the machine keeps fewer cores than this busy (0: don't wait)")
 	quietWait := fs.Duration("quiet-wait", 3*time.Minute, "longest wait for a quiet machine; a scenario run on a busy one says so")
 	if err := parse(fs, args); err != nil {
@@ -164,6 +165,25 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 	if len(scenarios) == 0 {
 		return fmt.Errorf("no scenario matches --db %q --only %q", *dbs, *only)
 	}
+	if *render != "" {
+		reps, err := bench.ReadReports(*render, scenarios)
+		if err != nil {
+			return err
+		}
+		command := reps[0].Command
+		if command == "" {
+			command = suiteCommand(args) // reports from before commands were recorded
+		}
+		if err := bench.UpdateMarkdown(*md, reps, command); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s from %d reports in %s\n", *md, len(reps), *render)
+		return nil
+	}
+	command := suiteCommand(args)
+	for i := range scenarios {
+		scenarios[i].Config.Command = command
+	}
 	reps, err := bench.RunSuite(ctx, scenarios, *out)
 	for _, r := range reps {
 		if werr := bench.WriteText(e.stdout, r); werr != nil {
@@ -174,8 +194,7 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *md != "" && !*quick {
-		command := "hooklens bench suite " + strings.Join(args, " ")
-		if err := bench.UpdateMarkdown(*md, reps, strings.TrimSpace(command)); err != nil {
+		if err := bench.UpdateMarkdown(*md, reps, command); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "\nwrote %s and %s\n", filepath.Join(*out, "*.json"), *md)
@@ -190,6 +209,27 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("void runs (ledger did not balance): %s", strings.Join(void, ", "))
 	}
 	return nil
+}
+
+// suiteCommand is the command line that reproduces a suite's numbers:
+// where its files were written does not matter.
+func suiteCommand(args []string) string {
+	out := []string{"hooklens", "bench", "suite"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name := strings.TrimLeft(a, "-")
+		if k, _, ok := strings.Cut(name, "="); ok {
+			name = k
+		}
+		if name == "out" || name == "markdown" || name == "render" {
+			if !strings.Contains(a, "=") {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
 }
 
 func splitList(s string) []string {

@@ -66,6 +66,8 @@ type Config struct {
 	QuietWait  time.Duration
 	// Progress receives progress lines; nil for none.
 	Progress io.Writer
+	// Command is the command line that made the run, for the report.
+	Command string
 }
 
 // Ramp finds the highest rate held with p99 acknowledgement under
@@ -155,6 +157,8 @@ type Report struct {
 	VoidReason string   `json:"voidReason,omitempty"`
 	Targets    []Target `json:"targets,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
+	// Command is the command line that made the run.
+	Command string `json:"command,omitempty"`
 }
 
 // Target is one performance target checked against a report.
@@ -208,7 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer os.RemoveAll(dir)
 		cfg.Dir = dir
 	}
-	rep := &Report{Name: cfg.Name, Mode: "fixed", Kind: cfg.Kind, StartedAt: time.Now().UTC(), Seed: cfg.Seed, Traffic: cfg.Traffic}
+	rep := &Report{Name: cfg.Name, Mode: "fixed", Kind: cfg.Kind, StartedAt: time.Now().UTC(), Seed: cfg.Seed, Traffic: cfg.Traffic, Command: cfg.Command}
 	if cfg.Ramp != nil {
 		rep.Mode = "ramp"
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -173,6 +174,30 @@ func RunSuite(ctx context.Context, scenarios []Scenario, outDir string) ([]*Repo
 			return reps, err
 		}
 		reps = append(reps, rep)
+	}
+	return reps, nil
+}
+
+// ReadReports reads the JSON reports of scenarios from dir, in the
+// scenarios' order, skipping those not there.
+func ReadReports(dir string, scenarios []Scenario) ([]*Report, error) {
+	var reps []*Report
+	for _, s := range scenarios {
+		raw, err := os.ReadFile(filepath.Join(dir, s.Name+".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.Name, err)
+		}
+		var r Report
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.Name, err)
+		}
+		reps = append(reps, &r)
+	}
+	if len(reps) == 0 {
+		return nil, fmt.Errorf("no reports in %s", dir)
 	}
 	return reps, nil
 }
