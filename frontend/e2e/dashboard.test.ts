@@ -343,6 +343,23 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
       body: JSON.stringify({ query: "{ viewer { name } }" }),
     });
     assert.equal(res.status, 401, "a revoked token no longer works");
+
+    // The audit trail recorded it all.
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.getByTestId("audit-row").first().waitFor();
+    const api = await gql<{ auditLogs: { totalCount: number; edges: { node: { action: string } }[] } }>(
+      server.baseURL,
+      server.adminToken,
+      "{ auditLogs(first: 1000) { totalCount edges { node { action } } } }",
+    );
+    assert.ok(api.auditLogs.totalCount > 0);
+    const revoked = api.auditLogs.edges.filter((e) => e.node.action.startsWith("mutation.revokeAPIToken")).length;
+    assert.ok(revoked > 0, api.auditLogs.edges.map((e) => e.node.action).join(", "));
+    await page.getByLabel("Action starts with").fill("mutation.revokeAPIToken");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL((u) => u.searchParams.get("action") === "mutation.revokeAPIToken");
+    await page.getByTestId("audit-table").locator("caption").filter({ hasText: `of ${revoked} entr` }).waitFor();
+    await shot("settings-audit");
   });
 
   it("runs a query in the playground as the signed-in user", async () => {

@@ -16,7 +16,7 @@ export const navItems: NavItem[] = [
   // Becomes "Anomalies & alerts" once the anomaly scan is wired into the server.
   { to: "/alerts", label: "Alerts" },
   { to: "/monitor", label: "Monitor" },
-  { to: "/settings/tokens", label: "Settings", admin: true },
+  { to: "/settings", label: "Settings", admin: true },
   { to: "/playground", label: "Playground" },
 ];
 

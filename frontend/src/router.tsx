@@ -82,6 +82,11 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/settings/TokensRoute").then((m) => ({ Component: m.TokensRoute })),
       },
       {
+        path: "settings/audit",
+        handle: handle({ title: "Settings · Audit log" }),
+        lazy: () => import("./routes/settings/AuditRoute").then((m) => ({ Component: m.AuditRoute })),
+      },
+      {
         path: "playground",
         handle: handle({ title: "GraphQL playground" }),
         lazy: () => import("./routes/playground/PlaygroundRoute").then((m) => ({ Component: m.PlaygroundRoute })),

@@ -6,6 +6,7 @@ import { useIsAdmin, useSession } from "../../api/sessionContext";
 import { useAPITokens, useCreateAPIToken, useRevokeAPIToken } from "../../api/tokens";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { CopyButton } from "../../components/CopyButton";
+import { SettingsTabs } from "../../components/SettingsTabs";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import type { APITokenRole, APITokensQuery } from "../../gql/graphql";
 import { formatRelative, formatTime } from "../../lib/format";
@@ -157,7 +158,12 @@ export function TokensRoute() {
   if (!admin) {
     return <EmptyState title="Only admins manage API tokens.">Your token has the viewer role: you can read everything, but change nothing.</EmptyState>;
   }
-  return <AdminTokens />;
+  return (
+    <>
+      <SettingsTabs />
+      <AdminTokens />
+    </>
+  );
 }
 
 function AdminTokens() {
