@@ -357,8 +357,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		s.Pass, s.Why = judge(res, cfg.Ramp)
-		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; cores busy: server %.2f, database %.2f, generator %.2f, machine %.2f — %s",
-			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores, max(s.DatabaseCores, 0),
+		dbCores := ""
+		if s.DatabaseCores >= 0 {
+			dbCores = fmt.Sprintf(", database %.2f", s.DatabaseCores)
+		}
+		say("%.0f/s: acked %d/%d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; cores busy: server %.2f%s, generator %.2f, machine %.2f — %s",
+			t.Rate, res.Acked, res.Scheduled, res.Ack.P50, res.Ack.P99, res.Ack.Max, s.ServerCores, dbCores,
 			s.GeneratorCPUS/max(res.ElapsedS, 1e-9), s.MachineCores, verdict(s))
 		return s, nil
 	}
