@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,69 +55,105 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	return s, nil
 }
 
-// counterColumns are the rollup counters, summed in queries.
+// counterColumns are the rollup counters, in rollup.Delta.Fields order.
 var counterColumns = rollup.Columns()
 
-// sumColumns renders the SUM of every counter, integers cast back to
-// integers (PostgreSQL sums bigints into numerics).
-var sumColumns = func() string {
-	parts := make([]string, len(counterColumns))
-	for i, c := range counterColumns {
-		if strings.HasSuffix(c, "_sum_ms") {
-			parts[i] = "COALESCE(SUM(" + c + "), 0)"
-		} else {
-			parts[i] = "CAST(COALESCE(SUM(" + c + "), 0) AS BIGINT)"
-		}
+// seriesColumns are the counters a series point shows: fewer columns to
+// read for the many rows of a series.
+var seriesColumns = func() []string {
+	cols := []string{"received", "deliveries", "duplicates", "rejected", "processed", "dead_lettered", "retried", "proc_count", "proc_sum_ms"}
+	for i := 0; i < rollup.Buckets; i++ {
+		cols = append(cols, fmt.Sprintf("proc_b%02d", i))
 	}
-	return strings.Join(parts, ", ")
+	return cols
 }()
 
-// sumRollups adds up the rollup rows of segs, grouped by bucket and/or
-// topic as asked, and calls fn for each group.
-func (s *Service) sumRollups(ctx context.Context, segs []segment, byBucket, byTopic bool, fn func(bucket time.Time, topic string, d *rollup.Delta)) error {
-	if len(segs) == 0 {
+// rollupQuery reads rollup rows.
+type rollupQuery struct {
+	segs []segment
+	// byBucket and byTopic group the sums; with both, every row is its own
+	// group (rows are unique per granularity, bucket and topic, and the
+	// segments do not overlap), so rows are read as they are.
+	byBucket, byTopic bool
+	// cols are the counters to read (nil: all).
+	cols []string
+	// topics, when set, is a condition on topic with its arguments.
+	topics     string
+	topicsArgs []any
+}
+
+// sumRollups runs q and calls fn for each row or group.
+func (s *Service) sumRollups(ctx context.Context, q rollupQuery, fn func(bucket time.Time, topic string, d *rollup.Delta)) error {
+	if len(q.segs) == 0 {
 		return nil
 	}
+	cols := q.cols
+	if cols == nil {
+		cols = counterColumns
+	}
+	index := make([]int, len(cols))
+	for i, c := range cols {
+		index[i] = slices.Index(counterColumns, c)
+	}
+	aggregate := !(q.byBucket && q.byTopic)
 	var sel, group []string
-	if byBucket {
+	if q.byBucket {
 		sel, group = append(sel, "bucket"), append(group, "bucket")
 	}
-	if byTopic {
+	if q.byTopic {
 		sel, group = append(sel, "topic"), append(group, "topic")
 	}
-	sel = append(sel, sumColumns)
-	where := make([]string, len(segs))
-	args := make([]any, 0, 3*len(segs))
-	for i, sg := range segs {
+	for _, c := range cols {
+		switch {
+		case !aggregate:
+			sel = append(sel, c)
+		case strings.HasSuffix(c, "_sum_ms"):
+			sel = append(sel, "COALESCE(SUM("+c+"), 0)")
+		default:
+			// PostgreSQL sums bigints into numerics.
+			sel = append(sel, "CAST(COALESCE(SUM("+c+"), 0) AS BIGINT)")
+		}
+	}
+	where := make([]string, len(q.segs))
+	args := make([]any, 0, 3*len(q.segs)+len(q.topicsArgs))
+	for i, sg := range q.segs {
 		where[i] = "(granularity = ? AND bucket >= ? AND bucket < ?)"
 		args = append(args, sg.granularity, sg.from, sg.to)
 	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM metric_rollups WHERE " + strings.Join(where, " OR ")
-	if len(group) > 0 {
-		q += " GROUP BY " + strings.Join(group, ", ")
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM metric_rollups WHERE (" + strings.Join(where, " OR ") + ")"
+	if q.topics != "" {
+		query += " AND " + q.topics
+		args = append(args, q.topicsArgs...)
 	}
-	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(q), args...)
+	if aggregate && len(group) > 0 {
+		query += " GROUP BY " + strings.Join(group, ", ")
+	}
+	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(query), args...)
 	if err != nil {
 		return fmt.Errorf("reading rollups: %w", err)
 	}
 	defer rows.Close()
+	var d rollup.Delta
+	fields := d.Fields()
+	var bucket any
+	var topic string
+	dest := make([]any, 0, len(cols)+2)
+	if q.byBucket {
+		dest = append(dest, &bucket)
+	}
+	if q.byTopic {
+		dest = append(dest, &topic)
+	}
+	for _, i := range index {
+		dest = append(dest, fields[i])
+	}
 	for rows.Next() {
-		var d rollup.Delta
-		var bucket any
-		var topic string
-		var dest []any
-		if byBucket {
-			dest = append(dest, &bucket)
-		}
-		if byTopic {
-			dest = append(dest, &topic)
-		}
-		dest = append(dest, d.Fields()...)
+		d = rollup.Delta{}
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reading rollups: %w", err)
 		}
 		var b time.Time
-		if byBucket {
+		if q.byBucket {
 			if b, err = store.ScanTime(bucket); err != nil {
 				return err
 			}
@@ -152,18 +189,37 @@ type pendingRow = Unprocessed
 // figures add the not-yet-processed ones from here; the index on
 // (processing_state, …) keeps this as cheap as the queue is short.
 func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) ([]Unprocessed, error) {
-	minute, index := "date_trunc('minute', received_at)", ""
-	if !db.Postgres() {
+	from, to = from.UTC(), to.UTC()
+	// An event's next_attempt_at starts at its receipt and only moves
+	// later (retries, replays), so next_attempt_at ≥ from is implied by
+	// received_at ≥ from (less a margin for clocks of other instances). It
+	// lets the (processing_state, next_attempt_at) index skip older dead
+	// letters.
+	floor := from.Add(-clockSkew)
+	var q string
+	var args []any
+	const where = "processing_state IN ('queued', 'processing', 'failed')"
+	if db.Postgres() {
+		// Times inline (they are formatted here, never user text): with
+		// parameters PostgreSQL may settle on a generic plan that also scans
+		// the received_at index, millions of entries, to AND it with the
+		// short list of queued and failed events.
+		lit := func(t time.Time) string { return "'" + t.Format(time.RFC3339Nano) + "'::timestamptz" }
+		q = `SELECT date_trunc('minute', received_at), topic, processing_state, rolled_up, COUNT(*) FROM webhook_events
+			WHERE ` + where + ` AND next_attempt_at >= ` + lit(floor) + ` AND received_at >= ` + lit(from) + ` AND received_at < ` + lit(to) + `
+			GROUP BY 1, 2, 3, 4`
+	} else {
 		// Times are stored as "2006-01-02 15:04:05.999999999-07:00" text in
 		// UTC; the first 16 characters are the minute. Without statistics
 		// SQLite may prefer the received_at index; the state index is the
 		// short one.
-		minute, index = "substr(received_at, 1, 16)", " INDEXED BY webhookevent_processing_state_next_attempt_at"
+		q = `SELECT substr(received_at, 1, 16), topic, processing_state, rolled_up, COUNT(*)
+			FROM webhook_events INDEXED BY webhookevent_processing_state_next_attempt_at
+			WHERE ` + where + ` AND next_attempt_at >= ? AND received_at >= ? AND received_at < ?
+			GROUP BY 1, 2, 3, 4`
+		args = []any{floor, from, to}
 	}
-	q := `SELECT ` + minute + `, topic, processing_state, rolled_up, COUNT(*) FROM webhook_events` + index + `
-		WHERE processing_state IN ('queued', 'processing', 'failed') AND received_at >= ? AND received_at < ?
-		GROUP BY ` + minute + `, topic, processing_state, rolled_up`
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(q), from.UTC(), to.UTC())
+	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting unprocessed events: %w", err)
 	}
@@ -186,6 +242,9 @@ func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) 
 	}
 	return out, rows.Err()
 }
+
+// clockSkew is how far another instance's clock may be behind ours.
+const clockSkew = 5 * time.Minute
 
 func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
 	return UnprocessedByMinute(ctx, s.db, from, to)
