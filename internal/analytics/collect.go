@@ -103,11 +103,16 @@ type collectOptions struct {
 	// series asks for the time series; topicSeries for events per topic
 	// per point as well.
 	series, topicSeries bool
+	// topics narrows the series' rows in SQL (keep still decides), with
+	// its arguments.
+	topics     string
+	topicsArgs []any
 }
 
 // collect reads a window: totals per topic from the coarsest rows that
 // cover it, the series from rows no coarser than its granularity, and the
-// events the rollups do not hold yet. The queries run at once.
+// events the rollups do not hold yet. The queries run one after another:
+// callers run windows in parallel.
 func (s *Service) collect(ctx context.Context, w Window, o collectOptions) (*windowData, error) {
 	wd := &windowData{topics: map[string]*tally{}}
 	var pend []pendingRow
@@ -119,7 +124,8 @@ func (s *Service) collect(ctx context.Context, w Window, o collectOptions) (*win
 	var series []seriesRow
 	fns := []func() error{
 		func() error {
-			return s.sumRollups(ctx, cover(w.From, w.To, Day), false, true, func(_ time.Time, topic string, d *rollup.Delta) {
+			q := rollupQuery{segs: cover(w.From, w.To, Day), byTopic: true}
+			return s.sumRollups(ctx, q, func(_ time.Time, topic string, d *rollup.Delta) {
 				wd.topic(topic).d.Add(d)
 			})
 		},
@@ -129,15 +135,18 @@ func (s *Service) collect(ctx context.Context, w Window, o collectOptions) (*win
 		},
 	}
 	if o.series {
-		byTopic := o.keep != nil || o.topicSeries
+		q := rollupQuery{segs: cover(w.From, w.To, w.Granularity), byBucket: true, byTopic: o.keep != nil || o.topicSeries,
+			cols: seriesColumns, topics: o.topics, topicsArgs: o.topicsArgs}
 		fns = append(fns, func() error {
-			return s.sumRollups(ctx, cover(w.From, w.To, w.Granularity), true, byTopic, func(b time.Time, topic string, d *rollup.Delta) {
+			return s.sumRollups(ctx, q, func(b time.Time, topic string, d *rollup.Delta) {
 				series = append(series, seriesRow{b, topic, *d})
 			})
 		})
 	}
-	if err := parallel(fns...); err != nil {
-		return nil, err
+	for _, fn := range fns {
+		if err := fn(); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range pend {
 		wd.topic(r.Topic).addPending(r)

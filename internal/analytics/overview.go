@@ -177,7 +177,7 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, granularity 
 	}
 	var cur, prev *windowData
 	o := &Overview{From: w.From, To: w.To, PreviousFrom: w.PreviousFrom, Granularity: w.Granularity}
-	err = parallel(
+	err = s.parallel(ctx,
 		func() (err error) {
 			cur, err = s.collect(ctx, w, collectOptions{series: true})
 			return err

@@ -25,6 +25,9 @@ type Options struct {
 	// Open decodes stored event bodies for exports (the vault's Open);
 	// default store.DecodeBody, which knows only unencrypted bodies.
 	Open func(encoding string, stored []byte) ([]byte, error)
+	// MaxConcurrentQueries caps the queries one Service runs at once, over
+	// all its callers (default 4).
+	MaxConcurrentQueries int
 }
 
 // Service answers analytics questions from one database. It is safe for
@@ -36,6 +39,7 @@ type Service struct {
 	m    *serviceMetrics
 	// page is how many rows an export reads at a time (tests shrink it).
 	page int
+	sem  chan struct{}
 }
 
 // New returns a Service over db.
@@ -46,7 +50,10 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	if opts.Open == nil {
 		opts.Open = store.DecodeBody
 	}
-	s := &Service{db: db, now: opts.Now, open: opts.Open, page: exportPage}
+	if opts.MaxConcurrentQueries <= 0 {
+		opts.MaxConcurrentQueries = 4
+	}
+	s := &Service{db: db, now: opts.Now, open: opts.Open, page: exportPage, sem: make(chan struct{}, opts.MaxConcurrentQueries)}
 	m, err := newServiceMetrics(s, opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -250,14 +257,24 @@ func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow
 	return UnprocessedByMinute(ctx, s.db, from, to)
 }
 
-// parallel runs fns at once and returns the first error.
-func parallel(fns ...func() error) error {
+// parallel runs fns at once, at most Options.MaxConcurrentQueries of them
+// across the whole Service (each holds a database connection, and on
+// PostgreSQL the pool is shared with ingest and the pipeline), and returns
+// the first error. fns must not call parallel themselves.
+func (s *Service) parallel(ctx context.Context, fns ...func() error) error {
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, fn := range fns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case s.sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-s.sem }()
 			errs[i] = fn()
 		}()
 	}

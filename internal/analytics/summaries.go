@@ -206,7 +206,7 @@ func (s *Service) JourneySummary(ctx context.Context, f JourneyFilter) (*Journey
 		}
 	}
 	byDef := map[string]*DefinitionSummary{}
-	err = parallel(
+	err = s.parallel(ctx,
 		func() error {
 			rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT definition_key, status, COUNT(*),
 				AVG(CASE WHEN status = 'completed' THEN duration_ms END)
@@ -391,7 +391,7 @@ func (s *Service) AnomalySummary(ctx context.Context, f AnomalyFilter) (*Anomaly
 	}
 	out := &AnomalySummary{ByType: map[string]int64{}, Anomalies: []AnomalyRow{}}
 	now := s.now().UTC()
-	err = parallel(
+	err = s.parallel(ctx,
 		func() error {
 			ac, err := s.anomalyCounts(ctx)
 			out.Open, out.Acknowledged, out.Critical = ac.Open, ac.Acknowledged, ac.Critical
@@ -553,7 +553,7 @@ func (s *Service) ReconciliationSummary(ctx context.Context, f ReconciliationFil
 		preds = append(preds, reconciliationfinding.KindIn(kinds...))
 	}
 	out := &ReconciliationSummary{FindingsByKind: map[string]int64{}, Runs: []RunRow{}, Findings: []FindingRow{}}
-	err = parallel(
+	err = s.parallel(ctx,
 		func() error {
 			runs, err := s.db.Client.ReconciliationRun.Query().
 				Order(ent.Desc(reconciliationrun.FieldStartedAt), ent.Desc(reconciliationrun.FieldID)).Limit(limit).All(ctx)
