@@ -195,7 +195,7 @@ func newPlanner(o Options, firstID int64) (*planner, error) {
 		return nil, err
 	}
 	p := &planner{o: o, g: g, rnd: rand.New(rand.NewPCG(o.Seed, 0xb01c)), nextID: firstID, kinds: map[string]string{}}
-	// Calibrate on a dry run: start 20,000 lifecycles over the warm-up and
+	// Calibrate on a dry run: start up to 20,000 lifecycles over the warm-up and
 	// the span at a trial rate, count their events that land in the span,
 	// and scale the rate so the span receives about o.Events. Lifecycles
 	// last days, so a weekend span still sees the week's transfers clear.
@@ -207,7 +207,7 @@ func newPlanner(o Options, firstID int64) (*planner, error) {
 	for t := o.From.Add(-warmUp); t.Before(o.To); t = t.Add(time.Minute) {
 		weight += rhythm(t) * math.Min(60, o.To.Sub(t).Seconds())
 	}
-	const trial = 20_000
+	trial := float64(min(max(o.Events/2, 2000), 20_000))
 	p.rate = trial / weight
 	p.clock = o.From.Add(-warmUp)
 	landed := 0

@@ -50,11 +50,11 @@ func TestGeneratedRollupsMatchTheRows(t *testing.T) {
 		to := time.Now().UTC()
 		from := to.Add(-36 * time.Hour)
 		var progress int
-		res, err := bulkgen.Generate(ctx, db, bulkgen.Options{Events: 20_000, From: from, To: to, Seed: 42, ChunkSize: 3000,
+		res, err := bulkgen.Generate(ctx, db, bulkgen.Options{Events: 5000, From: from, To: to, Seed: 42, ChunkSize: 1000,
 			DuplicateShare: 0.05, RejectShare: 0.01, DeadLetterShare: 0.002,
 			Progress: func(done, _ int) { progress = done }})
 		require.NoError(t, err)
-		require.InDelta(t, 20_000, res.Events, 3000)
+		require.InDelta(t, 5000, res.Events, 1000)
 		require.Equal(t, res.Events, progress)
 		t.Logf("%d events, %d deliveries, %d rollup rows in %s (%.0f events/s)", res.Events, res.Deliveries, res.RollupRows, res.Duration, res.EventsPerSecond())
 
