@@ -65,9 +65,12 @@ type LoadResult struct {
 	OfferedRate float64 `json:"offeredRate"`
 	// Throughput is acknowledged requests per second from the start to the
 	// last answer.
-	Throughput float64  `json:"throughput"`
-	ElapsedS   float64  `json:"elapsedSeconds"`
-	Ack        Stats    `json:"ackLatencyMs"`
+	Throughput float64 `json:"throughput"`
+	ElapsedS   float64 `json:"elapsedSeconds"`
+	Ack        Stats   `json:"ackLatencyMs"`
+	// AckRepeats is the ack latency of the requests that repeat an earlier
+	// event (their own tail: a repeat may wait on the first delivery's row).
+	AckRepeats Stats    `json:"ackLatencyRepeatsMs"`
 	SendLag    Stats    `json:"sendLagMs"`
 	Generator  GenCheck `json:"generator"`
 	// FirstErrors keeps a few error texts for the report.
@@ -273,7 +276,7 @@ dispatchLoop:
 	close(stopProgress)
 	<-progressDone
 
-	var acked, lags, sendLags []time.Duration
+	var acked, repeats, lags, sendLags []time.Duration
 	var last int64
 	for i := range reqs {
 		if i >= cutAt {
@@ -291,6 +294,9 @@ dispatchLoop:
 				res.Duplicates++
 			}
 			acked = append(acked, time.Duration(done[i])-reqs[i].At)
+			if reqs[i].Duplicate {
+				repeats = append(repeats, time.Duration(done[i])-reqs[i].At)
+			}
 		case Rejected:
 			res.Rejected++
 			res.ByStatus[status[i]]++
@@ -305,6 +311,7 @@ dispatchLoop:
 		res.Throughput = float64(res.Acked) / res.ElapsedS
 	}
 	res.Ack = statsOf(acked)
+	res.AckRepeats = statsOf(repeats)
 	res.SendLag = statsOf(sendLags)
 	res.Generator.DispatchLag = statsOf(lags)
 	res.Generator.MaxInFlight = opts.MaxInFlight

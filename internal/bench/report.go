@@ -88,6 +88,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		if !s.Pass {
 			fmt.Fprintf(w, "  %.0f/s not held: %s\n", s.Rate, s.Why)
 		}
+		if r := s.Load.AckRepeats; r.Count > 0 {
+			fmt.Fprintf(w, "  %.0f/s repeated deliveries (%d): ack p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.Rate, r.Count, r.P50, r.P99, r.Max)
+		}
 	}
 	if rep.Mode == "ramp" {
 		if rep.Held != nil {
