@@ -12,7 +12,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 HAVE_FRONTEND := $(wildcard package.json)
 FRONTEND_SRC  := $(shell find frontend/src frontend/public frontend/index.html -type f 2>/dev/null) \
-                 $(wildcard package.json package-lock.json vite.config.ts tsconfig*.json)
+                 $(wildcard package.json package-lock.json vite.config.ts tsconfig*.json graph/*.graphqls graph/ent.graphql)
 
 ##@ Everyday
 
@@ -87,6 +87,10 @@ eval-anomaly: ## plant anomalies in weeks of simulated traffic; print precision,
 
 .PHONY: generate
 generate: ## regenerate ent, gqlgen and the dashboard's GraphQL types
+ifneq ($(HAVE_FRONTEND),)
+generate: node_modules/.package-lock.json
+endif
+generate:
 	$(GO) run -mod=mod ./ent/entc.go
 	$(GO) run github.com/99designs/gqlgen generate
 ifneq ($(HAVE_FRONTEND),)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -156,6 +157,10 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &ce):
 			gerr.Message = "conflicts with existing data"
 			setCode(gerr, string(usererr.Conflict))
+		case strings.Contains(err.Error(), "ent: empty predicate"):
+			// An empty object inside and/or/not in a where filter.
+			gerr.Message = "a filter in where is empty: remove it or give it a condition"
+			setCode(gerr, string(usererr.Invalid))
 		case errors.As(err, &already) && already.Extensions != nil:
 			// Parse, validation and complexity errors from gqlgen.
 		case errors.As(err, &already) && already.Err == nil:
@@ -231,7 +236,16 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0); depth > d.max {
+	// Introspection (__schema, __type) is exempt: GraphiQL's standard query
+	// nests 15 levels, and it is bounded by the schema, not by data.
+	var set ast.SelectionSet
+	for _, sel := range oc.Operation.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok && strings.HasPrefix(f.Name, "__") {
+			continue
+		}
+		set = append(set, sel)
+	}
+	if depth := selectionDepth(set, oc.Doc.Fragments, 0); depth > d.max {
 		return &gqlerror.Error{
 			Message:    fmt.Sprintf("operation is nested %d levels deep; the limit is %d", depth, d.max),
 			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},

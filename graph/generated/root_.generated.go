@@ -4674,7 +4674,7 @@ extend type Subscription {
 type HealthComponent {
   """events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent."""
   name: String!
-  """Share of the score (weights sum to 100 over the available components)."""
+  """Its weight: all six weights sum to 100. Unavailable components drop out and the score is rescaled over the others."""
   weight: Float!
   """0–1."""
   score: Float!

@@ -146,7 +146,7 @@ type Health struct {
 type HealthComponent struct {
 	// events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent.
 	Name string `json:"name"`
-	// Share of the score (weights sum to 100 over the available components).
+	// Its weight: all six weights sum to 100. Unavailable components drop out and the score is rescaled over the others.
 	Weight float64 `json:"weight"`
 	// 0–1.
 	Score float64 `json:"score"`

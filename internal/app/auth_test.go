@@ -54,6 +54,34 @@ func TestGraphQLAuth(t *testing.T) {
 	s.MustGraphQL(`mutation($id: ID!) { revokeAPIToken(id: $id) { revokedAt } }`, map[string]any{"id": created.CreateAPIToken.APIToken.ID}, nil)
 	require.Equal(t, http.StatusUnauthorized, s.GraphQL(tok, `{ viewer { name } }`, nil).Status)
 
+	// The revocation is in the audit trail: who, from where, on what.
+	var trail struct {
+		AuditLogs struct {
+			Edges []struct {
+				Node struct {
+					Actor      string `json:"actor"`
+					Target     string `json:"target"`
+					RemoteAddr string `json:"remoteAddr"`
+				} `json:"node"`
+			} `json:"edges"`
+		} `json:"auditLogs"`
+	}
+	s.MustGraphQL(`{ auditLogs(where: {action: "mutation.revokeAPIToken"}) { edges { node { actor target remoteAddr } } } }`, nil, &trail)
+	require.Len(t, trail.AuditLogs.Edges, 1)
+	require.Equal(t, "test admin", trail.AuditLogs.Edges[0].Node.Actor)
+	require.Equal(t, created.CreateAPIToken.APIToken.ID, trail.AuditLogs.Edges[0].Node.Target)
+	require.Equal(t, "127.0.0.1", trail.AuditLogs.Edges[0].Node.RemoteAddr)
+
+	// Introspection is exempt from the depth limit (GraphiQL's query nests deeper).
+	r = s.GraphQL(s.Viewer, `{ __schema { types { name fields { name type { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { kind ofType { name } } } } } } } } } } } }`, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Empty(t, r.Errors)
+
+	// An empty filter is the caller's mistake, not an internal error.
+	r = s.GraphQL(s.Viewer, `{ events(where: {and: [{}]}) { totalCount } }`, nil)
+	require.NotEmpty(t, r.Errors)
+	require.Equal(t, "BAD_USER_INPUT", r.Errors[0].Extensions["code"])
+
 	// Limits: a deeply nested query is refused before it runs.
 	deep := `{ events { edges { node { deliveries { edges { node { event { deliveries { edges { node { event { deliveries { edges { node { id } } } } } } } } } } } } } } }`
 	r = s.GraphQL(s.Admin, deep, nil)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -19,13 +20,13 @@ import (
 func ActorOf(ctx context.Context) Entry {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return Entry{Actor: "system", ActorKind: KindSystem, RequestID: web.RequestID(ctx)}
+		return Entry{Actor: "system", ActorKind: KindSystem, RequestID: web.RequestID(ctx), RemoteAddr: web.ClientAddr(ctx)}
 	}
 	kind := KindToken
 	if p.Via() == "session" {
 		kind = KindSession
 	}
-	return Entry{Actor: p.TokenName, ActorKind: kind, ActorTokenID: p.TokenID, RequestID: web.RequestID(ctx)}
+	return Entry{Actor: p.TokenName, ActorKind: kind, ActorTokenID: p.TokenID, RequestID: web.RequestID(ctx), RemoteAddr: web.ClientAddr(ctx)}
 }
 
 // Record appends an entry for an action by the principal in ctx, logging
@@ -124,8 +125,34 @@ func (t *Trail) AroundResponses(ctx context.Context, next graphql.ResponseHandle
 		detail["failed"] = true
 		detail["error"] = resp.Errors[0].Message
 	}
-	t.Record(ctx, "mutation."+strings.Join(fields, "+"), "", detail)
+	t.Record(ctx, "mutation."+strings.Join(fields, "+"), mutationTarget(oc), detail)
 	return resp
+}
+
+// mutationTarget names what the first mutation field acts on: its id, key
+// or definition argument, or its input's key or name.
+func mutationTarget(oc *graphql.OperationContext) string {
+	for _, sel := range oc.Operation.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok {
+			continue
+		}
+		args := f.ArgumentMap(oc.Variables)
+		for _, name := range []string{"id", "key", "definition"} {
+			if v, ok := args[name]; ok && v != nil {
+				return fmt.Sprint(v)
+			}
+		}
+		if in, ok := args["input"].(map[string]any); ok {
+			for _, name := range []string{"key", "name"} {
+				if v, ok := in[name]; ok && v != nil {
+					return fmt.Sprint(v)
+				}
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 func redact(vars map[string]any) map[string]any {

@@ -73,8 +73,18 @@ func acceptableRequestID(s string) bool {
 	return true
 }
 
+type clientAddrKey struct{}
+
+// ClientAddr returns the client address recorded for the request in ctx
+// ("" outside a request).
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
 // WithRequestID gives each request an id (the caller's X-Request-ID when
-// sane), echoes it in the response, and puts it in the context.
+// sane), echoes it in the response, and puts it and the client address in
+// the context.
 func WithRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
@@ -82,7 +92,10 @@ func WithRequestID(next http.Handler) http.Handler {
 			id = NewID()
 		}
 		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		// The proxy-aware resolver runs first, so ClientIP is the real client.
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = context.WithValue(ctx, clientAddrKey{}, ClientIP(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
