@@ -157,7 +157,7 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 		Binary: *binary, Seed: *seed, Progress: e.stderr, QuietCores: *quiet, QuietWait: *quietWait,
 	}
 	for _, k := range opts.Kinds {
-		if k == bench.Postgres && *pgAdmin == "" {
+		if k == bench.Postgres && *pgAdmin == "" && *render == "" {
 			return fmt.Errorf("the PostgreSQL scenarios need --pg-admin-url or TEST_DATABASE_URL")
 		}
 	}
