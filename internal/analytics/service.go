@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type Service struct {
 	// page is how many rows an export reads at a time (tests shrink it).
 	page int
 	sem  chan struct{}
+	dead deadLetters
 }
 
 // New returns a Service over db.
@@ -196,6 +198,11 @@ type pendingRow = Unprocessed
 // figures add the not-yet-processed ones from here; the index on
 // (processing_state, …) keeps this as cheap as the queue is short.
 func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) ([]Unprocessed, error) {
+	return unprocessedByMinute(ctx, db, from, to, "processing_state IN ('queued', 'processing', 'failed')")
+}
+
+// unprocessedByMinute counts events in the states where picks.
+func unprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time, where string) ([]Unprocessed, error) {
 	from, to = from.UTC(), to.UTC()
 	// An event's next_attempt_at starts at its receipt and only moves
 	// later (retries, replays), so next_attempt_at ≥ from is implied by
@@ -205,7 +212,6 @@ func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) 
 	floor := from.Add(-clockSkew)
 	var q string
 	var args []any
-	const where = "processing_state IN ('queued', 'processing', 'failed')"
 	if db.Postgres() {
 		// Times inline (they are formatted here, never user text): with
 		// parameters PostgreSQL may settle on a generic plan that also scans
@@ -253,8 +259,84 @@ func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) 
 // clockSkew is how far another instance's clock may be behind ours.
 const clockSkew = 5 * time.Minute
 
+// pending returns the events received in [from, to) that the rollups do
+// not hold: the queue (queued or processing) read live, and the dead
+// letters from a cache refreshed every deadLetterTTL — there are few, but
+// finding them in a window means visiting each one's row, and they change
+// rarely.
 func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
-	return UnprocessedByMinute(ctx, s.db, from, to)
+	queue, err := unprocessedByMinute(ctx, s.db, from, to, "processing_state IN ('queued', 'processing')")
+	if err != nil {
+		return nil, err
+	}
+	dead, err := s.dead.get(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	lo := sort.Search(len(dead), func(i int) bool { return !dead[i].Minute.Before(from.Truncate(time.Minute)) })
+	for _, d := range dead[lo:] {
+		if !d.Minute.Before(to) {
+			break
+		}
+		queue = append(queue, d)
+	}
+	return queue, nil
+}
+
+// deadLetterTTL is how stale the dead-letter counts may get.
+const deadLetterTTL = 15 * time.Second
+
+// deadLetters caches the dead-lettered events per minute of receipt, topic
+// and rolled_up, sorted by minute. A stale cache is served while one
+// refresh runs in the background.
+type deadLetters struct {
+	mu         sync.Mutex
+	rows       []Unprocessed
+	at         time.Time
+	loaded     bool
+	refreshing bool
+}
+
+func (c *deadLetters) get(ctx context.Context, db *store.DB) ([]Unprocessed, error) {
+	c.mu.Lock()
+	if c.loaded {
+		if time.Since(c.at) >= deadLetterTTL && !c.refreshing {
+			c.refreshing = true
+			go c.refresh(db)
+		}
+		defer c.mu.Unlock()
+		return c.rows, nil
+	}
+	c.mu.Unlock()
+	rows, err := loadDeadLetters(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rows, c.at, c.loaded = rows, time.Now(), true
+	return rows, nil
+}
+
+func (c *deadLetters) refresh(db *store.DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := loadDeadLetters(ctx, db)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
+	if err == nil {
+		c.rows, c.at = rows, time.Now()
+	}
+}
+
+func loadDeadLetters(ctx context.Context, db *store.DB) ([]Unprocessed, error) {
+	rows, err := unprocessedByMinute(ctx, db, time.Unix(0, 0), time.Now().Add(24*time.Hour), "processing_state = 'failed'")
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Minute.Before(rows[j].Minute) })
+	return rows, nil
 }
 
 // parallel runs fns at once, at most Options.MaxConcurrentQueries of them
