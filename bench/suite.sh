@@ -6,6 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 go build -o bin/hooklens ./server
-# Its own session, so that where the kernel schedules by session (autogroup)
-# the generator gets its own CPU share, like the server it starts.
-exec setsid -w bin/hooklens bench suite --out bench/results --markdown BENCHMARKS.md "$@"
+exec bin/hooklens bench suite --out bench/results --markdown BENCHMARKS.md "$@"
