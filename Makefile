@@ -83,6 +83,21 @@ endif
 eval-anomaly: ## plant anomalies in weeks of simulated traffic; print precision, recall and delay per type
 	$(GO) run ./cmd/evalanomaly
 
+##@ Benchmarks
+
+.PHONY: bench
+bench: build ## load scenarios on SQLite and PostgreSQL: bench/results/*.json and BENCHMARKS.md
+	./$(BIN) bench suite --out bench/results --markdown BENCHMARKS.md
+
+.PHONY: bench-quick
+bench-quick: build ## a short try of the suite (leaves BENCHMARKS.md alone)
+	./$(BIN) bench suite --quick --out bench/results/quick
+
+.PHONY: bench-go
+bench-go: ## Go micro-benchmarks of the hot paths, benchstat format
+	mkdir -p bench/results
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/dwolla ./internal/ingest ./internal/pipeline ./internal/journey ./internal/bench | tee bench/results/micro.txt
+
 ##@ Code generation
 
 .PHONY: generate

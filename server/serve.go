@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/hooklens/hooklens/frontend"
 	"github.com/hooklens/hooklens/internal/app"
@@ -47,6 +51,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	base := cfg.BaseURL()
 	// Printed on stdout, never logged: the token is a secret.
 	fmt.Fprintf(e.stdout, "hooklens is listening on %s\n", base)
@@ -57,4 +66,24 @@ func serve(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Sign in to the dashboard: %s/login#token=%s\n\n", base, token)
 	}
 	return a.Serve(ctx, ln)
+}
+
+// servePprof serves Go's profiler on its own listener, never on the main
+// one: it is unauthenticated and meant for loopback.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Warn("serving the Go profiler (unauthenticated)", "addr", ln.Addr().String())
+	return nil
 }

@@ -681,14 +681,28 @@ var (
 		PrimaryKey: []*schema.Column{WebhookEventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "webhookevent_processing_state_next_attempt_at",
+				Name:    "webhookevent_queue_due",
 				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[20], WebhookEventsColumns[22]},
+				Columns: []*schema.Column{WebhookEventsColumns[22]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "processing_state = 'queued'",
+				},
 			},
 			{
-				Name:    "webhookevent_processing_state_locked_until",
+				Name:    "webhookevent_queue_leased",
 				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[20], WebhookEventsColumns[23]},
+				Columns: []*schema.Column{WebhookEventsColumns[23]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "processing_state = 'processing'",
+				},
+			},
+			{
+				Name:    "webhookevent_dead_letters",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEventsColumns[12]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "processing_state = 'failed'",
+				},
 			},
 			{
 				Name:    "webhookevent_processed_at",
@@ -719,11 +733,17 @@ var (
 				Name:    "webhookevent_customer_id",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookEventsColumns[8]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "customer_id IS NOT NULL",
+				},
 			},
 			{
 				Name:    "webhookevent_correlation_id",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookEventsColumns[10]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "correlation_id IS NOT NULL",
+				},
 			},
 		},
 	}

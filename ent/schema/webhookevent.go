@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -129,15 +130,27 @@ func (WebhookEvent) Edges() []ent.Edge {
 // Indexes of the WebhookEvent.
 func (WebhookEvent) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("processing_state", "next_attempt_at"),
-		index.Fields("processing_state", "locked_until"),
+		// The queue: partial indexes hold only the rows waiting or leased,
+		// so they stay small however many processed events the table keeps.
+		index.Fields("next_attempt_at").
+			StorageKey("webhookevent_queue_due").
+			Annotations(entsql.IndexWhere("processing_state = 'queued'")),
+		index.Fields("locked_until").
+			StorageKey("webhookevent_queue_leased").
+			Annotations(entsql.IndexWhere("processing_state = 'processing'")),
+		index.Fields("received_at").
+			StorageKey("webhookevent_dead_letters").
+			Annotations(entsql.IndexWhere("processing_state = 'failed'")),
 		index.Fields("processed_at"),
 		index.Fields("received_at"),
 		index.Fields("topic", "received_at"),
 		index.Fields("created_at"),
 		index.Fields("resource_id"),
-		index.Fields("customer_id"),
-		index.Fields("correlation_id"),
+		// Most events carry no customer or correlation id.
+		index.Fields("customer_id").
+			Annotations(entsql.IndexWhere("customer_id IS NOT NULL")),
+		index.Fields("correlation_id").
+			Annotations(entsql.IndexWhere("correlation_id IS NOT NULL")),
 	}
 }
 

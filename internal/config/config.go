@@ -71,6 +71,9 @@ type Config struct {
 	AlertAllowedHosts []string
 	AlertTimeout      time.Duration
 
+	// PprofAddr, when set, serves net/http/pprof on a separate listener.
+	PprofAddr string
+
 	// EncryptionKeys is HOOKLENS_ENCRYPTION_KEYS as given (validated); the
 	// app parses it into a vault.Keyring.
 	EncryptionKeys string
@@ -372,6 +375,18 @@ var Settings = []Setting{
 			c.EncryptionKeys = v
 			return nil
 		}},
+	{Env: "HOOKLENS_PPROF_ADDR", Flag: "pprof-addr",
+		Usage: "Serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; unset (the default) serves nothing. Keep it on loopback: it is not authenticated.",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("must be host:port, like 127.0.0.1:6060")
+			}
+			c.PprofAddr = v
+			return nil
+		}},
 	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
 		Usage: "How long shutdown waits for in-flight requests and work.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
@@ -572,6 +587,7 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_ALERT_ALLOWED_HOSTS":  strings.Join(c.AlertAllowedHosts, ","),
 		"HOOKLENS_ALERT_TIMEOUT":        c.AlertTimeout.String(),
 		"HOOKLENS_ENCRYPTION_KEYS":      maskSecret(c.EncryptionKeys),
+		"HOOKLENS_PPROF_ADDR":           c.PprofAddr,
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {

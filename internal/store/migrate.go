@@ -114,7 +114,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 			_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockKey)
 		}()
 	}
-	if err := db.Client.Schema.Create(ctx); err != nil {
+	// Indexes hooklens no longer declares are dropped: the schema is
+	// hooklens' own, and a stale index costs every insert.
+	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true)); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)
 	}
 	for _, x := range extraSQL {
