@@ -3,10 +3,10 @@ package bench_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hooklens/hooklens/internal/bench"
 	"github.com/hooklens/hooklens/internal/dbtest"
 	"github.com/hooklens/hooklens/internal/store"
 )
@@ -14,9 +14,8 @@ import (
 // BenchmarkInsert is one group commit as ingest writes it — the events
 // (store.InsertEvents) and one delivery each (store.InsertDeliveries) in
 // one transaction — at a light-load and a heavy-load batch size. Besides
-// wall time it reports this process's CPU time per op (cpu-ns/op), which
-// other work on a shared machine hardly changes; on SQLite that is all of
-// the database's work too.
+// wall time it reports CPU time and, on SQLite, WAL pages per op (see
+// bench.Meter).
 func BenchmarkInsert(b *testing.B) {
 	for _, kind := range dbtest.Kinds {
 		for _, size := range []int{4, 64} {
@@ -25,9 +24,10 @@ func BenchmarkInsert(b *testing.B) {
 				db := dbtest.Open(b, kind)
 				body := []byte(`{"id":"x","topic":"customer_transfer_created","created":"2026-01-01T00:00:00.000Z","_links":{}}`)
 				n := 0
+				m := bench.NewMeter(b, db)
 				b.ReportAllocs()
-				cpu0 := cpuTime()
 				b.ResetTimer()
+				m.Start()
 				for b.Loop() {
 					now := time.Now().UTC()
 					evs := make([]store.NewEvent, size)
@@ -62,17 +62,8 @@ func BenchmarkInsert(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				m.Stop()
 			})
 		}
 	}
-}
-
-// cpuTime is this process's user + system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooklens/hooklens/internal/bench"
 	"github.com/hooklens/hooklens/internal/dbtest"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/live"
@@ -34,8 +35,10 @@ func BenchmarkJourneyStage(b *testing.B) {
 			}
 			const batch = 100
 			batches := storedBatches(b, db, b.N, batch)
+			m := bench.NewMeter(b, db)
 			b.ReportAllocs()
 			b.ResetTimer()
+			m.Start()
 			for _, evs := range batches {
 				tx, err := db.Write.BeginTx(ctx, nil)
 				if err != nil {
@@ -48,6 +51,7 @@ func BenchmarkJourneyStage(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			m.Stop()
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooklens/hooklens/internal/bench"
 	"github.com/hooklens/hooklens/internal/dbtest"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/metrics"
@@ -24,8 +25,10 @@ func BenchmarkClaim(b *testing.B) {
 			const batch = 100
 			fillQueue(b, db, b.N*batch)
 			ctx := context.Background()
+			m := bench.NewMeter(b, db)
 			b.ReportAllocs()
 			b.ResetTimer()
+			m.Start()
 			for i := 0; i < b.N; i++ {
 				events, err := p.claim(ctx, "w0")
 				if err != nil {
@@ -38,6 +41,7 @@ func BenchmarkClaim(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			m.Stop()
 		})
 	}
 }
