@@ -198,40 +198,51 @@ type pendingRow = Unprocessed
 // figures add the not-yet-processed ones from here; the index on
 // (processing_state, …) keeps this as cheap as the queue is short.
 func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) ([]Unprocessed, error) {
-	return unprocessedByMinute(ctx, db, from, to, "processing_state IN ('queued', 'processing', 'failed')")
+	return unprocessedByMinute(ctx, db, from, to, "queued", "processing", "failed")
 }
 
 // unprocessedByMinute counts events in the states where picks.
-func unprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time, where string) ([]Unprocessed, error) {
+func unprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time, states ...string) ([]Unprocessed, error) {
 	from, to = from.UTC(), to.UTC()
-	// An event's next_attempt_at starts at its receipt and only moves
-	// later (retries, replays), so next_attempt_at ≥ from is implied by
-	// received_at ≥ from (less a margin for clocks of other instances). It
-	// lets the (processing_state, next_attempt_at) index skip older dead
-	// letters.
+	// One query per state, joined with UNION ALL: each state has a small
+	// partial index of its own (queued by next_attempt_at, processing by
+	// locked_until, failed by received_at), which a query naming that one
+	// state can use however many processed events the table holds. An
+	// event's next_attempt_at starts at its receipt and only moves later
+	// (retries, replays), so for queued events next_attempt_at ≥ from
+	// (less a margin for other instances' clocks) narrows the index scan.
 	floor := from.Add(-clockSkew)
-	var q string
+	var parts []string
 	var args []any
-	if db.Postgres() {
-		// Times inline (they are formatted here, never user text): with
-		// parameters PostgreSQL may settle on a generic plan that also scans
-		// the received_at index, millions of entries, to AND it with the
-		// short list of queued and failed events.
-		lit := func(t time.Time) string { return "'" + t.Format(time.RFC3339Nano) + "'::timestamptz" }
-		q = `SELECT date_trunc('minute', received_at), topic, processing_state, rolled_up, COUNT(*) FROM webhook_events
-			WHERE ` + where + ` AND next_attempt_at >= ` + lit(floor) + ` AND received_at >= ` + lit(from) + ` AND received_at < ` + lit(to) + `
-			GROUP BY 1, 2, 3, 4`
-	} else {
-		// Times are stored as "2006-01-02 15:04:05.999999999-07:00" text in
-		// UTC; the first 16 characters are the minute. Without statistics
-		// SQLite may prefer the received_at index; the state index is the
-		// short one.
-		q = `SELECT substr(received_at, 1, 16), topic, processing_state, rolled_up, COUNT(*)
-			FROM webhook_events INDEXED BY webhookevent_processing_state_next_attempt_at
-			WHERE ` + where + ` AND next_attempt_at >= ? AND received_at >= ? AND received_at < ?
-			GROUP BY 1, 2, 3, 4`
-		args = []any{floor, from, to}
+	for _, st := range states {
+		var minute, extra string
+		if db.Postgres() {
+			// Times inline (formatted here, never user text): with parameters
+			// PostgreSQL may settle on a generic plan that scans the
+			// received_at index, millions of entries.
+			lit := func(t time.Time) string { return "'" + t.Format(time.RFC3339Nano) + "'::timestamptz" }
+			minute = "date_trunc('minute', received_at)"
+			if st == "queued" {
+				extra = " AND next_attempt_at >= " + lit(floor)
+			}
+			parts = append(parts, `SELECT `+minute+` AS m, topic, processing_state, rolled_up, COUNT(*) AS n FROM webhook_events
+				WHERE processing_state = '`+st+`'`+extra+` AND received_at >= `+lit(from)+` AND received_at < `+lit(to)+`
+				GROUP BY 1, 2, 3, 4`)
+			continue
+		}
+		// SQLite stores times as "2006-01-02 15:04:05.999999999-07:00" text
+		// in UTC; the first 16 characters are the minute.
+		minute = "substr(received_at, 1, 16)"
+		if st == "queued" {
+			extra = " AND next_attempt_at >= ?"
+			args = append(args, floor)
+		}
+		parts = append(parts, `SELECT `+minute+` AS m, topic, processing_state, rolled_up, COUNT(*) AS n FROM webhook_events
+			WHERE processing_state = '`+st+`'`+extra+` AND received_at >= ? AND received_at < ?
+			GROUP BY 1, 2, 3, 4`)
+		args = append(args, from, to)
 	}
+	q := strings.Join(parts, " UNION ALL ")
 	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting unprocessed events: %w", err)
@@ -265,7 +276,7 @@ const clockSkew = 5 * time.Minute
 // finding them in a window means visiting each one's row, and they change
 // rarely.
 func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
-	queue, err := unprocessedByMinute(ctx, s.db, from, to, "processing_state IN ('queued', 'processing')")
+	queue, err := unprocessedByMinute(ctx, s.db, from, to, "queued", "processing")
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +342,7 @@ func (c *deadLetters) refresh(db *store.DB) {
 }
 
 func loadDeadLetters(ctx context.Context, db *store.DB) ([]Unprocessed, error) {
-	rows, err := unprocessedByMinute(ctx, db, time.Unix(0, 0), time.Now().Add(24*time.Hour), "processing_state = 'failed'")
+	rows, err := unprocessedByMinute(ctx, db, time.Unix(0, 0), time.Now().Add(24*time.Hour), "failed")
 	if err != nil {
 		return nil, err
 	}
