@@ -11,12 +11,14 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/internal/alert"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/reconcile"
+	"github.com/hooklens/hooklens/internal/scanner"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
 	"github.com/hooklens/hooklens/internal/vault"
@@ -44,6 +46,10 @@ type Resolver struct {
 	Tracker  *tracker.Tracker
 	Recon    *reconcile.Service
 	Alerts   *alert.Service
+	// Analytics answers overview and eventStats; Anomalies acknowledges
+	// and resolves anomalies.
+	Analytics *analytics.Service
+	Anomalies *scanner.Scanner
 	// Keys open stored bodies (a nil keyring opens bodies stored in the clear).
 	Keys *vault.Keyring
 	// Ops starts the long operations the app owns (syncs, reconciliations).

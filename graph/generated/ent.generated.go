@@ -29,6 +29,7 @@ import (
 	"github.com/hooklens/hooklens/ent/webhookdelivery"
 	"github.com/hooklens/hooklens/ent/webhookevent"
 	"github.com/hooklens/hooklens/graph/model"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -76,6 +77,8 @@ type QueryResolver interface {
 	Deliveries(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) (*ent.WebhookDeliveryConnection, error)
 	Events(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) (*ent.WebhookEventConnection, error)
 	AlertConditions(ctx context.Context) ([]*model.AlertConditionInfo, error)
+	Overview(ctx context.Context, from *time.Time, to *time.Time, granularity *string) (*analytics.Overview, error)
+	EventStats(ctx context.Context, filter *model.EventStatsFilter) (*analytics.EventStats, error)
 	Event(ctx context.Context, id *int, eventID *string) (*ent.WebhookEvent, error)
 	Topics(ctx context.Context) ([]*model.Topic, error)
 	Journey(ctx context.Context, id int) (*ent.JourneyInstance, error)
@@ -327,6 +330,20 @@ func (ec *executionContext) field_Query_deliveries_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_eventStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.EventStatsFilter, error) {
+			return ec.unmarshalOEventStatsFilter2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐEventStatsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
 	return args, nil
 }
 
@@ -597,6 +614,36 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_overview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg2
 	return args, nil
 }
 
@@ -6156,6 +6203,94 @@ func (ec *executionContext) fieldContext_Query_alertConditions(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AlertConditionInfo(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_overview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_overview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Overview(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["granularity"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Overview) graphql.Marshaler {
+			return ec.marshalNOverview2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋinternalᚋanalyticsᚐOverview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_overview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Overview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_overview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_eventStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_eventStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EventStats(ctx, fc.Args["filter"].(*model.EventStatsFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.EventStats) graphql.Marshaler {
+			return ec.marshalNEventStats2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋinternalᚋanalyticsᚐEventStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_eventStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_eventStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -27825,6 +27960,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_alertConditions(ctx, field)
 				})
+		case "overview":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_overview(ctx, field)
+				})
+		case "eventStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_eventStats(ctx, field)
+				})
 		case "event":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -29143,6 +29290,14 @@ func (ec *executionContext) marshalNAlertStatus2githubᚗcomᚋhooklensᚋhookle
 func (ec *executionContext) unmarshalNAlertWhereInput2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAlertWhereInput(ctx context.Context, v any) (*ent.AlertWhereInput, error) {
 	res, err := ec.unmarshalInputAlertWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v *ent.Anomaly) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Anomaly!")
+		return graphql.Null
+	}
+	return ec._Anomaly(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAnomalyConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐAnomalyConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AnomalyConnection) graphql.Marshaler {

@@ -185,6 +185,14 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	AnomalyCounts struct {
+		Acknowledged func(childComplexity int) int
+		Critical     func(childComplexity int) int
+		Info         func(childComplexity int) int
+		Open         func(childComplexity int) int
+		Warning      func(childComplexity int) int
+	}
+
 	AnomalyEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
@@ -217,6 +225,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	BusinessRate struct {
+		Created            func(childComplexity int) int
+		Failed             func(childComplexity int) int
+		FailureRate        func(childComplexity int) int
+		Family             func(childComplexity int) int
+		OutcomeFailureRate func(childComplexity int) int
+		Succeeded          func(childComplexity int) int
+	}
+
 	CreatedAPIToken struct {
 		APIToken func(childComplexity int) int
 		Token    func(childComplexity int) int
@@ -243,6 +260,28 @@ type ComplexityRoot struct {
 		ID      func(childComplexity int) int
 		Paused  func(childComplexity int) int
 		URL     func(childComplexity int) int
+	}
+
+	EventStats struct {
+		DeadLettered      func(childComplexity int) int
+		Deliveries        func(childComplexity int) int
+		Duplicates        func(childComplexity int) int
+		Events            func(childComplexity int) int
+		From              func(childComplexity int) int
+		Granularity       func(childComplexity int) int
+		PreviousFrom      func(childComplexity int) int
+		Processed         func(childComplexity int) int
+		ProcessingLatency func(childComplexity int) int
+		Series            func(childComplexity int) int
+		To                func(childComplexity int) int
+		Topics            func(childComplexity int) int
+	}
+
+	Figure struct {
+		Change   func(childComplexity int) int
+		Delta    func(childComplexity int) int
+		Previous func(childComplexity int) int
+		Value    func(childComplexity int) int
 	}
 
 	FindingCount struct {
@@ -307,6 +346,11 @@ type ComplexityRoot struct {
 	JourneyCorrelation struct {
 		By            func(childComplexity int) int
 		ResourceTypes func(childComplexity int) int
+	}
+
+	JourneyCounts struct {
+		Active func(childComplexity int) int
+		Stuck  func(childComplexity int) int
 	}
 
 	JourneyDefinition struct {
@@ -452,8 +496,23 @@ type ComplexityRoot struct {
 		Topic   func(childComplexity int) int
 	}
 
+	Latency struct {
+		AvgMS func(childComplexity int) int
+		Count func(childComplexity int) int
+		P50MS func(childComplexity int) int
+		P95MS func(childComplexity int) int
+		P99MS func(childComplexity int) int
+	}
+
+	Measure struct {
+		Delta    func(childComplexity int) int
+		Previous func(childComplexity int) int
+		Value    func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcknowledgeAlert            func(childComplexity int, id int) int
+		AcknowledgeAnomaly          func(childComplexity int, id int) int
 		CancelJob                   func(childComplexity int, id int) int
 		CreateAPIToken              func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateAlertChannel          func(childComplexity int, input model.CreateAlertChannelInput) int
@@ -465,6 +524,7 @@ type ComplexityRoot struct {
 		ReplayEvent                 func(childComplexity int, id int) int
 		ReplayEvents                func(childComplexity int, where ent.WebhookEventWhereInput) int
 		ResolveAlert                func(childComplexity int, id int, note string) int
+		ResolveAnomaly              func(childComplexity int, id int, note *string) int
 		ResolveFinding              func(childComplexity int, id int, note string) int
 		RestoreAlertRule            func(childComplexity int, id int) int
 		RestoreJourneyDefinition    func(childComplexity int, key string) int
@@ -479,6 +539,39 @@ type ComplexityRoot struct {
 		UpdateAlertChannel          func(childComplexity int, id int, input model.UpdateAlertChannelInput) int
 		UpdateAlertRule             func(childComplexity int, id int, input model.UpdateAlertRuleInput) int
 		UpdateJourneyDefinition     func(childComplexity int, input model.JourneyDefinitionInput) int
+	}
+
+	Overview struct {
+		Anomalies             func(childComplexity int) int
+		BadSignatures         func(childComplexity int) int
+		BusinessRates         func(childComplexity int) int
+		ByResourceType        func(childComplexity int) int
+		ByTopic               func(childComplexity int) int
+		DeadLettered          func(childComplexity int) int
+		Deliveries            func(childComplexity int) int
+		DeliveryLag           func(childComplexity int) int
+		DuplicateDeliveries   func(childComplexity int) int
+		DuplicateRate         func(childComplexity int) int
+		Events                func(childComplexity int) int
+		EventsFromSync        func(childComplexity int) int
+		EventsPerMinute       func(childComplexity int) int
+		FailedAttempts        func(childComplexity int) int
+		From                  func(childComplexity int) int
+		Granularity           func(childComplexity int) int
+		Journeys              func(childComplexity int) int
+		PreviousFrom          func(childComplexity int) int
+		Processed             func(childComplexity int) int
+		ProcessingFailureRate func(childComplexity int) int
+		ProcessingLatency     func(childComplexity int) int
+		ProcessingSuccessRate func(childComplexity int) int
+		Queue                 func(childComplexity int) int
+		RejectedDeliveries    func(childComplexity int) int
+		RejectionRate         func(childComplexity int) int
+		Retries               func(childComplexity int) int
+		Series                func(childComplexity int) int
+		To                    func(childComplexity int) int
+		UniqueDeliveries      func(childComplexity int) int
+		Waiting               func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -499,6 +592,7 @@ type ComplexityRoot struct {
 		Deliveries                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
 		DwollaStatus              func(childComplexity int) int
 		Event                     func(childComplexity int, id *int, eventID *string) int
+		EventStats                func(childComplexity int, filter *model.EventStatsFilter) int
 		Events                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
 		Health                    func(childComplexity int, history *int) int
 		Jobs                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.JobOrder, where *ent.JobWhereInput) int
@@ -508,6 +602,7 @@ type ComplexityRoot struct {
 		Journeys                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
 		Node                      func(childComplexity int, id int) int
 		Nodes                     func(childComplexity int, ids []int) int
+		Overview                  func(childComplexity int, from *time.Time, to *time.Time, granularity *string) int
 		ReconciliationFindings    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationFindingOrder, where *ent.ReconciliationFindingWhereInput) int
 		ReconciliationRuns        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ReconciliationRunOrder, where *ent.ReconciliationRunWhereInput) int
 		SyncRuns                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SyncRunOrder, where *ent.SyncRunWhereInput) int
@@ -515,6 +610,13 @@ type ComplexityRoot struct {
 		Topics                    func(childComplexity int) int
 		ValidateJourneyDefinition func(childComplexity int, input model.JourneyDefinitionInput) int
 		Viewer                    func(childComplexity int) int
+	}
+
+	QueueState struct {
+		Depth            func(childComplexity int) int
+		OldestAgeSeconds func(childComplexity int) int
+		OldestQueuedAt   func(childComplexity int) int
+		Processing       func(childComplexity int) int
 	}
 
 	ReconciliationFinding struct {
@@ -581,8 +683,28 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ResourceBreakdown struct {
+		Events       func(childComplexity int) int
+		ResourceType func(childComplexity int) int
+		Share        func(childComplexity int) int
+	}
+
+	SeriesPoint struct {
+		AvgProcMS      func(childComplexity int) int
+		DeadLettered   func(childComplexity int) int
+		Deliveries     func(childComplexity int) int
+		Duplicates     func(childComplexity int) int
+		Events         func(childComplexity int) int
+		FailedAttempts func(childComplexity int) int
+		P95ProcMS      func(childComplexity int) int
+		Processed      func(childComplexity int) int
+		Rejected       func(childComplexity int) int
+		Time           func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AlertChanged           func(childComplexity int) int
+		AnomalyDetected        func(childComplexity int) int
 		EventProcessed         func(childComplexity int, topics []string) int
 		EventReceived          func(childComplexity int, topics []string) int
 		JobProgress            func(childComplexity int, id int) int
@@ -651,6 +773,24 @@ type ComplexityRoot struct {
 		Resource    func(childComplexity int) int
 		Seen        func(childComplexity int) int
 		Terminal    func(childComplexity int) int
+	}
+
+	TopicStats struct {
+		AvgProcMS      func(childComplexity int) int
+		DeadLettered   func(childComplexity int) int
+		Deliveries     func(childComplexity int) int
+		Duplicates     func(childComplexity int) int
+		Events         func(childComplexity int) int
+		FailedAttempts func(childComplexity int) int
+		Family         func(childComplexity int) int
+		Known          func(childComplexity int) int
+		Outcome        func(childComplexity int) int
+		P95ProcMS      func(childComplexity int) int
+		Processed      func(childComplexity int) int
+		Resource       func(childComplexity int) int
+		Series         func(childComplexity int) int
+		Share          func(childComplexity int) int
+		Topic          func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1425,6 +1565,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AnomalyConnection.TotalCount(childComplexity), true
 
+	case "AnomalyCounts.acknowledged":
+		if e.ComplexityRoot.AnomalyCounts.Acknowledged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyCounts.Acknowledged(childComplexity), true
+	case "AnomalyCounts.critical":
+		if e.ComplexityRoot.AnomalyCounts.Critical == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyCounts.Critical(childComplexity), true
+	case "AnomalyCounts.info":
+		if e.ComplexityRoot.AnomalyCounts.Info == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyCounts.Info(childComplexity), true
+	case "AnomalyCounts.open":
+		if e.ComplexityRoot.AnomalyCounts.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyCounts.Open(childComplexity), true
+	case "AnomalyCounts.warning":
+		if e.ComplexityRoot.AnomalyCounts.Warning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyCounts.Warning(childComplexity), true
+
 	case "AnomalyEdge.cursor":
 		if e.ComplexityRoot.AnomalyEdge.Cursor == nil {
 			break
@@ -1549,6 +1720,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
+	case "BusinessRate.created":
+		if e.ComplexityRoot.BusinessRate.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.Created(childComplexity), true
+	case "BusinessRate.failed":
+		if e.ComplexityRoot.BusinessRate.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.Failed(childComplexity), true
+	case "BusinessRate.failureRate":
+		if e.ComplexityRoot.BusinessRate.FailureRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.FailureRate(childComplexity), true
+	case "BusinessRate.family":
+		if e.ComplexityRoot.BusinessRate.Family == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.Family(childComplexity), true
+	case "BusinessRate.outcomeFailureRate":
+		if e.ComplexityRoot.BusinessRate.OutcomeFailureRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.OutcomeFailureRate(childComplexity), true
+	case "BusinessRate.succeeded":
+		if e.ComplexityRoot.BusinessRate.Succeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessRate.Succeeded(childComplexity), true
+
 	case "CreatedAPIToken.apiToken":
 		if e.ComplexityRoot.CreatedAPIToken.APIToken == nil {
 			break
@@ -1648,6 +1856,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DwollaSubscriptionInfo.URL(childComplexity), true
+
+	case "EventStats.deadLettered":
+		if e.ComplexityRoot.EventStats.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.DeadLettered(childComplexity), true
+	case "EventStats.deliveries":
+		if e.ComplexityRoot.EventStats.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Deliveries(childComplexity), true
+	case "EventStats.duplicates":
+		if e.ComplexityRoot.EventStats.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Duplicates(childComplexity), true
+	case "EventStats.events":
+		if e.ComplexityRoot.EventStats.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Events(childComplexity), true
+	case "EventStats.from":
+		if e.ComplexityRoot.EventStats.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.From(childComplexity), true
+	case "EventStats.granularity":
+		if e.ComplexityRoot.EventStats.Granularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Granularity(childComplexity), true
+	case "EventStats.previousFrom":
+		if e.ComplexityRoot.EventStats.PreviousFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.PreviousFrom(childComplexity), true
+	case "EventStats.processed":
+		if e.ComplexityRoot.EventStats.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Processed(childComplexity), true
+	case "EventStats.processingLatency":
+		if e.ComplexityRoot.EventStats.ProcessingLatency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.ProcessingLatency(childComplexity), true
+	case "EventStats.series":
+		if e.ComplexityRoot.EventStats.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Series(childComplexity), true
+	case "EventStats.to":
+		if e.ComplexityRoot.EventStats.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.To(childComplexity), true
+	case "EventStats.topics":
+		if e.ComplexityRoot.EventStats.Topics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStats.Topics(childComplexity), true
+
+	case "Figure.change":
+		if e.ComplexityRoot.Figure.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Change(childComplexity), true
+	case "Figure.delta":
+		if e.ComplexityRoot.Figure.Delta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Delta(childComplexity), true
+	case "Figure.previous":
+		if e.ComplexityRoot.Figure.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Previous(childComplexity), true
+	case "Figure.value":
+		if e.ComplexityRoot.Figure.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Value(childComplexity), true
 
 	case "FindingCount.count":
 		if e.ComplexityRoot.FindingCount.Count == nil {
@@ -1896,6 +2202,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyCorrelation.ResourceTypes(childComplexity), true
+
+	case "JourneyCounts.active":
+		if e.ComplexityRoot.JourneyCounts.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyCounts.Active(childComplexity), true
+	case "JourneyCounts.stuck":
+		if e.ComplexityRoot.JourneyCounts.Stuck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyCounts.Stuck(childComplexity), true
 
 	case "JourneyDefinition.abandonAfter":
 		if e.ComplexityRoot.JourneyDefinition.AbandonAfter == nil {
@@ -2534,6 +2853,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyUnexpectedEvent.Topic(childComplexity), true
 
+	case "Latency.avgMs":
+		if e.ComplexityRoot.Latency.AvgMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Latency.AvgMS(childComplexity), true
+	case "Latency.count":
+		if e.ComplexityRoot.Latency.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Latency.Count(childComplexity), true
+	case "Latency.p50Ms":
+		if e.ComplexityRoot.Latency.P50MS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Latency.P50MS(childComplexity), true
+	case "Latency.p95Ms":
+		if e.ComplexityRoot.Latency.P95MS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Latency.P95MS(childComplexity), true
+	case "Latency.p99Ms":
+		if e.ComplexityRoot.Latency.P99MS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Latency.P99MS(childComplexity), true
+
+	case "Measure.delta":
+		if e.ComplexityRoot.Measure.Delta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Measure.Delta(childComplexity), true
+	case "Measure.previous":
+		if e.ComplexityRoot.Measure.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Measure.Previous(childComplexity), true
+	case "Measure.value":
+		if e.ComplexityRoot.Measure.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Measure.Value(childComplexity), true
+
 	case "Mutation.acknowledgeAlert":
 		if e.ComplexityRoot.Mutation.AcknowledgeAlert == nil {
 			break
@@ -2545,6 +2914,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcknowledgeAlert(childComplexity, args["id"].(int)), true
+	case "Mutation.acknowledgeAnomaly":
+		if e.ComplexityRoot.Mutation.AcknowledgeAnomaly == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeAnomaly_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeAnomaly(childComplexity, args["id"].(int)), true
 	case "Mutation.cancelJob":
 		if e.ComplexityRoot.Mutation.CancelJob == nil {
 			break
@@ -2666,6 +3046,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveAlert(childComplexity, args["id"].(int), args["note"].(string)), true
+	case "Mutation.resolveAnomaly":
+		if e.ComplexityRoot.Mutation.ResolveAnomaly == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveAnomaly_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveAnomaly(childComplexity, args["id"].(int), args["note"].(*string)), true
 	case "Mutation.resolveFinding":
 		if e.ComplexityRoot.Mutation.ResolveFinding == nil {
 			break
@@ -2821,6 +3212,187 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateJourneyDefinition(childComplexity, args["input"].(model.JourneyDefinitionInput)), true
 
+	case "Overview.anomalies":
+		if e.ComplexityRoot.Overview.Anomalies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Anomalies(childComplexity), true
+	case "Overview.badSignatures":
+		if e.ComplexityRoot.Overview.BadSignatures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.BadSignatures(childComplexity), true
+	case "Overview.businessRates":
+		if e.ComplexityRoot.Overview.BusinessRates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.BusinessRates(childComplexity), true
+	case "Overview.byResourceType":
+		if e.ComplexityRoot.Overview.ByResourceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.ByResourceType(childComplexity), true
+	case "Overview.byTopic":
+		if e.ComplexityRoot.Overview.ByTopic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.ByTopic(childComplexity), true
+	case "Overview.deadLettered":
+		if e.ComplexityRoot.Overview.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DeadLettered(childComplexity), true
+	case "Overview.deliveries":
+		if e.ComplexityRoot.Overview.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Deliveries(childComplexity), true
+	case "Overview.deliveryLag":
+		if e.ComplexityRoot.Overview.DeliveryLag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DeliveryLag(childComplexity), true
+	case "Overview.duplicateDeliveries":
+		if e.ComplexityRoot.Overview.DuplicateDeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DuplicateDeliveries(childComplexity), true
+	case "Overview.duplicateRate":
+		if e.ComplexityRoot.Overview.DuplicateRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DuplicateRate(childComplexity), true
+	case "Overview.events":
+		if e.ComplexityRoot.Overview.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Events(childComplexity), true
+	case "Overview.eventsFromSync":
+		if e.ComplexityRoot.Overview.EventsFromSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.EventsFromSync(childComplexity), true
+	case "Overview.eventsPerMinute":
+		if e.ComplexityRoot.Overview.EventsPerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.EventsPerMinute(childComplexity), true
+	case "Overview.failedAttempts":
+		if e.ComplexityRoot.Overview.FailedAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.FailedAttempts(childComplexity), true
+	case "Overview.from":
+		if e.ComplexityRoot.Overview.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.From(childComplexity), true
+	case "Overview.granularity":
+		if e.ComplexityRoot.Overview.Granularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Granularity(childComplexity), true
+	case "Overview.journeys":
+		if e.ComplexityRoot.Overview.Journeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Journeys(childComplexity), true
+	case "Overview.previousFrom":
+		if e.ComplexityRoot.Overview.PreviousFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.PreviousFrom(childComplexity), true
+	case "Overview.processed":
+		if e.ComplexityRoot.Overview.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Processed(childComplexity), true
+	case "Overview.processingFailureRate":
+		if e.ComplexityRoot.Overview.ProcessingFailureRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.ProcessingFailureRate(childComplexity), true
+	case "Overview.processingLatency":
+		if e.ComplexityRoot.Overview.ProcessingLatency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.ProcessingLatency(childComplexity), true
+	case "Overview.processingSuccessRate":
+		if e.ComplexityRoot.Overview.ProcessingSuccessRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.ProcessingSuccessRate(childComplexity), true
+	case "Overview.queue":
+		if e.ComplexityRoot.Overview.Queue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Queue(childComplexity), true
+	case "Overview.rejectedDeliveries":
+		if e.ComplexityRoot.Overview.RejectedDeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.RejectedDeliveries(childComplexity), true
+	case "Overview.rejectionRate":
+		if e.ComplexityRoot.Overview.RejectionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.RejectionRate(childComplexity), true
+	case "Overview.retries":
+		if e.ComplexityRoot.Overview.Retries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Retries(childComplexity), true
+	case "Overview.series":
+		if e.ComplexityRoot.Overview.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Series(childComplexity), true
+	case "Overview.to":
+		if e.ComplexityRoot.Overview.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.To(childComplexity), true
+	case "Overview.uniqueDeliveries":
+		if e.ComplexityRoot.Overview.UniqueDeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.UniqueDeliveries(childComplexity), true
+	case "Overview.waiting":
+		if e.ComplexityRoot.Overview.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Waiting(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -2931,6 +3503,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Event(childComplexity, args["id"].(*int), args["eventID"].(*string)), true
+	case "Query.eventStats":
+		if e.ComplexityRoot.Query.EventStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_eventStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EventStats(childComplexity, args["filter"].(*model.EventStatsFilter)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -3026,6 +3609,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.overview":
+		if e.ComplexityRoot.Query.Overview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_overview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Overview(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["granularity"].(*string)), true
 	case "Query.reconciliationFindings":
 		if e.ComplexityRoot.Query.ReconciliationFindings == nil {
 			break
@@ -3088,6 +3682,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "QueueState.depth":
+		if e.ComplexityRoot.QueueState.Depth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueState.Depth(childComplexity), true
+	case "QueueState.oldestAgeSeconds":
+		if e.ComplexityRoot.QueueState.OldestAgeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueState.OldestAgeSeconds(childComplexity), true
+	case "QueueState.oldestQueuedAt":
+		if e.ComplexityRoot.QueueState.OldestQueuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueState.OldestQueuedAt(childComplexity), true
+	case "QueueState.processing":
+		if e.ComplexityRoot.QueueState.Processing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueState.Processing(childComplexity), true
 
 	case "ReconciliationFinding.autoResolved":
 		if e.ComplexityRoot.ReconciliationFinding.AutoResolved == nil {
@@ -3376,12 +3995,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReconciliationRunEdge.Node(childComplexity), true
 
+	case "ResourceBreakdown.events":
+		if e.ComplexityRoot.ResourceBreakdown.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceBreakdown.Events(childComplexity), true
+	case "ResourceBreakdown.resourceType":
+		if e.ComplexityRoot.ResourceBreakdown.ResourceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceBreakdown.ResourceType(childComplexity), true
+	case "ResourceBreakdown.share":
+		if e.ComplexityRoot.ResourceBreakdown.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceBreakdown.Share(childComplexity), true
+
+	case "SeriesPoint.avgProcMs":
+		if e.ComplexityRoot.SeriesPoint.AvgProcMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.AvgProcMS(childComplexity), true
+	case "SeriesPoint.deadLettered":
+		if e.ComplexityRoot.SeriesPoint.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.DeadLettered(childComplexity), true
+	case "SeriesPoint.deliveries":
+		if e.ComplexityRoot.SeriesPoint.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Deliveries(childComplexity), true
+	case "SeriesPoint.duplicates":
+		if e.ComplexityRoot.SeriesPoint.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Duplicates(childComplexity), true
+	case "SeriesPoint.events":
+		if e.ComplexityRoot.SeriesPoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Events(childComplexity), true
+	case "SeriesPoint.failedAttempts":
+		if e.ComplexityRoot.SeriesPoint.FailedAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.FailedAttempts(childComplexity), true
+	case "SeriesPoint.p95ProcMs":
+		if e.ComplexityRoot.SeriesPoint.P95ProcMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.P95ProcMS(childComplexity), true
+	case "SeriesPoint.processed":
+		if e.ComplexityRoot.SeriesPoint.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Processed(childComplexity), true
+	case "SeriesPoint.rejected":
+		if e.ComplexityRoot.SeriesPoint.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Rejected(childComplexity), true
+	case "SeriesPoint.time":
+		if e.ComplexityRoot.SeriesPoint.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Time(childComplexity), true
+
 	case "Subscription.alertChanged":
 		if e.ComplexityRoot.Subscription.AlertChanged == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Subscription.AlertChanged(childComplexity), true
+	case "Subscription.anomalyDetected":
+		if e.ComplexityRoot.Subscription.AnomalyDetected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AnomalyDetected(childComplexity), true
 	case "Subscription.eventProcessed":
 		if e.ComplexityRoot.Subscription.EventProcessed == nil {
 			break
@@ -3740,6 +4445,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Topic.Terminal(childComplexity), true
+
+	case "TopicStats.avgProcMs":
+		if e.ComplexityRoot.TopicStats.AvgProcMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.AvgProcMS(childComplexity), true
+	case "TopicStats.deadLettered":
+		if e.ComplexityRoot.TopicStats.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.DeadLettered(childComplexity), true
+	case "TopicStats.deliveries":
+		if e.ComplexityRoot.TopicStats.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Deliveries(childComplexity), true
+	case "TopicStats.duplicates":
+		if e.ComplexityRoot.TopicStats.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Duplicates(childComplexity), true
+	case "TopicStats.events":
+		if e.ComplexityRoot.TopicStats.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Events(childComplexity), true
+	case "TopicStats.failedAttempts":
+		if e.ComplexityRoot.TopicStats.FailedAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.FailedAttempts(childComplexity), true
+	case "TopicStats.family":
+		if e.ComplexityRoot.TopicStats.Family == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Family(childComplexity), true
+	case "TopicStats.known":
+		if e.ComplexityRoot.TopicStats.Known == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Known(childComplexity), true
+	case "TopicStats.outcome":
+		if e.ComplexityRoot.TopicStats.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Outcome(childComplexity), true
+	case "TopicStats.p95ProcMs":
+		if e.ComplexityRoot.TopicStats.P95ProcMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.P95ProcMS(childComplexity), true
+	case "TopicStats.processed":
+		if e.ComplexityRoot.TopicStats.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Processed(childComplexity), true
+	case "TopicStats.resource":
+		if e.ComplexityRoot.TopicStats.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Resource(childComplexity), true
+	case "TopicStats.series":
+		if e.ComplexityRoot.TopicStats.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Series(childComplexity), true
+	case "TopicStats.share":
+		if e.ComplexityRoot.TopicStats.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Share(childComplexity), true
+	case "TopicStats.topic":
+		if e.ComplexityRoot.TopicStats.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TopicStats.Topic(childComplexity), true
 
 	case "Viewer.name":
 		if e.ComplexityRoot.Viewer.Name == nil {
@@ -4128,6 +4924,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
 			graphql.NewInputUnmarshaler("CreateAlertChannelInput", ec.unmarshalInputCreateAlertChannelInput),
 			graphql.NewInputUnmarshaler("CreateAlertRuleInput", ec.unmarshalInputCreateAlertRuleInput),
+			graphql.NewInputUnmarshaler("EventStatsFilter", ec.unmarshalInputEventStatsFilter),
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("JobWhereInput", ec.unmarshalInputJobWhereInput),
 			graphql.NewInputUnmarshaler("JourneyCorrelationInput", ec.unmarshalInputJourneyCorrelationInput),
@@ -4372,6 +5169,196 @@ extend type Mutation {
 extend type Subscription {
   """Alerts as they fire, re-notify, get acknowledged and resolve."""
   alertChanged: Alert!
+}
+`, BuiltIn: false},
+	{Name: "../analytics.graphqls", Input: `"""A count over a window next to the same count over the previous window of equal length."""
+type Figure {
+  value: Float!
+  previous: Float!
+  """value − previous."""
+  delta: Float!
+  """delta ÷ previous (0.25 = up 25 %); null when previous is 0."""
+  change: Float
+}
+
+"""A ratio or latency over a window next to the previous window's; null where there was nothing to measure."""
+type Measure {
+  value: Float
+  previous: Float
+  delta: Float
+}
+
+"""A latency histogram summarised (milliseconds; percentiles interpolated within fixed buckets)."""
+type Latency {
+  count: Figure!
+  avgMs: Measure!
+  p50Ms: Measure!
+  p95Ms: Measure!
+  p99Ms: Measure!
+}
+
+"""The failure rates of one Dwolla business flow (from topic outcomes)."""
+type BusinessRate {
+  """transfer, bank_transfer, microdeposits, customer_verification, …"""
+  family: String!
+  created: Figure!
+  succeeded: Figure!
+  failed: Figure!
+  """failed ÷ created."""
+  failureRate: Measure!
+  """failed ÷ (succeeded + failed)."""
+  outcomeFailureRate: Measure!
+}
+
+"""One topic's traffic in a window."""
+type TopicStats {
+  topic: String!
+  family: String!
+  resource: String!
+  """success, failure, or empty for steps and notices."""
+  outcome: String!
+  known: Boolean!
+  """Events, with the trend against the previous window."""
+  events: Figure!
+  """Share of all events in the window (0–1)."""
+  share: Float!
+  deliveries: Int!
+  duplicates: Int!
+  processed: Int!
+  deadLettered: Int!
+  failedAttempts: Int!
+  avgProcMs: Float
+  p95ProcMs: Float
+  """Events per point of the series (eventStats only)."""
+  series: [Int!]
+}
+
+type ResourceBreakdown {
+  resourceType: String!
+  events: Figure!
+  share: Float!
+}
+
+"""One period of a series, starting at time."""
+type SeriesPoint {
+  time: Time!
+  events: Int!
+  deliveries: Int!
+  duplicates: Int!
+  rejected: Int!
+  processed: Int!
+  failedAttempts: Int!
+  deadLettered: Int!
+  avgProcMs: Float
+  p95ProcMs: Float
+}
+
+type JourneyCounts {
+  active: Int!
+  stuck: Int!
+}
+
+type AnomalyCounts {
+  open: Int!
+  acknowledged: Int!
+  critical: Int!
+  warning: Int!
+  info: Int!
+}
+
+type QueueState {
+  depth: Int!
+  processing: Int!
+  oldestQueuedAt: Time
+  oldestAgeSeconds: Float!
+}
+
+"""Everything at a glance over [from, to), each figure against the previous period of equal length."""
+type Overview {
+  from: Time!
+  to: Time!
+  previousFrom: Time!
+  """minute, hour or day."""
+  granularity: String!
+  """Distinct events received (webhooks and imports), by first receipt."""
+  events: Figure!
+  eventsFromSync: Figure!
+  eventsPerMinute: Figure!
+  """Accepted webhook deliveries, duplicates included."""
+  deliveries: Figure!
+  uniqueDeliveries: Figure!
+  duplicateDeliveries: Figure!
+  duplicateRate: Measure!
+  rejectedDeliveries: Figure!
+  badSignatures: Figure!
+  rejectionRate: Measure!
+  """Events processed (first time; replays are not counted again)."""
+  processed: Figure!
+  """Received in the window and still queued or processing."""
+  waiting: Figure!
+  deadLettered: Figure!
+  failedAttempts: Figure!
+  retries: Figure!
+  processingSuccessRate: Measure!
+  processingFailureRate: Measure!
+  """Receipt → first processed."""
+  processingLatency: Latency!
+  """Dwolla's created → our receipt (webhooks only)."""
+  deliveryLag: Latency!
+  businessRates: [BusinessRate!]!
+  byTopic: [TopicStats!]!
+  byResourceType: [ResourceBreakdown!]!
+  series: [SeriesPoint!]!
+  journeys: JourneyCounts!
+  anomalies: AnomalyCounts!
+  queue: QueueState!
+}
+
+"""Per-topic counts, trends and timelines for the events page."""
+type EventStats {
+  from: Time!
+  to: Time!
+  previousFrom: Time!
+  granularity: String!
+  events: Figure!
+  deliveries: Figure!
+  duplicates: Figure!
+  processed: Figure!
+  deadLettered: Figure!
+  processingLatency: Latency!
+  """Topics with events in either window, largest first, each with its series."""
+  topics: [TopicStats!]!
+  series: [SeriesPoint!]!
+}
+
+input EventStatsFilter {
+  from: Time
+  to: Time
+  topics: [String!]
+  topicPrefix: String
+  """Topic families (transfer, bank_transfer, …)."""
+  families: [String!]
+  """minute, hour or day; automatic by the range when omitted."""
+  granularity: String
+}
+
+extend type Query {
+  """The overview of [from, to) (default: the last 24 hours), from the rollups."""
+  overview(from: Time, to: Time, granularity: String): Overview!
+  """Event counts and trends per topic, with timelines."""
+  eventStats(filter: EventStatsFilter): EventStats!
+}
+
+extend type Mutation {
+  """Acknowledge an open anomaly: someone is on it. It still resolves by itself once normal."""
+  acknowledgeAnomaly(id: ID!): Anomaly! @admin
+  """Resolve an anomaly by hand, with an optional note."""
+  resolveAnomaly(id: ID!, note: String): Anomaly! @admin
+}
+
+extend type Subscription {
+  """Anomalies as they are detected, escalate, are acknowledged and resolve."""
+  anomalyDetected: Anomaly!
 }
 `, BuiltIn: false},
 	{Name: "../events.graphqls", Input: `extend type WebhookEvent {
@@ -9750,6 +10737,22 @@ func (ec *executionContext) childFields_AnomalyConnection(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type AnomalyConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_AnomalyCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "open":
+		return ec.fieldContext_AnomalyCounts_open(ctx, field)
+	case "acknowledged":
+		return ec.fieldContext_AnomalyCounts_acknowledged(ctx, field)
+	case "critical":
+		return ec.fieldContext_AnomalyCounts_critical(ctx, field)
+	case "warning":
+		return ec.fieldContext_AnomalyCounts_warning(ctx, field)
+	case "info":
+		return ec.fieldContext_AnomalyCounts_info(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyCounts", field.Name)
+}
+
 func (ec *executionContext) childFields_AnomalyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "node":
@@ -9814,6 +10817,24 @@ func (ec *executionContext) childFields_AuditLogEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type AuditLogEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_BusinessRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "family":
+		return ec.fieldContext_BusinessRate_family(ctx, field)
+	case "created":
+		return ec.fieldContext_BusinessRate_created(ctx, field)
+	case "succeeded":
+		return ec.fieldContext_BusinessRate_succeeded(ctx, field)
+	case "failed":
+		return ec.fieldContext_BusinessRate_failed(ctx, field)
+	case "failureRate":
+		return ec.fieldContext_BusinessRate_failureRate(ctx, field)
+	case "outcomeFailureRate":
+		return ec.fieldContext_BusinessRate_outcomeFailureRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BusinessRate", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -9868,6 +10889,50 @@ func (ec *executionContext) childFields_DwollaSubscriptionInfo(ctx context.Conte
 		return ec.fieldContext_DwollaSubscriptionInfo_created(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DwollaSubscriptionInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_EventStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_EventStats_from(ctx, field)
+	case "to":
+		return ec.fieldContext_EventStats_to(ctx, field)
+	case "previousFrom":
+		return ec.fieldContext_EventStats_previousFrom(ctx, field)
+	case "granularity":
+		return ec.fieldContext_EventStats_granularity(ctx, field)
+	case "events":
+		return ec.fieldContext_EventStats_events(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_EventStats_deliveries(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_EventStats_duplicates(ctx, field)
+	case "processed":
+		return ec.fieldContext_EventStats_processed(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_EventStats_deadLettered(ctx, field)
+	case "processingLatency":
+		return ec.fieldContext_EventStats_processingLatency(ctx, field)
+	case "topics":
+		return ec.fieldContext_EventStats_topics(ctx, field)
+	case "series":
+		return ec.fieldContext_EventStats_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventStats", field.Name)
+}
+
+func (ec *executionContext) childFields_Figure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_Figure_value(ctx, field)
+	case "previous":
+		return ec.fieldContext_Figure_previous(ctx, field)
+	case "delta":
+		return ec.fieldContext_Figure_delta(ctx, field)
+	case "change":
+		return ec.fieldContext_Figure_change(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Figure", field.Name)
 }
 
 func (ec *executionContext) childFields_FindingCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9996,6 +11061,16 @@ func (ec *executionContext) childFields_JourneyCorrelation(ctx context.Context, 
 		return ec.fieldContext_JourneyCorrelation_resourceTypes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JourneyCorrelation", field.Name)
+}
+
+func (ec *executionContext) childFields_JourneyCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "active":
+		return ec.fieldContext_JourneyCounts_active(ctx, field)
+	case "stuck":
+		return ec.fieldContext_JourneyCounts_stuck(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyCounts", field.Name)
 }
 
 func (ec *executionContext) childFields_JourneyDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10284,6 +11359,100 @@ func (ec *executionContext) childFields_JourneyUnexpectedEvent(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type JourneyUnexpectedEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_Latency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_Latency_count(ctx, field)
+	case "avgMs":
+		return ec.fieldContext_Latency_avgMs(ctx, field)
+	case "p50Ms":
+		return ec.fieldContext_Latency_p50Ms(ctx, field)
+	case "p95Ms":
+		return ec.fieldContext_Latency_p95Ms(ctx, field)
+	case "p99Ms":
+		return ec.fieldContext_Latency_p99Ms(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Latency", field.Name)
+}
+
+func (ec *executionContext) childFields_Measure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_Measure_value(ctx, field)
+	case "previous":
+		return ec.fieldContext_Measure_previous(ctx, field)
+	case "delta":
+		return ec.fieldContext_Measure_delta(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Measure", field.Name)
+}
+
+func (ec *executionContext) childFields_Overview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Overview_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Overview_to(ctx, field)
+	case "previousFrom":
+		return ec.fieldContext_Overview_previousFrom(ctx, field)
+	case "granularity":
+		return ec.fieldContext_Overview_granularity(ctx, field)
+	case "events":
+		return ec.fieldContext_Overview_events(ctx, field)
+	case "eventsFromSync":
+		return ec.fieldContext_Overview_eventsFromSync(ctx, field)
+	case "eventsPerMinute":
+		return ec.fieldContext_Overview_eventsPerMinute(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_Overview_deliveries(ctx, field)
+	case "uniqueDeliveries":
+		return ec.fieldContext_Overview_uniqueDeliveries(ctx, field)
+	case "duplicateDeliveries":
+		return ec.fieldContext_Overview_duplicateDeliveries(ctx, field)
+	case "duplicateRate":
+		return ec.fieldContext_Overview_duplicateRate(ctx, field)
+	case "rejectedDeliveries":
+		return ec.fieldContext_Overview_rejectedDeliveries(ctx, field)
+	case "badSignatures":
+		return ec.fieldContext_Overview_badSignatures(ctx, field)
+	case "rejectionRate":
+		return ec.fieldContext_Overview_rejectionRate(ctx, field)
+	case "processed":
+		return ec.fieldContext_Overview_processed(ctx, field)
+	case "waiting":
+		return ec.fieldContext_Overview_waiting(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_Overview_deadLettered(ctx, field)
+	case "failedAttempts":
+		return ec.fieldContext_Overview_failedAttempts(ctx, field)
+	case "retries":
+		return ec.fieldContext_Overview_retries(ctx, field)
+	case "processingSuccessRate":
+		return ec.fieldContext_Overview_processingSuccessRate(ctx, field)
+	case "processingFailureRate":
+		return ec.fieldContext_Overview_processingFailureRate(ctx, field)
+	case "processingLatency":
+		return ec.fieldContext_Overview_processingLatency(ctx, field)
+	case "deliveryLag":
+		return ec.fieldContext_Overview_deliveryLag(ctx, field)
+	case "businessRates":
+		return ec.fieldContext_Overview_businessRates(ctx, field)
+	case "byTopic":
+		return ec.fieldContext_Overview_byTopic(ctx, field)
+	case "byResourceType":
+		return ec.fieldContext_Overview_byResourceType(ctx, field)
+	case "series":
+		return ec.fieldContext_Overview_series(ctx, field)
+	case "journeys":
+		return ec.fieldContext_Overview_journeys(ctx, field)
+	case "anomalies":
+		return ec.fieldContext_Overview_anomalies(ctx, field)
+	case "queue":
+		return ec.fieldContext_Overview_queue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Overview", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -10296,6 +11465,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "depth":
+		return ec.fieldContext_QueueState_depth(ctx, field)
+	case "processing":
+		return ec.fieldContext_QueueState_processing(ctx, field)
+	case "oldestQueuedAt":
+		return ec.fieldContext_QueueState_oldestQueuedAt(ctx, field)
+	case "oldestAgeSeconds":
+		return ec.fieldContext_QueueState_oldestAgeSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueState", field.Name)
 }
 
 func (ec *executionContext) childFields_ReconciliationFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10426,6 +11609,44 @@ func (ec *executionContext) childFields_ReconciliationRunEdge(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRunEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ResourceBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resourceType":
+		return ec.fieldContext_ResourceBreakdown_resourceType(ctx, field)
+	case "events":
+		return ec.fieldContext_ResourceBreakdown_events(ctx, field)
+	case "share":
+		return ec.fieldContext_ResourceBreakdown_share(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResourceBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_SeriesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "time":
+		return ec.fieldContext_SeriesPoint_time(ctx, field)
+	case "events":
+		return ec.fieldContext_SeriesPoint_events(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_SeriesPoint_deliveries(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_SeriesPoint_duplicates(ctx, field)
+	case "rejected":
+		return ec.fieldContext_SeriesPoint_rejected(ctx, field)
+	case "processed":
+		return ec.fieldContext_SeriesPoint_processed(ctx, field)
+	case "failedAttempts":
+		return ec.fieldContext_SeriesPoint_failedAttempts(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_SeriesPoint_deadLettered(ctx, field)
+	case "avgProcMs":
+		return ec.fieldContext_SeriesPoint_avgProcMs(ctx, field)
+	case "p95ProcMs":
+		return ec.fieldContext_SeriesPoint_p95ProcMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SeriesPoint", field.Name)
+}
+
 func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10544,6 +11765,42 @@ func (ec *executionContext) childFields_Topic(ctx context.Context, field graphql
 		return ec.fieldContext_Topic_lastSeenAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Topic", field.Name)
+}
+
+func (ec *executionContext) childFields_TopicStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "topic":
+		return ec.fieldContext_TopicStats_topic(ctx, field)
+	case "family":
+		return ec.fieldContext_TopicStats_family(ctx, field)
+	case "resource":
+		return ec.fieldContext_TopicStats_resource(ctx, field)
+	case "outcome":
+		return ec.fieldContext_TopicStats_outcome(ctx, field)
+	case "known":
+		return ec.fieldContext_TopicStats_known(ctx, field)
+	case "events":
+		return ec.fieldContext_TopicStats_events(ctx, field)
+	case "share":
+		return ec.fieldContext_TopicStats_share(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_TopicStats_deliveries(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_TopicStats_duplicates(ctx, field)
+	case "processed":
+		return ec.fieldContext_TopicStats_processed(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_TopicStats_deadLettered(ctx, field)
+	case "failedAttempts":
+		return ec.fieldContext_TopicStats_failedAttempts(ctx, field)
+	case "avgProcMs":
+		return ec.fieldContext_TopicStats_avgProcMs(ctx, field)
+	case "p95ProcMs":
+		return ec.fieldContext_TopicStats_p95ProcMs(ctx, field)
+	case "series":
+		return ec.fieldContext_TopicStats_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TopicStats", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -124,6 +124,17 @@ type DwollaSubscriptionInfo struct {
 	Created *time.Time `json:"created,omitempty"`
 }
 
+type EventStatsFilter struct {
+	From        *time.Time `json:"from,omitempty"`
+	To          *time.Time `json:"to,omitempty"`
+	Topics      []string   `json:"topics,omitempty"`
+	TopicPrefix *string    `json:"topicPrefix,omitempty"`
+	// Topic families (transfer, bank_transfer, …).
+	Families []string `json:"families,omitempty"`
+	// minute, hour or day; automatic by the range when omitted.
+	Granularity *string `json:"granularity,omitempty"`
+}
+
 type FindingCount struct {
 	Kind  reconciliationfinding.Kind `json:"kind"`
 	Count int                        `json:"count"`

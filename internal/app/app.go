@@ -21,6 +21,7 @@ import (
 	"github.com/hooklens/hooklens/frontend"
 	"github.com/hooklens/hooklens/graph"
 	"github.com/hooklens/hooklens/internal/alert"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/config"
@@ -33,6 +34,8 @@ import (
 	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/reconcile"
 	"github.com/hooklens/hooklens/internal/retention"
+	"github.com/hooklens/hooklens/internal/rollup"
+	"github.com/hooklens/hooklens/internal/scanner"
 	"github.com/hooklens/hooklens/internal/schedule"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/tracker"
@@ -65,6 +68,12 @@ type App struct {
 	Dwolla   *dwolla.Client // nil without API credentials
 	Recon    *reconcile.Service
 	Alerts   *alert.Service
+	// Analytics answers the overview, event statistics, REST and exports.
+	Analytics *analytics.Service
+	// Deliveries counts webhook deliveries into the rollups.
+	Deliveries *rollup.Aggregator
+	// Anomalies runs the detectors every minute on the leader.
+	Anomalies *scanner.Scanner
 	// Keys seal webhook bodies and alert-channel secrets; nil stores them
 	// in the clear.
 	Keys *vault.Keyring
@@ -154,6 +163,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Client: a.Dwolla, WebhookURL: cfg.WebhookURL(), AutoRedeliver: cfg.DwollaAutoRedeliver,
 		Wake: a.Pipeline.Wake, Seal: a.Keys.Seal,
 	})
+	if a.Analytics, err = analytics.New(db, analytics.Options{Registerer: a.Metrics.Registry, Open: a.Keys.Open}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("configuring analytics: %w", err)
+	}
+	a.Deliveries = rollup.NewAggregator(db, log.With("component", "rollup"), rollup.AggregatorOptions{Registerer: a.Metrics.Registry})
+	if a.Anomalies, err = scanner.New(db, a.Hub, log.With("component", "anomalies"), scanner.Options{Registerer: a.Metrics.Registry}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("configuring anomaly detection: %w", err)
+	}
 	if a.Alerts, err = alert.New(db, appFacts{a}, a.Keys, a.Hub, log.With("component", "alerts"), alert.Options{
 		BaseURL: cfg.BaseURL(), AllowedHosts: cfg.AlertAllowedHosts, Timeout: cfg.AlertTimeout, Registerer: a.Metrics.Registry,
 	}); err != nil {
@@ -231,6 +249,14 @@ func (a *App) scheduleJobs() error {
 			if n > 0 {
 				a.Log.Info("abandonment sweep re-evaluated journeys", "journeys", n)
 			}
+			return err
+		}},
+		{"rollup-deliveries", "15s", func(ctx context.Context) error {
+			_, err := a.Deliveries.Flush(ctx)
+			return err
+		}},
+		{"anomalies", "1m", func(ctx context.Context) error {
+			_, err := a.Anomalies.Scan(ctx)
 			return err
 		}},
 		{"alerts", a.Config.AlertSchedule, func(ctx context.Context) error {
@@ -341,10 +367,11 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/api/session", a.Authn.SessionHandler())
 	mux.Handle("/api/webhooks/dwolla/sync", a.syncHandler())
+	mux.Handle("/api/analytics/", a.Authn.Require(false)(analytics.NewHandler(a.Analytics, a.Log.With("component", "analytics"))))
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
-		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Instance: a.instance, Leader: a.Schedule.Leader,
+		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
