@@ -36,7 +36,7 @@ interface State<N> {
 type Action<N> =
   | { type: "reset"; key: string; generation: number }
   | { type: "loading" }
-  | { type: "page"; key: string; generation: number; page: Page<N> }
+  | { type: "page"; key: string; generation: number; after: string | null; page: Page<N> }
   | { type: "error"; key: string; generation: number; error: ApiError }
   | { type: "reload" }
   | { type: "patch"; update: (node: N) => N };
@@ -49,6 +49,9 @@ function reducer<N>(state: State<N>, action: Action<N>): State<N> {
       return { ...state, loading: true, error: null };
     case "page":
       if (action.key !== state.key || action.generation !== state.generation) return state;
+      // A page that does not continue what is loaded is a repeat (effects run
+      // twice in development): appending it would list rows twice.
+      if (action.after === null ? state.nodes.length > 0 : action.after !== state.endCursor) return state;
       return {
         ...state,
         nodes: state.nodes.concat(action.page.nodes),
@@ -87,7 +90,7 @@ export function useCursorPages<N>(key: string, load: (after: string | null) => P
   const fetchPage = useCallback(
     (k: string, g: number, after: string | null) => {
       void load(after).then((res) => {
-        if ("nodes" in res) dispatch({ type: "page", key: k, generation: g, page: res });
+        if ("nodes" in res) dispatch({ type: "page", key: k, generation: g, after, page: res });
         else dispatch({ type: "error", key: k, generation: g, error: res });
       });
     },
