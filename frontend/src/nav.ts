@@ -10,11 +10,11 @@ export interface NavItem {
 }
 
 export const navItems: NavItem[] = [
+  { to: "/", label: "Overview", timeRange: true },
   { to: "/events", label: "Events", timeRange: true },
   { to: "/journeys", label: "Journeys", timeRange: true },
   { to: "/reconciliation", label: "Reconciliation" },
-  // Becomes "Anomalies & alerts" once the anomaly scan is wired into the server.
-  { to: "/alerts", label: "Alerts" },
+  { to: "/alerts", label: "Anomalies & alerts" },
   { to: "/monitor", label: "Monitor" },
   { to: "/settings", label: "Settings", admin: true },
   { to: "/playground", label: "Playground" },

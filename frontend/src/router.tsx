@@ -38,8 +38,11 @@ export const routes: RouteObject[] = [
     HydrateFallback: () => <Loading label="Checking your session…" />,
     errorElement: <RouteError />,
     children: [
-      // The overview needs the analytics API; until it exists the events log is home.
-      { index: true, loader: ({ request }) => redirect(`/events${new URL(request.url).search}`) },
+      {
+        index: true,
+        handle: handle({ title: "Overview", timeRange: true }),
+        lazy: () => import("./routes/overview/OverviewRoute").then((m) => ({ Component: m.OverviewRoute })),
+      },
       {
         path: "events",
         handle: handle({ title: "Events", timeRange: true }),
@@ -67,8 +70,13 @@ export const routes: RouteObject[] = [
       },
       {
         path: "alerts",
-        handle: handle({ title: "Alerts" }),
+        handle: handle({ title: "Anomalies & alerts" }),
         lazy: () => import("./routes/alerts/AlertsRoute").then((m) => ({ Component: m.AlertsRoute })),
+      },
+      {
+        path: "alerts/:id",
+        handle: handle({ title: "Alert" }),
+        lazy: () => import("./routes/alerts/AlertRoute").then((m) => ({ Component: m.AlertRoute })),
       },
       {
         path: "monitor",

@@ -88,21 +88,42 @@ export const AlertsPageQuery = graphql(`
   }
 `);
 
+export const AlertDeliveryRow = graphql(`
+  fragment AlertDeliveryRow on AlertDelivery {
+    at
+    channel
+    kind
+    event
+    ok
+    attempts
+    status
+    error
+    durationMs
+  }
+`);
+
 export const AlertNotificationsQuery = graphql(`
   query AlertNotifications($id: ID!) {
     node(id: $id) {
       ... on Alert {
         id
         notificationLog {
-          at
-          channel
-          kind
-          event
-          ok
-          attempts
-          status
-          error
-          durationMs
+          ...AlertDeliveryRow
+        }
+      }
+    }
+  }
+`);
+
+/** One alert with its notification log, for its own page (/alerts/:id, where notifications link). */
+export const AlertDetailQuery = graphql(`
+  query AlertDetail($id: ID!) {
+    node(id: $id) {
+      __typename
+      ... on Alert {
+        ...AlertFields
+        notificationLog {
+          ...AlertDeliveryRow
         }
       }
     }
@@ -269,6 +290,20 @@ export function useAlertNotifications(id: string | null) {
     log: node && "notificationLog" in node ? node.notificationLog : [],
     fetching: result.fetching,
     error: result.error ? apiErrorFromCombined(result.error) : null,
+  };
+}
+
+export function useAlert(id: string) {
+  const [result, reexecute] = useQuery({ query: AlertDetailQuery, variables: { id }, requestPolicy: "cache-and-network" });
+  const refresh = useCallback(() => reexecute({ requestPolicy: "network-only" }), [reexecute]);
+  const node = result.data?.node;
+  const alert = node?.__typename === "Alert" ? node : null;
+  return {
+    alert,
+    /** False once the server answered that no alert has this id. */
+    found: result.data ? alert !== null : null,
+    error: result.error ? apiErrorFromCombined(result.error) : null,
+    refresh,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { orNull, timelineCounts, timelineVariables } from "./events";
+import { orNull, statsTimeline, timelineCounts, timelineVariables } from "./events";
 
 describe("timeline helpers", () => {
   it("narrows the log's filter to each bucket without an empty predicate", () => {
@@ -20,5 +20,28 @@ describe("timeline helpers", () => {
   it("sends no filter as null", () => {
     expect(orNull({})).toBeNull();
     expect(orNull({ topic: "x" })).toEqual({ topic: "x" });
+  });
+});
+
+describe("rollup timelines", () => {
+  it("turn eventStats into buckets and topics, busiest first, the last cut at the window's end", () => {
+    const { buckets, topics } = statsTimeline({
+      granularity: "hour",
+      to: "2026-11-29T10:30:00Z",
+      series: [
+        { time: "2026-11-29T09:00:00Z", events: 4 },
+        { time: "2026-11-29T10:00:00Z", events: 2 },
+      ],
+      topics: [
+        { topic: "b", events: { value: 1 }, series: [1, 0] },
+        { topic: "a", events: { value: 5 }, series: [3, 2] },
+        { topic: "gone", events: { value: 0 }, series: [0, 0] },
+      ],
+    });
+    expect(buckets.map((b) => [b.from.toISOString(), b.to.toISOString(), b.count])).toEqual([
+      ["2026-11-29T09:00:00.000Z", "2026-11-29T10:00:00.000Z", 4],
+      ["2026-11-29T10:00:00.000Z", "2026-11-29T10:30:00.000Z", 2],
+    ]);
+    expect(topics.map((t) => t.topic)).toEqual(["a", "b"]);
   });
 });

@@ -1,11 +1,13 @@
 // Events: the log (cursor pages), one event with its deliveries, and the
-// timeline counted on the server.
-import { useCallback, useEffect, useReducer } from "react";
+// timeline: from the rollups (eventStats) when they keep what the filters
+// ask, otherwise counted exactly from the events table.
+import { useCallback, useEffect, useMemo, useReducer } from "react";
 import { useClient, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { EventListItemFragment, EventTimelineQueryVariables, WebhookEventWhereInput } from "../gql/graphql";
-import { eventWhere, type EventFilters } from "../lib/eventFilters";
-import { splitRange } from "../lib/timeRange";
+import { eventWhere, rollupFilter, type EventFilters } from "../lib/eventFilters";
+import { granularityMs, splitRange } from "../lib/timeRange";
+import { EventStatsQuery } from "./analytics";
 import { apiErrorFromCombined, type ApiError } from "./errors";
 import { useCursorPages, type Pages } from "./paging";
 
@@ -151,12 +153,12 @@ export function useEventDetail(eventID: string | null) {
   };
 }
 
-/** Number of bars in the event timeline. */
+/** Number of bars in the exact timeline (filters the rollups do not keep). */
 export const timelineBuckets = 24;
 
-// One count per bucket, asked in a single request. The server counts each
-// range with the same filters as the log, so the chart is exact; it will
-// move to the analytics API's rollups once that exists.
+// One count per bucket, asked in a single request, for filters the rollups
+// do not keep (ids, processing state, search): each range is counted with
+// the same filters as the log, so the chart is exact.
 export const EventTimelineQuery = graphql(`
   query EventTimeline(
     $w0: WebhookEventWhereInput!
@@ -230,6 +232,13 @@ export interface TimelineBucket {
   count: number;
 }
 
+/** One topic's share of the timeline (rollup timelines only). */
+export interface TimelineTopic {
+  topic: string;
+  total: number;
+  counts: number[];
+}
+
 /** Builds the timeline's variables: the log's filter (without its time bounds) narrowed to each bucket. */
 export function timelineVariables(
   base: WebhookEventWhereInput,
@@ -250,34 +259,65 @@ export function timelineCounts(data: Record<string, { totalCount: number } | und
   return out;
 }
 
+/** Turns an eventStats answer into buckets (one per point) and the topics' counts, largest first. */
+export function statsTimeline(
+  stats: { granularity: string; to: string; series: { time: string; events: number }[]; topics: { topic: string; events: { value: number }; series?: number[] | null }[] },
+): { buckets: TimelineBucket[]; topics: TimelineTopic[] } {
+  const step = granularityMs(stats.granularity);
+  const end = new Date(stats.to).getTime();
+  const buckets = stats.series.map((p) => {
+    const from = new Date(p.time);
+    return { from, to: new Date(Math.min(from.getTime() + step, end)), count: p.events };
+  });
+  const topics = stats.topics
+    .map((t) => ({ topic: t.topic, total: t.events.value, counts: t.series ?? [] }))
+    .filter((t) => t.total > 0)
+    .sort((a, b) => b.total - a.total || a.topic.localeCompare(b.topic));
+  return { buckets, topics };
+}
+
 export interface Timeline {
   buckets: TimelineBucket[];
+  /** Per-topic counts aligned with buckets; empty for exact timelines. */
+  topics: TimelineTopic[];
+  /** rollups: from eventStats; exact: counted from the events table. */
+  source: "rollups" | "exact";
   loading: boolean;
   error: ApiError | null;
 }
 
+type TimelineState = Omit<Timeline, "loading"> & { key: string; loading: boolean };
+
 /**
- * The event timeline for the log's filters: the range (an open start begins
- * at the oldest matching event) cut into 24 buckets, each counted by the
- * server.
+ * The event timeline for the log's filters. When the rollups keep what the
+ * filters ask (topic, topic prefix, time) it is one eventStats query at the
+ * server's automatic granularity; otherwise the range is cut into 24
+ * buckets, each counted exactly. An open start begins at the oldest
+ * matching event.
  */
 export function useEventTimeline(filters: EventFilters, bounds: { from: Date | null; to: Date | null; asOf: Date }): Timeline {
   const client = useClient();
-  const [state, setState] = useReducer(
-    (_: Timeline & { key: string }, next: Timeline & { key: string }) => next,
-    { key: "", buckets: [], loading: true, error: null },
-  );
+  const [state, setState] = useReducer((_: TimelineState, next: TimelineState) => next, {
+    key: "",
+    buckets: [],
+    topics: [],
+    source: "rollups",
+    loading: true,
+    error: null,
+  });
   const key = JSON.stringify([filters, bounds.from, bounds.to, bounds.asOf]);
 
   useEffect(() => {
     const [f, fromISO, toISO, asOfISO] = JSON.parse(key) as [EventFilters, string | null, string | null, string];
     const asOf = new Date(asOfISO);
     const bounds = { from: fromISO ? new Date(fromISO) : null, to: toISO ? new Date(toISO) : null };
+    const rollups = rollupFilter(f);
+    const source = rollups ? "rollups" : "exact";
     let cancelled = false;
-    const fail = (error: ApiError) => {
-      if (!cancelled) setState({ key, buckets: [], loading: false, error });
+    const done = (s: Omit<TimelineState, "key" | "loading" | "source">) => {
+      if (!cancelled) setState({ key, source, loading: false, ...s });
     };
-    const base = eventWhere(f, { from: null, to: null });
+    const fail = (error: ApiError) => done({ buckets: [], topics: [], error });
     const to = bounds.to ?? asOf;
     const run = async () => {
       let from = bounds.from;
@@ -287,25 +327,29 @@ export function useEventTimeline(filters: EventFilters, bounds: { from: Date | n
           .toPromise();
         if (oldest.error) return fail(apiErrorFromCombined(oldest.error));
         const first = oldest.data?.events.edges?.[0]?.node?.receivedAt;
-        if (!first) {
-          if (!cancelled) setState({ key, buckets: [], loading: false, error: null });
-          return;
-        }
+        if (!first) return done({ buckets: [], topics: [], error: null });
         from = new Date(first);
+      }
+      if (rollups) {
+        // The rollups count whole minutes: a range shorter than one still gets one.
+        const end = to.getTime() - from.getTime() < 60_000 ? new Date(from.getTime() + 60_000) : to;
+        const res = await client
+          .query(EventStatsQuery, { filter: { ...rollups, from: from.toISOString(), to: end.toISOString() } }, { requestPolicy: "network-only" })
+          .toPromise();
+        if (res.error) return fail(apiErrorFromCombined(res.error));
+        if (!res.data) return done({ buckets: [], topics: [], error: null });
+        return done({ ...statsTimeline(res.data.eventStats), error: null });
       }
       // A range shorter than the number of buckets still gets whole seconds.
       const end = to.getTime() - from.getTime() < timelineBuckets * 1000 ? new Date(from.getTime() + timelineBuckets * 1000) : to;
       const ranges = splitRange(from, end, timelineBuckets);
+      const base = eventWhere(f, { from: null, to: null });
       const result = await client
-        .query(EventTimelineQuery, timelineVariables(base, ranges) as EventTimelineQueryVariables, {
-          requestPolicy: "network-only",
-        })
+        .query(EventTimelineQuery, timelineVariables(base, ranges) as EventTimelineQueryVariables, { requestPolicy: "network-only" })
         .toPromise();
       if (result.error) return fail(apiErrorFromCombined(result.error));
       const counts = timelineCounts(result.data ?? {}, timelineBuckets);
-      if (!cancelled) {
-        setState({ key, buckets: ranges.map((r, i) => ({ ...r, count: counts[i] ?? 0 })), loading: false, error: null });
-      }
+      done({ buckets: ranges.map((r, i) => ({ ...r, count: counts[i] ?? 0 })), topics: [], error: null });
     };
     void run();
     return () => {
@@ -313,6 +357,34 @@ export function useEventTimeline(filters: EventFilters, bounds: { from: Date | n
     };
   }, [client, key]);
 
-  if (state.key !== key) return { buckets: [], loading: true, error: null };
+  if (state.key !== key) return { buckets: [], topics: [], source: rollupFilter(filters) ? "rollups" : "exact", loading: true, error: null };
   return state;
+}
+
+/** The longest window the server answers (three years), less a minute of rounding. */
+export const maxWindowMs = 3 * 365 * 86_400_000 - 60_000;
+
+/**
+ * The overview's window for the page's range: an open end is the moment
+ * the range was pinned; an open start ("all time") begins at the oldest
+ * stored event, or the last 24 hours when there is none.
+ */
+export function useAnalyticsWindow(bounds: { from: Date | null; to: Date | null; asOf: Date }) {
+  const [oldest] = useQuery({
+    query: OldestEventQuery,
+    variables: { where: null },
+    pause: bounds.from !== null,
+    requestPolicy: "network-only",
+  });
+  const first = oldest.data?.events.edges?.[0]?.node?.receivedAt ?? null;
+  const waiting = bounds.from === null && !oldest.data && !oldest.error;
+  const fromMs = bounds.from?.getTime() ?? null;
+  const toMs = (bounds.to ?? bounds.asOf).getTime();
+  const window = useMemo(() => {
+    if (waiting) return null;
+    let from = fromMs ?? (first ? new Date(first).getTime() : toMs - 86_400_000);
+    from = Math.max(from, toMs - maxWindowMs);
+    return { from: new Date(Math.min(from, toMs - 60_000)), to: new Date(toMs) };
+  }, [waiting, fromMs, first, toMs]);
+  return { window, error: oldest.error ? apiErrorFromCombined(oldest.error) : null };
 }

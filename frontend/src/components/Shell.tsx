@@ -81,7 +81,9 @@ function Frame({ session }: { session: Session }) {
                 .filter((item) => !item.admin || session.role === "admin")
                 .map((item) => (
                   <li key={item.to}>
-                    <NavLink to={{ pathname: item.to, search: navSearch(params, item) }}>{item.label}</NavLink>
+                    <NavLink to={{ pathname: item.to, search: navSearch(params, item) }} end={item.to === "/"}>
+                      {item.label}
+                    </NavLink>
                   </li>
                 ))}
             </ul>

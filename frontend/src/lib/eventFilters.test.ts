@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { emptyEventFilters, eventWhere, hasEventFilters, parseEventFilters, writeEventFilters } from "./eventFilters";
+import {
+  emptyEventFilters,
+  eventWhere,
+  exportBlockedReason,
+  exportURL,
+  filtersBeyondRollups,
+  hasEventFilters,
+  parseEventFilters,
+  rollupFilter,
+  writeEventFilters,
+} from "./eventFilters";
 
 describe("event filters", () => {
   it("round-trips through the URL with short names", () => {
@@ -40,5 +50,40 @@ describe("event filters", () => {
     expect(where.or).toHaveLength(5);
     expect(where.or).toContainEqual({ resourceIDContainsFold: "513e" });
     expect(eventWhere(emptyEventFilters, { from: null, to: null })).toEqual({});
+  });
+});
+
+describe("rollups and exports", () => {
+  it("ask eventStats only for filters the rollups keep", () => {
+    expect(rollupFilter(emptyEventFilters)).toEqual({});
+    expect(rollupFilter({ ...emptyEventFilters, topic: "customer_created", topicPrefix: "customer_" })).toEqual({ topics: ["customer_created"], topicPrefix: "customer_" });
+    expect(rollupFilter({ ...emptyEventFilters, state: "failed" })).toBeNull();
+    expect(filtersBeyondRollups({ ...emptyEventFilters, q: "x", customerID: "c" })).toEqual(["customerID", "q"]);
+  });
+
+  it("map the log's filters to the export's parameters", () => {
+    const url = exportURL(
+      { ...emptyEventFilters, topic: "transfer_created", resourceID: "AbC", customerID: "DeF", correlationID: "Cor", state: "processed", topicPrefix: "transfer_" },
+      { from: new Date("2026-01-01T00:00:00Z"), to: null },
+      "ndjson",
+    );
+    const [path, query] = url.split("?");
+    expect(path).toBe("/api/analytics/export");
+    expect(Object.fromEntries(new URLSearchParams(query))).toEqual({
+      type: "events",
+      format: "ndjson",
+      from: "2026-01-01T00:00:00.000Z",
+      topic: "transfer_created",
+      topicPrefix: "transfer_",
+      resourceID: "abc",
+      customerID: "def",
+      correlationID: "Cor",
+      state: "processed",
+    });
+  });
+
+  it("refuse an export the search would not match", () => {
+    expect(exportBlockedReason(emptyEventFilters)).toBeNull();
+    expect(exportBlockedReason({ ...emptyEventFilters, q: "513e" })).toMatch(/free-text search/);
   });
 });

@@ -1,6 +1,6 @@
 // The events log's filters, read from and written to the URL, and turned
 // into the server's WebhookEventWhereInput.
-import type { WebhookEventProcessingState, WebhookEventWhereInput } from "../gql/graphql";
+import type { EventStatsFilter, WebhookEventProcessingState, WebhookEventWhereInput } from "../gql/graphql";
 
 export const processingStates: readonly WebhookEventProcessingState[] = ["queued", "processing", "processed", "failed"];
 
@@ -98,4 +98,64 @@ export function eventWhere(filters: EventFilters, bounds: { from: Date | null; t
     ];
   }
   return where;
+}
+
+/** Labels of the filters, for sentences. */
+export const eventFilterLabels: Record<keyof EventFilters, string> = {
+  topic: "topic",
+  topicPrefix: "topic prefix",
+  resourceID: "resource id",
+  customerID: "customer id",
+  correlationID: "correlation id",
+  state: "processing state",
+  q: "search",
+};
+
+/** The filters the per-minute rollups cannot answer (they are kept per topic only). */
+export function filtersBeyondRollups(filters: EventFilters): (keyof EventFilters)[] {
+  const beyond: (keyof EventFilters)[] = ["resourceID", "customerID", "correlationID", "state", "q"];
+  return beyond.filter((k) => filters[k].trim() !== "");
+}
+
+/**
+ * The eventStats filter for the log's filters, without the time range; null
+ * when a filter is one the rollups do not keep.
+ */
+export function rollupFilter(filters: EventFilters): Pick<EventStatsFilter, "topics" | "topicPrefix"> | null {
+  if (filtersBeyondRollups(filters).length > 0) return null;
+  const out: Pick<EventStatsFilter, "topics" | "topicPrefix"> = {};
+  if (filters.topic) out.topics = [filters.topic];
+  if (filters.topicPrefix) out.topicPrefix = filters.topicPrefix;
+  return out;
+}
+
+export const exportFormats = ["csv", "json", "ndjson"] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+
+/**
+ * Why the export cannot reproduce the log's filters, or null when it can.
+ * The free-text search matches substrings of five fields; the export
+ * matches ids exactly and has no search.
+ */
+export function exportBlockedReason(filters: EventFilters): string | null {
+  if (filters.q.trim()) return "The export cannot apply the free-text search. Clear the search (or use the exact topic and id filters) to export.";
+  return null;
+}
+
+/**
+ * GET /api/analytics/export's address for the log's filters: receipt time
+ * from/to and every filter, under the names the endpoint takes (it refuses
+ * unknown ones). Ids are lower-cased like the log does.
+ */
+export function exportURL(filters: EventFilters, bounds: { from: Date | null; to: Date | null }, format: ExportFormat): string {
+  const p = new URLSearchParams({ type: "events", format });
+  if (bounds.from) p.set("from", bounds.from.toISOString());
+  if (bounds.to) p.set("to", bounds.to.toISOString());
+  if (filters.topic) p.set("topic", filters.topic);
+  if (filters.topicPrefix) p.set("topicPrefix", filters.topicPrefix);
+  if (filters.resourceID) p.set("resourceID", filters.resourceID.toLowerCase());
+  if (filters.customerID) p.set("customerID", filters.customerID.toLowerCase());
+  if (filters.correlationID) p.set("correlationID", filters.correlationID);
+  if (filters.state) p.set("state", filters.state);
+  return `/api/analytics/export?${p.toString()}`;
 }

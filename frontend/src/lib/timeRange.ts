@@ -100,3 +100,15 @@ export function splitRange(from: Date, to: Date, n: number): { from: Date; to: D
   }
   return out;
 }
+
+/** The length of one point of a server series: minute, hour or day. */
+export function granularityMs(granularity: string): number {
+  switch (granularity) {
+    case "minute":
+      return 60_000;
+    case "hour":
+      return 3_600_000;
+    default:
+      return 86_400_000;
+  }
+}

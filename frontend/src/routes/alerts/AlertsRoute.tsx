@@ -1,8 +1,13 @@
-// Alerts: what is firing now and what fired before, the rules and the
-// channels. Changes arrive live through alertChanged.
-import { useCallback } from "react";
+// Anomalies & alerts: what the anomaly scan found in the rollups, what the
+// alert rules raised, the rules and the channels. Changes arrive live
+// through anomalyDetected and alertChanged.
+import { useCallback, useEffect, useRef } from "react";
 import { useSearchParams } from "react-router";
 import { useAlerts, useAlertSetup, useAlertStream } from "../../api/alerts";
+import { useAnomalies, useAnomalyStream } from "../../api/anomalies";
+import type { AnomalyFieldsFragment } from "../../gql/graphql";
+import { anomalyWhere, parseAnomalyFilters, writeAnomalyFilters } from "../../lib/anomalies";
+import { AnomalyFiltersForm, AnomalyList } from "./AnomalyList";
 import { useIsAdmin } from "../../api/sessionContext";
 import { ErrorState, Loading } from "../../components/States";
 import { formatNumber } from "../../lib/format";
@@ -32,8 +37,35 @@ export function AlertsRoute() {
   }, [reload, refresh]);
   useAlertStream(onChange);
 
+  const anomalyFilters = parseAnomalyFilters(params);
+  const anomalies = useAnomalies(anomalyWhere(anomalyFilters));
+  // A change to a loaded anomaly updates its row; a new one reloads the list.
+  const loaded = useRef(new Set<string>());
+  useEffect(() => {
+    loaded.current = new Set(anomalies.nodes.map((a) => a.id));
+  }, [anomalies.nodes]);
+  const { patch: patchAnomaly, reload: reloadAnomalies } = anomalies;
+  const onAnomaly = useCallback(
+    (a: AnomalyFieldsFragment) => {
+      if (loaded.current.has(a.id)) patchAnomaly((row) => (row.id === a.id ? a : row));
+      else reloadAnomalies();
+    },
+    [patchAnomaly, reloadAnomalies],
+  );
+  useAnomalyStream(onAnomaly);
+  const anomaliesFiltered = anomalyFilters.status !== "active" || anomalyFilters.severity !== "" || anomalyFilters.type !== "";
+
   return (
     <div className="alerts-page">
+      <section aria-labelledby="anomalies-title" data-testid="anomalies">
+        <div className="section-head">
+          <h2 id="anomalies-title">
+            Anomalies{anomalies.totalCount !== null && <span className="muted"> ({formatNumber(anomalies.totalCount)})</span>}
+          </h2>
+        </div>
+        <AnomalyFiltersForm filters={anomalyFilters} onChange={(f) => setParams((p) => writeAnomalyFilters(p, f))} />
+        <AnomalyList pages={anomalies} admin={admin} filtered={anomaliesFiltered} />
+      </section>
       <section aria-labelledby="alerts-title">
         <div className="section-head">
           <h2 id="alerts-title">

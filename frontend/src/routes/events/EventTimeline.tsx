@@ -1,14 +1,15 @@
-// Events over the selected range, one bar per bucket, counted on the server.
-import { useEffect, useRef } from "react";
-import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
-import type { TimelineBucket } from "../../api/events";
+// Events over the selected range, one bar per interval. From the rollups
+// the bars are stacked by the busiest topics; with filters the rollups do
+// not keep, each of 24 intervals is counted exactly.
+import { useMemo } from "react";
+import type { TimelineBucket, TimelineTopic } from "../../api/events";
+import { TimeChart, type ChartSeries } from "../../components/TimeChart";
 import { formatNumber } from "../../lib/format";
 
-function cssVar(el: Element, name: string, fallback: string): string {
-  const v = getComputedStyle(el).getPropertyValue(name).trim();
-  return v || fallback;
-}
+/** Topics drawn on their own; the rest are stacked together as "other". */
+export const stackedTopics = 5;
+
+export const chartColors = ["--chart-1", "--chart-2", "--chart-3", "--chart-4", "--chart-5"] as const;
 
 export function timelineSummary(buckets: readonly TimelineBucket[]): string {
   const total = buckets.reduce((n, b) => n + b.count, 0);
@@ -17,59 +18,41 @@ export function timelineSummary(buckets: readonly TimelineBucket[]): string {
   return `${formatNumber(total)} events; the busiest interval, starting ${peak.from.toLocaleString()}, had ${formatNumber(peak.count)}.`;
 }
 
-export function EventTimeline({ buckets }: { buckets: TimelineBucket[] }) {
-  const ref = useRef<HTMLDivElement>(null);
+/**
+ * The bars as stacked series: the total first ("other" shows above the
+ * named topics), then running sums of the busiest topics, largest at the
+ * bottom. Each series is drawn over the previous one.
+ */
+export function stackSeries(buckets: readonly TimelineBucket[], topics: readonly TimelineTopic[]): ChartSeries[] {
+  const named = topics.slice(0, stackedTopics);
+  const totals = buckets.map((b) => b.count);
+  if (named.length === 0) return [{ label: "Events", values: totals, color: "--accent", kind: "bars" }];
+  const out: ChartSeries[] = [];
+  if (topics.length > named.length) out.push({ label: "other topics", values: totals, color: "--chart-other", kind: "bars" });
+  for (let k = named.length - 1; k >= 0; k--) {
+    const values = buckets.map((_, i) => named.slice(0, k + 1).reduce((n, t) => n + (t.counts[i] ?? 0), 0));
+    const topic = named[k];
+    if (topic) out.push({ label: topic.topic, values, color: chartColors[k] ?? "--accent", kind: "bars" });
+  }
+  return out;
+}
 
-  useEffect(() => {
-    const el = ref.current;
-    if (!el || buckets.length === 0) return;
-    const first = buckets[0];
-    const last = buckets[buckets.length - 1];
-    if (!first || !last) return;
-    const width = (b: TimelineBucket) => (b.to.getTime() - b.from.getTime()) / 1000;
-    const xs = buckets.map((b) => b.from.getTime() / 1000 + width(b) / 2);
-    const ys = buckets.map((b) => b.count);
-    const accent = cssVar(el, "--accent", "#2563eb");
-    const axis = cssVar(el, "--muted", "#6b7280");
-    const grid = cssVar(el, "--border", "#e5e7eb");
-    const opts: uPlot.Options = {
-      width: Math.max(el.clientWidth, 200),
-      height: 160,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false } },
-      scales: {
-        x: { time: true, range: () => [first.from.getTime() / 1000, last.to.getTime() / 1000] },
-        y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
-      },
-      axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
-      ],
-      series: [
-        {},
-        {
-          label: "Events",
-          stroke: accent,
-          fill: accent,
-          paths: uPlot.paths.bars?.({ size: [0.85, 64] }),
-          points: { show: false },
-        },
-      ],
-    };
-    const plot = new uPlot(opts, [xs, ys], el);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height: 160 }));
-    resize.observe(el);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
-  }, [buckets]);
-
+export function EventTimeline({ buckets, topics, source }: { buckets: TimelineBucket[]; topics: TimelineTopic[]; source: "rollups" | "exact" }) {
+  const first = buckets[0];
+  const last = buckets[buckets.length - 1];
+  const times = useMemo(() => buckets.map((b) => (b.from.getTime() + b.to.getTime()) / 2000), [buckets]);
+  const series = useMemo(() => stackSeries(buckets, topics), [buckets, topics]);
+  const xRange = useMemo<[number, number] | undefined>(
+    () => (first && last ? [first.from.getTime() / 1000, last.to.getTime() / 1000] : undefined),
+    [first, last],
+  );
+  const shown = topics.slice(0, stackedTopics);
   return (
     <figure className="timeline">
-      <div ref={ref} className="timeline-chart" role="img" aria-label={`Event timeline. ${timelineSummary(buckets)}`} data-testid="timeline" />
+      <TimeChart times={times} series={series} xRange={xRange} height={160} label={`Event timeline. ${timelineSummary(buckets)}`} testId="timeline" formatValue={formatNumber} legendReversed />
       <figcaption className="muted">
         {timelineSummary(buckets)}{" "}
+        {source === "exact" ? "Each interval counted exactly with every filter." : "From the per-minute rollups (whole minutes)."}{" "}
         <details className="inline-details">
           <summary>As a table</summary>
           <table className="data-table compact">
@@ -78,14 +61,24 @@ export function EventTimeline({ buckets }: { buckets: TimelineBucket[] }) {
                 <th scope="col">From</th>
                 <th scope="col">To</th>
                 <th scope="col">Events</th>
+                {shown.map((t) => (
+                  <th scope="col" key={t.topic}>
+                    {t.topic}
+                  </th>
+                ))}
               </tr>
             </thead>
             <tbody>
-              {buckets.map((b) => (
+              {buckets.map((b, i) => (
                 <tr key={b.from.toISOString()}>
                   <td>{b.from.toLocaleString()}</td>
                   <td>{b.to.toLocaleString()}</td>
                   <td className="num">{formatNumber(b.count)}</td>
+                  {shown.map((t) => (
+                    <td className="num" key={t.topic}>
+                      {formatNumber(t.counts[i] ?? 0)}
+                    </td>
+                  ))}
                 </tr>
               ))}
             </tbody>

@@ -14,6 +14,7 @@ import { describeTimeRange } from "../../lib/timeRange";
 import { EventDrawer } from "./EventDrawer";
 import { EventFiltersForm } from "./EventFiltersForm";
 import { EventTimeline } from "./EventTimeline";
+import { ExportMenu } from "./ExportMenu";
 import { ReplayMatching } from "./ReplayMatching";
 import { useIsAdmin } from "../../api/sessionContext";
 
@@ -75,6 +76,7 @@ export function EventsRoute() {
           {range.kind === "preset" && range.key !== "all" && <> · as of {formatTime(bounds.asOf.toISOString())}</>}
         </span>
         <span className="result-actions">
+          <ExportMenu filters={filters} bounds={bounds} />
           {admin && <ReplayMatching where={where} count={log.totalCount} onDone={refresh} />}
           <button type="button" className="button ghost" onClick={refresh}>
             Refresh
@@ -89,7 +91,7 @@ export function EventsRoute() {
           <Loading label="Counting events over time…" />
         </div>
       ) : timeline.buckets.length > 0 ? (
-        <EventTimeline buckets={timeline.buckets} />
+        <EventTimeline buckets={timeline.buckets} topics={timeline.topics} source={timeline.source} />
       ) : null}
 
       {log.error ? (
