@@ -492,8 +492,10 @@ func (s *Service) anomalyCounts(ctx context.Context) (AnomalyCounts, error) {
 // queueState reads the queue (index on processing_state).
 func (s *Service) queueState(ctx context.Context, now time.Time) (QueueState, error) {
 	var q QueueState
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT processing_state, COUNT(*), MIN(received_at) FROM webhook_events
-		WHERE processing_state IN ('queued', 'processing') GROUP BY processing_state`)
+	// One SELECT per state: each uses that state's partial index, where an
+	// IN list would scan the table.
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT 'queued', COUNT(*), MIN(received_at) FROM webhook_events WHERE processing_state = 'queued'
+		UNION ALL SELECT 'processing', COUNT(*), MIN(received_at) FROM webhook_events WHERE processing_state = 'processing'`)
 	if err != nil {
 		return q, fmt.Errorf("reading the queue: %w", err)
 	}
@@ -507,6 +509,9 @@ func (s *Service) queueState(ctx context.Context, now time.Time) (QueueState, er
 		}
 		if state == "processing" {
 			q.Processing = n
+			continue
+		}
+		if n == 0 {
 			continue
 		}
 		q.Depth = n
