@@ -7,6 +7,7 @@ describe("formatting", () => {
     expect(formatMs(0.421)).toBe("0.42 ms");
     expect(formatMs(12.34)).toBe("12.3 ms");
     expect(formatMs(1200)).toBe("1.20 s");
+    expect(formatMs(259_200_000)).toBe("3.0 d");
     expect(formatMs(null)).toBe("—");
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(2048)).toBe("2.0 KiB");

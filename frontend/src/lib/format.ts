@@ -34,13 +34,14 @@ export function formatRelative(iso: string | null | undefined, now: Date = new D
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-/** Milliseconds with a sensible precision: 0.42 ms, 12.3 ms, 1.20 s. */
+/** Milliseconds with a sensible precision: 0.42 ms, 12.3 ms, 1.20 s; a minute or more as formatSeconds says it. */
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 100) return `${ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return formatSeconds(ms / 1000);
 }
 
 export function formatBytes(n: number): string {

@@ -88,7 +88,7 @@ export function AnomalyList({ pages, admin, filtered }: { pages: Pages<AnomalyFi
       {error && <ErrorState error={error} title="Could not change the anomaly" />}
       <ul className="alert-list" data-testid="anomaly-list">
         {pages.nodes.map((a) => (
-          <li key={a.id} className={`alert-item severity-border-${a.severity}`} data-testid="anomaly" data-key={a.key}>
+          <li key={a.id} className={`alert-item severity-border-${a.severity}`} data-testid="anomaly" data-key={a.key} data-anomaly-id={a.id}>
             <div className="alert-head">
               <span className={`badge severity-${a.severity}`}>{a.severity}</span>
               <span className={`badge anomaly-${a.status}`} data-testid="anomaly-status">
