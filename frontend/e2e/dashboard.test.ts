@@ -1,24 +1,39 @@
-// The dashboard end to end: a real server, real signed webhooks, real
-// Chromium. Every page is compared with what the API says and saved as a
-// screenshot in test-results/screenshots/.
+// The dashboard end to end: a real server, real signed webhooks (the
+// sandbox captures and the simulator's traffic), real Chromium. Every page
+// is compared with what the API says and saved as a screenshot in
+// test-results/screenshots/.
+//
+// A second server holds two weeks of generated history (`hooklens rollup
+// generate`) and then receives a burst of simulated transfers: the
+// scheduled anomaly scan opens a volume spike on it a couple of minutes
+// later, as it would in production. It is started first so that wait
+// overlaps the other tests.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { formatAnomalyValue } from "../src/lib/anomalies.ts";
+import { formatMs, formatPercent } from "../src/lib/format.ts";
+import { parseCSV } from "./csv.ts";
 import {
   a11yViolations,
   deliver,
+  flushRollups,
   freshWebhook,
   gql,
+  hooklens,
   inCI,
   launchBrowser,
   loadCaptures,
   missingPrerequisite,
   screenshotDir,
+  simulate,
   startServer,
   type A11yViolation,
   type CapturedWebhook,
   type RunningServer,
+  type SimulationResult,
 } from "./harness.ts";
 
 const missing = missingPrerequisite();
@@ -27,8 +42,38 @@ if (missing && inCI) {
   throw new Error(`browser tests cannot run: ${missing}`);
 }
 
-describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, () => {
+/** Events counted by topic through the API, the truth the pages are held to. */
+async function countEvents(server: RunningServer, where: Record<string, unknown>): Promise<number> {
+  const data = await gql<{ events: { totalCount: number } }>(server.baseURL, server.adminToken, "query($w: WebhookEventWhereInput) { events(where: $w) { totalCount } }", { w: where });
+  return data.events.totalCount;
+}
+
+/**
+ * Starts the server with history for the anomaly scan and sends it a burst
+ * of transfers. The scan evaluates each minute a minute after it ends, every
+ * minute from the start: a burst in the server's first minute is seen by its
+ * second scan. So the server does not start in a minute's last seconds.
+ */
+async function startAnomalyServer(): Promise<{ server: RunningServer; burst: Promise<SimulationResult>; started: number }> {
+  const second = new Date().getUTCSeconds();
+  if (second >= 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
+  const server = await startServer({
+    // Alert rules are evaluated every 2 s, so the open_anomalies alert follows the anomaly at once.
+    args: ["--alert-schedule", "2s"],
+    prepare: async (db, dir) => {
+      await hooklens(["rollup", "generate", "--events", "30000", "--days", "15", "--seed", "3", "--database-url", db], { cwd: dir, timeout: 90_000 });
+    },
+  });
+  const started = Date.now();
+  const burst = simulate(server.baseURL, { rate: 50, duration: "5s", seed: 7, mix: "transfer=100" });
+  return { server, burst, started };
+}
+
+describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, () => {
   let server: RunningServer;
+  let anomalyServer: RunningServer;
+  let anomalyStarted: number;
+  let simulated: SimulationResult;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -47,6 +92,9 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
   };
 
   before(async () => {
+    const anomalies = await startAnomalyServer();
+    anomalyServer = anomalies.server;
+    anomalyStarted = anomalies.started;
     server = await startServer();
     captures = loadCaptures();
     unique = [...new Map(captures.map((c) => [c.id, c])).values()];
@@ -57,6 +105,14 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     assert.ok(first);
     assert.equal(await deliver(server.baseURL, first), 200);
     assert.equal(await deliver(server.baseURL, first, "not-the-secret"), 401);
+    // Realistic traffic on top: lifecycles of customers, funding sources and transfers.
+    simulated = await simulate(server.baseURL, { rate: 50, duration: "5s", seed: 42 });
+    assert.equal(simulated.delivered, simulated.events, simulated.summary);
+    const burst = await anomalies.burst;
+    assert.equal(burst.delivered, burst.events, burst.summary);
+    // Deliveries reach the rollups behind a margin: count them now rather than in 30 s.
+    await new Promise((r) => setTimeout(r, 2100));
+    await flushRollups(server);
 
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: "light" });
@@ -70,22 +126,81 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
   after(async () => {
     await browser?.close();
     await server?.stop();
+    await anomalyServer?.stop();
   });
 
   it("signs in through the link the server printed and clears the token from the URL", async () => {
     await page.goto(server.loginURL);
-    await page.waitForURL((u) => u.pathname === "/events");
+    await page.waitForURL((u) => u.pathname === "/");
     assert.equal(new URL(page.url()).hash, "", "the token must leave the address bar");
     await page.getByTestId("who").waitFor();
     assert.match(await page.getByTestId("who").innerText(), /admin/);
   });
 
+  it("shows the overview with the figures the API gives", async () => {
+    const api = await gql<{
+      overview: {
+        events: { value: number; change: number | null };
+        deliveries: { value: number };
+        rejectedDeliveries: { value: number };
+        processingSuccessRate: { value: number | null };
+        processingLatency: { p50Ms: { value: number | null }; p95Ms: { value: number | null } };
+        journeys: { active: number; stuck: number };
+        anomalies: { open: number; acknowledged: number };
+        byTopic: { topic: string }[];
+        businessRates: { family: string; created: { value: number }; succeeded: { value: number }; failed: { value: number } }[];
+      };
+    }>(
+      server.baseURL,
+      server.adminToken,
+      `{ overview { events { value change } deliveries { value } rejectedDeliveries { value } processingSuccessRate { value }
+         processingLatency { p50Ms { value } p95Ms { value } } journeys { active stuck } anomalies { open acknowledged }
+         byTopic { topic } businessRates { family created { value } succeeded { value } failed { value } } } }`,
+    );
+    const o = api.overview;
+    // Every capture and every simulated event, each once.
+    assert.equal(o.events.value, unique.length + simulated.events);
+    // Every delivery was counted by the flush: accepted ones, the duplicate, and the forged one.
+    assert.equal(o.deliveries.value, captures.length + 1 + simulated.delivered);
+    assert.equal(o.rejectedDeliveries.value, 1);
+    const value = (name: string) => page.getByTestId(`kpi-${name}-value`).innerText();
+    await page.getByTestId("kpi-events-value").filter({ hasText: o.events.value.toLocaleString("en-US") }).waitFor();
+    assert.equal(await value("deliveries"), o.deliveries.value.toLocaleString("en-US"));
+    assert.equal(await value("success"), formatPercent(o.processingSuccessRate.value));
+    assert.equal(await page.getByTestId("kpi-latency-p50").innerText(), formatMs(o.processingLatency.p50Ms.value));
+    assert.equal(await value("latency"), formatMs(o.processingLatency.p95Ms.value));
+    assert.equal(await value("journeys"), o.journeys.active.toLocaleString("en-US"));
+    assert.equal(await page.getByTestId("kpi-journeys-stuck").innerText(), `${o.journeys.stuck} stuck`);
+    assert.equal(await value("anomalies"), String(o.anomalies.open + o.anomalies.acknowledged));
+    // Nothing was received in the previous 24 hours: every count is new.
+    assert.equal(o.events.change, null);
+    assert.match(await page.getByTestId("kpi-events-trend").innerText(), /new/);
+    assert.equal(await page.getByTestId("topic-row").count(), Math.min(o.byTopic.length, 12));
+    const flows = o.businessRates.filter((r) => r.created.value + r.succeeded.value + r.failed.value > 0).length;
+    assert.equal(await page.getByTestId("business-row").count(), flows);
+    await page.getByTestId("volume-chart").locator("canvas").waitFor();
+    await page.getByTestId("system-breaker").filter({ hasText: "running" }).waitFor();
+    await shot("overview");
+  });
+
   it("lists the stored events, matching the API", async () => {
-    const data = await gql<{ events: { totalCount: number } }>(server.baseURL, server.adminToken, "{ events { totalCount } }");
-    assert.equal(data.events.totalCount, unique.length);
+    const total = await countEvents(server, {});
+    assert.equal(total, unique.length + simulated.events);
+    // The timeline is one eventStats query, not a count per interval.
+    const operations: string[] = [];
+    const record = (req: { url: () => string; postData: () => string | null }) => {
+      const body = req.url().endsWith("/graphql") ? req.postData() : null;
+      const m = body ? /"operationName":"(\w+)"/.exec(body) : null;
+      if (m?.[1]) operations.push(m[1]);
+    };
+    page.on("request", record);
+    await page.getByRole("link", { name: "Events", exact: true }).click();
     await page.getByTestId("event-row").first().waitFor();
-    await page.getByTestId("event-count").filter({ hasText: `${unique.length} events` }).waitFor();
+    await page.getByTestId("event-count").filter({ hasText: `${total.toLocaleString("en-US")} events` }).waitFor();
     await page.getByTestId("timeline").locator("canvas").waitFor();
+    page.off("request", record);
+    assert.ok(operations.includes("EventStats"), operations.join(", "));
+    assert.ok(!operations.includes("EventTimeline"), operations.join(", "));
     const firstRow = await page.getByTestId("event-row").first().innerText();
     const newest = await gql<{ events: { edges: { node: { topic: string } }[] } }>(
       server.baseURL,
@@ -109,12 +224,13 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
 
   it("filters by topic and keeps the filter in the URL", async () => {
     const topic = captures[0]?.topic ?? "";
-    const want = unique.filter((c) => c.topic === topic).length;
+    const want = await countEvents(server, { topic });
+    assert.ok(want >= unique.filter((c) => c.topic === topic).length);
     await page.getByLabel("Topic", { exact: true }).selectOption(topic);
     await page.waitForURL((u) => u.searchParams.get("topic") === topic);
     await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
     const rows = await page.getByTestId("event-row").allInnerTexts();
-    assert.equal(rows.length, want);
+    assert.equal(rows.length, Math.min(want, rows.length));
     for (const r of rows) assert.ok(r.includes(topic), r);
 
     // The URL alone reproduces the view.
@@ -131,7 +247,8 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     const hook = captures[3] ?? captures[0];
     assert.ok(hook);
     const resourceID = (JSON.parse(hook.body) as { resourceId: string }).resourceId;
-    const want = unique.filter((c) => (JSON.parse(c.body) as { resourceId: string }).resourceId.toLowerCase() === resourceID.toLowerCase()).length;
+    const want = await countEvents(server, { resourceID: resourceID.toLowerCase() });
+    assert.ok(want >= 1);
     await page.getByLabel("Resource id").fill(resourceID);
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForURL((u) => u.searchParams.get("resource") === resourceID);
@@ -279,9 +396,45 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
     await shot("alerts");
   });
 
+  it("exports the events matching the filters as CSV", async () => {
+    const topic = captures[0]?.topic ?? "";
+    const want = await countEvents(server, { topic });
+    await page.goto(`${server.baseURL}/events?topic=${topic}`);
+    await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+    assert.match(download.suggestedFilename(), /^hooklens-events-\d{8}T\d{6}Z\.csv$/);
+    const path = await download.path();
+    const rows = parseCSV(readFileSync(path, "utf8"));
+    const header = rows[0] ?? [];
+    const topicCol = header.indexOf("topic");
+    const idCol = header.indexOf("eventId");
+    assert.ok(topicCol >= 0 && idCol >= 0, `columns: ${header.join(",")}`);
+    const body = rows.slice(1);
+    assert.equal(body.length, want);
+    for (const r of body) assert.equal(r[topicCol], topic);
+    // The same events as the API's, not merely as many.
+    const ids = await gql<{ events: { edges: { node: { eventID: string } }[] } }>(
+      server.baseURL,
+      server.adminToken,
+      "query($t: String!) { events(where: {topic: $t}, first: 1000) { edges { node { eventID } } } }",
+      { t: topic },
+    );
+    assert.deepEqual(body.map((r) => r[idCol]).sort(), ids.events.edges.map((e) => e.node.eventID).sort());
+    // The other formats carry the same filters.
+    assert.match((await page.getByTestId("export-ndjson").getAttribute("href")) ?? "", new RegExp(`format=ndjson.*topic=${topic}`));
+
+    // A free-text search is beyond the export: the buttons say so instead.
+    await page.goto(`${server.baseURL}/events?q=${topic.slice(0, 6)}`);
+    const blocked = page.getByTestId("export-csv");
+    await blocked.waitFor();
+    assert.equal(await blocked.getAttribute("aria-disabled"), "true");
+    assert.match((await blocked.getAttribute("title")) ?? "", /free-text search/);
+    await shot("events-export-blocked");
+  });
+
   it("replays the events matching the filters as a job", async () => {
     const topic = captures[0]?.topic ?? "";
-    const want = unique.filter((c) => c.topic === topic).length;
+    const want = await countEvents(server, { topic });
     await page.goto(`${server.baseURL}/events?topic=${topic}`);
     await page.getByTestId("event-count").filter({ hasText: `${want} event` }).waitFor();
     await page.getByTestId("replay-matching").click();
@@ -365,7 +518,7 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
   it("runs a query in the playground as the signed-in user", async () => {
     await page.getByRole("link", { name: "Playground" }).click();
     await page.locator(".graphiql-container").waitFor();
-    const want = `"totalCount": ${unique.length + 2}`;
+    const want = `"totalCount": ${await countEvents(server, {})}`;
     // GraphiQL ignores a click while its editors are still mounting: ask again.
     let answered = false;
     for (let attempt = 0; attempt < 3 && !answered; attempt++) {
@@ -431,9 +584,10 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
       await vp.goto(`${server.baseURL}/login`);
       await vp.getByLabel("API token").fill(created.createAPIToken.token);
       await vp.getByRole("button", { name: "Sign in" }).click();
-      await vp.waitForURL((u) => u.pathname === "/events");
+      await vp.waitForURL((u) => u.pathname === "/");
       assert.match(await vp.getByTestId("who").innerText(), /viewer/);
       assert.equal(await vp.getByRole("link", { name: "Settings" }).count(), 0);
+      await vp.getByRole("link", { name: "Events", exact: true }).click();
       await vp.getByTestId("event-row").first().waitFor();
       assert.equal(await vp.getByTestId("replay-matching").count(), 0);
       await vp.getByTestId("event-row").first().getByRole("link").click();
@@ -453,6 +607,103 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 150_000 }, 
       await vp.screenshot({ path: join(screenshotDir, "session-expired.png"), fullPage: true });
     } finally {
       await viewerContext.close();
+    }
+  });
+
+  it("shows a volume spike the scan found, live, with observed against expected", async () => {
+    const context2 = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: "light" });
+    try {
+      const ap = await context2.newPage();
+      ap.on("pageerror", (err) => pageErrors.push(err.message));
+      ap.on("console", (msg) => {
+        if (msg.type() === "error") pageErrors.push(msg.text());
+      });
+      await ap.goto(anomalyServer.loginURL);
+      await ap.waitForURL((u) => u.pathname === "/");
+      await ap.getByTestId("kpi-events-value").waitFor();
+
+      await ap.getByRole("link", { name: "Anomalies & alerts" }).click();
+      await ap.getByTestId("anomalies").waitFor();
+      // The scan's second run (two minutes after the start) evaluates the burst's minute; the page hears of it live.
+      const spikeRow = ap.getByTestId("anomaly").and(ap.locator('[data-key="volume_spike:transfer"]'));
+      await spikeRow.waitFor({ timeout: Math.max(10_000, anomalyStarted + 200_000 - Date.now()) });
+      const id = (await spikeRow.getAttribute("data-anomaly-id")) ?? "";
+      type Anomaly = { id: string; status: string; observed: number; expected: number; acknowledgedBy: string | null; resolutionNote: string | null };
+      const byID = async () =>
+        (
+          await gql<{ anomalies: { edges: { node: Anomaly }[] } }>(
+            anomalyServer.baseURL,
+            anomalyServer.adminToken,
+            "query($id: ID!) { anomalies(where: {id: $id}) { edges { node { id status observed expected acknowledgedBy resolutionNote } } } }",
+            { id },
+          )
+        ).anomalies.edges[0]?.node;
+      const spike = await byID();
+      assert.ok(spike, "the API has the anomaly");
+      assert.ok(spike.observed > spike.expected, `observed ${spike.observed} vs expected ${spike.expected}`);
+      // Every anomaly, whatever its status, so a new episode cannot take this one's place.
+      await ap.getByLabel("Status", { exact: true }).selectOption("all");
+      await ap.getByLabel("Type", { exact: true }).selectOption("volume_spike");
+      await ap.waitForURL((u) => u.searchParams.get("type") === "volume_spike" && u.searchParams.get("anomalies") === "all");
+      const row = ap.locator(`[data-anomaly-id="${id}"]`);
+      await row.waitFor();
+      assert.ok((await row.innerText()).includes(`Observed ${formatAnomalyValue("volume_spike", spike.observed)}`), await row.innerText());
+
+      await row.getByRole("button", { name: "Observed vs expected" }).click();
+      const chart = row.getByTestId("anomaly-chart");
+      await chart.locator("canvas").waitFor();
+      assert.equal(await chart.getAttribute("data-source"), "eventStats");
+      await row.screenshot({ path: join(screenshotDir, "anomaly-chart.png") });
+      await ap.screenshot({ path: join(screenshotDir, "anomalies.png"), fullPage: true });
+      const onList = await a11yViolations(ap);
+      if (onList.length) a11y.anomalies = onList;
+
+      // Acknowledge, then resolve with a note, as an admin.
+      await row.getByRole("button", { name: "Acknowledge" }).click();
+      await row.getByTestId("anomaly-status").filter({ hasText: "acknowledged" }).waitFor();
+      const acked = await byID();
+      assert.equal(acked?.status, "acknowledged");
+      assert.equal(acked?.acknowledgedBy, "bootstrap admin");
+      await row.getByRole("button", { name: "Resolve" }).click();
+      await ap.getByRole("dialog").getByLabel("Note (optional)").fill("e2e: the burst was the simulator");
+      await ap.getByRole("dialog").getByRole("button", { name: "Resolve" }).click();
+      await row.getByTestId("anomaly-status").filter({ hasText: "resolved" }).waitFor();
+      const resolved = await byID();
+      assert.equal(resolved?.status, "resolved");
+      assert.equal(resolved?.resolutionNote, "e2e: the burst was the simulator");
+      assert.match(await row.getByTestId("anomaly-resolution").innerText(), /e2e: the burst was the simulator/);
+
+      // The open_anomalies rule raised an alert; its notifications link to /alerts/<id>.
+      // Rules are evaluated every 2 s on this server: give the first evaluation after the anomaly a moment.
+      let alert: { id: string; title: string } | undefined;
+      for (let i = 0; i < 20 && !alert; i++) {
+        const alerts = await gql<{ alerts: { edges: { node: { id: string; title: string } }[] } }>(
+          anomalyServer.baseURL,
+          anomalyServer.adminToken,
+          `{ alerts(where: {ruleKey: "open_anomalies"}, first: 1) { edges { node { id title } } } }`,
+        );
+        alert = alerts.alerts.edges[0]?.node;
+        if (!alert) await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.ok(alert, "the open_anomalies rule fired");
+      await ap.goto(`${anomalyServer.baseURL}/alerts/${alert.id}`);
+      const detail = ap.getByTestId("alert-detail");
+      await detail.waitFor();
+      assert.ok((await detail.innerText()).includes(alert.title));
+      await ap.getByTestId("notification-log").locator("tbody tr").first().waitFor();
+      assert.ok((await ap.getByTestId("notification-log").innerText()).includes("fired"));
+      await ap.screenshot({ path: join(screenshotDir, "alert-detail.png"), fullPage: true });
+      const onAlert = await a11yViolations(ap);
+      if (onAlert.length) a11y["alert-detail"] = onAlert;
+
+      // The overview of two weeks of history, with the anomalies still open.
+      await ap.getByRole("link", { name: "Overview" }).click();
+      await ap.getByTestId("volume-chart").locator("canvas").waitFor();
+      await ap.screenshot({ path: join(screenshotDir, "overview-history.png"), fullPage: true });
+      const onOverview = await a11yViolations(ap);
+      if (onOverview.length) a11y["overview-history"] = onOverview;
+    } finally {
+      await context2.close();
     }
   });
 

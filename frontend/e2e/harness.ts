@@ -1,7 +1,7 @@
 // Test harness for the browser tests: a real hooklens server on a free port
 // with a fresh SQLite database, real signed webhooks from Dwolla's sandbox
 // captures, and Debian's Chromium driven by playwright-core.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -15,6 +15,12 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const serverBinary = resolve(repoRoot, process.env.HOOKLENS_BIN ?? "bin/hooklens");
 export const screenshotDir = join(repoRoot, "test-results", "screenshots");
 export const webhookSecret = "e2e-webhook-secret";
+/**
+ * The test servers' ingest timeout. A loopback SQLite commit takes
+ * milliseconds; a short timeout lets `rollup flush` count deliveries two
+ * seconds old instead of thirty (its margin must exceed the timeout).
+ */
+export const ingestTimeout = "1s";
 
 /**
  * Why the browser tests cannot run here, or null when they can. Outside CI
@@ -42,6 +48,8 @@ async function freePort(): Promise<number> {
 
 export interface RunningServer {
   baseURL: string;
+  /** The SQLite file it serves, for the CLI. */
+  databaseURL: string;
   adminToken: string;
   loginURL: string;
   /** Everything the server printed, for failure messages. */
@@ -49,14 +57,48 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
+/** Runs a bin/hooklens command to completion and returns what it printed on stdout. */
+export async function hooklens(args: string[], opts: { timeout?: number; cwd?: string } = {}): Promise<string> {
+  return new Promise((res, rej) => {
+    execFile(
+      serverBinary,
+      args,
+      { cwd: opts.cwd ?? tmpdir(), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.cwd ?? tmpdir() }, timeout: opts.timeout ?? 60_000, maxBuffer: 8 << 20 },
+      (err, stdout, stderr) => (err ? rej(new Error(`hooklens ${args.join(" ")}: ${err.message}\n${stderr}`)) : res(stdout)),
+    );
+  });
+}
+
+export interface ServerOptions {
+  /** Extra flags for `hooklens serve`. */
+  args?: string[];
+  /** Runs before the server starts, with the database it will serve (e.g. to generate history). */
+  prepare?: (databaseURL: string, dir: string) => Promise<void>;
+}
+
 /** Starts bin/hooklens and waits for the sign-in link it prints on first start. */
-export async function startServer(): Promise<RunningServer> {
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), "hooklens-e2e-"));
+  const databaseURL = join(dir, "h.db");
+  if (opts.prepare) await opts.prepare(databaseURL, dir);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
   const child: ChildProcess = spawn(
     serverBinary,
-    ["serve", "--addr", `127.0.0.1:${port}`, "--database-url", join(dir, "h.db"), "--webhook-secret", webhookSecret, "--log-level", "warn"],
+    [
+      "serve",
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--database-url",
+      databaseURL,
+      "--webhook-secret",
+      webhookSecret,
+      "--ingest-timeout",
+      ingestTimeout,
+      "--log-level",
+      "warn",
+      ...(opts.args ?? []),
+    ],
     { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -79,7 +121,7 @@ export async function startServer(): Promise<RunningServer> {
     const m = /Sign in to the dashboard: (\S+\/login#token=(hl_\S+))/.exec(out);
     if (m?.[1] && m[2]) {
       const loginURL = m[1];
-      return { baseURL: new URL(loginURL).origin, adminToken: m[2], loginURL, output: () => out, stop };
+      return { baseURL: new URL(loginURL).origin, databaseURL, adminToken: m[2], loginURL, output: () => out, stop };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
@@ -140,6 +182,36 @@ export async function deliver(baseURL: string, hook: CapturedWebhook, secret: st
   });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** What `hooklens simulate` reported: events sent and delivered. */
+export interface SimulationResult {
+  events: number;
+  delivered: number;
+  summary: string;
+}
+
+/**
+ * Sends realistic signed Dwolla traffic with `hooklens simulate` (its
+ * lifecycles: customers, funding sources, transfers and their failures).
+ */
+export async function simulate(baseURL: string, opts: { rate: number; duration: string; seed: number; mix?: string }): Promise<SimulationResult> {
+  const args = ["simulate", "--target", `${baseURL}/api/webhooks/dwolla/v2`, "--secret", webhookSecret];
+  args.push("--rate", String(opts.rate), "--duration", opts.duration, "--seed", String(opts.seed));
+  if (opts.mix) args.push("--mix", opts.mix);
+  const out = await hooklens(args, { timeout: 60_000 });
+  const m = /(\d+) events \(\d+ duplicates\).*?: (\d+) delivered/.exec(out);
+  if (!m?.[1] || !m[2]) throw new Error(`hooklens simulate printed no summary:\n${out}`);
+  return { events: Number(m[1]), delivered: Number(m[2]), summary: out.trim() };
+}
+
+/**
+ * Counts every delivery into the rollups now (`hooklens rollup flush`),
+ * instead of waiting for the server's aggregator and its 30-second margin.
+ * Call it once the last delivery is older than the margin (2 s).
+ */
+export async function flushRollups(server: RunningServer): Promise<void> {
+  await hooklens(["rollup", "flush", "--database-url", server.databaseURL, "--ingest-timeout", ingestTimeout, "--margin", "2s"]);
 }
 
 /** Asks the API directly (bearer token), to compare the page with the truth. */
