@@ -55,13 +55,13 @@ async function countEvents(server: RunningServer, where: Record<string, unknown>
  * second scan. So the server does not start in a minute's last seconds.
  */
 async function startAnomalyServer(): Promise<{ server: RunningServer; burst: Promise<SimulationResult>; started: number }> {
-  const second = new Date().getUTCSeconds();
-  if (second >= 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
   const server = await startServer({
     // Alert rules are evaluated every 2 s, so the open_anomalies alert follows the anomaly at once.
     args: ["--alert-schedule", "2s"],
     prepare: async (db, dir) => {
       await hooklens(["rollup", "generate", "--events", "30000", "--days", "15", "--seed", "3", "--database-url", db], { cwd: dir, timeout: 90_000 });
+      const second = new Date().getUTCSeconds();
+      if (second >= 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
     },
   });
   const started = Date.now();
