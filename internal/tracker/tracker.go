@@ -154,9 +154,15 @@ func (c changes) publish(t *Tracker) func(context.Context) {
 	}
 }
 
+// existing is what evaluate reads of a stored instance: its id, and the
+// values of the indexed columns an update may leave untouched.
 type existing struct {
-	id     int
-	status string
+	id         int
+	status     string
+	started    time.Time
+	stuckAt    time.Time // zero when NULL
+	abandonAt  time.Time // zero when NULL
+	customerID string
 }
 
 // evaluate locks pairs, then (re)computes the instances that exist or that
@@ -183,72 +189,35 @@ func (t *Tracker) evaluate(ctx context.Context, tx *sql.Tx, pairs []pair, opens 
 			return ch, fmt.Errorf("locking journeys: %w", err)
 		}
 	}
-	have := map[pair]existing{}
-	evs := map[pair][]journey.Event{}
-	for start := 0; start < len(pairs); start += 300 {
-		chunk := pairs[start:min(start+300, len(pairs))]
-		args := make([]any, 0, len(chunk)*2)
-		for _, p := range chunk {
-			args = append(args, p.def, p.key)
-		}
-		values := "(VALUES " + repeatGroup("(?,?)", len(chunk)) + ")"
-		rows, err := tx.QueryContext(ctx, t.db.Rebind(
-			"SELECT id, definition_key, correlation_key, status FROM journey_instances WHERE (definition_key, correlation_key) IN "+values), args...)
-		if err != nil {
-			return ch, fmt.Errorf("reading journeys: %w", err)
-		}
-		for rows.Next() {
-			var e existing
-			var p pair
-			if err := rows.Scan(&e.id, &p.def, &p.key, &e.status); err != nil {
-				rows.Close()
-				return ch, err
-			}
-			have[p] = e
-		}
-		if err := rows.Close(); err != nil {
-			return ch, err
-		}
-		rows, err = tx.QueryContext(ctx, t.db.Rebind(`SELECT m.definition_key, m.correlation_key, e.event_id, e.topic, e.created_at,
-			e.resource_id, e.resource_type, e.customer_id
-			FROM journey_memberships m JOIN webhook_events e ON e.id = m.webhook_event_id
-			WHERE (m.definition_key, m.correlation_key) IN `+values), args...)
-		if err != nil {
-			return ch, fmt.Errorf("reading journey events: %w", err)
-		}
-		for rows.Next() {
-			var p pair
-			var je journey.Event
-			var created any
-			var rid, rtype, cid sql.NullString
-			if err := rows.Scan(&p.def, &p.key, &je.ID, &je.Topic, &created, &rid, &rtype, &cid); err != nil {
-				rows.Close()
-				return ch, err
-			}
-			if je.Created, err = store.ScanTime(created); err != nil {
-				rows.Close()
-				return ch, err
-			}
-			je.ResourceID, je.ResourceType, je.CustomerID = rid.String, rtype.String, cid.String
-			evs[p] = append(evs[p], je)
-		}
-		if err := rows.Close(); err != nil {
-			return ch, err
-		}
+	have, err := t.readInstances(ctx, tx, pairs)
+	if err != nil {
+		return ch, err
 	}
-
+	// Only journeys that exist, or that an event may open, are evaluated:
+	// reading the events of the others (say, a transfer's completion seen
+	// before its creation) would be wasted.
 	r := t.router.Load()
-	defIDs := *t.defIDs.Load()
-	var upserts []instanceRow
+	todo := pairs[:0:0]
 	for _, p := range pairs {
-		prev, exists := have[p]
+		_, exists := have[p]
 		if !exists && (opens == nil || !opens[p]) {
-			continue // no instance yet, and nothing here may open one
+			continue
 		}
-		def, ok := r.Definition(p.def)
-		if !ok {
+		if _, ok := r.Definition(p.def); !ok {
 			continue // disabled or deleted since routing
 		}
+		todo = append(todo, p)
+	}
+	evs, err := t.readMembers(ctx, tx, todo)
+	if err != nil {
+		return ch, err
+	}
+
+	defIDs := *t.defIDs.Load()
+	var rows []instanceRow
+	for _, p := range todo {
+		prev, exists := have[p]
+		def, _ := r.Definition(p.def)
 		st := journey.Evaluate(def, evs[p], now)
 		if st.Excluded {
 			// The events show this belongs to another journey (a business
@@ -264,22 +233,112 @@ func (t *Tracker) evaluate(ctx context.Context, tx *sql.Tx, pairs []pair, opens 
 		if err != nil {
 			return ch, err
 		}
-		row.wasStuck = exists && prev.status == "stuck"
-		upserts = append(upserts, row)
+		if exists {
+			row.id = prev.id
+			row.wasStuck = prev.status == "stuck"
+			row.unchanged = row.indexedUnchanged(prev)
+		}
+		rows = append(rows, row)
 	}
-	ids, err := t.upsert(ctx, tx, upserts)
-	if err != nil {
+	if err := t.write(ctx, tx, rows); err != nil {
 		return ch, err
 	}
-	for i, row := range upserts {
-		ch.updated = append(ch.updated, ids[i])
+	for _, row := range rows {
+		ch.updated = append(ch.updated, row.id)
 		ch.updatedDefs = append(ch.updatedDefs, row.def)
 		if row.status == "stuck" && !row.wasStuck {
-			ch.stuck = append(ch.stuck, ids[i])
+			ch.stuck = append(ch.stuck, row.id)
 			ch.stuckDefs = append(ch.stuckDefs, row.def)
 		}
 	}
 	return ch, nil
+}
+
+// pairChunk bounds the pairs named in one statement (two parameters each).
+const pairChunk = 300
+
+// readInstances reads the stored instances of pairs.
+func (t *Tracker) readInstances(ctx context.Context, tx *sql.Tx, pairs []pair) (map[pair]existing, error) {
+	have := make(map[pair]existing, len(pairs))
+	for start := 0; start < len(pairs); start += pairChunk {
+		chunk := pairs[start:min(start+pairChunk, len(pairs))]
+		rows, err := tx.QueryContext(ctx, t.db.Rebind(
+			"SELECT id, definition_key, correlation_key, status, started_at, stuck_at, abandon_at, customer_id FROM journey_instances WHERE (definition_key, correlation_key) IN "+
+				pairValues(len(chunk))), pairArgs(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("reading journeys: %w", err)
+		}
+		for rows.Next() {
+			var e existing
+			var p pair
+			var started, stuck, abandon any
+			var cid sql.NullString
+			if err := rows.Scan(&e.id, &p.def, &p.key, &e.status, &started, &stuck, &abandon, &cid); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading journeys: %w", err)
+			}
+			if e.started, err = store.ScanTime(started); err == nil {
+				if e.stuckAt, err = store.ScanTime(stuck); err == nil {
+					e.abandonAt, err = store.ScanTime(abandon)
+				}
+			}
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading journeys: %w", err)
+			}
+			e.customerID = cid.String
+			have[p] = e
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("reading journeys: %w", err)
+		}
+	}
+	return have, nil
+}
+
+// readMembers reads the events of each of pairs.
+func (t *Tracker) readMembers(ctx context.Context, tx *sql.Tx, pairs []pair) (map[pair][]journey.Event, error) {
+	evs := make(map[pair][]journey.Event, len(pairs))
+	for start := 0; start < len(pairs); start += pairChunk {
+		chunk := pairs[start:min(start+pairChunk, len(pairs))]
+		rows, err := tx.QueryContext(ctx, t.db.Rebind(`SELECT m.definition_key, m.correlation_key, e.event_id, e.topic, e.created_at,
+			e.resource_id, e.resource_type, e.customer_id
+			FROM journey_memberships m JOIN webhook_events e ON e.id = m.webhook_event_id
+			WHERE (m.definition_key, m.correlation_key) IN `+pairValues(len(chunk))), pairArgs(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("reading journey events: %w", err)
+		}
+		for rows.Next() {
+			var p pair
+			var je journey.Event
+			var created any
+			var rid, rtype, cid sql.NullString
+			if err := rows.Scan(&p.def, &p.key, &je.ID, &je.Topic, &created, &rid, &rtype, &cid); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading journey events: %w", err)
+			}
+			if je.Created, err = store.ScanTime(created); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading journey events: %w", err)
+			}
+			je.ResourceID, je.ResourceType, je.CustomerID = rid.String, rtype.String, cid.String
+			evs[p] = append(evs[p], je)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("reading journey events: %w", err)
+		}
+	}
+	return evs, nil
+}
+
+func pairValues(n int) string { return "(VALUES " + repeatGroup("(?,?)", n) + ")" }
+
+func pairArgs(ps []pair) []any {
+	args := make([]any, 0, len(ps)*2)
+	for _, p := range ps {
+		args = append(args, p.def, p.key)
+	}
+	return args
 }
 
 type instanceRow struct {
@@ -301,6 +360,55 @@ type instanceRow struct {
 	resourceID         string
 	definitionID       *int
 	wasStuck           bool
+	// id is the stored instance's id, 0 for a new one.
+	id int
+	// unchanged are the indexed columns whose stored values this row
+	// keeps (for an existing instance).
+	unchanged indexedColumns
+}
+
+// indexedColumns is a set of journey_instances' indexed columns that an
+// update may change. SQLite rewrites an index's entry whenever its column
+// is assigned, even to the value it holds, and the index's page then goes
+// to the WAL: leaving unchanged indexed columns out of an update saves a
+// page write per index (on PostgreSQL, which compares values, it changes
+// nothing).
+type indexedColumns uint8
+
+const (
+	colStatus indexedColumns = 1 << iota
+	colStarted
+	colStuckAt
+	colAbandonAt
+	colCustomer
+)
+
+// indexedUnchanged returns the indexed columns whose values r keeps from prev.
+func (r *instanceRow) indexedUnchanged(prev existing) indexedColumns {
+	var same indexedColumns
+	if r.status == prev.status {
+		same |= colStatus
+	}
+	if r.started.Equal(prev.started) {
+		same |= colStarted
+	}
+	if sameOptTime(r.stuckAt, prev.stuckAt) {
+		same |= colStuckAt
+	}
+	if sameOptTime(r.abandonAt, prev.abandonAt) {
+		same |= colAbandonAt
+	}
+	if r.customerID == prev.customerID {
+		same |= colCustomer
+	}
+	return same
+}
+
+func sameOptTime(t *time.Time, stored time.Time) bool {
+	if t == nil {
+		return stored.IsZero()
+	}
+	return !stored.IsZero() && t.Equal(stored)
 }
 
 func optTime(t time.Time) *time.Time {
@@ -353,8 +461,105 @@ const instanceColumns = `definition_key, correlation_key, definition_version, st
 	progress, started_at, last_event_at, ended_at, duration_ms, failed_after_success, stuck_at, abandon_at, stuck_since,
 	note, timeline, event_count, customer_id, resource_id, definition_id, created_at, updated_at`
 
+// write stores rows and sets the id of the new ones. On SQLite an existing
+// instance is updated in place, assigning only the indexed columns whose
+// values change (see indexedColumns); everything else is upserted.
+func (t *Tracker) write(ctx context.Context, tx *sql.Tx, rows []instanceRow) error {
+	var upserts []*instanceRow
+	updates := map[indexedColumns][]*instanceRow{}
+	for i := range rows {
+		r := &rows[i]
+		if r.id == 0 || t.db.Postgres() {
+			upserts = append(upserts, r)
+			continue
+		}
+		updates[r.unchanged] = append(updates[r.unchanged], r)
+	}
+	if err := t.update(ctx, tx, updates); err != nil {
+		return err
+	}
+	ids, err := t.upsert(ctx, tx, upserts)
+	if err != nil {
+		return err
+	}
+	for i, r := range upserts {
+		r.id = ids[i]
+	}
+	return nil
+}
+
+// update updates existing instances by id, one prepared statement per set
+// of unchanged indexed columns.
+func (t *Tracker) update(ctx context.Context, tx *sql.Tx, groups map[indexedColumns][]*instanceRow) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	masks := make([]indexedColumns, 0, len(groups))
+	for m := range groups {
+		masks = append(masks, m)
+	}
+	sort.Slice(masks, func(i, j int) bool { return masks[i] < masks[j] })
+	now := time.Now().UTC()
+	for _, same := range masks {
+		stmt, err := tx.PrepareContext(ctx, updateStatement(same))
+		if err != nil {
+			return fmt.Errorf("writing journeys: %w", err)
+		}
+		for _, r := range groups[same] {
+			args := make([]any, 0, 24)
+			args = append(args, r.version, nullable(r.step), nullable(r.stepName), r.progress, r.last, r.ended, r.durationMS,
+				r.failedAfterSuccess, r.status, r.stuckSince, nullable(r.note), r.timeline, r.eventCount, nullable(r.resourceID),
+				r.definitionID, now)
+			if same&colStatus == 0 {
+				args = append(args, r.status)
+			}
+			if same&colStarted == 0 {
+				args = append(args, r.started)
+			}
+			if same&colStuckAt == 0 {
+				args = append(args, r.stuckAt)
+			}
+			if same&colAbandonAt == 0 {
+				args = append(args, r.abandonAt)
+			}
+			if same&colCustomer == 0 {
+				args = append(args, nullable(r.customerID))
+			}
+			args = append(args, r.id)
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				stmt.Close()
+				return fmt.Errorf("writing journeys: %w", err)
+			}
+		}
+		if err := stmt.Close(); err != nil {
+			return fmt.Errorf("writing journeys: %w", err)
+		}
+	}
+	return nil
+}
+
+// updateStatement is the UPDATE of one instance that leaves the indexed
+// columns in same alone (SQLite placeholders).
+func updateStatement(same indexedColumns) string {
+	var b strings.Builder
+	b.WriteString(`UPDATE journey_instances SET definition_version = ?, current_step = ?, current_step_name = ?, progress = ?,
+		last_event_at = ?, ended_at = ?, duration_ms = ?, failed_after_success = ?,
+		stuck_since = CASE WHEN ? = 'stuck' THEN COALESCE(stuck_since, ?) ELSE NULL END,
+		note = ?, timeline = ?, event_count = ?, resource_id = ?, definition_id = ?, updated_at = ?`)
+	for _, c := range []struct {
+		bit indexedColumns
+		col string
+	}{{colStatus, "status"}, {colStarted, "started_at"}, {colStuckAt, "stuck_at"}, {colAbandonAt, "abandon_at"}, {colCustomer, "customer_id"}} {
+		if same&c.bit == 0 {
+			b.WriteString(", " + c.col + " = ?")
+		}
+	}
+	b.WriteString(" WHERE id = ?")
+	return b.String()
+}
+
 // upsert writes rows and returns their ids, in order.
-func (t *Tracker) upsert(ctx context.Context, tx *sql.Tx, rows []instanceRow) ([]int, error) {
+func (t *Tracker) upsert(ctx context.Context, tx *sql.Tx, rows []*instanceRow) ([]int, error) {
 	ids := make([]int, 0, len(rows))
 	now := time.Now().UTC()
 	for start := 0; start < len(rows); start += 200 {
