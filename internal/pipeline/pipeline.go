@@ -94,6 +94,9 @@ type Pipeline struct {
 	wake   chan struct{}
 	busy   atomic.Int32
 	paused atomic.Bool
+	// leaseScan is when a SQLite worker last looked for expired leases
+	// (Unix nanoseconds).
+	leaseScan atomic.Int64
 
 	statusMu    sync.Mutex
 	status      *Status
@@ -216,21 +219,21 @@ func (p *Pipeline) work(ctx context.Context, worker string) {
 			sleep(ctx, 500*time.Millisecond)
 			continue
 		}
-		// A successful claim proves little (the processing transaction may
-		// still fail), so only failed claims are counted by the breaker;
-		// processing transactions count both ways.
-		events, err := p.claim(ctx, worker)
+		var n int
+		var err error
+		if p.db.Postgres() {
+			n, err = p.claimThenProcess(ctx, worker)
+		} else {
+			n, err = p.claimAndProcess(ctx, worker)
+		}
 		if err != nil {
-			if store.IsUnavailable(err) {
-				_, _ = p.breaker.Execute(func() (struct{}, error) { return struct{}{}, err })
-			}
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
 				p.log.Warn("claiming events failed", "err", err, "worker", worker)
 			}
 			sleep(ctx, time.Second)
 			continue
 		}
-		if len(events) == 0 {
+		if n == 0 {
 			idle.Reset(p.opts.PollInterval)
 			select {
 			case <-ctx.Done():
@@ -241,17 +244,94 @@ func (p *Pipeline) work(ctx context.Context, worker string) {
 			}
 			continue
 		}
-		p.busy.Add(1)
-		p.m.WorkersBusy.Inc()
-		p.process(context.WithoutCancel(ctx), worker, events)
-		p.m.WorkersBusy.Dec()
-		p.busy.Add(-1)
-		if len(events) < p.opts.BatchSize {
+		if n < p.opts.BatchSize {
 			// The queue is drained: let the next batch gather.
 			sleep(ctx, p.opts.Linger)
 		}
 		// Otherwise more may be due: go round again without waiting.
 	}
+}
+
+// claimThenProcess is a worker's round on PostgreSQL: claim a batch under a
+// lease in its own short transaction, then process it in another. The
+// lease is committed, so other instances skip the events without waiting
+// on row locks: a repeated delivery of a claimed event (its delivery count
+// is an UPDATE of the same row) never waits for a processing batch.
+func (p *Pipeline) claimThenProcess(ctx context.Context, worker string) (int, error) {
+	// A successful claim proves little (the processing transaction may
+	// still fail), so only failed claims are counted by the breaker;
+	// processing transactions count both ways.
+	events, err := p.claim(ctx, worker)
+	if err != nil {
+		if store.IsUnavailable(err) {
+			_, _ = p.breaker.Execute(func() (struct{}, error) { return struct{}{}, err })
+		}
+		return 0, err
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	p.busy.Add(1)
+	p.m.WorkersBusy.Inc()
+	p.process(context.WithoutCancel(ctx), worker, events)
+	p.m.WorkersBusy.Dec()
+	p.busy.Add(-1)
+	return len(events), nil
+}
+
+// claimAndProcess is a worker's round on SQLite: one transaction selects
+// the due events and processes them. SQLite's single writer already makes
+// the transaction exclusive, so no lease is written: each event row is
+// written once (as processed) instead of twice, and the batch costs one
+// commit (one fsync, and each dirtied page written to the WAL once)
+// instead of two. A crash rolls everything back and leaves the events
+// queued. If a stage fails, the transaction rolls back and the events are
+// then claimed under a lease and retried one by one (see isolate), as on
+// PostgreSQL.
+func (p *Pipeline) claimAndProcess(ctx context.Context, worker string) (int, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	start := time.Now()
+	var events []*Event
+	_, err := p.breaker.Execute(func() (struct{}, error) {
+		var err error
+		events, err = p.selectAndProcess(context.WithoutCancel(ctx), worker)
+		return struct{}{}, err
+	})
+	if len(events) > 0 {
+		p.m.BatchDuration.Observe(time.Since(start).Seconds())
+	}
+	switch {
+	case err == nil:
+		return len(events), nil
+	case len(events) == 0:
+		return 0, err // the claim failed (or the breaker refused it)
+	case store.IsUnavailable(err):
+		// The database, not the events, failed: the transaction rolled
+		// back, so the events are still queued and no attempt was spent.
+		// The breaker counted the failure.
+		return len(events), nil
+	}
+	// A stage failed on some event. Take the batch under a lease (which
+	// counts the attempt) and find the bad events one by one.
+	p.log.Warn("batch failed; processing its events one by one", "err", err, "events", len(events), "worker", worker)
+	ids := make([]int, len(events))
+	for i, ev := range events {
+		ids[i] = ev.ID
+	}
+	bctx := context.WithoutCancel(ctx)
+	leased, lerr := p.lease(bctx, worker, ids)
+	if lerr != nil {
+		// The events are still queued: the next round retries them.
+		return 0, lerr
+	}
+	p.busy.Add(1)
+	p.m.WorkersBusy.Inc()
+	p.isolate(bctx, worker, leased)
+	p.m.WorkersBusy.Dec()
+	p.busy.Add(-1)
+	return len(events), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -296,6 +376,65 @@ func (p *Pipeline) claim(ctx context.Context, worker string) ([]*Event, error) {
 		got, err := scanEvents(rows)
 		if err != nil {
 			return out, fmt.Errorf("claiming events: %w", err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// lease takes the events ids that are still due (queued, or under an
+// expired lease) under a lease, counting an attempt.
+func (p *Pipeline) lease(ctx context.Context, worker string, ids []int) ([]*Event, error) {
+	now := p.opts.Now().UTC()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	args := make([]any, 0, len(ids)+3)
+	args = append(args, now.Add(p.opts.Lease), worker, now)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := p.db.Write.QueryContext(ctx, p.db.Rebind(`UPDATE webhook_events
+		SET processing_state = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1
+		WHERE (processing_state = 'queued' OR (processing_state = 'processing' AND locked_until < ?))
+		AND id IN (`+placeholders(len(ids))+`) RETURNING `+claimColumns), args...)
+	if err != nil {
+		return nil, fmt.Errorf("leasing events: %w", err)
+	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("leasing events: %w", err)
+	}
+	return out, nil
+}
+
+// leaseScanEvery is how often a SQLite worker looks for expired leases.
+// Leases are only taken when a batch failed (see claimAndProcess), so an
+// expired one means a crash or a stall: worth finding within a second, not
+// worth a query on every round.
+const leaseScanEvery = time.Second
+
+// selectDue reads, inside tx, up to BatchSize due events: first those
+// whose lease expired (at most every leaseScanEvery), then queued ones in
+// due order. On SQLite tx holds the only writer, so nobody else can take
+// them until it ends.
+func (p *Pipeline) selectDue(ctx context.Context, tx *sql.Tx, now time.Time) ([]*Event, error) {
+	var out []*Event
+	wheres := []string{"processing_state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at"}
+	if last := p.leaseScan.Load(); now.UnixNano()-last >= int64(leaseScanEvery) && p.leaseScan.CompareAndSwap(last, now.UnixNano()) {
+		wheres = append([]string{"processing_state = 'processing' AND locked_until < ? ORDER BY locked_until"}, wheres...)
+	}
+	for _, where := range wheres {
+		n := p.opts.BatchSize - len(out)
+		if n <= 0 {
+			break
+		}
+		rows, err := tx.QueryContext(ctx, p.db.Rebind(`SELECT `+claimColumns+` FROM webhook_events WHERE `+where+` LIMIT ?`), now, n)
+		if err != nil {
+			return nil, err
+		}
+		got, err := scanEvents(rows)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, got...)
 	}
@@ -354,6 +493,12 @@ func (p *Pipeline) process(ctx context.Context, worker string, events []*Event) 
 		return
 	}
 	p.log.Warn("batch failed; processing its events one by one", "err", err, "events", len(events), "worker", worker)
+	p.isolate(ctx, worker, events)
+}
+
+// isolate processes leased events one by one, recording a failed attempt
+// for each that fails.
+func (p *Pipeline) isolate(ctx context.Context, worker string, events []*Event) {
 	for _, ev := range events {
 		if err := p.processBatch(ctx, worker, []*Event{ev}); err != nil && !errors.Is(err, errLeaseLost) {
 			p.fail(ctx, worker, []*Event{ev}, err)
@@ -363,6 +508,7 @@ func (p *Pipeline) process(ctx context.Context, worker string, events []*Event) 
 
 var errLeaseLost = errors.New("lease lost: another worker took the events over")
 
+// processBatch processes leased events in one transaction.
 func (p *Pipeline) processBatch(ctx context.Context, worker string, events []*Event) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -378,7 +524,52 @@ func (p *Pipeline) processBatch(ctx context.Context, worker string, events []*Ev
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	return p.complete(ctx, tx, worker, events, now, false)
+}
 
+// selectAndProcess selects the due events and processes them in one
+// transaction (SQLite; see claimAndProcess). It returns the events it
+// selected, also when processing them failed.
+func (p *Pipeline) selectAndProcess(ctx context.Context, worker string) (events []*Event, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("pipeline stage panicked", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error while processing: %v", v)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Lease)
+	defer cancel()
+	now := p.opts.Now().UTC()
+	tx, err := p.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	events, err = p.selectDue(ctx, tx, now)
+	if err != nil {
+		return nil, fmt.Errorf("claiming events: %w", err)
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	// Stages see the number of this attempt, as a lease would have counted it.
+	for _, ev := range events {
+		ev.Attempts++
+	}
+	p.busy.Add(1)
+	p.m.WorkersBusy.Inc()
+	defer func() {
+		p.m.WorkersBusy.Dec()
+		p.busy.Add(-1)
+	}()
+	return events, p.complete(ctx, tx, worker, events, now, true)
+}
+
+// complete runs the stages and the rollups on events inside tx, marks them
+// processed and commits. Leased events must still be leased by worker
+// (errLeaseLost otherwise); selected ones (SQLite, see claimAndProcess)
+// count their attempt here.
+func (p *Pipeline) complete(ctx context.Context, tx *sql.Tx, worker string, events []*Event, now time.Time, selected bool) error {
 	var afters []func(context.Context)
 	for _, s := range p.stages {
 		after, err := s.Apply(ctx, tx, events, now)
@@ -392,15 +583,16 @@ func (p *Pipeline) processBatch(ctx context.Context, worker string, events []*Ev
 
 	batch := rollup.NewBatch()
 	ids := make([]any, 0, len(events)+3)
-	ids = append(ids, now, nil, worker)
-	firstTime := 0
+	ids = append(ids, now, nil)
+	if !selected {
+		ids = append(ids, worker)
+	}
 	var e2e []float64
 	for _, ev := range events {
 		ids = append(ids, ev.ID)
 		if ev.RolledUp {
 			continue
 		}
-		firstTime++
 		d := batch.At(ev.ReceivedAt, ev.Topic)
 		d.Received++
 		d.Processed++
@@ -417,9 +609,15 @@ func (p *Pipeline) processBatch(ctx context.Context, worker string, events []*Ev
 		return err
 	}
 	ids[1] = float64(time.Since(now).Microseconds()) / 1000 // this batch's processing time
-	res, err := tx.ExecContext(ctx, p.db.Rebind(`UPDATE webhook_events SET processing_state = 'processed', processed_at = ?,
+	q := `UPDATE webhook_events SET processing_state = 'processed', processed_at = ?,
 		processing_duration_ms = ?, locked_until = NULL, locked_by = NULL, last_error = NULL, rolled_up = TRUE
-		WHERE processing_state = 'processing' AND locked_by = ? AND id IN (`+placeholders(len(events))+`)`), ids...)
+		WHERE processing_state = 'processing' AND locked_by = ? AND id IN (` + placeholders(len(events)) + `)`
+	if selected {
+		q = `UPDATE webhook_events SET processing_state = 'processed', processed_at = ?,
+		processing_duration_ms = ?, locked_until = NULL, locked_by = NULL, last_error = NULL, rolled_up = TRUE,
+		attempts = attempts + 1 WHERE id IN (` + placeholders(len(events)) + `)`
+	}
+	res, err := tx.ExecContext(ctx, p.db.Rebind(q), ids...)
 	if err != nil {
 		return fmt.Errorf("marking events processed: %w", err)
 	}
