@@ -12,17 +12,19 @@ import (
 )
 
 // BenchmarkInsert is one group commit as ingest writes it — the events
-// (store.InsertEvents) and one delivery each (store.InsertDeliveries) in
+// and one delivery each, with a store.EventWriter's prepared statements, in
 // one transaction — at a light-load and a heavy-load batch size. Besides
 // wall time it reports CPU time and, on SQLite, WAL pages per op (see
 // bench.Meter).
 func BenchmarkInsert(b *testing.B) {
 	for _, kind := range dbtest.Kinds {
-		for _, size := range []int{4, 64} {
+		for _, size := range []int{1, 4, 13, 64} {
 			b.Run(fmt.Sprintf("%s/batch-%d", kind, size), func(b *testing.B) {
 				ctx := context.Background()
 				db := dbtest.Open(b, kind)
 				body := []byte(`{"id":"x","topic":"customer_transfer_created","created":"2026-01-01T00:00:00.000Z","_links":{}}`)
+				w := db.NewEventWriter()
+				defer w.Close()
 				n := 0
 				m := bench.NewMeter(b, db)
 				b.ReportAllocs()
@@ -44,18 +46,21 @@ func BenchmarkInsert(b *testing.B) {
 							LatencyMS: 1, BodySize: len(body), BodySHA256: "00", DwollaEventID: id, TopicHeader: evs[i].Topic,
 							UserAgent: "dwolla-webhooks/1.1", RequestID: id[:8]}
 					}
+					if err := w.Prepare(ctx); err != nil {
+						b.Fatal(err)
+					}
 					tx, err := db.Write.BeginTx(ctx, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					stored, err := db.InsertEvents(ctx, tx, now, evs)
+					stored, err := w.InsertEvents(ctx, tx, now, evs)
 					if err != nil {
 						b.Fatal(err)
 					}
 					for i := range ds {
 						ds[i].WebhookEventID = stored[i].ID
 					}
-					if err := db.InsertDeliveries(ctx, tx, ds); err != nil {
+					if err := w.InsertDeliveries(ctx, tx, ds); err != nil {
 						b.Fatal(err)
 					}
 					if err := tx.Commit(); err != nil {

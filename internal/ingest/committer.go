@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,7 @@ type result struct {
 // many deliveries.
 type committer struct {
 	db       *store.DB
+	w        *store.EventWriter
 	hub      *live.Hub
 	m        *metrics.Metrics
 	log      *slog.Logger
@@ -64,7 +66,7 @@ type committer struct {
 
 func newCommitter(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logger, writers, maxBatch, queue int, txTime time.Duration) *committer {
 	return &committer{
-		db: db, hub: hub, m: m, log: log,
+		db: db, w: db.NewEventWriter(), hub: hub, m: m, log: log,
 		writers: writers, maxBatch: maxBatch, txTime: txTime,
 		jobs:    make(chan *job, queue),
 		rejects: make(chan store.NewDelivery, queue),
@@ -92,7 +94,7 @@ func (c *committer) close(ctx context.Context) error {
 	close(c.stop)
 	c.mu.Unlock()
 	done := make(chan struct{})
-	go func() { c.wg.Wait(); c.ann.close(); close(done) }()
+	go func() { c.wg.Wait(); c.ann.close(); _ = c.w.Close(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -160,7 +162,6 @@ func (c *committer) run() {
 		if firstReject != nil {
 			rejects = append(rejects, *firstReject)
 		}
-		batch, rejects = c.gather(batch, rejects)
 		c.commit(batch, rejects)
 	}
 }
@@ -188,8 +189,34 @@ func (c *committer) gather(batch []*job, rejects []store.NewDelivery) ([]*job, [
 	return batch, rejects
 }
 
+// commit stores batch and rejects, and whatever else is waiting once the
+// transaction has the writer, then answers each delivery.
 func (c *committer) commit(batch []*job, rejects []store.NewDelivery) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.txTime)
+	defer cancel()
+	// Statements a previous commit used for the first time are prepared
+	// now, outside the transaction (SQLite's writer has one connection).
+	if err := c.w.Prepare(ctx); err != nil {
+		c.log.Warn("preparing ingest statements", "err", err)
+	}
+	// Begin before gathering: on SQLite, BEGIN waits for the single writer
+	// (a processing batch may hold it), and deliveries that arrive
+	// meanwhile then join this commit instead of waiting for the next one.
+	tx, err := c.db.Write.BeginTx(ctx, nil)
+	batch, rejects = c.gather(batch, rejects)
 	c.m.IngestQueued.Sub(float64(len(batch)))
+	if err != nil {
+		c.noteFailure()
+		err = fmt.Errorf("beginning transaction: %w", err)
+		for _, j := range batch {
+			j.done <- result{err: err}
+		}
+		if len(rejects) > 0 {
+			c.m.RejectsDropped.Add(float64(len(rejects)))
+		}
+		return
+	}
+	defer func() { _ = tx.Rollback() }()
 	// A delivery whose request already timed out was answered 503; Dwolla
 	// will send it again. Storing it now would only add load when the
 	// database is already slow.
@@ -205,8 +232,9 @@ func (c *committer) commit(batch []*job, rejects []store.NewDelivery) {
 		return
 	}
 	c.m.IngestBatchSize.Observe(float64(len(pending) + len(rejects)))
-	results, err := c.write(pending, rejects)
+	results, err := c.writeTx(ctx, tx, pending, rejects)
 	if err != nil && len(pending) > 1 {
+		_ = tx.Rollback()
 		// One bad row must not fail its neighbours: retry each alone.
 		c.log.Warn("group commit failed; retrying deliveries one by one", "err", err, "batch", len(pending))
 		for _, j := range pending {
@@ -346,11 +374,23 @@ func (a *announcer) flush() {
 	}
 }
 
-// write stores batch and rejects in one transaction and returns one result
-// per job, in order.
+// write stores batch and rejects in one transaction of its own and returns
+// one result per job, in order.
 func (c *committer) write(batch []*job, rejects []store.NewDelivery) ([]result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.txTime)
 	defer cancel()
+	tx, err := c.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		c.noteFailure()
+		return nil, fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return c.writeTx(ctx, tx, batch, rejects)
+}
+
+// writeTx stores batch and rejects in tx, commits, and returns one result
+// per job, in order.
+func (c *committer) writeTx(ctx context.Context, tx *sql.Tx, batch []*job, rejects []store.NewDelivery) ([]result, error) {
 	now := time.Now().UTC()
 
 	// Fold repeated deliveries of one event id into one row.
@@ -367,14 +407,7 @@ func (c *committer) write(batch []*job, rejects []store.NewDelivery) ([]result, 
 		events = append(events, ev)
 	}
 
-	tx, err := c.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		c.noteFailure()
-		return nil, fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-
-	stored, err := c.db.InsertEvents(ctx, tx, now, events)
+	stored, err := c.w.InsertEvents(ctx, tx, now, events)
 	if err != nil {
 		c.noteFailure()
 		return nil, err
@@ -402,7 +435,7 @@ func (c *committer) write(batch []*job, rejects []store.NewDelivery) ([]result, 
 		deliveries = append(deliveries, d)
 	}
 	deliveries = append(deliveries, rejects...)
-	if err := c.db.InsertDeliveries(ctx, tx, deliveries); err != nil {
+	if err := c.w.InsertDeliveries(ctx, tx, deliveries); err != nil {
 		c.noteFailure()
 		return nil, err
 	}

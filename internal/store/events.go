@@ -54,12 +54,43 @@ const eventColumns = `event_id, topic, header_topic, topic_mismatch, topic_known
 
 const eventColumnCount = 22
 
+// EventWriter stores events and deliveries with statements kept prepared
+// (see Statements): the receiver's group commits use one.
+type EventWriter struct {
+	db    *DB
+	stmts *Statements
+}
+
+// NewEventWriter returns an EventWriter for db. Call Prepare outside any
+// transaction before each transaction that uses it.
+func (db *DB) NewEventWriter() *EventWriter {
+	return &EventWriter{db: db, stmts: db.NewStatements()}
+}
+
+// Prepare prepares the statements the last transactions asked for; see
+// Statements.Prepare.
+func (w *EventWriter) Prepare(ctx context.Context) error { return w.stmts.Prepare(ctx) }
+
+// Close releases the prepared statements.
+func (w *EventWriter) Close() error { return w.stmts.Close() }
+
 // InsertEvents stores, inside tx, the events not stored yet (state queued,
 // ready now) and raises the delivery count of those that are. Event ids must
 // be unique within evs; the caller folds repeated deliveries into one
 // NewEvent with Deliveries > 1. Rows are written in event-id order so that
 // concurrent writers lock them in the same order and cannot deadlock.
 func (db *DB) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []NewEvent) ([]StoredEvent, error) {
+	return (&EventWriter{db: db}).InsertEvents(ctx, tx, now, evs)
+}
+
+// InsertDeliveries records deliveries inside tx.
+func (db *DB) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []NewDelivery) error {
+	return (&EventWriter{db: db}).InsertDeliveries(ctx, tx, ds)
+}
+
+// InsertEvents is DB.InsertEvents with w's prepared statements.
+func (w *EventWriter) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []NewEvent) ([]StoredEvent, error) {
+	db := w.db
 	if len(evs) == 0 {
 		return nil, nil
 	}
@@ -72,8 +103,10 @@ func (db *DB) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs [
 
 	out := make([]StoredEvent, 0, len(evs))
 	inserted := make(map[string]int, len(evs))
-	for start := 0; start < len(sorted); start += maxRowsPerStatement {
-		chunk := sorted[start:min(start+maxRowsPerStatement, len(sorted))]
+	start := 0
+	for _, size := range db.chunks(len(sorted), w.stmts != nil) {
+		chunk := sorted[start : start+size]
+		start += size
 		var b strings.Builder
 		b.WriteString("INSERT INTO webhook_events (")
 		b.WriteString(eventColumns)
@@ -101,7 +134,7 @@ func (db *DB) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs [
 			)
 		}
 		b.WriteString(" ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id")
-		rows, err := tx.QueryContext(ctx, db.Rebind(b.String()), args...)
+		rows, err := db.queryIn(ctx, tx, w.stmts, b.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("inserting events: %w", err)
 		}
@@ -198,10 +231,13 @@ type NewDelivery struct {
 const deliveryColumns = `received_at, remote_addr, outcome, status_code, latency_ms, body_size, body_sha256,
 	dwolla_event_id, topic_header, user_agent, request_id, reason, webhook_event_id`
 
-// InsertDeliveries records deliveries inside tx.
-func (db *DB) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []NewDelivery) error {
-	for start := 0; start < len(ds); start += maxRowsPerStatement {
-		chunk := ds[start:min(start+maxRowsPerStatement, len(ds))]
+// InsertDeliveries is DB.InsertDeliveries with w's prepared statements.
+func (w *EventWriter) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []NewDelivery) error {
+	db := w.db
+	start := 0
+	for _, size := range db.chunks(len(ds), w.stmts != nil) {
+		chunk := ds[start : start+size]
+		start += size
 		var b strings.Builder
 		b.WriteString("INSERT INTO webhook_deliveries (")
 		b.WriteString(deliveryColumns)
@@ -220,7 +256,7 @@ func (db *DB) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []NewDelivery
 				d.BodySize, nullable(d.BodySHA256), nullable(truncate(d.DwollaEventID, 128)), nullable(truncate(d.TopicHeader, 128)),
 				nullable(truncate(d.UserAgent, 256)), nullable(truncate(d.RequestID, 128)), nullable(truncate(d.Reason, 512)), eventID)
 		}
-		if _, err := tx.ExecContext(ctx, db.Rebind(b.String()), args...); err != nil {
+		if _, err := db.execIn(ctx, tx, w.stmts, b.String(), args...); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
 		}
 	}
