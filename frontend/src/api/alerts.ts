@@ -298,11 +298,14 @@ export function useAlert(id: string) {
   const refresh = useCallback(() => reexecute({ requestPolicy: "network-only" }), [reexecute]);
   const node = result.data?.node;
   const alert = node?.__typename === "Alert" ? node : null;
+  const error = result.error ? apiErrorFromCombined(result.error) : null;
+  // The server answers an unknown id with NOT_FOUND: that is an answer, not a failure.
+  const missing = error?.code === "NOT_FOUND";
   return {
     alert,
     /** False once the server answered that no alert has this id. */
-    found: result.data ? alert !== null : null,
-    error: result.error ? apiErrorFromCombined(result.error) : null,
+    found: missing ? false : result.data ? alert !== null : null,
+    error: missing ? null : error,
     refresh,
   };
 }
