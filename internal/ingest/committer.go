@@ -194,15 +194,21 @@ func (c *committer) gather(batch []*job, rejects []store.NewDelivery) ([]*job, [
 func (c *committer) commit(batch []*job, rejects []store.NewDelivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.txTime)
 	defer cancel()
-	// Statements a previous commit used for the first time are prepared
-	// now, outside the transaction (SQLite's writer has one connection).
-	if err := c.w.Prepare(ctx); err != nil {
-		c.log.Warn("preparing ingest statements", "err", err)
+	// On PostgreSQL a group commit is one statement (store.EventWriter's
+	// StoreGroup) with no transaction around it. On SQLite it is a
+	// transaction; statements a previous commit used for the first time
+	// are prepared now, outside it (the writer has one connection).
+	var tx *sql.Tx
+	var err error
+	if !c.db.Postgres() {
+		if err := c.w.Prepare(ctx); err != nil {
+			c.log.Warn("preparing ingest statements", "err", err)
+		}
+		// Begin before gathering: BEGIN waits for the single writer (a
+		// processing batch may hold it), and deliveries that arrive
+		// meanwhile then join this commit instead of waiting for the next.
+		tx, err = c.db.Write.BeginTx(ctx, nil)
 	}
-	// Begin before gathering: on SQLite, BEGIN waits for the single writer
-	// (a processing batch may hold it), and deliveries that arrive
-	// meanwhile then join this commit instead of waiting for the next one.
-	tx, err := c.db.Write.BeginTx(ctx, nil)
 	batch, rejects = c.gather(batch, rejects)
 	c.m.IngestQueued.Sub(float64(len(batch)))
 	if err != nil {
@@ -216,7 +222,9 @@ func (c *committer) commit(batch []*job, rejects []store.NewDelivery) {
 		}
 		return
 	}
-	defer func() { _ = tx.Rollback() }()
+	if tx != nil {
+		defer func() { _ = tx.Rollback() }()
+	}
 	// A delivery whose request already timed out was answered 503; Dwolla
 	// will send it again. Storing it now would only add load when the
 	// database is already slow.
@@ -232,9 +240,11 @@ func (c *committer) commit(batch []*job, rejects []store.NewDelivery) {
 		return
 	}
 	c.m.IngestBatchSize.Observe(float64(len(pending) + len(rejects)))
-	results, err := c.writeTx(ctx, tx, pending, rejects)
+	results, err := c.store(ctx, tx, pending, rejects)
 	if err != nil && len(pending) > 1 {
-		_ = tx.Rollback()
+		if tx != nil {
+			_ = tx.Rollback()
+		}
 		// One bad row must not fail its neighbours: retry each alone.
 		c.log.Warn("group commit failed; retrying deliveries one by one", "err", err, "batch", len(pending))
 		for _, j := range pending {
@@ -379,18 +389,22 @@ func (a *announcer) flush() {
 func (c *committer) write(batch []*job, rejects []store.NewDelivery) ([]result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.txTime)
 	defer cancel()
+	if c.db.Postgres() {
+		return c.store(ctx, nil, batch, rejects)
+	}
 	tx, err := c.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		c.noteFailure()
 		return nil, fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	return c.writeTx(ctx, tx, batch, rejects)
+	return c.store(ctx, tx, batch, rejects)
 }
 
-// writeTx stores batch and rejects in tx, commits, and returns one result
-// per job, in order.
-func (c *committer) writeTx(ctx context.Context, tx *sql.Tx, batch []*job, rejects []store.NewDelivery) ([]result, error) {
+// store stores batch and rejects durably — in tx, which it commits, or on
+// PostgreSQL (tx nil) in one statement — and returns one result per job,
+// in order.
+func (c *committer) store(ctx context.Context, tx *sql.Tx, batch []*job, rejects []store.NewDelivery) ([]result, error) {
 	now := time.Now().UTC()
 
 	// Fold repeated deliveries of one event id into one row.
@@ -407,6 +421,36 @@ func (c *committer) writeTx(ctx context.Context, tx *sql.Tx, batch []*job, rejec
 		events = append(events, ev)
 	}
 
+	deliveries := make([]store.NewDelivery, 0, len(batch)+len(rejects))
+	for _, j := range batch {
+		d := j.delivery
+		d.StatusCode = 200
+		d.LatencyMS = msSince(j.arrived)
+		deliveries = append(deliveries, d)
+	}
+	results := make([]result, len(batch))
+	if tx == nil {
+		links := make([]string, len(deliveries), len(deliveries)+len(rejects))
+		for i, j := range batch {
+			links[i] = j.event.EventID
+		}
+		deliveries = append(deliveries, rejects...)
+		links = append(links, make([]string, len(rejects))...)
+		stored, err := c.w.StoreGroup(ctx, now, events, deliveries, links)
+		if err != nil {
+			c.noteFailure()
+			return nil, err
+		}
+		firstSeen := map[string]bool{}
+		for i, j := range batch {
+			s := stored[index[j.event.EventID]]
+			results[i] = result{stored: s, duplicate: !s.New || firstSeen[j.event.EventID]}
+			firstSeen[j.event.EventID] = true
+		}
+		c.noteSuccess()
+		return results, nil
+	}
+
 	stored, err := c.w.InsertEvents(ctx, tx, now, events)
 	if err != nil {
 		c.noteFailure()
@@ -416,23 +460,17 @@ func (c *committer) writeTx(ctx context.Context, tx *sql.Tx, batch []*job, rejec
 	for _, s := range stored {
 		byID[s.EventID] = s
 	}
-	results := make([]result, len(batch))
-	deliveries := make([]store.NewDelivery, 0, len(batch)+len(rejects))
 	firstSeen := map[string]bool{}
 	for i, j := range batch {
 		s := byID[j.event.EventID]
 		dup := !s.New || firstSeen[j.event.EventID]
 		firstSeen[j.event.EventID] = true
 		results[i] = result{stored: s, duplicate: dup}
-		d := j.delivery
-		d.WebhookEventID = s.ID
-		d.StatusCode = 200
-		d.Outcome = "accepted"
+		deliveries[i].WebhookEventID = s.ID
+		deliveries[i].Outcome = "accepted"
 		if dup {
-			d.Outcome = "duplicate"
+			deliveries[i].Outcome = "duplicate"
 		}
-		d.LatencyMS = msSince(j.arrived)
-		deliveries = append(deliveries, d)
 	}
 	deliveries = append(deliveries, rejects...)
 	if err := c.w.InsertDeliveries(ctx, tx, deliveries); err != nil {
@@ -443,9 +481,13 @@ func (c *committer) writeTx(ctx context.Context, tx *sql.Tx, batch []*job, rejec
 		c.noteFailure()
 		return nil, fmt.Errorf("committing: %w", err)
 	}
+	c.noteSuccess()
+	return results, nil
+}
+
+func (c *committer) noteSuccess() {
 	t := time.Now()
 	c.lastOK.Store(&t)
-	return results, nil
 }
 
 func (c *committer) noteFailure() {

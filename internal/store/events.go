@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -316,4 +317,136 @@ func (db *DB) TopicCounts(ctx context.Context) (map[string]TopicCount, error) {
 		out[topic] = TopicCount{Count: n, Last: t}
 	}
 	return out, rows.Err()
+}
+
+// storeGroupSQL is a whole group commit on PostgreSQL in one statement,
+// and so in one round trip and one transaction of its own: insert the new
+// events (in event-id order, so that concurrent writers lock rows in the
+// same order), count repeated deliveries of stored ones, and record every
+// delivery linked to its event. Rows travel as arrays, so the statement has
+// one shape whatever the batch size and pgx prepares it once per
+// connection. xmax = 0 tells a row this statement inserted from one its
+// ON CONFLICT clause updated.
+const storeGroupSQL = `WITH ev AS (
+	INSERT INTO webhook_events (event_id, topic, header_topic, topic_mismatch, topic_known, resource_type,
+		resource_id, customer_id, account_id, correlation_id, created_at, received_at, last_delivery_at,
+		source, body, body_encoding, body_sha256, body_size, delivery_count, processing_state, attempts,
+		next_attempt_at)
+	SELECT e.event_id, e.topic, NULLIF(e.header_topic, ''), e.topic_mismatch, e.topic_known, NULLIF(e.resource_type, ''),
+		NULLIF(e.resource_id, ''), NULLIF(e.customer_id, ''), NULLIF(e.account_id, ''), NULLIF(e.correlation_id, ''),
+		e.created_at, $1, $1, e.source, e.body, e.body_encoding, e.body_sha256, e.body_size, e.deliveries, 'queued', 0, $1
+	FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::text[], $9::text[],
+		$10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::bytea[], $15::text[], $16::text[], $17::bigint[],
+		$18::bigint[])
+		AS e(event_id, topic, header_topic, topic_mismatch, topic_known, resource_type, resource_id, customer_id,
+		account_id, correlation_id, created_at, source, body, body_encoding, body_sha256, body_size, deliveries)
+	ORDER BY e.event_id
+	ON CONFLICT (event_id) DO UPDATE SET delivery_count = webhook_events.delivery_count + excluded.delivery_count,
+		last_delivery_at = excluded.last_delivery_at
+	RETURNING id, event_id, xmax = 0 AS inserted
+), dl AS (
+	INSERT INTO webhook_deliveries (received_at, remote_addr, outcome, status_code, latency_ms, body_size, body_sha256,
+		dwolla_event_id, topic_header, user_agent, request_id, reason, webhook_event_id)
+	SELECT d.received_at, NULLIF(d.remote_addr, ''),
+		CASE WHEN ev.id IS NULL THEN d.outcome WHEN ev.inserted AND d.first THEN 'accepted' ELSE 'duplicate' END,
+		d.status_code, d.latency_ms, d.body_size, NULLIF(d.body_sha256, ''), NULLIF(d.dwolla_event_id, ''),
+		NULLIF(d.topic_header, ''), NULLIF(d.user_agent, ''), NULLIF(d.request_id, ''), NULLIF(d.reason, ''), ev.id
+	FROM unnest($19::timestamptz[], $20::text[], $21::text[], $22::bigint[], $23::float8[], $24::bigint[], $25::text[],
+		$26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::bool[])
+		AS d(received_at, remote_addr, outcome, status_code, latency_ms, body_size, body_sha256, dwolla_event_id,
+		topic_header, user_agent, request_id, reason, link, first)
+	LEFT JOIN ev ON ev.event_id = d.link
+)
+SELECT id, event_id, inserted FROM ev`
+
+// StoreGroup stores a group commit on PostgreSQL in one statement, which
+// is its own transaction: it is durable when StoreGroup returns. evs are
+// the distinct events (Deliveries ≥ 1 each, see InsertEvents); ds the
+// deliveries, where links[i] names the event id ds[i] brought ("" for a
+// rejected delivery, recorded as it is). A linked delivery is recorded as
+// accepted (status 200) when it is the first in ds of an event this call
+// stored, as a duplicate otherwise. It returns one StoredEvent per event,
+// in evs' order. Group commits on SQLite, whose transactions cost no round
+// trips, use InsertEvents and InsertDeliveries.
+func (w *EventWriter) StoreGroup(ctx context.Context, now time.Time, evs []NewEvent, ds []NewDelivery, links []string) ([]StoredEvent, error) {
+	if !w.db.Postgres() {
+		return nil, errors.New("StoreGroup is for PostgreSQL")
+	}
+	if len(links) != len(ds) {
+		return nil, errors.New("StoreGroup: one link per delivery")
+	}
+	now = now.UTC()
+	n := len(evs)
+	eventID, topic, headerTopic := make([]string, n), make([]string, n), make([]string, n)
+	mismatch, known := make([]bool, n), make([]bool, n)
+	rtype, rid, cid, aid, corr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	created := make([]time.Time, n)
+	source, encoding, sha := make([]string, n), make([]string, n), make([]string, n)
+	body := make([][]byte, n)
+	size, deliveries := make([]int64, n), make([]int64, n)
+	for i, e := range evs {
+		eventID[i], topic[i], headerTopic[i] = e.EventID, e.Topic, e.HeaderTopic
+		mismatch[i], known[i] = e.TopicMismatch, e.TopicKnown
+		rtype[i], rid[i], cid[i], aid[i], corr[i] = e.ResourceType, e.ResourceID, e.CustomerID, e.AccountID, e.CorrelationID
+		created[i] = e.CreatedAt.UTC()
+		source[i], encoding[i], sha[i] = e.Source, e.BodyEncoding, e.BodySHA256
+		if source[i] == "" {
+			source[i] = "webhook"
+		}
+		if encoding[i] == "" {
+			encoding[i] = "identity"
+		}
+		body[i] = e.Body
+		size[i], deliveries[i] = int64(e.BodySize), int64(e.Deliveries)
+	}
+	m := len(ds)
+	received := make([]time.Time, m)
+	remote, outcome, dsha, deid, theader, ua, reqID, reason := make([]string, m), make([]string, m), make([]string, m),
+		make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+	status, dsize := make([]int64, m), make([]int64, m)
+	latency := make([]float64, m)
+	first := make([]bool, m)
+	seen := make(map[string]bool, m)
+	for i, d := range ds {
+		received[i] = d.ReceivedAt.UTC()
+		remote[i], outcome[i], dsha[i] = truncate(d.RemoteAddr, 128), d.Outcome, d.BodySHA256
+		deid[i], theader[i] = truncate(d.DwollaEventID, 128), truncate(d.TopicHeader, 128)
+		ua[i], reqID[i], reason[i] = truncate(d.UserAgent, 256), truncate(d.RequestID, 128), truncate(d.Reason, 512)
+		status[i], dsize[i], latency[i] = int64(d.StatusCode), int64(d.BodySize), d.LatencyMS
+		if links[i] != "" {
+			status[i] = 200
+			first[i] = !seen[links[i]]
+			seen[links[i]] = true
+		}
+	}
+	rows, err := w.db.Write.QueryContext(ctx, storeGroupSQL, now,
+		eventID, topic, headerTopic, mismatch, known, rtype, rid, cid, aid, corr, created, source, body, encoding, sha, size, deliveries,
+		received, remote, outcome, status, latency, dsize, dsha, deid, theader, ua, reqID, reason, links, first)
+	if err != nil {
+		return nil, fmt.Errorf("storing deliveries: %w", err)
+	}
+	byID := make(map[string]StoredEvent, n)
+	for rows.Next() {
+		var s StoredEvent
+		if err := rows.Scan(&s.ID, &s.EventID, &s.New); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("storing deliveries: %w", err)
+		}
+		byID[s.EventID] = s
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("storing deliveries: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storing deliveries: %w", err)
+	}
+	out := make([]StoredEvent, n)
+	for i, e := range evs {
+		s, ok := byID[e.EventID]
+		if !ok {
+			return nil, fmt.Errorf("storing deliveries: event %s was not returned", e.EventID)
+		}
+		out[i] = s
+	}
+	return out, nil
 }
