@@ -569,6 +569,9 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
     await page.getByTestId("event-row").first().waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     await shot("events-dark");
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByTestId("volume-chart").locator("canvas").waitFor();
+    await shot("overview-dark");
     await page.getByTestId("theme-toggle").click();
   });
 
