@@ -387,7 +387,7 @@ func (a *App) routes() http.Handler {
 	})
 	mux.Handle("/", frontend.Handler())
 
-	return web.Chain(mux,
+	return web.Chain(a.Metrics.InstrumentHTTP(mux),
 		netguard.NewResolver(a.Config.TrustedProxies).Middleware,
 		web.WithRequestID,
 		web.Recover(a.Log),

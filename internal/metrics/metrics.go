@@ -37,6 +37,8 @@ type Metrics struct {
 
 	// Live updates.
 	LiveDropped *prometheus.CounterVec // by kind
+
+	http *httpMetrics // see InstrumentHTTP
 }
 
 // StatusSource answers the queue gauges; the pipeline implements it.
@@ -117,6 +119,7 @@ func New() *Metrics {
 		m.Processed, m.ProcessFailures, m.BatchDuration, m.EndToEnd, m.WorkersBusy, m.Breaker, m.ReplayedEvents,
 		m.LiveDropped,
 	)
+	m.http = newHTTPMetrics(reg)
 	return m
 }
 
