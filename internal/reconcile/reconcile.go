@@ -66,7 +66,6 @@ type Service struct {
 	syncRuns      *prometheus.CounterVec
 	reconcileRuns *prometheus.CounterVec
 	imported      *prometheus.CounterVec
-	health        prometheus.Gauge
 	stored        *prometheus.CounterVec
 }
 
@@ -100,12 +99,8 @@ func New(db *store.DB, hub *live.Hub, tr *tracker.Tracker, m *metrics.Metrics, l
 		Namespace: metrics.Namespace, Name: "events_imported_total",
 		Help: "Events imported from Dwolla's Events API that no webhook had brought, by source (sync, reconcile).",
 	}, []string{"source"})
-	s.health = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: metrics.Namespace, Name: "health_score",
-		Help: "The latest reconciliation health score, 0–100.",
-	})
 	if m != nil {
-		m.Registry.MustRegister(s.syncRuns, s.reconcileRuns, s.imported, s.health)
+		m.Registry.MustRegister(s.syncRuns, s.reconcileRuns, s.imported, newHealthCollector(s))
 		s.stored = m.EventsStored
 	}
 	return s

@@ -58,6 +58,20 @@ func emit(t *testing.T, fake *fakedwolla.Server, n int, prefix string) {
 	}
 }
 
+// healthMetric is hooklens_health_score as the server exports it.
+func healthMetric(t *testing.T, b *bundle) (float64, bool) {
+	t.Helper()
+	families, err := b.s.App.Metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "hooklens_health_score" {
+			require.Len(t, f.GetMetric(), 1)
+			return f.GetMetric()[0].GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
 func counts(t *testing.T, b *bundle) (total, bySync, byWebhook, byReconcile int) {
 	t.Helper()
 	require.NoError(t, b.s.App.DB.Read.QueryRow(`SELECT COUNT(*),
@@ -94,6 +108,9 @@ func TestReconciliationFindsExactlyTheDroppedDeliveries(t *testing.T) {
 			total, _, _, _ := counts(t, b)
 			require.Equal(t, 400-len(dropped), total, "the undelivered events never arrived")
 
+			_, scored := healthMetric(t, b)
+			require.False(t, scored, "no health score is exported before the first reconciliation")
+
 			rec, err := b.service(t, false).Run(ctx, reconcile.RunOptions{Window: time.Hour, Trigger: "manual"}, nil)
 			require.NoError(t, err)
 			require.Equal(t, 400, rec.DwollaEvents)
@@ -103,6 +120,9 @@ func TestReconciliationFindsExactlyTheDroppedDeliveries(t *testing.T) {
 			require.NotNil(t, rec.HealthScore)
 			require.Less(t, *rec.HealthScore, 100.0)
 			require.Greater(t, *rec.HealthScore, 50.0)
+			score, scored := healthMetric(t, b)
+			require.True(t, scored)
+			require.Equal(t, *rec.HealthScore, score, "the server exports the run's score, whoever ran it")
 
 			missing, err := b.s.App.DB.Client.ReconciliationFinding.Query().
 				Where(reconciliationfinding.KindEQ(reconciliationfinding.KindMissingEvent)).All(ctx)
@@ -131,6 +151,8 @@ func TestReconciliationFindsExactlyTheDroppedDeliveries(t *testing.T) {
 			require.NoError(t, err)
 			require.Zero(t, rec.FailedDeliveries)
 			require.Equal(t, 100.0, *rec.HealthScore)
+			score, _ = healthMetric(t, b)
+			require.Equal(t, 100.0, score, "and then the latest run's")
 			open, err := b.s.App.DB.Client.ReconciliationFinding.Query().
 				Where(reconciliationfinding.StatusEQ(reconciliationfinding.StatusOpen)).Count(ctx)
 			require.NoError(t, err)

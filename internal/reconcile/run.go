@@ -115,7 +115,6 @@ func (s *Service) Run(ctx context.Context, opts RunOptions, prog Progress) (*ent
 		SetFindingCount(findings).SetComponents(componentsJSON(r.parts)).SetStats(r.stats)
 	if score != nil && runErr == nil {
 		up.SetHealthScore(*score)
-		s.health.Set(*score)
 	}
 	if errText != "" {
 		up.SetError(errText)
