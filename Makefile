@@ -50,10 +50,12 @@ test: lint test-go test-fuzz test-reliability test-frontend ## run every test (G
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector, on SQLite and PostgreSQL
+	@date -u "+--- make test-go (%T)"
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 .PHONY: test-fuzz
 test-fuzz: ## a short bounded run of every fuzz target
+	@date -u "+--- make test-fuzz (%T)"
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime 10s ./internal/dwolla
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime 10s ./internal/vault
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePrefixes$$' -fuzztime 10s ./internal/netguard
@@ -61,17 +63,20 @@ test-fuzz: ## a short bounded run of every fuzz target
 
 .PHONY: test-reliability
 test-reliability: ## the real binary under kill -9, a PostgreSQL outage, a full or read-only disk, hostile input and floods (needs root)
+	@date -u "+--- make test-reliability (%T)"
 	$(GO) test -race -tags reliability -count=1 -timeout 8m ./test/reliability
 
 .PHONY: test-frontend
 test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium) against bin/hooklens
 ifneq ($(HAVE_FRONTEND),)
 test-frontend: build
+	@date -u "+--- make test-frontend (%T)"
 	npm test
 endif
 
 .PHONY: lint
 lint: ## gofmt, go vet, and the TypeScript checks
+	@date -u "+--- make lint (%T)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^ent/' ) 2>&1); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags reliability ./test/reliability
