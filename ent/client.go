@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/hooklens/hooklens/ent/alert"
 	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertnotification"
 	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
@@ -47,6 +48,8 @@ type Client struct {
 	Alert *AlertClient
 	// AlertChannel is the client for interacting with the AlertChannel builders.
 	AlertChannel *AlertChannelClient
+	// AlertNotification is the client for interacting with the AlertNotification builders.
+	AlertNotification *AlertNotificationClient
 	// AlertRule is the client for interacting with the AlertRule builders.
 	AlertRule *AlertRuleClient
 	// Anomaly is the client for interacting with the Anomaly builders.
@@ -89,6 +92,7 @@ func (c *Client) init() {
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Alert = NewAlertClient(c.config)
 	c.AlertChannel = NewAlertChannelClient(c.config)
+	c.AlertNotification = NewAlertNotificationClient(c.config)
 	c.AlertRule = NewAlertRuleClient(c.config)
 	c.Anomaly = NewAnomalyClient(c.config)
 	c.AuditLog = NewAuditLogClient(c.config)
@@ -198,6 +202,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIToken:              NewAPITokenClient(cfg),
 		Alert:                 NewAlertClient(cfg),
 		AlertChannel:          NewAlertChannelClient(cfg),
+		AlertNotification:     NewAlertNotificationClient(cfg),
 		AlertRule:             NewAlertRuleClient(cfg),
 		Anomaly:               NewAnomalyClient(cfg),
 		AuditLog:              NewAuditLogClient(cfg),
@@ -234,6 +239,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIToken:              NewAPITokenClient(cfg),
 		Alert:                 NewAlertClient(cfg),
 		AlertChannel:          NewAlertChannelClient(cfg),
+		AlertNotification:     NewAlertNotificationClient(cfg),
 		AlertRule:             NewAlertRuleClient(cfg),
 		Anomaly:               NewAnomalyClient(cfg),
 		AuditLog:              NewAuditLogClient(cfg),
@@ -277,10 +283,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Alert, c.AlertChannel, c.AlertRule, c.Anomaly, c.AuditLog, c.Job,
-		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
-		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
-		c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Alert, c.AlertChannel, c.AlertNotification, c.AlertRule,
+		c.Anomaly, c.AuditLog, c.Job, c.JourneyDefinition, c.JourneyInstance,
+		c.JourneyMembership, c.MetricRollup, c.ReconciliationFinding,
+		c.ReconciliationRun, c.Session, c.SyncRun, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -290,10 +296,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Alert, c.AlertChannel, c.AlertRule, c.Anomaly, c.AuditLog, c.Job,
-		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
-		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
-		c.WebhookDelivery, c.WebhookEvent,
+		c.APIToken, c.Alert, c.AlertChannel, c.AlertNotification, c.AlertRule,
+		c.Anomaly, c.AuditLog, c.Job, c.JourneyDefinition, c.JourneyInstance,
+		c.JourneyMembership, c.MetricRollup, c.ReconciliationFinding,
+		c.ReconciliationRun, c.Session, c.SyncRun, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -308,6 +314,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Alert.mutate(ctx, m)
 	case *AlertChannelMutation:
 		return c.AlertChannel.mutate(ctx, m)
+	case *AlertNotificationMutation:
+		return c.AlertNotification.mutate(ctx, m)
 	case *AlertRuleMutation:
 		return c.AlertRule.mutate(ctx, m)
 	case *AnomalyMutation:
@@ -785,6 +793,139 @@ func (c *AlertChannelClient) mutate(ctx context.Context, m *AlertChannelMutation
 		return (&AlertChannelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AlertChannel mutation op: %q", m.Op())
+	}
+}
+
+// AlertNotificationClient is a client for the AlertNotification schema.
+type AlertNotificationClient struct {
+	config
+}
+
+// NewAlertNotificationClient returns a client for the AlertNotification from the given config.
+func NewAlertNotificationClient(c config) *AlertNotificationClient {
+	return &AlertNotificationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertnotification.Hooks(f(g(h())))`.
+func (c *AlertNotificationClient) Use(hooks ...Hook) {
+	c.hooks.AlertNotification = append(c.hooks.AlertNotification, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertnotification.Intercept(f(g(h())))`.
+func (c *AlertNotificationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertNotification = append(c.inters.AlertNotification, interceptors...)
+}
+
+// Create returns a builder for creating a AlertNotification entity.
+func (c *AlertNotificationClient) Create() *AlertNotificationCreate {
+	mutation := newAlertNotificationMutation(c.config, OpCreate)
+	return &AlertNotificationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertNotification entities.
+func (c *AlertNotificationClient) CreateBulk(builders ...*AlertNotificationCreate) *AlertNotificationCreateBulk {
+	return &AlertNotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertNotificationClient) MapCreateBulk(slice any, setFunc func(*AlertNotificationCreate, int)) *AlertNotificationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertNotificationCreateBulk{err: fmt.Errorf("calling to AlertNotificationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertNotificationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertNotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertNotification.
+func (c *AlertNotificationClient) Update() *AlertNotificationUpdate {
+	mutation := newAlertNotificationMutation(c.config, OpUpdate)
+	return &AlertNotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertNotificationClient) UpdateOne(_m *AlertNotification) *AlertNotificationUpdateOne {
+	mutation := newAlertNotificationMutation(c.config, OpUpdateOne, withAlertNotification(_m))
+	return &AlertNotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertNotificationClient) UpdateOneID(id int) *AlertNotificationUpdateOne {
+	mutation := newAlertNotificationMutation(c.config, OpUpdateOne, withAlertNotificationID(id))
+	return &AlertNotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertNotification.
+func (c *AlertNotificationClient) Delete() *AlertNotificationDelete {
+	mutation := newAlertNotificationMutation(c.config, OpDelete)
+	return &AlertNotificationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertNotificationClient) DeleteOne(_m *AlertNotification) *AlertNotificationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertNotificationClient) DeleteOneID(id int) *AlertNotificationDeleteOne {
+	builder := c.Delete().Where(alertnotification.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertNotificationDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertNotification.
+func (c *AlertNotificationClient) Query() *AlertNotificationQuery {
+	return &AlertNotificationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertNotification},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertNotification entity by its id.
+func (c *AlertNotificationClient) Get(ctx context.Context, id int) (*AlertNotification, error) {
+	return c.Query().Where(alertnotification.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertNotificationClient) GetX(ctx context.Context, id int) *AlertNotification {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AlertNotificationClient) Hooks() []Hook {
+	return c.hooks.AlertNotification
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertNotificationClient) Interceptors() []Interceptor {
+	return c.inters.AlertNotification
+}
+
+func (c *AlertNotificationClient) mutate(ctx context.Context, m *AlertNotificationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertNotificationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertNotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertNotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertNotificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertNotification mutation op: %q", m.Op())
 	}
 }
 
@@ -2829,14 +2970,14 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Alert, AlertChannel, AlertRule, Anomaly, AuditLog, Job,
-		JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
+		APIToken, Alert, AlertChannel, AlertNotification, AlertRule, Anomaly, AuditLog,
+		Job, JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
 		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
 		WebhookEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Alert, AlertChannel, AlertRule, Anomaly, AuditLog, Job,
-		JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
+		APIToken, Alert, AlertChannel, AlertNotification, AlertRule, Anomaly, AuditLog,
+		Job, JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
 		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
 		WebhookEvent []ent.Interceptor
 	}

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/hooklens/hooklens/ent/alert"
 	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertnotification"
 	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
@@ -92,6 +93,7 @@ func checkColumn(t, c string) error {
 			apitoken.Table:              apitoken.ValidColumn,
 			alert.Table:                 alert.ValidColumn,
 			alertchannel.Table:          alertchannel.ValidColumn,
+			alertnotification.Table:     alertnotification.ValidColumn,
 			alertrule.Table:             alertrule.ValidColumn,
 			anomaly.Table:               anomaly.ValidColumn,
 			auditlog.Table:              auditlog.ValidColumn,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hooklens/hooklens/ent/alert"
 	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertnotification"
 	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
@@ -76,6 +77,12 @@ func init() {
 	alertchannelDescUpdatedAt := alertchannelFields[7].Descriptor()
 	// alertchannel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	alertchannel.DefaultUpdatedAt = alertchannelDescUpdatedAt.Default.(func() time.Time)
+	alertnotificationFields := schema.AlertNotification{}.Fields()
+	_ = alertnotificationFields
+	// alertnotificationDescAttempts is the schema descriptor for attempts field.
+	alertnotificationDescAttempts := alertnotificationFields[5].Descriptor()
+	// alertnotification.DefaultAttempts holds the default value on creation for the attempts field.
+	alertnotification.DefaultAttempts = alertnotificationDescAttempts.Default.(int)
 	alertruleFields := schema.AlertRule{}.Fields()
 	_ = alertruleFields
 	// alertruleDescKey is the schema descriptor for key field.

@@ -20,6 +20,8 @@ type Tx struct {
 	Alert *AlertClient
 	// AlertChannel is the client for interacting with the AlertChannel builders.
 	AlertChannel *AlertChannelClient
+	// AlertNotification is the client for interacting with the AlertNotification builders.
+	AlertNotification *AlertNotificationClient
 	// AlertRule is the client for interacting with the AlertRule builders.
 	AlertRule *AlertRuleClient
 	// Anomaly is the client for interacting with the Anomaly builders.
@@ -182,6 +184,7 @@ func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
 	tx.Alert = NewAlertClient(tx.config)
 	tx.AlertChannel = NewAlertChannelClient(tx.config)
+	tx.AlertNotification = NewAlertNotificationClient(tx.config)
 	tx.AlertRule = NewAlertRuleClient(tx.config)
 	tx.Anomaly = NewAnomalyClient(tx.config)
 	tx.AuditLog = NewAuditLogClient(tx.config)

@@ -45,6 +45,18 @@ func (f AlertChannelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AlertChannelMutation", m)
 }
 
+// The AlertNotificationFunc type is an adapter to allow the use of ordinary
+// function as AlertNotification mutator.
+type AlertNotificationFunc func(context.Context, *ent.AlertNotificationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AlertNotificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AlertNotificationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AlertNotificationMutation", m)
+}
+
 // The AlertRuleFunc type is an adapter to allow the use of ordinary
 // function as AlertRule mutator.
 type AlertRuleFunc func(context.Context, *ent.AlertRuleMutation) (ent.Value, error)

@@ -10,6 +10,7 @@ import (
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/alert"
 	"github.com/hooklens/hooklens/ent/alertchannel"
+	"github.com/hooklens/hooklens/ent/alertnotification"
 	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
@@ -163,6 +164,33 @@ func (f TraverseAlertChannel) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AlertChannelQuery", q)
+}
+
+// The AlertNotificationFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertNotificationFunc func(context.Context, *ent.AlertNotificationQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertNotificationFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertNotificationQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertNotificationQuery", q)
+}
+
+// The TraverseAlertNotification type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertNotification func(context.Context, *ent.AlertNotificationQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertNotification) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertNotification) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertNotificationQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertNotificationQuery", q)
 }
 
 // The AlertRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -552,6 +580,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AlertQuery, predicate.Alert, alert.OrderOption]{typ: ent.TypeAlert, tq: q}, nil
 	case *ent.AlertChannelQuery:
 		return &query[*ent.AlertChannelQuery, predicate.AlertChannel, alertchannel.OrderOption]{typ: ent.TypeAlertChannel, tq: q}, nil
+	case *ent.AlertNotificationQuery:
+		return &query[*ent.AlertNotificationQuery, predicate.AlertNotification, alertnotification.OrderOption]{typ: ent.TypeAlertNotification, tq: q}, nil
 	case *ent.AlertRuleQuery:
 		return &query[*ent.AlertRuleQuery, predicate.AlertRule, alertrule.OrderOption]{typ: ent.TypeAlertRule, tq: q}, nil
 	case *ent.AnomalyQuery:

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"alert_channels\":42949672960,\"alert_rules\":47244640256,\"alerts\":38654705664,\"anomalies\":51539607552,\"api_tokens\":0,\"audit_logs\":55834574848,\"jobs\":17179869184,\"journey_definitions\":21474836480,\"journey_instances\":25769803776,\"journey_memberships\":34359738368,\"metric_rollups\":30064771072,\"reconciliation_findings\":60129542144,\"reconciliation_runs\":64424509440,\"sessions\":4294967296,\"sync_runs\":68719476736,\"webhook_deliveries\":8589934592,\"webhook_events\":12884901888}"
+const IncrementStarts = "{\"alert_channels\":42949672960,\"alert_notifications\":73014444032,\"alert_rules\":47244640256,\"alerts\":38654705664,\"anomalies\":51539607552,\"api_tokens\":0,\"audit_logs\":55834574848,\"jobs\":17179869184,\"journey_definitions\":21474836480,\"journey_instances\":25769803776,\"journey_memberships\":34359738368,\"metric_rollups\":30064771072,\"reconciliation_findings\":60129542144,\"reconciliation_runs\":64424509440,\"sessions\":4294967296,\"sync_runs\":68719476736,\"webhook_deliveries\":8589934592,\"webhook_events\":12884901888}"

@@ -97,6 +97,38 @@ var (
 		Columns:    AlertChannelsColumns,
 		PrimaryKey: []*schema.Column{AlertChannelsColumns[0]},
 	}
+	// AlertNotificationsColumns holds the columns for the "alert_notifications" table.
+	AlertNotificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "alert_id", Type: field.TypeInt},
+		{Name: "channel_id", Type: field.TypeInt},
+		{Name: "event", Type: field.TypeString},
+		{Name: "payload", Type: field.TypeBytes},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "sent", "failed"}, Default: "pending"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "due_at", Type: field.TypeTime},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AlertNotificationsTable holds the schema information for the "alert_notifications" table.
+	AlertNotificationsTable = &schema.Table{
+		Name:       "alert_notifications",
+		Columns:    AlertNotificationsColumns,
+		PrimaryKey: []*schema.Column{AlertNotificationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertnotification_status_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertNotificationsColumns[5], AlertNotificationsColumns[9]},
+			},
+			{
+				Name:    "alertnotification_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertNotificationsColumns[8]},
+			},
+		},
+	}
 	// AlertRulesColumns holds the columns for the "alert_rules" table.
 	AlertRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -777,6 +809,7 @@ var (
 		APITokensTable,
 		AlertsTable,
 		AlertChannelsTable,
+		AlertNotificationsTable,
 		AlertRulesTable,
 		AnomaliesTable,
 		AuditLogsTable,
@@ -805,6 +838,9 @@ func init() {
 	}
 	AlertChannelsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	AlertNotificationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	AlertRulesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),

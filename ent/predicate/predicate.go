@@ -15,6 +15,9 @@ type Alert func(*sql.Selector)
 // AlertChannel is the predicate function for alertchannel builders.
 type AlertChannel func(*sql.Selector)
 
+// AlertNotification is the predicate function for alertnotification builders.
+type AlertNotification func(*sql.Selector)
+
 // AlertRule is the predicate function for alertrule builders.
 type AlertRule func(*sql.Selector)
 

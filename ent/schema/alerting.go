@@ -210,3 +210,40 @@ func (Alert) Annotations() []schema.Annotation {
 		entgql.QueryField("alerts").Description("Alerts, newest first by default."),
 	}
 }
+
+// AlertNotification is one notification of an alert to one channel, written
+// in the transaction that changed the alert: an outbox. An instance that
+// stops between that commit and the delivery leaves it pending, and the next
+// alert evaluation, on any instance, sends it once it is due.
+type AlertNotification struct {
+	ent.Schema
+}
+
+// Fields of the AlertNotification.
+func (AlertNotification) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("alert_id"),
+		field.Int("channel_id"),
+		field.String("event").Comment("fired, renotified or resolved"),
+		field.Bytes("payload").Comment("The webhook payload (JSON) as built when the alert changed."),
+		field.Enum("status").Values("pending", "sent", "failed").Default("pending"),
+		field.Int("attempts").Default(0),
+		field.String("last_error").Optional(),
+		field.Time("created_at"),
+		field.Time("due_at").Comment("While pending, when another instance may take it over."),
+		field.Time("finished_at").Optional().Nillable(),
+	}
+}
+
+// Indexes of the AlertNotification.
+func (AlertNotification) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("status", "due_at"),
+		index.Fields("created_at"),
+	}
+}
+
+// Annotations of the AlertNotification.
+func (AlertNotification) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

@@ -54,6 +54,11 @@ type notification struct {
 	rule     *ent.AlertRule
 	channels []*ent.AlertChannel
 	event    string
+	// payload is what the channels receive, built when the alert changed.
+	payload Payload
+	// outbox holds, for each channel, its AlertNotification row (written
+	// in the transaction that changed the alert), marked when sent.
+	outbox []int
 }
 
 type outcome int
@@ -95,7 +100,12 @@ func (s *Service) Evaluate(ctx context.Context, now time.Time) (Summary, error) 
 
 	f := &facts{src: s.facts}
 	var errs []error
-	var notes []*notification
+	// Notifications an instance committed and never sent (it stopped
+	// before delivering them) go first.
+	notes, err := s.pendingNotes(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for _, r := range rules {
 		var obs *observation
 		if r.Enabled {
@@ -346,7 +356,29 @@ func (s *Service) noteFor(ctx context.Context, tx *ent.Tx, r *ent.AlertRule, a *
 	if err != nil {
 		return nil, fmt.Errorf("reading the rule's channels: %w", err)
 	}
-	n.channels = chans
+	if len(chans) == 0 {
+		return n, nil
+	}
+	// The outbox rows: they commit with the alert's change, so a crash
+	// before the delivery leaves them pending for the next evaluation.
+	now := time.Now().UTC() // the lease is on the wall clock (see pendingNotes)
+	n.channels, n.payload = chans, s.payloadFor(a, r, event, s.opts.Now())
+	body, err := json.Marshal(n.payload)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the notification: %w", err)
+	}
+	creates := make([]*ent.AlertNotificationCreate, len(chans))
+	for i, ch := range chans {
+		creates[i] = tx.AlertNotification.Create().SetAlertID(a.ID).SetChannelID(ch.ID).SetEvent(event).
+			SetPayload(body).SetCreatedAt(now).SetDueAt(now.Add(s.outboxLease()))
+	}
+	rows, err := tx.AlertNotification.CreateBulk(creates...).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("queueing the notifications: %w", err)
+	}
+	for _, row := range rows {
+		n.outbox = append(n.outbox, row.ID)
+	}
 	return n, nil
 }
 

@@ -149,19 +149,23 @@ func utcPtr(t *time.Time) *time.Time {
 // outcomes on the alerts and channels, and returns them.
 func (s *Service) deliver(ctx context.Context, notes []*notification) []Delivery {
 	type job struct {
-		note *notification
-		ch   *ent.AlertChannel
+		note   *notification
+		ch     *ent.AlertChannel
+		outbox int // 0: none
 	}
 	var jobs []job
 	for _, n := range notes {
-		for _, ch := range n.channels {
-			jobs = append(jobs, job{n, ch})
+		for i, ch := range n.channels {
+			j := job{note: n, ch: ch}
+			if i < len(n.outbox) {
+				j.outbox = n.outbox[i]
+			}
+			jobs = append(jobs, j)
 		}
 	}
 	if len(jobs) == 0 {
 		return nil
 	}
-	now := s.opts.Now()
 	results := make([]Delivery, len(jobs))
 	sem := make(chan struct{}, maxParallel)
 	var wg sync.WaitGroup
@@ -171,7 +175,7 @@ func (s *Service) deliver(ctx context.Context, notes []*notification) []Delivery
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = s.send(ctx, j.ch, s.payloadFor(j.note.alert, j.note.rule, j.note.event, now))
+			results[i] = s.send(ctx, j.ch, j.note.payload)
 		}()
 	}
 	wg.Wait()
@@ -184,6 +188,9 @@ func (s *Service) deliver(ctx context.Context, notes []*notification) []Delivery
 	for i, j := range jobs {
 		byAlert[j.note.alert.ID] = append(byAlert[j.note.alert.ID], results[i])
 		s.recordChannel(rctx, results[i])
+		if j.outbox != 0 {
+			s.recordOutbox(rctx, j.outbox, results[i])
+		}
 	}
 	for id, ds := range byAlert {
 		if err := s.recordAlert(rctx, id, ds); err != nil {
