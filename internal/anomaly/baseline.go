@@ -8,19 +8,22 @@ import (
 
 // seasonalLags are the distances, in minutes, from End back to the same wall
 // clock time one week, two weeks, … ago and on recent days of the same kind
-// (weekday or weekend). They are computed in the business's time zone so a
-// daylight-saving change moves them by an hour instead of moving the baseline.
+// (a banking day, or a day off: a weekend day or a bank holiday, see
+// IsBankHoliday). A week back of the other kind (a holiday a week ago, or
+// a week before a holiday) is left out. They are computed in the business's
+// time zone so a daylight-saving change moves them by an hour instead of
+// moving the baseline.
 type seasonalLags struct {
-	weeks   []int // k weeks back, k = 1…
-	days    []int // same-kind days back (not whole weeks), most recent first
-	weekend bool  // whether End falls on a weekend
+	weeks  []int // k weeks back, k = 1…, of the same kind
+	days   []int // same-kind days back (not whole weeks), most recent first
+	dayOff bool  // whether End falls on a weekend day or a bank holiday
 }
 
-func dayKind(weekend bool) string {
-	if weekend {
-		return "weekend day"
+func dayKind(dayOff bool) string {
+	if dayOff {
+		return "non-banking day"
 	}
-	return "weekday"
+	return "banking day"
 }
 
 // plural prints a count with its noun, "1 week" or "3 weeks".
@@ -38,17 +41,17 @@ func newSeasonalLags(end time.Time, loc *time.Location, cfg SeasonalConfig) seas
 	local := end.In(loc)
 	lagTo := func(t time.Time) int { return int(end.Sub(t) / time.Minute) }
 	var s seasonalLags
+	s.dayOff = isDayOff(local)
 	for k := 1; k <= cfg.Weeks; k++ {
-		s.weeks = append(s.weeks, lagTo(local.AddDate(0, 0, -7*k)))
+		if t := local.AddDate(0, 0, -7*k); isDayOff(t) == s.dayOff {
+			s.weeks = append(s.weeks, lagTo(t))
+		}
 	}
-	weekend := isWeekend(local.Weekday())
-	s.weekend = weekend
 	for d := 1; d < 7*cfg.Weeks && len(s.days) < cfg.Days; d++ {
 		if d%7 == 0 {
 			continue
 		}
-		t := local.AddDate(0, 0, -d)
-		if isWeekend(t.Weekday()) == weekend {
+		if t := local.AddDate(0, 0, -d); isDayOff(t) == s.dayOff {
 			s.days = append(s.days, lagTo(t))
 		}
 	}
@@ -158,9 +161,9 @@ func (d *Detector) countBaselineFor(v view, lags seasonalLags, w int, disp float
 		case days == 0:
 			b.desc = fmt.Sprintf("same minute-of-week median over %s", plural(weeks, "week"))
 		case weeks == 0:
-			b.desc = fmt.Sprintf("same time-of-day median over %s", plural(days, dayKind(lags.weekend)))
+			b.desc = fmt.Sprintf("same time-of-day median over %s", plural(days, dayKind(lags.dayOff)))
 		default:
-			b.desc = fmt.Sprintf("same time-of-day median over %s and %s", plural(weeks, "week"), plural(days, dayKind(lags.weekend)))
+			b.desc = fmt.Sprintf("same time-of-day median over %s and %s", plural(weeks, "week"), plural(days, dayKind(lags.dayOff)))
 		}
 	} else {
 		n := max(cfg.RecentMinutes/w, 3)

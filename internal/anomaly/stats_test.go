@@ -20,7 +20,7 @@ func TestSeasonalLagsFollowTheWallClockAcrossDST(t *testing.T) {
 	lags := newSeasonalLags(end, ny, DefaultConfig().Seasonal)
 	require.Equal(t, 7*24*60+60, lags.weeks[0], "one week and the hour given back")
 	require.Equal(t, 14*24*60+60, lags.weeks[1])
-	require.False(t, lags.weekend)
+	require.False(t, lags.dayOff)
 	// Same-kind days: Monday (1), then Friday, Thursday, Wednesday (4–6),
 	// then Tuesday a week back is a week lag, so Monday (8).
 	require.Equal(t, []int{24 * 60, 4*24*60 + 60, 5*24*60 + 60, 6*24*60 + 60, 8*24*60 + 60}, lags.days)

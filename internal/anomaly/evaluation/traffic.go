@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/hooklens/hooklens/internal/anomaly"
 )
 
 // profile is a family's daily shape: relative intensity (peak ≈ 1) at a local
@@ -130,6 +132,10 @@ func newClock(start time.Time, loc *time.Location, n int) clock {
 		t := start.Add(time.Duration(i) * time.Minute).In(loc)
 		c.minute[i] = float64(t.Hour()*60 + t.Minute())
 		c.weekday[i] = t.Weekday()
+		if anomaly.IsBankHoliday(t) {
+			// ACH does not settle: traffic looks like a Sunday's.
+			c.weekday[i] = time.Sunday
+		}
 		y, mo, d := t.Date()
 		c.day[i] = int(time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Sub(base) / (24 * time.Hour))
 	}
