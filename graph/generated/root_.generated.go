@@ -5167,7 +5167,7 @@ extend type Mutation {
 }
 
 extend type Subscription {
-  """Alerts as they fire, re-notify, get acknowledged and resolve."""
+  """Alerts as they fire, re-notify, get acknowledged and resolve, and again once their notifications are delivered."""
   alertChanged: Alert!
 }
 `, BuiltIn: false},

@@ -24,6 +24,11 @@ const (
 	EventTest       = "test"
 )
 
+// eventNotified is the live message (never a payload's event) sent once an
+// alert's deliveries are recorded, so that pages showing its notification
+// log reload it.
+const eventNotified = "notified"
+
 // resolvedAuto is resolved_by for alerts hooklens resolved itself.
 const resolvedAuto = "auto"
 

@@ -106,19 +106,9 @@ func TestLifecycle(t *testing.T) {
 		require.NotNil(t, ch.LastSuccessAt)
 		require.Nil(t, ch.LastFailureAt)
 
-		var events []string
-		for range 3 {
-			select {
-			case m := <-sub.C:
-				require.Equal(t, []int{a.ID}, m.IDs)
-				require.Equal(t, []string{"dl"}, m.Keys)
-				events = append(events, string(m.Data))
-			case <-time.After(5 * time.Second):
-				t.Fatal("no live message")
-			}
-		}
-		require.Contains(t, events[0], `"event":"fired"`)
-		require.Contains(t, events[2], `"event":"resolved"`)
+		events, notified := liveEvents(t, sub, 3, a.ID)
+		require.Equal(t, []string{"fired", "renotified", "resolved"}, events)
+		require.Equal(t, 3, notified, "each recorded delivery tells pages to reload the log")
 	})
 }
 
@@ -561,14 +551,7 @@ func TestQuietResolution(t *testing.T) {
 	require.Zero(t, sum.Deliveries)
 	require.Len(t, b.rx.requests(), 1, "only the firing was sent")
 	require.Equal(t, entalert.StatusResolved, b.alerts(t, "dl")[0].Status)
-	var events []string
-	for range 2 {
-		select {
-		case m := <-sub.C:
-			events = append(events, string(m.Data))
-		case <-time.After(5 * time.Second):
-			t.Fatal("no live message")
-		}
-	}
-	require.Contains(t, events[1], `"event":"resolved"`)
+	events, notified := liveEvents(t, sub, 2, b.alerts(t, "dl")[0].ID)
+	require.Equal(t, []string{"fired", "resolved"}, events)
+	require.Equal(t, 1, notified, "only the firing was delivered")
 }

@@ -272,3 +272,37 @@ func requireField(t *testing.T, err error, field string) {
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// liveEvents reads an alert's live messages until n transitions (fired,
+// renotified, resolved…) have arrived, then whatever else is queued. It
+// returns the transitions in order and how many "notified" messages (the
+// log has new deliveries) came with them.
+func liveEvents(t *testing.T, sub *live.Subscription, n int, alertID int) (events []string, notified int) {
+	t.Helper()
+	read := func(m live.Message) {
+		require.Equal(t, []int{alertID}, m.IDs)
+		var d struct{ Event string }
+		require.NoError(t, json.Unmarshal(m.Data, &d))
+		if d.Event == "notified" {
+			notified++
+		} else {
+			events = append(events, d.Event)
+		}
+	}
+	for len(events) < n {
+		select {
+		case m := <-sub.C:
+			read(m)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no live message after %v", events)
+		}
+	}
+	for {
+		select {
+		case m := <-sub.C:
+			read(m)
+		case <-time.After(100 * time.Millisecond):
+			return events, notified
+		}
+	}
+}

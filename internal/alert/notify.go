@@ -428,7 +428,8 @@ func (s *Service) recordChannel(ctx context.Context, d Delivery) {
 // recordAlert appends deliveries to an alert's notification log, keeping
 // the latest logKeep.
 func (s *Service) recordAlert(ctx context.Context, alertID int, ds []Delivery) error {
-	return s.withTx(ctx, func(tx *ent.Tx) error {
+	var saved *ent.Alert
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
 		q := tx.Alert.Query().Where(entalert.ID(alertID))
 		if s.db.Postgres() {
 			q = q.ForUpdate()
@@ -455,8 +456,14 @@ func (s *Service) recordAlert(ctx context.Context, alertID int, ds []Delivery) e
 		if len(entries) > logKeep {
 			entries = entries[len(entries)-logKeep:]
 		}
-		return tx.Alert.UpdateOne(a).SetNotificationLog(entries).Exec(ctx)
+		saved, err = tx.Alert.UpdateOne(a).SetNotificationLog(entries).Save(ctx)
+		return err
 	})
+	if err == nil && saved != nil {
+		// Pages showing the alert reload it: its log has new lines.
+		s.publish(ctx, saved, eventNotified)
+	}
+	return err
 }
 
 // NotificationLog returns an alert's recorded deliveries, oldest first.
