@@ -2378,46 +2378,6 @@ func (_q *WebhookEventQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, webhookevent.FieldDeliveryCount)
 				fieldSeen[webhookevent.FieldDeliveryCount] = struct{}{}
 			}
-		case "processingState":
-			if _, ok := fieldSeen[webhookevent.FieldProcessingState]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldProcessingState)
-				fieldSeen[webhookevent.FieldProcessingState] = struct{}{}
-			}
-		case "attempts":
-			if _, ok := fieldSeen[webhookevent.FieldAttempts]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldAttempts)
-				fieldSeen[webhookevent.FieldAttempts] = struct{}{}
-			}
-		case "nextAttemptAt":
-			if _, ok := fieldSeen[webhookevent.FieldNextAttemptAt]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldNextAttemptAt)
-				fieldSeen[webhookevent.FieldNextAttemptAt] = struct{}{}
-			}
-		case "lockedUntil":
-			if _, ok := fieldSeen[webhookevent.FieldLockedUntil]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldLockedUntil)
-				fieldSeen[webhookevent.FieldLockedUntil] = struct{}{}
-			}
-		case "lockedBy":
-			if _, ok := fieldSeen[webhookevent.FieldLockedBy]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldLockedBy)
-				fieldSeen[webhookevent.FieldLockedBy] = struct{}{}
-			}
-		case "lastError":
-			if _, ok := fieldSeen[webhookevent.FieldLastError]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldLastError)
-				fieldSeen[webhookevent.FieldLastError] = struct{}{}
-			}
-		case "processingDurationMs":
-			if _, ok := fieldSeen[webhookevent.FieldProcessingDurationMs]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldProcessingDurationMs)
-				fieldSeen[webhookevent.FieldProcessingDurationMs] = struct{}{}
-			}
-		case "processedAt":
-			if _, ok := fieldSeen[webhookevent.FieldProcessedAt]; !ok {
-				selectedFields = append(selectedFields, webhookevent.FieldProcessedAt)
-				fieldSeen[webhookevent.FieldProcessedAt] = struct{}{}
-			}
 		case "id":
 		case "__typename":
 		default:

@@ -4565,34 +4565,6 @@ var (
 			}
 		},
 	}
-	// WebhookEventOrderFieldProcessingState orders WebhookEvent by processing_state.
-	WebhookEventOrderFieldProcessingState = &WebhookEventOrderField{
-		Value: func(_m *WebhookEvent) (ent.Value, error) {
-			return _m.ProcessingState, nil
-		},
-		column: webhookevent.FieldProcessingState,
-		toTerm: webhookevent.ByProcessingState,
-		toCursor: func(_m *WebhookEvent) Cursor {
-			return Cursor{
-				ID:    _m.ID,
-				Value: _m.ProcessingState,
-			}
-		},
-	}
-	// WebhookEventOrderFieldProcessedAt orders WebhookEvent by processed_at.
-	WebhookEventOrderFieldProcessedAt = &WebhookEventOrderField{
-		Value: func(_m *WebhookEvent) (ent.Value, error) {
-			return _m.ProcessedAt, nil
-		},
-		column: webhookevent.FieldProcessedAt,
-		toTerm: webhookevent.ByProcessedAt,
-		toCursor: func(_m *WebhookEvent) Cursor {
-			return Cursor{
-				ID:    _m.ID,
-				Value: _m.ProcessedAt,
-			}
-		},
-	}
 )
 
 // String implement fmt.Stringer interface.
@@ -4609,10 +4581,6 @@ func (f WebhookEventOrderField) String() string {
 		str = "RECEIVED_AT"
 	case WebhookEventOrderFieldDeliveryCount.column:
 		str = "DELIVERY_COUNT"
-	case WebhookEventOrderFieldProcessingState.column:
-		str = "PROCESSING_STATE"
-	case WebhookEventOrderFieldProcessedAt.column:
-		str = "PROCESSED_AT"
 	}
 	return str
 }
@@ -4639,10 +4607,6 @@ func (f *WebhookEventOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *WebhookEventOrderFieldReceivedAt
 	case "DELIVERY_COUNT":
 		*f = *WebhookEventOrderFieldDeliveryCount
-	case "PROCESSING_STATE":
-		*f = *WebhookEventOrderFieldProcessingState
-	case "PROCESSED_AT":
-		*f = *WebhookEventOrderFieldProcessedAt
 	default:
 		return fmt.Errorf("%s is not a valid WebhookEventOrderField", str)
 	}

@@ -24839,17 +24839,6 @@ type WebhookEventMutation struct {
 	addbody_size               *int
 	delivery_count             *int
 	adddelivery_count          *int
-	processing_state           *webhookevent.ProcessingState
-	attempts                   *int
-	addattempts                *int
-	next_attempt_at            *time.Time
-	locked_until               *time.Time
-	locked_by                  *string
-	last_error                 *string
-	processing_duration_ms     *float64
-	addprocessing_duration_ms  *float64
-	processed_at               *time.Time
-	rolled_up                  *bool
 	clearedFields              map[string]struct{}
 	deliveries                 map[int]struct{}
 	removeddeliveries          map[int]struct{}
@@ -25762,436 +25751,6 @@ func (m *WebhookEventMutation) ResetDeliveryCount() {
 	m.adddelivery_count = nil
 }
 
-// SetProcessingState sets the "processing_state" field.
-func (m *WebhookEventMutation) SetProcessingState(ws webhookevent.ProcessingState) {
-	m.processing_state = &ws
-}
-
-// ProcessingState returns the value of the "processing_state" field in the mutation.
-func (m *WebhookEventMutation) ProcessingState() (r webhookevent.ProcessingState, exists bool) {
-	v := m.processing_state
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProcessingState returns the old "processing_state" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldProcessingState(ctx context.Context) (v webhookevent.ProcessingState, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProcessingState is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProcessingState requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProcessingState: %w", err)
-	}
-	return oldValue.ProcessingState, nil
-}
-
-// ResetProcessingState resets all changes to the "processing_state" field.
-func (m *WebhookEventMutation) ResetProcessingState() {
-	m.processing_state = nil
-}
-
-// SetAttempts sets the "attempts" field.
-func (m *WebhookEventMutation) SetAttempts(i int) {
-	m.attempts = &i
-	m.addattempts = nil
-}
-
-// Attempts returns the value of the "attempts" field in the mutation.
-func (m *WebhookEventMutation) Attempts() (r int, exists bool) {
-	v := m.attempts
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAttempts returns the old "attempts" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldAttempts(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAttempts requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
-	}
-	return oldValue.Attempts, nil
-}
-
-// AddAttempts adds i to the "attempts" field.
-func (m *WebhookEventMutation) AddAttempts(i int) {
-	if m.addattempts != nil {
-		*m.addattempts += i
-	} else {
-		m.addattempts = &i
-	}
-}
-
-// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
-func (m *WebhookEventMutation) AddedAttempts() (r int, exists bool) {
-	v := m.addattempts
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetAttempts resets all changes to the "attempts" field.
-func (m *WebhookEventMutation) ResetAttempts() {
-	m.attempts = nil
-	m.addattempts = nil
-}
-
-// SetNextAttemptAt sets the "next_attempt_at" field.
-func (m *WebhookEventMutation) SetNextAttemptAt(t time.Time) {
-	m.next_attempt_at = &t
-}
-
-// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
-func (m *WebhookEventMutation) NextAttemptAt() (r time.Time, exists bool) {
-	v := m.next_attempt_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldNextAttemptAt returns the old "next_attempt_at" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
-	}
-	return oldValue.NextAttemptAt, nil
-}
-
-// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
-func (m *WebhookEventMutation) ResetNextAttemptAt() {
-	m.next_attempt_at = nil
-}
-
-// SetLockedUntil sets the "locked_until" field.
-func (m *WebhookEventMutation) SetLockedUntil(t time.Time) {
-	m.locked_until = &t
-}
-
-// LockedUntil returns the value of the "locked_until" field in the mutation.
-func (m *WebhookEventMutation) LockedUntil() (r time.Time, exists bool) {
-	v := m.locked_until
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLockedUntil returns the old "locked_until" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldLockedUntil(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLockedUntil is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLockedUntil requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLockedUntil: %w", err)
-	}
-	return oldValue.LockedUntil, nil
-}
-
-// ClearLockedUntil clears the value of the "locked_until" field.
-func (m *WebhookEventMutation) ClearLockedUntil() {
-	m.locked_until = nil
-	m.clearedFields[webhookevent.FieldLockedUntil] = struct{}{}
-}
-
-// LockedUntilCleared returns if the "locked_until" field was cleared in this mutation.
-func (m *WebhookEventMutation) LockedUntilCleared() bool {
-	_, ok := m.clearedFields[webhookevent.FieldLockedUntil]
-	return ok
-}
-
-// ResetLockedUntil resets all changes to the "locked_until" field.
-func (m *WebhookEventMutation) ResetLockedUntil() {
-	m.locked_until = nil
-	delete(m.clearedFields, webhookevent.FieldLockedUntil)
-}
-
-// SetLockedBy sets the "locked_by" field.
-func (m *WebhookEventMutation) SetLockedBy(s string) {
-	m.locked_by = &s
-}
-
-// LockedBy returns the value of the "locked_by" field in the mutation.
-func (m *WebhookEventMutation) LockedBy() (r string, exists bool) {
-	v := m.locked_by
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLockedBy returns the old "locked_by" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldLockedBy(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLockedBy is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLockedBy requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLockedBy: %w", err)
-	}
-	return oldValue.LockedBy, nil
-}
-
-// ClearLockedBy clears the value of the "locked_by" field.
-func (m *WebhookEventMutation) ClearLockedBy() {
-	m.locked_by = nil
-	m.clearedFields[webhookevent.FieldLockedBy] = struct{}{}
-}
-
-// LockedByCleared returns if the "locked_by" field was cleared in this mutation.
-func (m *WebhookEventMutation) LockedByCleared() bool {
-	_, ok := m.clearedFields[webhookevent.FieldLockedBy]
-	return ok
-}
-
-// ResetLockedBy resets all changes to the "locked_by" field.
-func (m *WebhookEventMutation) ResetLockedBy() {
-	m.locked_by = nil
-	delete(m.clearedFields, webhookevent.FieldLockedBy)
-}
-
-// SetLastError sets the "last_error" field.
-func (m *WebhookEventMutation) SetLastError(s string) {
-	m.last_error = &s
-}
-
-// LastError returns the value of the "last_error" field in the mutation.
-func (m *WebhookEventMutation) LastError() (r string, exists bool) {
-	v := m.last_error
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLastError returns the old "last_error" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldLastError(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLastError requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
-	}
-	return oldValue.LastError, nil
-}
-
-// ClearLastError clears the value of the "last_error" field.
-func (m *WebhookEventMutation) ClearLastError() {
-	m.last_error = nil
-	m.clearedFields[webhookevent.FieldLastError] = struct{}{}
-}
-
-// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
-func (m *WebhookEventMutation) LastErrorCleared() bool {
-	_, ok := m.clearedFields[webhookevent.FieldLastError]
-	return ok
-}
-
-// ResetLastError resets all changes to the "last_error" field.
-func (m *WebhookEventMutation) ResetLastError() {
-	m.last_error = nil
-	delete(m.clearedFields, webhookevent.FieldLastError)
-}
-
-// SetProcessingDurationMs sets the "processing_duration_ms" field.
-func (m *WebhookEventMutation) SetProcessingDurationMs(f float64) {
-	m.processing_duration_ms = &f
-	m.addprocessing_duration_ms = nil
-}
-
-// ProcessingDurationMs returns the value of the "processing_duration_ms" field in the mutation.
-func (m *WebhookEventMutation) ProcessingDurationMs() (r float64, exists bool) {
-	v := m.processing_duration_ms
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProcessingDurationMs returns the old "processing_duration_ms" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldProcessingDurationMs(ctx context.Context) (v *float64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProcessingDurationMs is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProcessingDurationMs requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProcessingDurationMs: %w", err)
-	}
-	return oldValue.ProcessingDurationMs, nil
-}
-
-// AddProcessingDurationMs adds f to the "processing_duration_ms" field.
-func (m *WebhookEventMutation) AddProcessingDurationMs(f float64) {
-	if m.addprocessing_duration_ms != nil {
-		*m.addprocessing_duration_ms += f
-	} else {
-		m.addprocessing_duration_ms = &f
-	}
-}
-
-// AddedProcessingDurationMs returns the value that was added to the "processing_duration_ms" field in this mutation.
-func (m *WebhookEventMutation) AddedProcessingDurationMs() (r float64, exists bool) {
-	v := m.addprocessing_duration_ms
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ClearProcessingDurationMs clears the value of the "processing_duration_ms" field.
-func (m *WebhookEventMutation) ClearProcessingDurationMs() {
-	m.processing_duration_ms = nil
-	m.addprocessing_duration_ms = nil
-	m.clearedFields[webhookevent.FieldProcessingDurationMs] = struct{}{}
-}
-
-// ProcessingDurationMsCleared returns if the "processing_duration_ms" field was cleared in this mutation.
-func (m *WebhookEventMutation) ProcessingDurationMsCleared() bool {
-	_, ok := m.clearedFields[webhookevent.FieldProcessingDurationMs]
-	return ok
-}
-
-// ResetProcessingDurationMs resets all changes to the "processing_duration_ms" field.
-func (m *WebhookEventMutation) ResetProcessingDurationMs() {
-	m.processing_duration_ms = nil
-	m.addprocessing_duration_ms = nil
-	delete(m.clearedFields, webhookevent.FieldProcessingDurationMs)
-}
-
-// SetProcessedAt sets the "processed_at" field.
-func (m *WebhookEventMutation) SetProcessedAt(t time.Time) {
-	m.processed_at = &t
-}
-
-// ProcessedAt returns the value of the "processed_at" field in the mutation.
-func (m *WebhookEventMutation) ProcessedAt() (r time.Time, exists bool) {
-	v := m.processed_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProcessedAt returns the old "processed_at" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldProcessedAt(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProcessedAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProcessedAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProcessedAt: %w", err)
-	}
-	return oldValue.ProcessedAt, nil
-}
-
-// ClearProcessedAt clears the value of the "processed_at" field.
-func (m *WebhookEventMutation) ClearProcessedAt() {
-	m.processed_at = nil
-	m.clearedFields[webhookevent.FieldProcessedAt] = struct{}{}
-}
-
-// ProcessedAtCleared returns if the "processed_at" field was cleared in this mutation.
-func (m *WebhookEventMutation) ProcessedAtCleared() bool {
-	_, ok := m.clearedFields[webhookevent.FieldProcessedAt]
-	return ok
-}
-
-// ResetProcessedAt resets all changes to the "processed_at" field.
-func (m *WebhookEventMutation) ResetProcessedAt() {
-	m.processed_at = nil
-	delete(m.clearedFields, webhookevent.FieldProcessedAt)
-}
-
-// SetRolledUp sets the "rolled_up" field.
-func (m *WebhookEventMutation) SetRolledUp(b bool) {
-	m.rolled_up = &b
-}
-
-// RolledUp returns the value of the "rolled_up" field in the mutation.
-func (m *WebhookEventMutation) RolledUp() (r bool, exists bool) {
-	v := m.rolled_up
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRolledUp returns the old "rolled_up" field's value of the WebhookEvent entity.
-// If the WebhookEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookEventMutation) OldRolledUp(ctx context.Context) (v bool, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRolledUp is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRolledUp requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRolledUp: %w", err)
-	}
-	return oldValue.RolledUp, nil
-}
-
-// ResetRolledUp resets all changes to the "rolled_up" field.
-func (m *WebhookEventMutation) ResetRolledUp() {
-	m.rolled_up = nil
-}
-
 // AddDeliveryIDs adds the "deliveries" edge to the WebhookDelivery entity by ids.
 func (m *WebhookEventMutation) AddDeliveryIDs(ids ...int) {
 	if m.deliveries == nil {
@@ -26334,7 +25893,7 @@ func (m *WebhookEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookEventMutation) Fields() []string {
-	fields := make([]string, 0, 28)
+	fields := make([]string, 0, 19)
 	if m.event_id != nil {
 		fields = append(fields, webhookevent.FieldEventID)
 	}
@@ -26392,33 +25951,6 @@ func (m *WebhookEventMutation) Fields() []string {
 	if m.delivery_count != nil {
 		fields = append(fields, webhookevent.FieldDeliveryCount)
 	}
-	if m.processing_state != nil {
-		fields = append(fields, webhookevent.FieldProcessingState)
-	}
-	if m.attempts != nil {
-		fields = append(fields, webhookevent.FieldAttempts)
-	}
-	if m.next_attempt_at != nil {
-		fields = append(fields, webhookevent.FieldNextAttemptAt)
-	}
-	if m.locked_until != nil {
-		fields = append(fields, webhookevent.FieldLockedUntil)
-	}
-	if m.locked_by != nil {
-		fields = append(fields, webhookevent.FieldLockedBy)
-	}
-	if m.last_error != nil {
-		fields = append(fields, webhookevent.FieldLastError)
-	}
-	if m.processing_duration_ms != nil {
-		fields = append(fields, webhookevent.FieldProcessingDurationMs)
-	}
-	if m.processed_at != nil {
-		fields = append(fields, webhookevent.FieldProcessedAt)
-	}
-	if m.rolled_up != nil {
-		fields = append(fields, webhookevent.FieldRolledUp)
-	}
 	return fields
 }
 
@@ -26465,24 +25997,6 @@ func (m *WebhookEventMutation) Field(name string) (ent.Value, bool) {
 		return m.BodySize()
 	case webhookevent.FieldDeliveryCount:
 		return m.DeliveryCount()
-	case webhookevent.FieldProcessingState:
-		return m.ProcessingState()
-	case webhookevent.FieldAttempts:
-		return m.Attempts()
-	case webhookevent.FieldNextAttemptAt:
-		return m.NextAttemptAt()
-	case webhookevent.FieldLockedUntil:
-		return m.LockedUntil()
-	case webhookevent.FieldLockedBy:
-		return m.LockedBy()
-	case webhookevent.FieldLastError:
-		return m.LastError()
-	case webhookevent.FieldProcessingDurationMs:
-		return m.ProcessingDurationMs()
-	case webhookevent.FieldProcessedAt:
-		return m.ProcessedAt()
-	case webhookevent.FieldRolledUp:
-		return m.RolledUp()
 	}
 	return nil, false
 }
@@ -26530,24 +26044,6 @@ func (m *WebhookEventMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldBodySize(ctx)
 	case webhookevent.FieldDeliveryCount:
 		return m.OldDeliveryCount(ctx)
-	case webhookevent.FieldProcessingState:
-		return m.OldProcessingState(ctx)
-	case webhookevent.FieldAttempts:
-		return m.OldAttempts(ctx)
-	case webhookevent.FieldNextAttemptAt:
-		return m.OldNextAttemptAt(ctx)
-	case webhookevent.FieldLockedUntil:
-		return m.OldLockedUntil(ctx)
-	case webhookevent.FieldLockedBy:
-		return m.OldLockedBy(ctx)
-	case webhookevent.FieldLastError:
-		return m.OldLastError(ctx)
-	case webhookevent.FieldProcessingDurationMs:
-		return m.OldProcessingDurationMs(ctx)
-	case webhookevent.FieldProcessedAt:
-		return m.OldProcessedAt(ctx)
-	case webhookevent.FieldRolledUp:
-		return m.OldRolledUp(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebhookEvent field %s", name)
 }
@@ -26690,69 +26186,6 @@ func (m *WebhookEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeliveryCount(v)
 		return nil
-	case webhookevent.FieldProcessingState:
-		v, ok := value.(webhookevent.ProcessingState)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProcessingState(v)
-		return nil
-	case webhookevent.FieldAttempts:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAttempts(v)
-		return nil
-	case webhookevent.FieldNextAttemptAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetNextAttemptAt(v)
-		return nil
-	case webhookevent.FieldLockedUntil:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLockedUntil(v)
-		return nil
-	case webhookevent.FieldLockedBy:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLockedBy(v)
-		return nil
-	case webhookevent.FieldLastError:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLastError(v)
-		return nil
-	case webhookevent.FieldProcessingDurationMs:
-		v, ok := value.(float64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProcessingDurationMs(v)
-		return nil
-	case webhookevent.FieldProcessedAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProcessedAt(v)
-		return nil
-	case webhookevent.FieldRolledUp:
-		v, ok := value.(bool)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRolledUp(v)
-		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent field %s", name)
 }
@@ -26767,12 +26200,6 @@ func (m *WebhookEventMutation) AddedFields() []string {
 	if m.adddelivery_count != nil {
 		fields = append(fields, webhookevent.FieldDeliveryCount)
 	}
-	if m.addattempts != nil {
-		fields = append(fields, webhookevent.FieldAttempts)
-	}
-	if m.addprocessing_duration_ms != nil {
-		fields = append(fields, webhookevent.FieldProcessingDurationMs)
-	}
 	return fields
 }
 
@@ -26785,10 +26212,6 @@ func (m *WebhookEventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedBodySize()
 	case webhookevent.FieldDeliveryCount:
 		return m.AddedDeliveryCount()
-	case webhookevent.FieldAttempts:
-		return m.AddedAttempts()
-	case webhookevent.FieldProcessingDurationMs:
-		return m.AddedProcessingDurationMs()
 	}
 	return nil, false
 }
@@ -26811,20 +26234,6 @@ func (m *WebhookEventMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddDeliveryCount(v)
-		return nil
-	case webhookevent.FieldAttempts:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddAttempts(v)
-		return nil
-	case webhookevent.FieldProcessingDurationMs:
-		v, ok := value.(float64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddProcessingDurationMs(v)
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent numeric field %s", name)
@@ -26851,21 +26260,6 @@ func (m *WebhookEventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(webhookevent.FieldCorrelationID) {
 		fields = append(fields, webhookevent.FieldCorrelationID)
-	}
-	if m.FieldCleared(webhookevent.FieldLockedUntil) {
-		fields = append(fields, webhookevent.FieldLockedUntil)
-	}
-	if m.FieldCleared(webhookevent.FieldLockedBy) {
-		fields = append(fields, webhookevent.FieldLockedBy)
-	}
-	if m.FieldCleared(webhookevent.FieldLastError) {
-		fields = append(fields, webhookevent.FieldLastError)
-	}
-	if m.FieldCleared(webhookevent.FieldProcessingDurationMs) {
-		fields = append(fields, webhookevent.FieldProcessingDurationMs)
-	}
-	if m.FieldCleared(webhookevent.FieldProcessedAt) {
-		fields = append(fields, webhookevent.FieldProcessedAt)
 	}
 	return fields
 }
@@ -26898,21 +26292,6 @@ func (m *WebhookEventMutation) ClearField(name string) error {
 		return nil
 	case webhookevent.FieldCorrelationID:
 		m.ClearCorrelationID()
-		return nil
-	case webhookevent.FieldLockedUntil:
-		m.ClearLockedUntil()
-		return nil
-	case webhookevent.FieldLockedBy:
-		m.ClearLockedBy()
-		return nil
-	case webhookevent.FieldLastError:
-		m.ClearLastError()
-		return nil
-	case webhookevent.FieldProcessingDurationMs:
-		m.ClearProcessingDurationMs()
-		return nil
-	case webhookevent.FieldProcessedAt:
-		m.ClearProcessedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent nullable field %s", name)
@@ -26978,33 +26357,6 @@ func (m *WebhookEventMutation) ResetField(name string) error {
 		return nil
 	case webhookevent.FieldDeliveryCount:
 		m.ResetDeliveryCount()
-		return nil
-	case webhookevent.FieldProcessingState:
-		m.ResetProcessingState()
-		return nil
-	case webhookevent.FieldAttempts:
-		m.ResetAttempts()
-		return nil
-	case webhookevent.FieldNextAttemptAt:
-		m.ResetNextAttemptAt()
-		return nil
-	case webhookevent.FieldLockedUntil:
-		m.ResetLockedUntil()
-		return nil
-	case webhookevent.FieldLockedBy:
-		m.ResetLockedBy()
-		return nil
-	case webhookevent.FieldLastError:
-		m.ResetLastError()
-		return nil
-	case webhookevent.FieldProcessingDurationMs:
-		m.ResetProcessingDurationMs()
-		return nil
-	case webhookevent.FieldProcessedAt:
-		m.ResetProcessedAt()
-		return nil
-	case webhookevent.FieldRolledUp:
-		m.ResetRolledUp()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookEvent field %s", name)

@@ -539,14 +539,4 @@ func init() {
 	webhookeventDescDeliveryCount := webhookeventFields[18].Descriptor()
 	// webhookevent.DefaultDeliveryCount holds the default value on creation for the delivery_count field.
 	webhookevent.DefaultDeliveryCount = webhookeventDescDeliveryCount.Default.(int)
-	// webhookeventDescAttempts is the schema descriptor for attempts field.
-	webhookeventDescAttempts := webhookeventFields[20].Descriptor()
-	// webhookevent.DefaultAttempts holds the default value on creation for the attempts field.
-	webhookevent.DefaultAttempts = webhookeventDescAttempts.Default.(int)
-	// webhookevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
-	webhookevent.AttemptsValidator = webhookeventDescAttempts.Validators[0].(func(int) error)
-	// webhookeventDescRolledUp is the schema descriptor for rolled_up field.
-	webhookeventDescRolledUp := webhookeventFields[27].Descriptor()
-	// webhookevent.DefaultRolledUp holds the default value on creation for the rolled_up field.
-	webhookevent.DefaultRolledUp = webhookeventDescRolledUp.Default.(bool)
 }

@@ -55,24 +55,6 @@ type WebhookEvent struct {
 	BodySize int `json:"body_size,omitempty"`
 	// Deliveries received for this event id, the first included.
 	DeliveryCount int `json:"delivery_count,omitempty"`
-	// failed means dead-lettered after the last attempt.
-	ProcessingState webhookevent.ProcessingState `json:"processing_state,omitempty"`
-	// Attempts holds the value of the "attempts" field.
-	Attempts int `json:"attempts,omitempty"`
-	// Earliest time a worker may claim the event.
-	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
-	// Lease of the worker processing the event; an expired lease may be taken over.
-	LockedUntil *time.Time `json:"locked_until,omitempty"`
-	// Worker holding the lease.
-	LockedBy string `json:"locked_by,omitempty"`
-	// LastError holds the value of the "last_error" field.
-	LastError string `json:"last_error,omitempty"`
-	// Duration of the last successful processing.
-	ProcessingDurationMs *float64 `json:"processing_duration_ms,omitempty"`
-	// ProcessedAt holds the value of the "processed_at" field.
-	ProcessedAt *time.Time `json:"processed_at,omitempty"`
-	// Counted in the metric rollups; replays never count an event twice.
-	RolledUp bool `json:"rolled_up,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the WebhookEventQuery when eager-loading is set.
 	Edges        WebhookEventEdges `json:"edges"`
@@ -120,15 +102,13 @@ func (*WebhookEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case webhookevent.FieldBody:
 			values[i] = new([]byte)
-		case webhookevent.FieldTopicMismatch, webhookevent.FieldTopicKnown, webhookevent.FieldRolledUp:
+		case webhookevent.FieldTopicMismatch, webhookevent.FieldTopicKnown:
 			values[i] = new(sql.NullBool)
-		case webhookevent.FieldProcessingDurationMs:
-			values[i] = new(sql.NullFloat64)
-		case webhookevent.FieldID, webhookevent.FieldBodySize, webhookevent.FieldDeliveryCount, webhookevent.FieldAttempts:
+		case webhookevent.FieldID, webhookevent.FieldBodySize, webhookevent.FieldDeliveryCount:
 			values[i] = new(sql.NullInt64)
-		case webhookevent.FieldEventID, webhookevent.FieldTopic, webhookevent.FieldHeaderTopic, webhookevent.FieldResourceType, webhookevent.FieldResourceID, webhookevent.FieldCustomerID, webhookevent.FieldAccountID, webhookevent.FieldCorrelationID, webhookevent.FieldSource, webhookevent.FieldBodyEncoding, webhookevent.FieldBodySha256, webhookevent.FieldProcessingState, webhookevent.FieldLockedBy, webhookevent.FieldLastError:
+		case webhookevent.FieldEventID, webhookevent.FieldTopic, webhookevent.FieldHeaderTopic, webhookevent.FieldResourceType, webhookevent.FieldResourceID, webhookevent.FieldCustomerID, webhookevent.FieldAccountID, webhookevent.FieldCorrelationID, webhookevent.FieldSource, webhookevent.FieldBodyEncoding, webhookevent.FieldBodySha256:
 			values[i] = new(sql.NullString)
-		case webhookevent.FieldCreatedAt, webhookevent.FieldReceivedAt, webhookevent.FieldLastDeliveryAt, webhookevent.FieldNextAttemptAt, webhookevent.FieldLockedUntil, webhookevent.FieldProcessedAt:
+		case webhookevent.FieldCreatedAt, webhookevent.FieldReceivedAt, webhookevent.FieldLastDeliveryAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -265,63 +245,6 @@ func (_m *WebhookEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeliveryCount = int(value.Int64)
 			}
-		case webhookevent.FieldProcessingState:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field processing_state", values[i])
-			} else if value.Valid {
-				_m.ProcessingState = webhookevent.ProcessingState(value.String)
-			}
-		case webhookevent.FieldAttempts:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field attempts", values[i])
-			} else if value.Valid {
-				_m.Attempts = int(value.Int64)
-			}
-		case webhookevent.FieldNextAttemptAt:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field next_attempt_at", values[i])
-			} else if value.Valid {
-				_m.NextAttemptAt = value.Time
-			}
-		case webhookevent.FieldLockedUntil:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field locked_until", values[i])
-			} else if value.Valid {
-				_m.LockedUntil = new(time.Time)
-				*_m.LockedUntil = value.Time
-			}
-		case webhookevent.FieldLockedBy:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field locked_by", values[i])
-			} else if value.Valid {
-				_m.LockedBy = value.String
-			}
-		case webhookevent.FieldLastError:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field last_error", values[i])
-			} else if value.Valid {
-				_m.LastError = value.String
-			}
-		case webhookevent.FieldProcessingDurationMs:
-			if value, ok := values[i].(*sql.NullFloat64); !ok {
-				return fmt.Errorf("unexpected type %T for field processing_duration_ms", values[i])
-			} else if value.Valid {
-				_m.ProcessingDurationMs = new(float64)
-				*_m.ProcessingDurationMs = value.Float64
-			}
-		case webhookevent.FieldProcessedAt:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field processed_at", values[i])
-			} else if value.Valid {
-				_m.ProcessedAt = new(time.Time)
-				*_m.ProcessedAt = value.Time
-			}
-		case webhookevent.FieldRolledUp:
-			if value, ok := values[i].(*sql.NullBool); !ok {
-				return fmt.Errorf("unexpected type %T for field rolled_up", values[i])
-			} else if value.Valid {
-				_m.RolledUp = value.Bool
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -423,39 +346,6 @@ func (_m *WebhookEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("delivery_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.DeliveryCount))
-	builder.WriteString(", ")
-	builder.WriteString("processing_state=")
-	builder.WriteString(fmt.Sprintf("%v", _m.ProcessingState))
-	builder.WriteString(", ")
-	builder.WriteString("attempts=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
-	builder.WriteString(", ")
-	builder.WriteString("next_attempt_at=")
-	builder.WriteString(_m.NextAttemptAt.Format(time.ANSIC))
-	builder.WriteString(", ")
-	if v := _m.LockedUntil; v != nil {
-		builder.WriteString("locked_until=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	builder.WriteString("locked_by=")
-	builder.WriteString(_m.LockedBy)
-	builder.WriteString(", ")
-	builder.WriteString("last_error=")
-	builder.WriteString(_m.LastError)
-	builder.WriteString(", ")
-	if v := _m.ProcessingDurationMs; v != nil {
-		builder.WriteString("processing_duration_ms=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	if v := _m.ProcessedAt; v != nil {
-		builder.WriteString("processed_at=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	builder.WriteString("rolled_up=")
-	builder.WriteString(fmt.Sprintf("%v", _m.RolledUp))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -199,11 +199,19 @@ func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[int], f
 	if len(orderBy) == 0 {
 		orderBy = []*ent.WebhookEventOrder{{Field: ent.WebhookEventOrderFieldReceivedAt, Direction: entgql.OrderDirectionDesc}}
 	}
-	return r.Client.WebhookEvent.Query().
+	conn, err := r.Client.WebhookEvent.Query().
 		Paginate(ctx, after, first, before, last,
 			ent.WithWebhookEventOrder(orderBy),
 			ent.WithWebhookEventFilter(where.Filter),
 		)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*ent.WebhookEvent, len(conn.Edges))
+	for i, e := range conn.Edges {
+		nodes[i] = e.Node
+	}
+	return conn, primeQueue(ctx, r.DB, nodes)
 }
 
 // Alert returns generated.AlertResolver implementation.
@@ -233,12 +241,18 @@ func (r *Resolver) ReconciliationRun() generated.ReconciliationRunResolver {
 // WebhookEvent returns generated.WebhookEventResolver implementation.
 func (r *Resolver) WebhookEvent() generated.WebhookEventResolver { return &webhookEventResolver{r} }
 
+// WebhookEventWhereInput returns generated.WebhookEventWhereInputResolver implementation.
+func (r *Resolver) WebhookEventWhereInput() generated.WebhookEventWhereInputResolver {
+	return &webhookEventWhereInputResolver{r}
+}
+
 type (
-	alertResolver             struct{ *Resolver }
-	alertChannelResolver      struct{ *Resolver }
-	journeyDefinitionResolver struct{ *Resolver }
-	journeyInstanceResolver   struct{ *Resolver }
-	queryResolver             struct{ *Resolver }
-	reconciliationRunResolver struct{ *Resolver }
-	webhookEventResolver      struct{ *Resolver }
+	alertResolver                  struct{ *Resolver }
+	alertChannelResolver           struct{ *Resolver }
+	journeyDefinitionResolver      struct{ *Resolver }
+	journeyInstanceResolver        struct{ *Resolver }
+	queryResolver                  struct{ *Resolver }
+	reconciliationRunResolver      struct{ *Resolver }
+	webhookEventResolver           struct{ *Resolver }
+	webhookEventWhereInputResolver struct{ *Resolver }
 )

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/webhookevent"
@@ -89,4 +90,65 @@ func (r *webhookEventResolver) TopicInfo(ctx context.Context, obj *ent.WebhookEv
 		return nil, nil
 	}
 	return topicModel(t, true), nil
+}
+
+// ProcessingState is the resolver for the processingState field.
+func (r *webhookEventResolver) ProcessingState(ctx context.Context, obj *ent.WebhookEvent) (model.WebhookEventProcessingState, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	return model.WebhookEventProcessingState(e.State), err
+}
+
+// Attempts is the resolver for the attempts field.
+func (r *webhookEventResolver) Attempts(ctx context.Context, obj *ent.WebhookEvent) (int, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	return e.Attempts, err
+}
+
+// NextAttemptAt is the resolver for the nextAttemptAt field.
+func (r *webhookEventResolver) NextAttemptAt(ctx context.Context, obj *ent.WebhookEvent) (*time.Time, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	if err != nil {
+		return nil, err
+	}
+	if e.DueAt.IsZero() {
+		return &obj.ReceivedAt, nil
+	}
+	return &e.DueAt, nil
+}
+
+// LastError is the resolver for the lastError field.
+func (r *webhookEventResolver) LastError(ctx context.Context, obj *ent.WebhookEvent) (*string, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	if err != nil || e.LastError == "" {
+		return nil, err
+	}
+	return &e.LastError, nil
+}
+
+// ProcessingDurationMs is the resolver for the processingDurationMs field.
+func (r *webhookEventResolver) ProcessingDurationMs(ctx context.Context, obj *ent.WebhookEvent) (*float64, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	return e.DurationMS, err
+}
+
+// ProcessedAt is the resolver for the processedAt field.
+func (r *webhookEventResolver) ProcessedAt(ctx context.Context, obj *ent.WebhookEvent) (*time.Time, error) {
+	e, err := queueEntry(ctx, r.DB, obj)
+	return e.ProcessedAt, err
+}
+
+// ProcessingState is the resolver for the processingState field.
+func (r *webhookEventWhereInputResolver) ProcessingState(ctx context.Context, obj *ent.WebhookEventWhereInput, data *model.WebhookEventProcessingState) error {
+	if data != nil {
+		obj.AddPredicates(statePredicate(*data))
+	}
+	return nil
+}
+
+// ProcessingStateIn is the resolver for the processingStateIn field.
+func (r *webhookEventWhereInputResolver) ProcessingStateIn(ctx context.Context, obj *ent.WebhookEventWhereInput, data []model.WebhookEventProcessingState) error {
+	if data != nil {
+		obj.AddPredicates(statePredicate(data...))
+	}
+	return nil
 }

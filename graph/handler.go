@@ -86,6 +86,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.AroundOperations(requireAdminForMutations)
+	srv.AroundOperations(withQueueLoader)
 	if r.Trail != nil {
 		srv.AroundResponses(r.Trail.AroundResponses)
 	}

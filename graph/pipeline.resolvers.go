@@ -16,7 +16,6 @@ import (
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
-	"github.com/hooklens/hooklens/internal/pipeline"
 	"github.com/hooklens/hooklens/internal/usererr"
 )
 
@@ -28,12 +27,8 @@ func (r *mutationResolver) ReplayEvent(ctx context.Context, id int) (*ent.Webhoo
 		}
 		return nil, err
 	}
-	n, busy, err := r.Pipeline.Requeue(ctx, []int{id})
-	if err != nil {
+	if _, _, err := r.Pipeline.Requeue(ctx, []int{id}); err != nil {
 		return nil, err
-	}
-	if n == 0 && busy > 0 {
-		return nil, usererr.New(usererr.Conflict, "%s", pipeline.ErrBeingProcessed.Error())
 	}
 	return r.Client.WebhookEvent.Get(ctx, id)
 }

@@ -696,15 +696,6 @@ var (
 		{Name: "body_sha256", Type: field.TypeString},
 		{Name: "body_size", Type: field.TypeInt},
 		{Name: "delivery_count", Type: field.TypeInt, Default: 1},
-		{Name: "processing_state", Type: field.TypeEnum, Enums: []string{"queued", "processing", "processed", "failed"}, Default: "queued"},
-		{Name: "attempts", Type: field.TypeInt, Default: 0},
-		{Name: "next_attempt_at", Type: field.TypeTime},
-		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
-		{Name: "locked_by", Type: field.TypeString, Nullable: true},
-		{Name: "last_error", Type: field.TypeString, Nullable: true},
-		{Name: "processing_duration_ms", Type: field.TypeFloat64, Nullable: true},
-		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
-		{Name: "rolled_up", Type: field.TypeBool, Default: false},
 	}
 	// WebhookEventsTable holds the schema information for the "webhook_events" table.
 	WebhookEventsTable = &schema.Table{
@@ -712,35 +703,6 @@ var (
 		Columns:    WebhookEventsColumns,
 		PrimaryKey: []*schema.Column{WebhookEventsColumns[0]},
 		Indexes: []*schema.Index{
-			{
-				Name:    "webhookevent_queue_due",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[22]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "processing_state = 'queued'",
-				},
-			},
-			{
-				Name:    "webhookevent_queue_leased",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[23]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "processing_state = 'processing'",
-				},
-			},
-			{
-				Name:    "webhookevent_dead_letters",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[12]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "processing_state = 'failed'",
-				},
-			},
-			{
-				Name:    "webhookevent_processed_at",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookEventsColumns[27]},
-			},
 			{
 				Name:    "webhookevent_received_at",
 				Unique:  false,

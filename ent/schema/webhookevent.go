@@ -11,8 +11,12 @@ import (
 )
 
 // WebhookEvent holds one Dwolla event, exactly once per Dwolla event id, whatever
-// number of deliveries brought it. The row is also the pipeline's queue entry:
-// it is durable and queued in the same insert (a transactional outbox).
+// number of deliveries brought it. The row is written once and never rewritten
+// by the pipeline: its queue state (attempts, next attempt, last error,
+// processed time) lives in the narrow event_queue table owned by
+// internal/store, inserted in the same statement as the event (a
+// transactional outbox). Only a repeated delivery updates the row (its
+// delivery count).
 type WebhookEvent struct {
 	ent.Schema
 }
@@ -86,34 +90,6 @@ func (WebhookEvent) Fields() []ent.Field {
 			Default(1).
 			Comment("Deliveries received for this event id, the first included.").
 			Annotations(entgql.OrderField("DELIVERY_COUNT")),
-		field.Enum("processing_state").
-			Values("queued", "processing", "processed", "failed").
-			Default("queued").
-			Comment("failed means dead-lettered after the last attempt.").
-			Annotations(entgql.OrderField("PROCESSING_STATE")),
-		field.Int("attempts").
-			Default(0).
-			NonNegative(),
-		field.Time("next_attempt_at").
-			Comment("Earliest time a worker may claim the event."),
-		field.Time("locked_until").
-			Optional().Nillable().
-			Comment("Lease of the worker processing the event; an expired lease may be taken over."),
-		field.String("locked_by").
-			Optional().
-			Comment("Worker holding the lease."),
-		field.String("last_error").
-			Optional(),
-		field.Float("processing_duration_ms").
-			Optional().Nillable().
-			Comment("Duration of the last successful processing."),
-		field.Time("processed_at").
-			Optional().Nillable().
-			Annotations(entgql.OrderField("PROCESSED_AT")),
-		field.Bool("rolled_up").
-			Default(false).
-			Comment("Counted in the metric rollups; replays never count an event twice.").
-			Annotations(entgql.Skip()),
 	}
 }
 
@@ -130,18 +106,6 @@ func (WebhookEvent) Edges() []ent.Edge {
 // Indexes of the WebhookEvent.
 func (WebhookEvent) Indexes() []ent.Index {
 	return []ent.Index{
-		// The queue: partial indexes hold only the rows waiting or leased,
-		// so they stay small however many processed events the table keeps.
-		index.Fields("next_attempt_at").
-			StorageKey("webhookevent_queue_due").
-			Annotations(entsql.IndexWhere("processing_state = 'queued'")),
-		index.Fields("locked_until").
-			StorageKey("webhookevent_queue_leased").
-			Annotations(entsql.IndexWhere("processing_state = 'processing'")),
-		index.Fields("received_at").
-			StorageKey("webhookevent_dead_letters").
-			Annotations(entsql.IndexWhere("processing_state = 'failed'")),
-		index.Fields("processed_at"),
 		index.Fields("received_at"),
 		index.Fields("topic", "received_at"),
 		index.Fields("created_at"),

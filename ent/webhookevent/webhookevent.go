@@ -54,24 +54,6 @@ const (
 	FieldBodySize = "body_size"
 	// FieldDeliveryCount holds the string denoting the delivery_count field in the database.
 	FieldDeliveryCount = "delivery_count"
-	// FieldProcessingState holds the string denoting the processing_state field in the database.
-	FieldProcessingState = "processing_state"
-	// FieldAttempts holds the string denoting the attempts field in the database.
-	FieldAttempts = "attempts"
-	// FieldNextAttemptAt holds the string denoting the next_attempt_at field in the database.
-	FieldNextAttemptAt = "next_attempt_at"
-	// FieldLockedUntil holds the string denoting the locked_until field in the database.
-	FieldLockedUntil = "locked_until"
-	// FieldLockedBy holds the string denoting the locked_by field in the database.
-	FieldLockedBy = "locked_by"
-	// FieldLastError holds the string denoting the last_error field in the database.
-	FieldLastError = "last_error"
-	// FieldProcessingDurationMs holds the string denoting the processing_duration_ms field in the database.
-	FieldProcessingDurationMs = "processing_duration_ms"
-	// FieldProcessedAt holds the string denoting the processed_at field in the database.
-	FieldProcessedAt = "processed_at"
-	// FieldRolledUp holds the string denoting the rolled_up field in the database.
-	FieldRolledUp = "rolled_up"
 	// EdgeDeliveries holds the string denoting the deliveries edge name in mutations.
 	EdgeDeliveries = "deliveries"
 	// EdgeJourneyMemberships holds the string denoting the journey_memberships edge name in mutations.
@@ -116,15 +98,6 @@ var Columns = []string{
 	FieldBodySha256,
 	FieldBodySize,
 	FieldDeliveryCount,
-	FieldProcessingState,
-	FieldAttempts,
-	FieldNextAttemptAt,
-	FieldLockedUntil,
-	FieldLockedBy,
-	FieldLastError,
-	FieldProcessingDurationMs,
-	FieldProcessedAt,
-	FieldRolledUp,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -152,12 +125,6 @@ var (
 	BodySizeValidator func(int) error
 	// DefaultDeliveryCount holds the default value on creation for the "delivery_count" field.
 	DefaultDeliveryCount int
-	// DefaultAttempts holds the default value on creation for the "attempts" field.
-	DefaultAttempts int
-	// AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
-	AttemptsValidator func(int) error
-	// DefaultRolledUp holds the default value on creation for the "rolled_up" field.
-	DefaultRolledUp bool
 )
 
 // Source defines the type for the "source" enum field.
@@ -184,34 +151,6 @@ func SourceValidator(s Source) error {
 		return nil
 	default:
 		return fmt.Errorf("webhookevent: invalid enum value for source field: %q", s)
-	}
-}
-
-// ProcessingState defines the type for the "processing_state" enum field.
-type ProcessingState string
-
-// ProcessingStateQueued is the default value of the ProcessingState enum.
-const DefaultProcessingState = ProcessingStateQueued
-
-// ProcessingState values.
-const (
-	ProcessingStateQueued     ProcessingState = "queued"
-	ProcessingStateProcessing ProcessingState = "processing"
-	ProcessingStateProcessed  ProcessingState = "processed"
-	ProcessingStateFailed     ProcessingState = "failed"
-)
-
-func (ps ProcessingState) String() string {
-	return string(ps)
-}
-
-// ProcessingStateValidator is a validator for the "processing_state" field enum values. It is called by the builders before save.
-func ProcessingStateValidator(ps ProcessingState) error {
-	switch ps {
-	case ProcessingStateQueued, ProcessingStateProcessing, ProcessingStateProcessed, ProcessingStateFailed:
-		return nil
-	default:
-		return fmt.Errorf("webhookevent: invalid enum value for processing_state field: %q", ps)
 	}
 }
 
@@ -313,51 +252,6 @@ func ByDeliveryCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeliveryCount, opts...).ToFunc()
 }
 
-// ByProcessingState orders the results by the processing_state field.
-func ByProcessingState(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldProcessingState, opts...).ToFunc()
-}
-
-// ByAttempts orders the results by the attempts field.
-func ByAttempts(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAttempts, opts...).ToFunc()
-}
-
-// ByNextAttemptAt orders the results by the next_attempt_at field.
-func ByNextAttemptAt(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldNextAttemptAt, opts...).ToFunc()
-}
-
-// ByLockedUntil orders the results by the locked_until field.
-func ByLockedUntil(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldLockedUntil, opts...).ToFunc()
-}
-
-// ByLockedBy orders the results by the locked_by field.
-func ByLockedBy(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldLockedBy, opts...).ToFunc()
-}
-
-// ByLastError orders the results by the last_error field.
-func ByLastError(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldLastError, opts...).ToFunc()
-}
-
-// ByProcessingDurationMs orders the results by the processing_duration_ms field.
-func ByProcessingDurationMs(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldProcessingDurationMs, opts...).ToFunc()
-}
-
-// ByProcessedAt orders the results by the processed_at field.
-func ByProcessedAt(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldProcessedAt, opts...).ToFunc()
-}
-
-// ByRolledUp orders the results by the rolled_up field.
-func ByRolledUp(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRolledUp, opts...).ToFunc()
-}
-
 // ByDeliveriesCount orders the results by deliveries count.
 func ByDeliveriesCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -414,24 +308,6 @@ func (e *Source) UnmarshalGQL(val interface{}) error {
 	*e = Source(str)
 	if err := SourceValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Source", str)
-	}
-	return nil
-}
-
-// MarshalGQL implements graphql.Marshaler interface.
-func (e ProcessingState) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
-}
-
-// UnmarshalGQL implements graphql.Unmarshaler interface.
-func (e *ProcessingState) UnmarshalGQL(val interface{}) error {
-	str, ok := val.(string)
-	if !ok {
-		return fmt.Errorf("enum %T must be a string", val)
-	}
-	*e = ProcessingState(str)
-	if err := ProcessingStateValidator(*e); err != nil {
-		return fmt.Errorf("%s is not a valid ProcessingState", str)
 	}
 	return nil
 }

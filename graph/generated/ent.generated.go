@@ -96,7 +96,18 @@ type WebhookEventResolver interface {
 	Payload(ctx context.Context, obj *ent.WebhookEvent) (map[string]any, error)
 	RawBody(ctx context.Context, obj *ent.WebhookEvent) (string, error)
 	TopicInfo(ctx context.Context, obj *ent.WebhookEvent) (*model.Topic, error)
+	ProcessingState(ctx context.Context, obj *ent.WebhookEvent) (model.WebhookEventProcessingState, error)
+	Attempts(ctx context.Context, obj *ent.WebhookEvent) (int, error)
+	NextAttemptAt(ctx context.Context, obj *ent.WebhookEvent) (*time.Time, error)
+	LastError(ctx context.Context, obj *ent.WebhookEvent) (*string, error)
+	ProcessingDurationMs(ctx context.Context, obj *ent.WebhookEvent) (*float64, error)
+	ProcessedAt(ctx context.Context, obj *ent.WebhookEvent) (*time.Time, error)
 	Journeys(ctx context.Context, obj *ent.WebhookEvent) ([]*ent.JourneyInstance, error)
+}
+
+type WebhookEventWhereInputResolver interface {
+	ProcessingState(ctx context.Context, obj *ent.WebhookEventWhereInput, data *model.WebhookEventProcessingState) error
+	ProcessingStateIn(ctx context.Context, obj *ent.WebhookEventWhereInput, data []model.WebhookEventProcessingState) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -9313,190 +9324,6 @@ func (ec *executionContext) fieldContext_WebhookEvent_deliveryCount(_ context.Co
 	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Int")
 }
 
-func (ec *executionContext) _WebhookEvent_processingState(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_processingState(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProcessingState, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v webhookevent.ProcessingState) graphql.Marshaler {
-			return ec.marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_processingState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "WebhookEventProcessingState")
-}
-
-func (ec *executionContext) _WebhookEvent_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_attempts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Attempts, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Int")
-}
-
-func (ec *executionContext) _WebhookEvent_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NextAttemptAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Time")
-}
-
-func (ec *executionContext) _WebhookEvent_lockedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_lockedUntil(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LockedUntil, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_lockedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Time")
-}
-
-func (ec *executionContext) _WebhookEvent_lockedBy(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_lockedBy(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LockedBy, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_lockedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "String")
-}
-
-func (ec *executionContext) _WebhookEvent_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_lastError(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastError, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "String")
-}
-
-func (ec *executionContext) _WebhookEvent_processingDurationMs(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_processingDurationMs(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProcessingDurationMs, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_processingDurationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Float")
-}
-
-func (ec *executionContext) _WebhookEvent_processedAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProcessedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_WebhookEvent_processedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Time")
-}
-
 func (ec *executionContext) _WebhookEvent_deliveries(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9617,6 +9444,144 @@ func (ec *executionContext) fieldContext_WebhookEvent_topicInfo(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEvent_processingState(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_processingState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().ProcessingState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WebhookEventProcessingState) graphql.Marshaler {
+			return ec.marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_processingState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "WebhookEventProcessingState")
+}
+
+func (ec *executionContext) _WebhookEvent_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Attempts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "Int")
+}
+
+func (ec *executionContext) _WebhookEvent_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().NextAttemptAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "Time")
+}
+
+func (ec *executionContext) _WebhookEvent_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().LastError(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _WebhookEvent_processingDurationMs(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_processingDurationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().ProcessingDurationMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_processingDurationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "Float")
+}
+
+func (ec *executionContext) _WebhookEvent_processedAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().ProcessedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_processedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "Time")
 }
 
 func (ec *executionContext) _WebhookEvent_journeys(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEvent) (ret graphql.Marshaler) {
@@ -24314,7 +24279,7 @@ func (ec *executionContext) unmarshalInputWebhookEventWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "topic", "topicNEQ", "topicIn", "topicNotIn", "topicGT", "topicGTE", "topicLT", "topicLTE", "topicContains", "topicHasPrefix", "topicHasSuffix", "topicEqualFold", "topicContainsFold", "headerTopic", "headerTopicNEQ", "headerTopicIn", "headerTopicNotIn", "headerTopicGT", "headerTopicGTE", "headerTopicLT", "headerTopicLTE", "headerTopicContains", "headerTopicHasPrefix", "headerTopicHasSuffix", "headerTopicIsNil", "headerTopicNotNil", "headerTopicEqualFold", "headerTopicContainsFold", "topicMismatch", "topicMismatchNEQ", "topicKnown", "topicKnownNEQ", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeIsNil", "resourceTypeNotNil", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "accountID", "accountIDNEQ", "accountIDIn", "accountIDNotIn", "accountIDGT", "accountIDGTE", "accountIDLT", "accountIDLTE", "accountIDContains", "accountIDHasPrefix", "accountIDHasSuffix", "accountIDIsNil", "accountIDNotNil", "accountIDEqualFold", "accountIDContainsFold", "correlationID", "correlationIDNEQ", "correlationIDIn", "correlationIDNotIn", "correlationIDGT", "correlationIDGTE", "correlationIDLT", "correlationIDLTE", "correlationIDContains", "correlationIDHasPrefix", "correlationIDHasSuffix", "correlationIDIsNil", "correlationIDNotNil", "correlationIDEqualFold", "correlationIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receivedAt", "receivedAtNEQ", "receivedAtIn", "receivedAtNotIn", "receivedAtGT", "receivedAtGTE", "receivedAtLT", "receivedAtLTE", "lastDeliveryAt", "lastDeliveryAtNEQ", "lastDeliveryAtIn", "lastDeliveryAtNotIn", "lastDeliveryAtGT", "lastDeliveryAtGTE", "lastDeliveryAtLT", "lastDeliveryAtLTE", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "bodySha256", "bodySha256NEQ", "bodySha256In", "bodySha256NotIn", "bodySha256GT", "bodySha256GTE", "bodySha256LT", "bodySha256LTE", "bodySha256Contains", "bodySha256HasPrefix", "bodySha256HasSuffix", "bodySha256EqualFold", "bodySha256ContainsFold", "bodySize", "bodySizeNEQ", "bodySizeIn", "bodySizeNotIn", "bodySizeGT", "bodySizeGTE", "bodySizeLT", "bodySizeLTE", "deliveryCount", "deliveryCountNEQ", "deliveryCountIn", "deliveryCountNotIn", "deliveryCountGT", "deliveryCountGTE", "deliveryCountLT", "deliveryCountLTE", "processingState", "processingStateNEQ", "processingStateIn", "processingStateNotIn", "attempts", "attemptsNEQ", "attemptsIn", "attemptsNotIn", "attemptsGT", "attemptsGTE", "attemptsLT", "attemptsLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "lockedUntil", "lockedUntilNEQ", "lockedUntilIn", "lockedUntilNotIn", "lockedUntilGT", "lockedUntilGTE", "lockedUntilLT", "lockedUntilLTE", "lockedUntilIsNil", "lockedUntilNotNil", "lockedBy", "lockedByNEQ", "lockedByIn", "lockedByNotIn", "lockedByGT", "lockedByGTE", "lockedByLT", "lockedByLTE", "lockedByContains", "lockedByHasPrefix", "lockedByHasSuffix", "lockedByIsNil", "lockedByNotNil", "lockedByEqualFold", "lockedByContainsFold", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorIsNil", "lastErrorNotNil", "lastErrorEqualFold", "lastErrorContainsFold", "processingDurationMs", "processingDurationMsNEQ", "processingDurationMsIn", "processingDurationMsNotIn", "processingDurationMsGT", "processingDurationMsGTE", "processingDurationMsLT", "processingDurationMsLTE", "processingDurationMsIsNil", "processingDurationMsNotNil", "processedAt", "processedAtNEQ", "processedAtIn", "processedAtNotIn", "processedAtGT", "processedAtGTE", "processedAtLT", "processedAtLTE", "processedAtIsNil", "processedAtNotNil", "hasDeliveries", "hasDeliveriesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "topic", "topicNEQ", "topicIn", "topicNotIn", "topicGT", "topicGTE", "topicLT", "topicLTE", "topicContains", "topicHasPrefix", "topicHasSuffix", "topicEqualFold", "topicContainsFold", "headerTopic", "headerTopicNEQ", "headerTopicIn", "headerTopicNotIn", "headerTopicGT", "headerTopicGTE", "headerTopicLT", "headerTopicLTE", "headerTopicContains", "headerTopicHasPrefix", "headerTopicHasSuffix", "headerTopicIsNil", "headerTopicNotNil", "headerTopicEqualFold", "headerTopicContainsFold", "topicMismatch", "topicMismatchNEQ", "topicKnown", "topicKnownNEQ", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeIsNil", "resourceTypeNotNil", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "accountID", "accountIDNEQ", "accountIDIn", "accountIDNotIn", "accountIDGT", "accountIDGTE", "accountIDLT", "accountIDLTE", "accountIDContains", "accountIDHasPrefix", "accountIDHasSuffix", "accountIDIsNil", "accountIDNotNil", "accountIDEqualFold", "accountIDContainsFold", "correlationID", "correlationIDNEQ", "correlationIDIn", "correlationIDNotIn", "correlationIDGT", "correlationIDGTE", "correlationIDLT", "correlationIDLTE", "correlationIDContains", "correlationIDHasPrefix", "correlationIDHasSuffix", "correlationIDIsNil", "correlationIDNotNil", "correlationIDEqualFold", "correlationIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receivedAt", "receivedAtNEQ", "receivedAtIn", "receivedAtNotIn", "receivedAtGT", "receivedAtGTE", "receivedAtLT", "receivedAtLTE", "lastDeliveryAt", "lastDeliveryAtNEQ", "lastDeliveryAtIn", "lastDeliveryAtNotIn", "lastDeliveryAtGT", "lastDeliveryAtGTE", "lastDeliveryAtLT", "lastDeliveryAtLTE", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "bodySha256", "bodySha256NEQ", "bodySha256In", "bodySha256NotIn", "bodySha256GT", "bodySha256GTE", "bodySha256LT", "bodySha256LTE", "bodySha256Contains", "bodySha256HasPrefix", "bodySha256HasSuffix", "bodySha256EqualFold", "bodySha256ContainsFold", "bodySize", "bodySizeNEQ", "bodySizeIn", "bodySizeNotIn", "bodySizeGT", "bodySizeGTE", "bodySizeLT", "bodySizeLTE", "deliveryCount", "deliveryCountNEQ", "deliveryCountIn", "deliveryCountNotIn", "deliveryCountGT", "deliveryCountGTE", "deliveryCountLT", "deliveryCountLTE", "hasDeliveries", "hasDeliveriesWith", "processingState", "processingStateIn"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25637,566 +25602,6 @@ func (ec *executionContext) unmarshalInputWebhookEventWhereInput(ctx context.Con
 				return it, err
 			}
 			it.DeliveryCountLTE = data
-		case "processingState":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingState"))
-			data, err := ec.unmarshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingState = data
-		case "processingStateNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingStateNEQ"))
-			data, err := ec.unmarshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingStateNEQ = data
-		case "processingStateIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingStateIn"))
-			data, err := ec.unmarshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingStateᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingStateIn = data
-		case "processingStateNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingStateNotIn"))
-			data, err := ec.unmarshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingStateᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingStateNotIn = data
-		case "attempts":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attempts"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Attempts = data
-		case "attemptsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsNEQ = data
-		case "attemptsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsIn = data
-		case "attemptsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsNotIn = data
-		case "attemptsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsGT = data
-		case "attemptsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsGTE = data
-		case "attemptsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsLT = data
-		case "attemptsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttemptsLTE = data
-		case "nextAttemptAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAt = data
-		case "nextAttemptAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNEQ"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtNEQ = data
-		case "nextAttemptAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtIn = data
-		case "nextAttemptAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNotIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtNotIn = data
-		case "nextAttemptAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtGT = data
-		case "nextAttemptAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtGTE = data
-		case "nextAttemptAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtLT = data
-		case "nextAttemptAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.NextAttemptAtLTE = data
-		case "lockedUntil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntil"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntil = data
-		case "lockedUntilNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilNEQ"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilNEQ = data
-		case "lockedUntilIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilIn = data
-		case "lockedUntilNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilNotIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilNotIn = data
-		case "lockedUntilGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilGT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilGT = data
-		case "lockedUntilGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilGTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilGTE = data
-		case "lockedUntilLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilLT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilLT = data
-		case "lockedUntilLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilLTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilLTE = data
-		case "lockedUntilIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilIsNil = data
-		case "lockedUntilNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedUntilNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedUntilNotNil = data
-		case "lockedBy":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedBy"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedBy = data
-		case "lockedByNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByNEQ = data
-		case "lockedByIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByIn = data
-		case "lockedByNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByNotIn = data
-		case "lockedByGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByGT = data
-		case "lockedByGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByGTE = data
-		case "lockedByLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByLT = data
-		case "lockedByLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByLTE = data
-		case "lockedByContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByContains = data
-		case "lockedByHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByHasPrefix = data
-		case "lockedByHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByHasSuffix = data
-		case "lockedByIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByIsNil = data
-		case "lockedByNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByNotNil = data
-		case "lockedByEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByEqualFold = data
-		case "lockedByContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lockedByContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LockedByContainsFold = data
-		case "lastError":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastError"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastError = data
-		case "lastErrorNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorNEQ = data
-		case "lastErrorIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorIn = data
-		case "lastErrorNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorNotIn = data
-		case "lastErrorGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorGT = data
-		case "lastErrorGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorGTE = data
-		case "lastErrorLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorLT = data
-		case "lastErrorLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorLTE = data
-		case "lastErrorContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorContains = data
-		case "lastErrorHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorHasPrefix = data
-		case "lastErrorHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorHasSuffix = data
-		case "lastErrorIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorIsNil = data
-		case "lastErrorNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorNotNil = data
-		case "lastErrorEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorEqualFold = data
-		case "lastErrorContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.LastErrorContainsFold = data
-		case "processingDurationMs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMs"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMs = data
-		case "processingDurationMsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsNEQ"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsNEQ = data
-		case "processingDurationMsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsIn"))
-			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsIn = data
-		case "processingDurationMsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsNotIn"))
-			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsNotIn = data
-		case "processingDurationMsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsGT"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsGT = data
-		case "processingDurationMsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsGTE"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsGTE = data
-		case "processingDurationMsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsLT"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsLT = data
-		case "processingDurationMsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsLTE"))
-			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsLTE = data
-		case "processingDurationMsIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsIsNil = data
-		case "processingDurationMsNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingDurationMsNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessingDurationMsNotNil = data
-		case "processedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAt = data
-		case "processedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtNEQ"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtNEQ = data
-		case "processedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtIn = data
-		case "processedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtNotIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtNotIn = data
-		case "processedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtGT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtGT = data
-		case "processedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtGTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtGTE = data
-		case "processedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtLT"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtLT = data
-		case "processedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtLTE"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtLTE = data
-		case "processedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtIsNil = data
-		case "processedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processedAtNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProcessedAtNotNil = data
 		case "hasDeliveries":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDeliveries"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -26211,6 +25616,24 @@ func (ec *executionContext) unmarshalInputWebhookEventWhereInput(ctx context.Con
 				return it, err
 			}
 			it.HasDeliveriesWith = data
+		case "processingState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingState"))
+			data, err := ec.unmarshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.WebhookEventWhereInput().ProcessingState(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "processingStateIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processingStateIn"))
+			data, err := ec.unmarshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.WebhookEventWhereInput().ProcessingStateIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -28938,46 +28361,6 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "processingState":
-			out.Values[i] = ec._WebhookEvent_processingState(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "attempts":
-			out.Values[i] = ec._WebhookEvent_attempts(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "nextAttemptAt":
-			out.Values[i] = ec._WebhookEvent_nextAttemptAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "lockedUntil":
-			out.Values[i] = ec._WebhookEvent_lockedUntil(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "lockedBy":
-			out.Values[i] = ec._WebhookEvent_lockedBy(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "lastError":
-			out.Values[i] = ec._WebhookEvent_lastError(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "processingDurationMs":
-			out.Values[i] = ec._WebhookEvent_processingDurationMs(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "processedAt":
-			out.Values[i] = ec._WebhookEvent_processedAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "deliveries":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -29001,6 +28384,42 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WebhookEvent_topicInfo(ctx, field, obj)
+				})
+		case "processingState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_processingState(ctx, field, obj)
+				})
+		case "attempts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_attempts(ctx, field, obj)
+				})
+		case "nextAttemptAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_nextAttemptAt(ctx, field, obj)
+				})
+		case "lastError":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_lastError(ctx, field, obj)
+				})
+		case "processingDurationMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_processingDurationMs(ctx, field, obj)
+				})
+		case "processedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_processedAt(ctx, field, obj)
 				})
 		case "journeys":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -29761,6 +29180,24 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚐWebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookDeliveryConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WebhookDeliveryConnection!")
@@ -29846,16 +29283,6 @@ func (ec *executionContext) marshalNWebhookEventOrderField2ᚖgithubᚗcomᚋhoo
 		graphql.AddInvalidNullError(ctx, "WebhookEventOrderField!")
 		return graphql.Null
 	}
-	return v
-}
-
-func (ec *executionContext) unmarshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx context.Context, v any) (webhookevent.ProcessingState, error) {
-	var res webhookevent.ProcessingState
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx context.Context, sel ast.SelectionSet, v webhookevent.ProcessingState) graphql.Marshaler {
 	return v
 }
 
@@ -31686,58 +31113,6 @@ func (ec *executionContext) unmarshalOWebhookEventOrder2ᚕᚖgithubᚗcomᚋhoo
 		}
 	}
 	return res, nil
-}
-
-func (ec *executionContext) unmarshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingStateᚄ(ctx context.Context, v any) ([]webhookevent.ProcessingState, error) {
-	if v == nil {
-		return nil, nil
-	}
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]webhookevent.ProcessingState, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) marshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingStateᚄ(ctx context.Context, sel ast.SelectionSet, v []webhookevent.ProcessingState) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) unmarshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx context.Context, v any) (*webhookevent.ProcessingState, error) {
-	if v == nil {
-		return nil, nil
-	}
-	var res = new(webhookevent.ProcessingState)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐProcessingState(ctx context.Context, sel ast.SelectionSet, v *webhookevent.ProcessingState) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return v
 }
 
 func (ec *executionContext) unmarshalOWebhookEventSource2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋentᚋwebhookeventᚐSourceᚄ(ctx context.Context, v any) ([]webhookevent.Source, error) {

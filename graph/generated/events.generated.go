@@ -344,11 +344,73 @@ func (ec *executionContext) marshalNTopic2ᚖgithubᚗcomᚋhooklensᚋhooklens�
 	return ec._Topic(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx context.Context, v any) (model.WebhookEventProcessingState, error) {
+	var res model.WebhookEventProcessingState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx context.Context, sel ast.SelectionSet, v model.WebhookEventProcessingState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalOTopic2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐTopic(ctx context.Context, sel ast.SelectionSet, v *model.Topic) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Topic(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingStateᚄ(ctx context.Context, v any) ([]model.WebhookEventProcessingState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.WebhookEventProcessingState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWebhookEventProcessingState2ᚕgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.WebhookEventProcessingState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookEventProcessingState2githubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx context.Context, v any) (*model.WebhookEventProcessingState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.WebhookEventProcessingState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookEventProcessingState2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐWebhookEventProcessingState(ctx context.Context, sel ast.SelectionSet, v *model.WebhookEventProcessingState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 // endregion ***************************** type.gotpl *****************************

@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	ReconciliationRun() ReconciliationRunResolver
 	Subscription() SubscriptionResolver
 	WebhookEvent() WebhookEventResolver
+	WebhookEventWhereInput() WebhookEventWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -844,8 +845,6 @@ type ComplexityRoot struct {
 		Journeys             func(childComplexity int) int
 		LastDeliveryAt       func(childComplexity int) int
 		LastError            func(childComplexity int) int
-		LockedBy             func(childComplexity int) int
-		LockedUntil          func(childComplexity int) int
 		NextAttemptAt        func(childComplexity int) int
 		Payload              func(childComplexity int) int
 		ProcessedAt          func(childComplexity int) int
@@ -4774,18 +4773,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEvent.LastError(childComplexity), true
-	case "WebhookEvent.lockedBy":
-		if e.ComplexityRoot.WebhookEvent.LockedBy == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookEvent.LockedBy(childComplexity), true
-	case "WebhookEvent.lockedUntil":
-		if e.ComplexityRoot.WebhookEvent.LockedUntil == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookEvent.LockedUntil(childComplexity), true
 	case "WebhookEvent.nextAttemptAt":
 		if e.ComplexityRoot.WebhookEvent.NextAttemptAt == nil {
 			break
@@ -5394,6 +5381,39 @@ extend type Query {
   event(id: ID, eventID: String): WebhookEvent
   """Dwolla's topic catalogue with the counts seen here, and any unknown topics seen."""
   topics: [Topic!]!
+}
+
+"""
+Where an event is in the pipeline. ` + "`" + `processing` + "`" + ` is never stored: it is an event a worker holds
+inside its open transaction, so a filter on it matches nothing.
+"""
+enum WebhookEventProcessingState {
+  queued
+  processing
+  processed
+  failed
+}
+
+extend type WebhookEvent {
+  """queued, processed, or failed (dead-lettered after the last attempt)."""
+  processingState: WebhookEventProcessingState!
+  """Processing attempts made (0 while the first is pending)."""
+  attempts: Int!
+  """When the event is (or was last) due for an attempt."""
+  nextAttemptAt: Time!
+  """Why the last attempt failed; null after a success."""
+  lastError: String
+  """How long the batch of the last successful processing took."""
+  processingDurationMs: Float
+  """When the event was last processed successfully (kept while a replay queues it again)."""
+  processedAt: Time
+}
+
+extend input WebhookEventWhereInput {
+  """Events in this processing state."""
+  processingState: WebhookEventProcessingState
+  """Events in any of these processing states."""
+  processingStateIn: [WebhookEventProcessingState!]
 }
 `, BuiltIn: false},
 	{Name: "../journeys.graphqls", Input: `"""One step of a journey's timeline."""
@@ -9957,29 +9977,6 @@ type WebhookEvent implements Node {
   Deliveries received for this event id, the first included.
   """
   deliveryCount: Int!
-  """
-  failed means dead-lettered after the last attempt.
-  """
-  processingState: WebhookEventProcessingState!
-  attempts: Int!
-  """
-  Earliest time a worker may claim the event.
-  """
-  nextAttemptAt: Time!
-  """
-  Lease of the worker processing the event; an expired lease may be taken over.
-  """
-  lockedUntil: Time
-  """
-  Worker holding the lease.
-  """
-  lockedBy: String
-  lastError: String
-  """
-  Duration of the last successful processing.
-  """
-  processingDurationMs: Float
-  processedAt: Time
   deliveries(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -10064,17 +10061,6 @@ enum WebhookEventOrderField {
   CREATED_AT
   RECEIVED_AT
   DELIVERY_COUNT
-  PROCESSING_STATE
-  PROCESSED_AT
-}
-"""
-WebhookEventProcessingState is enum for the field processing_state
-"""
-enum WebhookEventProcessingState @goModel(model: "github.com/hooklens/hooklens/ent/webhookevent.ProcessingState") {
-  queued
-  processing
-  processed
-  failed
 }
 """
 WebhookEventSource is enum for the field source
@@ -10331,110 +10317,6 @@ input WebhookEventWhereInput {
   deliveryCountGTE: Int
   deliveryCountLT: Int
   deliveryCountLTE: Int
-  """
-  processing_state field predicates
-  """
-  processingState: WebhookEventProcessingState
-  processingStateNEQ: WebhookEventProcessingState
-  processingStateIn: [WebhookEventProcessingState!]
-  processingStateNotIn: [WebhookEventProcessingState!]
-  """
-  attempts field predicates
-  """
-  attempts: Int
-  attemptsNEQ: Int
-  attemptsIn: [Int!]
-  attemptsNotIn: [Int!]
-  attemptsGT: Int
-  attemptsGTE: Int
-  attemptsLT: Int
-  attemptsLTE: Int
-  """
-  next_attempt_at field predicates
-  """
-  nextAttemptAt: Time
-  nextAttemptAtNEQ: Time
-  nextAttemptAtIn: [Time!]
-  nextAttemptAtNotIn: [Time!]
-  nextAttemptAtGT: Time
-  nextAttemptAtGTE: Time
-  nextAttemptAtLT: Time
-  nextAttemptAtLTE: Time
-  """
-  locked_until field predicates
-  """
-  lockedUntil: Time
-  lockedUntilNEQ: Time
-  lockedUntilIn: [Time!]
-  lockedUntilNotIn: [Time!]
-  lockedUntilGT: Time
-  lockedUntilGTE: Time
-  lockedUntilLT: Time
-  lockedUntilLTE: Time
-  lockedUntilIsNil: Boolean
-  lockedUntilNotNil: Boolean
-  """
-  locked_by field predicates
-  """
-  lockedBy: String
-  lockedByNEQ: String
-  lockedByIn: [String!]
-  lockedByNotIn: [String!]
-  lockedByGT: String
-  lockedByGTE: String
-  lockedByLT: String
-  lockedByLTE: String
-  lockedByContains: String
-  lockedByHasPrefix: String
-  lockedByHasSuffix: String
-  lockedByIsNil: Boolean
-  lockedByNotNil: Boolean
-  lockedByEqualFold: String
-  lockedByContainsFold: String
-  """
-  last_error field predicates
-  """
-  lastError: String
-  lastErrorNEQ: String
-  lastErrorIn: [String!]
-  lastErrorNotIn: [String!]
-  lastErrorGT: String
-  lastErrorGTE: String
-  lastErrorLT: String
-  lastErrorLTE: String
-  lastErrorContains: String
-  lastErrorHasPrefix: String
-  lastErrorHasSuffix: String
-  lastErrorIsNil: Boolean
-  lastErrorNotNil: Boolean
-  lastErrorEqualFold: String
-  lastErrorContainsFold: String
-  """
-  processing_duration_ms field predicates
-  """
-  processingDurationMs: Float
-  processingDurationMsNEQ: Float
-  processingDurationMsIn: [Float!]
-  processingDurationMsNotIn: [Float!]
-  processingDurationMsGT: Float
-  processingDurationMsGTE: Float
-  processingDurationMsLT: Float
-  processingDurationMsLTE: Float
-  processingDurationMsIsNil: Boolean
-  processingDurationMsNotNil: Boolean
-  """
-  processed_at field predicates
-  """
-  processedAt: Time
-  processedAtNEQ: Time
-  processedAtIn: [Time!]
-  processedAtNotIn: [Time!]
-  processedAtGT: Time
-  processedAtGTE: Time
-  processedAtLT: Time
-  processedAtLTE: Time
-  processedAtIsNil: Boolean
-  processedAtNotNil: Boolean
   """
   deliveries edge predicates
   """
@@ -11911,22 +11793,6 @@ func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field 
 		return ec.fieldContext_WebhookEvent_bodySize(ctx, field)
 	case "deliveryCount":
 		return ec.fieldContext_WebhookEvent_deliveryCount(ctx, field)
-	case "processingState":
-		return ec.fieldContext_WebhookEvent_processingState(ctx, field)
-	case "attempts":
-		return ec.fieldContext_WebhookEvent_attempts(ctx, field)
-	case "nextAttemptAt":
-		return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
-	case "lockedUntil":
-		return ec.fieldContext_WebhookEvent_lockedUntil(ctx, field)
-	case "lockedBy":
-		return ec.fieldContext_WebhookEvent_lockedBy(ctx, field)
-	case "lastError":
-		return ec.fieldContext_WebhookEvent_lastError(ctx, field)
-	case "processingDurationMs":
-		return ec.fieldContext_WebhookEvent_processingDurationMs(ctx, field)
-	case "processedAt":
-		return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
 	case "deliveries":
 		return ec.fieldContext_WebhookEvent_deliveries(ctx, field)
 	case "payload":
@@ -11935,6 +11801,18 @@ func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field 
 		return ec.fieldContext_WebhookEvent_rawBody(ctx, field)
 	case "topicInfo":
 		return ec.fieldContext_WebhookEvent_topicInfo(ctx, field)
+	case "processingState":
+		return ec.fieldContext_WebhookEvent_processingState(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookEvent_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_WebhookEvent_lastError(ctx, field)
+	case "processingDurationMs":
+		return ec.fieldContext_WebhookEvent_processingDurationMs(ctx, field)
+	case "processedAt":
+		return ec.fieldContext_WebhookEvent_processedAt(ctx, field)
 	case "journeys":
 		return ec.fieldContext_WebhookEvent_journeys(ctx, field)
 	}

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
@@ -393,4 +397,65 @@ type Viewer struct {
 	Role apitoken.Role `json:"role"`
 	// How the caller authenticated: token or session.
 	Via string `json:"via"`
+}
+
+// Where an event is in the pipeline. `processing` is never stored: it is an event a worker holds
+// inside its open transaction, so a filter on it matches nothing.
+type WebhookEventProcessingState string
+
+const (
+	WebhookEventProcessingStateQueued     WebhookEventProcessingState = "queued"
+	WebhookEventProcessingStateProcessing WebhookEventProcessingState = "processing"
+	WebhookEventProcessingStateProcessed  WebhookEventProcessingState = "processed"
+	WebhookEventProcessingStateFailed     WebhookEventProcessingState = "failed"
+)
+
+var AllWebhookEventProcessingState = []WebhookEventProcessingState{
+	WebhookEventProcessingStateQueued,
+	WebhookEventProcessingStateProcessing,
+	WebhookEventProcessingStateProcessed,
+	WebhookEventProcessingStateFailed,
+}
+
+func (e WebhookEventProcessingState) IsValid() bool {
+	switch e {
+	case WebhookEventProcessingStateQueued, WebhookEventProcessingStateProcessing, WebhookEventProcessingStateProcessed, WebhookEventProcessingStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEventProcessingState) String() string {
+	return string(e)
+}
+
+func (e *WebhookEventProcessingState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEventProcessingState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEventProcessingState", str)
+	}
+	return nil
+}
+
+func (e WebhookEventProcessingState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEventProcessingState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEventProcessingState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -463,7 +463,7 @@ func (es *eventSource) filter() {
 		for i, st := range f.States {
 			args[i] = st
 		}
-		add("processing_state IN ("+placeholders(len(f.States))+")", args...)
+		add("COALESCE(q.state, 'processed') IN ("+placeholders(len(f.States))+")", args...)
 	}
 	if len(f.Sources) > 0 {
 		args := make([]any, len(f.Sources))
@@ -526,13 +526,16 @@ func (es *eventSource) page(ctx context.Context, bounds []string, bargs []any, o
 		}
 		return c
 	}
+	// The queue state is read from internal/store's event_queue, one
+	// primary-key probe per row; an event without a queue row was imported
+	// as processed history.
 	cols := `id, event_id, topic, header_topic, resource_type, resource_id, customer_id, account_id, correlation_id, ` +
-		tcol("created_at") + `, ` + tcol("received_at") + `, source, delivery_count, processing_state, attempts, ` +
-		tcol("processed_at") + `, processing_duration_ms, last_error, body_sha256, body_size`
+		tcol("created_at") + `, ` + tcol("received_at") + `, source, delivery_count, COALESCE(q.state, 'processed'), COALESCE(q.attempts, 0), ` +
+		tcol("q.processed_at") + `, q.duration_ms, q.last_error, body_sha256, body_size`
 	if es.payload {
 		cols += ", body_encoding, body"
 	}
-	q := "SELECT " + cols + " FROM webhook_events"
+	q := "SELECT " + cols + " FROM webhook_events LEFT JOIN event_queue q ON q.webhook_event_id = webhook_events.id"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/internal/dwolla"
-	"github.com/hooklens/hooklens/internal/store"
 )
 
 // Overview is the dashboard's summary of a window. Counts over the window
@@ -489,40 +488,18 @@ func (s *Service) anomalyCounts(ctx context.Context) (AnomalyCounts, error) {
 	return ac, rows.Err()
 }
 
-// queueState reads the queue (index on processing_state).
+// queueState reads the queue (internal/store's event_queue).
 func (s *Service) queueState(ctx context.Context, now time.Time) (QueueState, error) {
 	var q QueueState
-	// One SELECT per state: each uses that state's partial index, where an
-	// IN list would scan the table.
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT 'queued', COUNT(*), MIN(received_at) FROM webhook_events WHERE processing_state = 'queued'
-		UNION ALL SELECT 'processing', COUNT(*), MIN(received_at) FROM webhook_events WHERE processing_state = 'processing'`)
+	d, err := s.db.QueueDepth(ctx)
 	if err != nil {
-		return q, fmt.Errorf("reading the queue: %w", err)
+		return q, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var state string
-		var n int64
-		var oldest any
-		if err := rows.Scan(&state, &n, &oldest); err != nil {
-			return q, fmt.Errorf("reading the queue: %w", err)
-		}
-		if state == "processing" {
-			q.Processing = n
-			continue
-		}
-		if n == 0 {
-			continue
-		}
-		q.Depth = n
-		t, err := store.ScanTime(oldest)
-		if err != nil {
-			return q, err
-		}
-		if !t.IsZero() {
-			q.OldestQueuedAt = &t
-			q.OldestAgeSeconds = max(now.Sub(t).Seconds(), 0)
-		}
+	q.Depth = int64(d.Queued)
+	if d.Queued > 0 && !d.OldestQueued.IsZero() {
+		t := d.OldestQueued
+		q.OldestQueuedAt = &t
+		q.OldestAgeSeconds = max(now.Sub(t).Seconds(), 0)
 	}
-	return q, rows.Err()
+	return q, nil
 }

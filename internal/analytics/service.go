@@ -175,108 +175,20 @@ func (s *Service) sumRollups(ctx context.Context, q rollupQuery, fn func(bucket 
 	return nil
 }
 
-// Unprocessed counts events of one topic, minute of receipt and state
-// that the rollups may not hold: queued, being processed, or
-// dead-lettered.
-type Unprocessed struct {
-	Minute time.Time
-	Topic  string
-	// State is queued, processing or failed.
-	State string
-	// RolledUp is true when the rollups already counted these events (they
-	// were processed once, and were replayed or dead-lettered since).
-	RolledUp bool
-	Events   int64
-}
+// Unprocessed counts events of one minute, topic and state that the
+// rollups do not hold (see store.UnprocessedByMinute).
+type Unprocessed = store.Unprocessed
 
 // pendingRow is one Unprocessed row.
 type pendingRow = Unprocessed
 
 // UnprocessedByMinute counts, per minute of receipt, topic and state, the
-// events received in [from, to) that are queued, being processed or
-// dead-lettered. The rollups count an event when it is first processed, so
-// figures add the not-yet-processed ones from here; each state's partial
-// index keeps this as cheap as the queue is short.
+// events received in [from, to) that are queued or dead-lettered. The
+// rollups count an event when it is first processed, so figures add the
+// not-yet-processed ones from here.
 func UnprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time) ([]Unprocessed, error) {
-	return unprocessedByMinute(ctx, db, from, to, "queued", "processing", "failed")
+	return db.UnprocessedByMinute(ctx, from, to, store.QueueQueued, store.QueueFailed)
 }
-
-// unprocessedByMinute counts events in the states where picks.
-func unprocessedByMinute(ctx context.Context, db *store.DB, from, to time.Time, states ...string) ([]Unprocessed, error) {
-	from, to = from.UTC(), to.UTC()
-	// One query per state, joined with UNION ALL: each state has a small
-	// partial index of its own (queued by next_attempt_at, processing by
-	// locked_until, failed by received_at), which a query naming that one
-	// state can use however many processed events the table holds. An
-	// event's next_attempt_at starts at its receipt and only moves later
-	// (retries, replays), so for queued events next_attempt_at ≥ from
-	// (less a margin for other instances' clocks) narrows the index scan.
-	floor := from.Add(-clockSkew)
-	var parts []string
-	var args []any
-	for _, st := range states {
-		var minute, extra string
-		if db.Postgres() {
-			// Times inline (formatted here, never user text): with parameters
-			// PostgreSQL may settle on a generic plan that scans the
-			// received_at index, millions of entries.
-			lit := func(t time.Time) string { return "'" + t.Format(time.RFC3339Nano) + "'::timestamptz" }
-			minute = "date_trunc('minute', received_at)"
-			if st == "queued" {
-				extra = " AND next_attempt_at >= " + lit(floor)
-			}
-			parts = append(parts, `SELECT `+minute+` AS m, topic, processing_state, rolled_up, COUNT(*) AS n FROM webhook_events
-				WHERE processing_state = '`+st+`'`+extra+` AND received_at >= `+lit(from)+` AND received_at < `+lit(to)+`
-				GROUP BY 1, 2, 3, 4`)
-			continue
-		}
-		// SQLite stores times as "2006-01-02 15:04:05.999999999-07:00" text
-		// in UTC; the first 16 characters are the minute. Without statistics
-		// it prefers a two-sided range on the full received_at index to the
-		// small partial index of a queue state; the unary + keeps received_at
-		// out of index selection for those (failed events' partial index is
-		// on received_at itself).
-		minute = "substr(received_at, 1, 16)"
-		col := "+received_at"
-		switch st {
-		case "queued":
-			extra = " AND next_attempt_at >= ?"
-			args = append(args, floor)
-		case "failed":
-			col = "received_at"
-		}
-		parts = append(parts, `SELECT `+minute+` AS m, topic, processing_state, rolled_up, COUNT(*) AS n FROM webhook_events
-			WHERE processing_state = '`+st+`'`+extra+` AND `+col+` >= ? AND `+col+` < ?
-			GROUP BY 1, 2, 3, 4`)
-		args = append(args, from, to)
-	}
-	q := strings.Join(parts, " UNION ALL ")
-	rows, err := db.Read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("counting unprocessed events: %w", err)
-	}
-	defer rows.Close()
-	var out []Unprocessed
-	for rows.Next() {
-		var r Unprocessed
-		var m any
-		if err := rows.Scan(&m, &r.Topic, &r.State, &r.RolledUp, &r.Events); err != nil {
-			return nil, fmt.Errorf("counting unprocessed events: %w", err)
-		}
-		if txt, ok := m.(string); ok {
-			if r.Minute, err = time.Parse("2006-01-02 15:04", txt); err != nil {
-				return nil, fmt.Errorf("reading minute %q: %w", txt, err)
-			}
-		} else if r.Minute, err = store.ScanTime(m); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// clockSkew is how far another instance's clock may be behind ours.
-const clockSkew = 5 * time.Minute
 
 // pending returns the events received in [from, to) that the rollups do
 // not hold: the queue (queued or processing) read live, and the dead
@@ -284,7 +196,7 @@ const clockSkew = 5 * time.Minute
 // finding them in a window means visiting each one's row, and they change
 // rarely.
 func (s *Service) pending(ctx context.Context, from, to time.Time) ([]pendingRow, error) {
-	queue, err := unprocessedByMinute(ctx, s.db, from, to, "queued", "processing")
+	queue, err := s.db.UnprocessedByMinute(ctx, from, to, store.QueueQueued)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +262,7 @@ func (c *deadLetters) refresh(db *store.DB) {
 }
 
 func loadDeadLetters(ctx context.Context, db *store.DB) ([]Unprocessed, error) {
-	rows, err := unprocessedByMinute(ctx, db, time.Unix(0, 0), time.Now().Add(24*time.Hour), "failed")
+	rows, err := db.UnprocessedByMinute(ctx, time.Unix(0, 0), time.Now().Add(24*time.Hour), store.QueueFailed)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,12 @@ import (
 
 var eventColumns = []string{"id", "event_id", "topic", "header_topic", "topic_mismatch", "topic_known", "resource_type",
 	"resource_id", "customer_id", "account_id", "correlation_id", "created_at", "received_at", "last_delivery_at", "source",
-	"body", "body_encoding", "body_sha256", "body_size", "delivery_count", "processing_state", "attempts", "next_attempt_at",
-	"last_error", "processing_duration_ms", "processed_at", "rolled_up"}
+	"body", "body_encoding", "body_sha256", "body_size", "delivery_count"}
+
+// queueColumns are internal/store's event_queue. Processed history needs
+// no queue row (none reads as processed, see store.QueueEntries); a
+// planned dead letter gets one.
+var queueColumns = []string{"webhook_event_id", "state", "attempts", "due_at", "last_error"}
 
 var deliveryColumns = []string{"received_at", "remote_addr", "outcome", "status_code", "latency_ms", "body_size",
 	"body_sha256", "dwolla_event_id", "topic_header", "user_agent", "request_id", "reason", "webhook_event_id"}
@@ -26,6 +30,7 @@ var rollupColumns = append([]string{"granularity", "bucket", "topic"}, rollup.Co
 
 // chunk is a batch of rows to write together.
 type chunk struct {
+	queue      [][]any
 	events     [][]any
 	deliveries [][]any
 	// days are the rollups of days completed since the previous chunk.
@@ -148,6 +153,9 @@ func plan(ctx context.Context, p *planner, o Options, out chan<- *chunk) error {
 		}
 		if ev := it.ev; ev != nil {
 			ch.events = append(ch.events, eventRow(p, ev, it.at, batch))
+			if ev.deadLetter {
+				ch.queue = append(ch.queue, []any{ev.id, "failed", int64(8), it.at, "journeys: planned failure (bulkgen)"})
+			}
 			if ev.source == "webhook" {
 				ch.deliveries = append(ch.deliveries, deliveryRow(p, it.at, "accepted", ev.eventID, ev.topic, ev.id, len(ev.body), ev.sha))
 				rollup.CountDelivery(batch, it.at, "accepted", ev.topic)
@@ -172,14 +180,10 @@ func plan(ctx context.Context, p *planner, o Options, out chan<- *chunk) error {
 func eventRow(p *planner, ev *event, at time.Time, b *rollup.Batch) []any {
 	er := rollup.EventRow{Topic: ev.topic, Source: ev.source, State: "processed", Attempts: 1, RolledUp: true,
 		CreatedAt: ev.created, ReceivedAt: at}
-	var lastErr, dur, processed any
 	if ev.deadLetter {
 		er.State, er.Attempts, er.RolledUp = "failed", 8, false
-		lastErr = "journeys: planned failure (bulkgen)"
 	} else {
 		er.ProcessedAt = at.Add(time.Duration(ev.procMS * float64(time.Millisecond))).Truncate(time.Microsecond)
-		processed = er.ProcessedAt
-		dur = 2 + ev.procMS/10
 	}
 	rollup.CountEvent(b, er)
 	headerTopic := any(nil)
@@ -189,8 +193,7 @@ func eventRow(p *planner, ev *event, at time.Time, b *rollup.Batch) []any {
 	return []any{
 		ev.id, ev.eventID, ev.topic, headerTopic, false, true, nullable(ev.resourceType),
 		nullable(ev.resourceID), nullable(ev.customerID), p.g.AccountID(), nullable(ev.correlationID), ev.created, at, at, ev.source,
-		ev.body, "identity", ev.sha, int64(len(ev.body)), int64(ev.deliveries), er.State, int64(er.Attempts), at,
-		lastErr, dur, processed, er.RolledUp,
+		ev.body, "identity", ev.sha, int64(len(ev.body)), int64(ev.deliveries),
 	}
 }
 
@@ -354,6 +357,9 @@ func (w *pgWriter) writeTail(ctx context.Context, ch *chunk) error {
 	if _, err := w.db.Pool.CopyFrom(ctx, pgx.Identifier{"webhook_deliveries"}, deliveryColumns, pgx.CopyFromRows(ch.deliveries)); err != nil {
 		return fmt.Errorf("copying deliveries: %w", err)
 	}
+	if _, err := w.db.Pool.CopyFrom(ctx, pgx.Identifier{"event_queue"}, queueColumns, pgx.CopyFromRows(ch.queue)); err != nil {
+		return fmt.Errorf("copying queue entries: %w", err)
+	}
 	if len(ch.days) == 0 {
 		return nil
 	}
@@ -471,6 +477,9 @@ func (w *sqliteWriter) write(ctx context.Context, ch *chunk) error {
 		return err
 	}
 	if err := insertRows(ctx, tx, "webhook_deliveries", deliveryColumns, ch.deliveries); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, tx, "event_queue", queueColumns, ch.queue); err != nil {
 		return err
 	}
 	for _, b := range ch.days {

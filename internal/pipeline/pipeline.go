@@ -1,15 +1,19 @@
-// Package pipeline processes stored events asynchronously. The events table
-// is the queue: workers claim due events in batches under a lease, run the
-// stages (journeys) and the rollups in one transaction, and mark the events
-// processed. A failure retries with exponential backoff and jitter; after
-// the last attempt the event is dead-lettered (state failed). A crashed
-// worker's lease expires and another worker takes its events over. A
+// Package pipeline processes stored events asynchronously. Each event has a
+// narrow queue entry (internal/store's event_queue); a worker claims due
+// entries in batches and, in the same transaction, runs the stages
+// (journeys), adds to the rollups and marks the entries processed. The
+// event row itself is never rewritten. On PostgreSQL the claim is FOR
+// UPDATE SKIP LOCKED, so the row locks are the lease: other instances skip
+// the events, and a crashed worker's events are free again as soon as its
+// connection ends. A failure retries with exponential backoff and jitter;
+// after the last attempt the event is dead-lettered (state failed). A
 // circuit breaker pauses the workers while the database is unavailable;
 // the receiver keeps storing meanwhile.
 //
-// The pipeline must never process one event in two places at once (leases
-// are checked when results are written), and never count an event twice in
-// the rollups (a replayed event is re-processed but not re-counted).
+// The pipeline must never process one event in two places at once (the
+// claim's locks, or SQLite's single writer, make sure of it), and never
+// count an event twice in the rollups (a replayed event is re-processed
+// but not re-counted).
 package pipeline
 
 import (
@@ -20,7 +24,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,20 +37,7 @@ import (
 )
 
 // Event is what a stage sees of a claimed event.
-type Event struct {
-	ID            int
-	EventID       string
-	Topic         string
-	ResourceType  string
-	ResourceID    string
-	CustomerID    string
-	CorrelationID string
-	CreatedAt     time.Time
-	ReceivedAt    time.Time
-	Source        string
-	Attempts      int
-	RolledUp      bool
-}
+type Event = store.QueuedEvent
 
 // Stage is per-batch work done inside the processing transaction.
 type Stage interface {
@@ -62,7 +52,7 @@ type Stage interface {
 type Options struct {
 	Workers      int           // concurrent workers (default 2 on SQLite, 4 on PostgreSQL)
 	BatchSize    int           // events claimed at once (default 100)
-	Lease        time.Duration // how long a claim lasts before others may take it (default 30s)
+	Lease        time.Duration // longest a batch's transaction may run, its events held (default 30s)
 	MaxAttempts  int           // attempts before dead-lettering (default 8)
 	BackoffBase  time.Duration // first retry delay (default 1s), doubled per attempt
 	BackoffMax   time.Duration // longest retry delay (default 10m)
@@ -76,6 +66,12 @@ type Options struct {
 	// 77% busy. A few tens of milliseconds of receipt → processed latency
 	// buy batches ten times larger.
 	Linger time.Duration
+	// TxBudget is how long a batch's transaction should hold SQLite's
+	// single writer, which the receiver's group commits wait for: batches
+	// that take longer shrink, down to a few events (default 25ms on
+	// SQLite; PostgreSQL writers do not wait for each other, and batches
+	// are always BatchSize there).
+	TxBudget time.Duration
 	// Now is the clock (tests control it).
 	Now func() time.Time
 }
@@ -94,9 +90,10 @@ type Pipeline struct {
 	wake   chan struct{}
 	busy   atomic.Int32
 	paused atomic.Bool
-	// leaseScan is when a SQLite worker last looked for expired leases
-	// (Unix nanoseconds).
-	leaseScan atomic.Int64
+	// size is the adaptive batch size (see batchSize); 0 means BatchSize.
+	size atomic.Int32
+	// inFlight counts the events in this instance's open batches.
+	inFlight atomic.Int64
 
 	statusMu    sync.Mutex
 	status      *Status
@@ -139,6 +136,9 @@ func New(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logger, inst
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.TxBudget == 0 && !db.Postgres() {
+		opts.TxBudget = 25 * time.Millisecond
 	}
 	p := &Pipeline{
 		db: db, hub: hub, m: m, log: log, opts: opts, stages: stages, instance: instance,
@@ -219,13 +219,7 @@ func (p *Pipeline) work(ctx context.Context, worker string) {
 			sleep(ctx, 500*time.Millisecond)
 			continue
 		}
-		var n int
-		var err error
-		if p.db.Postgres() {
-			n, err = p.claimThenProcess(ctx, worker)
-		} else {
-			n, err = p.claimAndProcess(ctx, worker)
-		}
+		n, err := p.round(ctx, worker)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
 				p.log.Warn("claiming events failed", "err", err, "worker", worker)
@@ -244,7 +238,7 @@ func (p *Pipeline) work(ctx context.Context, worker string) {
 			}
 			continue
 		}
-		if n < p.opts.BatchSize {
+		if n < p.batchSize() {
 			// The queue is drained: let the next batch gather.
 			sleep(ctx, p.opts.Linger)
 		}
@@ -252,344 +246,157 @@ func (p *Pipeline) work(ctx context.Context, worker string) {
 	}
 }
 
-// claimThenProcess is a worker's round on PostgreSQL: claim a batch under a
-// lease in its own short transaction, then process it in another. The
-// lease is committed, so other instances skip the events without waiting
-// on row locks: a repeated delivery of a claimed event (its delivery count
-// is an UPDATE of the same row) never waits for a processing batch.
-func (p *Pipeline) claimThenProcess(ctx context.Context, worker string) (int, error) {
-	// A successful claim proves little (the processing transaction may
-	// still fail), so only failed claims are counted by the breaker;
-	// processing transactions count both ways.
-	events, err := p.claim(ctx, worker)
-	if err != nil {
-		if store.IsUnavailable(err) {
-			_, _ = p.breaker.Execute(func() (struct{}, error) { return struct{}{}, err })
-		}
-		return 0, err
-	}
-	if len(events) == 0 {
-		return 0, nil
-	}
-	p.busy.Add(1)
-	p.m.WorkersBusy.Inc()
-	p.process(context.WithoutCancel(ctx), worker, events)
-	p.m.WorkersBusy.Dec()
-	p.busy.Add(-1)
-	return len(events), nil
-}
-
-// claimAndProcess is a worker's round on SQLite: one transaction selects
-// the due events and processes them. SQLite's single writer already makes
-// the transaction exclusive, so no lease is written: each event row is
-// written once (as processed) instead of twice, and the batch costs one
-// commit (one fsync, and each dirtied page written to the WAL once)
-// instead of two. A crash rolls everything back and leaves the events
-// queued. If a stage fails, the transaction rolls back and the events are
-// then claimed under a lease and retried one by one (see isolate), as on
-// PostgreSQL.
-func (p *Pipeline) claimAndProcess(ctx context.Context, worker string) (int, error) {
+// round is one worker's round: take due events and process them in one
+// transaction. The breaker counts only failures of the database itself.
+func (p *Pipeline) round(ctx context.Context, worker string) (int, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	start := time.Now()
-	var events []*Event
+	var n int
 	_, err := p.breaker.Execute(func() (struct{}, error) {
 		var err error
-		events, err = p.selectAndProcess(context.WithoutCancel(ctx), worker)
+		n, err = p.runBatch(context.WithoutCancel(ctx), worker)
 		return struct{}{}, err
 	})
-	if len(events) > 0 {
-		p.m.BatchDuration.Observe(time.Since(start).Seconds())
+	if err != nil && n > 0 && store.IsUnavailable(err) {
+		// The database failed, not the events: the transaction rolled back,
+		// the events are still queued and no attempt was spent.
+		return n, nil
 	}
-	switch {
-	case err == nil:
-		return len(events), nil
-	case len(events) == 0:
-		return 0, err // the claim failed (or the breaker refused it)
-	case store.IsUnavailable(err):
-		// The database, not the events, failed: the transaction rolled
-		// back, so the events are still queued and no attempt was spent.
-		// The breaker counted the failure.
-		return len(events), nil
-	}
-	// A stage failed on some event. Take the batch under a lease (which
-	// counts the attempt) and find the bad events one by one.
-	p.log.Warn("batch failed; processing its events one by one", "err", err, "events", len(events), "worker", worker)
-	ids := make([]int, len(events))
-	for i, ev := range events {
-		ids[i] = ev.ID
-	}
-	bctx := context.WithoutCancel(ctx)
-	leased, lerr := p.lease(bctx, worker, ids)
-	if lerr != nil {
-		// The events are still queued: the next round retries them.
-		return 0, lerr
-	}
-	p.busy.Add(1)
-	p.m.WorkersBusy.Inc()
-	p.isolate(bctx, worker, leased)
-	p.m.WorkersBusy.Dec()
-	p.busy.Add(-1)
-	return len(events), nil
+	return n, err
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+// batchResult is what a committed batch leaves to do after its commit.
+type batchResult struct {
+	processed    int
+	e2e          []float64
+	afters       []func(context.Context)
+	done         []*Event
+	retried      int
+	deadLettered int
+	causes       []error
 }
 
-const claimColumns = `id, event_id, topic, resource_type, resource_id, customer_id, correlation_id,
-	created_at, received_at, source, attempts, rolled_up`
-
-// claim takes up to BatchSize due events under a lease: first those whose
-// lease expired (a crashed worker's), then queued ones in due order.
-func (p *Pipeline) claim(ctx context.Context, worker string) ([]*Event, error) {
-	now := p.opts.Now().UTC()
-	until := now.Add(p.opts.Lease)
-	lock := ""
-	if p.db.Postgres() {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var out []*Event
-	for _, where := range []string{
-		"processing_state = 'processing' AND locked_until < ? ORDER BY locked_until",
-		"processing_state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at",
-	} {
-		n := p.opts.BatchSize - len(out)
-		if n <= 0 {
-			break
-		}
-		q := `UPDATE webhook_events SET processing_state = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1
-			WHERE id IN (SELECT id FROM webhook_events WHERE ` + where + ` LIMIT ?` + lock + `)
-			RETURNING ` + claimColumns
-		rows, err := p.db.Write.QueryContext(ctx, p.db.Rebind(q), until, worker, now, n)
-		if err != nil {
-			return out, fmt.Errorf("claiming events: %w", err)
-		}
-		got, err := scanEvents(rows)
-		if err != nil {
-			return out, fmt.Errorf("claiming events: %w", err)
-		}
-		out = append(out, got...)
-	}
-	return out, nil
-}
-
-// lease takes the events ids that are still due (queued, or under an
-// expired lease) under a lease, counting an attempt.
-func (p *Pipeline) lease(ctx context.Context, worker string, ids []int) ([]*Event, error) {
-	now := p.opts.Now().UTC()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	args := make([]any, 0, len(ids)+3)
-	args = append(args, now.Add(p.opts.Lease), worker, now)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := p.db.Write.QueryContext(ctx, p.db.Rebind(`UPDATE webhook_events
-		SET processing_state = 'processing', locked_until = ?, locked_by = ?, attempts = attempts + 1
-		WHERE (processing_state = 'queued' OR (processing_state = 'processing' AND locked_until < ?))
-		AND id IN (`+placeholders(len(ids))+`) RETURNING `+claimColumns), args...)
-	if err != nil {
-		return nil, fmt.Errorf("leasing events: %w", err)
-	}
-	out, err := scanEvents(rows)
-	if err != nil {
-		return nil, fmt.Errorf("leasing events: %w", err)
-	}
-	return out, nil
-}
-
-// leaseScanEvery is how often a SQLite worker looks for expired leases.
-// Leases are only taken when a batch failed (see claimAndProcess), so an
-// expired one means a crash or a stall: worth finding within a second, not
-// worth a query on every round.
-const leaseScanEvery = time.Second
-
-// selectDue reads, inside tx, up to BatchSize due events: first those
-// whose lease expired (at most every leaseScanEvery), then queued ones in
-// due order. On SQLite tx holds the only writer, so nobody else can take
-// them until it ends.
-func (p *Pipeline) selectDue(ctx context.Context, tx *sql.Tx, now time.Time) ([]*Event, error) {
-	var out []*Event
-	wheres := []string{"processing_state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at"}
-	if last := p.leaseScan.Load(); now.UnixNano()-last >= int64(leaseScanEvery) && p.leaseScan.CompareAndSwap(last, now.UnixNano()) {
-		wheres = append([]string{"processing_state = 'processing' AND locked_until < ? ORDER BY locked_until"}, wheres...)
-	}
-	for _, where := range wheres {
-		n := p.opts.BatchSize - len(out)
-		if n <= 0 {
-			break
-		}
-		rows, err := tx.QueryContext(ctx, p.db.Rebind(`SELECT `+claimColumns+` FROM webhook_events WHERE `+where+` LIMIT ?`), now, n)
-		if err != nil {
-			return nil, err
-		}
-		got, err := scanEvents(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
-}
-
-func scanEvents(rows *sql.Rows) ([]*Event, error) {
-	defer rows.Close()
-	var out []*Event
-	for rows.Next() {
-		e := &Event{}
-		var rtype, rid, cid, corr sql.NullString
-		var created, received any
-		if err := rows.Scan(&e.ID, &e.EventID, &e.Topic, &rtype, &rid, &cid, &corr, &created, &received,
-			&e.Source, &e.Attempts, &e.RolledUp); err != nil {
-			return nil, err
-		}
-		e.ResourceType, e.ResourceID, e.CustomerID, e.CorrelationID = rtype.String, rid.String, cid.String, corr.String
-		var err error
-		if e.CreatedAt, err = store.ScanTime(created); err != nil {
-			return nil, err
-		}
-		if e.ReceivedAt, err = store.ScanTime(received); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// process runs one claimed batch; on failure it isolates the bad events by
-// retrying one by one, and schedules retries or dead-letters them.
-func (p *Pipeline) process(ctx context.Context, worker string, events []*Event) {
-	start := time.Now()
-	_, err := p.breaker.Execute(func() (struct{}, error) {
-		return struct{}{}, p.processBatch(ctx, worker, events)
-	})
-	p.m.BatchDuration.Observe(time.Since(start).Seconds())
-	if err == nil {
-		return
-	}
-	if errors.Is(err, errLeaseLost) {
-		p.log.Warn("lease lost mid-batch; another worker has these events", "worker", worker, "events", len(events))
-		return
-	}
-	if store.IsUnavailable(err) || errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		// The database (or the breaker guarding it) is the problem, not the
-		// events: hand them back without spending an attempt, so an outage
-		// never dead-letters good events. If even that fails, their leases
-		// expire and they are claimed again later.
-		p.release(ctx, worker, events)
-		return
-	}
-	if len(events) == 1 {
-		p.fail(ctx, worker, events, err)
-		return
-	}
-	p.log.Warn("batch failed; processing its events one by one", "err", err, "events", len(events), "worker", worker)
-	p.isolate(ctx, worker, events)
-}
-
-// isolate processes leased events one by one, recording a failed attempt
-// for each that fails.
-func (p *Pipeline) isolate(ctx context.Context, worker string, events []*Event) {
-	for _, ev := range events {
-		if err := p.processBatch(ctx, worker, []*Event{ev}); err != nil && !errors.Is(err, errLeaseLost) {
-			p.fail(ctx, worker, []*Event{ev}, err)
-		}
-	}
-}
-
-var errLeaseLost = errors.New("lease lost: another worker took the events over")
-
-// processBatch processes leased events in one transaction.
-func (p *Pipeline) processBatch(ctx context.Context, worker string, events []*Event) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.log.Error("pipeline stage panicked", "panic", v, "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error while processing: %v", v)
-		}
-	}()
+// runBatch claims due events and processes them in one transaction: on
+// PostgreSQL the claim's row locks are the lease (other instances skip the
+// events; a crashed worker's transaction ends with its connection); on
+// SQLite the transaction holds the only writer. A stage that fails on some
+// event rolls the batch back to a savepoint and the events are processed
+// one by one, each failure recorded as a retry or a dead letter in the
+// same transaction. It returns the number of events claimed.
+func (p *Pipeline) runBatch(ctx context.Context, worker string) (n int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Lease)
 	defer cancel()
+	started := time.Now()
 	now := p.opts.Now().UTC()
 	tx, err := p.db.Write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
+		return 0, fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	return p.complete(ctx, tx, worker, events, now, false)
-}
-
-// selectAndProcess selects the due events and processes them in one
-// transaction (SQLite; see claimAndProcess). It returns the events it
-// selected, also when processing them failed.
-func (p *Pipeline) selectAndProcess(ctx context.Context, worker string) (events []*Event, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.log.Error("pipeline stage panicked", "panic", v, "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error while processing: %v", v)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Lease)
-	defer cancel()
-	now := p.opts.Now().UTC()
-	tx, err := p.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	events, err = p.selectDue(ctx, tx, now)
-	if err != nil {
-		return nil, fmt.Errorf("claiming events: %w", err)
-	}
-	if len(events) == 0 {
-		return nil, nil
-	}
-	// Stages see the number of this attempt, as a lease would have counted it.
-	for _, ev := range events {
-		ev.Attempts++
+	events, err := p.db.ClaimDue(ctx, tx, now, p.batchSize())
+	if err != nil || len(events) == 0 {
+		return 0, err
 	}
 	p.busy.Add(1)
+	p.inFlight.Add(int64(len(events)))
 	p.m.WorkersBusy.Inc()
 	defer func() {
 		p.m.WorkersBusy.Dec()
+		p.inFlight.Add(-int64(len(events)))
 		p.busy.Add(-1)
 	}()
-	return events, p.complete(ctx, tx, worker, events, now, true)
+	res, err := p.processAll(ctx, tx, worker, events, now, started)
+	if err != nil {
+		return len(events), err
+	}
+	if err := tx.Commit(); err != nil {
+		return len(events), fmt.Errorf("committing: %w", err)
+	}
+	elapsed := time.Since(started)
+	p.m.BatchDuration.Observe(elapsed.Seconds())
+	p.adapt(len(events), elapsed)
+	p.finish(ctx, res)
+	return len(events), nil
 }
 
-// complete runs the stages and the rollups on events inside tx, marks them
-// processed and commits. Leased events must still be leased by worker
-// (errLeaseLost otherwise); selected ones (SQLite, see claimAndProcess)
-// count their attempt here.
-func (p *Pipeline) complete(ctx context.Context, tx *sql.Tx, worker string, events []*Event, now time.Time, selected bool) error {
-	var afters []func(context.Context)
+// processAll runs the stages over events inside tx; see runBatch.
+func (p *Pipeline) processAll(ctx context.Context, tx *sql.Tx, worker string, events []*Event, now, started time.Time) (*batchResult, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT batch"); err != nil {
+		return nil, fmt.Errorf("processing: %w", err)
+	}
+	res := &batchResult{}
+	err := p.apply(ctx, tx, events, now, started, res)
+	if err == nil {
+		return res, nil
+	}
+	if store.IsUnavailable(err) || ctx.Err() != nil {
+		return nil, err
+	}
+	if len(events) > 1 {
+		p.log.Warn("batch failed; processing its events one by one", "err", err, "events", len(events), "worker", worker)
+	}
+	if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT batch"); rerr != nil {
+		return nil, fmt.Errorf("processing: %w", rerr)
+	}
+	res = &batchResult{}
+	for _, ev := range events {
+		if len(events) > 1 {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT one"); err != nil {
+				return nil, fmt.Errorf("processing: %w", err)
+			}
+			one := &batchResult{}
+			err = p.apply(ctx, tx, []*Event{ev}, now, started, one)
+			if err == nil {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT one"); err != nil {
+					return nil, fmt.Errorf("processing: %w", err)
+				}
+				res.merge(one)
+				continue
+			}
+			if store.IsUnavailable(err) || ctx.Err() != nil {
+				return nil, err
+			}
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT one"); rerr != nil {
+				return nil, fmt.Errorf("processing: %w", rerr)
+			}
+		}
+		if ferr := p.recordFailure(ctx, tx, ev, err, now, res); ferr != nil {
+			return nil, ferr
+		}
+	}
+	return res, nil
+}
+
+func (r *batchResult) merge(o *batchResult) {
+	r.processed += o.processed
+	r.e2e = append(r.e2e, o.e2e...)
+	r.afters = append(r.afters, o.afters...)
+	r.done = append(r.done, o.done...)
+}
+
+// apply runs the stages and the rollups on events and marks them processed,
+// inside tx. A panicking stage is the events' failure, not the worker's.
+func (p *Pipeline) apply(ctx context.Context, tx *sql.Tx, events []*Event, now, started time.Time, res *batchResult) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("pipeline stage panicked", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error while processing: %v", v)
+		}
+	}()
 	for _, s := range p.stages {
 		after, err := s.Apply(ctx, tx, events, now)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		if after != nil {
-			afters = append(afters, after)
+			res.afters = append(res.afters, after)
 		}
 	}
-
 	batch := rollup.NewBatch()
-	ids := make([]any, 0, len(events)+3)
-	ids = append(ids, now, nil)
-	if !selected {
-		ids = append(ids, worker)
-	}
-	var e2e []float64
-	for _, ev := range events {
-		ids = append(ids, ev.ID)
+	ids := make([]int, len(events))
+	for i, ev := range events {
+		ids[i] = ev.ID
 		if ev.RolledUp {
 			continue
 		}
@@ -603,122 +410,110 @@ func (p *Pipeline) complete(ctx context.Context, tx *sql.Tx, worker string, even
 		}
 		ms := float64(now.Sub(ev.ReceivedAt).Microseconds()) / 1000
 		d.ObserveProc(ms)
-		e2e = append(e2e, ms/1000)
+		res.e2e = append(res.e2e, ms/1000)
 	}
 	if err := rollup.Apply(ctx, p.db, tx, batch); err != nil {
 		return err
 	}
-	ids[1] = float64(time.Since(now).Microseconds()) / 1000 // this batch's processing time
-	q := `UPDATE webhook_events SET processing_state = 'processed', processed_at = ?,
-		processing_duration_ms = ?, locked_until = NULL, locked_by = NULL, last_error = NULL, rolled_up = TRUE
-		WHERE processing_state = 'processing' AND locked_by = ? AND id IN (` + placeholders(len(events)) + `)`
-	if selected {
-		q = `UPDATE webhook_events SET processing_state = 'processed', processed_at = ?,
-		processing_duration_ms = ?, locked_until = NULL, locked_by = NULL, last_error = NULL, rolled_up = TRUE,
-		attempts = attempts + 1 WHERE id IN (` + placeholders(len(events)) + `)`
+	took := float64(time.Since(started).Microseconds()) / 1000 // this batch's processing time
+	if err := p.db.MarkProcessed(ctx, tx, now, took, ids); err != nil {
+		return err
 	}
-	res, err := tx.ExecContext(ctx, p.db.Rebind(q), ids...)
-	if err != nil {
-		return fmt.Errorf("marking events processed: %w", err)
+	res.processed += len(events)
+	res.done = append(res.done, events...)
+	return nil
+}
+
+// recordFailure records ev's failed attempt inside tx: a retry after a
+// backoff, or the dead letter after the last attempt.
+func (p *Pipeline) recordFailure(ctx context.Context, tx *sql.Tx, ev *Event, cause error, now time.Time, res *batchResult) error {
+	msg := cause.Error()
+	if len(msg) > 1000 {
+		msg = msg[:1000]
 	}
-	if n, _ := res.RowsAffected(); int(n) != len(events) {
-		return errLeaseLost
+	batch := rollup.NewBatch()
+	var retryAt time.Time
+	if ev.Attempts >= p.opts.MaxAttempts {
+		batch.At(ev.ReceivedAt, ev.Topic).DeadLettered++
+		res.deadLettered++
+	} else {
+		retryAt = now.Add(p.backoff(ev.Attempts))
+		batch.At(ev.ReceivedAt, ev.Topic).Retried++
+		res.retried++
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
+	if err := p.db.MarkFailed(ctx, tx, ev.ID, retryAt, msg); err != nil {
+		return err
 	}
-	p.m.Processed.Add(float64(len(events)))
-	for _, s := range e2e {
+	if err := rollup.Apply(ctx, p.db, tx, batch); err != nil {
+		return fmt.Errorf("counting failed attempts: %w", err)
+	}
+	res.causes = append(res.causes, cause)
+	return nil
+}
+
+// finish does what follows a batch's commit: metrics, logs, live updates.
+func (p *Pipeline) finish(ctx context.Context, res *batchResult) {
+	p.m.Processed.Add(float64(res.processed))
+	for _, s := range res.e2e {
 		p.m.EndToEnd.Observe(s)
 	}
-	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer pcancel()
-	for _, after := range afters {
+	if res.retried+res.deadLettered > 0 {
+		p.m.ProcessFailures.WithLabelValues("retry").Add(float64(res.retried))
+		p.m.ProcessFailures.WithLabelValues("dead_letter").Add(float64(res.deadLettered))
+		level := slog.LevelWarn
+		if res.deadLettered > 0 {
+			level = slog.LevelError
+		}
+		p.log.Log(ctx, level, "processing failed", "err", errors.Join(res.causes...),
+			"events", res.retried+res.deadLettered, "retrying", res.retried, "dead_lettered", res.deadLettered)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	for _, after := range res.afters {
 		after(pctx)
 	}
-	msg := live.Message{Kind: live.EventProcessed, IDs: make([]int, len(events)), Keys: make([]string, len(events))}
-	for i, ev := range events {
+	if len(res.done) == 0 {
+		return
+	}
+	msg := live.Message{Kind: live.EventProcessed, IDs: make([]int, len(res.done)), Keys: make([]string, len(res.done))}
+	for i, ev := range res.done {
 		msg.IDs[i], msg.Keys[i] = ev.ID, ev.Topic
 	}
 	if err := p.hub.Publish(pctx, msg); err != nil {
 		p.log.Warn("publishing processed events", "err", err)
 	}
-	return nil
 }
 
-// fail records a failed attempt for each event: a retry after a backoff, or
-// the dead letter after the last attempt.
-func (p *Pipeline) fail(ctx context.Context, worker string, events []*Event, cause error) {
-	msg := cause.Error()
-	if len(msg) > 1000 {
-		msg = msg[:1000]
+// batchSize is how many events the next batch may claim. On SQLite a
+// batch holds the only writer, which the receiver's group commits wait
+// for, so the size adapts to keep each batch's transaction within
+// TxBudget (see adapt); on PostgreSQL writers do not wait for each other
+// and batches are always BatchSize.
+func (p *Pipeline) batchSize() int {
+	if n := int(p.size.Load()); n > 0 {
+		return n
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	now := p.opts.Now().UTC()
-	tx, err := p.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		p.log.Warn("cannot record failed attempts; leases will expire and the events will be retried", "err", err, "cause", cause)
-		return
-	}
-	defer func() { _ = tx.Rollback() }()
-	batch := rollup.NewBatch()
-	var dead, retry int
-	for _, ev := range events {
-		var q string
-		var args []any
-		if ev.Attempts >= p.opts.MaxAttempts {
-			q = `UPDATE webhook_events SET processing_state = 'failed', last_error = ?, locked_until = NULL, locked_by = NULL
-				WHERE id = ? AND locked_by = ? AND processing_state = 'processing'`
-			args = []any{msg, ev.ID, worker}
-			batch.At(ev.ReceivedAt, ev.Topic).DeadLettered++
-			dead++
-		} else {
-			q = `UPDATE webhook_events SET processing_state = 'queued', next_attempt_at = ?, last_error = ?, locked_until = NULL, locked_by = NULL
-				WHERE id = ? AND locked_by = ? AND processing_state = 'processing'`
-			args = []any{now.Add(p.backoff(ev.Attempts)), msg, ev.ID, worker}
-			batch.At(ev.ReceivedAt, ev.Topic).Retried++
-			retry++
-		}
-		if _, err := tx.ExecContext(ctx, p.db.Rebind(q), args...); err != nil {
-			p.log.Warn("cannot record failed attempt; the lease will expire and the event will be retried", "err", err, "event_id", ev.EventID)
-			return
-		}
-	}
-	if err := rollup.Apply(ctx, p.db, tx, batch); err != nil {
-		p.log.Warn("cannot count failed attempts", "err", err)
-		return
-	}
-	if err := tx.Commit(); err != nil {
-		p.log.Warn("cannot record failed attempts", "err", err)
-		return
-	}
-	p.m.ProcessFailures.WithLabelValues("retry").Add(float64(retry))
-	p.m.ProcessFailures.WithLabelValues("dead_letter").Add(float64(dead))
-	level := slog.LevelWarn
-	if dead > 0 {
-		level = slog.LevelError
-	}
-	p.log.Log(ctx, level, "processing failed", "err", cause, "events", len(events), "retrying", retry, "dead_lettered", dead)
+	return p.opts.BatchSize
 }
 
-// release returns claimed events to the queue, due now, refunding the
-// attempt their claim counted.
-func (p *Pipeline) release(ctx context.Context, worker string, events []*Event) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	args := make([]any, 0, len(events)+1)
-	args = append(args, worker)
-	for _, ev := range events {
-		args = append(args, ev.ID)
+// adapt halves the batch size when a batch held the transaction longer
+// than TxBudget and grows it again, step by step, while batches stay well
+// within it.
+func (p *Pipeline) adapt(claimed int, took time.Duration) {
+	if p.opts.TxBudget <= 0 {
+		return
 	}
-	_, err := p.db.Write.ExecContext(ctx, p.db.Rebind(`UPDATE webhook_events
-		SET processing_state = 'queued', attempts = attempts - 1, locked_until = NULL, locked_by = NULL
-		WHERE processing_state = 'processing' AND locked_by = ? AND id IN (`+placeholders(len(events))+`)`), args...)
-	if err != nil && ctx.Err() == nil {
-		p.log.Debug("cannot release events; their leases will expire", "err", err)
+	cur := p.batchSize()
+	switch {
+	case took > p.opts.TxBudget && cur > minBatch:
+		p.size.Store(int32(max(minBatch, cur/2)))
+	case took < p.opts.TxBudget/2 && claimed >= cur && cur < p.opts.BatchSize:
+		p.size.Store(int32(min(p.opts.BatchSize, cur+cur/4+1)))
 	}
 }
+
+// minBatch is the smallest batch adapt shrinks to.
+const minBatch = 8
 
 // backoff is the delay before retry number attempt: exponential from
 // BackoffBase, capped at BackoffMax, with "equal jitter" so that a burst of
@@ -733,6 +528,19 @@ func (p *Pipeline) backoff(attempt int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// Round runs one round by hand: claim due events and process them. It
+// returns how many events it claimed. Tools and tests use it; Run's
+// workers call the same code.
+func (p *Pipeline) Round(ctx context.Context) (int, error) {
+	return p.round(ctx, p.instance+"/manual")
 }

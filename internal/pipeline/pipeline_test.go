@@ -122,7 +122,7 @@ func insert(t *testing.T, db *store.DB, ids ...string) {
 
 func states(t *testing.T, db *store.DB) map[string]int {
 	t.Helper()
-	rows, err := db.Read.Query("SELECT processing_state, COUNT(*) FROM webhook_events GROUP BY processing_state")
+	rows, err := db.Read.Query("SELECT state, COUNT(*) FROM event_queue GROUP BY state")
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[string]int{}
@@ -213,7 +213,12 @@ func TestRetriesThenDeadLetters(t *testing.T) {
 		mu.Unlock()
 		var lastErr string
 		var tries int
-		require.NoError(t, db.Read.QueryRow("SELECT last_error, attempts FROM webhook_events WHERE event_id = 'poison'").Scan(&lastErr, &tries))
+		entries, err := db.QueueEntries(context.Background(), []int{rowID(t, db, "poison")})
+		require.NoError(t, err)
+		for _, e := range entries {
+			lastErr, tries = e.LastError, e.Attempts
+			require.Equal(t, "failed", e.State)
+		}
 		require.Contains(t, lastErr, "cannot process this one")
 		require.Equal(t, 4, tries)
 		require.Equal(t, 1, rec.counts()["flaky"])
@@ -225,29 +230,74 @@ func TestRetriesThenDeadLetters(t *testing.T) {
 	})
 }
 
-func TestExpiredLeaseIsTakenOver(t *testing.T) {
+// TestCrashedWorkerReleasesEvents: a worker that claimed events and died
+// (its transaction rolled back, its PostgreSQL connection gone) leaves
+// them to the others; while its transaction lives, they are skipped.
+func TestCrashedWorkerReleasesEvents(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
 		insert(t, db, ids("l", 20)...)
-		// A worker claims the events and dies without a word.
-		_, err := db.Write.Exec(db.Rebind(`UPDATE webhook_events SET processing_state = 'processing',
-			locked_until = ?, locked_by = 'dead-worker', attempts = 1`), time.Now().UTC().Add(300*time.Millisecond))
+		if db.Postgres() {
+			// Another instance holds the events in an open transaction.
+			other, err := store.Open(ctx, db.URL, store.Options{MaxConns: 2})
+			require.NoError(t, err)
+			defer other.Close()
+			conn, err := other.Write.Conn(ctx)
+			require.NoError(t, err)
+			tx, err := conn.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			held, err := other.ClaimDue(ctx, tx, time.Now().Add(time.Second), 100)
+			require.NoError(t, err)
+			require.Len(t, held, 20)
+			var pid int
+			require.NoError(t, tx.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid))
+
+			b := setup(t, db)
+			rec := newRecorder()
+			p := b.pipeline(t, "b", pipeline.Options{PollInterval: 20 * time.Millisecond}, rec)
+			// A round of this pipeline finds nothing it may take.
+			require.Eventually(t, func() bool {
+				n, err := p.Round(ctx)
+				return err == nil && n == 0
+			}, 10*time.Second, 20*time.Millisecond)
+			require.Empty(t, rec.counts(), "events another transaction holds are skipped")
+			// The holder dies: its connection ends, its locks with it.
+			_, err = db.Write.ExecContext(ctx, "SELECT pg_terminate_backend($1)", pid)
+			require.NoError(t, err)
+			_ = tx.Rollback()
+			_ = conn.Close()
+			require.Eventually(t, func() bool { return states(t, db)["processed"] == 20 }, 10*time.Second, 20*time.Millisecond)
+			for _, n := range rec.counts() {
+				require.Equal(t, 1, n)
+			}
+			return
+		}
+		// SQLite: a worker that claimed and crashed mid-batch rolled back;
+		// nothing it did stays, and no attempt was spent.
+		tx, err := db.Write.BeginTx(ctx, nil)
 		require.NoError(t, err)
+		held, err := db.ClaimDue(ctx, tx, time.Now().Add(time.Second), 100)
+		require.NoError(t, err)
+		require.Len(t, held, 20)
+		require.NoError(t, tx.Rollback())
 		b := setup(t, db)
 		rec := newRecorder()
 		b.pipeline(t, "b", pipeline.Options{PollInterval: 20 * time.Millisecond}, rec)
-		time.Sleep(100 * time.Millisecond)
-		require.Empty(t, rec.counts(), "a live lease is respected")
 		require.Eventually(t, func() bool { return states(t, db)["processed"] == 20 }, 10*time.Second, 20*time.Millisecond)
-		for _, n := range rec.counts() {
-			require.Equal(t, 1, n)
-		}
-		// The dead worker cannot write its results any more.
-		res, err := db.Write.Exec("UPDATE webhook_events SET processing_state = 'processed' WHERE locked_by = 'dead-worker' AND processing_state = 'processing'")
+		entries, err := db.QueueEntries(ctx, []int{rowID(t, db, "l-0000")})
 		require.NoError(t, err)
-		n, _ := res.RowsAffected()
-		require.Zero(t, n)
+		for _, e := range entries {
+			require.Equal(t, 1, e.Attempts, "the crashed attempt was not counted")
+		}
 	})
+}
+
+func rowID(t *testing.T, db *store.DB, eventID string) int {
+	t.Helper()
+	var id int
+	require.NoError(t, db.Read.QueryRow(db.Rebind("SELECT id FROM webhook_events WHERE event_id = ?"), eventID).Scan(&id))
+	return id
 }
 
 func TestReplayDoesNotDoubleCount(t *testing.T) {
@@ -352,7 +402,5 @@ func TestTwoPipelinesShareOneQueue(t *testing.T) {
 		require.Equal(t, 1, n, id)
 	}
 	require.Zero(t, rec.overlap.Load())
-	var byWorker int
-	require.NoError(t, db.Read.QueryRow("SELECT COUNT(DISTINCT locked_by) FROM webhook_events").Scan(&byWorker))
 	require.Equal(t, 2000, rollupSum(t, db, "processed"))
 }

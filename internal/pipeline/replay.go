@@ -2,58 +2,29 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
-// ErrBeingProcessed means a replay found the event leased by a worker.
-var ErrBeingProcessed = fmt.Errorf("the event is being processed right now; try again in a moment")
-
-// Requeue sends events back through the pipeline: state queued, due now,
-// attempts and last error cleared. Events a worker holds under a live lease
-// are left alone and counted in busy. Replayed events are processed again
-// (journeys are recomputed from their events) but never counted twice in
-// the rollups.
+// Requeue sends events back through the pipeline: queued, due now,
+// attempts and last error cleared. An event a worker is processing right
+// now is queued again once that worker commits. Replayed events are
+// processed again (journeys are recomputed from their events) but never
+// counted twice in the rollups. busy is always 0 and kept for callers that
+// report it.
 func (p *Pipeline) Requeue(ctx context.Context, ids []int) (requeued, busy int, err error) {
-	if len(ids) == 0 {
-		return 0, 0, nil
-	}
-	now := p.opts.Now().UTC()
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, now, now)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	res, err := p.db.Write.ExecContext(ctx, p.db.Rebind(`UPDATE webhook_events
-		SET processing_state = 'queued', next_attempt_at = ?, attempts = 0, last_error = NULL, locked_until = NULL, locked_by = NULL
-		WHERE NOT (processing_state = 'processing' AND locked_until >= ?) AND id IN (`+placeholders(len(ids))+`)`), args...)
+	n, err := p.db.Requeue(ctx, p.opts.Now(), ids)
 	if err != nil {
-		return 0, 0, fmt.Errorf("requeueing events: %w", err)
+		return 0, 0, err
 	}
-	n, _ := res.RowsAffected()
 	p.m.ReplayedEvents.Add(float64(n))
 	p.Wake()
-	return int(n), len(ids) - int(n), nil
+	return n, 0, nil
 }
 
-// Pending counts how many of ids are still queued or processing, and how
-// many are dead-lettered.
+// Pending counts how many of ids are still queued, and how many are
+// dead-lettered.
 func (p *Pipeline) Pending(ctx context.Context, ids []int) (pending, failed int, err error) {
-	if len(ids) == 0 {
-		return 0, 0, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	err = p.db.Read.QueryRowContext(ctx, p.db.Rebind(`SELECT
-		COALESCE(SUM(CASE WHEN processing_state IN ('queued', 'processing') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN processing_state = 'failed' THEN 1 ELSE 0 END), 0)
-		FROM webhook_events WHERE id IN (`+placeholders(len(ids))+`)`), args...).Scan(&pending, &failed)
-	if err != nil {
-		return 0, 0, fmt.Errorf("checking replay progress: %w", err)
-	}
-	return pending, failed, nil
+	return p.db.QueueProgress(ctx, ids)
 }
 
 // WaitProcessed waits until none of ids is queued or processing, checking

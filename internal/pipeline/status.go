@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hooklens/hooklens/internal/store"
 )
 
 // Status describes the pipeline across the cluster (counts come from the
@@ -13,6 +12,8 @@ import (
 type Status struct {
 	Breaker      string
 	QueueDepth   int
+	// Processing counts the events this instance's workers hold in open
+	// transactions (processing is never stored, see internal/store).
 	Processing   int
 	DeadLettered int
 	OldestQueued *time.Time
@@ -20,7 +21,7 @@ type Status struct {
 	WorkersBusy  int
 	Workers      int
 	InPerSecond  float64 // events stored per second over the last minute
-	OutPerSecond float64 // events processed per second over the last minute
+	OutPerSecond float64 // events received over the last minute and processed since, per second
 	MeasuredAt   time.Time
 }
 
@@ -47,22 +48,20 @@ func (p *Pipeline) readStatus(ctx context.Context) (Status, error) {
 	defer cancel()
 	now := p.opts.Now().UTC()
 	s := Status{Breaker: p.BreakerState(), WorkersBusy: int(p.busy.Load()), Workers: p.workerCount, MeasuredAt: now}
-	minuteAgo := now.Add(-time.Minute)
-	row := p.db.Read.QueryRowContext(ctx, p.db.Rebind(`SELECT
-		(SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'queued'),
-		(SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processing'),
-		(SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'failed'),
-		(SELECT MIN(received_at) FROM webhook_events WHERE processing_state = 'queued'),
-		(SELECT COUNT(*) FROM webhook_events WHERE received_at >= ?),
-		(SELECT COUNT(*) FROM webhook_events WHERE processed_at >= ?)`), minuteAgo, minuteAgo)
-	var oldest any
-	var in, out int
-	if err := row.Scan(&s.QueueDepth, &s.Processing, &s.DeadLettered, &oldest, &in, &out); err != nil {
+	d, err := p.db.QueueDepth(ctx)
+	if err != nil {
 		return s, fmt.Errorf("reading pipeline status: %w", err)
 	}
-	if t, err := store.ScanTime(oldest); err == nil && !t.IsZero() {
+	s.QueueDepth, s.DeadLettered = d.Queued, d.Failed
+	if !d.OldestQueued.IsZero() {
+		t := d.OldestQueued
 		s.OldestQueued = &t
-		s.OldestAge = now.Sub(t)
+		s.OldestAge = max(0, now.Sub(t))
+	}
+	s.Processing = int(p.inFlight.Load())
+	in, out, err := p.db.RecentFlow(ctx, now.Add(-time.Minute))
+	if err != nil {
+		return s, fmt.Errorf("reading pipeline status: %w", err)
 	}
 	s.InPerSecond = float64(in) / 60
 	s.OutPerSecond = float64(out) / 60

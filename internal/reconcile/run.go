@@ -440,66 +440,27 @@ func (r *run) consistency(ctx context.Context) error {
 	if err := r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind(`SELECT COUNT(*) FROM webhook_events WHERE received_at >= ?`), r.from).Scan(&inWindow); err != nil {
 		return err
 	}
-	rows, err := r.s.db.Read.QueryContext(ctx, r.s.db.Rebind(`SELECT event_id, topic, processing_state, attempts FROM webhook_events
-		WHERE (processing_state = 'queued' AND received_at < ? AND next_attempt_at <= ?)
-		   OR (processing_state = 'processing' AND locked_until < ?)
-		ORDER BY received_at LIMIT ?`), stuckBefore, r.now, r.now.Add(-time.Minute), maxFindingsPerKind)
+	staleList, err := r.s.db.StaleQueued(ctx, stuckBefore, r.now, maxFindingsPerKind)
 	if err != nil {
-		return fmt.Errorf("finding stuck events: %w", err)
-	}
-	type ev struct {
-		id, topic, state string
-		attempts         int
-	}
-	var list []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.id, &e.topic, &e.state, &e.attempts); err != nil {
-			rows.Close()
-			return err
-		}
-		list = append(list, e)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
-	for _, e := range list {
+	for _, e := range staleList {
 		stuck++
 		if err := r.record(ctx, finding{kind: reconciliationfinding.KindStuckEvent, severity: reconciliationfinding.SeverityWarning,
-			subject: e.id, topic: e.topic, detail: fmt.Sprintf("event %s (%s) has been %s for over %s (attempts: %d)", e.id, e.topic, e.state, r.s.opts.StuckAfter, e.attempts)}); err != nil {
+			subject: e.EventID, topic: e.Topic, detail: fmt.Sprintf("event %s (%s) has been queued for over %s (attempts: %d)", e.EventID, e.Topic, r.s.opts.StuckAfter, e.Attempts)}); err != nil {
 			return err
 		}
 	}
-	rows, err = r.s.db.Read.QueryContext(ctx, `SELECT event_id, topic, COALESCE(last_error, ''), attempts FROM webhook_events
-		WHERE processing_state = 'failed' ORDER BY id DESC LIMIT `+fmt.Sprint(maxFindingsPerKind))
+	deads, allDead, err := r.s.db.DeadLetters(ctx, maxFindingsPerKind)
 	if err != nil {
-		return fmt.Errorf("finding dead letters: %w", err)
-	}
-	var deads []ev
-	var errs []string
-	for rows.Next() {
-		var e ev
-		var lastErr string
-		if err := rows.Scan(&e.id, &e.topic, &lastErr, &e.attempts); err != nil {
-			rows.Close()
-			return err
-		}
-		deads = append(deads, e)
-		errs = append(errs, lastErr)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
-	for i, e := range deads {
+	for _, e := range deads {
 		dead++
 		if err := r.record(ctx, finding{kind: reconciliationfinding.KindDeadLettered, severity: reconciliationfinding.SeverityWarning,
-			subject: e.id, topic: e.topic, detail: fmt.Sprintf("event %s (%s) was dead-lettered after %d attempts: %s (replay it once fixed)", e.id, e.topic, e.attempts, errs[i])}); err != nil {
+			subject: e.EventID, topic: e.Topic, detail: fmt.Sprintf("event %s (%s) was dead-lettered after %d attempts: %s (replay it once fixed)", e.EventID, e.Topic, e.Attempts, e.LastError)}); err != nil {
 			return err
 		}
-	}
-	var allDead int
-	if err := r.s.db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'failed'").Scan(&allDead); err != nil {
-		return err
 	}
 	r.stats["stuckEvents"] = stuck
 	r.stats["deadLettered"] = allDead
@@ -508,9 +469,13 @@ func (r *run) consistency(ctx context.Context) error {
 	r.parts = append(r.parts, ratio("processing", denom-bad, denom,
 		fmt.Sprintf("%d stuck and %d dead-lettered events against %d received in the window", stuck, allDead, inWindow)))
 
-	var oldest any
-	if err := r.s.db.Read.QueryRowContext(ctx, "SELECT MIN(received_at) FROM webhook_events WHERE processing_state = 'queued'").Scan(&oldest); err != nil {
+	depth, err := r.s.db.QueueDepth(ctx)
+	if err != nil {
 		return err
+	}
+	var oldest any
+	if !depth.OldestQueued.IsZero() {
+		oldest = depth.OldestQueued
 	}
 	r.parts = append(r.parts, freshness(oldest, r.now))
 	return r.resolveUnseen(ctx, reconciliationfinding.KindStuckEvent, reconciliationfinding.KindDeadLettered)

@@ -120,8 +120,10 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 }
 
 func (r *Runner) deleteEvents(ctx context.Context, res *Result) error {
+	// Queued events are kept until processed (their queue rows say so).
 	sel := r.db.Rebind(`SELECT id FROM webhook_events WHERE id <= ? AND received_at < ?
-		AND processing_state NOT IN ('queued', 'processing') ORDER BY id LIMIT ?`)
+		AND NOT EXISTS (SELECT 1 FROM event_queue q WHERE q.webhook_event_id = webhook_events.id AND q.state = 'queued')
+		ORDER BY id LIMIT ?`)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -151,11 +153,12 @@ func (r *Runner) deleteEvents(ctx context.Context, res *Result) error {
 		if err != nil {
 			return fmt.Errorf("deleting old events: %w", err)
 		}
-		counts := make([]int64, 3)
+		counts := make([]int64, 4)
 		for i, q := range []string{
 			"DELETE FROM journey_memberships WHERE webhook_event_id IN " + in,
 			"DELETE FROM webhook_deliveries WHERE webhook_event_id IN " + in,
 			"DELETE FROM webhook_events WHERE id IN " + in,
+			"DELETE FROM event_queue WHERE webhook_event_id IN " + in,
 		} {
 			out, err := tx.ExecContext(ctx, r.db.Rebind(q), ids...)
 			if err != nil {

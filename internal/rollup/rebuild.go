@@ -274,8 +274,11 @@ func CountEvent(b *Batch, ev EventRow) {
 }
 
 func addEvents(ctx context.Context, db *store.DB, q querier, b *Batch, from, to time.Time) (int, error) {
-	rows, err := q.QueryContext(ctx, db.Rebind(`SELECT topic, source, processing_state, attempts, rolled_up,
-		created_at, received_at, processed_at FROM webhook_events WHERE received_at >= ? AND received_at < ?`), from, to)
+	// An event without a queue row was imported as processed history.
+	rows, err := q.QueryContext(ctx, db.Rebind(`SELECT e.topic, e.source, COALESCE(q.state, 'processed'), COALESCE(q.attempts, 1),
+		q.webhook_event_id IS NULL OR q.processed_at IS NOT NULL, e.created_at, e.received_at, q.processed_at
+		FROM webhook_events e LEFT JOIN event_queue q ON q.webhook_event_id = e.id
+		WHERE e.received_at >= ? AND e.received_at < ?`), from, to)
 	if err != nil {
 		return 0, fmt.Errorf("reading events: %w", err)
 	}

@@ -50,10 +50,9 @@ const maxRowsPerStatement = 500
 
 const eventColumns = `event_id, topic, header_topic, topic_mismatch, topic_known, resource_type,
 	resource_id, customer_id, account_id, correlation_id, created_at, received_at, last_delivery_at,
-	source, body, body_encoding, body_sha256, body_size, delivery_count, processing_state, attempts,
-	next_attempt_at`
+	source, body, body_encoding, body_sha256, body_size, delivery_count`
 
-const eventColumnCount = 22
+const eventColumnCount = 19
 
 // EventWriter stores events and deliveries with statements kept prepared
 // (see Statements): the receiver's group commits use one.
@@ -117,7 +116,7 @@ func (w *EventWriter) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Tim
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			source := e.Source
 			if source == "" {
 				source = "webhook"
@@ -130,8 +129,7 @@ func (w *EventWriter) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Tim
 				e.EventID, e.Topic, nullable(e.HeaderTopic), e.TopicMismatch, e.TopicKnown, nullable(e.ResourceType),
 				nullable(e.ResourceID), nullable(e.CustomerID), nullable(e.AccountID), nullable(e.CorrelationID),
 				e.CreatedAt.UTC(), now, now,
-				source, e.Body, encoding, e.BodySHA256, e.BodySize, e.Deliveries, "queued", 0,
-				now,
+				source, e.Body, encoding, e.BodySHA256, e.BodySize, e.Deliveries,
 			)
 		}
 		b.WriteString(" ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id")
@@ -154,6 +152,9 @@ func (w *EventWriter) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Tim
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("inserting events: %w", err)
 		}
+	}
+	if err := w.queue(ctx, tx, now, inserted); err != nil {
+		return nil, err
 	}
 
 	// Events already present: count the new deliveries, grouped by how many
@@ -210,6 +211,37 @@ func (w *EventWriter) InsertEvents(ctx context.Context, tx *sql.Tx, now time.Tim
 		return nil, fmt.Errorf("storing events: %d of %d rows accounted for", len(out), len(evs))
 	}
 	return out, nil
+}
+
+// queueSQLite queues the events whose row ids it is given as a JSON array:
+// one statement shape for any number of events.
+const queueSQLite = `INSERT INTO event_queue (webhook_event_id, state, attempts, due_at)
+	SELECT value, 'queued', 0, ? FROM json_each(?)`
+
+// queue puts the events just inserted (event id → row id) in the queue,
+// due now, inside tx.
+func (w *EventWriter) queue(ctx context.Context, tx *sql.Tx, now time.Time, inserted map[string]int) error {
+	if len(inserted) == 0 {
+		return nil
+	}
+	ids := make([]int, 0, len(inserted))
+	for _, id := range inserted {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var err error
+	if w.db.Postgres() {
+		in, arg := w.db.idSet(ids)
+		_, err = tx.ExecContext(ctx, w.db.Rebind(`INSERT INTO event_queue (webhook_event_id, state, attempts, due_at)
+			SELECT id, 'queued', 0, ? FROM webhook_events WHERE id `+in), now, arg)
+	} else {
+		_, arg := w.db.idSet(ids)
+		_, err = w.db.execIn(ctx, tx, w.stmts, queueSQLite, now, arg)
+	}
+	if err != nil {
+		return fmt.Errorf("queueing events: %w", err)
+	}
+	return nil
 }
 
 // NewDelivery is one HTTP delivery to record.
@@ -330,11 +362,10 @@ func (db *DB) TopicCounts(ctx context.Context) (map[string]TopicCount, error) {
 const storeGroupSQL = `WITH ev AS (
 	INSERT INTO webhook_events (event_id, topic, header_topic, topic_mismatch, topic_known, resource_type,
 		resource_id, customer_id, account_id, correlation_id, created_at, received_at, last_delivery_at,
-		source, body, body_encoding, body_sha256, body_size, delivery_count, processing_state, attempts,
-		next_attempt_at)
+		source, body, body_encoding, body_sha256, body_size, delivery_count)
 	SELECT e.event_id, e.topic, NULLIF(e.header_topic, ''), e.topic_mismatch, e.topic_known, NULLIF(e.resource_type, ''),
 		NULLIF(e.resource_id, ''), NULLIF(e.customer_id, ''), NULLIF(e.account_id, ''), NULLIF(e.correlation_id, ''),
-		e.created_at, $1, $1, e.source, e.body, e.body_encoding, e.body_sha256, e.body_size, e.deliveries, 'queued', 0, $1
+		e.created_at, $1, $1, e.source, e.body, e.body_encoding, e.body_sha256, e.body_size, e.deliveries
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::text[], $9::text[],
 		$10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::bytea[], $15::text[], $16::text[], $17::bigint[],
 		$18::bigint[])
@@ -344,6 +375,9 @@ const storeGroupSQL = `WITH ev AS (
 	ON CONFLICT (event_id) DO UPDATE SET delivery_count = webhook_events.delivery_count + excluded.delivery_count,
 		last_delivery_at = excluded.last_delivery_at
 	RETURNING id, event_id, xmax = 0 AS inserted
+), q AS (
+	INSERT INTO event_queue (webhook_event_id, state, attempts, due_at)
+	SELECT id, 'queued', 0, $1 FROM ev WHERE inserted
 ), dl AS (
 	INSERT INTO webhook_deliveries (received_at, remote_addr, outcome, status_code, latency_ms, body_size, body_sha256,
 		dwolla_event_id, topic_header, user_agent, request_id, reason, webhook_event_id)
@@ -360,7 +394,8 @@ const storeGroupSQL = `WITH ev AS (
 SELECT id, event_id, inserted FROM ev`
 
 // StoreGroup stores a group commit on PostgreSQL in one statement, which
-// is its own transaction: it is durable when StoreGroup returns. evs are
+// is its own transaction: it is durable when StoreGroup returns. New
+// events are queued for the pipeline in the same statement. evs are
 // the distinct events (Deliveries ≥ 1 each, see InsertEvents); ds the
 // deliveries, where links[i] names the event id ds[i] brought ("" for a
 // rejected delivery, recorded as it is). A linked delivery is recorded as

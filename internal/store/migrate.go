@@ -39,7 +39,7 @@ func fingerprint(tables []*schema.Table) string {
 			lines = append(lines, fmt.Sprintf("%s index %s(%s) unique=%t", t.Name, ix.Name, strings.Join(cols, ","), ix.Unique))
 		}
 	}
-	for _, s := range extraSQL {
+	for _, s := range append(queueDDL, extraSQL...) {
 		lines = append(lines, s.name)
 	}
 	sort.Strings(lines)
@@ -114,12 +114,27 @@ func (db *DB) Migrate(ctx context.Context) error {
 			_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockKey)
 		}()
 	}
-	// Indexes hooklens no longer declares are dropped: the schema is
-	// hooklens' own, and a stale index costs every insert.
-	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true)); err != nil {
+	// The queue table first, so that a database written before it existed
+	// has its queue state moved before ent drops the old columns.
+	if err := db.execExtras(ctx, queueDDL); err != nil {
+		return err
+	}
+	if err := db.migrateQueue(ctx); err != nil {
+		return err
+	}
+	// Indexes and columns hooklens no longer declares are dropped: the
+	// schema is hooklens' own, and a stale index costs every insert.
+	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true), migrate.WithDropColumn(true)); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)
 	}
-	for _, x := range extraSQL {
+	if err := db.execExtras(ctx, extraSQL); err != nil {
+		return err
+	}
+	return db.SetMeta(ctx, "schema_version", SchemaVersion)
+}
+
+func (db *DB) execExtras(ctx context.Context, xs []extra) error {
+	for _, x := range xs {
 		stmt := x.sqlite
 		if db.Postgres() {
 			stmt = x.postgres
@@ -131,7 +146,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating %s: %w", x.name, err)
 		}
 	}
-	return db.SetMeta(ctx, "schema_version", SchemaVersion)
+	return nil
 }
 
 var migrateMu sync.Mutex
