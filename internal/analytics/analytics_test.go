@@ -75,7 +75,7 @@ func waitIdle(t *testing.T, db *store.DB) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state IN ('queued', 'processing')").Scan(&n))
+		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state = 'queued'").Scan(&n))
 		return n == 0
 	}, 30*time.Second, 20*time.Millisecond)
 }
@@ -143,7 +143,7 @@ func TestOverviewMatchesRawCounts(t *testing.T) {
 			require.Equal(t, count(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome NOT IN ('accepted', 'duplicate')"), o.RejectedDeliveries.Value)
 			require.Equal(t, count(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome = 'bad_signature'"), o.BadSignatures.Value)
 			require.Equal(t, float64(16), o.BadSignatures.Value)
-			require.Equal(t, count(t, db, "SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'"), o.Processed.Value)
+			require.Equal(t, count(t, db, "SELECT COUNT(*) FROM event_queue WHERE state = 'processed'"), o.Processed.Value)
 			require.Zero(t, o.DeadLettered.Value)
 			require.Zero(t, o.Waiting.Value)
 			require.Equal(t, 1.0, *o.ProcessingSuccessRate.Value)

@@ -80,7 +80,7 @@ func setupExport(t *testing.T, db *store.DB) *exportBundle {
 		require.NoError(t, err)
 		require.NoError(t, tx.Commit())
 	}
-	_, err := db.Write.Exec(db.Rebind("UPDATE webhook_events SET processing_state = 'failed', last_error = ? WHERE topic = 'customer_created'"),
+	_, err := db.Write.Exec(db.Rebind("UPDATE event_queue SET state = 'failed', last_error = ? WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE topic = 'customer_created')"),
 		"boom,\n\"quoted\"")
 	require.NoError(t, err)
 	svc, err := New(db, Options{Now: func() time.Time { return b.base.Add(time.Hour) }, Open: func(enc string, stored []byte) ([]byte, error) {

@@ -45,7 +45,7 @@ func TestOverviewCountsUnprocessedEvents(t *testing.T) {
 		insertEvents(t, db, now.Add(-90*time.Minute), "customer_transfer_created", 4, "old")
 		insertEvents(t, db, now.Add(-10*time.Minute), "customer_transfer_created", 6, "new")
 		insertEvents(t, db, now.Add(-5*time.Minute), "customer_transfer_failed", 3, "new")
-		_, err := db.Write.Exec("UPDATE webhook_events SET processing_state = 'failed', attempts = 8 WHERE topic = 'customer_transfer_failed'")
+		_, err := db.Write.Exec("UPDATE event_queue SET state = 'failed', attempts = 8 WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE topic = 'customer_transfer_failed')")
 		require.NoError(t, err)
 
 		svc, err := analytics.New(db, analytics.Options{Now: func() time.Time { return now }})

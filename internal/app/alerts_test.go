@@ -98,7 +98,7 @@ func TestAlertsThroughGraphQL(t *testing.T) {
 	code, _ := receive(t, s, eventBody("dead-1", "customer_created"))
 	require.Equal(t, http.StatusOK, code)
 	waitProcessed(t, s, 1)
-	_, err := s.App.DB.Write.Exec("UPDATE webhook_events SET processing_state = 'failed', last_error = 'boom' WHERE event_id = 'dead-1'")
+	_, err := s.App.DB.Write.Exec("UPDATE event_queue SET state = 'failed', last_error = 'boom' WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id = 'dead-1')")
 	require.NoError(t, err)
 
 	ws, ack, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"token": s.Viewer})

@@ -113,12 +113,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Authn.LimitAttempts(netguard.NewAttempts(cfg.SignInLimit, 0))
 	a.Authn.OnSignIn(a.Trail.SignIn)
 	a.Auth.OnTokenUse(a.Trail.TokenUse)
-	if rep, err := rotate.Status(ctx, db, a.Keys); err != nil {
+	if bad, older, err := rotate.StartCheck(ctx, db, a.Keys); err != nil {
 		log.Warn("could not check which keys the stored data needs", "err", err)
-	} else if bad := rep.Unreadable(); len(bad) > 0 {
+	} else if len(bad) > 0 {
 		log.Error("some stored data is sealed with keys missing from HOOKLENS_ENCRYPTION_KEYS; add them back after the active key", "encodings", bad)
-	} else if n := rep.Pending(); n > 0 {
-		log.Info("stored values are not under the active key; run `hooklens keys rotate`", "values", n, "active", rep.Active)
+	} else if older {
+		log.Info("some stored values may be under an older key than the active one; `hooklens keys status` counts them and `hooklens keys rotate` moves them", "active", a.Keys.ActiveEncoding())
 	}
 	a.Receiver = ingest.NewReceiver(db, a.Hub, a.Metrics, log.With("component", "ingest"), ingest.Options{
 		Verifier:     dwolla.NewVerifier(cfg.WebhookSecrets...),
@@ -211,6 +211,12 @@ func (a *App) scheduleJobs() error {
 			_, err := retention.New(a.DB, a.Trail, a.Log.With("component", "retention"),
 				retention.Options{Days: a.Config.RetentionDays}).Run(ctx)
 			return err
+		}},
+		{"analyze", "1h", func(ctx context.Context) error {
+			if on, err := a.DB.AutovacuumOn(ctx); err != nil || on {
+				return err
+			}
+			return a.DB.Analyze(ctx)
 		}},
 		{"interrupted-jobs", "1m", func(ctx context.Context) error {
 			n, err := a.Jobs.MarkInterrupted(ctx)
@@ -436,10 +442,35 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
 	}
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.Tracker.Watch(ctx) }()
 	go func() { defer a.wg.Done(); a.Pipeline.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.analyzeIfNoAutovacuum(ctx) }()
 	a.Schedule.Start()
+}
+
+// analyzeIfNoAutovacuum warns when PostgreSQL's autovacuum is off (a
+// fresh table is then never analysed, and the planner may scan where it
+// should look up) and analyses the hot tables once, in the background so
+// the start does not wait; the "analyze" job repeats it hourly.
+func (a *App) analyzeIfNoAutovacuum(ctx context.Context) {
+	on, err := a.DB.AutovacuumOn(ctx)
+	if err != nil {
+		a.Log.Warn("could not read autovacuum's setting", "err", err)
+		return
+	}
+	if on {
+		return
+	}
+	a.Log.Warn("PostgreSQL's autovacuum is off: hooklens analyses its own tables (at start and hourly); dead rows are not reclaimed until you VACUUM")
+	start := time.Now()
+	if err := a.DB.Analyze(ctx); err != nil {
+		if ctx.Err() == nil {
+			a.Log.Warn("analysing the hot tables failed", "err", err)
+		}
+		return
+	}
+	a.Log.Info("analysed the hot tables", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // Bootstrap makes the first admin token when there is none and returns it

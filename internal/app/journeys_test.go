@@ -56,7 +56,7 @@ func allProcessed(t *testing.T, s *apptest.Server) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state <> 'processed'").Scan(&n))
+		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state <> 'processed'").Scan(&n))
 		return n == 0
 	}, 15*time.Second, 20*time.Millisecond)
 }

@@ -15,7 +15,7 @@ func waitProcessed(t *testing.T, s *apptest.Server, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		var c int
-		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'").Scan(&c))
+		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state = 'processed'").Scan(&c))
 		return c == n
 	}, 10*time.Second, 20*time.Millisecond)
 }

@@ -88,7 +88,7 @@ func TestFailureSpikeAlerts(t *testing.T) {
 	// Nothing left to process (the history holds a few dead letters).
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state IN ('queued', 'processing')").Scan(&n))
+		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state = 'queued'").Scan(&n))
 		return n == 0
 	}, 30*time.Second, 50*time.Millisecond)
 	_, err = rollup.NewAggregator(s.App.DB, nil, rollup.AggregatorOptions{Margin: -time.Minute}).Flush(ctx)

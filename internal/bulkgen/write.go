@@ -18,10 +18,9 @@ var eventColumns = []string{"id", "event_id", "topic", "header_topic", "topic_mi
 	"resource_id", "customer_id", "account_id", "correlation_id", "created_at", "received_at", "last_delivery_at", "source",
 	"body", "body_encoding", "body_sha256", "body_size", "delivery_count"}
 
-// queueColumns are internal/store's event_queue. Processed history needs
-// no queue row (none reads as processed, see store.QueueEntries); a
-// planned dead letter gets one.
-var queueColumns = []string{"webhook_event_id", "state", "attempts", "due_at", "last_error"}
+// queueColumns are internal/store's event_queue: every event has its row,
+// as the pipeline leaves it.
+var queueColumns = []string{"webhook_event_id", "state", "attempts", "due_at", "processed_at", "duration_ms", "last_error"}
 
 var deliveryColumns = []string{"received_at", "remote_addr", "outcome", "status_code", "latency_ms", "body_size",
 	"body_sha256", "dwolla_event_id", "topic_header", "user_agent", "request_id", "reason", "webhook_event_id"}
@@ -152,10 +151,8 @@ func plan(ctx context.Context, p *planner, o Options, out chan<- *chunk) error {
 			day = d
 		}
 		if ev := it.ev; ev != nil {
-			ch.events = append(ch.events, eventRow(p, ev, it.at, batch))
-			if ev.deadLetter {
-				ch.queue = append(ch.queue, []any{ev.id, "failed", int64(8), it.at, "journeys: planned failure (bulkgen)"})
-			}
+			row, q := eventRow(p, ev, it.at, batch)
+			ch.events, ch.queue = append(ch.events, row), append(ch.queue, q)
 			if ev.source == "webhook" {
 				ch.deliveries = append(ch.deliveries, deliveryRow(p, it.at, "accepted", ev.eventID, ev.topic, ev.id, len(ev.body), ev.sha))
 				rollup.CountDelivery(batch, it.at, "accepted", ev.topic)
@@ -177,13 +174,15 @@ func plan(ctx context.Context, p *planner, o Options, out chan<- *chunk) error {
 	return send()
 }
 
-func eventRow(p *planner, ev *event, at time.Time, b *rollup.Batch) []any {
+func eventRow(p *planner, ev *event, at time.Time, b *rollup.Batch) (row, queue []any) {
 	er := rollup.EventRow{Topic: ev.topic, Source: ev.source, State: "processed", Attempts: 1, RolledUp: true,
 		CreatedAt: ev.created, ReceivedAt: at}
 	if ev.deadLetter {
 		er.State, er.Attempts, er.RolledUp = "failed", 8, false
+		queue = []any{ev.id, er.State, int64(er.Attempts), at, nil, nil, "journeys: planned failure (bulkgen)"}
 	} else {
 		er.ProcessedAt = at.Add(time.Duration(ev.procMS * float64(time.Millisecond))).Truncate(time.Microsecond)
+		queue = []any{ev.id, er.State, int64(er.Attempts), at, er.ProcessedAt, 2 + ev.procMS/10, nil}
 	}
 	rollup.CountEvent(b, er)
 	headerTopic := any(nil)
@@ -194,7 +193,7 @@ func eventRow(p *planner, ev *event, at time.Time, b *rollup.Batch) []any {
 		ev.id, ev.eventID, ev.topic, headerTopic, false, true, nullable(ev.resourceType),
 		nullable(ev.resourceID), nullable(ev.customerID), p.g.AccountID(), nullable(ev.correlationID), ev.created, at, at, ev.source,
 		ev.body, "identity", ev.sha, int64(len(ev.body)), int64(ev.deliveries),
-	}
+	}, queue
 }
 
 func deliveryRow(p *planner, at time.Time, outcome, eventID, topic string, dbID int64, size int, sha string) []any {

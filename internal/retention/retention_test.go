@@ -47,7 +47,7 @@ func seed(t *testing.T, db *store.DB, prefix string, n int, at time.Time) {
 			SetWebhookEventID(s.ID).Save(ctx)
 		require.NoError(t, err)
 	}
-	_, err = db.Write.Exec(db.Rebind("UPDATE webhook_events SET processing_state = 'processed' WHERE event_id LIKE ?"), prefix+"-%")
+	_, err = db.Write.Exec(db.Rebind("UPDATE event_queue SET state = 'processed' WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id LIKE ?)"), prefix+"-%")
 	require.NoError(t, err)
 }
 
@@ -60,7 +60,7 @@ func TestRetention(t *testing.T) {
 		seed(t, db, "old", 30, time.Now().Add(-40*24*time.Hour))
 		seed(t, db, "new", 10, time.Now().Add(-time.Hour))
 		// One old event still waits for processing: it must stay.
-		_, err := db.Write.Exec("UPDATE webhook_events SET processing_state = 'queued' WHERE event_id = 'old-0029'")
+		_, err := db.Write.Exec("UPDATE event_queue SET state = 'queued' WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id = 'old-0029')")
 		require.NoError(t, err)
 
 		off, err := New(db, trail, log, Options{}).Run(ctx)

@@ -94,7 +94,7 @@ func process(t *testing.T, db *store.DB) {
 	go func() { defer wg.Done(); p.Run(ctx) }()
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state IN ('queued', 'processing')").Scan(&n))
+		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state = 'queued'").Scan(&n))
 		return n == 0
 	}, 20*time.Second, 10*time.Millisecond)
 	cancel()

@@ -228,7 +228,7 @@ func TestScanSimulatedTraffic(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'").Scan(&n))
+		require.NoError(t, s.App.DB.Read.QueryRow("SELECT COUNT(*) FROM event_queue WHERE state = 'processed'").Scan(&n))
 		return n == len(events)
 	}, 20*time.Second, 20*time.Millisecond)
 	_, err = rollup.NewAggregator(s.App.DB, nil, rollup.AggregatorOptions{Margin: -time.Minute}).Flush(ctx)

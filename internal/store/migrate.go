@@ -124,8 +124,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// Indexes and columns hooklens no longer declares are dropped: the
 	// schema is hooklens' own, and a stale index costs every insert.
-	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true), migrate.WithDropColumn(true)); err != nil {
+	// Foreign keys are not declared: on PostgreSQL each checked insert of a
+	// delivery or a journey membership takes a KEY SHARE lock on its event
+	// row (a write to the event's page), and hooklens writes and deletes
+	// related rows together itself (see internal/retention).
+	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true), migrate.WithDropColumn(true),
+		migrate.WithForeignKeys(false)); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)
+	}
+	if err := db.dropHotForeignKeys(ctx); err != nil {
+		return err
 	}
 	if err := db.execExtras(ctx, extraSQL); err != nil {
 		return err
@@ -150,6 +158,38 @@ func (db *DB) execExtras(ctx context.Context, xs []extra) error {
 }
 
 var migrateMu sync.Mutex
+
+// hotForeignKeys are the constraints earlier versions declared on the
+// tables written for every webhook.
+var hotForeignKeys = [][2]string{
+	{"webhook_deliveries", "webhook_deliveries_webhook_events_deliveries"},
+	{"journey_memberships", "journey_memberships_webhook_events_journey_memberships"},
+}
+
+// dropHotForeignKeys drops hotForeignKeys from a PostgreSQL database that
+// has them. (SQLite's checks take no locks and cost a primary-key probe;
+// its tables keep them until they are rebuilt.)
+func (db *DB) dropHotForeignKeys(ctx context.Context) error {
+	if !db.Postgres() {
+		return nil
+	}
+	for _, fk := range hotForeignKeys {
+		// Look before altering: ALTER TABLE locks the table even when there
+		// is nothing to drop, and a start must not block ingest.
+		var n int
+		if err := db.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`,
+			fk[1], fk[0]).Scan(&n); err != nil {
+			return fmt.Errorf("looking for foreign key %s: %w", fk[1], err)
+		}
+		if n == 0 {
+			continue
+		}
+		if _, err := db.Write.ExecContext(ctx, `ALTER TABLE `+fk[0]+` DROP CONSTRAINT IF EXISTS `+fk[1]); err != nil {
+			return fmt.Errorf("dropping foreign key %s: %w", fk[1], err)
+		}
+	}
+	return nil
+}
 
 // ErrSchemaOutdated means the database was migrated by a different version.
 var ErrSchemaOutdated = errors.New("database schema is not the one this binary expects; run `hooklens migrate`")

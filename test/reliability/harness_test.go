@@ -408,13 +408,13 @@ func requireAllStoredOnceAndProcessed(t testing.TB, db *store.DB, acked map[stri
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var pending int
-		err := db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_events WHERE processing_state <> 'processed'").Scan(&pending)
+		err := db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM event_queue WHERE state <> 'processed'").Scan(&pending)
 		if err == nil && pending == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			rows, qerr := db.Read.QueryContext(ctx, `SELECT processing_state, attempts, COALESCE(last_error, ''), COUNT(*)
-				FROM webhook_events GROUP BY processing_state, attempts, last_error`)
+			rows, qerr := db.Read.QueryContext(ctx, `SELECT state, attempts, COALESCE(last_error, ''), COUNT(*)
+				FROM event_queue GROUP BY state, attempts, last_error`)
 			if qerr == nil {
 				for rows.Next() {
 					var state, lastErr string

@@ -79,28 +79,41 @@ func (r Report) Unreadable() []string {
 	return out
 }
 
+// StartCheck is what a start checks, without reading every event: the
+// encodings stored bodies may use (recorded as they come into use) that no
+// configured key opens, and whether some may be under an older key. It
+// records the active encoding as in use.
+func StartCheck(ctx context.Context, db *store.DB, kr *vault.Keyring) (unreadable []string, older bool, err error) {
+	active := kr.ActiveEncoding()
+	if err := db.NoteBodyEncoding(ctx, active); err != nil {
+		return nil, false, err
+	}
+	encs, err := db.BodyEncodings(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, e := range encs {
+		if !kr.Has(e) {
+			unreadable = append(unreadable, e)
+		}
+		if e != active {
+			older = true
+		}
+	}
+	return unreadable, older, nil
+}
+
 // Status counts stored values per encoding. Servers should call it at start
 // and refuse (or loudly warn) when Unreadable is not empty: some data would
 // then be sealed with a key that was removed too early.
 func Status(ctx context.Context, db *store.DB, kr *vault.Keyring) (Report, error) {
 	r := Report{Active: kr.ActiveEncoding(), Keys: kr.KeyIDs()}
-	rows, err := db.Read.QueryContext(ctx, "SELECT body_encoding, COUNT(*) FROM webhook_events GROUP BY body_encoding ORDER BY body_encoding")
+	stored, err := db.CountBodyEncodings(ctx)
 	if err != nil {
-		return r, fmt.Errorf("counting event bodies by encoding: %w", err)
+		return r, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c EncodingCount
-		var enc sql.NullString
-		if err := rows.Scan(&enc, &c.Count); err != nil {
-			return r, fmt.Errorf("counting event bodies by encoding: %w", err)
-		}
-		c.Encoding = orIdentity(enc.String)
-		c.Readable = kr.Has(c.Encoding)
-		r.Events = append(r.Events, c)
-	}
-	if err := rows.Err(); err != nil {
-		return r, fmt.Errorf("counting event bodies by encoding: %w", err)
+	for _, c := range stored {
+		r.Events = append(r.Events, EncodingCount{Encoding: c.Encoding, Count: c.Count, Readable: kr.Has(c.Encoding)})
 	}
 	chans, err := loadChannels(ctx, db)
 	if err != nil {
@@ -192,6 +205,11 @@ func Reencrypt(ctx context.Context, db *store.DB, kr *vault.Keyring, opts Option
 	n, err = reencryptChannels(ctx, db, kr, p)
 	res.Channels = n
 	if err != nil {
+		return res, err
+	}
+	// Record the encodings left, so that a start stops asking for the
+	// keys the rotation moved the bodies off.
+	if _, err := db.CountBodyEncodings(ctx); err != nil {
 		return res, err
 	}
 	p.Stage("done")
