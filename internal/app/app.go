@@ -48,6 +48,9 @@ import (
 type Options struct {
 	// SkipMigrate leaves the schema alone (serve --no-migrate).
 	SkipMigrate bool
+	// MustExist refuses to create a SQLite database that is not there
+	// (commands other than serve, migrate and demo).
+	MustExist bool
 }
 
 // App is a running (or ready to run) hooklens server.
@@ -87,7 +90,7 @@ type App struct {
 
 // New opens the database and builds the services. It starts nothing.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{CacheBytes: cfg.SQLiteCacheBytes(), MustExist: opts.MustExist})
 	if err != nil {
 		return nil, err
 	}
