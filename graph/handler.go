@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -38,8 +36,15 @@ type HandlerOptions struct {
 	// AllowedOrigins lists extra origins (scheme://host[:port]) allowed to
 	// open websockets; the server's own origin is always allowed.
 	AllowedOrigins []string
-	// KeepAlive is the websocket keep-alive interval.
+	// KeepAlive is the keep-alive interval of websockets (both protocols)
+	// and server-sent event streams (default 10s).
 	KeepAlive time.Duration
+	// InitTimeout is how long a websocket may take to send
+	// connection_init before it is closed with 4408 (default 10s).
+	InitTimeout time.Duration
+	// Streams tracks open websockets and event streams for shutdown; nil
+	// makes one from AllowedOrigins.
+	Streams *Sockets
 }
 
 // NewHandler returns the /graphql handler. HTTP requests must already carry
@@ -54,18 +59,22 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	if keepAlive <= 0 {
 		keepAlive = 10 * time.Second
 	}
-	var patterns []string
-	for _, o := range opts.AllowedOrigins {
-		if u, err := url.Parse(o); err == nil && u.Host != "" {
-			patterns = append(patterns, u.Host)
-		}
+	initTimeout := opts.InitTimeout
+	if initTimeout <= 0 {
+		initTimeout = 10 * time.Second
 	}
+	streams := opts.Streams
+	if streams == nil {
+		streams = NewSockets(opts.AllowedOrigins, initTimeout, r.Log)
+	}
+	streams.initTimeout = initTimeout
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: patterns},
-		},
+		Implementation: streams.implementation(),
+		// graphql-ws (legacy) gets "ka" messages, graphql-transport-ws gets
+		// pings; a client that does not answer is not cut off for it.
 		KeepAlivePingInterval: keepAlive,
-		InitTimeout:           10 * time.Second,
+		PingPongInterval:      keepAlive,
+		MissingPongOk:         true,
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			if auth.FromContext(ctx) != nil {
 				return ctx, nil, nil
@@ -80,9 +89,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		},
 	})
 	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive}) // before POST, which would take it
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
+	srv.Use(persistedQueries())
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.AroundOperations(requireAdminForMutations)
@@ -96,6 +107,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errors.New("internal error")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if web.IsWebsocket(req) && !streams.originAllowed(req) {
+			streams.refuse(w, req)
+			return
+		}
+		req = streams.stream(w, req)
 		box := &statusBox{}
 		ctx := context.WithValue(req.Context(), statusKey{}, box)
 		srv.ServeHTTP(&statusWriter{ResponseWriter: w, box: box}, req.WithContext(ctx))
@@ -162,6 +178,8 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// An empty object inside and/or/not in a where filter.
 			gerr.Message = "a filter in where is empty: remove it or give it a condition"
 			setCode(gerr, string(usererr.Invalid))
+		case isInput(err, gerr):
+			// A malformed cursor, time or id: the caller's mistake.
 		case errors.As(err, &already) && already.Extensions != nil:
 			// Parse, validation and complexity errors from gqlgen.
 		case errors.As(err, &already) && already.Err == nil:

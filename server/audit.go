@@ -25,9 +25,10 @@ func init() {
 var errTampered = errors.New("the audit trail or the stored events were altered")
 
 func auditVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "audit verify", "[--anchor SEQ:HASH] [--bodies=false]")
+	fs := newFlagSet(e, "audit verify", "[--anchor SEQ:HASH] [--bodies=false] [--output json]")
 	anchor := fs.String("anchor", "", "a SEQ:HASH printed by an earlier verify, recorded elsewhere: detects a rewritten or truncated tail")
 	bodies := fs.Bool("bodies", true, "also check every stored body against its SHA-256 (needs the encryption keys)")
+	out := outputFlag(fs)
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
@@ -36,7 +37,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	if *anchor != "" {
 		a, err := audit.ParseAnchor(*anchor)
 		if err != nil {
-			return err
+			return usageError(e, fs, "%v", err)
 		}
 		opts.Anchor = &a
 	}
@@ -51,6 +52,21 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	rep, err := audit.New(db, newLogger(e.stderr, cfg)).Verify(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if out.JSON() {
+		problems := []verifyProblemJSON{}
+		for _, p := range rep.Problems {
+			problems = append(problems, verifyProblemJSON{Kind: p.Kind, Seq: p.Seq, EventRowID: p.EventRowID, Detail: p.Detail, Text: p.String()})
+		}
+		if err := writeJSON(e.stdout, verifyJSON{OK: rep.OK(), Entries: rep.Entries, Checkpoints: rep.Checkpoints,
+			EventsChecked: rep.EventsChecked, BodiesChecked: rep.BodiesChecked, BodiesUnreadable: rep.BodiesUnreadable,
+			RetiredThrough: rep.RetiredThrough, Anchor: fmt.Sprintf("%d:%s", rep.HeadSeq, rep.Head), Problems: problems}); err != nil {
+			return err
+		}
+		if !rep.OK() {
+			return errTampered
+		}
+		return nil
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(e.stdout, p.String())
@@ -73,6 +89,27 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "OK")
 	return nil
+}
+
+// verifyJSON is `audit verify --output json`.
+type verifyJSON struct {
+	OK               bool                `json:"ok"`
+	Entries          int64               `json:"entries"`
+	Checkpoints      int                 `json:"checkpoints"`
+	EventsChecked    int                 `json:"eventsChecked"`
+	BodiesChecked    int                 `json:"bodiesChecked"`
+	BodiesUnreadable int                 `json:"bodiesUnreadable"`
+	RetiredThrough   int64               `json:"retiredThrough"`
+	Anchor           string              `json:"anchor"`
+	Problems         []verifyProblemJSON `json:"problems"`
+}
+
+type verifyProblemJSON struct {
+	Kind       string `json:"kind"`
+	Seq        int64  `json:"seq,omitempty"`
+	EventRowID int64  `json:"eventRowId,omitempty"`
+	Detail     string `json:"detail"`
+	Text       string `json:"text"`
 }
 
 func auditCheckpoint(ctx context.Context, e *env, args []string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,8 @@ func (c *cli) run(args ...string) (int, string, string) {
 func TestTokenCommands(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "h.db")})
+	code, _, errOut := c.run("migrate")
+	require.Equal(t, 0, code, errOut)
 	code, out, errOut := c.run("token", "create", "--name", "grafana", "--role", "viewer")
 	require.Equal(t, 0, code, errOut)
 	tok := strings.TrimSpace(out)
@@ -121,6 +124,29 @@ func TestDwollaSubscriptionCommands(t *testing.T) {
 	require.Contains(t, out, id)
 	require.Contains(t, out, "yes")
 
+	code, out, _ = c.run("dwolla", "check", "--output", "json")
+	require.Equal(t, 0, code, out)
+	var check struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+		} `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &check), out)
+	require.True(t, check.OK)
+	require.Len(t, check.Checks, 3)
+	code, out, _ = c.run("dwolla", "subscriptions", "--json")
+	require.Equal(t, 0, code, out)
+	var subs []struct {
+		ID   string `json:"id"`
+		Ours bool   `json:"ours"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &subs), out)
+	require.Len(t, subs, 1)
+	require.Equal(t, id, subs[0].ID)
+	require.True(t, subs[0].Ours)
+
 	code, _, _ = c.run("dwolla", "pause", id)
 	require.Equal(t, 0, code)
 	code, out, _ = c.run("dwolla", "check")
@@ -151,6 +177,8 @@ func TestSyncCommand(t *testing.T) {
 		"DWOLLA_API_URL": fake.URL, "DWOLLA_KEY": "app", "DWOLLA_SECRET": "sekret",
 		"DATABASE_URL": filepath.Join(t.TempDir(), "h.db"),
 	})
+	code, _, errOut := c.run("migrate")
+	require.Equal(t, 0, code, errOut)
 	code, out, errOut := c.run("sync", "--since", "1d")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "succeeded")
@@ -164,6 +192,31 @@ func TestSyncCommand(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "health score")
 	require.Contains(t, out, "events_complete")
+
+	// The same results for scripts.
+	code, out, errOut = c.run("sync", "--since", "1d", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	var run struct {
+		Status         string `json:"status"`
+		Seen           int    `json:"seen"`
+		Imported       int    `json:"imported"`
+		AlreadyPresent int    `json:"alreadyPresent"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &run), out)
+	require.Equal(t, "succeeded", run.Status)
+	require.Equal(t, 250, run.AlreadyPresent)
+	require.Zero(t, run.Imported, "zeros are printed, not left out")
+	require.Contains(t, out, `"imported": 0`)
+
+	code, out, errOut = c.run("reconcile", "--window", "1h", "--json")
+	require.Equal(t, 0, code, errOut)
+	var rec struct {
+		HealthScore *float64         `json:"healthScore"`
+		Components  []map[string]any `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rec), out)
+	require.NotNil(t, rec.HealthScore)
+	require.NotEmpty(t, rec.Components)
 }
 
 func padInt(i int) string { return fmt.Sprintf("%012d", i) }

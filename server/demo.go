@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hooklens/hooklens/internal/app"
@@ -32,18 +32,28 @@ func init() {
 // to its webhooks, a day of history imported through a sync, and the
 // simulator feeding live traffic until interrupted.
 func demoCommand(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "[--addr 127.0.0.1:8080] [--rate 5]")
+	fs := newFlagSet(e, "demo", "[--addr 127.0.0.1:8080] [--rate 4] [--fresh]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address hooklens listens on")
 	fakeAddr := fs.String("fake-addr", "127.0.0.1:9090", "address the fake Dwolla listens on")
 	dataDir := fs.String("data", "./demo-data", "directory of the demo database (separate from ./data)")
 	rate := fs.Float64("rate", 4, "live events per second")
 	history := fs.Int("history", 3000, "events of the past day imported at start (0: none)")
 	drop := fs.Float64("drop", 0.03, "share of first deliveries the fake Dwolla loses, for reconciliation to find")
+	fresh := fs.Bool("fresh", false, "start over: delete the demo database first (otherwise the demo keeps its data and adds to it)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *rate <= 0 || *rate > 500 {
-		return errors.New("--rate must be between 0 and 500 events/s")
+		return usageError(e, fs, "--rate must be between 0 and 500 events/s")
+	}
+	dbPath := filepath.Join(*dataDir, "hooklens.db")
+	reused := false
+	if *fresh {
+		if err := removeDemoDatabase(dbPath); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(dbPath); err == nil {
+		reused = true
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	apiKey, apiSecret, hookSecret := web.NewID(), web.NewID(), web.NewID()
@@ -69,7 +79,7 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 		case "HOOKLENS_ADDR":
 			return *addr, true
 		case "DATABASE_URL":
-			return filepath.Join(*dataDir, "hooklens.db"), true
+			return dbPath, true
 		case "DWOLLA_WEBHOOK_SECRET":
 			return hookSecret, true
 		case "DWOLLA_API_URL":
@@ -101,7 +111,7 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	token, _, err := a.Auth.CreateToken(ctx, "demo admin "+time.Now().Format(time.DateTime), auth.RoleAdmin, nil)
+	token, err := demoToken(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -111,6 +121,9 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 	gen, err := simulate.NewGenerator(simulate.Config{Seed: uint64(time.Now().UnixNano()), BaseURL: fake.URL, AccountID: fake.AccountID()})
 	if err != nil {
 		return err
+	}
+	if reused {
+		*history = 0 // the history was imported on the first start; a second import would add another day
 	}
 	if *history > 0 {
 		// A day of history, published before hooklens subscribes: it is in
@@ -151,7 +164,11 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "  Admin token: %s\n", token)
 	fmt.Fprintf(e.stdout, "  GraphQL:     %s/graphql (playground: %s/playground)\n", base, base)
 	fmt.Fprintf(e.stdout, "  Fake Dwolla: %s (drops %.0f%% of first deliveries; reconciliation runs every 2 minutes)\n", fake.URL, 100**drop)
-	fmt.Fprintf(e.stdout, "  Database:    %s\n\n", cfg.DatabaseURL)
+	fmt.Fprintf(e.stdout, "  Database:    %s\n", cfg.DatabaseURL)
+	if reused {
+		fmt.Fprintf(e.stdout, "               (kept from the last demo, with its history; `hooklens demo --fresh` starts over)\n")
+	}
+	fmt.Fprintln(e.stdout)
 	fmt.Fprintf(e.stdout, "Live traffic: %.1f events/s. Press Ctrl+C to stop.\n", *rate)
 
 	simErr := make(chan error, 1)
@@ -171,4 +188,36 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 		}
 		return <-serveErr
 	}
+}
+
+// demoAdminToken prefixes the demo's admin token's name. Each start
+// revokes the previous demo's token (a token is stored only as its hash, so
+// it cannot be shown again) instead of leaving one more working admin token
+// behind every time.
+const demoAdminToken = "demo admin"
+
+func demoToken(ctx context.Context, a *app.App) (string, error) {
+	toks, err := a.Auth.ListTokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range toks {
+		if t.RevokedAt == nil && strings.HasPrefix(t.Name, demoAdminToken) {
+			if _, err := a.Auth.RevokeTokenID(ctx, t.ID); err != nil {
+				return "", fmt.Errorf("revoking the last demo's token: %w", err)
+			}
+		}
+	}
+	token, _, err := a.Auth.CreateToken(ctx, demoAdminToken+" "+time.Now().Format(time.DateTime), auth.RoleAdmin, nil)
+	return token, err
+}
+
+// removeDemoDatabase deletes the demo's SQLite database and its WAL files.
+func removeDemoDatabase(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("starting over: %w", err)
+		}
+	}
+	return nil
 }

@@ -58,47 +58,74 @@ func dwollaSetup(e *env, name, synopsis string, args []string, extra func(*flag.
 	return cfg, c, fs, err
 }
 
+// checkJSON is `dwolla check --output json`.
+type checkJSON struct {
+	APIURL string      `json:"apiUrl"`
+	OK     bool        `json:"ok"`
+	Checks []checkStep `json:"checks"`
+}
+
+type checkStep struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
 func dwollaCheck(ctx context.Context, e *env, args []string) error {
-	cfg, c, _, err := dwollaSetup(e, "check", "[flags]", args, nil)
+	var out *output
+	cfg, c, _, err := dwollaSetup(e, "check", "[--output json]", args, func(fs *flag.FlagSet) { out = outputFlag(fs) })
 	if err != nil {
 		return err
 	}
-	ok := true
-	report := func(good bool, format string, a ...any) {
-		mark := "ok  "
-		if !good {
-			mark, ok = "FAIL", false
+	res := checkJSON{APIURL: c.BaseURL(), OK: true, Checks: []checkStep{}}
+	report := func(name string, good bool, format string, a ...any) {
+		res.Checks = append(res.Checks, checkStep{Name: name, OK: good, Detail: fmt.Sprintf(format, a...)})
+		res.OK = res.OK && good
+	}
+	run := func() {
+		if _, err := c.Token(ctx); err != nil {
+			report("credentials", false, "credentials: %v", err)
+			return
 		}
-		fmt.Fprintf(e.stdout, "[%s] %s\n", mark, fmt.Sprintf(format, a...))
-	}
-	fmt.Fprintf(e.stdout, "Dwolla API: %s\n", c.BaseURL())
-	if _, err := c.Token(ctx); err != nil {
-		report(false, "credentials: %v", err)
-		return errors.New("the Dwolla check failed")
-	}
-	report(true, "credentials accepted")
-	list, err := c.ListWebhookSubscriptions(ctx)
-	if err != nil {
-		report(false, "API reachable: %v", err)
-		return errors.New("the Dwolla check failed")
-	}
-	report(true, "API reachable (%d webhook subscription(s))", list.Total)
-	want := cfg.WebhookURL()
-	var ours *dwolla.WebhookSubscription
-	for i, s := range list.Embedded.Subscriptions {
-		if reconcile.SameURL(s.URL, want) {
-			ours = &list.Embedded.Subscriptions[i]
+		report("credentials", true, "credentials accepted")
+		list, err := c.ListWebhookSubscriptions(ctx)
+		if err != nil {
+			report("api", false, "API reachable: %v", err)
+			return
+		}
+		report("api", true, "API reachable (%d webhook subscription(s))", list.Total)
+		want := cfg.WebhookURL()
+		var ours *dwolla.WebhookSubscription
+		for i, s := range list.Embedded.Subscriptions {
+			if reconcile.SameURL(s.URL, want) {
+				ours = &list.Embedded.Subscriptions[i]
+			}
+		}
+		switch {
+		case ours == nil:
+			report("subscribed", false, "subscribed: no subscription delivers to %s (run hooklens dwolla subscribe --url %s)", want, want)
+		case ours.Paused:
+			report("subscribed", false, "subscription %s is PAUSED: Dwolla sends nothing (hooklens dwolla unpause %s, then reconcile with DWOLLA_AUTO_REDELIVER=true)", ours.ID, ours.ID)
+		default:
+			report("subscribed", true, "subscription %s delivers to %s and is active", ours.ID, want)
 		}
 	}
-	switch {
-	case ours == nil:
-		report(false, "subscribed: no subscription delivers to %s (run hooklens dwolla subscribe --url %s)", want, want)
-	case ours.Paused:
-		report(false, "subscription %s is PAUSED: Dwolla sends nothing (hooklens dwolla unpause %s, then reconcile with DWOLLA_AUTO_REDELIVER=true)", ours.ID, ours.ID)
-	default:
-		report(true, "subscription %s delivers to %s and is active", ours.ID, want)
+	run()
+	if out.JSON() {
+		if err := writeJSON(e.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "Dwolla API: %s\n", res.APIURL)
+		for _, s := range res.Checks {
+			mark := "ok  "
+			if !s.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(e.stdout, "[%s] %s\n", mark, s.Detail)
+		}
 	}
-	if !ok {
+	if !res.OK {
 		return errors.New("the Dwolla check failed")
 	}
 	return nil
@@ -128,8 +155,7 @@ func dwollaSubscribe(ctx context.Context, e *env, args []string) error {
 		target = cfg.WebhookURL()
 	}
 	if u, err := url.Parse(target); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		fs.Usage()
-		return fmt.Errorf("--url must be an absolute http(s) URL")
+		return usageError(e, fs, "--url must be an absolute http(s) URL")
 	}
 	secret := *secretFlag
 	generated := secret == ""
@@ -153,14 +179,31 @@ func dwollaSubscribe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// subscriptionJSON is one row of `dwolla subscriptions --output json`.
+type subscriptionJSON struct {
+	ID      string    `json:"id"`
+	URL     string    `json:"url"`
+	Paused  bool      `json:"paused"`
+	Created time.Time `json:"created"`
+	Ours    bool      `json:"ours"`
+}
+
 func dwollaSubscriptions(ctx context.Context, e *env, args []string) error {
-	cfg, c, _, err := dwollaSetup(e, "subscriptions", "[flags]", args, nil)
+	var out *output
+	cfg, c, _, err := dwollaSetup(e, "subscriptions", "[--output json]", args, func(fs *flag.FlagSet) { out = outputFlag(fs) })
 	if err != nil {
 		return err
 	}
 	list, err := c.ListWebhookSubscriptions(ctx)
 	if err != nil {
 		return err
+	}
+	if out.JSON() {
+		rows := []subscriptionJSON{}
+		for _, s := range list.Embedded.Subscriptions {
+			rows = append(rows, subscriptionJSON{ID: s.ID, URL: s.URL, Paused: s.Paused, Created: s.Created, Ours: reconcile.SameURL(s.URL, cfg.WebhookURL())})
+		}
+		return writeJSON(e.stdout, rows)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tURL\tPAUSED\tCREATED\tOURS")
@@ -184,8 +227,7 @@ func dwollaSetPaused(ctx context.Context, e *env, args []string, paused bool) er
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return usageError(e, fs, "give the subscription's id")
 	}
 	s, err := c.SetWebhookSubscriptionPaused(ctx, fs.Arg(0), paused)
 	if err != nil {
@@ -207,8 +249,7 @@ func dwollaDelete(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return usageError(e, fs, "give the subscription's id")
 	}
 	if !*yes {
 		return errors.New("deleting a subscription erases its webhook history at Dwolla, so nothing can be redelivered; add --yes to confirm")

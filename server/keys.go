@@ -58,7 +58,8 @@ func keysGenerate(ctx context.Context, e *env, args []string) error {
 }
 
 func keysStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "keys status", "[flags]")
+	fs := newFlagSet(e, "keys status", "[--output json]")
+	out := outputFlag(fs)
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
@@ -75,6 +76,27 @@ func keysStatus(ctx context.Context, e *env, args []string) error {
 	rep, err := rotate.Status(ctx, db, kr)
 	if err != nil {
 		return err
+	}
+	if out.JSON() {
+		rows := func(cs []rotate.EncodingCount) []keyCountJSON {
+			out := []keyCountJSON{}
+			for _, c := range cs {
+				out = append(out, keyCountJSON{Encoding: c.Encoding, Count: c.Count, Readable: c.Readable, Current: c.Encoding == rep.Active})
+			}
+			return out
+		}
+		unreadable := rep.Unreadable()
+		if unreadable == nil {
+			unreadable = []string{}
+		}
+		if err := writeJSON(e.stdout, keysStatusJSON{Keys: rep.Keys, Active: rep.Active, Events: rows(rep.Events),
+			Channels: rows(rep.Channels), Pending: rep.Pending(), Unreadable: unreadable}); err != nil {
+			return err
+		}
+		if len(unreadable) > 0 {
+			return fmt.Errorf("%w: %s", rotate.ErrUnreadable, strings.Join(unreadable, ", "))
+		}
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "configured keys: %s (new data: %s)\n\n", strings.Join(rep.Keys, ", "), rep.Active)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -101,6 +123,23 @@ func keysStatus(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: %s", rotate.ErrUnreadable, strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// keysStatusJSON is `keys status --output json`.
+type keysStatusJSON struct {
+	Keys       []string       `json:"keys"`
+	Active     string         `json:"active"`
+	Events     []keyCountJSON `json:"events"`
+	Channels   []keyCountJSON `json:"channels"`
+	Pending    int            `json:"pending"`
+	Unreadable []string       `json:"unreadable"`
+}
+
+type keyCountJSON struct {
+	Encoding string `json:"encoding"`
+	Count    int    `json:"count"`
+	Readable bool   `json:"readable"`
+	Current  bool   `json:"current"`
 }
 
 func keysRotate(ctx context.Context, e *env, args []string) error {

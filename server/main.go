@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -88,25 +89,46 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
+// Its usage lists the command's own flags; -h on serve and config lists the
+// configuration flags too.
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet("hooklens "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: hooklens %s %s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(e.stderr, fs, synopsis, false) }
+	helps.Store(fs, func() { printUsage(e.stderr, fs, synopsis, name == "serve" || name == "config") })
 	return fs
 }
 
-// parse parses args, mapping a bad flag to errUsage.
+// helps holds each flag set's -h output (the usage, with the
+// configuration flags where they are the point), until it is parsed.
+var helps sync.Map
+
+// parse parses args. A bad flag prints one line saying what was wrong and
+// the command's usage, and maps to errUsage (exit 2); -h prints the help.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	// The flag package's own message and usage are printed below, once.
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	help, _ := helps.LoadAndDelete(fs)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		if h, ok := help.(func()); ok {
+			h()
+		} else {
+			fs.Usage()
 		}
+		return err
+	default:
+		fmt.Fprintf(out, "%s: %v\n", fs.Name(), err)
+		fs.Usage()
 		return errUsage
 	}
-	return nil
 }
 
 // subcommand dispatches "hooklens <group> <sub> …".

@@ -55,10 +55,30 @@ func rollupRebuild(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// rollupStatusJSON is `rollup status --output json`.
+type rollupStatusJSON struct {
+	Granularities []rollupGranularityJSON `json:"granularities"`
+	// Watermark is how far deliveries are counted (null: none yet).
+	Watermark *struct {
+		ReceivedAt time.Time `json:"receivedAt"`
+		ID         int64     `json:"id"`
+	} `json:"watermark"`
+	// PendingDeliveries are received but not yet counted.
+	PendingDeliveries int `json:"pendingDeliveries"`
+}
+
+type rollupGranularityJSON struct {
+	Granularity string `json:"granularity"`
+	Rows        int    `json:"rows"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+}
+
 // rollupStatus prints what the rollups hold and how far deliveries are
 // counted.
 func rollupStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "rollup status", "")
+	fs := newFlagSet(e, "rollup status", "[--output json]")
+	out := outputFlag(fs)
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
@@ -72,39 +92,66 @@ func rollupStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	res := rollupStatusJSON{Granularities: []rollupGranularityJSON{}}
 	rows, err := db.Read.QueryContext(ctx, "SELECT granularity, COUNT(*), MIN(bucket), MAX(bucket) FROM metric_rollups GROUP BY granularity ORDER BY granularity")
 	if err != nil {
 		return fmt.Errorf("reading the rollups: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var g string
-		var n int
+		var g rollupGranularityJSON
 		var lo, hi any
-		if err := rows.Scan(&g, &n, &lo, &hi); err != nil {
+		if err := rows.Scan(&g.Granularity, &g.Rows, &lo, &hi); err != nil {
 			return fmt.Errorf("reading the rollups: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "%-6s %9d rows  %v … %v\n", g, n, lo, hi)
+		g.From, g.To = bucketString(lo), bucketString(hi)
+		res.Granularities = append(res.Granularities, g)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var pending int
 	q := "SELECT COUNT(*) FROM webhook_deliveries"
 	var qargs []any
 	if !w.IsZero() {
 		q += " WHERE received_at > ? OR (received_at = ? AND id > ?)"
 		qargs = []any{w.ReceivedAt, w.ReceivedAt, w.ID}
 	}
-	if err := db.Read.QueryRowContext(ctx, db.Rebind(q), qargs...).Scan(&pending); err != nil {
+	if err := db.Read.QueryRowContext(ctx, db.Rebind(q), qargs...).Scan(&res.PendingDeliveries); err != nil {
 		return fmt.Errorf("counting deliveries: %w", err)
 	}
+	if !w.IsZero() {
+		res.Watermark = &struct {
+			ReceivedAt time.Time `json:"receivedAt"`
+			ID         int64     `json:"id"`
+		}{w.ReceivedAt.UTC(), w.ID}
+	}
+	if out.JSON() {
+		return writeJSON(e.stdout, res)
+	}
+	for _, g := range res.Granularities {
+		fmt.Fprintf(e.stdout, "%-6s %9d rows  %s … %s\n", g.Granularity, g.Rows, g.From, g.To)
+	}
 	if w.IsZero() {
-		fmt.Fprintf(e.stdout, "deliveries counted: none yet; %d to count\n", pending)
+		fmt.Fprintf(e.stdout, "deliveries counted: none yet; %d to count\n", res.PendingDeliveries)
 	} else {
-		fmt.Fprintf(e.stdout, "deliveries counted up to %s (id %d); %d received since\n", w.ReceivedAt.Format(time.RFC3339Nano), w.ID, pending)
+		fmt.Fprintf(e.stdout, "deliveries counted up to %s (id %d); %d received since\n", w.ReceivedAt.Format(time.RFC3339Nano), w.ID, res.PendingDeliveries)
 	}
 	return nil
+}
+
+// bucketString prints a rollup bucket as the database returned it (a time
+// on PostgreSQL, text on SQLite).
+func bucketString(v any) string {
+	switch b := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		return b.UTC().Format(time.RFC3339)
+	case []byte:
+		return string(b)
+	default:
+		return fmt.Sprint(b)
+	}
 }
 
 // rollupFlush counts the deliveries older than the margin now, as the
@@ -144,11 +191,9 @@ func rollupGenerate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *events <= 0 || *days <= 0 {
-		fmt.Fprintln(e.stderr, "hooklens rollup generate: --events and --days must be positive")
-		fs.Usage()
-		return errUsage
+		return usageError(e, fs, "--events and --days must be positive")
 	}
-	db, err := openDB(ctx, cfg, true)
+	db, err := createDB(ctx, cfg) // a fresh benchmark database is its purpose
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,20 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 }
 
 // openDB opens (and, when migrate is set, migrates) the configured database
-// for commands that need only storage.
+// for commands that need only storage. It never creates a SQLite database:
+// only serve, migrate and demo do (see createDB), so a mistyped
+// DATABASE_URL is an error naming the path, not a new empty database.
 func openDB(ctx context.Context, cfg config.Config, migrate bool) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4})
+	return openStore(ctx, cfg, migrate, true)
+}
+
+// createDB opens the configured database, creating and migrating it.
+func createDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	return openStore(ctx, cfg, true, false)
+}
+
+func openStore(ctx context.Context, cfg config.Config, migrate, mustExist bool) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4, CacheBytes: cfg.SQLiteCacheBytes(), MustExist: mustExist})
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +78,18 @@ func init() {
 		name:    "config",
 		summary: "print the effective configuration, secrets redacted",
 		run: func(ctx context.Context, e *env, args []string) error {
-			fs := newFlagSet(e, "config", "[flags]")
+			fs := newFlagSet(e, "config", "[--output json] [configuration flags]")
+			out := outputFlag(fs)
 			cfg, err := configCommand(e, fs, args)
 			if err != nil {
 				return err
+			}
+			if out.JSON() {
+				m := map[string]string{}
+				for _, kv := range cfg.Redacted() {
+					m[kv[0]] = kv[1]
+				}
+				return writeJSON(e.stdout, m)
 			}
 			cfg.Print(e.stdout)
 			return nil
@@ -85,7 +104,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			db, err := openDB(ctx, cfg, true)
+			db, err := createDB(ctx, cfg)
 			if err != nil {
 				return err
 			}

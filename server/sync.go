@@ -51,7 +51,7 @@ func cliApp(ctx context.Context, e *env, cfg config.Config) (*app.App, error) {
 	if cfg.LogLevel < slog.LevelWarn {
 		cfg.LogLevel = slog.LevelWarn // progress bars, not info lines
 	}
-	a, err := app.New(ctx, cfg, newLogger(e.stderr, cfg), app.Options{})
+	a, err := app.New(ctx, cfg, newLogger(e.stderr, cfg), app.Options{MustExist: true})
 	if err != nil {
 		return nil, err
 	}
@@ -62,16 +62,17 @@ func cliApp(ctx context.Context, e *env, cfg config.Config) (*app.App, error) {
 }
 
 func syncCommand(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "sync", "[--since 7d] [--resume RUN_ID]")
+	fs := newFlagSet(e, "sync", "[--since 7d] [--resume RUN_ID] [--output json]")
 	sinceFlag := fs.String("since", "7d", "import events created since: a duration (7d, 36h) or an RFC 3339 time")
 	resume := fs.Int("resume", 0, "continue the interrupted sync run with this id")
+	out := outputFlag(fs)
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
 	}
 	since, err := parseSince(*sinceFlag)
 	if err != nil {
-		return err
+		return usageError(e, fs, "%v", err)
 	}
 	a, err := cliApp(ctx, e, cfg)
 	if err != nil {
@@ -92,7 +93,12 @@ func syncCommand(ctx context.Context, e *env, args []string) error {
 	bar := newProgressBar(e.stderr, "sync")
 	run, err := a.Recon.Sync(ctx, opts, bar)
 	bar.Finish()
-	if run != nil {
+	if run != nil && out.JSON() {
+		if jerr := writeJSON(e.stdout, syncJSON{ID: run.ID, Status: string(run.Status), Since: run.Since, Pages: run.Pages,
+			Seen: run.Seen, Imported: run.Imported, AlreadyPresent: run.AlreadyPresent, Errors: run.Errors, Error: run.Error}); jerr != nil {
+			return jerr
+		}
+	} else if run != nil {
 		fmt.Fprintf(e.stdout, "sync run %d %s: %d pages, %d events seen, %d imported, %d already here, %d errors (since %s)\n",
 			run.ID, run.Status, run.Pages, run.Seen, run.Imported, run.AlreadyPresent, run.Errors, run.Since.Format(time.RFC3339))
 		if err != nil {
@@ -102,9 +108,41 @@ func syncCommand(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
+// syncJSON is a sync run as --output json prints it.
+type syncJSON struct {
+	ID             int       `json:"id"`
+	Status         string    `json:"status"`
+	Since          time.Time `json:"since"`
+	Pages          int       `json:"pages"`
+	Seen           int       `json:"seen"`
+	Imported       int       `json:"imported"`
+	AlreadyPresent int       `json:"alreadyPresent"`
+	Errors         int       `json:"errors"`
+	Error          string    `json:"error,omitempty"`
+}
+
+// reconcileJSON is a reconciliation run as --output json prints it.
+type reconcileJSON struct {
+	ID                  int              `json:"id"`
+	Status              string           `json:"status"`
+	WindowStart         time.Time        `json:"windowStart"`
+	WindowEnd           time.Time        `json:"windowEnd"`
+	DwollaEvents        int              `json:"dwollaEvents"`
+	Missing             int              `json:"missing"`
+	Imported            int              `json:"imported"`
+	FailedDeliveries    int              `json:"failedDeliveries"`
+	NeverSent           int              `json:"neverSent"`
+	RedeliveryRequested int              `json:"redeliveryRequested"`
+	Findings            int              `json:"findings"`
+	HealthScore         *float64         `json:"healthScore"`
+	Components          []map[string]any `json:"components"`
+	Error               string           `json:"error,omitempty"`
+}
+
 func reconcileCommand(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "reconcile", "[--window 24h]")
+	fs := newFlagSet(e, "reconcile", "[--window 24h] [--output json]")
 	windowFlag := fs.String("window", "", "how far back to compare (default: HOOKLENS_RECONCILE_WINDOW)")
+	out := outputFlag(fs)
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
@@ -112,7 +150,7 @@ func reconcileCommand(ctx context.Context, e *env, args []string) error {
 	window := cfg.ReconcileWindow
 	if *windowFlag != "" {
 		if window, err = parseDays(*windowFlag); err != nil || window <= 0 {
-			return fmt.Errorf("--window must be a duration like 24h or 3d")
+			return usageError(e, fs, "--window must be a duration like 24h or 3d")
 		}
 	}
 	a, err := cliApp(ctx, e, cfg)
@@ -127,6 +165,19 @@ func reconcileCommand(ctx context.Context, e *env, args []string) error {
 	rec, err := a.Recon.Run(ctx, reconcile.RunOptions{Window: window, Trigger: "cli"}, bar)
 	bar.Finish()
 	if rec == nil {
+		return err
+	}
+	if out.JSON() {
+		comps := rec.Components
+		if comps == nil {
+			comps = []map[string]any{}
+		}
+		if jerr := writeJSON(e.stdout, reconcileJSON{ID: rec.ID, Status: string(rec.Status), WindowStart: rec.WindowStart, WindowEnd: rec.WindowEnd,
+			DwollaEvents: rec.DwollaEvents, Missing: rec.Missing, Imported: rec.Imported, FailedDeliveries: rec.FailedDeliveries,
+			NeverSent: rec.NeverSent, RedeliveryRequested: rec.RedeliveryRequested, Findings: rec.FindingCount,
+			HealthScore: rec.HealthScore, Components: comps, Error: rec.Error}); jerr != nil {
+			return jerr
+		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "reconciliation run %d %s over %s → %s\n", rec.ID, rec.Status,

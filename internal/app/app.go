@@ -48,6 +48,9 @@ import (
 type Options struct {
 	// SkipMigrate leaves the schema alone (serve --no-migrate).
 	SkipMigrate bool
+	// MustExist refuses to create a SQLite database that is not there
+	// (commands other than serve, migrate and demo).
+	MustExist bool
 }
 
 // App is a running (or ready to run) hooklens server.
@@ -79,6 +82,7 @@ type App struct {
 	Keys *vault.Keyring
 
 	handler  http.Handler
+	streams  *graph.Sockets // GraphQL websockets and event streams, closed at shutdown
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	started  bool
@@ -87,7 +91,7 @@ type App struct {
 
 // New opens the database and builds the services. It starts nothing.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{CacheBytes: cfg.SQLiteCacheBytes(), MustExist: opts.MustExist})
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +197,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		db.Close()
 		return nil, err
 	}
+	a.streams = graph.NewSockets(cfg.AllowedOrigins, 0, log.With("component", "graphql"))
 	a.handler = a.routes()
 	return a, nil
 }
@@ -378,8 +383,8 @@ func (a *App) routes() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
 		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
-	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
-	requireAuth := a.Authn.Require(false)(gql)
+	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins, Streams: a.streams})
+	requireAuth := graph.GraphQLShapedErrors(a.Authn.Require(false)(gql))
 	optionalAuth := a.Authn.Optional(gql)
 	mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if web.IsWebsocket(r) {
@@ -498,6 +503,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(a.streams.GoingAway)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

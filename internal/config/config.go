@@ -74,10 +74,17 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on a separate listener.
 	PprofAddr string
 
+	// SQLiteCacheMB bounds SQLite's page cache, all connections together.
+	SQLiteCacheMB int
+
 	// EncryptionKeys is HOOKLENS_ENCRYPTION_KEYS as given (validated); the
 	// app parses it into a vault.Keyring.
 	EncryptionKeys string
 }
+
+// SQLiteCacheBytes is HOOKLENS_SQLITE_CACHE_MB in bytes (0 when unset,
+// which the store reads as its default).
+func (c Config) SQLiteCacheBytes() int64 { return int64(c.SQLiteCacheMB) << 20 }
 
 // DwollaConfigured reports whether API credentials are set.
 func (c Config) DwollaConfigured() bool { return c.DwollaKey != "" && c.DwollaSecret != "" }
@@ -387,6 +394,9 @@ var Settings = []Setting{
 			c.PprofAddr = v
 			return nil
 		}},
+	{Env: "HOOKLENS_SQLITE_CACHE_MB", Flag: "sqlite-cache-mb", Default: "64",
+		Usage: "SQLite only: MiB of page cache for all database connections together (the writer gets half, the readers share the rest; memory mapping is off), so memory does not grow with the history.",
+		apply: intSetting(func(c *Config) *int { return &c.SQLiteCacheMB }, 8, 4096)},
 	{Env: "HOOKLENS_SHUTDOWN_GRACE", Flag: "shutdown-grace", Default: "15s",
 		Usage: "How long shutdown waits for in-flight requests and work.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Second, 5*time.Minute)},
@@ -588,6 +598,7 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_ALERT_TIMEOUT":        c.AlertTimeout.String(),
 		"HOOKLENS_ENCRYPTION_KEYS":      maskSecret(c.EncryptionKeys),
 		"HOOKLENS_PPROF_ADDR":           c.PprofAddr,
+		"HOOKLENS_SQLITE_CACHE_MB":      strconv.Itoa(c.SQLiteCacheMB),
 	}
 	out := make([][2]string, 0, len(values))
 	for _, s := range Settings {

@@ -126,8 +126,17 @@ func (s *Service) Run(ctx context.Context, opts RunOptions, prog Progress) (*ent
 	s.reconcileRuns.WithLabelValues(string(status)).Inc()
 	s.publish(ctx, live.ReconcileProgress, rec.ID)
 	s.log.Info("reconciliation finished", "run", rec.ID, "status", status, "missing", r.missing, "imported", r.imported,
-		"failed_deliveries", r.failed, "never_sent", r.neverSent, "findings", findings, "health", rec.HealthScore, "err", errText)
+		"failed_deliveries", r.failed, "never_sent", r.neverSent, "findings", findings, "health", scoreValue(rec.HealthScore), "err", errText)
 	return rec, runErr
+}
+
+// scoreValue is a score for a log line: its value, or null when there is
+// none (never the pointer).
+func scoreValue(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 func (r *run) steps(ctx context.Context, prog Progress) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
@@ -112,6 +113,10 @@ func (s *Service) Sync(ctx context.Context, opts SyncOptions, prog Progress) (*e
 
 func (s *Service) syncPages(ctx context.Context, run *ent.SyncRun, since time.Time, offset int, prog Progress) (*ent.SyncRun, error) {
 	prog.Stage("reading Dwolla's events")
+	// Dwolla pages by offset, newest first: events arriving during the
+	// sync push older ones onto later pages, where they are read again.
+	// Each event id is counted (and imported) once per run.
+	read := newEventIDSet()
 	for {
 		if err := ctx.Err(); err != nil {
 			return run, err
@@ -136,7 +141,9 @@ func (s *Service) syncPages(ctx context.Context, run *ent.SyncRun, since time.Ti
 				done = true
 				break
 			}
-			wanted = append(wanted, ae)
+			if read.add(ae.Event.ID) {
+				wanted = append(wanted, ae)
+			}
 		}
 		imported, present, err := s.importEvents(ctx, "sync", wanted)
 		if err != nil {
@@ -150,12 +157,33 @@ func (s *Service) syncPages(ctx context.Context, run *ent.SyncRun, since time.Ti
 		if err != nil {
 			return run, fmt.Errorf("recording sync progress: %w", err)
 		}
-		prog.Add(len(page.Events), parseErrors)
+		if page.Total > run.TotalReported {
+			prog.SetTotal(page.Total) // events arrived during the sync
+		}
+		prog.Add(len(wanted), parseErrors)
 		s.publish(ctx, live.SyncProgress, run.ID)
 		if done || len(page.Events) == 0 || offset >= page.Total {
 			return run, nil
 		}
 	}
+}
+
+// eventIDSet remembers the event ids a sync has read, by 64-bit hash to
+// keep a month of events in a few tens of megabytes.
+type eventIDSet map[uint64]struct{}
+
+func newEventIDSet() eventIDSet { return eventIDSet{} }
+
+// add records id and reports whether it is new.
+func (s eventIDSet) add(id string) bool {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	k := h.Sum64()
+	if _, seen := s[k]; seen {
+		return false
+	}
+	s[k] = struct{}{}
+	return true
 }
 
 // MarkInterrupted marks running syncs whose job is no longer running as

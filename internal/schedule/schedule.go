@@ -53,12 +53,12 @@ func New(db *store.DB, m *metrics.Metrics, log *slog.Logger) (*Scheduler, error)
 	sc.s = s
 	sc.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: metrics.Namespace, Name: "scheduled_job_runs_total",
-		Help: "Runs of scheduled jobs on this instance, by job and result (ok, error).",
-	}, []string{"job", "result"})
+		Help: "Runs of scheduled jobs on this instance, by job_name and result (ok, error).",
+	}, []string{"job_name", "result"})
 	sc.last = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: metrics.Namespace, Name: "scheduled_job_last_success_timestamp_seconds",
-		Help: "Unix time of each scheduled job's last successful run on this instance.",
-	}, []string{"job"})
+		Help: "Unix time of each scheduled job's last successful run on this instance, by job_name.",
+	}, []string{"job_name"})
 	m.Registry.MustRegister(sc.runs, sc.last)
 	return sc, nil
 }

@@ -58,6 +58,47 @@ type Options struct {
 	MaxConns int
 	// ReadConns sizes SQLite's read pool (default CPUs, at least 4).
 	ReadConns int
+	// CacheBytes bounds SQLite's page cache across all its connections
+	// (default DefaultSQLiteCacheBytes): the writer gets half, the readers
+	// share the rest. SQLite's cache is per connection, so an unbounded
+	// per-connection size multiplies by the pool and grows with the history.
+	CacheBytes int64
+	// MustExist refuses to open a SQLite file that does not exist yet,
+	// naming the path, instead of creating an empty database. Read-only
+	// commands set it so a mistyped DATABASE_URL is reported, not created.
+	MustExist bool
+}
+
+// ErrNoDatabase means Options.MustExist was set and the SQLite file is not
+// there.
+var ErrNoDatabase = errors.New("database not found")
+
+// DefaultSQLiteCacheBytes is the default bound on SQLite's page caches,
+// all connections together. With memory-mapped I/O off (mmap_size 0), it
+// is the whole of SQLite's own memory for pages.
+const DefaultSQLiteCacheBytes = 64 << 20
+
+// sqliteCachePragmas sizes one connection's page cache: cache_size in KiB
+// (a negative value) and no memory mapping, whose pages would count
+// towards the process's resident memory without bound.
+func sqliteCachePragmas(cacheBytes int64) []string {
+	kib := cacheBytes >> 10
+	if kib < 1024 {
+		kib = 1024 // 1 MiB: below that every query re-reads its index pages
+	}
+	return []string{fmt.Sprintf("cache_size(-%d)", kib), "mmap_size(0)"}
+}
+
+// SQLiteCacheSplit divides a page-cache budget between the writer and each
+// of readers connections.
+func SQLiteCacheSplit(total int64, readers int) (writer, perReader int64) {
+	if total <= 0 {
+		total = DefaultSQLiteCacheBytes
+	}
+	if readers < 1 {
+		readers = 1
+	}
+	return total / 2, total / 2 / int64(readers)
 }
 
 // Open opens the database named by url: a postgres:// URL or a SQLite path.
@@ -115,13 +156,22 @@ var sqlitePragmas = []string{
 	"foreign_keys(1)",
 	"synchronous(FULL)",
 	"temp_store(MEMORY)",
-	"cache_size(-32000)",
 }
 
-// SQLiteDSN builds the modernc DSN for path. readOnly connections refuse writes.
+// SQLiteDSN builds the modernc DSN for path. readOnly connections refuse
+// writes. Each connection's page cache is the default writer's share; see
+// sqliteDSN for a chosen size.
 func SQLiteDSN(path string, readOnly bool) string {
+	w, _ := SQLiteCacheSplit(DefaultSQLiteCacheBytes, 1)
+	return sqliteDSN(path, readOnly, w)
+}
+
+func sqliteDSN(path string, readOnly bool, cacheBytes int64) string {
 	q := url.Values{}
 	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
+	}
+	for _, p := range sqliteCachePragmas(cacheBytes) {
 		q.Add("_pragma", p)
 	}
 	// Times are written as UTC text in one fixed layout so that comparing the
@@ -149,12 +199,21 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if clean == "" || strings.Contains(clean, ":memory:") {
 		return nil, errors.New("DATABASE_URL: an in-memory SQLite database loses every event on exit; give a file path")
 	}
-	if dir := filepath.Dir(clean); dir != "" {
+	if opts.MustExist {
+		if _, err := os.Stat(clean); err != nil {
+			return nil, fmt.Errorf("%w: no SQLite database at %s (check DATABASE_URL; `hooklens migrate` creates one)", ErrNoDatabase, clean)
+		}
+	} else if dir := filepath.Dir(clean); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("creating database directory %s: %w", dir, err)
 		}
 	}
-	w, err := sql.Open("sqlite", SQLiteDSN(clean, false))
+	readers := opts.ReadConns
+	if readers <= 0 {
+		readers = max2(4, runtime.NumCPU())
+	}
+	writerCache, readerCache := SQLiteCacheSplit(opts.CacheBytes, readers)
+	w, err := sql.Open("sqlite", sqliteDSN(clean, false, writerCache))
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite %s: %w", clean, err)
 	}
@@ -168,14 +227,10 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening SQLite %s: %w", clean, err)
 	}
-	r, err := sql.Open("sqlite", SQLiteDSN(clean, true))
+	r, err := sql.Open("sqlite", sqliteDSN(clean, true, readerCache))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("opening SQLite %s for reading: %w", clean, err)
-	}
-	readers := opts.ReadConns
-	if readers <= 0 {
-		readers = max2(4, runtime.NumCPU())
 	}
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
