@@ -102,41 +102,6 @@ func countRows(ctx context.Context, db *store.DB) (int, error) {
 	return n, nil
 }
 
-// queueDepth counts events not yet processed or dead-lettered.
-func queueDepth(ctx context.Context, db *store.DB) (int, error) {
-	var n int
-	err := db.Read.QueryRowContext(ctx,
-		"SELECT COUNT(*) FROM webhook_events WHERE processing_state IN ('queued', 'processing')").Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("reading the queue depth: %w", err)
-	}
-	return n, nil
-}
-
-// waitDrained polls until the queue is empty or timeout passes, and says
-// how long it took.
-func waitDrained(ctx context.Context, db *store.DB, timeout time.Duration) (time.Duration, bool, error) {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		n, err := queueDepth(ctx, db)
-		if err != nil {
-			return time.Since(start), false, err
-		}
-		if n == 0 {
-			return time.Since(start), true, nil
-		}
-		if time.Now().After(deadline) {
-			return time.Since(start), false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Since(start), false, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // sentEvent is one distinct event of a run, across its requests.
 type sentEvent struct {
 	acked      bool
