@@ -248,7 +248,10 @@ func RunSuite(ctx context.Context, scenarios []Scenario, outDir string) ([]*Repo
 			if s.RampShare > 0 {
 				held, herr := heldRate(reps, outDir, s.RampOf)
 				if herr != nil {
-					return reps, fmt.Errorf("scenario %s: %w", s.Name, herr)
+					// Nothing to run at: say so, and its targets are missed.
+					rep = &Report{Name: s.Name, Mode: "fixed", Kind: s.Kind, StartedAt: time.Now().UTC(), Traffic: cfg.Traffic,
+						Command: cfg.Command, Machine: ReadMachine(), Notes: []string{"not run: " + herr.Error()}}
+					break
 				}
 				cfg.Traffic.Rate = math.Round(s.RampShare * held)
 			}
