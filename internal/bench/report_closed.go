@@ -190,6 +190,10 @@ func mdTargets(r *Report) string {
 		if !tg.Met {
 			mark = "❌"
 		}
+		if tg.Unit == "" {
+			out = append(out, mark+" "+tg.Name)
+			continue
+		}
 		out = append(out, fmt.Sprintf("%s %s (%.2f %s)", mark, tg.Name, tg.Got, tg.Unit))
 	}
 	if len(out) == 0 {
