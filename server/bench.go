@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -14,10 +16,17 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		summary: "load-test a receiver with signed webhooks; `bench suite` runs the standard scenarios",
+		summary: "load-test a receiver with signed webhooks; `bench suite` runs the standard scenarios, `bench ceiling` the minimal receiver they compare with",
 		run: func(ctx context.Context, e *env, args []string) error {
-			if len(args) > 0 && args[0] == "suite" {
-				return benchSuite(ctx, e, args[1:])
+			if len(args) > 0 {
+				switch args[0] {
+				case "suite":
+					return benchSuite(ctx, e, args[1:])
+				case "ceiling":
+					return benchCeiling(ctx, e, args[1:])
+				case "burn":
+					return benchBurn(ctx, e, args[1:])
+				}
 			}
 			return benchRun(ctx, e, args)
 		},
@@ -118,6 +127,45 @@ func benchRun(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// benchCeiling serves the ceiling receiver: the least a durable webhook
+// receiver does (HMAC, the event id, a group commit of the raw body into
+// one table), which the suite runs beside hooklens.
+func benchCeiling(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench ceiling", "--addr 127.0.0.1:8090 [--database-url URL|PATH] (secret from $DWOLLA_WEBHOOK_SECRET)")
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "a postgres:// URL (its table "+bench.CeilingTable+" is created there) or a SQLite file of its own (default $DATABASE_URL)")
+	writers := fs.Int("writers", 0, "group-commit writers on PostgreSQL (default 2, as hooklens' receiver; always 1 on SQLite)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	secret := os.Getenv("DWOLLA_WEBHOOK_SECRET")
+	if secret == "" {
+		return fmt.Errorf("hooklens bench ceiling: set DWOLLA_WEBHOOK_SECRET (the secret is read from the environment, never from the command line)")
+	}
+	if *dbURL == "" {
+		fmt.Fprintln(e.stderr, "hooklens bench ceiling: give --database-url or DATABASE_URL")
+		return errUsage
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return bench.ServeCeiling(ctx, *addr, bench.CeilingOptions{DatabaseURL: *dbURL, Secret: secret, Writers: *writers, Log: log})
+}
+
+// benchBurn keeps cores busy for a bounded time: the other work of a
+// shared machine, for the contention scenario.
+func benchBurn(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench burn", "[--threads N] --duration D")
+	threads := fs.Int("threads", runtime.NumCPU(), "spinning threads")
+	duration := fs.Duration("duration", 30*time.Second, "how long to burn (at most 10m)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *duration <= 0 || *duration > 10*time.Minute || *threads <= 0 || *threads > 64 {
+		return fmt.Errorf("hooklens bench burn: --duration must be in (0, 10m] and --threads in [1, 64]")
+	}
+	bench.Burn(ctx, *threads, *duration)
+	return nil
+}
+
 func writeJSONTo(e *env, rep *bench.Report) error {
 	f, err := os.CreateTemp("", "hooklens-bench-*.json")
 	if err != nil {
@@ -149,10 +197,11 @@ func benchSuite(ctx context.Context, e *env, args []string) error {
 	render := fs.String("render", "", "run nothing: rewrite --markdown from the JSON reports in this directory")
 	quiet := fs.Float64("quiet-cores", 0.4, "before each scenario, wait until the machine keeps fewer cores than this busy (0: don't wait)")
 	quietWait := fs.Duration("quiet-wait", 3*time.Minute, "longest wait for a quiet machine; a scenario run on a busy one says so")
+	pairs := fs.Int("pairs", 0, "closed-loop scenarios: hooklens/ceiling pairs per connection count (default 2, 1 with --quick)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	opts := bench.SuiteOptions{
+	opts := bench.SuiteOptions{Pairs: *pairs,
 		Kinds: splitList(*dbs), Only: splitList(*only), Quick: *quick, PGAdminURL: *pgAdmin,
 		Binary: *binary, Seed: *seed, Progress: e.stderr, QuietCores: *quiet, QuietWait: *quietWait,
 	}

@@ -14,6 +14,16 @@
 // reach on the same database, so results read as a share of what the
 // machine can do.
 //
+// Beside hooklens it runs the ceiling receiver (ceiling.go): the least a
+// durable receiver does — the same HMAC, the event id, an eager group
+// commit of the raw body into one table with a unique key — in its own
+// process on the same database, so the closed-loop scenarios (closed.go,
+// closedrun.go) report hooklens as ratios to it, HTTP against HTTP, runs
+// alternating: requests per second, CPU per webhook including the
+// pipeline until it drains (server and PostgreSQL backends), and bytes on
+// disk per event. The contention scenario (contention.go) measures SQLite
+// ingest while a bulk replay, a rollup rebuild and a CPU burner compete.
+//
 // It must never tune its measurement to flatter a result: no warm-up is
 // dropped, no sample is skipped, and a run whose ledger does not balance is
 // reported as void. It must never send anything but to the one loopback or

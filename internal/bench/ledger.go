@@ -50,7 +50,9 @@ type eventRow struct {
 	batchMS    float64
 }
 
-// readEvents reads the rows of ids (in chunks, so any number works).
+// readEvents reads the rows of ids (in chunks, so any number works): what
+// the events table holds of each, then its processing state from
+// queueStates.
 func readEvents(ctx context.Context, db *store.DB, ids []string) (map[string]eventRow, error) {
 	out := make(map[string]eventRow, len(ids))
 	const chunk = 500
@@ -60,18 +62,20 @@ func readEvents(ctx context.Context, db *store.DB, ids []string) (map[string]eve
 		for i, id := range part {
 			args[i] = id
 		}
-		q := db.Rebind(`SELECT event_id, delivery_count, processing_state, received_at, processed_at, processing_duration_ms
+		q := db.Rebind(`SELECT id, event_id, delivery_count, received_at
 			FROM webhook_events WHERE event_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`)
 		rows, err := db.Read.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading stored events: %w", err)
 		}
+		byRow := map[int]string{}
+		var rowIDs []int
 		for rows.Next() {
+			var rowID int
 			var id string
 			var r eventRow
-			var received, processed any
-			var batch sql.NullFloat64
-			if err := rows.Scan(&id, &r.deliveries, &r.state, &received, &processed, &batch); err != nil {
+			var received any
+			if err := rows.Scan(&rowID, &id, &r.deliveries, &received); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("reading stored events: %w", err)
 			}
@@ -79,16 +83,69 @@ func readEvents(ctx context.Context, db *store.DB, ids []string) (map[string]eve
 				rows.Close()
 				return nil, err
 			}
-			if r.processed, err = store.ScanTime(processed); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.batchMS = batch.Float64
 			out[id] = r
+			byRow[rowID] = id
+			rowIDs = append(rowIDs, rowID)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("reading stored events: %w", err)
 		}
+		states, err := queueStates(ctx, db, rowIDs)
+		if err != nil {
+			return nil, err
+		}
+		for rowID, st := range states {
+			id := byRow[rowID]
+			r := out[id]
+			r.state, r.processed, r.batchMS = st.state, st.processed, st.batchMS
+			out[id] = r
+		}
+	}
+	return out, nil
+}
+
+// queueState is an event's processing state.
+type queueState struct {
+	state     string
+	processed time.Time
+	batchMS   float64
+}
+
+// queueStates reads the processing state of the events with row ids
+// rowIDs. It is the bench's one read of queue state, so when the storage
+// layer moves it, this is what changes (to store.DB.QueueEntries, once the
+// queue has its own table).
+func queueStates(ctx context.Context, db *store.DB, rowIDs []int) (map[int]queueState, error) {
+	out := make(map[int]queueState, len(rowIDs))
+	if len(rowIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(rowIDs))
+	for i, id := range rowIDs {
+		args[i] = id
+	}
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT id, processing_state, processed_at, processing_duration_ms
+		FROM webhook_events WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(rowIDs)), ",")+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading processing states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var st queueState
+		var processed any
+		var batch sql.NullFloat64
+		if err := rows.Scan(&id, &st.state, &processed, &batch); err != nil {
+			return nil, fmt.Errorf("reading processing states: %w", err)
+		}
+		if st.processed, err = store.ScanTime(processed); err != nil {
+			return nil, err
+		}
+		st.batchMS = batch.Float64
+		out[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading processing states: %w", err)
 	}
 	return out, nil
 }
@@ -100,41 +157,6 @@ func countRows(ctx context.Context, db *store.DB) (int, error) {
 		return 0, fmt.Errorf("counting events: %w", err)
 	}
 	return n, nil
-}
-
-// queueDepth counts events not yet processed or dead-lettered.
-func queueDepth(ctx context.Context, db *store.DB) (int, error) {
-	var n int
-	err := db.Read.QueryRowContext(ctx,
-		"SELECT COUNT(*) FROM webhook_events WHERE processing_state IN ('queued', 'processing')").Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("reading the queue depth: %w", err)
-	}
-	return n, nil
-}
-
-// waitDrained polls until the queue is empty or timeout passes, and says
-// how long it took.
-func waitDrained(ctx context.Context, db *store.DB, timeout time.Duration) (time.Duration, bool, error) {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		n, err := queueDepth(ctx, db)
-		if err != nil {
-			return time.Since(start), false, err
-		}
-		if n == 0 {
-			return time.Since(start), true, nil
-		}
-		if time.Now().After(deadline) {
-			return time.Since(start), false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Since(start), false, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // sentEvent is one distinct event of a run, across its requests.

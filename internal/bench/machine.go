@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -31,6 +33,11 @@ type Machine struct {
 	BusyBefore float64 `json:"busyCoresBefore"`
 	// Fsync is the disk's fsync latency measured just before the run.
 	Fsync FsyncProbe `json:"fsync"`
+	// Autovacuum and TrackCounts are PostgreSQL's settings of the same
+	// names: with either off, tables are never analysed on their own and
+	// plans depend on whatever statistics there are.
+	Autovacuum  string `json:"postgresAutovacuum,omitempty"`
+	TrackCounts string `json:"postgresTrackCounts,omitempty"`
 }
 
 // ReadMachine describes this machine.
@@ -77,6 +84,28 @@ func databaseVersion(ctx context.Context, db *store.DB) string {
 		return "SQLite (version unknown)"
 	}
 	return "SQLite " + v + " (modernc.org/sqlite, WAL, synchronous=FULL)"
+}
+
+// readPostgresSettings records the version, autovacuum and track_counts of
+// the PostgreSQL server at url in m.
+func readPostgresSettings(ctx context.Context, url string, m *Machine) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connecting to PostgreSQL to read its settings: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return fmt.Errorf("reading PostgreSQL's version: %w", err)
+	}
+	if err := conn.QueryRow(ctx, "SHOW autovacuum").Scan(&m.Autovacuum); err != nil {
+		return fmt.Errorf("reading PostgreSQL's autovacuum setting: %w", err)
+	}
+	if err := conn.QueryRow(ctx, "SHOW track_counts").Scan(&m.TrackCounts); err != nil {
+		return fmt.Errorf("reading PostgreSQL's track_counts setting: %w", err)
+	}
+	m.Database = fmt.Sprintf("PostgreSQL %s (autovacuum %s, track_counts %s)", v, m.Autovacuum, m.TrackCounts)
+	return nil
 }
 
 // cpuTimes is the machine's CPU time so far, from /proc/stat: busy (every

@@ -115,11 +115,33 @@ type ServerOptions struct {
 	// Dir is the working directory: a place without a .env, and where the
 	// server's log is written.
 	Dir string
+	// Secret is the webhook secret (default: a fresh random one).
+	Secret string
 }
 
 // StartServer starts `hooklens serve` on a free loopback port with a fresh
 // random webhook secret and waits until it is ready.
 func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
+	// The generator is the only client and sends far beyond Dwolla's rate
+	// on purpose: the global webhook cap (5,000/s by default) would turn a
+	// load test into a test of the limiter. opts.Args come last, so a run
+	// may still set it.
+	return startProcess(ctx, opts, "server.log", func(addr string) []string {
+		return append([]string{"serve", "--addr", addr, "--log-level", "warn", "--webhook-global-limit", "off"}, opts.Args...)
+	})
+}
+
+// StartCeiling starts `hooklens bench ceiling` (the ceiling receiver) in
+// its own process, as StartServer starts hooklens, so its CPU is read the
+// same way. opts.DatabaseURL is its database (a SQLite path of its own, or
+// a PostgreSQL database).
+func StartCeiling(ctx context.Context, opts ServerOptions) (*Server, error) {
+	return startProcess(ctx, opts, "ceiling.log", func(addr string) []string {
+		return append([]string{"bench", "ceiling", "--addr", addr}, opts.Args...)
+	})
+}
+
+func startProcess(ctx context.Context, opts ServerOptions, logName string, args func(addr string) []string) (*Server, error) {
 	bin := opts.Binary
 	if bin == "" {
 		exe, err := os.Executable()
@@ -134,18 +156,17 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	secret := randomHex(16)
-	logPath := filepath.Join(opts.Dir, "server.log")
+	secret := opts.Secret
+	if secret == "" {
+		secret = randomHex(16)
+	}
+	logPath := filepath.Join(opts.Dir, logName)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating the server log: %w", err)
 	}
-	// The generator is the only client and sends far beyond Dwolla's rate
-	// on purpose: the global webhook cap (5,000/s by default) would turn a
-	// load test into a test of the limiter. opts.Args come last, so a run
-	// may still set it.
-	args := append([]string{"serve", "--addr", addr, "--log-level", "warn", "--webhook-global-limit", "off"}, opts.Args...)
-	cmd := exec.Command(bin, args...)
+	argv := args(addr)
+	cmd := exec.Command(bin, argv...)
 	cmd.Dir = opts.Dir
 	// The server's settings come only from here: the environment could
 	// carry a developer's HOOKLENS_* or DATABASE_URL. Secrets go in the
@@ -160,7 +181,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("starting %s serve: %w", bin, err)
+		return nil, fmt.Errorf("starting %s %s: %w", bin, argv[0], err)
 	}
 	s := &Server{URL: "http://" + addr, Secret: secret, DatabaseURL: opts.DatabaseURL, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	go func() {

@@ -56,6 +56,12 @@ func (r *Report) Main() *Step {
 
 // WriteText writes rep for people.
 func WriteText(w io.Writer, rep *Report) error {
+	switch {
+	case rep.Closed != nil:
+		return writeClosedText(w, rep)
+	case rep.Contention != nil:
+		return writeContentionText(w, rep)
+	}
 	fmt.Fprintf(w, "\nhooklens bench %s — %s run on %s, %s profile, %.0f%% duplicates, seed %d\n",
 		rep.Name, rep.Mode, rep.Kind, rep.Traffic.Profile, 100*rep.Traffic.DuplicateShare, rep.Seed)
 	if rep.Void {

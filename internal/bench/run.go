@@ -128,7 +128,7 @@ type ServerStats struct {
 // Report is a run's result.
 type Report struct {
 	Name      string    `json:"name"`
-	Mode      string    `json:"mode"` // fixed or ramp
+	Mode      string    `json:"mode"` // fixed, ramp, closed or contention
 	Kind      string    `json:"database"`
 	Target    string    `json:"target,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
@@ -159,6 +159,10 @@ type Report struct {
 	Notes      []string `json:"notes,omitempty"`
 	// Command is the command line that made the run.
 	Command string `json:"command,omitempty"`
+	// Closed is a closed-loop comparison with the ceiling receiver.
+	Closed *ClosedReport `json:"closedLoop,omitempty"`
+	// Contention is the SQLite ingest-under-contention scenario.
+	Contention *ContentionReport `json:"contention,omitempty"`
 }
 
 // Target is one performance target checked against a report.
@@ -281,6 +285,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer db.Close()
 		rep.Machine.Database = databaseVersion(ctx, db)
+		if db.Postgres() {
+			if err := readPostgresSettings(ctx, dbURL, &rep.Machine); err != nil {
+				return nil, err
+			}
+		}
 		if rep.Kind == "" {
 			rep.Kind = SQLite
 			if db.Postgres() {
@@ -391,7 +400,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 			lastPass = rate
 			rep.Held = &rep.Steps[len(rep.Steps)-1]
-			if err := settle(ctx, db, r.Settle, say); err != nil {
+			if err := settle(ctx, baseURL, r.Settle, say); err != nil {
 				return nil, err
 			}
 			rate = math.Round(rate * r.Factor)
@@ -401,7 +410,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if mid <= lastPass || mid >= firstFail {
 				break
 			}
-			if err := settle(ctx, db, r.Settle, say); err != nil {
+			if err := settle(ctx, baseURL, r.Settle, say); err != nil {
 				return nil, err
 			}
 			s, err := step(mid)
@@ -437,7 +446,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Void, rep.VoidReason = true, "the ledger could not be checked against the database"
 	} else {
 		say("waiting for the pipeline to drain")
-		drain, drained, err := waitDrained(ctx, db, cfg.DrainTimeout)
+		drain, drained, err := waitPipelineDrained(ctx, baseURL, cfg.DrainTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -523,11 +532,8 @@ func runBaseline(ctx context.Context, cfg Config, allReqs [][]Request) (Baseline
 
 // settle waits (bounded) for the queue to drain between ramp steps, so a
 // step's backlog does not weigh on the next.
-func settle(ctx context.Context, db *store.DB, limit time.Duration, say func(string, ...any)) error {
-	if db == nil {
-		return nil
-	}
-	d, ok, err := waitDrained(ctx, db, limit)
+func settle(ctx context.Context, baseURL string, limit time.Duration, say func(string, ...any)) error {
+	d, ok, err := waitPipelineDrained(ctx, baseURL, limit)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,16 @@ type Scenario struct {
 	Targets func(*Report) []Target
 	// About says what the scenario shows, for BENCHMARKS.md.
 	About string
+	// Closed and Contention, when set, make this a closed-loop comparison
+	// with the ceiling receiver or the contention scenario instead of a
+	// Config run.
+	Closed     *ClosedConfig
+	Contention *ContentionConfig
+	// RampShare, when positive, makes this fixed run's rate that share of
+	// the rate held by the ramp scenario named RampOf (run earlier in the
+	// same suite, or read from its report in the output directory).
+	RampOf    string
+	RampShare float64
 }
 
 // SuiteOptions tune the standard suite.
@@ -43,6 +54,9 @@ type SuiteOptions struct {
 	QuietWait  time.Duration
 	// Progress receives progress lines.
 	Progress io.Writer
+	// Pairs is the number of hooklens/ceiling pairs per closed-loop level
+	// (default 2; 1 when Quick).
+	Pairs int
 }
 
 // DESIGN §5's targets.
@@ -50,6 +64,12 @@ const (
 	targetP99MS         = 50
 	targetE2EP99MS      = 1000
 	targetBaselineShare = 0.5
+	// DESIGN §6's, against the ceiling receiver at 64 connections.
+	targetCeilingRate  = 0.75
+	targetCeilingCPU   = 2.5
+	targetCeilingBytes = 1.8
+	// issue 17: ingest's ack p99 under contention on SQLite.
+	targetContentionP99MS = 50
 )
 
 // ingestTarget is the durable-ingest target of kind, events/s.
@@ -127,6 +147,56 @@ func Scenarios(opts SuiteOptions) []Scenario {
 				return []Target{ackTarget(r)}
 			},
 		})
+
+		e80 := base
+		e80.Name = kind + "-e2e-80"
+		e80.Traffic = Traffic{Duration: scale(30 * time.Second), DuplicateShare: 0.02, Profile: ProfileSteady}
+		out = append(out, Scenario{
+			Name: e80.Name, Kind: kind, Config: e80, RampOf: ramp.Name, RampShare: 0.8,
+			About: "80% of the rate " + ramp.Name + " held, for " + e80.Traffic.Duration.String() + ", steady, 2% duplicates: does the pipeline keep up near the limit?",
+			Targets: func(r *Report) []Target {
+				return []Target{
+					{Name: "receipt → processed p99 < 1 s at 80% of the highest rate held, no backlog after the run", Want: "< 1000", Got: r.EndToEnd.Latency.P99, Unit: "ms",
+						Met: r.EndToEnd.Latency.P99 < targetE2EP99MS && r.EndToEnd.NotProcessed == 0 && r.EndToEnd.Drained && !r.Void},
+				}
+			},
+		})
+
+		cl := &ClosedConfig{
+			Name: kind + "-closed", Kind: kind, PGAdminURL: opts.PGAdminURL, Binary: opts.Binary,
+			Connections: []int{10, 64, 256}, Requests: 20000, MaxDuration: time.Minute, Pairs: opts.Pairs,
+			DuplicateShare: 0.02, Seed: seed, Progress: opts.Progress, QuietCores: opts.QuietCores, QuietWait: opts.QuietWait,
+		}
+		if opts.Quick {
+			cl.Requests, cl.MaxDuration, cl.DrainTimeout = 1500, 15*time.Second, time.Minute
+			if opts.Pairs <= 0 {
+				cl.Pairs = 1
+			}
+		}
+		out = append(out, Scenario{
+			Name: cl.Name, Kind: kind, Closed: cl,
+			About:   fmt.Sprintf("closed loop at 10, 64 and 256 connections, %d requests a run (at most %s), 2%% duplicates: hooklens and the ceiling receiver alternating, each on a fresh database", cl.Requests, cl.MaxDuration),
+			Targets: closedTargets,
+		})
+
+		if kind == SQLite {
+			ct := &ContentionConfig{Name: "sqlite-contention", Binary: opts.Binary, Prefill: 100_000, Rate: 200, Duration: 30 * time.Second, Seed: seed, Progress: opts.Progress}
+			if opts.Quick {
+				ct.Prefill, ct.Duration = 20_000, 8*time.Second
+			}
+			out = append(out, Scenario{
+				Name: ct.Name, Kind: kind, Contention: ct,
+				About: fmt.Sprintf("%.0f webhooks/s for %s on SQLite filled with %d events, while the pipeline runs, a bulk replay of every event and a rollup rebuild start 1 s in, and a burner spins one thread per core", ct.Rate, ct.Duration, ct.Prefill),
+				Targets: func(r *Report) []Target {
+					p99, ok := 0.0, false
+					if c := r.Contention; c != nil && c.Load != nil {
+						p99 = c.Load.Ack.P99
+						ok = p99 < targetContentionP99MS && c.Load.Acked == c.Load.Scheduled && c.ReplayError == "" && c.RebuildError == ""
+					}
+					return []Target{{Name: "p99 ack < 50 ms under contention, every request acknowledged", Want: "< 50", Got: p99, Unit: "ms", Met: ok && !r.Void}}
+				},
+			})
+		}
 	}
 	if len(opts.Only) > 0 {
 		var kept []Scenario
@@ -162,7 +232,31 @@ func RunSuite(ctx context.Context, scenarios []Scenario, outDir string) ([]*Repo
 		if ctx.Err() != nil {
 			return reps, ctx.Err()
 		}
-		rep, err := Run(ctx, s.Config)
+		var rep *Report
+		var err error
+		switch {
+		case s.Closed != nil:
+			c := *s.Closed
+			c.Command = s.Config.Command
+			rep, err = RunClosed(ctx, c)
+		case s.Contention != nil:
+			c := *s.Contention
+			c.Command = s.Config.Command
+			rep, err = RunContention(ctx, c)
+		default:
+			cfg := s.Config
+			if s.RampShare > 0 {
+				held, herr := heldRate(reps, outDir, s.RampOf)
+				if herr != nil {
+					// Nothing to run at: say so, and its targets are missed.
+					rep = &Report{Name: s.Name, Mode: "fixed", Kind: s.Kind, StartedAt: time.Now().UTC(), Traffic: cfg.Traffic,
+						Command: cfg.Command, Machine: ReadMachine(), Notes: []string{"not run: " + herr.Error()}}
+					break
+				}
+				cfg.Traffic.Rate = math.Round(s.RampShare * held)
+			}
+			rep, err = Run(ctx, cfg)
+		}
 		if err != nil {
 			return reps, fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
@@ -176,6 +270,61 @@ func RunSuite(ctx context.Context, scenarios []Scenario, outDir string) ([]*Repo
 		reps = append(reps, rep)
 	}
 	return reps, nil
+}
+
+// heldRate is the rate the ramp scenario named ramp held: from its report
+// in reps (this suite run) or, failing that, in dir.
+func heldRate(reps []*Report, dir, ramp string) (float64, error) {
+	var r *Report
+	for _, x := range reps {
+		if x.Name == ramp {
+			r = x
+		}
+	}
+	if r == nil {
+		raw, err := os.ReadFile(filepath.Join(dir, ramp+".json"))
+		if err != nil {
+			return 0, fmt.Errorf("it runs at a share of the rate %s held: run that scenario first (%w)", ramp, err)
+		}
+		r = &Report{}
+		if err := json.Unmarshal(raw, r); err != nil {
+			return 0, fmt.Errorf("reading %s: %w", ramp, err)
+		}
+	}
+	if r.Held == nil || r.Held.Rate <= 0 {
+		return 0, fmt.Errorf("%s held no rate", ramp)
+	}
+	return r.Held.Rate, nil
+}
+
+// closedTargets checks a closed-loop comparison against DESIGN §6: at 64
+// connections, the median ratios over the pairs; and no backlog after any
+// hooklens run.
+func closedTargets(r *Report) []Target {
+	var lv *ClosedLevel
+	if r.Closed != nil {
+		for i := range r.Closed.Levels {
+			if r.Closed.Levels[i].Connections == 64 {
+				lv = &r.Closed.Levels[i]
+			}
+		}
+	}
+	if lv == nil {
+		return nil
+	}
+	m := lv.Median
+	drained := true
+	for _, l := range r.Closed.Levels {
+		for _, run := range l.Runs {
+			drained = drained && run.Drained
+		}
+	}
+	return []Target{
+		{Name: "req/s ≥ 0.75× the ceiling's at 64 connections", Want: "≥ 0.75", Got: m.RequestsPerS, Unit: "×", Met: m.RequestsPerS >= targetCeilingRate && !r.Void},
+		{Name: "CPU per webhook incl. the pipeline ≤ 2.5× the ceiling's at 64 connections", Want: "≤ 2.5", Got: m.CPUPerWebhook, Unit: "×", Met: m.CPUPerWebhook > 0 && m.CPUPerWebhook <= targetCeilingCPU && !r.Void},
+		{Name: "bytes on disk per event ≤ 1.8× the ceiling's", Want: "≤ 1.8", Got: m.BytesPerEvent, Unit: "×", Met: m.BytesPerEvent > 0 && m.BytesPerEvent <= targetCeilingBytes && !r.Void},
+		{Name: "no backlog after any hooklens run", Want: "drained", Got: map[bool]float64{true: 1, false: 0}[drained], Unit: "", Met: drained && !r.Void},
+	}
 }
 
 // ReadReports reads the JSON reports of scenarios from dir, in the
@@ -249,15 +398,25 @@ func UpdateMarkdown(path string, reps []*Report, command string) error {
 		fmt.Fprintf(&b, "**Machine:** %s, %d cores, %.0f GB RAM, %s %s; %s. Server, database and load generator share the machine.\n\n",
 			m.CPU, m.Cores, m.MemoryGB, m.Go, m.OS, strings.Join(engines, "; "))
 		fmt.Fprintf(&b, "Conditions when each scenario started — other work on the machine (cores busy over the 2 s before it, 1-minute load average) and the disk's fsync latency (200 × 8 KiB): %s.\n\n", strings.Join(notes, "; "))
-		b.WriteString(mdHeader + "\n")
+		var open []*Report
 		for _, r := range reps {
-			b.WriteString(mdRow(r) + "\n")
+			if r.Closed == nil && r.Contention == nil {
+				open = append(open, r)
+			}
 		}
-		b.WriteString("\nRate, events/s and ack latency are the held step of a ramp or the whole of a fixed run; latency runs from each request's *scheduled* time to its answer. Receipt → processed covers every acknowledged event, read from the database. Server cores = server CPU seconds ÷ wall seconds while sending; PostgreSQL cores the same for the backends serving the run's database. Raw JSON: `bench/results/<scenario>.json`.\n\n")
-		for _, r := range reps {
-			fmt.Fprintf(&b, "- **%s** — %s\n", r.Name, lastNote(r))
+		if len(open) > 0 {
+			b.WriteString(mdHeader + "\n")
+			for _, r := range open {
+				b.WriteString(mdRow(r) + "\n")
+			}
+			b.WriteString("\nRate, events/s and ack latency are the held step of a ramp or the whole of a fixed run; latency runs from each request's *scheduled* time to its answer. Receipt → processed covers every acknowledged event, read from the database. Server cores = server CPU seconds ÷ wall seconds while sending; PostgreSQL cores the same for the backends serving the run's database. Raw JSON: `bench/results/<scenario>.json`.\n\n")
+			for _, r := range open {
+				fmt.Fprintf(&b, "- **%s** — %s\n", r.Name, lastNote(r))
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
+		mdClosed(&b, reps)
+		mdContention(&b, reps)
 	}
 	b.WriteString(endMarker)
 	out := doc[:i] + b.String() + doc[j+len(endMarker):]
