@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -117,35 +116,19 @@ type queueState struct {
 // queue has its own table).
 func queueStates(ctx context.Context, db *store.DB, rowIDs []int) (map[int]queueState, error) {
 	out := make(map[int]queueState, len(rowIDs))
-	if len(rowIDs) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(rowIDs))
-	for i, id := range rowIDs {
-		args[i] = id
-	}
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT id, processing_state, processed_at, processing_duration_ms
-		FROM webhook_events WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(rowIDs)), ",")+`)`), args...)
+	entries, err := db.QueueEntries(ctx, rowIDs)
 	if err != nil {
-		return nil, fmt.Errorf("reading processing states: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int
-		var st queueState
-		var processed any
-		var batch sql.NullFloat64
-		if err := rows.Scan(&id, &st.state, &processed, &batch); err != nil {
-			return nil, fmt.Errorf("reading processing states: %w", err)
+	for id, e := range entries {
+		st := queueState{state: e.State}
+		if e.ProcessedAt != nil {
+			st.processed = *e.ProcessedAt
 		}
-		if st.processed, err = store.ScanTime(processed); err != nil {
-			return nil, err
+		if e.DurationMS != nil {
+			st.batchMS = *e.DurationMS
 		}
-		st.batchMS = batch.Float64
 		out[id] = st
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading processing states: %w", err)
 	}
 	return out, nil
 }
