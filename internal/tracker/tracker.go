@@ -106,18 +106,12 @@ func (t *Tracker) Apply(ctx context.Context, tx *sql.Tx, events []*pipeline.Even
 		}
 		return a.id < b.id
 	})
-	for start := 0; start < len(members); start += 300 {
-		chunk := members[start:min(start+300, len(members))]
-		args := make([]any, 0, len(chunk)*3)
-		for _, m := range chunk {
-			args = append(args, m.p.def, m.p.key, m.id)
-		}
-		q := "INSERT INTO journey_memberships (definition_key, correlation_key, webhook_event_id) VALUES " +
-			repeatGroup("(?,?,?)", len(chunk)) +
-			" ON CONFLICT (definition_key, correlation_key, webhook_event_id) DO NOTHING"
-		if _, err := tx.ExecContext(ctx, t.db.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("recording journey memberships: %w", err)
-		}
+	ms := make([]store.Membership, len(members))
+	for i, m := range members {
+		ms[i] = store.Membership{Journey: store.JourneyKey{Definition: m.p.def, Key: m.p.key}, EventID: m.id}
+	}
+	if err := t.db.AddMemberships(ctx, tx, ms); err != nil {
+		return nil, err
 	}
 	pairs := make([]pair, 0, len(opens))
 	for p := range opens {
@@ -254,91 +248,44 @@ func (t *Tracker) evaluate(ctx context.Context, tx *sql.Tx, pairs []pair, opens 
 	return ch, nil
 }
 
-// pairChunk bounds the pairs named in one statement (two parameters each).
-const pairChunk = 300
+func journeyKeys(pairs []pair) []store.JourneyKey {
+	keys := make([]store.JourneyKey, len(pairs))
+	for i, p := range pairs {
+		keys[i] = store.JourneyKey{Definition: p.def, Key: p.key}
+	}
+	return keys
+}
 
 // readInstances reads the stored instances of pairs.
 func (t *Tracker) readInstances(ctx context.Context, tx *sql.Tx, pairs []pair) (map[pair]existing, error) {
-	have := make(map[pair]existing, len(pairs))
-	for start := 0; start < len(pairs); start += pairChunk {
-		chunk := pairs[start:min(start+pairChunk, len(pairs))]
-		rows, err := tx.QueryContext(ctx, t.db.Rebind(
-			"SELECT id, definition_key, correlation_key, status, started_at, stuck_at, abandon_at, customer_id FROM journey_instances WHERE (definition_key, correlation_key) IN "+
-				pairValues(len(chunk))), pairArgs(chunk)...)
-		if err != nil {
-			return nil, fmt.Errorf("reading journeys: %w", err)
-		}
-		for rows.Next() {
-			var e existing
-			var p pair
-			var started, stuck, abandon any
-			var cid sql.NullString
-			if err := rows.Scan(&e.id, &p.def, &p.key, &e.status, &started, &stuck, &abandon, &cid); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading journeys: %w", err)
-			}
-			if e.started, err = store.ScanTime(started); err == nil {
-				if e.stuckAt, err = store.ScanTime(stuck); err == nil {
-					e.abandonAt, err = store.ScanTime(abandon)
-				}
-			}
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading journeys: %w", err)
-			}
-			e.customerID = cid.String
-			have[p] = e
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("reading journeys: %w", err)
-		}
+	rows, err := t.db.JourneysOf(ctx, tx, journeyKeys(pairs))
+	if err != nil {
+		return nil, err
+	}
+	have := make(map[pair]existing, len(rows))
+	for k, r := range rows {
+		have[pair{k.Definition, k.Key}] = existing{id: r.ID, status: r.Status, started: r.Started, stuckAt: r.StuckAt,
+			abandonAt: r.AbandonAt, customerID: r.CustomerID}
 	}
 	return have, nil
 }
 
 // readMembers reads the events of each of pairs.
 func (t *Tracker) readMembers(ctx context.Context, tx *sql.Tx, pairs []pair) (map[pair][]journey.Event, error) {
-	evs := make(map[pair][]journey.Event, len(pairs))
-	for start := 0; start < len(pairs); start += pairChunk {
-		chunk := pairs[start:min(start+pairChunk, len(pairs))]
-		rows, err := tx.QueryContext(ctx, t.db.Rebind(`SELECT m.definition_key, m.correlation_key, e.event_id, e.topic, e.created_at,
-			e.resource_id, e.resource_type, e.customer_id
-			FROM journey_memberships m JOIN webhook_events e ON e.id = m.webhook_event_id
-			WHERE (m.definition_key, m.correlation_key) IN `+pairValues(len(chunk))), pairArgs(chunk)...)
-		if err != nil {
-			return nil, fmt.Errorf("reading journey events: %w", err)
+	got, err := t.db.JourneyMembers(ctx, tx, journeyKeys(pairs))
+	if err != nil {
+		return nil, err
+	}
+	evs := make(map[pair][]journey.Event, len(got))
+	for k, list := range got {
+		out := make([]journey.Event, len(list))
+		for i, e := range list {
+			out[i] = journey.Event{ID: e.EventID, Topic: e.Topic, Created: e.Created, ResourceID: e.ResourceID,
+				ResourceType: e.ResourceType, CustomerID: e.CustomerID}
 		}
-		for rows.Next() {
-			var p pair
-			var je journey.Event
-			var created any
-			var rid, rtype, cid sql.NullString
-			if err := rows.Scan(&p.def, &p.key, &je.ID, &je.Topic, &created, &rid, &rtype, &cid); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading journey events: %w", err)
-			}
-			if je.Created, err = store.ScanTime(created); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading journey events: %w", err)
-			}
-			je.ResourceID, je.ResourceType, je.CustomerID = rid.String, rtype.String, cid.String
-			evs[p] = append(evs[p], je)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("reading journey events: %w", err)
-		}
+		evs[pair{k.Definition, k.Key}] = out
 	}
 	return evs, nil
-}
-
-func pairValues(n int) string { return "(VALUES " + repeatGroup("(?,?)", n) + ")" }
-
-func pairArgs(ps []pair) []any {
-	args := make([]any, 0, len(ps)*2)
-	for _, p := range ps {
-		args = append(args, p.def, p.key)
-	}
-	return args
 }
 
 type instanceRow struct {
