@@ -1,0 +1,49 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/store"
+)
+
+// TestMigrateIsANoOpOnACurrentSchema: a start on a database already at
+// this schema rebuilds nothing. PostgreSQL stores an index's predicate
+// normalised, and comparing it with the declared text once made every
+// start drop and rebuild the partial indexes (8.6 s of an 11.7 s start at
+// ten million events, with writes blocked).
+func TestMigrateIsANoOpOnACurrentSchema(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		before := indexIdentities(t, db)
+		require.NotEmpty(t, before)
+		require.NoError(t, db.Migrate(ctx))
+		require.Equal(t, before, indexIdentities(t, db), "a second migration changed or rebuilt an index")
+	})
+}
+
+// indexIdentities maps every index to what a rebuild would change: its
+// storage (PostgreSQL's relfilenode, SQLite's root page).
+func indexIdentities(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	q := `SELECT c.relname, c.relfilenode::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'i' AND n.nspname = current_schema()`
+	if !db.Postgres() {
+		q = `SELECT name, rootpage || ' ' || COALESCE(sql, '') FROM sqlite_master WHERE type = 'index'`
+	}
+	rows, err := db.Read.Query(q)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, id string
+		require.NoError(t, rows.Scan(&name, &id))
+		out[name] = id
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
