@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -321,34 +322,101 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// TopicCount is how often a topic was stored and when last.
+// TopicCount is how often a topic was received and when last.
 type TopicCount struct {
 	Count int
 	Last  time.Time
 }
 
-// TopicCounts counts stored events per topic.
+// TopicCounts counts the events received per topic, all time (those
+// retention deleted included), and when each topic was last received.
+// Counts come from the daily rollups plus the events not yet counted there
+// (queued, or dead-lettered before their first success); the last receipt
+// of each topic is one probe of the (topic, received_at) index. Nothing
+// here grows with the number of events: a GROUP BY over the events table
+// took 1.6 s at ten million.
 func (db *DB) TopicCounts(ctx context.Context) (map[string]TopicCount, error) {
-	rows, err := db.Read.QueryContext(ctx, "SELECT topic, COUNT(*), MAX(received_at) FROM webhook_events GROUP BY topic")
+	out := map[string]TopicCount{}
+	rows, err := db.Read.QueryContext(ctx, "SELECT topic, SUM(received), MAX(bucket) FROM metric_rollups WHERE granularity = 'day' AND topic <> '' GROUP BY topic")
 	if err != nil {
 		return nil, fmt.Errorf("counting topics: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]TopicCount{}
 	for rows.Next() {
 		var topic string
 		var n int
-		var last any
-		if err := rows.Scan(&topic, &n, &last); err != nil {
+		var day any
+		if err := rows.Scan(&topic, &n, &day); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("counting topics: %w", err)
+		}
+		if n == 0 {
+			continue
+		}
+		last, err := ScanTime(day)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[topic] = TopicCount{Count: n, Last: last}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("counting topics: %w", err)
+	}
+	pending, err := db.UnprocessedByMinute(ctx, time.Unix(0, 0), time.Now().Add(24*time.Hour), QueueQueued, QueueFailed)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pending {
+		if p.RolledUp {
+			continue
+		}
+		c := out[p.Topic]
+		c.Count += int(p.Events)
+		out[p.Topic] = c
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	topics := make([]string, 0, len(out))
+	for t := range out {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	var q string
+	var arg any
+	if db.Postgres() {
+		q = `SELECT t, (SELECT MAX(received_at) FROM webhook_events WHERE topic = t) FROM unnest($1::text[]) AS t`
+		arg = topics
+	} else {
+		b, err := json.Marshal(topics)
+		if err != nil {
+			return nil, err
+		}
+		q = `SELECT value, (SELECT MAX(received_at) FROM webhook_events WHERE topic = value) FROM json_each(?)`
+		arg = string(b)
+	}
+	lrows, err := db.Read.QueryContext(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading when topics were last received: %w", err)
+	}
+	defer lrows.Close()
+	for lrows.Next() {
+		var topic string
+		var last any
+		if err := lrows.Scan(&topic, &last); err != nil {
+			return nil, fmt.Errorf("reading when topics were last received: %w", err)
 		}
 		t, err := ScanTime(last)
 		if err != nil {
 			return nil, err
 		}
-		out[topic] = TopicCount{Count: n, Last: t}
+		if !t.IsZero() {
+			c := out[topic]
+			c.Last = t
+			out[topic] = c
+		}
 	}
-	return out, rows.Err()
+	return out, lrows.Err()
 }
 
 // storeGroupSQL is a whole group commit on PostgreSQL in one statement,
