@@ -199,7 +199,11 @@ func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[int], f
 	if len(orderBy) == 0 {
 		orderBy = []*ent.WebhookEventOrder{{Field: ent.WebhookEventOrderFieldReceivedAt, Direction: entgql.OrderDirectionDesc}}
 	}
-	conn, err := r.Client.WebhookEvent.Query().
+	q := r.Client.WebhookEvent.Query()
+	if bound := receivedAtBound(orderBy, after, before); bound != nil {
+		q = q.Where(bound)
+	}
+	conn, err := q.
 		Paginate(ctx, after, first, before, last,
 			ent.WithWebhookEventOrder(orderBy),
 			ent.WithWebhookEventFilter(where.Filter),
