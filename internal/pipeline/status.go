@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
-
 )
 
 // Status describes the pipeline across the cluster (counts come from the
 // database) and on this instance (breaker, workers).
 type Status struct {
-	Breaker      string
-	QueueDepth   int
+	Breaker    string
+	QueueDepth int
 	// Processing counts the events this instance's workers hold in open
 	// transactions (processing is never stored, see internal/store).
 	Processing   int
