@@ -454,8 +454,9 @@ func (w *sqliteWriter) close() error {
 			errs = append(errs, fmt.Errorf("recreating an index (%s): %w", ddl, err))
 		}
 	}
-	// Back to the connection's defaults (store.sqlitePragmas).
-	for _, q := range []string{"PRAGMA cache_size = -32000", "PRAGMA wal_autocheckpoint = 1000", "PRAGMA wal_checkpoint(TRUNCATE)"} {
+	// Back to the connection's defaults (store.sqlitePragmas; automatic
+	// checkpoints stay off, internal/store checkpoints in the background).
+	for _, q := range []string{"PRAGMA cache_size = -32000", "PRAGMA wal_autocheckpoint = 0", "PRAGMA wal_checkpoint(TRUNCATE)"} {
 		if _, err := w.db.Write.Exec(q); err != nil {
 			errs = append(errs, fmt.Errorf("restoring SQLite settings: %w", err))
 		}

@@ -47,6 +47,10 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// URL is the database URL or path it was opened with.
 	URL string
+
+	// ckpt runs SQLite's checkpoints off the commit path (nil on
+	// PostgreSQL); see checkpoint.go.
+	ckpt *checkpointer
 }
 
 // Postgres reports whether the database is PostgreSQL.
@@ -227,8 +231,21 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening SQLite %s: %w", clean, err)
 	}
+	// Checkpoints run in the background, not inside the writer's commits
+	// (see checkpoint.go). Should the writer's connection ever be opened
+	// again, it falls back to SQLite's automatic checkpoints.
+	if _, err := w.ExecContext(pingCtx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening SQLite %s: %w", clean, err)
+	}
+	ckpt, err := startCheckpointer(sqliteDSN(clean, false, 0))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening SQLite %s: %w", clean, err)
+	}
 	r, err := sql.Open("sqlite", sqliteDSN(clean, true, readerCache))
 	if err != nil {
+		_ = ckpt.close()
 		w.Close()
 		return nil, fmt.Errorf("opening SQLite %s for reading: %w", clean, err)
 	}
@@ -244,6 +261,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		Write:   w,
 		Read:    r,
 		URL:     clean,
+		ckpt:    ckpt,
 	}, nil
 }
 
@@ -253,6 +271,11 @@ func (db *DB) Close() error {
 	err := db.Client.Close()
 	if db.Pool != nil {
 		db.Pool.Close()
+	}
+	if db.ckpt != nil {
+		if cerr := db.ckpt.close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
