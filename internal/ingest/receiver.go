@@ -238,10 +238,14 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 		reject(rejection{http.StatusUnauthorized, "bad_signature", "bad_signature", err.Error()})
 		return
 	}
-	ev, err := dwolla.ParseEvent(body)
+	ev, err := dwolla.ParseEventAt(body, arrived)
 	if err != nil {
 		reject(rejection{http.StatusBadRequest, "malformed", "malformed_event", err.Error()})
 		return
+	}
+	if ev.CreatedImplausible {
+		r.log.Warn("webhook with an implausible created time", "event_id", ev.ID, "created", ev.Created,
+			"reason", ev.CreatedImplausibleReason, "request_id", d.RequestID)
 	}
 	d.DwollaEventID = ev.ID
 	encoding, stored, err := r.opts.Vault.Seal(body)
