@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/ingest"
 )
 
 // TestWebhookRefusesAmbiguousBodies: a signed body in which a member
@@ -99,4 +103,30 @@ func TestWebhookKeepsImplausibleCreated(t *testing.T) {
 			require.Equal(t, map[string]int{"past-1": 1, "future-1": 1}, deliveryCounts(t, s))
 		})
 	}
+}
+
+// TestWebhookBodyLengths: a body is read whole whether its length is
+// declared (Dwolla's case, read into one buffer of that size) or not
+// (chunked), and a declared length beyond the limit is refused unread.
+func TestWebhookBodyLengths(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	post := func(body []byte, chunked bool) int {
+		var rd io.Reader = bytes.NewReader(body)
+		if chunked {
+			rd = io.MultiReader(bytes.NewReader(body[:10]), bytes.NewReader(body[10:])) // no length known
+		}
+		req, err := http.NewRequest(http.MethodPost, s.URL+ingest.Path, rd)
+		require.NoError(t, err)
+		require.Equal(t, chunked, req.ContentLength == 0)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(dwolla.SignatureHeader, dwolla.Sign([]byte(apptest.Secret), body))
+		resp, err := s.Client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, post(eventBody("len-declared", "customer_created"), false))
+	require.Equal(t, http.StatusOK, post(eventBody("len-chunked", "customer_created"), true))
+	require.Equal(t, map[string]int{"len-declared": 1, "len-chunked": 1}, deliveryCounts(t, s))
 }
