@@ -34,20 +34,20 @@ type Link struct {
 // API: the fields hooklens reads from it. The body itself is kept byte for
 // byte by the caller.
 type Event struct {
-	ID            string
-	Topic         string
-	Created       time.Time
-	ResourceID    string
-	ResourceType  string
-	CustomerID    string
-	AccountID     string
-	CorrelationID string
+	ID            string    `json:"id"`
+	Topic         string    `json:"topic"`
+	Created       time.Time `json:"-"`
+	ResourceID    string    `json:"resourceId,omitempty"`
+	ResourceType  string    `json:"-"`
+	CustomerID    string    `json:"-"`
+	AccountID     string    `json:"-"`
+	CorrelationID string    `json:"correlationId,omitempty"`
 	// CreatedImplausible flags a created time no genuine delivery can carry
 	// (see CreatedMaxAge and CreatedMaxAhead); CreatedImplausibleReason says
 	// why. Such an event is kept, since it is signed, but it must stay out
 	// of time statistics such as delivery lag.
-	CreatedImplausible       bool
-	CreatedImplausibleReason string
+	CreatedImplausible       bool   `json:"-"`
+	CreatedImplausibleReason string `json:"-"`
 }
 
 // ParseError says why a body is not a usable Dwolla event.
