@@ -2,6 +2,7 @@ package dwolla
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -110,4 +111,18 @@ func truncateText(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// jsonErrorText shortens encoding/json errors to something safe to show: it
+// never includes the body.
+func jsonErrorText(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Sprintf("unexpected %s for %s", typ.Value, typ.Field)
+	}
+	return "cannot decode"
 }

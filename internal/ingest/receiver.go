@@ -21,7 +21,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/live"
@@ -65,6 +68,8 @@ type Receiver struct {
 	c    *committer
 	m    *metrics.Metrics
 	log  *slog.Logger
+	// series holds each outcome's outcomeSeries.
+	series sync.Map
 }
 
 // NewReceiver returns a receiver storing into db. Call Start before serving
@@ -219,7 +224,7 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 			"body exceeds " + strconv.FormatInt(r.opts.MaxBodyBytes, 10) + " bytes"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opts.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, req.Body, r.opts.MaxBodyBytes), req.ContentLength)
 	d.BodySize = len(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -234,14 +239,18 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 	sum := sha256.Sum256(body)
 	d.BodySHA256 = hex.EncodeToString(sum[:])
 
-	if err := r.opts.Verifier.Verify(body, req.Header.Get(dwolla.SignatureHeader)); err != nil {
+	if err := r.opts.Verifier.Verify(body, req.Header.Get(signatureHeader)); err != nil {
 		reject(rejection{http.StatusUnauthorized, "bad_signature", "bad_signature", err.Error()})
 		return
 	}
-	ev, err := dwolla.ParseEvent(body)
+	ev, err := dwolla.ParseEventAt(body, arrived)
 	if err != nil {
 		reject(rejection{http.StatusBadRequest, "malformed", "malformed_event", err.Error()})
 		return
+	}
+	if ev.CreatedImplausible {
+		r.log.Warn("webhook with an implausible created time", "event_id", ev.ID, "created", ev.Created,
+			"reason", ev.CreatedImplausibleReason, "request_id", d.RequestID)
 	}
 	d.DwollaEventID = ev.ID
 	encoding, stored, err := r.opts.Vault.Seal(body)
@@ -310,11 +319,53 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Receiver) observe(outcome string, arrived time.Time) {
-	r.m.Deliveries.WithLabelValues(outcome).Inc()
-	r.m.AckLatency.WithLabelValues(outcome).Observe(time.Since(arrived).Seconds())
+	s, ok := r.series.Load(outcome)
+	if !ok {
+		s, _ = r.series.LoadOrStore(outcome, outcomeSeries{
+			delivered: r.m.Deliveries.WithLabelValues(outcome), ack: r.m.AckLatency.WithLabelValues(outcome)})
+	}
+	s.(outcomeSeries).delivered.Inc()
+	s.(outcomeSeries).ack.Observe(time.Since(arrived).Seconds())
+}
+
+// outcomeSeries are an outcome's delivery counter and ack-latency
+// histogram, kept so that a delivery does not look its label up twice.
+type outcomeSeries struct {
+	delivered prometheus.Counter
+	ack       prometheus.Observer
+}
+
+// signatureHeader is dwolla.SignatureHeader in Go's canonical form, which
+// a header lookup takes without allocating a canonical copy.
+var signatureHeader = http.CanonicalHeaderKey(dwolla.SignatureHeader)
+
+// readBody reads a request body to its end. When the sender declared the
+// length (Dwolla does), the buffer is made that size at once, plus a byte
+// to meet the end, instead of growing from 512 bytes as io.ReadAll does.
+func readBody(rd io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 {
+		return io.ReadAll(rd)
+	}
+	b := make([]byte, 0, declared+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b): // longer than declared
+			rest, err := io.ReadAll(rd)
+			return append(b, rest...), err
+		}
+	}
 }
 
 func isJSONContentType(ct string) bool {
+	if ct == "application/json" { // what Dwolla sends: no need to parse it
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false

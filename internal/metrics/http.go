@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,36 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec   // route, method, code
 	duration *prometheus.HistogramVec // route
+	// counters and timers keep the series already used, by their labels:
+	// WithLabelValues validates and hashes every label on every call,
+	// which a request need not pay once its series exists. Routes are the
+	// mux's patterns and methods and codes few, so both stay small.
+	counters sync.Map // requestSeries → prometheus.Counter
+	timers   sync.Map // route → prometheus.Observer
+}
+
+type requestSeries struct {
+	route, method string
+	code          int
+}
+
+func (h *httpMetrics) counter(route, method string, code int) prometheus.Counter {
+	key := requestSeries{route, method, code}
+	if c, ok := h.counters.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c := h.requests.WithLabelValues(route, method, strconv.Itoa(code))
+	h.counters.Store(key, c)
+	return c
+}
+
+func (h *httpMetrics) timer(route string) prometheus.Observer {
+	if o, ok := h.timers.Load(route); ok {
+		return o.(prometheus.Observer)
+	}
+	o := h.duration.WithLabelValues(route)
+	h.timers.Store(route, o)
+	return o
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -39,7 +70,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 func (m *Metrics) InstrumentHTTP(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &web.StatusRecorder{ResponseWriter: w}
+		rec := web.Record(w)
 		websocket := web.IsWebsocket(r)
 		defer func() {
 			status := rec.Status
@@ -53,9 +84,9 @@ func (m *Metrics) InstrumentHTTP(mux http.Handler) http.Handler {
 				status = http.StatusOK // nothing written: net/http sends 200
 			}
 			route := routeLabel(r.Pattern)
-			m.http.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(status)).Inc()
+			m.http.counter(route, methodLabel(r.Method), status).Inc()
 			if !websocket || status != http.StatusSwitchingProtocols {
-				m.http.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+				m.http.timer(route).Observe(time.Since(start).Seconds())
 			}
 			if v != nil {
 				panic(v)

@@ -44,19 +44,36 @@ func Error(w http.ResponseWriter, r *http.Request, status int, code, message str
 	JSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, RequestID: RequestID(r.Context())})
 }
 
-type requestIDKey struct{}
+// requestKey is the context key of a request's requestInfo.
+type requestKey struct{}
+
+// requestInfo is what WithRequestID puts in a request's context: one value,
+// so that one context and one allocation carry both.
+type requestInfo struct {
+	id         string
+	clientAddr string
+}
+
+// outside is the requestInfo of a context outside any request.
+var outside requestInfo
+
+func info(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(requestKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &outside
+}
 
 // RequestID returns the request's id ("" outside a request).
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return info(ctx).id }
 
 // NewID returns a random 16-byte hex id.
 func NewID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	var out [32]byte
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // acceptableRequestID keeps a caller's X-Request-ID only when it is short
@@ -73,28 +90,26 @@ func acceptableRequestID(s string) bool {
 	return true
 }
 
-type clientAddrKey struct{}
-
 // ClientAddr returns the client address recorded for the request in ctx
 // ("" outside a request).
-func ClientAddr(ctx context.Context) string {
-	a, _ := ctx.Value(clientAddrKey{}).(string)
-	return a
-}
+func ClientAddr(ctx context.Context) string { return info(ctx).clientAddr }
+
+// requestIDHeader is X-Request-ID in Go's canonical form, which header
+// lookups take without allocating a canonical copy of the name.
+const requestIDHeader = "X-Request-Id"
 
 // WithRequestID gives each request an id (the caller's X-Request-ID when
 // sane), echoes it in the response, and puts it and the client address in
 // the context.
 func WithRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
+		id := r.Header.Get(requestIDHeader)
 		if !acceptableRequestID(id) {
 			id = NewID()
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header().Set(requestIDHeader, id)
 		// The proxy-aware resolver runs first, so ClientIP is the real client.
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		ctx = context.WithValue(ctx, clientAddrKey{}, ClientIP(r))
+		ctx := context.WithValue(r.Context(), requestKey{}, &requestInfo{id: id, clientAddr: ClientIP(r)})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -115,6 +130,17 @@ type StatusRecorder struct {
 	http.ResponseWriter
 	Status int
 	Bytes  int
+}
+
+// Record returns a StatusRecorder for w: w itself when it is one that has
+// recorded nothing yet (a middleware further out is recording the same
+// answer), so stacked middlewares share one instead of each allocating
+// its own.
+func Record(w http.ResponseWriter) *StatusRecorder {
+	if rec, ok := w.(*StatusRecorder); ok && rec.Status == 0 && rec.Bytes == 0 {
+		return rec
+	}
+	return &StatusRecorder{ResponseWriter: w}
 }
 
 // WriteHeader records the status.
@@ -152,11 +178,16 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rec := &StatusRecorder{ResponseWriter: w}
+			rec := Record(w)
 			next.ServeHTTP(rec, r)
 			level := slog.LevelDebug
 			if rec.Status >= 500 {
 				level = slog.LevelWarn
+			}
+			// Checked first: building the attributes of a line that is
+			// not written costs several allocations on every request.
+			if !log.Enabled(r.Context(), level) {
+				return
 			}
 			log.Log(r.Context(), level, "http request",
 				"method", r.Method, "path", r.URL.Path, "status", rec.Status, "bytes", rec.Bytes,

@@ -1,0 +1,7 @@
+//go:build race
+
+package web_test
+
+// raceEnabled: the race detector changes what escapes to the heap, so
+// allocation counts are only asserted without it.
+const raceEnabled = true
