@@ -23,9 +23,18 @@ func FuzzParseKeys(f *testing.F) {
 	f.Fuzz(func(t *testing.T, spec string) {
 		kr, err := vault.ParseKeys(spec)
 		if err != nil {
+			// Errors may name key ids, so key material that is also
+			// written inside an id (testdata: "X:X") is no echo.
+			var ids []string
+			for _, part := range strings.Split(spec, ",") {
+				if id, _, ok := strings.Cut(part, ":"); ok {
+					ids = append(ids, id)
+				}
+			}
 			for _, part := range strings.Split(spec, ",") {
 				if _, k, ok := strings.Cut(part, ":"); ok && len(strings.TrimSpace(k)) >= 16 {
-					if strings.Contains(err.Error(), strings.TrimSpace(k)) {
+					k = strings.TrimSpace(k)
+					if strings.Contains(err.Error(), k) && !strings.Contains(strings.Join(ids, ","), k) {
 						t.Fatalf("error echoes key material: %v", err)
 					}
 				}
