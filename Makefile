@@ -10,6 +10,21 @@ BIN     := bin/hooklens
 # the SQLite variants locally; CI (CI=true) fails if PostgreSQL is missing.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
+# Tests that skip because something they need is missing (PostgreSQL,
+# Chromium, promtool, root) write why to this file; `make test` prints it at
+# the end. Outside CI they skip; with CI=true they fail instead.
+export HOOKLENS_SKIP_LOG ?= $(CURDIR)/test-results/skipped.txt
+
+# $(call step,what,command) runs command after saying what it does, and
+# every 30 s while it runs says it is still at it: the first builds, go vet
+# and the fuzz stage's instrumented compile are long and otherwise silent.
+define step
+	@echo "--- $(1)"; echo "$(2)"; \
+	( while sleep 30; do echo "    ... still $(1) ($$((SECONDS))s so far)"; done ) & hb=$$!; \
+	trap 'kill $$hb 2>/dev/null' EXIT; \
+	$(2)
+endef
+
 HAVE_FRONTEND := $(wildcard package.json)
 FRONTEND_SRC  := $(shell find frontend/src frontend/public frontend/index.html -type f 2>/dev/null) \
                  $(wildcard package.json package-lock.json vite.config.ts tsconfig*.json graph/*.graphqls graph/ent.graphql)
@@ -26,17 +41,18 @@ run: build ## build and start hooklens on http://127.0.0.1:8080 with SQLite in .
 
 .PHONY: build
 build: frontend ## build bin/hooklens with the dashboard embedded
-	$(GO) build -o $(BIN) ./server
+	@echo "The first build compiles every dependency (2-3 minutes, more on a busy machine); later ones take seconds."
+	$(call step,building $(BIN),$(GO) build -o $(BIN) ./server)
 
 .PHONY: frontend
 frontend: ## build the dashboard into frontend/dist (needs Node 20 and npm)
 ifneq ($(HAVE_FRONTEND),)
 frontend: frontend/dist/index.html
 frontend/dist/index.html: node_modules/.package-lock.json $(FRONTEND_SRC)
-	npm run build
+	$(call step,building the dashboard into frontend/dist,npm run build)
 	touch frontend/dist/.gitkeep
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	$(call step,installing the dashboard's npm packages,npm ci --no-audit --no-fund)
 endif
 
 .PHONY: demo
@@ -45,26 +61,55 @@ demo: build ## run hooklens + a fake Dwolla + live simulated traffic on a separa
 
 ##@ Tests
 
+TEST_STAGES := lint test-go test-fuzz test-reliability test-frontend
+
 .PHONY: test
-test: lint test-go test-fuzz test-reliability test-frontend ## run every test (Go on SQLite and PostgreSQL, fuzz, frontend, browser)
+test: ## run every stage (lint, Go on SQLite and PostgreSQL, fuzz, reliability, frontend and browser); fail at the end if any failed
+	@mkdir -p $(dir $(HOOKLENS_SKIP_LOG)); : > $(HOOKLENS_SKIP_LOG)
+	@failed=""; summary=""; \
+	for stage in $(TEST_STAGES); do \
+	  start=$$SECONDS; \
+	  if $(MAKE) --no-print-directory $$stage; then result=ok; else result=FAILED; failed="$$failed $$stage"; fi; \
+	  summary="$$summary$$(printf '  %-18s %-7s %5ds' $$stage $$result $$((SECONDS-start)))"$$'\n'; \
+	  date -u "+--- make $$stage: $$result in $$((SECONDS-start))s (%T)"; \
+	done; \
+	echo; echo "--- make test: $$SECONDS s in all"; printf '%s' "$$summary"; \
+	if [ -s $(HOOKLENS_SKIP_LOG) ]; then \
+	  echo "Skipped because something they need is missing (CI=true fails them instead):"; \
+	  cut -f1 $(HOOKLENS_SKIP_LOG) | sort | uniq -c | sed 's/^ *\([0-9]*\) /  \1 test(s): /'; \
+	  echo "  (the tests, by name: $(HOOKLENS_SKIP_LOG))"; \
+	else echo "Nothing skipped."; fi; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+
+.PHONY: test-busy
+test-busy: ## make test while one CPU burner per core keeps the machine busy (the check that no test depends on speed)
+	@n=$$(nproc); echo "--- starting $$n CPU burners"; pids=""; \
+	for _ in $$(seq $$n); do ( while :; do :; done ) & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT; \
+	$(MAKE) --no-print-directory test
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector, on SQLite and PostgreSQL
 	@date -u "+--- make test-go (%T)"
-	$(GO) test -race -count=1 -timeout 15m ./...
+	@echo "go test compiles each package's tests with the race detector (minutes the first time), then runs them; it prints a line per package as each finishes."
+	$(call step,go test -race ./...,$(GO) test -race -count=1 -timeout 15m ./...)
+
+FUZZTIME ?= 10s
 
 .PHONY: test-fuzz
-test-fuzz: ## a short bounded run of every fuzz target
+test-fuzz: ## a short bounded run of every fuzz target (FUZZTIME each, default 10s)
 	@date -u "+--- make test-fuzz (%T)"
-	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime 10s ./internal/dwolla
-	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime 10s ./internal/vault
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePrefixes$$' -fuzztime 10s ./internal/netguard
-	$(GO) test -run '^$$' -fuzz '^FuzzClientAddr$$' -fuzztime 10s ./internal/netguard
+	@echo "Each target first compiles its small package and the standard library with fuzzing instrumentation (minutes the first time), then fuzzes for $(FUZZTIME)."
+	$(call step,fuzzing FuzzVerifyAndParse,$(GO) test -run '^$$' -fuzz '^FuzzVerifyAndParse$$' -fuzztime $(FUZZTIME) ./internal/dwolla/fuzz)
+	$(call step,fuzzing FuzzParseKeys,$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime $(FUZZTIME) ./internal/vault/fuzz)
+	$(call step,fuzzing FuzzParsePrefixes,$(GO) test -run '^$$' -fuzz '^FuzzParsePrefixes$$' -fuzztime $(FUZZTIME) ./internal/netguard/fuzz)
+	$(call step,fuzzing FuzzClientAddr,$(GO) test -run '^$$' -fuzz '^FuzzClientAddr$$' -fuzztime $(FUZZTIME) ./internal/netguard/fuzz)
 
 .PHONY: test-reliability
 test-reliability: ## the real binary under kill -9, a PostgreSQL outage, a full or read-only disk, hostile input and floods (needs root)
 	@date -u "+--- make test-reliability (%T)"
-	$(GO) test -race -tags reliability -count=1 -timeout 8m ./test/reliability
+	@echo "The reliability tests build bin/hooklens with the race detector, then run it through outages; the package prints its result at the end."
+	$(call step,go test -tags reliability ./test/reliability,$(GO) test -race -tags reliability -count=1 -timeout 8m ./test/reliability)
 
 .PHONY: test-frontend
 test-frontend: ## dashboard unit tests (vitest) and browser tests (Chromium) against bin/hooklens
@@ -78,8 +123,9 @@ endif
 lint: ## gofmt, go vet, and the TypeScript checks
 	@date -u "+--- make lint (%T)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^ent/' ) 2>&1); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) vet -tags reliability ./test/reliability
+	@echo "go vet type-checks every package and its tests (minutes the first time, seconds once cached)."
+	$(call step,go vet ./...,$(GO) vet ./...)
+	$(call step,go vet -tags reliability,$(GO) vet -tags reliability ./test/reliability)
 ifneq ($(HAVE_FRONTEND),)
 	npm run lint
 endif

@@ -2,6 +2,10 @@ module github.com/hooklens/hooklens
 
 go 1.26.0
 
+// npm packages may ship Go code (flatted does): keep go vet ./... and
+// go build ./... out of node_modules.
+ignore ./node_modules
+
 require (
 	entgo.io/contrib v0.7.0
 	entgo.io/ent v0.14.5

@@ -27,6 +27,7 @@ import {
   launchBrowser,
   loadCaptures,
   missingPrerequisite,
+  recordSkip,
   screenshotDir,
   simulate,
   startServer,
@@ -41,6 +42,7 @@ if (missing && inCI) {
   // In CI a browser test that cannot run is a failure, never a skip.
   throw new Error(`browser tests cannot run: ${missing}`);
 }
+if (missing) recordSkip(missing, "frontend/e2e: dashboard in Chromium");
 
 /** Events counted by topic through the API, the truth the pages are held to. */
 async function countEvents(server: RunningServer, where: Record<string, unknown>): Promise<number> {

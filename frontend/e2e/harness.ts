@@ -3,7 +3,7 @@
 // captures, and Debian's Chromium driven by playwright-core.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -33,6 +33,17 @@ export function missingPrerequisite(): string | null {
 }
 
 export const inCI = process.env.CI === "true" || process.env.CI === "1";
+
+/**
+ * Notes that the tests named by suite skip because of why, in the file
+ * HOOKLENS_SKIP_LOG names (one "why<TAB>name" line, as the Go tests write),
+ * so that `make test` can say at the end what did not run.
+ */
+export function recordSkip(why: string, suite: string): void {
+  const path = process.env.HOOKLENS_SKIP_LOG;
+  if (!path) return;
+  appendFileSync(path, `${why.replaceAll("\t", " ")}\t${suite}\n`);
+}
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

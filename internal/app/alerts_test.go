@@ -104,8 +104,7 @@ func TestAlertsThroughGraphQL(t *testing.T) {
 	ws, ack, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"token": s.Viewer})
 	require.NoError(t, err)
 	require.Equal(t, "connection_ack", ack.Type)
-	ws.Subscribe("a", `subscription { alertChanged { ruleKey status } }`, nil)
-	time.Sleep(200 * time.Millisecond)
+	ws.SubscribeWait("a", `subscription { alertChanged { ruleKey status } }`, nil)
 
 	_, err = s.App.Alerts.Evaluate(context.Background(), time.Now())
 	require.NoError(t, err)

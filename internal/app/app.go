@@ -51,6 +51,13 @@ type Options struct {
 	// MustExist refuses to create a SQLite database that is not there
 	// (commands other than serve, migrate and demo).
 	MustExist bool
+	// Now is the clock of what the server records and analyses (default
+	// time.Now): when a delivery arrived, when an event was processed, which
+	// minute a scan or an alert evaluation looks at. End-to-end tests set it
+	// to replay minutes of traffic in seconds; durations, timeouts, leases
+	// of outgoing notifications and the scheduler's own ticks stay on the
+	// wall clock.
+	Now func() time.Time
 }
 
 // App is a running (or ready to run) hooklens server.
@@ -87,6 +94,7 @@ type App struct {
 	wg       sync.WaitGroup
 	started  bool
 	instance string
+	now      func() time.Time
 }
 
 // New opens the database and builds the services. It starts nothing.
@@ -101,7 +109,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, err
 		}
 	}
-	a := &App{Config: cfg, Log: log, DB: db, instance: instanceID()}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &App{Config: cfg, Log: log, DB: db, instance: instanceID(), now: opts.Now}
 	if cfg.EncryptionKeys != "" {
 		if a.Keys, err = vault.ParseKeys(cfg.EncryptionKeys); err != nil {
 			db.Close()
@@ -129,6 +140,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout:      cfg.IngestTimeout,
 		Vault:        a.Keys,
+		Now:          opts.Now,
 		Guard: netguard.NewGuard(netguard.GuardOptions{
 			Allow: cfg.WebhookAllow, Rejections: cfg.WebhookSourceLimit, Global: cfg.WebhookGlobalLimit,
 		}),
@@ -147,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Pipeline = pipeline.New(db, a.Hub, a.Metrics, log.With("component", "pipeline"), a.instance, pipeline.Options{
 		Workers:     cfg.Workers,
 		MaxAttempts: cfg.MaxAttempts,
+		Now:         opts.Now,
 	}, a.Tracker)
 	a.Metrics.WatchQueue(a.Pipeline)
 	if cfg.DwollaConfigured() {
@@ -171,13 +184,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		db.Close()
 		return nil, fmt.Errorf("configuring analytics: %w", err)
 	}
-	a.Deliveries = rollup.NewAggregator(db, log.With("component", "rollup"), rollup.AggregatorOptions{Registerer: a.Metrics.Registry})
-	if a.Anomalies, err = scanner.New(db, a.Hub, log.With("component", "anomalies"), scanner.Options{Registerer: a.Metrics.Registry}); err != nil {
+	a.Deliveries = rollup.NewAggregator(db, log.With("component", "rollup"), rollup.AggregatorOptions{Registerer: a.Metrics.Registry, Now: opts.Now})
+	if a.Anomalies, err = scanner.New(db, a.Hub, log.With("component", "anomalies"), scanner.Options{Registerer: a.Metrics.Registry, Now: opts.Now}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("configuring anomaly detection: %w", err)
 	}
 	if a.Alerts, err = alert.New(db, appFacts{a}, a.Keys, a.Hub, log.With("component", "alerts"), alert.Options{
 		BaseURL: cfg.BaseURL(), AllowedHosts: cfg.AlertAllowedHosts, Timeout: cfg.AlertTimeout, Registerer: a.Metrics.Registry,
+		Now: opts.Now,
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("configuring alerts: %w", err)
@@ -241,7 +255,7 @@ func (a *App) scheduleJobs() error {
 			if !a.Recon.Configured() {
 				return nil
 			}
-			_, err := a.StartSync(ctx, time.Now().Add(-a.Config.SyncWindow), "schedule", "schedule")
+			_, err := a.StartSync(ctx, a.now().Add(-a.Config.SyncWindow), "schedule", "schedule")
 			return err
 		}},
 		{"reconcile", a.Config.ReconcileSchedule, func(ctx context.Context) error {
@@ -249,14 +263,14 @@ func (a *App) scheduleJobs() error {
 			return err
 		}},
 		{"stuck-journeys", a.Config.StuckSweep, func(ctx context.Context) error {
-			n, err := a.Tracker.SweepStuck(ctx, time.Now())
+			n, err := a.Tracker.SweepStuck(ctx, a.now())
 			if n > 0 {
 				a.Log.Info("stuck sweep re-evaluated journeys", "journeys", n)
 			}
 			return err
 		}},
 		{"abandoned-journeys", a.Config.AbandonSweep, func(ctx context.Context) error {
-			n, err := a.Tracker.SweepAbandoned(ctx, time.Now())
+			n, err := a.Tracker.SweepAbandoned(ctx, a.now())
 			if n > 0 {
 				a.Log.Info("abandonment sweep re-evaluated journeys", "journeys", n)
 			}
@@ -271,7 +285,7 @@ func (a *App) scheduleJobs() error {
 			return err
 		}},
 		{"alerts", a.Config.AlertSchedule, func(ctx context.Context) error {
-			_, err := a.Alerts.Evaluate(ctx, time.Now())
+			_, err := a.Alerts.Evaluate(ctx, a.now())
 			return err
 		}},
 		{"expired-sessions", "1h", func(ctx context.Context) error {

@@ -203,8 +203,7 @@ func TestWebsocketAuth(t *testing.T) {
 		ws, ack, err := s.DialWS("graphql-ws", nil, map[string]any{"token": s.Viewer})
 		require.NoError(t, err)
 		require.Equal(t, "connection_ack", ack.Type)
-		ws.Subscribe("a", `subscription { eventReceived { eventID } }`, nil)
-		time.Sleep(200 * time.Millisecond)
+		ws.SubscribeWait("a", `subscription { eventReceived { eventID } }`, nil)
 		code, _ := receive(t, s, eventBody("legacy-1", "customer_created"))
 		require.Equal(t, http.StatusOK, code)
 		var got struct {

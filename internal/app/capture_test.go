@@ -78,10 +78,7 @@ func TestReceiveStoreQuerySubscribe(t *testing.T) {
 			ws, ack, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + s.Viewer})
 			require.NoError(t, err)
 			require.Equal(t, "connection_ack", ack.Type)
-			ws.Subscribe("1", `subscription { eventReceived(topics: ["customer_created"]) { eventID topic deliveryCount } }`, nil)
-			// Give the server a moment to register the subscription: the
-			// protocol has no acknowledgement for subscribe.
-			time.Sleep(200 * time.Millisecond)
+			ws.SubscribeWait("1", `subscription { eventReceived(topics: ["customer_created"]) { eventID topic deliveryCount } }`, nil)
 
 			// A topic the subscriber did not ask for is not sent to it.
 			code, _ := receive(t, s, eventBody("ev-other", "customer_verified"))

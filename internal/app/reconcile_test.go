@@ -52,8 +52,7 @@ func TestSyncAndReconcileAPI(t *testing.T) {
 	ws, ack, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"token": s.Viewer})
 	require.NoError(t, err)
 	require.Equal(t, "connection_ack", ack.Type)
-	ws.Subscribe("p", `subscription { syncProgress { id status imported } }`, nil)
-	time.Sleep(200 * time.Millisecond)
+	ws.SubscribeWait("p", `subscription { syncProgress { id status imported } }`, nil)
 
 	// Viewers cannot start a sync, over REST either.
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/webhooks/dwolla/sync", bytes.NewReader([]byte(`{"window":"1h"}`)))

@@ -44,6 +44,9 @@ type Options struct {
 	DatabaseURL string
 	// Configure edits the configuration.
 	Configure func(*config.Config)
+	// Now is the server's clock (app.Options.Now; default time.Now), a
+	// Clock's Now for a test that moves time itself.
+	Now func() time.Time
 }
 
 // Config returns the configuration tests start from: everything default
@@ -89,7 +92,7 @@ func Start(t testing.TB, kind string, opts Options) *Server {
 		opts.Configure(&cfg)
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, Logger(t), app.Options{})
+	a, err := app.New(ctx, cfg, Logger(t), app.Options{Now: opts.Now})
 	require.NoError(t, err)
 	a.Start(ctx)
 	srv := httptest.NewServer(a.Handler())

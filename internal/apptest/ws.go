@@ -18,6 +18,7 @@ type WS struct {
 	t    testing.TB
 	conn *websocket.Conn
 	sub  string // subprotocol
+	srv  *Server
 }
 
 // Message is one protocol message.
@@ -41,7 +42,7 @@ func (s *Server) DialWS(subprotocol string, headers http.Header, initPayload map
 		}
 		return nil, nil, err
 	}
-	w := &WS{t: s.T, conn: conn, sub: subprotocol}
+	w := &WS{t: s.T, conn: conn, sub: subprotocol, srv: s}
 	s.T.Cleanup(func() { conn.Close() })
 	payload, _ := json.Marshal(initPayload)
 	if err := conn.WriteJSON(Message{Type: "connection_init", Payload: payload}); err != nil {
@@ -69,6 +70,19 @@ func (w *WS) Subscribe(id, query string, vars map[string]any) {
 		typ = "start"
 	}
 	require.NoError(w.t, w.conn.WriteJSON(Message{ID: id, Type: typ, Payload: payload}))
+}
+
+// SubscribeWait starts a subscription like Subscribe and waits (up to 10 s)
+// until the server has registered it with its live hub, so that what the
+// test does next is seen by it. The protocol does not acknowledge a
+// subscribe; this replaces guessing with a sleep.
+func (w *WS) SubscribeWait(id, query string, vars map[string]any) {
+	w.t.Helper()
+	hub := w.srv.App.Hub
+	before := hub.Subscribers()
+	w.Subscribe(id, query, vars)
+	require.Eventually(w.t, func() bool { return hub.Subscribers() > before }, 10*time.Second, 5*time.Millisecond,
+		"the server did not register subscription %q", id)
 }
 
 // Next reads the next message within d, answering pings.

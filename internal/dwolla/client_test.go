@@ -282,8 +282,8 @@ func TestClientRetriesServerErrorBursts(t *testing.T) {
 	require.Equal(t, before, len(b.fake.Requests()))
 
 	// After the cooldown one probe closes it again.
-	time.Sleep(250 * time.Millisecond)
-	require.Equal(t, dwolla.BreakerHalfOpen, b.client.BreakerState())
+	require.Eventually(t, func() bool { return b.client.BreakerState() == dwolla.BreakerHalfOpen }, 10*time.Second, 10*time.Millisecond,
+		"the circuit did not half-open after its cooldown")
 	_, err = b.client.ListWebhookSubscriptions(ctx)
 	require.NoError(t, err)
 	require.Equal(t, dwolla.BreakerClosed, b.client.BreakerState())
@@ -294,8 +294,10 @@ func TestClientRetriesServerErrorBursts(t *testing.T) {
 
 func TestClientRenewsTokens(t *testing.T) {
 	t.Parallel()
-	b := setup(t, fakedwolla.Options{TokenTTL: 2 * time.Second}, func(o *dwolla.ClientOptions) {
-		o.TokenRefreshMargin = 1500 * time.Millisecond
+	// The token is renewed 2 s after it was issued: room for the first
+	// three calls on a busy machine.
+	b := setup(t, fakedwolla.Options{TokenTTL: 10 * time.Second}, func(o *dwolla.ClientOptions) {
+		o.TokenRefreshMargin = 8 * time.Second
 	})
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
@@ -305,15 +307,16 @@ func TestClientRenewsTokens(t *testing.T) {
 	require.Equal(t, 1, countRequests(b.fake, http.MethodPost, "/token", http.StatusOK))
 
 	// Within the margin before expiry, a new token is fetched first.
-	time.Sleep(600 * time.Millisecond)
-	_, err := b.client.ListEvents(ctx, 0, 0)
-	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := b.client.ListEvents(ctx, 0, 0)
+		return err == nil && countRequests(b.fake, http.MethodPost, "/token", http.StatusOK) >= 2
+	}, 10*time.Second, 50*time.Millisecond, "no new token within the margin before expiry")
 	require.Equal(t, 2, countRequests(b.fake, http.MethodPost, "/token", http.StatusOK))
 	require.Equal(t, 0, countRequests(b.fake, http.MethodGet, "/events", http.StatusUnauthorized))
 
 	// A token that dies early gets one 401 ExpiredAccessToken and a renewal.
 	b.fake.ExpireTokens()
-	_, err = b.client.ListEvents(ctx, 0, 0)
+	_, err := b.client.ListEvents(ctx, 0, 0)
 	require.NoError(t, err)
 	require.Equal(t, 3, countRequests(b.fake, http.MethodPost, "/token", http.StatusOK))
 	require.Equal(t, 1, countRequests(b.fake, http.MethodGet, "/events", http.StatusUnauthorized))

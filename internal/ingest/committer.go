@@ -51,6 +51,7 @@ type committer struct {
 	writers  int
 	maxBatch int
 	txTime   time.Duration
+	now      func() time.Time // stamps received_at (Options.Now)
 
 	jobs    chan *job
 	rejects chan store.NewDelivery
@@ -405,7 +406,7 @@ func (c *committer) write(batch []*job, rejects []store.NewDelivery) ([]result, 
 // PostgreSQL (tx nil) in one statement — and returns one result per job,
 // in order.
 func (c *committer) store(ctx context.Context, tx *sql.Tx, batch []*job, rejects []store.NewDelivery) ([]result, error) {
-	now := time.Now().UTC()
+	now := c.now().UTC()
 
 	// Fold repeated deliveries of one event id into one row.
 	index := make(map[string]int, len(batch))

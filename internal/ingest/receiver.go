@@ -60,6 +60,9 @@ type Options struct {
 	// Vault seals bodies before they are stored (the SHA-256 and size stay
 	// those of the raw body). Nil stores bodies as received.
 	Vault *vault.Keyring
+	// Now is the clock deliveries and events are stamped with (default
+	// time.Now); latencies and timeouts are measured on the wall clock.
+	Now func() time.Time
 }
 
 // Receiver is the http.Handler for Path.
@@ -93,12 +96,12 @@ func NewReceiver(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logg
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 8192
 	}
-	return &Receiver{
-		opts: opts,
-		c:    newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout),
-		m:    m,
-		log:  log,
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
+	c := newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout)
+	c.now = opts.Now
+	return &Receiver{opts: opts, c: c, m: m, log: log}
 }
 
 // Start starts the writers.
@@ -168,7 +171,7 @@ func (rej rejection) charged() bool {
 func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 	arrived := time.Now()
 	d := store.NewDelivery{
-		ReceivedAt:  arrived.UTC(),
+		ReceivedAt:  r.opts.Now().UTC(),
 		RemoteAddr:  web.ClientIP(req),
 		TopicHeader: req.Header.Get(dwolla.TopicHeader),
 		UserAgent:   req.UserAgent(),

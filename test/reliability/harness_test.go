@@ -388,6 +388,23 @@ func (l *load) count(status int) int {
 	return l.statuses[status]
 }
 
+// waitAcked waits until the load has had n deliveries acknowledged in all:
+// tests wait for the traffic they need rather than for a time in which a
+// busy machine may not produce it.
+func (l *load) waitAcked(t testing.TB, n int, why string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(l.ackedIDs()) >= n }, 60*time.Second, 10*time.Millisecond,
+		"%s: %d acknowledged, waiting for %d", why, len(l.ackedIDs()), n)
+}
+
+// waitStatus waits until the load has seen n answers with status (0: a
+// transport error) in all.
+func (l *load) waitStatus(t testing.TB, status, n int, why string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return l.count(status) >= n }, 60*time.Second, 10*time.Millisecond,
+		"%s: %d answers %d, waiting for %d", why, l.count(status), status, n)
+}
+
 // openDB opens the server's database from the test for checks.
 func openDB(t testing.TB, url string) *store.DB {
 	t.Helper()

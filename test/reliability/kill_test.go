@@ -35,16 +35,15 @@ func TestKillDuringLoad(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			wg := l.run(ctx, 8)
 
-			// Two kills, each in the middle of the stream.
+			// Two kills, each in the middle of the stream: once a few
+			// hundred more deliveries have been acknowledged.
 			for round := 0; round < 2; round++ {
-				time.Sleep(1500 * time.Millisecond)
-				before := len(l.ackedIDs())
+				l.waitAcked(t, len(l.ackedIDs())+300, "the stream before a kill")
 				s.kill()
-				require.Positive(t, before, "the load got acknowledgements before the kill")
-				time.Sleep(300 * time.Millisecond) // deliveries fail while it is down
+				l.waitStatus(t, 0, l.count(0)+1, "deliveries fail while it is down")
 				s.start()
 			}
-			time.Sleep(1500 * time.Millisecond)
+			l.waitAcked(t, len(l.ackedIDs())+300, "the stream after the last restart")
 			cancel()
 			wg.Wait()
 

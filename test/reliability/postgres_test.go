@@ -128,8 +128,7 @@ func TestPostgresOutage(t *testing.T) {
 	l.pace = 5 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	wg := l.run(ctx, 6)
-	time.Sleep(1500 * time.Millisecond)
-	require.Positive(t, len(l.ackedIDs()))
+	l.waitAcked(t, 200, "the stream before the outage")
 
 	pg.stop()
 	// Deliveries made while it is down: every answer is a 503 with
@@ -153,7 +152,7 @@ func TestPostgresOutage(t *testing.T) {
 		status, _, _, err := s.deliver(eventBody(fmt.Sprintf("back-%d", time.Now().UnixNano())), nil)
 		return err == nil && status == 200
 	}, 30*time.Second, 200*time.Millisecond, "the receiver did not recover after PostgreSQL came back")
-	time.Sleep(time.Second)
+	l.waitAcked(t, len(l.ackedIDs())+200, "the stream after the outage")
 	cancel()
 	wg.Wait()
 
