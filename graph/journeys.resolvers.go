@@ -17,6 +17,7 @@ import (
 	"github.com/hooklens/hooklens/graph/model"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
+	"github.com/hooklens/hooklens/internal/journey"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/tracker"
 	"github.com/hooklens/hooklens/internal/usererr"
@@ -224,9 +225,17 @@ func (r *queryResolver) JourneyStats(ctx context.Context, definition string, fro
 	if !start.Before(end) {
 		return nil, usererr.Field("from", "from must be before to")
 	}
-	s, err := r.Tracker.Stats(ctx, definition, start, end)
+	s, err := r.Analytics.JourneyStats(ctx, definition, start, end)
 	if err != nil {
 		return nil, err
+	}
+	if len(s.Steps) == 0 {
+		// No journey in the period: the funnel still names its steps.
+		if def, ok := r.Tracker.Router().Definition(definition); ok {
+			for _, step := range def.Steps {
+				s.Steps = append(s.Steps, journey.StepStats{Key: step.Key, Name: step.Name})
+			}
+		}
 	}
 	return journeyStatsModel(s, start, end), nil
 }

@@ -244,6 +244,7 @@ type ComplexityRoot struct {
 		Count      func(childComplexity int) int
 		P50Seconds func(childComplexity int) int
 		P90Seconds func(childComplexity int) int
+		Unknown    func(childComplexity int) int
 	}
 
 	DwollaStatus struct {
@@ -299,6 +300,7 @@ type ComplexityRoot struct {
 
 	HealthComponent struct {
 		Available func(childComplexity int) int
+		Cap       func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Note      func(childComplexity int) int
 		Score     func(childComplexity int) int
@@ -412,6 +414,7 @@ type ComplexityRoot struct {
 		DefinitionKey      func(childComplexity int) int
 		DefinitionVersion  func(childComplexity int) int
 		DurationMs         func(childComplexity int) int
+		EndTopic           func(childComplexity int) int
 		EndedAt            func(childComplexity int) int
 		EventCount         func(childComplexity int) int
 		Events             func(childComplexity int) int
@@ -420,6 +423,7 @@ type ComplexityRoot struct {
 		LastEventAt        func(childComplexity int) int
 		Note               func(childComplexity int) int
 		Notes              func(childComplexity int) int
+		Outcome            func(childComplexity int) int
 		Progress           func(childComplexity int) int
 		ResourceID         func(childComplexity int) int
 		StartedAt          func(childComplexity int) int
@@ -442,12 +446,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JourneyOutcomeCount struct {
+		Count   func(childComplexity int) int
+		Outcome func(childComplexity int) int
+	}
+
 	JourneyStartRule struct {
 		AnyTopic func(childComplexity int) int
 		Topics   func(childComplexity int) int
 	}
 
 	JourneyStats struct {
+		ByOutcome   func(childComplexity int) int
 		ByStatus    func(childComplexity int) int
 		Completion  func(childComplexity int) int
 		Definition  func(childComplexity int) int
@@ -1794,6 +1804,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DurationStats.P90Seconds(childComplexity), true
+	case "DurationStats.unknown":
+		if e.ComplexityRoot.DurationStats.Unknown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.Unknown(childComplexity), true
 
 	case "DwollaStatus.apiURL":
 		if e.ComplexityRoot.DwollaStatus.APIURL == nil {
@@ -2005,6 +2021,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HealthComponent.Available(childComplexity), true
+	case "HealthComponent.cap":
+		if e.ComplexityRoot.HealthComponent.Cap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Cap(childComplexity), true
 	case "HealthComponent.name":
 		if e.ComplexityRoot.HealthComponent.Name == nil {
 			break
@@ -2496,6 +2518,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.DurationMs(childComplexity), true
+	case "JourneyInstance.endTopic":
+		if e.ComplexityRoot.JourneyInstance.EndTopic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.EndTopic(childComplexity), true
 	case "JourneyInstance.endedAt":
 		if e.ComplexityRoot.JourneyInstance.EndedAt == nil {
 			break
@@ -2544,6 +2572,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.Notes(childComplexity), true
+	case "JourneyInstance.outcome":
+		if e.ComplexityRoot.JourneyInstance.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Outcome(childComplexity), true
 	case "JourneyInstance.progress":
 		if e.ComplexityRoot.JourneyInstance.Progress == nil {
 			break
@@ -2631,6 +2665,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyInstanceEdge.Node(childComplexity), true
 
+	case "JourneyOutcomeCount.count":
+		if e.ComplexityRoot.JourneyOutcomeCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyOutcomeCount.Count(childComplexity), true
+	case "JourneyOutcomeCount.outcome":
+		if e.ComplexityRoot.JourneyOutcomeCount.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyOutcomeCount.Outcome(childComplexity), true
+
 	case "JourneyStartRule.anyTopic":
 		if e.ComplexityRoot.JourneyStartRule.AnyTopic == nil {
 			break
@@ -2644,6 +2691,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyStartRule.Topics(childComplexity), true
 
+	case "JourneyStats.byOutcome":
+		if e.ComplexityRoot.JourneyStats.ByOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.ByOutcome(childComplexity), true
 	case "JourneyStats.byStatus":
 		if e.ComplexityRoot.JourneyStats.ByStatus == nil {
 			break
@@ -5536,11 +5589,22 @@ type JourneyStatusCount {
   count: Int!
 }
 
+"""Durations of the journeys whose duration is known."""
 type DurationStats {
+  """Journeys measured."""
   count: Int!
   avgSeconds: Float
+  """Nearest-rank percentiles."""
   p50Seconds: Float
   p90Seconds: Float
+  """Journeys left out because their duration is unknown: their first step (e.g. the created webhook) was never seen."""
+  unknown: Int!
+}
+
+type JourneyOutcomeCount {
+  """completed, cancelled, failed (an ACH return before the transfer cleared), returned (after it completed), creation_failed, suspended, deactivated, removed, unverified or max_attempts."""
+  outcome: String!
+  count: Int!
 }
 
 """One step of a journey funnel."""
@@ -5571,7 +5635,9 @@ type JourneyStats {
   byStatus: [JourneyStatusCount!]!
   """completed ÷ (completed + failed + abandoned); null when none finished."""
   successRate: Float
-  """Start to end of completed journeys."""
+  """Ended journeys by outcome: how they ended, finer than their status."""
+  byOutcome: [JourneyOutcomeCount!]!
+  """Start to end of completed journeys whose start was seen; completion.unknown counts those left out."""
   completion: DurationStats!
   """The funnel, in step order."""
   steps: [JourneyFunnelStep!]!
@@ -5659,15 +5725,17 @@ extend type Subscription {
 `, BuiltIn: false},
 	{Name: "../reconcile.graphqls", Input: `"""One weighted part of the health score."""
 type HealthComponent {
-  """events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent."""
+  """events_complete, deliveries_succeeding, subscription_active, signatures_valid, processing, journeys_progressing, freshness, journeys_consistent."""
   name: String!
-  """Its weight: all six weights sum to 100. Unavailable components drop out and the score is rescaled over the others."""
+  """Its weight: all eight weights sum to 100. Unavailable components drop out and the score is rescaled over the others."""
   weight: Float!
   """0–1."""
   score: Float!
   """False when it cannot be measured (e.g. no Dwolla credentials); it then drops out."""
   available: Boolean!
   note: String!
+  """When set, the most the whole score may be while this component's condition lasts (always below the degraded threshold, 80)."""
+  cap: Float
 }
 
 type HealthPoint {
@@ -7839,9 +7907,17 @@ type JourneyInstance implements Node {
   lastEventAt: Time!
   endedAt: Time
   """
-  Start to end, for finished journeys.
+  Start to end, for finished journeys whose first step was seen (0 when one event began and ended it); null while open and when the start was never seen, since the duration is then unknown.
   """
   durationMs: Float
+  """
+  How an ended journey ended: completed, cancelled, failed, returned, creation_failed, … (internal/journey.Outcome); empty while open.
+  """
+  outcome: String
+  """
+  The topic of the event that ended the journey.
+  """
+  endTopic: String
   """
   Completed, then failed: a transfer returned after it cleared.
   """
@@ -7920,6 +7996,7 @@ enum JourneyInstanceOrderField {
   LAST_EVENT_AT
   ENDED_AT
   DURATION
+  OUTCOME
   UPDATED_AT
 }
 """
@@ -8096,6 +8173,42 @@ input JourneyInstanceWhereInput {
   durationMsLTE: Float
   durationMsIsNil: Boolean
   durationMsNotNil: Boolean
+  """
+  outcome field predicates
+  """
+  outcome: String
+  outcomeNEQ: String
+  outcomeIn: [String!]
+  outcomeNotIn: [String!]
+  outcomeGT: String
+  outcomeGTE: String
+  outcomeLT: String
+  outcomeLTE: String
+  outcomeContains: String
+  outcomeHasPrefix: String
+  outcomeHasSuffix: String
+  outcomeIsNil: Boolean
+  outcomeNotNil: Boolean
+  outcomeEqualFold: String
+  outcomeContainsFold: String
+  """
+  end_topic field predicates
+  """
+  endTopic: String
+  endTopicNEQ: String
+  endTopicIn: [String!]
+  endTopicNotIn: [String!]
+  endTopicGT: String
+  endTopicGTE: String
+  endTopicLT: String
+  endTopicLTE: String
+  endTopicContains: String
+  endTopicHasPrefix: String
+  endTopicHasSuffix: String
+  endTopicIsNil: Boolean
+  endTopicNotNil: Boolean
+  endTopicEqualFold: String
+  endTopicContainsFold: String
   """
   failed_after_success field predicates
   """
@@ -10855,6 +10968,8 @@ func (ec *executionContext) childFields_DurationStats(ctx context.Context, field
 		return ec.fieldContext_DurationStats_p50Seconds(ctx, field)
 	case "p90Seconds":
 		return ec.fieldContext_DurationStats_p90Seconds(ctx, field)
+	case "unknown":
+		return ec.fieldContext_DurationStats_unknown(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DurationStats", field.Name)
 }
@@ -10973,6 +11088,8 @@ func (ec *executionContext) childFields_HealthComponent(ctx context.Context, fie
 		return ec.fieldContext_HealthComponent_available(ctx, field)
 	case "note":
 		return ec.fieldContext_HealthComponent_note(ctx, field)
+	case "cap":
+		return ec.fieldContext_HealthComponent_cap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HealthComponent", field.Name)
 }
@@ -11191,6 +11308,10 @@ func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, fie
 		return ec.fieldContext_JourneyInstance_endedAt(ctx, field)
 	case "durationMs":
 		return ec.fieldContext_JourneyInstance_durationMs(ctx, field)
+	case "outcome":
+		return ec.fieldContext_JourneyInstance_outcome(ctx, field)
+	case "endTopic":
+		return ec.fieldContext_JourneyInstance_endTopic(ctx, field)
 	case "failedAfterSuccess":
 		return ec.fieldContext_JourneyInstance_failedAfterSuccess(ctx, field)
 	case "stuckAt":
@@ -11251,6 +11372,16 @@ func (ec *executionContext) childFields_JourneyInstanceEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type JourneyInstanceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_JourneyOutcomeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_JourneyOutcomeCount_outcome(ctx, field)
+	case "count":
+		return ec.fieldContext_JourneyOutcomeCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyOutcomeCount", field.Name)
+}
+
 func (ec *executionContext) childFields_JourneyStartRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "anyTopic":
@@ -11275,6 +11406,8 @@ func (ec *executionContext) childFields_JourneyStats(ctx context.Context, field 
 		return ec.fieldContext_JourneyStats_byStatus(ctx, field)
 	case "successRate":
 		return ec.fieldContext_JourneyStats_successRate(ctx, field)
+	case "byOutcome":
+		return ec.fieldContext_JourneyStats_byOutcome(ctx, field)
 	case "completion":
 		return ec.fieldContext_JourneyStats_completion(ctx, field)
 	case "steps":

@@ -1271,6 +1271,22 @@ export type JourneyInstanceWhereInput = {
   durationMsNEQ?: number | null | undefined;
   durationMsNotIn?: Array<number> | null | undefined;
   durationMsNotNil?: boolean | null | undefined;
+  /** end_topic field predicates */
+  endTopic?: string | null | undefined;
+  endTopicContains?: string | null | undefined;
+  endTopicContainsFold?: string | null | undefined;
+  endTopicEqualFold?: string | null | undefined;
+  endTopicGT?: string | null | undefined;
+  endTopicGTE?: string | null | undefined;
+  endTopicHasPrefix?: string | null | undefined;
+  endTopicHasSuffix?: string | null | undefined;
+  endTopicIn?: Array<string> | null | undefined;
+  endTopicIsNil?: boolean | null | undefined;
+  endTopicLT?: string | null | undefined;
+  endTopicLTE?: string | null | undefined;
+  endTopicNEQ?: string | null | undefined;
+  endTopicNotIn?: Array<string> | null | undefined;
+  endTopicNotNil?: boolean | null | undefined;
   /** ended_at field predicates */
   endedAt?: string | null | undefined;
   endedAtGT?: string | null | undefined;
@@ -1333,6 +1349,22 @@ export type JourneyInstanceWhereInput = {
   noteNotIn?: Array<string> | null | undefined;
   noteNotNil?: boolean | null | undefined;
   or?: Array<JourneyInstanceWhereInput> | null | undefined;
+  /** outcome field predicates */
+  outcome?: string | null | undefined;
+  outcomeContains?: string | null | undefined;
+  outcomeContainsFold?: string | null | undefined;
+  outcomeEqualFold?: string | null | undefined;
+  outcomeGT?: string | null | undefined;
+  outcomeGTE?: string | null | undefined;
+  outcomeHasPrefix?: string | null | undefined;
+  outcomeHasSuffix?: string | null | undefined;
+  outcomeIn?: Array<string> | null | undefined;
+  outcomeIsNil?: boolean | null | undefined;
+  outcomeLT?: string | null | undefined;
+  outcomeLTE?: string | null | undefined;
+  outcomeNEQ?: string | null | undefined;
+  outcomeNotIn?: Array<string> | null | undefined;
+  outcomeNotNil?: boolean | null | undefined;
   /** progress field predicates */
   progress?: number | null | undefined;
   progressGT?: number | null | undefined;
