@@ -204,3 +204,102 @@ func waitProcessed(t *testing.T, b *bundle, n int) {
 		return done >= n
 	}, 30*time.Second, 50*time.Millisecond)
 }
+
+// First webhooks of events a sync had already imported are not Dwolla
+// redeliveries: they say nothing about our answers. With 120 such and 3
+// real redeliveries, the duplicate rate is 3 of 123 and no finding blames
+// slow answers; the run's statistics count both.
+func TestDuplicatesAfterImportAreNotRedeliveries(t *testing.T) {
+	t.Parallel()
+	for _, kind := range dbtest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, kind, fakedwolla.Faults{})
+			ctx := context.Background()
+			setPaused(t, b, true)
+			emit(t, b.fake, 120, "d")
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			require.NoError(t, b.fake.WaitIdle(wctx))
+			svc := b.service(t, true)
+			from := time.Now().Add(-time.Hour)
+			sync, err := svc.Sync(ctx, reconcile.SyncOptions{Since: from, Trigger: "manual"}, nil)
+			require.NoError(t, err)
+			require.Equal(t, 120, sync.Imported)
+			// Unpaused, the never-sent webhooks are redelivered on request:
+			// each is the first webhook of an event imported already.
+			setPaused(t, b, false)
+			_, err = svc.Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
+			require.NoError(t, err)
+			require.NoError(t, b.fake.WaitIdle(wctx))
+			for _, ev := range b.fake.Events()[:3] {
+				resp := b.s.Deliver(ev.Body)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+			}
+
+			d, err := reconcile.CountDuplicates(ctx, b.s.App.DB, from, time.Now().Add(time.Minute))
+			require.NoError(t, err)
+			require.Equal(t, reconcile.Duplicates{Accepted: 0, Duplicates: 123, AfterImport: 120, Redeliveries: 3}, d)
+			require.InDelta(t, 3.0/123, d.RedeliveryRate(), 1e-9)
+
+			rec, err := b.service(t, false).Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
+			require.NoError(t, err)
+			require.Equal(t, float64(120), rec.Stats["deliveriesAfterImport"])
+			require.Equal(t, float64(3), rec.Stats["redeliveries"])
+			open, _ := findings(t, b, reconciliationfinding.KindDuplicateDeliveries)
+			require.Empty(t, open, "3 redeliveries in 123 is no sign of slow answers")
+		})
+	}
+}
+
+// Findings about local problems resolve once the problem ends: a dead
+// letter replayed, a missing event stored. (A stuck event cannot be held
+// here: the running pipeline reclaims it at once.)
+func TestLocalFindingsResolveThemselves(t *testing.T) {
+	t.Parallel()
+	for _, kind := range dbtest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, kind, fakedwolla.Faults{})
+			ctx := context.Background()
+			emit(t, b.fake, 4, "l")
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			require.NoError(t, b.fake.WaitIdle(wctx))
+			waitProcessed(t, b, 4)
+			db := b.s.App.DB
+			exec := func(q string, args ...any) {
+				t.Helper()
+				_, err := db.Write.ExecContext(ctx, db.Rebind(q), args...)
+				require.NoError(t, err)
+			}
+			var dead string
+			require.NoError(t, db.Read.QueryRow(`SELECT event_id FROM webhook_events ORDER BY id LIMIT 1`).Scan(&dead))
+			exec(`UPDATE webhook_events SET processing_state = 'failed', last_error = 'boom' WHERE event_id = ?`, dead)
+			// A missing event reported by an earlier run, which has come since.
+			_, err := db.Client.ReconciliationFinding.Create().SetKind(reconciliationfinding.KindMissingEvent).
+				SetSubject(dead).SetDetail("missing").Save(ctx)
+			require.NoError(t, err)
+
+			svc := reconcile.New(db, b.s.App.Hub, b.s.App.Tracker, nil, apptest.Logger(t), reconcile.Options{
+				Client: b.s.App.Dwolla, WebhookURL: b.s.URL + "/api/webhooks/dwolla/v2", Grace: time.Nanosecond, StuckAfter: time.Nanosecond,
+			})
+			_, err = svc.Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
+			require.NoError(t, err)
+			open, _ := findings(t, b, reconciliationfinding.KindDeadLettered)
+			require.Len(t, open, 1)
+			open, resolved := findings(t, b, reconciliationfinding.KindMissingEvent)
+			require.Empty(t, open, "the missing event is here: resolved")
+			require.Len(t, resolved, 1)
+
+			exec(`UPDATE webhook_events SET processing_state = 'processed' WHERE event_id = ?`, dead)
+			_, err = svc.Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
+			require.NoError(t, err)
+			open, resolved = findings(t, b, reconciliationfinding.KindDeadLettered)
+			require.Empty(t, open, "replayed: resolved")
+			require.Len(t, resolved, 1)
+			require.True(t, resolved[0].AutoResolved)
+		})
+	}
+}
