@@ -156,11 +156,17 @@ func (r *journeyInstanceResolver) CustomerIDs(ctx context.Context, obj *ent.Jour
 
 // Events is the resolver for the events field.
 func (r *journeyInstanceResolver) Events(ctx context.Context, obj *ent.JourneyInstance) ([]*ent.WebhookEvent, error) {
+	// Read the member ids first (the memberships' unique index), then the
+	// events by primary key: ent's HasJourneyMembershipsWith is an EXISTS
+	// per event, which made SQLite scan the whole events table.
+	ids, err := r.Client.JourneyMembership.Query().
+		Where(journeymembership.DefinitionKey(obj.DefinitionKey), journeymembership.CorrelationKey(obj.CorrelationKey)).
+		Select(journeymembership.FieldWebhookEventID).Ints(ctx)
+	if err != nil || len(ids) == 0 {
+		return []*ent.WebhookEvent{}, err
+	}
 	return r.Client.WebhookEvent.Query().
-		Where(webhookevent.HasJourneyMembershipsWith(
-			journeymembership.DefinitionKey(obj.DefinitionKey),
-			journeymembership.CorrelationKey(obj.CorrelationKey),
-		)).
+		Where(webhookevent.IDIn(ids...)).
 		Order(ent.Asc(webhookevent.FieldCreatedAt), ent.Asc(webhookevent.FieldID)).
 		Limit(1000).
 		All(ctx)

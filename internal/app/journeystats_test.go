@@ -221,3 +221,41 @@ func TestJourneyStatsAgreeOnEverySurface(t *testing.T) {
 		})
 	}
 }
+
+// A journey's events come in Dwolla's created order, read by their ids.
+func TestJourneyEvents(t *testing.T) {
+	t.Parallel()
+	for _, kind := range dbtest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, kind, apptest.Options{})
+			start := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+			res := "transfers/7e000000-0000-4000-8000-000000000001"
+			bodies := scriptBodies("c7000000-0000-4000-8000-000000000001", start, []scripted{
+				{"customer_transfer_created", res, 0}, {"customer_transfer_completed", res, time.Minute},
+			})
+			deliverAll(t, s, [][]byte{bodies[1], bodies[0]}, 1)
+			// Unrelated events the journey must not list.
+			deliverAll(t, s, scriptBodies("c7000000-0000-4000-8000-000000000002", start, []scripted{
+				{"customer_transfer_created", "transfers/7e000000-0000-4000-8000-000000000002", 0}}), 1)
+			allProcessed(t, s)
+			var got struct {
+				Journeys struct {
+					Edges []struct {
+						Node struct {
+							Events []struct {
+								EventID string `json:"eventID"`
+							} `json:"events"`
+						} `json:"node"`
+					} `json:"edges"`
+				} `json:"journeys"`
+			}
+			s.MustGraphQL(`{ journeys(where: {correlationKey: "7e000000-0000-4000-8000-000000000001"}) { edges { node { events { eventID } } } } }`, nil, &got)
+			require.Len(t, got.Journeys.Edges, 1)
+			ev := got.Journeys.Edges[0].Node.Events
+			require.Len(t, ev, 2)
+			require.Equal(t, "c7000000-0000-4000-8000-000000000001-00", ev[0].EventID)
+			require.Equal(t, "c7000000-0000-4000-8000-000000000001-01", ev[1].EventID)
+		})
+	}
+}
