@@ -559,6 +559,7 @@ type ComplexityRoot struct {
 		ByTopic               func(childComplexity int) int
 		DeadLettered          func(childComplexity int) int
 		Deliveries            func(childComplexity int) int
+		DeliveriesAfterImport func(childComplexity int) int
 		DeliveryLag           func(childComplexity int) int
 		DuplicateDeliveries   func(childComplexity int) int
 		DuplicateRate         func(childComplexity int) int
@@ -575,6 +576,7 @@ type ComplexityRoot struct {
 		ProcessingLatency     func(childComplexity int) int
 		ProcessingSuccessRate func(childComplexity int) int
 		Queue                 func(childComplexity int) int
+		Redeliveries          func(childComplexity int) int
 		RejectedDeliveries    func(childComplexity int) int
 		RejectionRate         func(childComplexity int) int
 		Retries               func(childComplexity int) int
@@ -3307,6 +3309,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Overview.Deliveries(childComplexity), true
+	case "Overview.deliveriesAfterImport":
+		if e.ComplexityRoot.Overview.DeliveriesAfterImport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DeliveriesAfterImport(childComplexity), true
 	case "Overview.deliveryLag":
 		if e.ComplexityRoot.Overview.DeliveryLag == nil {
 			break
@@ -3403,6 +3411,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Overview.Queue(childComplexity), true
+	case "Overview.redeliveries":
+		if e.ComplexityRoot.Overview.Redeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Redeliveries(childComplexity), true
 	case "Overview.rejectedDeliveries":
 		if e.ComplexityRoot.Overview.RejectedDeliveries == nil {
 			break
@@ -5340,7 +5354,13 @@ type Overview {
   """Accepted webhook deliveries, duplicates included."""
   deliveries: Figure!
   uniqueDeliveries: Figure!
+  """Deliveries of an event already stored: redeliveries plus deliveriesAfterImport."""
   duplicateDeliveries: Figure!
+  """Dwolla sending again an event that had come by webhook (it retries what it thinks failed)."""
+  redeliveries: Figure!
+  """First webhooks of events a sync or reconciliation had imported before them: expected, and no sign of slow answers."""
+  deliveriesAfterImport: Figure!
+  """Redeliveries ÷ deliveries (first webhooks after an import are not counted as repeats)."""
   duplicateRate: Measure!
   rejectedDeliveries: Figure!
   badSignatures: Figure!
@@ -11542,6 +11562,10 @@ func (ec *executionContext) childFields_Overview(ctx context.Context, field grap
 		return ec.fieldContext_Overview_uniqueDeliveries(ctx, field)
 	case "duplicateDeliveries":
 		return ec.fieldContext_Overview_duplicateDeliveries(ctx, field)
+	case "redeliveries":
+		return ec.fieldContext_Overview_redeliveries(ctx, field)
+	case "deliveriesAfterImport":
+		return ec.fieldContext_Overview_deliveriesAfterImport(ctx, field)
 	case "duplicateRate":
 		return ec.fieldContext_Overview_duplicateRate(ctx, field)
 	case "rejectedDeliveries":

@@ -14,11 +14,13 @@ import (
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/reconciliationfinding"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/dbtest"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/fakedwolla"
 	"github.com/hooklens/hooklens/internal/reconcile"
+	"github.com/hooklens/hooklens/internal/rollup"
 )
 
 // graceService is a reconcile.Service with the given grace period.
@@ -238,9 +240,9 @@ func TestDuplicatesAfterImportAreNotRedeliveries(t *testing.T) {
 				require.Equal(t, http.StatusOK, resp.StatusCode)
 			}
 
-			d, err := reconcile.CountDuplicates(ctx, b.s.App.DB, from, time.Now().Add(time.Minute))
+			d, err := analytics.CountDuplicates(ctx, b.s.App.DB, from, time.Now().Add(time.Minute))
 			require.NoError(t, err)
-			require.Equal(t, reconcile.Duplicates{Accepted: 0, Duplicates: 123, AfterImport: 120, Redeliveries: 3}, d)
+			require.Equal(t, analytics.Duplicates{Accepted: 0, Duplicates: 123, AfterImport: 120, Redeliveries: 3}, d)
 			require.InDelta(t, 3.0/123, d.RedeliveryRate(), 1e-9)
 
 			rec, err := b.service(t, false).Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
@@ -249,6 +251,17 @@ func TestDuplicatesAfterImportAreNotRedeliveries(t *testing.T) {
 			require.Equal(t, float64(3), rec.Stats["redeliveries"])
 			open, _ := findings(t, b, reconciliationfinding.KindDuplicateDeliveries)
 			require.Empty(t, open, "3 redeliveries in 123 is no sign of slow answers")
+
+			// The overview tells them apart too.
+			_, err = rollup.NewAggregator(b.s.App.DB, nil, rollup.AggregatorOptions{Margin: -time.Second}).Flush(ctx)
+			require.NoError(t, err)
+			ov, err := b.s.App.Analytics.Overview(ctx, from, time.Now().Add(time.Minute), "")
+			require.NoError(t, err)
+			require.Equal(t, 123.0, ov.DuplicateDeliveries.Value)
+			require.Equal(t, 3.0, ov.Redeliveries.Value)
+			require.Equal(t, 120.0, ov.DeliveriesAfterImport.Value)
+			require.NotNil(t, ov.DuplicateRate.Value)
+			require.InDelta(t, 3.0/123, *ov.DuplicateRate.Value, 1e-9)
 		})
 	}
 }

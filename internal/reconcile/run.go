@@ -12,6 +12,7 @@ import (
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/reconciliationfinding"
 	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/store"
@@ -495,7 +496,7 @@ func (r *run) deliveryFinding(ctx context.Context, wh dwolla.Webhook, kind recon
 // that a sync or reconciliation imported before its webhook came. Only the
 // first says anything about our answers; they are counted apart.
 func (r *run) duplicates(ctx context.Context) error {
-	d, err := CountDuplicates(ctx, r.s.db, r.from, r.now)
+	d, err := analytics.CountDuplicates(ctx, r.s.db, r.from, r.now)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package analytics
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 // Duplicates splits the webhook deliveries of a period that hooklens
 // answered "duplicate" by cause. It is the one definition of the duplicate
 // rate: the reconciliation finding, its run statistics and the overview all
-// use it.
+// use it (the overview takes the delivery counts from the rollups and the
+// split from CountAfterImport).
 type Duplicates struct {
 	// Accepted counts deliveries stored as new events; Duplicates those
 	// whose event was here already.
@@ -48,19 +49,28 @@ func CountDuplicates(ctx context.Context, db *store.DB, from, to time.Time) (Dup
 	if d.Duplicates == 0 {
 		return d, nil
 	}
-	// Walk the period's duplicates (received_at index) to their events
-	// (unique event_id): each imported event has one first webhook, so the
-	// distinct imported events among them are the deliveries after import.
-	// A redelivery of an imported event whose first webhook came before
-	// the period is counted as its first webhook: the period is all this
-	// query reads.
-	err = db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(DISTINCT e.id)
-		FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.dwolla_event_id
-		WHERE d.outcome = 'duplicate' AND d.received_at >= ? AND d.received_at < ? AND e.source IN ('sync', 'reconcile')`),
-		from.UTC(), to.UTC()).Scan(&d.AfterImport)
-	if err != nil {
-		return d, fmt.Errorf("counting deliveries after an import: %w", err)
+	if d.AfterImport, err = CountAfterImport(ctx, db, from, to); err != nil {
+		return d, err
 	}
 	d.Redeliveries = d.Duplicates - d.AfterImport
 	return d, nil
+}
+
+// CountAfterImport counts the duplicates received in [from, to) that were
+// the first webhook of an event a sync or reconciliation had imported. It
+// walks the period's duplicates (received_at index) to their events (unique
+// event_id): each imported event has one first webhook, so the distinct
+// imported events among them are the deliveries after import. A
+// redelivery of an imported event whose first webhook came before the
+// period is counted as its first webhook: the period is all it reads.
+func CountAfterImport(ctx context.Context, db *store.DB, from, to time.Time) (int, error) {
+	var n int
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(DISTINCT e.id)
+		FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.dwolla_event_id
+		WHERE d.outcome = 'duplicate' AND d.received_at >= ? AND d.received_at < ? AND e.source IN ('sync', 'reconcile')`),
+		from.UTC(), to.UTC()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting deliveries after an import: %w", err)
+	}
+	return n, nil
 }
