@@ -316,3 +316,61 @@ func TestLocalFindingsResolveThemselves(t *testing.T) {
 		})
 	}
 }
+
+// A journey behind its events because the pipeline has not finished with
+// them (a redelivery or import still queued) is not inconsistent: the
+// check waits for the pipeline to pass the moment of the first check and
+// reports only what still disagrees.
+func TestJourneyCheckWaitsForThePipeline(t *testing.T) {
+	t.Parallel()
+	for _, kind := range dbtest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, kind, apptest.Options{})
+			ctx := context.Background()
+			db := s.App.DB
+			created := []byte(`{"id":"e0000000-0000-4000-8000-000000000001","topic":"customer_transfer_created","created":"2026-12-01T10:00:00.000Z",` +
+				`"resourceId":"7f000000-0000-4000-8000-000000000001","_links":{"resource":{"href":"https://api-sandbox.dwolla.com/transfers/7f000000-0000-4000-8000-000000000001"}}}`)
+			completed := []byte(`{"id":"e0000000-0000-4000-8000-000000000002","topic":"customer_transfer_completed","created":"2026-12-01T11:00:00.000Z",` +
+				`"resourceId":"7f000000-0000-4000-8000-000000000001","_links":{"resource":{"href":"https://api-sandbox.dwolla.com/transfers/7f000000-0000-4000-8000-000000000001"}}}`)
+			for _, body := range [][]byte{created, completed} {
+				resp := s.Deliver(body)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+			}
+			require.Eventually(t, func() bool {
+				var n int
+				require.NoError(t, db.Read.QueryRow(`SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'`).Scan(&n))
+				return n == 2
+			}, 30*time.Second, 20*time.Millisecond)
+			// The completion is back in the queue, due in a few seconds (a
+			// requested redelivery), and the journey stored before it.
+			_, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE webhook_events SET processing_state = 'queued', next_attempt_at = ?
+				WHERE event_id = 'e0000000-0000-4000-8000-000000000002'`), time.Now().UTC().Add(3*time.Second))
+			require.NoError(t, err)
+			_, err = db.Write.ExecContext(ctx, `UPDATE journey_instances SET status = 'active', event_count = 1, updated_at = CURRENT_TIMESTAMP`)
+			require.NoError(t, err)
+
+			svc := reconcile.New(db, s.App.Hub, s.App.Tracker, nil, apptest.Logger(t), reconcile.Options{Wake: s.App.Pipeline.Wake})
+			rec, err := svc.Run(ctx, reconcile.RunOptions{Window: 30 * 24 * time.Hour}, nil)
+			require.NoError(t, err)
+			n, err := db.Client.ReconciliationFinding.Query().
+				Where(reconciliationfinding.KindEQ(reconciliationfinding.KindJourneyInconsistent)).Count(ctx)
+			require.NoError(t, err)
+			require.Zero(t, n, "the pipeline caught up: no false finding (stats %v)", rec.Stats)
+			var status string
+			require.NoError(t, db.Read.QueryRow(`SELECT status FROM journey_instances`).Scan(&status))
+			require.Equal(t, "completed", status)
+
+			// A journey that stays wrong once the pipeline is done is reported.
+			_, err = db.Write.ExecContext(ctx, `UPDATE journey_instances SET status = 'active', event_count = 1, updated_at = CURRENT_TIMESTAMP`)
+			require.NoError(t, err)
+			_, err = svc.Run(ctx, reconcile.RunOptions{Window: 30 * 24 * time.Hour}, nil)
+			require.NoError(t, err)
+			n, err = db.Client.ReconciliationFinding.Query().
+				Where(reconciliationfinding.KindEQ(reconciliationfinding.KindJourneyInconsistent)).Count(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+		})
+	}
+}
