@@ -1304,6 +1304,16 @@ func (_q *JourneyInstanceQuery) collectField(ctx context.Context, oneNode bool, 
 				selectedFields = append(selectedFields, journeyinstance.FieldDurationMs)
 				fieldSeen[journeyinstance.FieldDurationMs] = struct{}{}
 			}
+		case "outcome":
+			if _, ok := fieldSeen[journeyinstance.FieldOutcome]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldOutcome)
+				fieldSeen[journeyinstance.FieldOutcome] = struct{}{}
+			}
+		case "endTopic":
+			if _, ok := fieldSeen[journeyinstance.FieldEndTopic]; !ok {
+				selectedFields = append(selectedFields, journeyinstance.FieldEndTopic)
+				fieldSeen[journeyinstance.FieldEndTopic] = struct{}{}
+			}
 		case "failedAfterSuccess":
 			if _, ok := fieldSeen[journeyinstance.FieldFailedAfterSuccess]; !ok {
 				selectedFields = append(selectedFields, journeyinstance.FieldFailedAfterSuccess)

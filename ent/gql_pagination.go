@@ -2829,6 +2829,20 @@ var (
 			}
 		},
 	}
+	// JourneyInstanceOrderFieldOutcome orders JourneyInstance by outcome.
+	JourneyInstanceOrderFieldOutcome = &JourneyInstanceOrderField{
+		Value: func(_m *JourneyInstance) (ent.Value, error) {
+			return _m.Outcome, nil
+		},
+		column: journeyinstance.FieldOutcome,
+		toTerm: journeyinstance.ByOutcome,
+		toCursor: func(_m *JourneyInstance) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Outcome,
+			}
+		},
+	}
 	// JourneyInstanceOrderFieldUpdatedAt orders JourneyInstance by updated_at.
 	JourneyInstanceOrderFieldUpdatedAt = &JourneyInstanceOrderField{
 		Value: func(_m *JourneyInstance) (ent.Value, error) {
@@ -2861,6 +2875,8 @@ func (f JourneyInstanceOrderField) String() string {
 		str = "ENDED_AT"
 	case JourneyInstanceOrderFieldDurationMs.column:
 		str = "DURATION"
+	case JourneyInstanceOrderFieldOutcome.column:
+		str = "OUTCOME"
 	case JourneyInstanceOrderFieldUpdatedAt.column:
 		str = "UPDATED_AT"
 	}
@@ -2891,6 +2907,8 @@ func (f *JourneyInstanceOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *JourneyInstanceOrderFieldEndedAt
 	case "DURATION":
 		*f = *JourneyInstanceOrderFieldDurationMs
+	case "OUTCOME":
+		*f = *JourneyInstanceOrderFieldOutcome
 	case "UPDATED_AT":
 		*f = *JourneyInstanceOrderFieldUpdatedAt
 	default:

@@ -5501,6 +5501,40 @@ type JourneyInstanceWhereInput struct {
 	DurationMsIsNil  bool      `json:"durationMsIsNil,omitempty"`
 	DurationMsNotNil bool      `json:"durationMsNotNil,omitempty"`
 
+	// "outcome" field predicates.
+	Outcome             *string  `json:"outcome,omitempty"`
+	OutcomeNEQ          *string  `json:"outcomeNEQ,omitempty"`
+	OutcomeIn           []string `json:"outcomeIn,omitempty"`
+	OutcomeNotIn        []string `json:"outcomeNotIn,omitempty"`
+	OutcomeGT           *string  `json:"outcomeGT,omitempty"`
+	OutcomeGTE          *string  `json:"outcomeGTE,omitempty"`
+	OutcomeLT           *string  `json:"outcomeLT,omitempty"`
+	OutcomeLTE          *string  `json:"outcomeLTE,omitempty"`
+	OutcomeContains     *string  `json:"outcomeContains,omitempty"`
+	OutcomeHasPrefix    *string  `json:"outcomeHasPrefix,omitempty"`
+	OutcomeHasSuffix    *string  `json:"outcomeHasSuffix,omitempty"`
+	OutcomeIsNil        bool     `json:"outcomeIsNil,omitempty"`
+	OutcomeNotNil       bool     `json:"outcomeNotNil,omitempty"`
+	OutcomeEqualFold    *string  `json:"outcomeEqualFold,omitempty"`
+	OutcomeContainsFold *string  `json:"outcomeContainsFold,omitempty"`
+
+	// "end_topic" field predicates.
+	EndTopic             *string  `json:"endTopic,omitempty"`
+	EndTopicNEQ          *string  `json:"endTopicNEQ,omitempty"`
+	EndTopicIn           []string `json:"endTopicIn,omitempty"`
+	EndTopicNotIn        []string `json:"endTopicNotIn,omitempty"`
+	EndTopicGT           *string  `json:"endTopicGT,omitempty"`
+	EndTopicGTE          *string  `json:"endTopicGTE,omitempty"`
+	EndTopicLT           *string  `json:"endTopicLT,omitempty"`
+	EndTopicLTE          *string  `json:"endTopicLTE,omitempty"`
+	EndTopicContains     *string  `json:"endTopicContains,omitempty"`
+	EndTopicHasPrefix    *string  `json:"endTopicHasPrefix,omitempty"`
+	EndTopicHasSuffix    *string  `json:"endTopicHasSuffix,omitempty"`
+	EndTopicIsNil        bool     `json:"endTopicIsNil,omitempty"`
+	EndTopicNotNil       bool     `json:"endTopicNotNil,omitempty"`
+	EndTopicEqualFold    *string  `json:"endTopicEqualFold,omitempty"`
+	EndTopicContainsFold *string  `json:"endTopicContainsFold,omitempty"`
+
 	// "failed_after_success" field predicates.
 	FailedAfterSuccess    *bool `json:"failedAfterSuccess,omitempty"`
 	FailedAfterSuccessNEQ *bool `json:"failedAfterSuccessNEQ,omitempty"`
@@ -6065,6 +6099,96 @@ func (i *JourneyInstanceWhereInput) P() (predicate.JourneyInstance, error) {
 	}
 	if i.DurationMsNotNil {
 		predicates = append(predicates, journeyinstance.DurationMsNotNil())
+	}
+	if i.Outcome != nil {
+		predicates = append(predicates, journeyinstance.OutcomeEQ(*i.Outcome))
+	}
+	if i.OutcomeNEQ != nil {
+		predicates = append(predicates, journeyinstance.OutcomeNEQ(*i.OutcomeNEQ))
+	}
+	if len(i.OutcomeIn) > 0 {
+		predicates = append(predicates, journeyinstance.OutcomeIn(i.OutcomeIn...))
+	}
+	if len(i.OutcomeNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.OutcomeNotIn(i.OutcomeNotIn...))
+	}
+	if i.OutcomeGT != nil {
+		predicates = append(predicates, journeyinstance.OutcomeGT(*i.OutcomeGT))
+	}
+	if i.OutcomeGTE != nil {
+		predicates = append(predicates, journeyinstance.OutcomeGTE(*i.OutcomeGTE))
+	}
+	if i.OutcomeLT != nil {
+		predicates = append(predicates, journeyinstance.OutcomeLT(*i.OutcomeLT))
+	}
+	if i.OutcomeLTE != nil {
+		predicates = append(predicates, journeyinstance.OutcomeLTE(*i.OutcomeLTE))
+	}
+	if i.OutcomeContains != nil {
+		predicates = append(predicates, journeyinstance.OutcomeContains(*i.OutcomeContains))
+	}
+	if i.OutcomeHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.OutcomeHasPrefix(*i.OutcomeHasPrefix))
+	}
+	if i.OutcomeHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.OutcomeHasSuffix(*i.OutcomeHasSuffix))
+	}
+	if i.OutcomeIsNil {
+		predicates = append(predicates, journeyinstance.OutcomeIsNil())
+	}
+	if i.OutcomeNotNil {
+		predicates = append(predicates, journeyinstance.OutcomeNotNil())
+	}
+	if i.OutcomeEqualFold != nil {
+		predicates = append(predicates, journeyinstance.OutcomeEqualFold(*i.OutcomeEqualFold))
+	}
+	if i.OutcomeContainsFold != nil {
+		predicates = append(predicates, journeyinstance.OutcomeContainsFold(*i.OutcomeContainsFold))
+	}
+	if i.EndTopic != nil {
+		predicates = append(predicates, journeyinstance.EndTopicEQ(*i.EndTopic))
+	}
+	if i.EndTopicNEQ != nil {
+		predicates = append(predicates, journeyinstance.EndTopicNEQ(*i.EndTopicNEQ))
+	}
+	if len(i.EndTopicIn) > 0 {
+		predicates = append(predicates, journeyinstance.EndTopicIn(i.EndTopicIn...))
+	}
+	if len(i.EndTopicNotIn) > 0 {
+		predicates = append(predicates, journeyinstance.EndTopicNotIn(i.EndTopicNotIn...))
+	}
+	if i.EndTopicGT != nil {
+		predicates = append(predicates, journeyinstance.EndTopicGT(*i.EndTopicGT))
+	}
+	if i.EndTopicGTE != nil {
+		predicates = append(predicates, journeyinstance.EndTopicGTE(*i.EndTopicGTE))
+	}
+	if i.EndTopicLT != nil {
+		predicates = append(predicates, journeyinstance.EndTopicLT(*i.EndTopicLT))
+	}
+	if i.EndTopicLTE != nil {
+		predicates = append(predicates, journeyinstance.EndTopicLTE(*i.EndTopicLTE))
+	}
+	if i.EndTopicContains != nil {
+		predicates = append(predicates, journeyinstance.EndTopicContains(*i.EndTopicContains))
+	}
+	if i.EndTopicHasPrefix != nil {
+		predicates = append(predicates, journeyinstance.EndTopicHasPrefix(*i.EndTopicHasPrefix))
+	}
+	if i.EndTopicHasSuffix != nil {
+		predicates = append(predicates, journeyinstance.EndTopicHasSuffix(*i.EndTopicHasSuffix))
+	}
+	if i.EndTopicIsNil {
+		predicates = append(predicates, journeyinstance.EndTopicIsNil())
+	}
+	if i.EndTopicNotNil {
+		predicates = append(predicates, journeyinstance.EndTopicNotNil())
+	}
+	if i.EndTopicEqualFold != nil {
+		predicates = append(predicates, journeyinstance.EndTopicEqualFold(*i.EndTopicEqualFold))
+	}
+	if i.EndTopicContainsFold != nil {
+		predicates = append(predicates, journeyinstance.EndTopicContainsFold(*i.EndTopicContainsFold))
 	}
 	if i.FailedAfterSuccess != nil {
 		predicates = append(predicates, journeyinstance.FailedAfterSuccessEQ(*i.FailedAfterSuccess))

@@ -39,8 +39,12 @@ type JourneyInstance struct {
 	LastEventAt time.Time `json:"last_event_at,omitempty"`
 	// EndedAt holds the value of the "ended_at" field.
 	EndedAt *time.Time `json:"ended_at,omitempty"`
-	// Start to end, for finished journeys.
+	// Start to end, for finished journeys whose first step was seen (0 when one event began and ended it); null while open and when the start was never seen, since the duration is then unknown.
 	DurationMs *float64 `json:"duration_ms,omitempty"`
+	// How an ended journey ended: completed, cancelled, failed, returned, creation_failed, … (internal/journey.Outcome); empty while open.
+	Outcome string `json:"outcome,omitempty"`
+	// The topic of the event that ended the journey.
+	EndTopic string `json:"end_topic,omitempty"`
 	// Completed, then failed: a transfer returned after it cleared.
 	FailedAfterSuccess bool `json:"failed_after_success,omitempty"`
 	// When the journey becomes stuck if nothing happens (the current step's limit).
@@ -106,7 +110,7 @@ func (*JourneyInstance) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case journeyinstance.FieldID, journeyinstance.FieldDefinitionVersion, journeyinstance.FieldEventCount, journeyinstance.FieldDefinitionID:
 			values[i] = new(sql.NullInt64)
-		case journeyinstance.FieldDefinitionKey, journeyinstance.FieldCorrelationKey, journeyinstance.FieldStatus, journeyinstance.FieldCurrentStep, journeyinstance.FieldCurrentStepName, journeyinstance.FieldNote, journeyinstance.FieldCustomerID, journeyinstance.FieldResourceID:
+		case journeyinstance.FieldDefinitionKey, journeyinstance.FieldCorrelationKey, journeyinstance.FieldStatus, journeyinstance.FieldCurrentStep, journeyinstance.FieldCurrentStepName, journeyinstance.FieldOutcome, journeyinstance.FieldEndTopic, journeyinstance.FieldNote, journeyinstance.FieldCustomerID, journeyinstance.FieldResourceID:
 			values[i] = new(sql.NullString)
 		case journeyinstance.FieldStartedAt, journeyinstance.FieldLastEventAt, journeyinstance.FieldEndedAt, journeyinstance.FieldStuckAt, journeyinstance.FieldAbandonAt, journeyinstance.FieldStuckSince, journeyinstance.FieldCreatedAt, journeyinstance.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -198,6 +202,18 @@ func (_m *JourneyInstance) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DurationMs = new(float64)
 				*_m.DurationMs = value.Float64
+			}
+		case journeyinstance.FieldOutcome:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field outcome", values[i])
+			} else if value.Valid {
+				_m.Outcome = value.String
+			}
+		case journeyinstance.FieldEndTopic:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field end_topic", values[i])
+			} else if value.Valid {
+				_m.EndTopic = value.String
 			}
 		case journeyinstance.FieldFailedAfterSuccess:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -353,6 +369,12 @@ func (_m *JourneyInstance) String() string {
 		builder.WriteString("duration_ms=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("outcome=")
+	builder.WriteString(_m.Outcome)
+	builder.WriteString(", ")
+	builder.WriteString("end_topic=")
+	builder.WriteString(_m.EndTopic)
 	builder.WriteString(", ")
 	builder.WriteString("failed_after_success=")
 	builder.WriteString(fmt.Sprintf("%v", _m.FailedAfterSuccess))

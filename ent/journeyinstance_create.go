@@ -138,6 +138,34 @@ func (_c *JourneyInstanceCreate) SetNillableDurationMs(v *float64) *JourneyInsta
 	return _c
 }
 
+// SetOutcome sets the "outcome" field.
+func (_c *JourneyInstanceCreate) SetOutcome(v string) *JourneyInstanceCreate {
+	_c.mutation.SetOutcome(v)
+	return _c
+}
+
+// SetNillableOutcome sets the "outcome" field if the given value is not nil.
+func (_c *JourneyInstanceCreate) SetNillableOutcome(v *string) *JourneyInstanceCreate {
+	if v != nil {
+		_c.SetOutcome(*v)
+	}
+	return _c
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (_c *JourneyInstanceCreate) SetEndTopic(v string) *JourneyInstanceCreate {
+	_c.mutation.SetEndTopic(v)
+	return _c
+}
+
+// SetNillableEndTopic sets the "end_topic" field if the given value is not nil.
+func (_c *JourneyInstanceCreate) SetNillableEndTopic(v *string) *JourneyInstanceCreate {
+	if v != nil {
+		_c.SetEndTopic(*v)
+	}
+	return _c
+}
+
 // SetFailedAfterSuccess sets the "failed_after_success" field.
 func (_c *JourneyInstanceCreate) SetFailedAfterSuccess(v bool) *JourneyInstanceCreate {
 	_c.mutation.SetFailedAfterSuccess(v)
@@ -485,6 +513,14 @@ func (_c *JourneyInstanceCreate) createSpec() (*JourneyInstance, *sqlgraph.Creat
 		_spec.SetField(journeyinstance.FieldDurationMs, field.TypeFloat64, value)
 		_node.DurationMs = &value
 	}
+	if value, ok := _c.mutation.Outcome(); ok {
+		_spec.SetField(journeyinstance.FieldOutcome, field.TypeString, value)
+		_node.Outcome = value
+	}
+	if value, ok := _c.mutation.EndTopic(); ok {
+		_spec.SetField(journeyinstance.FieldEndTopic, field.TypeString, value)
+		_node.EndTopic = value
+	}
 	if value, ok := _c.mutation.FailedAfterSuccess(); ok {
 		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)
 		_node.FailedAfterSuccess = value
@@ -769,6 +805,42 @@ func (u *JourneyInstanceUpsert) AddDurationMs(v float64) *JourneyInstanceUpsert 
 // ClearDurationMs clears the value of the "duration_ms" field.
 func (u *JourneyInstanceUpsert) ClearDurationMs() *JourneyInstanceUpsert {
 	u.SetNull(journeyinstance.FieldDurationMs)
+	return u
+}
+
+// SetOutcome sets the "outcome" field.
+func (u *JourneyInstanceUpsert) SetOutcome(v string) *JourneyInstanceUpsert {
+	u.Set(journeyinstance.FieldOutcome, v)
+	return u
+}
+
+// UpdateOutcome sets the "outcome" field to the value that was provided on create.
+func (u *JourneyInstanceUpsert) UpdateOutcome() *JourneyInstanceUpsert {
+	u.SetExcluded(journeyinstance.FieldOutcome)
+	return u
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (u *JourneyInstanceUpsert) ClearOutcome() *JourneyInstanceUpsert {
+	u.SetNull(journeyinstance.FieldOutcome)
+	return u
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (u *JourneyInstanceUpsert) SetEndTopic(v string) *JourneyInstanceUpsert {
+	u.Set(journeyinstance.FieldEndTopic, v)
+	return u
+}
+
+// UpdateEndTopic sets the "end_topic" field to the value that was provided on create.
+func (u *JourneyInstanceUpsert) UpdateEndTopic() *JourneyInstanceUpsert {
+	u.SetExcluded(journeyinstance.FieldEndTopic)
+	return u
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (u *JourneyInstanceUpsert) ClearEndTopic() *JourneyInstanceUpsert {
+	u.SetNull(journeyinstance.FieldEndTopic)
 	return u
 }
 
@@ -1203,6 +1275,48 @@ func (u *JourneyInstanceUpsertOne) UpdateDurationMs() *JourneyInstanceUpsertOne 
 func (u *JourneyInstanceUpsertOne) ClearDurationMs() *JourneyInstanceUpsertOne {
 	return u.Update(func(s *JourneyInstanceUpsert) {
 		s.ClearDurationMs()
+	})
+}
+
+// SetOutcome sets the "outcome" field.
+func (u *JourneyInstanceUpsertOne) SetOutcome(v string) *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetOutcome(v)
+	})
+}
+
+// UpdateOutcome sets the "outcome" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertOne) UpdateOutcome() *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateOutcome()
+	})
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (u *JourneyInstanceUpsertOne) ClearOutcome() *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.ClearOutcome()
+	})
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (u *JourneyInstanceUpsertOne) SetEndTopic(v string) *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetEndTopic(v)
+	})
+}
+
+// UpdateEndTopic sets the "end_topic" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertOne) UpdateEndTopic() *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateEndTopic()
+	})
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (u *JourneyInstanceUpsertOne) ClearEndTopic() *JourneyInstanceUpsertOne {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.ClearEndTopic()
 	})
 }
 
@@ -1834,6 +1948,48 @@ func (u *JourneyInstanceUpsertBulk) UpdateDurationMs() *JourneyInstanceUpsertBul
 func (u *JourneyInstanceUpsertBulk) ClearDurationMs() *JourneyInstanceUpsertBulk {
 	return u.Update(func(s *JourneyInstanceUpsert) {
 		s.ClearDurationMs()
+	})
+}
+
+// SetOutcome sets the "outcome" field.
+func (u *JourneyInstanceUpsertBulk) SetOutcome(v string) *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetOutcome(v)
+	})
+}
+
+// UpdateOutcome sets the "outcome" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertBulk) UpdateOutcome() *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateOutcome()
+	})
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (u *JourneyInstanceUpsertBulk) ClearOutcome() *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.ClearOutcome()
+	})
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (u *JourneyInstanceUpsertBulk) SetEndTopic(v string) *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.SetEndTopic(v)
+	})
+}
+
+// UpdateEndTopic sets the "end_topic" field to the value that was provided on create.
+func (u *JourneyInstanceUpsertBulk) UpdateEndTopic() *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.UpdateEndTopic()
+	})
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (u *JourneyInstanceUpsertBulk) ClearEndTopic() *JourneyInstanceUpsertBulk {
+	return u.Update(func(s *JourneyInstanceUpsert) {
+		s.ClearEndTopic()
 	})
 }
 

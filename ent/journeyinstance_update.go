@@ -231,6 +231,46 @@ func (_u *JourneyInstanceUpdate) ClearDurationMs() *JourneyInstanceUpdate {
 	return _u
 }
 
+// SetOutcome sets the "outcome" field.
+func (_u *JourneyInstanceUpdate) SetOutcome(v string) *JourneyInstanceUpdate {
+	_u.mutation.SetOutcome(v)
+	return _u
+}
+
+// SetNillableOutcome sets the "outcome" field if the given value is not nil.
+func (_u *JourneyInstanceUpdate) SetNillableOutcome(v *string) *JourneyInstanceUpdate {
+	if v != nil {
+		_u.SetOutcome(*v)
+	}
+	return _u
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (_u *JourneyInstanceUpdate) ClearOutcome() *JourneyInstanceUpdate {
+	_u.mutation.ClearOutcome()
+	return _u
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (_u *JourneyInstanceUpdate) SetEndTopic(v string) *JourneyInstanceUpdate {
+	_u.mutation.SetEndTopic(v)
+	return _u
+}
+
+// SetNillableEndTopic sets the "end_topic" field if the given value is not nil.
+func (_u *JourneyInstanceUpdate) SetNillableEndTopic(v *string) *JourneyInstanceUpdate {
+	if v != nil {
+		_u.SetEndTopic(*v)
+	}
+	return _u
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (_u *JourneyInstanceUpdate) ClearEndTopic() *JourneyInstanceUpdate {
+	_u.mutation.ClearEndTopic()
+	return _u
+}
+
 // SetFailedAfterSuccess sets the "failed_after_success" field.
 func (_u *JourneyInstanceUpdate) SetFailedAfterSuccess(v bool) *JourneyInstanceUpdate {
 	_u.mutation.SetFailedAfterSuccess(v)
@@ -573,6 +613,18 @@ func (_u *JourneyInstanceUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.DurationMsCleared() {
 		_spec.ClearField(journeyinstance.FieldDurationMs, field.TypeFloat64)
 	}
+	if value, ok := _u.mutation.Outcome(); ok {
+		_spec.SetField(journeyinstance.FieldOutcome, field.TypeString, value)
+	}
+	if _u.mutation.OutcomeCleared() {
+		_spec.ClearField(journeyinstance.FieldOutcome, field.TypeString)
+	}
+	if value, ok := _u.mutation.EndTopic(); ok {
+		_spec.SetField(journeyinstance.FieldEndTopic, field.TypeString, value)
+	}
+	if _u.mutation.EndTopicCleared() {
+		_spec.ClearField(journeyinstance.FieldEndTopic, field.TypeString)
+	}
 	if value, ok := _u.mutation.FailedAfterSuccess(); ok {
 		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)
 	}
@@ -879,6 +931,46 @@ func (_u *JourneyInstanceUpdateOne) AddDurationMs(v float64) *JourneyInstanceUpd
 // ClearDurationMs clears the value of the "duration_ms" field.
 func (_u *JourneyInstanceUpdateOne) ClearDurationMs() *JourneyInstanceUpdateOne {
 	_u.mutation.ClearDurationMs()
+	return _u
+}
+
+// SetOutcome sets the "outcome" field.
+func (_u *JourneyInstanceUpdateOne) SetOutcome(v string) *JourneyInstanceUpdateOne {
+	_u.mutation.SetOutcome(v)
+	return _u
+}
+
+// SetNillableOutcome sets the "outcome" field if the given value is not nil.
+func (_u *JourneyInstanceUpdateOne) SetNillableOutcome(v *string) *JourneyInstanceUpdateOne {
+	if v != nil {
+		_u.SetOutcome(*v)
+	}
+	return _u
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (_u *JourneyInstanceUpdateOne) ClearOutcome() *JourneyInstanceUpdateOne {
+	_u.mutation.ClearOutcome()
+	return _u
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (_u *JourneyInstanceUpdateOne) SetEndTopic(v string) *JourneyInstanceUpdateOne {
+	_u.mutation.SetEndTopic(v)
+	return _u
+}
+
+// SetNillableEndTopic sets the "end_topic" field if the given value is not nil.
+func (_u *JourneyInstanceUpdateOne) SetNillableEndTopic(v *string) *JourneyInstanceUpdateOne {
+	if v != nil {
+		_u.SetEndTopic(*v)
+	}
+	return _u
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (_u *JourneyInstanceUpdateOne) ClearEndTopic() *JourneyInstanceUpdateOne {
+	_u.mutation.ClearEndTopic()
 	return _u
 }
 
@@ -1253,6 +1345,18 @@ func (_u *JourneyInstanceUpdateOne) sqlSave(ctx context.Context) (_node *Journey
 	}
 	if _u.mutation.DurationMsCleared() {
 		_spec.ClearField(journeyinstance.FieldDurationMs, field.TypeFloat64)
+	}
+	if value, ok := _u.mutation.Outcome(); ok {
+		_spec.SetField(journeyinstance.FieldOutcome, field.TypeString, value)
+	}
+	if _u.mutation.OutcomeCleared() {
+		_spec.ClearField(journeyinstance.FieldOutcome, field.TypeString)
+	}
+	if value, ok := _u.mutation.EndTopic(); ok {
+		_spec.SetField(journeyinstance.FieldEndTopic, field.TypeString, value)
+	}
+	if _u.mutation.EndTopicCleared() {
+		_spec.ClearField(journeyinstance.FieldEndTopic, field.TypeString)
 	}
 	if value, ok := _u.mutation.FailedAfterSuccess(); ok {
 		_spec.SetField(journeyinstance.FieldFailedAfterSuccess, field.TypeBool, value)

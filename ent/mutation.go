@@ -11360,6 +11360,8 @@ type JourneyInstanceMutation struct {
 	ended_at              *time.Time
 	duration_ms           *float64
 	addduration_ms        *float64
+	outcome               *string
+	end_topic             *string
 	failed_after_success  *bool
 	stuck_at              *time.Time
 	abandon_at            *time.Time
@@ -11986,6 +11988,104 @@ func (m *JourneyInstanceMutation) ResetDurationMs() {
 	m.duration_ms = nil
 	m.addduration_ms = nil
 	delete(m.clearedFields, journeyinstance.FieldDurationMs)
+}
+
+// SetOutcome sets the "outcome" field.
+func (m *JourneyInstanceMutation) SetOutcome(s string) {
+	m.outcome = &s
+}
+
+// Outcome returns the value of the "outcome" field in the mutation.
+func (m *JourneyInstanceMutation) Outcome() (r string, exists bool) {
+	v := m.outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutcome returns the old "outcome" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldOutcome(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutcome: %w", err)
+	}
+	return oldValue.Outcome, nil
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (m *JourneyInstanceMutation) ClearOutcome() {
+	m.outcome = nil
+	m.clearedFields[journeyinstance.FieldOutcome] = struct{}{}
+}
+
+// OutcomeCleared returns if the "outcome" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) OutcomeCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldOutcome]
+	return ok
+}
+
+// ResetOutcome resets all changes to the "outcome" field.
+func (m *JourneyInstanceMutation) ResetOutcome() {
+	m.outcome = nil
+	delete(m.clearedFields, journeyinstance.FieldOutcome)
+}
+
+// SetEndTopic sets the "end_topic" field.
+func (m *JourneyInstanceMutation) SetEndTopic(s string) {
+	m.end_topic = &s
+}
+
+// EndTopic returns the value of the "end_topic" field in the mutation.
+func (m *JourneyInstanceMutation) EndTopic() (r string, exists bool) {
+	v := m.end_topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndTopic returns the old "end_topic" field's value of the JourneyInstance entity.
+// If the JourneyInstance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JourneyInstanceMutation) OldEndTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndTopic: %w", err)
+	}
+	return oldValue.EndTopic, nil
+}
+
+// ClearEndTopic clears the value of the "end_topic" field.
+func (m *JourneyInstanceMutation) ClearEndTopic() {
+	m.end_topic = nil
+	m.clearedFields[journeyinstance.FieldEndTopic] = struct{}{}
+}
+
+// EndTopicCleared returns if the "end_topic" field was cleared in this mutation.
+func (m *JourneyInstanceMutation) EndTopicCleared() bool {
+	_, ok := m.clearedFields[journeyinstance.FieldEndTopic]
+	return ok
+}
+
+// ResetEndTopic resets all changes to the "end_topic" field.
+func (m *JourneyInstanceMutation) ResetEndTopic() {
+	m.end_topic = nil
+	delete(m.clearedFields, journeyinstance.FieldEndTopic)
 }
 
 // SetFailedAfterSuccess sets the "failed_after_success" field.
@@ -12621,7 +12721,7 @@ func (m *JourneyInstanceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *JourneyInstanceMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 25)
 	if m.definition_key != nil {
 		fields = append(fields, journeyinstance.FieldDefinitionKey)
 	}
@@ -12654,6 +12754,12 @@ func (m *JourneyInstanceMutation) Fields() []string {
 	}
 	if m.duration_ms != nil {
 		fields = append(fields, journeyinstance.FieldDurationMs)
+	}
+	if m.outcome != nil {
+		fields = append(fields, journeyinstance.FieldOutcome)
+	}
+	if m.end_topic != nil {
+		fields = append(fields, journeyinstance.FieldEndTopic)
 	}
 	if m.failed_after_success != nil {
 		fields = append(fields, journeyinstance.FieldFailedAfterSuccess)
@@ -12721,6 +12827,10 @@ func (m *JourneyInstanceMutation) Field(name string) (ent.Value, bool) {
 		return m.EndedAt()
 	case journeyinstance.FieldDurationMs:
 		return m.DurationMs()
+	case journeyinstance.FieldOutcome:
+		return m.Outcome()
+	case journeyinstance.FieldEndTopic:
+		return m.EndTopic()
 	case journeyinstance.FieldFailedAfterSuccess:
 		return m.FailedAfterSuccess()
 	case journeyinstance.FieldStuckAt:
@@ -12776,6 +12886,10 @@ func (m *JourneyInstanceMutation) OldField(ctx context.Context, name string) (en
 		return m.OldEndedAt(ctx)
 	case journeyinstance.FieldDurationMs:
 		return m.OldDurationMs(ctx)
+	case journeyinstance.FieldOutcome:
+		return m.OldOutcome(ctx)
+	case journeyinstance.FieldEndTopic:
+		return m.OldEndTopic(ctx)
 	case journeyinstance.FieldFailedAfterSuccess:
 		return m.OldFailedAfterSuccess(ctx)
 	case journeyinstance.FieldStuckAt:
@@ -12885,6 +12999,20 @@ func (m *JourneyInstanceMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDurationMs(v)
+		return nil
+	case journeyinstance.FieldOutcome:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutcome(v)
+		return nil
+	case journeyinstance.FieldEndTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndTopic(v)
 		return nil
 	case journeyinstance.FieldFailedAfterSuccess:
 		v, ok := value.(bool)
@@ -13063,6 +13191,12 @@ func (m *JourneyInstanceMutation) ClearedFields() []string {
 	if m.FieldCleared(journeyinstance.FieldDurationMs) {
 		fields = append(fields, journeyinstance.FieldDurationMs)
 	}
+	if m.FieldCleared(journeyinstance.FieldOutcome) {
+		fields = append(fields, journeyinstance.FieldOutcome)
+	}
+	if m.FieldCleared(journeyinstance.FieldEndTopic) {
+		fields = append(fields, journeyinstance.FieldEndTopic)
+	}
 	if m.FieldCleared(journeyinstance.FieldStuckAt) {
 		fields = append(fields, journeyinstance.FieldStuckAt)
 	}
@@ -13112,6 +13246,12 @@ func (m *JourneyInstanceMutation) ClearField(name string) error {
 		return nil
 	case journeyinstance.FieldDurationMs:
 		m.ClearDurationMs()
+		return nil
+	case journeyinstance.FieldOutcome:
+		m.ClearOutcome()
+		return nil
+	case journeyinstance.FieldEndTopic:
+		m.ClearEndTopic()
 		return nil
 	case journeyinstance.FieldStuckAt:
 		m.ClearStuckAt()
@@ -13177,6 +13317,12 @@ func (m *JourneyInstanceMutation) ResetField(name string) error {
 		return nil
 	case journeyinstance.FieldDurationMs:
 		m.ResetDurationMs()
+		return nil
+	case journeyinstance.FieldOutcome:
+		m.ResetOutcome()
+		return nil
+	case journeyinstance.FieldEndTopic:
+		m.ResetEndTopic()
 		return nil
 	case journeyinstance.FieldFailedAfterSuccess:
 		m.ResetFailedAfterSuccess()

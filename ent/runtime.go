@@ -212,19 +212,19 @@ func init() {
 	// journeyinstance.DefaultProgress holds the default value on creation for the progress field.
 	journeyinstance.DefaultProgress = journeyinstanceDescProgress.Default.(float64)
 	// journeyinstanceDescFailedAfterSuccess is the schema descriptor for failed_after_success field.
-	journeyinstanceDescFailedAfterSuccess := journeyinstanceFields[11].Descriptor()
+	journeyinstanceDescFailedAfterSuccess := journeyinstanceFields[13].Descriptor()
 	// journeyinstance.DefaultFailedAfterSuccess holds the default value on creation for the failed_after_success field.
 	journeyinstance.DefaultFailedAfterSuccess = journeyinstanceDescFailedAfterSuccess.Default.(bool)
 	// journeyinstanceDescEventCount is the schema descriptor for event_count field.
-	journeyinstanceDescEventCount := journeyinstanceFields[17].Descriptor()
+	journeyinstanceDescEventCount := journeyinstanceFields[19].Descriptor()
 	// journeyinstance.DefaultEventCount holds the default value on creation for the event_count field.
 	journeyinstance.DefaultEventCount = journeyinstanceDescEventCount.Default.(int)
 	// journeyinstanceDescCreatedAt is the schema descriptor for created_at field.
-	journeyinstanceDescCreatedAt := journeyinstanceFields[21].Descriptor()
+	journeyinstanceDescCreatedAt := journeyinstanceFields[23].Descriptor()
 	// journeyinstance.DefaultCreatedAt holds the default value on creation for the created_at field.
 	journeyinstance.DefaultCreatedAt = journeyinstanceDescCreatedAt.Default.(func() time.Time)
 	// journeyinstanceDescUpdatedAt is the schema descriptor for updated_at field.
-	journeyinstanceDescUpdatedAt := journeyinstanceFields[22].Descriptor()
+	journeyinstanceDescUpdatedAt := journeyinstanceFields[24].Descriptor()
 	// journeyinstance.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	journeyinstance.DefaultUpdatedAt = journeyinstanceDescUpdatedAt.Default.(func() time.Time)
 	journeymembershipFields := schema.JourneyMembership{}.Fields()

@@ -87,7 +87,15 @@ func journeyStatsModel(s journey.Stats, from, to time.Time) *model.JourneyStats 
 		rate := float64(s.ByStatus[journey.StatusCompleted]) / float64(finished)
 		out.SuccessRate = &rate
 	}
-	out.Completion = &model.DurationStats{Count: s.Completion.Count}
+	for _, o := range journey.Outcomes {
+		if n := s.ByOutcome[o]; n > 0 {
+			out.ByOutcome = append(out.ByOutcome, &model.JourneyOutcomeCount{Outcome: string(o), Count: n})
+		}
+	}
+	if out.ByOutcome == nil {
+		out.ByOutcome = []*model.JourneyOutcomeCount{}
+	}
+	out.Completion = &model.DurationStats{Count: s.Completion.Count, Unknown: s.Completion.Unknown}
 	if s.Completion.Count > 0 {
 		out.Completion.AvgSeconds = seconds(s.Completion.Avg)
 		out.Completion.P50Seconds = seconds(s.Completion.P50)

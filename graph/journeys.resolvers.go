@@ -17,6 +17,7 @@ import (
 	"github.com/hooklens/hooklens/graph/model"
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/jobs"
+	"github.com/hooklens/hooklens/internal/journey"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/tracker"
 	"github.com/hooklens/hooklens/internal/usererr"
@@ -155,11 +156,17 @@ func (r *journeyInstanceResolver) CustomerIDs(ctx context.Context, obj *ent.Jour
 
 // Events is the resolver for the events field.
 func (r *journeyInstanceResolver) Events(ctx context.Context, obj *ent.JourneyInstance) ([]*ent.WebhookEvent, error) {
+	// Read the member ids first (the memberships' unique index), then the
+	// events by primary key: ent's HasJourneyMembershipsWith is an EXISTS
+	// per event, which made SQLite scan the whole events table.
+	ids, err := r.Client.JourneyMembership.Query().
+		Where(journeymembership.DefinitionKey(obj.DefinitionKey), journeymembership.CorrelationKey(obj.CorrelationKey)).
+		Select(journeymembership.FieldWebhookEventID).Ints(ctx)
+	if err != nil || len(ids) == 0 {
+		return []*ent.WebhookEvent{}, err
+	}
 	return r.Client.WebhookEvent.Query().
-		Where(webhookevent.HasJourneyMembershipsWith(
-			journeymembership.DefinitionKey(obj.DefinitionKey),
-			journeymembership.CorrelationKey(obj.CorrelationKey),
-		)).
+		Where(webhookevent.IDIn(ids...)).
 		Order(ent.Asc(webhookevent.FieldCreatedAt), ent.Asc(webhookevent.FieldID)).
 		Limit(1000).
 		All(ctx)
@@ -224,9 +231,17 @@ func (r *queryResolver) JourneyStats(ctx context.Context, definition string, fro
 	if !start.Before(end) {
 		return nil, usererr.Field("from", "from must be before to")
 	}
-	s, err := r.Tracker.Stats(ctx, definition, start, end)
+	s, err := r.Analytics.JourneyStats(ctx, definition, start, end)
 	if err != nil {
 		return nil, err
+	}
+	if len(s.Steps) == 0 {
+		// No journey in the period: the funnel still names its steps.
+		if def, ok := r.Tracker.Router().Definition(definition); ok {
+			for _, step := range def.Steps {
+				s.Steps = append(s.Steps, journey.StepStats{Key: step.Key, Name: step.Name})
+			}
+		}
 	}
 	return journeyStatsModel(s, start, end), nil
 }

@@ -27,6 +27,9 @@ func healthComponents(run *ent.ReconciliationRun) []*model.HealthComponent {
 		hc.Score, _ = c["score"].(float64)
 		hc.Available, _ = c["available"].(bool)
 		hc.Note, _ = c["note"].(string)
+		if v, ok := c["cap"].(float64); ok {
+			hc.Cap = &v
+		}
 		out = append(out, hc)
 	}
 	return out

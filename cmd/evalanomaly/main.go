@@ -10,6 +10,8 @@
 //	go run ./cmd/evalanomaly -days 14 -warmup 2          # the first days after install
 //	go run ./cmd/evalanomaly -seeds 3 -trace failure_rate:transfer -from 35300 -to 35500
 //	                                         # every finding for one key, minute by minute
+//	go run ./cmd/evalanomaly -noise 2 -min-snr 4        # twice the day-to-day noise, plants from SNR 4
+//	go run ./cmd/evalanomaly -robustness     # recall and false alarms at noise ×1, ×2 and SNR 3, 4, 6
 package main
 
 import (
@@ -39,9 +41,14 @@ func main() {
 	trace := flag.String("trace", "", "print the findings for this key (type:subject) for the first seed instead")
 	from := flag.Int("from", 0, "first minute to trace (minutes since the scenario start, as -v prints)")
 	to := flag.Int("to", 0, "minute after the last one to trace")
+	flag.Float64Var(&noise, "noise", 1, "multiply the traffic's day-to-day noise (1 is the calibrated level)")
+	flag.Float64Var(&minSNR, "min-snr", 0, "least signal-to-noise ratio of a planted anomaly (default 6)")
+	robust := flag.Bool("robustness", false, "print recall per type and false alarms per day at noise ×1 and ×2 and SNR 3, 4 and 6")
 	flag.Parse()
 	var err error
-	if *trace != "" {
+	if *robust {
+		err = runRobustness(*seedsFlag, *days, *warmup)
+	} else if *trace != "" {
 		err = runTrace(*seedsFlag, *days, *warmup, *trace, *from, *to)
 	} else {
 		err = run(*seedsFlag, *days, *warmup, *verbose)
@@ -64,8 +71,15 @@ func parseSeeds(list string) ([]uint64, error) {
 	return seeds, nil
 }
 
+// noise and minSNR set the generator beyond DefaultOptions (flags).
+var noise, minSNR float64
+
 func options(seed uint64, days, warmup int) evaluation.Options {
 	o := evaluation.DefaultOptions(seed)
+	o.Noise = noise
+	if minSNR > 0 {
+		o.MinSNR = minSNR
+	}
 	if days > 0 {
 		o.Days = days
 	}
@@ -107,6 +121,77 @@ func runTrace(seedsFlag string, days, warmup int, key string, from, to int) erro
 		}
 	}
 	return nil
+}
+
+// runRobustness replays the seeds at each noise level and least SNR and
+// prints one row per combination: recall per type and false alarms per day.
+func runRobustness(seedsFlag string, days, warmup int) error {
+	seeds, err := parseSeeds(seedsFlag)
+	if err != nil {
+		return err
+	}
+	fmt.Println("| noise | min SNR | " + strings.Join(typeNames(), " | ") + " | false alarms / day |")
+	fmt.Println("|---|---|" + strings.Repeat("--:|", len(anomaly.Types())) + "--:|")
+	for _, n := range []float64{1, 2} {
+		for _, snr := range []float64{3, 4, 6} {
+			noise, minSNR = n, snr
+			results, err := replay(seeds, days, warmup)
+			if err != nil {
+				return err
+			}
+			r := evaluation.Combine(results...)
+			row := fmt.Sprintf("| ×%g | %g |", n, snr)
+			for _, ts := range r.Types {
+				if ts.Plants == 0 {
+					row += " — |"
+					continue
+				}
+				row += fmt.Sprintf(" %.2f |", float64(ts.Detected)/float64(ts.Plants))
+			}
+			fmt.Printf("%s %.2f |\n", row, r.FalseAlarmsPerDay())
+		}
+	}
+	return nil
+}
+
+func typeNames() []string {
+	var out []string
+	for _, t := range anomaly.Types() {
+		out = append(out, string(t))
+	}
+	return out
+}
+
+// replay generates and replays each seed's scenario, in parallel.
+func replay(seeds []uint64, days, warmup int) ([]*evaluation.Result, error) {
+	det, err := anomaly.New(anomaly.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	lc := anomaly.NewLifecycle(anomaly.DefaultLifecycleConfig())
+	results := make([]*evaluation.Result, len(seeds))
+	errs := make([]error, len(seeds))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, seed := range seeds {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			sc, err := evaluation.Generate(options(seed, days, warmup))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i] = evaluation.Replay(sc, det, lc)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
 func run(seedsFlag string, days, warmup int, verbose bool) error {

@@ -39,6 +39,10 @@ const (
 	FieldEndedAt = "ended_at"
 	// FieldDurationMs holds the string denoting the duration_ms field in the database.
 	FieldDurationMs = "duration_ms"
+	// FieldOutcome holds the string denoting the outcome field in the database.
+	FieldOutcome = "outcome"
+	// FieldEndTopic holds the string denoting the end_topic field in the database.
+	FieldEndTopic = "end_topic"
 	// FieldFailedAfterSuccess holds the string denoting the failed_after_success field in the database.
 	FieldFailedAfterSuccess = "failed_after_success"
 	// FieldStuckAt holds the string denoting the stuck_at field in the database.
@@ -90,6 +94,8 @@ var Columns = []string{
 	FieldLastEventAt,
 	FieldEndedAt,
 	FieldDurationMs,
+	FieldOutcome,
+	FieldEndTopic,
 	FieldFailedAfterSuccess,
 	FieldStuckAt,
 	FieldAbandonAt,
@@ -221,6 +227,16 @@ func ByEndedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByDurationMs orders the results by the duration_ms field.
 func ByDurationMs(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDurationMs, opts...).ToFunc()
+}
+
+// ByOutcome orders the results by the outcome field.
+func ByOutcome(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOutcome, opts...).ToFunc()
+}
+
+// ByEndTopic orders the results by the end_topic field.
+func ByEndTopic(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEndTopic, opts...).ToFunc()
 }
 
 // ByFailedAfterSuccess orders the results by the failed_after_success field.

@@ -105,6 +105,16 @@ func DurationMs(v float64) predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldEQ(FieldDurationMs, v))
 }
 
+// Outcome applies equality check predicate on the "outcome" field. It's identical to OutcomeEQ.
+func Outcome(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldOutcome, v))
+}
+
+// EndTopic applies equality check predicate on the "end_topic" field. It's identical to EndTopicEQ.
+func EndTopic(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldEndTopic, v))
+}
+
 // FailedAfterSuccess applies equality check predicate on the "failed_after_success" field. It's identical to FailedAfterSuccessEQ.
 func FailedAfterSuccess(v bool) predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldEQ(FieldFailedAfterSuccess, v))
@@ -718,6 +728,156 @@ func DurationMsIsNil() predicate.JourneyInstance {
 // DurationMsNotNil applies the NotNil predicate on the "duration_ms" field.
 func DurationMsNotNil() predicate.JourneyInstance {
 	return predicate.JourneyInstance(sql.FieldNotNull(FieldDurationMs))
+}
+
+// OutcomeEQ applies the EQ predicate on the "outcome" field.
+func OutcomeEQ(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldOutcome, v))
+}
+
+// OutcomeNEQ applies the NEQ predicate on the "outcome" field.
+func OutcomeNEQ(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNEQ(FieldOutcome, v))
+}
+
+// OutcomeIn applies the In predicate on the "outcome" field.
+func OutcomeIn(vs ...string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldIn(FieldOutcome, vs...))
+}
+
+// OutcomeNotIn applies the NotIn predicate on the "outcome" field.
+func OutcomeNotIn(vs ...string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNotIn(FieldOutcome, vs...))
+}
+
+// OutcomeGT applies the GT predicate on the "outcome" field.
+func OutcomeGT(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldGT(FieldOutcome, v))
+}
+
+// OutcomeGTE applies the GTE predicate on the "outcome" field.
+func OutcomeGTE(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldGTE(FieldOutcome, v))
+}
+
+// OutcomeLT applies the LT predicate on the "outcome" field.
+func OutcomeLT(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldLT(FieldOutcome, v))
+}
+
+// OutcomeLTE applies the LTE predicate on the "outcome" field.
+func OutcomeLTE(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldLTE(FieldOutcome, v))
+}
+
+// OutcomeContains applies the Contains predicate on the "outcome" field.
+func OutcomeContains(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldContains(FieldOutcome, v))
+}
+
+// OutcomeHasPrefix applies the HasPrefix predicate on the "outcome" field.
+func OutcomeHasPrefix(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldHasPrefix(FieldOutcome, v))
+}
+
+// OutcomeHasSuffix applies the HasSuffix predicate on the "outcome" field.
+func OutcomeHasSuffix(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldHasSuffix(FieldOutcome, v))
+}
+
+// OutcomeIsNil applies the IsNil predicate on the "outcome" field.
+func OutcomeIsNil() predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldIsNull(FieldOutcome))
+}
+
+// OutcomeNotNil applies the NotNil predicate on the "outcome" field.
+func OutcomeNotNil() predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNotNull(FieldOutcome))
+}
+
+// OutcomeEqualFold applies the EqualFold predicate on the "outcome" field.
+func OutcomeEqualFold(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEqualFold(FieldOutcome, v))
+}
+
+// OutcomeContainsFold applies the ContainsFold predicate on the "outcome" field.
+func OutcomeContainsFold(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldContainsFold(FieldOutcome, v))
+}
+
+// EndTopicEQ applies the EQ predicate on the "end_topic" field.
+func EndTopicEQ(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEQ(FieldEndTopic, v))
+}
+
+// EndTopicNEQ applies the NEQ predicate on the "end_topic" field.
+func EndTopicNEQ(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNEQ(FieldEndTopic, v))
+}
+
+// EndTopicIn applies the In predicate on the "end_topic" field.
+func EndTopicIn(vs ...string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldIn(FieldEndTopic, vs...))
+}
+
+// EndTopicNotIn applies the NotIn predicate on the "end_topic" field.
+func EndTopicNotIn(vs ...string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNotIn(FieldEndTopic, vs...))
+}
+
+// EndTopicGT applies the GT predicate on the "end_topic" field.
+func EndTopicGT(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldGT(FieldEndTopic, v))
+}
+
+// EndTopicGTE applies the GTE predicate on the "end_topic" field.
+func EndTopicGTE(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldGTE(FieldEndTopic, v))
+}
+
+// EndTopicLT applies the LT predicate on the "end_topic" field.
+func EndTopicLT(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldLT(FieldEndTopic, v))
+}
+
+// EndTopicLTE applies the LTE predicate on the "end_topic" field.
+func EndTopicLTE(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldLTE(FieldEndTopic, v))
+}
+
+// EndTopicContains applies the Contains predicate on the "end_topic" field.
+func EndTopicContains(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldContains(FieldEndTopic, v))
+}
+
+// EndTopicHasPrefix applies the HasPrefix predicate on the "end_topic" field.
+func EndTopicHasPrefix(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldHasPrefix(FieldEndTopic, v))
+}
+
+// EndTopicHasSuffix applies the HasSuffix predicate on the "end_topic" field.
+func EndTopicHasSuffix(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldHasSuffix(FieldEndTopic, v))
+}
+
+// EndTopicIsNil applies the IsNil predicate on the "end_topic" field.
+func EndTopicIsNil() predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldIsNull(FieldEndTopic))
+}
+
+// EndTopicNotNil applies the NotNil predicate on the "end_topic" field.
+func EndTopicNotNil() predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldNotNull(FieldEndTopic))
+}
+
+// EndTopicEqualFold applies the EqualFold predicate on the "end_topic" field.
+func EndTopicEqualFold(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldEqualFold(FieldEndTopic, v))
+}
+
+// EndTopicContainsFold applies the ContainsFold predicate on the "end_topic" field.
+func EndTopicContainsFold(v string) predicate.JourneyInstance {
+	return predicate.JourneyInstance(sql.FieldContainsFold(FieldEndTopic, v))
 }
 
 // FailedAfterSuccessEQ applies the EQ predicate on the "failed_after_success" field.

@@ -309,6 +309,8 @@ var (
 		{Name: "last_event_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "duration_ms", Type: field.TypeFloat64, Nullable: true},
+		{Name: "outcome", Type: field.TypeString, Nullable: true},
+		{Name: "end_topic", Type: field.TypeString, Nullable: true},
 		{Name: "failed_after_success", Type: field.TypeBool, Default: false},
 		{Name: "stuck_at", Type: field.TypeTime, Nullable: true},
 		{Name: "abandon_at", Type: field.TypeTime, Nullable: true},
@@ -330,7 +332,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "journey_instances_journey_definitions_instances",
-				Columns:    []*schema.Column{JourneyInstancesColumns[23]},
+				Columns:    []*schema.Column{JourneyInstancesColumns[25]},
 				RefColumns: []*schema.Column{JourneyDefinitionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -344,12 +346,12 @@ var (
 			{
 				Name:    "journeyinstance_status_stuck_at",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[13]},
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[15]},
 			},
 			{
 				Name:    "journeyinstance_status_abandon_at",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[14]},
+				Columns: []*schema.Column{JourneyInstancesColumns[4], JourneyInstancesColumns[16]},
 			},
 			{
 				Name:    "journeyinstance_definition_key_status_started_at",
@@ -369,7 +371,7 @@ var (
 			{
 				Name:    "journeyinstance_customer_id",
 				Unique:  false,
-				Columns: []*schema.Column{JourneyInstancesColumns[19]},
+				Columns: []*schema.Column{JourneyInstancesColumns[21]},
 			},
 		},
 	}

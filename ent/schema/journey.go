@@ -87,8 +87,13 @@ func (JourneyInstance) Fields() []ent.Field {
 		field.Time("ended_at").Optional().Nillable().
 			Annotations(entgql.OrderField("ENDED_AT")),
 		field.Float("duration_ms").Optional().Nillable().
-			Comment("Start to end, for finished journeys.").
+			Comment("Start to end, for finished journeys whose first step was seen (0 when one event began and ended it); null while open and when the start was never seen, since the duration is then unknown.").
 			Annotations(entgql.OrderField("DURATION")),
+		field.String("outcome").Optional().
+			Comment("How an ended journey ended: completed, cancelled, failed, returned, creation_failed, … (internal/journey.Outcome); empty while open.").
+			Annotations(entgql.OrderField("OUTCOME")),
+		field.String("end_topic").Optional().
+			Comment("The topic of the event that ended the journey."),
 		field.Bool("failed_after_success").Default(false).
 			Comment("Completed, then failed: a transfer returned after it cleared."),
 		field.Time("stuck_at").Optional().Nillable().

@@ -1322,6 +1322,70 @@ func (ec *executionContext) fieldContext_Overview_duplicateDeliveries(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Overview_redeliveries(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Overview_redeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeliveries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2githubᚗcomᚋhooklensᚋhooklensᚋinternalᚋanalyticsᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Overview_redeliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Overview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Overview_deliveriesAfterImport(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Overview_deliveriesAfterImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveriesAfterImport, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2githubᚗcomᚋhooklensᚋhooklensᚋinternalᚋanalyticsᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Overview_deliveriesAfterImport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Overview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Overview_duplicateRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3244,6 +3308,16 @@ func (ec *executionContext) _Overview(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "duplicateDeliveries":
 			out.Values[i] = ec._Overview_duplicateDeliveries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeliveries":
+			out.Values[i] = ec._Overview_redeliveries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveriesAfterImport":
+			out.Values[i] = ec._Overview_deliveriesAfterImport(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -4844,6 +4844,52 @@ func (ec *executionContext) fieldContext_JourneyInstance_durationMs(_ context.Co
 	return graphql.NewScalarFieldContext("JourneyInstance", field, false, false, "Float")
 }
 
+func (ec *executionContext) _JourneyInstance_outcome(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyInstance", field, false, false, "String")
+}
+
+func (ec *executionContext) _JourneyInstance_endTopic(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyInstance_endTopic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndTopic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyInstance_endTopic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyInstance", field, false, false, "String")
+}
+
 func (ec *executionContext) _JourneyInstance_failedAfterSuccess(ctx context.Context, field graphql.CollectedField, obj *ent.JourneyInstance) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18135,7 +18181,7 @@ func (ec *executionContext) unmarshalInputJourneyInstanceWhereInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "definitionKey", "definitionKeyNEQ", "definitionKeyIn", "definitionKeyNotIn", "definitionKeyGT", "definitionKeyGTE", "definitionKeyLT", "definitionKeyLTE", "definitionKeyContains", "definitionKeyHasPrefix", "definitionKeyHasSuffix", "definitionKeyEqualFold", "definitionKeyContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "correlationKey", "correlationKeyNEQ", "correlationKeyIn", "correlationKeyNotIn", "correlationKeyGT", "correlationKeyGTE", "correlationKeyLT", "correlationKeyLTE", "correlationKeyContains", "correlationKeyHasPrefix", "correlationKeyHasSuffix", "correlationKeyEqualFold", "correlationKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "currentStep", "currentStepNEQ", "currentStepIn", "currentStepNotIn", "currentStepGT", "currentStepGTE", "currentStepLT", "currentStepLTE", "currentStepContains", "currentStepHasPrefix", "currentStepHasSuffix", "currentStepIsNil", "currentStepNotNil", "currentStepEqualFold", "currentStepContainsFold", "currentStepName", "currentStepNameNEQ", "currentStepNameIn", "currentStepNameNotIn", "currentStepNameGT", "currentStepNameGTE", "currentStepNameLT", "currentStepNameLTE", "currentStepNameContains", "currentStepNameHasPrefix", "currentStepNameHasSuffix", "currentStepNameIsNil", "currentStepNameNotNil", "currentStepNameEqualFold", "currentStepNameContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEventAt", "lastEventAtNEQ", "lastEventAtIn", "lastEventAtNotIn", "lastEventAtGT", "lastEventAtGTE", "lastEventAtLT", "lastEventAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "failedAfterSuccess", "failedAfterSuccessNEQ", "stuckAt", "stuckAtNEQ", "stuckAtIn", "stuckAtNotIn", "stuckAtGT", "stuckAtGTE", "stuckAtLT", "stuckAtLTE", "stuckAtIsNil", "stuckAtNotNil", "abandonAt", "abandonAtNEQ", "abandonAtIn", "abandonAtNotIn", "abandonAtGT", "abandonAtGTE", "abandonAtLT", "abandonAtLTE", "abandonAtIsNil", "abandonAtNotNil", "stuckSince", "stuckSinceNEQ", "stuckSinceIn", "stuckSinceNotIn", "stuckSinceGT", "stuckSinceGTE", "stuckSinceLT", "stuckSinceLTE", "stuckSinceIsNil", "stuckSinceNotNil", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "eventCount", "eventCountNEQ", "eventCountIn", "eventCountNotIn", "eventCountGT", "eventCountGTE", "eventCountLT", "eventCountLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "definitionID", "definitionIDNEQ", "definitionIDIn", "definitionIDNotIn", "definitionIDIsNil", "definitionIDNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasDefinition", "hasDefinitionWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "definitionKey", "definitionKeyNEQ", "definitionKeyIn", "definitionKeyNotIn", "definitionKeyGT", "definitionKeyGTE", "definitionKeyLT", "definitionKeyLTE", "definitionKeyContains", "definitionKeyHasPrefix", "definitionKeyHasSuffix", "definitionKeyEqualFold", "definitionKeyContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "correlationKey", "correlationKeyNEQ", "correlationKeyIn", "correlationKeyNotIn", "correlationKeyGT", "correlationKeyGTE", "correlationKeyLT", "correlationKeyLTE", "correlationKeyContains", "correlationKeyHasPrefix", "correlationKeyHasSuffix", "correlationKeyEqualFold", "correlationKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "currentStep", "currentStepNEQ", "currentStepIn", "currentStepNotIn", "currentStepGT", "currentStepGTE", "currentStepLT", "currentStepLTE", "currentStepContains", "currentStepHasPrefix", "currentStepHasSuffix", "currentStepIsNil", "currentStepNotNil", "currentStepEqualFold", "currentStepContainsFold", "currentStepName", "currentStepNameNEQ", "currentStepNameIn", "currentStepNameNotIn", "currentStepNameGT", "currentStepNameGTE", "currentStepNameLT", "currentStepNameLTE", "currentStepNameContains", "currentStepNameHasPrefix", "currentStepNameHasSuffix", "currentStepNameIsNil", "currentStepNameNotNil", "currentStepNameEqualFold", "currentStepNameContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "lastEventAt", "lastEventAtNEQ", "lastEventAtIn", "lastEventAtNotIn", "lastEventAtGT", "lastEventAtGTE", "lastEventAtLT", "lastEventAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "outcomeGT", "outcomeGTE", "outcomeLT", "outcomeLTE", "outcomeContains", "outcomeHasPrefix", "outcomeHasSuffix", "outcomeIsNil", "outcomeNotNil", "outcomeEqualFold", "outcomeContainsFold", "endTopic", "endTopicNEQ", "endTopicIn", "endTopicNotIn", "endTopicGT", "endTopicGTE", "endTopicLT", "endTopicLTE", "endTopicContains", "endTopicHasPrefix", "endTopicHasSuffix", "endTopicIsNil", "endTopicNotNil", "endTopicEqualFold", "endTopicContainsFold", "failedAfterSuccess", "failedAfterSuccessNEQ", "stuckAt", "stuckAtNEQ", "stuckAtIn", "stuckAtNotIn", "stuckAtGT", "stuckAtGTE", "stuckAtLT", "stuckAtLTE", "stuckAtIsNil", "stuckAtNotNil", "abandonAt", "abandonAtNEQ", "abandonAtIn", "abandonAtNotIn", "abandonAtGT", "abandonAtGTE", "abandonAtLT", "abandonAtLTE", "abandonAtIsNil", "abandonAtNotNil", "stuckSince", "stuckSinceNEQ", "stuckSinceIn", "stuckSinceNotIn", "stuckSinceGT", "stuckSinceGTE", "stuckSinceLT", "stuckSinceLTE", "stuckSinceIsNil", "stuckSinceNotNil", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "eventCount", "eventCountNEQ", "eventCountIn", "eventCountNotIn", "eventCountGT", "eventCountGTE", "eventCountLT", "eventCountLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDIsNil", "resourceIDNotNil", "resourceIDEqualFold", "resourceIDContainsFold", "definitionID", "definitionIDNEQ", "definitionIDIn", "definitionIDNotIn", "definitionIDIsNil", "definitionIDNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasDefinition", "hasDefinitionWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19003,6 +19049,216 @@ func (ec *executionContext) unmarshalInputJourneyInstanceWhereInput(ctx context.
 				return it, err
 			}
 			it.DurationMsNotNil = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "outcomeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeNEQ = data
+		case "outcomeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeIn = data
+		case "outcomeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeNotIn = data
+		case "outcomeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeGT = data
+		case "outcomeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeGTE = data
+		case "outcomeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeLT = data
+		case "outcomeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeLTE = data
+		case "outcomeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeContains = data
+		case "outcomeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeHasPrefix = data
+		case "outcomeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeHasSuffix = data
+		case "outcomeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeIsNil = data
+		case "outcomeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeNotNil = data
+		case "outcomeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeEqualFold = data
+		case "outcomeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutcomeContainsFold = data
+		case "endTopic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopic = data
+		case "endTopicNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicNEQ = data
+		case "endTopicIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicIn = data
+		case "endTopicNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicNotIn = data
+		case "endTopicGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicGT = data
+		case "endTopicGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicGTE = data
+		case "endTopicLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicLT = data
+		case "endTopicLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicLTE = data
+		case "endTopicContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicContains = data
+		case "endTopicHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicHasPrefix = data
+		case "endTopicHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicHasSuffix = data
+		case "endTopicIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicIsNil = data
+		case "endTopicNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicNotNil = data
+		case "endTopicEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicEqualFold = data
+		case "endTopicContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endTopicContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndTopicContainsFold = data
 		case "failedAfterSuccess":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failedAfterSuccess"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -27023,6 +27279,16 @@ func (ec *executionContext) _JourneyInstance(ctx context.Context, sel ast.Select
 			}
 		case "durationMs":
 			out.Values[i] = ec._JourneyInstance_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._JourneyInstance_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endTopic":
+			out.Values[i] = ec._JourneyInstance_endTopic(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -118,6 +118,29 @@ func (ec *executionContext) fieldContext_DurationStats_p90Seconds(_ context.Cont
 	return graphql.NewScalarFieldContext("DurationStats", field, false, false, "Float")
 }
 
+func (ec *executionContext) _DurationStats_unknown(ctx context.Context, field graphql.CollectedField, obj *model.DurationStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DurationStats_unknown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unknown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DurationStats_unknown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DurationStats", field, false, false, "Int")
+}
+
 func (ec *executionContext) _JourneyCorrelation_by(ctx context.Context, field graphql.CollectedField, obj *model.JourneyCorrelation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -518,6 +541,52 @@ func (ec *executionContext) fieldContext_JourneyFunnelStep_medianSincePreviousSe
 	return graphql.NewScalarFieldContext("JourneyFunnelStep", field, false, false, "Float")
 }
 
+func (ec *executionContext) _JourneyOutcomeCount_outcome(ctx context.Context, field graphql.CollectedField, obj *model.JourneyOutcomeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyOutcomeCount_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyOutcomeCount_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyOutcomeCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _JourneyOutcomeCount_count(ctx context.Context, field graphql.CollectedField, obj *model.JourneyOutcomeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyOutcomeCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyOutcomeCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JourneyOutcomeCount", field, false, false, "Int")
+}
+
 func (ec *executionContext) _JourneyStartRule_anyTopic(ctx context.Context, field graphql.CollectedField, obj *model.JourneyStartRule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -709,6 +778,38 @@ func (ec *executionContext) _JourneyStats_successRate(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_JourneyStats_successRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JourneyStats", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JourneyStats_byOutcome(ctx context.Context, field graphql.CollectedField, obj *model.JourneyStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JourneyStats_byOutcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByOutcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JourneyOutcomeCount) graphql.Marshaler {
+			return ec.marshalNJourneyOutcomeCount2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyOutcomeCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JourneyStats_byOutcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JourneyStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JourneyOutcomeCount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _JourneyStats_completion(ctx context.Context, field graphql.CollectedField, obj *model.JourneyStats) (ret graphql.Marshaler) {
@@ -1717,6 +1818,11 @@ func (ec *executionContext) _DurationStats(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "unknown":
+			out.Values[i] = ec._DurationStats_unknown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1931,6 +2037,44 @@ func (ec *executionContext) _JourneyFunnelStep(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var journeyOutcomeCountImplementors = []string{"JourneyOutcomeCount"}
+
+func (ec *executionContext) _JourneyOutcomeCount(ctx context.Context, sel ast.SelectionSet, obj *model.JourneyOutcomeCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, journeyOutcomeCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JourneyOutcomeCount")
+		case "outcome":
+			out.Values[i] = ec._JourneyOutcomeCount_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._JourneyOutcomeCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var journeyStartRuleImplementors = []string{"JourneyStartRule"}
 
 func (ec *executionContext) _JourneyStartRule(ctx context.Context, sel ast.SelectionSet, obj *model.JourneyStartRule) graphql.Marshaler {
@@ -2008,6 +2152,11 @@ func (ec *executionContext) _JourneyStats(ctx context.Context, sel ast.Selection
 		case "successRate":
 			out.Values[i] = ec._JourneyStats_successRate(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "byOutcome":
+			out.Values[i] = ec._JourneyStats_byOutcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "completion":
@@ -2347,6 +2496,30 @@ func (ec *executionContext) marshalNJourneyFunnelStep2ᚖgithubᚗcomᚋhooklens
 		return graphql.Null
 	}
 	return ec._JourneyFunnelStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJourneyOutcomeCount2ᚕᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyOutcomeCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JourneyOutcomeCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJourneyOutcomeCount2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyOutcomeCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJourneyOutcomeCount2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyOutcomeCount(ctx context.Context, sel ast.SelectionSet, v *model.JourneyOutcomeCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JourneyOutcomeCount!")
+		return graphql.Null
+	}
+	return ec._JourneyOutcomeCount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNJourneyStartRule2ᚖgithubᚗcomᚋhooklensᚋhooklensᚋgraphᚋmodelᚐJourneyStartRule(ctx context.Context, sel ast.SelectionSet, v *model.JourneyStartRule) graphql.Marshaler {

@@ -577,6 +577,29 @@ func (ec *executionContext) fieldContext_HealthComponent_note(_ context.Context,
 	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "String")
 }
 
+func (ec *executionContext) _HealthComponent_cap(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_cap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_cap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "Float")
+}
+
 func (ec *executionContext) _HealthPoint_at(ctx context.Context, field graphql.CollectedField, obj *model.HealthPoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -889,6 +912,11 @@ func (ec *executionContext) _HealthComponent(ctx context.Context, sel ast.Select
 		case "note":
 			out.Values[i] = ec._HealthComponent_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cap":
+			out.Values[i] = ec._HealthComponent_cap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -245,6 +245,7 @@ type ComplexityRoot struct {
 		Count      func(childComplexity int) int
 		P50Seconds func(childComplexity int) int
 		P90Seconds func(childComplexity int) int
+		Unknown    func(childComplexity int) int
 	}
 
 	DwollaStatus struct {
@@ -300,6 +301,7 @@ type ComplexityRoot struct {
 
 	HealthComponent struct {
 		Available func(childComplexity int) int
+		Cap       func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Note      func(childComplexity int) int
 		Score     func(childComplexity int) int
@@ -413,6 +415,7 @@ type ComplexityRoot struct {
 		DefinitionKey      func(childComplexity int) int
 		DefinitionVersion  func(childComplexity int) int
 		DurationMs         func(childComplexity int) int
+		EndTopic           func(childComplexity int) int
 		EndedAt            func(childComplexity int) int
 		EventCount         func(childComplexity int) int
 		Events             func(childComplexity int) int
@@ -421,6 +424,7 @@ type ComplexityRoot struct {
 		LastEventAt        func(childComplexity int) int
 		Note               func(childComplexity int) int
 		Notes              func(childComplexity int) int
+		Outcome            func(childComplexity int) int
 		Progress           func(childComplexity int) int
 		ResourceID         func(childComplexity int) int
 		StartedAt          func(childComplexity int) int
@@ -443,12 +447,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JourneyOutcomeCount struct {
+		Count   func(childComplexity int) int
+		Outcome func(childComplexity int) int
+	}
+
 	JourneyStartRule struct {
 		AnyTopic func(childComplexity int) int
 		Topics   func(childComplexity int) int
 	}
 
 	JourneyStats struct {
+		ByOutcome   func(childComplexity int) int
 		ByStatus    func(childComplexity int) int
 		Completion  func(childComplexity int) int
 		Definition  func(childComplexity int) int
@@ -550,6 +560,7 @@ type ComplexityRoot struct {
 		ByTopic               func(childComplexity int) int
 		DeadLettered          func(childComplexity int) int
 		Deliveries            func(childComplexity int) int
+		DeliveriesAfterImport func(childComplexity int) int
 		DeliveryLag           func(childComplexity int) int
 		DuplicateDeliveries   func(childComplexity int) int
 		DuplicateRate         func(childComplexity int) int
@@ -566,6 +577,7 @@ type ComplexityRoot struct {
 		ProcessingLatency     func(childComplexity int) int
 		ProcessingSuccessRate func(childComplexity int) int
 		Queue                 func(childComplexity int) int
+		Redeliveries          func(childComplexity int) int
 		RejectedDeliveries    func(childComplexity int) int
 		RejectionRate         func(childComplexity int) int
 		Retries               func(childComplexity int) int
@@ -1793,6 +1805,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DurationStats.P90Seconds(childComplexity), true
+	case "DurationStats.unknown":
+		if e.ComplexityRoot.DurationStats.Unknown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.Unknown(childComplexity), true
 
 	case "DwollaStatus.apiURL":
 		if e.ComplexityRoot.DwollaStatus.APIURL == nil {
@@ -2004,6 +2022,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HealthComponent.Available(childComplexity), true
+	case "HealthComponent.cap":
+		if e.ComplexityRoot.HealthComponent.Cap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Cap(childComplexity), true
 	case "HealthComponent.name":
 		if e.ComplexityRoot.HealthComponent.Name == nil {
 			break
@@ -2495,6 +2519,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.DurationMs(childComplexity), true
+	case "JourneyInstance.endTopic":
+		if e.ComplexityRoot.JourneyInstance.EndTopic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.EndTopic(childComplexity), true
 	case "JourneyInstance.endedAt":
 		if e.ComplexityRoot.JourneyInstance.EndedAt == nil {
 			break
@@ -2543,6 +2573,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JourneyInstance.Notes(childComplexity), true
+	case "JourneyInstance.outcome":
+		if e.ComplexityRoot.JourneyInstance.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyInstance.Outcome(childComplexity), true
 	case "JourneyInstance.progress":
 		if e.ComplexityRoot.JourneyInstance.Progress == nil {
 			break
@@ -2630,6 +2666,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyInstanceEdge.Node(childComplexity), true
 
+	case "JourneyOutcomeCount.count":
+		if e.ComplexityRoot.JourneyOutcomeCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyOutcomeCount.Count(childComplexity), true
+	case "JourneyOutcomeCount.outcome":
+		if e.ComplexityRoot.JourneyOutcomeCount.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyOutcomeCount.Outcome(childComplexity), true
+
 	case "JourneyStartRule.anyTopic":
 		if e.ComplexityRoot.JourneyStartRule.AnyTopic == nil {
 			break
@@ -2643,6 +2692,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JourneyStartRule.Topics(childComplexity), true
 
+	case "JourneyStats.byOutcome":
+		if e.ComplexityRoot.JourneyStats.ByOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JourneyStats.ByOutcome(childComplexity), true
 	case "JourneyStats.byStatus":
 		if e.ComplexityRoot.JourneyStats.ByStatus == nil {
 			break
@@ -3253,6 +3308,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Overview.Deliveries(childComplexity), true
+	case "Overview.deliveriesAfterImport":
+		if e.ComplexityRoot.Overview.DeliveriesAfterImport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.DeliveriesAfterImport(childComplexity), true
 	case "Overview.deliveryLag":
 		if e.ComplexityRoot.Overview.DeliveryLag == nil {
 			break
@@ -3349,6 +3410,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Overview.Queue(childComplexity), true
+	case "Overview.redeliveries":
+		if e.ComplexityRoot.Overview.Redeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Overview.Redeliveries(childComplexity), true
 	case "Overview.rejectedDeliveries":
 		if e.ComplexityRoot.Overview.RejectedDeliveries == nil {
 			break
@@ -5274,7 +5341,13 @@ type Overview {
   """Accepted webhook deliveries, duplicates included."""
   deliveries: Figure!
   uniqueDeliveries: Figure!
+  """Deliveries of an event already stored: redeliveries plus deliveriesAfterImport."""
   duplicateDeliveries: Figure!
+  """Dwolla sending again an event that had come by webhook (it retries what it thinks failed)."""
+  redeliveries: Figure!
+  """First webhooks of events a sync or reconciliation had imported before them: expected, and no sign of slow answers."""
+  deliveriesAfterImport: Figure!
+  """Redeliveries ÷ deliveries (first webhooks after an import are not counted as repeats)."""
   duplicateRate: Measure!
   rejectedDeliveries: Figure!
   badSignatures: Figure!
@@ -5556,11 +5629,22 @@ type JourneyStatusCount {
   count: Int!
 }
 
+"""Durations of the journeys whose duration is known."""
 type DurationStats {
+  """Journeys measured."""
   count: Int!
   avgSeconds: Float
+  """Nearest-rank percentiles."""
   p50Seconds: Float
   p90Seconds: Float
+  """Journeys left out because their duration is unknown: their first step (e.g. the created webhook) was never seen."""
+  unknown: Int!
+}
+
+type JourneyOutcomeCount {
+  """completed, cancelled, failed (an ACH return before the transfer cleared), returned (after it completed), creation_failed, suspended, deactivated, removed, unverified or max_attempts."""
+  outcome: String!
+  count: Int!
 }
 
 """One step of a journey funnel."""
@@ -5591,7 +5675,9 @@ type JourneyStats {
   byStatus: [JourneyStatusCount!]!
   """completed ÷ (completed + failed + abandoned); null when none finished."""
   successRate: Float
-  """Start to end of completed journeys."""
+  """Ended journeys by outcome: how they ended, finer than their status."""
+  byOutcome: [JourneyOutcomeCount!]!
+  """Start to end of completed journeys whose start was seen; completion.unknown counts those left out."""
   completion: DurationStats!
   """The funnel, in step order."""
   steps: [JourneyFunnelStep!]!
@@ -5679,15 +5765,17 @@ extend type Subscription {
 `, BuiltIn: false},
 	{Name: "../reconcile.graphqls", Input: `"""One weighted part of the health score."""
 type HealthComponent {
-  """events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent."""
+  """events_complete, deliveries_succeeding, subscription_active, signatures_valid, processing, journeys_progressing, freshness, journeys_consistent."""
   name: String!
-  """Its weight: all six weights sum to 100. Unavailable components drop out and the score is rescaled over the others."""
+  """Its weight: all eight weights sum to 100. Unavailable components drop out and the score is rescaled over the others."""
   weight: Float!
   """0–1."""
   score: Float!
   """False when it cannot be measured (e.g. no Dwolla credentials); it then drops out."""
   available: Boolean!
   note: String!
+  """When set, the most the whole score may be while this component's condition lasts (always below the degraded threshold, 80)."""
+  cap: Float
 }
 
 type HealthPoint {
@@ -7859,9 +7947,17 @@ type JourneyInstance implements Node {
   lastEventAt: Time!
   endedAt: Time
   """
-  Start to end, for finished journeys.
+  Start to end, for finished journeys whose first step was seen (0 when one event began and ended it); null while open and when the start was never seen, since the duration is then unknown.
   """
   durationMs: Float
+  """
+  How an ended journey ended: completed, cancelled, failed, returned, creation_failed, … (internal/journey.Outcome); empty while open.
+  """
+  outcome: String
+  """
+  The topic of the event that ended the journey.
+  """
+  endTopic: String
   """
   Completed, then failed: a transfer returned after it cleared.
   """
@@ -7940,6 +8036,7 @@ enum JourneyInstanceOrderField {
   LAST_EVENT_AT
   ENDED_AT
   DURATION
+  OUTCOME
   UPDATED_AT
 }
 """
@@ -8116,6 +8213,42 @@ input JourneyInstanceWhereInput {
   durationMsLTE: Float
   durationMsIsNil: Boolean
   durationMsNotNil: Boolean
+  """
+  outcome field predicates
+  """
+  outcome: String
+  outcomeNEQ: String
+  outcomeIn: [String!]
+  outcomeNotIn: [String!]
+  outcomeGT: String
+  outcomeGTE: String
+  outcomeLT: String
+  outcomeLTE: String
+  outcomeContains: String
+  outcomeHasPrefix: String
+  outcomeHasSuffix: String
+  outcomeIsNil: Boolean
+  outcomeNotNil: Boolean
+  outcomeEqualFold: String
+  outcomeContainsFold: String
+  """
+  end_topic field predicates
+  """
+  endTopic: String
+  endTopicNEQ: String
+  endTopicIn: [String!]
+  endTopicNotIn: [String!]
+  endTopicGT: String
+  endTopicGTE: String
+  endTopicLT: String
+  endTopicLTE: String
+  endTopicContains: String
+  endTopicHasPrefix: String
+  endTopicHasSuffix: String
+  endTopicIsNil: Boolean
+  endTopicNotNil: Boolean
+  endTopicEqualFold: String
+  endTopicContainsFold: String
   """
   failed_after_success field predicates
   """
@@ -10737,6 +10870,8 @@ func (ec *executionContext) childFields_DurationStats(ctx context.Context, field
 		return ec.fieldContext_DurationStats_p50Seconds(ctx, field)
 	case "p90Seconds":
 		return ec.fieldContext_DurationStats_p90Seconds(ctx, field)
+	case "unknown":
+		return ec.fieldContext_DurationStats_unknown(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DurationStats", field.Name)
 }
@@ -10855,6 +10990,8 @@ func (ec *executionContext) childFields_HealthComponent(ctx context.Context, fie
 		return ec.fieldContext_HealthComponent_available(ctx, field)
 	case "note":
 		return ec.fieldContext_HealthComponent_note(ctx, field)
+	case "cap":
+		return ec.fieldContext_HealthComponent_cap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HealthComponent", field.Name)
 }
@@ -11073,6 +11210,10 @@ func (ec *executionContext) childFields_JourneyInstance(ctx context.Context, fie
 		return ec.fieldContext_JourneyInstance_endedAt(ctx, field)
 	case "durationMs":
 		return ec.fieldContext_JourneyInstance_durationMs(ctx, field)
+	case "outcome":
+		return ec.fieldContext_JourneyInstance_outcome(ctx, field)
+	case "endTopic":
+		return ec.fieldContext_JourneyInstance_endTopic(ctx, field)
 	case "failedAfterSuccess":
 		return ec.fieldContext_JourneyInstance_failedAfterSuccess(ctx, field)
 	case "stuckAt":
@@ -11133,6 +11274,16 @@ func (ec *executionContext) childFields_JourneyInstanceEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type JourneyInstanceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_JourneyOutcomeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_JourneyOutcomeCount_outcome(ctx, field)
+	case "count":
+		return ec.fieldContext_JourneyOutcomeCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JourneyOutcomeCount", field.Name)
+}
+
 func (ec *executionContext) childFields_JourneyStartRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "anyTopic":
@@ -11157,6 +11308,8 @@ func (ec *executionContext) childFields_JourneyStats(ctx context.Context, field 
 		return ec.fieldContext_JourneyStats_byStatus(ctx, field)
 	case "successRate":
 		return ec.fieldContext_JourneyStats_successRate(ctx, field)
+	case "byOutcome":
+		return ec.fieldContext_JourneyStats_byOutcome(ctx, field)
 	case "completion":
 		return ec.fieldContext_JourneyStats_completion(ctx, field)
 	case "steps":
@@ -11291,6 +11444,10 @@ func (ec *executionContext) childFields_Overview(ctx context.Context, field grap
 		return ec.fieldContext_Overview_uniqueDeliveries(ctx, field)
 	case "duplicateDeliveries":
 		return ec.fieldContext_Overview_duplicateDeliveries(ctx, field)
+	case "redeliveries":
+		return ec.fieldContext_Overview_redeliveries(ctx, field)
+	case "deliveriesAfterImport":
+		return ec.fieldContext_Overview_deliveriesAfterImport(ctx, field)
 	case "duplicateRate":
 		return ec.fieldContext_Overview_duplicateRate(ctx, field)
 	case "rejectedDeliveries":

@@ -99,11 +99,16 @@ type CreatedAPIToken struct {
 	APIToken *ent.APIToken `json:"apiToken"`
 }
 
+// Durations of the journeys whose duration is known.
 type DurationStats struct {
+	// Journeys measured.
 	Count      int      `json:"count"`
 	AvgSeconds *float64 `json:"avgSeconds,omitempty"`
+	// Nearest-rank percentiles.
 	P50Seconds *float64 `json:"p50Seconds,omitempty"`
 	P90Seconds *float64 `json:"p90Seconds,omitempty"`
+	// Journeys left out because their duration is unknown: their first step (e.g. the created webhook) was never seen.
+	Unknown int `json:"unknown"`
 }
 
 // Dwolla integration status.
@@ -159,15 +164,17 @@ type Health struct {
 
 // One weighted part of the health score.
 type HealthComponent struct {
-	// events_complete, deliveries_succeeding, subscription_active, processing, freshness, journeys_consistent.
+	// events_complete, deliveries_succeeding, subscription_active, signatures_valid, processing, journeys_progressing, freshness, journeys_consistent.
 	Name string `json:"name"`
-	// Its weight: all six weights sum to 100. Unavailable components drop out and the score is rescaled over the others.
+	// Its weight: all eight weights sum to 100. Unavailable components drop out and the score is rescaled over the others.
 	Weight float64 `json:"weight"`
 	// 0–1.
 	Score float64 `json:"score"`
 	// False when it cannot be measured (e.g. no Dwolla credentials); it then drops out.
 	Available bool   `json:"available"`
 	Note      string `json:"note"`
+	// When set, the most the whole score may be while this component's condition lasts (always below the degraded threshold, 80).
+	Cap *float64 `json:"cap,omitempty"`
 }
 
 type HealthPoint struct {
@@ -234,6 +241,12 @@ type JourneyFunnelStep struct {
 	MedianSincePreviousSeconds *float64 `json:"medianSincePreviousSeconds,omitempty"`
 }
 
+type JourneyOutcomeCount struct {
+	// completed, cancelled, failed (an ACH return before the transfer cleared), returned (after it completed), creation_failed, suspended, deactivated, removed, unverified or max_attempts.
+	Outcome string `json:"outcome"`
+	Count   int    `json:"count"`
+}
+
 type JourneyStartRule struct {
 	// Every step, success and failure topic may open an instance.
 	AnyTopic bool `json:"anyTopic"`
@@ -255,7 +268,9 @@ type JourneyStats struct {
 	ByStatus   []*JourneyStatusCount `json:"byStatus"`
 	// completed ÷ (completed + failed + abandoned); null when none finished.
 	SuccessRate *float64 `json:"successRate,omitempty"`
-	// Start to end of completed journeys.
+	// Ended journeys by outcome: how they ended, finer than their status.
+	ByOutcome []*JourneyOutcomeCount `json:"byOutcome"`
+	// Start to end of completed journeys whose start was seen; completion.unknown counts those left out.
 	Completion *DurationStats `json:"completion"`
 	// The funnel, in step order.
 	Steps []*JourneyFunnelStep `json:"steps"`

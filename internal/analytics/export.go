@@ -630,7 +630,7 @@ type journeySource struct {
 }
 
 var journeyColumns = []string{"id", "definition", "correlationKey", "status", "currentStep", "currentStepName", "progress",
-	"startedAt", "lastEventAt", "endedAt", "durationMs", "failedAfterSuccess", "stuckSince", "eventCount", "customerId",
+	"startedAt", "lastEventAt", "endedAt", "durationMs", "outcome", "endTopic", "failedAfterSuccess", "stuckSince", "eventCount", "customerId",
 	"resourceId", "note"}
 
 func (js *journeySource) columns() []string { return journeyColumns }
@@ -677,7 +677,7 @@ func (js *journeySource) next(ctx context.Context, n int, emit func([]value)) (i
 		args = append(args, js.lastAt, js.lastAt, js.lastID)
 	}
 	q := `SELECT id, definition_key, correlation_key, status, current_step, current_step_name, progress, started_at,
-		last_event_at, ended_at, duration_ms, failed_after_success, stuck_since, event_count, customer_id, resource_id, note
+		last_event_at, ended_at, duration_ms, outcome, end_topic, failed_after_success, stuck_since, event_count, customer_id, resource_id, note
 		FROM journey_instances`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -692,6 +692,7 @@ func (js *journeySource) next(ctx context.Context, n int, emit func([]value)) (i
 		id, events                       int64
 		def, key, status                 string
 		step, stepName, cust, res, note  sql.NullString
+		outcome, endTopic                sql.NullString
 		progress                         float64
 		started, last, ended, stuckSince sql.NullTime
 		dur                              sql.NullFloat64
@@ -700,13 +701,13 @@ func (js *journeySource) next(ctx context.Context, n int, emit func([]value)) (i
 	row := make([]value, 0, len(journeyColumns))
 	count := 0
 	for rows.Next() {
-		if err := rows.Scan(&id, &def, &key, &status, &step, &stepName, &progress, &started, &last, &ended, &dur, &fas,
+		if err := rows.Scan(&id, &def, &key, &status, &step, &stepName, &progress, &started, &last, &ended, &dur, &outcome, &endTopic, &fas,
 			&stuckSince, &events, &cust, &res, &note); err != nil {
 			return count, fmt.Errorf("reading journeys to export: %w", err)
 		}
 		row = append(row[:0],
 			value{kind: 'i', i: id}, value{kind: 's', s: def}, value{kind: 's', s: key}, value{kind: 's', s: status}, text(step), text(stepName),
-			value{kind: 'f', f: progress}, nullTime(started), nullTime(last), nullTime(ended), nullFloat(dur), value{kind: 'b', b: fas}, nullTime(stuckSince),
+			value{kind: 'f', f: progress}, nullTime(started), nullTime(last), nullTime(ended), nullFloat(dur), text(outcome), text(endTopic), value{kind: 'b', b: fas}, nullTime(stuckSince),
 			value{kind: 'i', i: events}, text(cust), text(res), text(note),
 		)
 		emit(row)

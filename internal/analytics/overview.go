@@ -29,11 +29,17 @@ type Overview struct {
 
 	// Deliveries counts accepted webhook deliveries, duplicates included;
 	// UniqueDeliveries the first delivery of an event, DuplicateDeliveries
-	// the repeats (DuplicateRate is their share of Deliveries).
-	Deliveries          Figure  `json:"deliveries"`
-	UniqueDeliveries    Figure  `json:"uniqueDeliveries"`
-	DuplicateDeliveries Figure  `json:"duplicateDeliveries"`
-	DuplicateRate       Measure `json:"duplicateRate"`
+	// the deliveries of an event already stored. Those are Redeliveries
+	// (Dwolla sending again an event that came by webhook) and
+	// DeliveriesAfterImport (the first webhook of an event a sync or
+	// reconciliation imported before it, see CountDuplicates).
+	// DuplicateRate is Redeliveries' share of Deliveries.
+	Deliveries            Figure  `json:"deliveries"`
+	UniqueDeliveries      Figure  `json:"uniqueDeliveries"`
+	DuplicateDeliveries   Figure  `json:"duplicateDeliveries"`
+	Redeliveries          Figure  `json:"redeliveries"`
+	DeliveriesAfterImport Figure  `json:"deliveriesAfterImport"`
+	DuplicateRate         Measure `json:"duplicateRate"`
 	// RejectedDeliveries were refused (bad signature, malformed, too large,
 	// …); BadSignatures are those with a bad or missing signature.
 	// RejectionRate is their share of every delivery.
@@ -175,6 +181,7 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, granularity 
 		return nil, err
 	}
 	var cur, prev *windowData
+	var afterImport, afterImportPrev int
 	o := &Overview{From: w.From, To: w.To, PreviousFrom: w.PreviousFrom, Granularity: w.Granularity}
 	err = s.parallel(ctx,
 		func() (err error) {
@@ -183,6 +190,11 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, granularity 
 		},
 		func() (err error) {
 			prev, err = s.collect(ctx, w.previous(), collectOptions{})
+			return err
+		},
+		func() (err error) { afterImport, err = CountAfterImport(ctx, s.db, w.From, w.To); return err },
+		func() (err error) {
+			afterImportPrev, err = CountAfterImport(ctx, s.db, w.PreviousFrom, w.From)
 			return err
 		},
 		func() (err error) { o.Journeys, err = s.journeyCounts(ctx); return err },
@@ -206,7 +218,13 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, granularity 
 	o.Deliveries = fAll(func(t *tally) int64 { return t.d.Deliveries })
 	o.DuplicateDeliveries = fAll(func(t *tally) int64 { return t.d.Duplicates })
 	o.UniqueDeliveries = fAll(func(t *tally) int64 { return t.d.Deliveries - t.d.Duplicates })
-	o.DuplicateRate = rate(float64(all.d.Duplicates), float64(all.d.Deliveries), float64(allPrev.d.Duplicates), float64(allPrev.d.Deliveries))
+	// The rollups count the duplicates; the split by cause reads the
+	// period's duplicate deliveries (one definition: CountDuplicates).
+	redelivered := max(all.d.Duplicates-int64(afterImport), 0)
+	redeliveredPrev := max(allPrev.d.Duplicates-int64(afterImportPrev), 0)
+	o.Redeliveries = figure(float64(redelivered), float64(redeliveredPrev))
+	o.DeliveriesAfterImport = figure(float64(afterImport), float64(afterImportPrev))
+	o.DuplicateRate = rate(float64(redelivered), float64(all.d.Deliveries), float64(redeliveredPrev), float64(allPrev.d.Deliveries))
 	o.RejectedDeliveries = fAll(func(t *tally) int64 { return t.d.Rejected })
 	o.BadSignatures = fAll(func(t *tally) int64 { return t.d.BadSignature })
 	o.RejectionRate = rate(float64(all.d.Rejected), float64(all.d.Deliveries+all.d.Rejected),

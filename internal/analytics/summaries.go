@@ -13,6 +13,7 @@ import (
 	"github.com/hooklens/hooklens/ent/predicate"
 	"github.com/hooklens/hooklens/ent/reconciliationfinding"
 	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/internal/journey"
 	"github.com/hooklens/hooklens/internal/usererr"
 )
 
@@ -119,11 +120,40 @@ type DefinitionSummary struct {
 	Definition string           `json:"definition"`
 	Total      int64            `json:"total"`
 	ByStatus   map[string]int64 `json:"byStatus"`
+	// ByOutcome counts the ended journeys by outcome (completed,
+	// cancelled, failed, returned, …).
+	ByOutcome map[string]int64 `json:"byOutcome"`
 	// SuccessRate is completed ÷ (completed + failed + abandoned), as in
 	// journeyStats; nil when none finished.
 	SuccessRate *float64 `json:"successRate"`
-	// AvgDurationMS is the mean start → end of completed journeys.
+	// AvgDurationMS is Completion.AvgMS, kept for existing clients.
 	AvgDurationMS *float64 `json:"avgDurationMs"`
+	// Completion is journeyStats' completion: start → end of completed
+	// journeys whose start was seen, and how many were left out.
+	Completion CompletionSummary `json:"completion"`
+}
+
+// CompletionSummary is journey.DurationStats in milliseconds: the figures
+// of GraphQL's journeyStats.completion, from the same query.
+type CompletionSummary struct {
+	// Count journeys measured; their mean and nearest-rank percentiles
+	// (nil when none).
+	Count int      `json:"count"`
+	AvgMS *float64 `json:"avgMs"`
+	P50MS *float64 `json:"p50Ms"`
+	P90MS *float64 `json:"p90Ms"`
+	// Unknown counts completed journeys left out: their first step was
+	// never seen, so their duration is unknown.
+	Unknown int `json:"unknown"`
+}
+
+func completionJSON(d journey.DurationStats) CompletionSummary {
+	out := CompletionSummary{Count: d.Count, Unknown: d.Unknown}
+	if d.Count > 0 {
+		ms := func(x journey.Duration) *float64 { v := float64(time.Duration(x).Microseconds()) / 1000; return &v }
+		out.AvgMS, out.P50MS, out.P90MS = ms(d.Avg), ms(d.P50), ms(d.P90)
+	}
+	return out
 }
 
 // JourneyRow is one journey in a list.
@@ -205,36 +235,16 @@ func (s *Service) JourneySummary(ctx context.Context, f JourneyFilter) (*Journey
 			statusArgs = append(append([]any(nil), statusArgs...), st)
 		}
 	}
-	byDef := map[string]*DefinitionSummary{}
+	var counts statusCounts
+	var completion map[string]journey.DurationStats
 	err = s.parallel(ctx,
-		func() error {
-			rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT definition_key, status, COUNT(*),
-				AVG(CASE WHEN status = 'completed' THEN duration_ms END)
-				FROM journey_instances WHERE `+strings.Join(statusWhere, " AND ")+` GROUP BY definition_key, status`), statusArgs...)
-			if err != nil {
-				return fmt.Errorf("summarising journeys: %w", err)
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var def, st string
-				var n int64
-				var avg *float64
-				if err := rows.Scan(&def, &st, &n, &avg); err != nil {
-					return fmt.Errorf("summarising journeys: %w", err)
-				}
-				d, ok := byDef[def]
-				if !ok {
-					d = &DefinitionSummary{Definition: def, ByStatus: map[string]int64{}}
-					byDef[def] = d
-				}
-				d.ByStatus[st] += n
-				d.Total += n
-				if st == "completed" {
-					d.AvgDurationMS = avg
-				}
-				out.ByStatus[st] += n
-			}
-			return rows.Err()
+		func() (err error) {
+			counts, err = s.statusCounts(ctx, strings.Join(statusWhere, " AND "), statusArgs)
+			return err
+		},
+		func() (err error) {
+			completion, err = s.completionStats(ctx, strings.Join(statusWhere, " AND "), statusArgs)
+			return err
 		},
 		func() (err error) { out.Open, err = s.journeyCounts(ctx); return err },
 		func() error {
@@ -267,10 +277,17 @@ func (s *Service) JourneySummary(ctx context.Context, f JourneyFilter) (*Journey
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range byDef {
-		c, fl, ab := d.ByStatus["completed"], d.ByStatus["failed"], d.ByStatus["abandoned"]
+	for def, byStatus := range counts.byStatus {
+		d := DefinitionSummary{Definition: def, ByStatus: byStatus, ByOutcome: counts.byOutcome[def]}
+		for st, n := range byStatus {
+			d.Total += n
+			out.ByStatus[st] += n
+		}
+		c, fl, ab := byStatus["completed"], byStatus["failed"], byStatus["abandoned"]
 		d.SuccessRate = ratio(float64(c), float64(c+fl+ab))
-		out.ByDefinition = append(out.ByDefinition, *d)
+		d.Completion = completionJSON(completion[def])
+		d.AvgDurationMS = d.Completion.AvgMS
+		out.ByDefinition = append(out.ByDefinition, d)
 	}
 	sort.Slice(out.ByDefinition, func(i, j int) bool { return out.ByDefinition[i].Definition < out.ByDefinition[j].Definition })
 	if out.Active == nil {

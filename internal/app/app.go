@@ -189,6 +189,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		db.Close()
 		return nil, fmt.Errorf("configuring anomaly detection: %w", err)
 	}
+	if _, err := a.Anomalies.RepairBounds(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if a.Alerts, err = alert.New(db, appFacts{a}, a.Keys, a.Hub, log.With("component", "alerts"), alert.Options{
 		BaseURL: cfg.BaseURL(), AllowedHosts: cfg.AlertAllowedHosts, Timeout: cfg.AlertTimeout, Registerer: a.Metrics.Registry,
 		Now: opts.Now,

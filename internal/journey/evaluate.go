@@ -68,6 +68,17 @@ type State struct {
 	// EndEventID and EndTopic name the event that ended the journey.
 	EndEventID string `json:"endEventId,omitempty"`
 	EndTopic   string `json:"endTopic,omitempty"`
+	// Outcome says how an ended journey ended, finer than its status:
+	// completed, or for a failed one cancelled, failed, returned (failed
+	// after it completed: a late ACH return), creation_failed, suspended,
+	// deactivated, removed, unverified or max_attempts. See
+	// OutcomeOf. Empty while the journey is open.
+	Outcome Outcome `json:"outcome,omitempty"`
+	// StartUnseen is set when the definition's first step was never seen
+	// (its event missing, or not delivered yet): the journey is known to
+	// have started, but not when, so its duration is unknown and it is
+	// left out of time statistics (and counted as left out).
+	StartUnseen bool `json:"startUnseen,omitempty"`
 	// FailedAfterSuccess marks a journey that completed and then failed,
 	// such as a transfer returned after it cleared.
 	FailedAfterSuccess bool `json:"failedAfterSuccess,omitempty"`
@@ -536,7 +547,14 @@ func (e *evaluation) status(now time.Time) {
 	} else {
 		st.Status = StatusFailed
 	}
+	st.Outcome = OutcomeOf(st.EndTopic, e.end.role.success, st.FailedAfterSuccess)
+	st.StartUnseen = len(st.Steps) > 0 && !st.Steps[0].Reached
 }
+
+// DurationKnown reports whether the journey ended and its start was seen,
+// so Duration is its true length. (A journey that began and ended with one
+// event took 0 s, which is a known duration.)
+func (s State) DurationKnown() bool { return s.Status.Ended() && !s.StartUnseen }
 
 func (e *evaluation) unexpected(it item, reason string) {
 	e.st.Unexpected = append(e.st.Unexpected, UnexpectedEvent{EventID: it.ev.ID, Topic: it.ev.Topic, At: it.ev.Created, Reason: reason})

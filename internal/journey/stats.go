@@ -19,9 +19,13 @@ type Stats struct {
 	Excluded  int `json:"excluded"`
 	// ByStatus counts instances per status; every status is present.
 	ByStatus map[Status]int `json:"byStatus"`
+	// ByOutcome counts ended instances per outcome (cancelled, returned,
+	// …); only outcomes that occur are present.
+	ByOutcome map[Outcome]int `json:"byOutcome"`
 	// Steps is the funnel, in step order.
 	Steps []StepStats `json:"steps"`
-	// Completion summarises the durations of completed instances.
+	// Completion summarises the durations of completed instances whose
+	// start was seen; Completion.Unknown counts those left out.
 	Completion DurationStats `json:"completion"`
 }
 
@@ -62,71 +66,109 @@ type DurationStats struct {
 	Avg   Duration `json:"avg"`
 	P50   Duration `json:"p50"`
 	P90   Duration `json:"p90"`
+	// Unknown counts the instances left out because their duration is
+	// unknown: their first step was never seen (State.StartUnseen).
+	Unknown int `json:"unknown"`
 }
 
 // Funnel computes the funnel of states, which should all come from one
 // definition. (It is not called Stats because Go will not let a function
 // and the type it returns share a name.)
 func Funnel(states []State) Stats {
-	s := Stats{ByStatus: map[Status]int{}}
-	for _, status := range []Status{StatusActive, StatusCompleted, StatusFailed, StatusStuck, StatusAbandoned} {
-		s.ByStatus[status] = 0
-	}
-	index := map[string]int{}
-	var sincePrev [][]time.Duration
-	var completion []time.Duration
+	f := NewFunnelBuilder()
 	for _, st := range states {
-		if s.Definition == "" {
-			s.Definition = st.Definition
+		f.Add(st)
+	}
+	return f.Stats()
+}
+
+// FunnelBuilder computes a funnel one state at a time, so a caller can
+// stream stored timelines without holding them all: it keeps only counters
+// and one duration per reached step.
+type FunnelBuilder struct {
+	s          Stats
+	index      map[string]int
+	sincePrev  [][]time.Duration
+	completion []time.Duration
+	unknown    int
+}
+
+// NewFunnelBuilder returns an empty builder.
+func NewFunnelBuilder() *FunnelBuilder {
+	f := &FunnelBuilder{s: Stats{ByStatus: map[Status]int{}, ByOutcome: map[Outcome]int{}}, index: map[string]int{}}
+	for _, status := range []Status{StatusActive, StatusCompleted, StatusFailed, StatusStuck, StatusAbandoned} {
+		f.s.ByStatus[status] = 0
+	}
+	return f
+}
+
+// Add counts one state.
+func (f *FunnelBuilder) Add(st State) {
+	s := &f.s
+	if s.Definition == "" {
+		s.Definition = st.Definition
+	}
+	if st.Excluded {
+		s.Excluded++
+		return
+	}
+	s.Instances++
+	s.ByStatus[st.Status]++
+	if st.Outcome != "" {
+		s.ByOutcome[st.Outcome]++
+	}
+	if st.Status == StatusCompleted {
+		if st.DurationKnown() {
+			f.completion = append(f.completion, time.Duration(st.Duration))
+		} else {
+			f.unknown++
 		}
-		if st.Excluded {
-			s.Excluded++
-			continue
+	}
+	first := slices.IndexFunc(st.Steps, func(x StepState) bool { return x.Reached })
+	for i, step := range st.Steps {
+		j, ok := f.index[step.Key]
+		if !ok {
+			j = len(s.Steps)
+			f.index[step.Key] = j
+			s.Steps = append(s.Steps, StepStats{Key: step.Key, Name: step.Name})
+			f.sincePrev = append(f.sincePrev, nil)
 		}
-		s.Instances++
-		s.ByStatus[st.Status]++
-		if st.Status == StatusCompleted {
-			completion = append(completion, time.Duration(st.Duration))
+		out := &s.Steps[j]
+		if step.Reached {
+			out.Reached++
+			if !step.WithinLimit {
+				out.OverLimit++
+			}
+			if i > first {
+				f.sincePrev[j] = append(f.sincePrev[j], time.Duration(step.SincePrevious))
+			}
 		}
-		first := slices.IndexFunc(st.Steps, func(x StepState) bool { return x.Reached })
-		for i, step := range st.Steps {
-			j, ok := index[step.Key]
-			if !ok {
-				j = len(s.Steps)
-				index[step.Key] = j
-				s.Steps = append(s.Steps, StepStats{Key: step.Key, Name: step.Name})
-				sincePrev = append(sincePrev, nil)
-			}
-			out := &s.Steps[j]
-			if step.Reached {
-				out.Reached++
-				if !step.WithinLimit {
-					out.OverLimit++
-				}
-				if i > first {
-					sincePrev[j] = append(sincePrev[j], time.Duration(step.SincePrevious))
-				}
-			}
-			if step.Missed {
-				out.Missed++
-			}
-			if step.Key == st.FurthestStep {
-				switch st.Status {
-				case StatusFailed, StatusAbandoned:
-					out.DroppedOff++
-				case StatusActive, StatusStuck:
-					out.Waiting++
-				}
+		if step.Missed {
+			out.Missed++
+		}
+		if step.Key == st.FurthestStep {
+			switch st.Status {
+			case StatusFailed, StatusAbandoned:
+				out.DroppedOff++
+			case StatusActive, StatusStuck:
+				out.Waiting++
 			}
 		}
 	}
+}
+
+// Stats returns the funnel of the states added so far.
+func (f *FunnelBuilder) Stats() Stats {
+	s := f.s
+	s.Steps = slices.Clone(f.s.Steps)
 	for j := range s.Steps {
 		out := &s.Steps[j]
 		out.ReachRate = ratio(out.Reached, s.Instances)
 		out.DropOffRate = ratio(out.DroppedOff, out.Reached)
-		out.MedianSincePrevious = Duration(percentile(sincePrev[j], 50))
+		out.MedianSincePrevious = Duration(percentile(f.sincePrev[j], 50))
 	}
-	s.Completion = summarise(completion)
+	s.Completion = summarise(f.completion)
+	s.Completion.Unknown = f.unknown
 	return s
 }
 

@@ -45,8 +45,10 @@ func TestFunnel(t *testing.T) {
 		Key: "completed", Name: "Completed", Reached: 5, ReachRate: 0.5, OverLimit: 1,
 		MedianSincePrevious: Duration(2 * dy),
 	}, completed)
-	// Completion durations: 0 (e, one event) 1d 2d 4d 10d.
-	require.Equal(t, DurationStats{Count: 5, Avg: Duration(17 * dy / 5), P50: Duration(2 * dy), P90: Duration(10 * dy)}, s.Completion)
+	// Completion durations: 1d 2d 4d 10d; e (its created event never
+	// seen) took an unknown time, not 0 s, and is left out and counted.
+	require.Equal(t, DurationStats{Count: 4, Avg: Duration(17 * dy / 4), P50: Duration(2 * dy), P90: Duration(10 * dy), Unknown: 1}, s.Completion)
+	require.Equal(t, map[Outcome]int{OutcomeCompleted: 5, OutcomeFailed: 1, OutcomeCancelled: 1}, s.ByOutcome)
 }
 
 func TestFunnelEmpty(t *testing.T) {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,8 +12,11 @@ import (
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/reconciliationfinding"
 	"github.com/hooklens/hooklens/ent/reconciliationrun"
+	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/live"
+	"github.com/hooklens/hooklens/internal/store"
+	"github.com/hooklens/hooklens/internal/tracker"
 )
 
 // RunOptions describe a reconciliation.
@@ -64,6 +68,10 @@ type run struct {
 	written  map[reconciliationfinding.Kind]int
 	stats    map[string]any
 	parts    []Component
+	// created holds the creation time of every event Dwolla listed from
+	// the window's start, including those too recent to judge; a webhook
+	// is judged only when its event was created before the grace period.
+	created map[string]time.Time
 
 	missing, imported, dwollaEvents, failed, neverSent, redelivered int
 }
@@ -90,7 +98,7 @@ func (s *Service) Run(ctx context.Context, opts RunOptions, prog Progress) (*ent
 	r := &run{
 		s: s, rec: rec, now: s.opts.Now().UTC(), from: rec.WindowStart, to: rec.WindowEnd,
 		seen: map[reconciliationfinding.Kind]map[string]bool{}, written: map[reconciliationfinding.Kind]int{},
-		stats: map[string]any{},
+		stats: map[string]any{}, created: map[string]time.Time{},
 	}
 	s.publish(ctx, live.ReconcileProgress, rec.ID)
 
@@ -228,6 +236,7 @@ func (r *run) missingEvents(ctx context.Context) error {
 		if ae.Err != nil || ae.Event == nil {
 			continue
 		}
+		r.created[ae.Event.ID] = ae.Event.Created
 		if ae.Event.Created.After(r.to) {
 			continue // too recent: its delivery may be in flight
 		}
@@ -242,9 +251,47 @@ func (r *run) missingEvents(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	if err := r.resolveArrived(ctx); err != nil {
+		return err
+	}
 	r.parts = append(r.parts, ratio("events_complete", r.dwollaEvents-r.missing, r.dwollaEvents,
 		fmt.Sprintf("%d of %d events Dwolla lists in the window were here before this run", r.dwollaEvents-r.missing, r.dwollaEvents)))
 	return nil
+}
+
+// resolveArrived closes missing-event findings whose event is stored now
+// (imported later, or delivered after all).
+func (r *run) resolveArrived(ctx context.Context) error {
+	open, err := r.s.db.Client.ReconciliationFinding.Query().Where(
+		reconciliationfinding.KindEQ(reconciliationfinding.KindMissingEvent), reconciliationfinding.StatusEQ(reconciliationfinding.StatusOpen),
+	).All(ctx)
+	if err != nil || len(open) == 0 {
+		return err
+	}
+	ids := make([]string, len(open))
+	for i, f := range open {
+		ids[i] = f.Subject
+	}
+	have, err := r.s.existing(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, f := range open {
+		if !have[f.Subject] {
+			continue
+		}
+		if err := r.resolve(ctx, f.ID, fmt.Sprintf("the event is here now (seen by run %d)", r.rec.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolve closes one finding automatically.
+func (r *run) resolve(ctx context.Context, id int, note string) error {
+	return r.s.db.Client.ReconciliationFinding.UpdateOneID(id).
+		SetStatus(reconciliationfinding.StatusResolved).SetAutoResolved(true).
+		SetResolvedAt(r.now).SetResolvedBy("auto").SetResolutionNote(note).Exec(ctx)
 }
 
 // existing says which of ids are stored.
@@ -327,9 +374,9 @@ func (r *run) deliveries(ctx context.Context) error {
 			return err
 		}
 		r.parts = append(r.parts, Component{Name: "subscription_active", Weight: weights["subscription_active"], Score: 0, Available: true,
-			Note: "no subscription delivers to " + r.s.opts.WebhookURL},
+			Note: "no subscription delivers to " + r.s.opts.WebhookURL, Cap: capAt(capSubscription)},
 			unavailable("deliveries_succeeding", "no subscription to inspect"))
-		return nil
+		return r.resolveUnseen(ctx, reconciliationfinding.KindSubscriptionPaused)
 	}
 	r.stats["subscriptionId"] = sub.ID
 	if sub.Paused {
@@ -337,16 +384,34 @@ func (r *run) deliveries(ctx context.Context) error {
 			subject: sub.ID, detail: "the webhook subscription is paused: Dwolla records webhooks but sends none (unpause with hooklens dwolla unpause, then redeliver)"}); err != nil {
 			return err
 		}
-		r.parts = append(r.parts, Component{Name: "subscription_active", Weight: weights["subscription_active"], Score: 0, Available: true, Note: "paused"})
+		r.parts = append(r.parts, Component{Name: "subscription_active", Weight: weights["subscription_active"], Score: 0, Available: true,
+			Note: "paused", Cap: capAt(capSubscription)})
 	} else {
 		r.parts = append(r.parts, Component{Name: "subscription_active", Weight: weights["subscription_active"], Score: 1, Available: true, Note: "active"})
 	}
+	// The subscription is active or paused now: a finding about another
+	// state (paused, or missing) has ended.
+	if err := r.resolveUnseen(ctx, reconciliationfinding.KindSubscriptionPaused); err != nil {
+		return err
+	}
 	have := map[string]bool{}
-	total, ok := 0, 0
+	total, ok, inFlight := 0, 0, 0
 	start := r.from.Format("2006-01-02")
 	for wh, err := range r.s.opts.Client.Webhooks(ctx, sub.ID, dwolla.WebhookListOptions{StartDate: r.from, Limit: 200}) {
 		if err != nil {
 			return err
+		}
+		if !wh.Delivered() {
+			judge, err := r.settled(ctx, wh.EventID)
+			if err != nil {
+				return err
+			}
+			if !judge {
+				// Its event is younger than the grace period: the webhook
+				// may still be on its way, as a missing event may.
+				inFlight++
+				continue
+			}
 		}
 		total++
 		switch {
@@ -366,9 +431,35 @@ func (r *run) deliveries(ctx context.Context) error {
 			}
 		}
 	}
+	r.stats["webhooksInFlight"] = inFlight
 	r.parts = append(r.parts, ratio("deliveries_succeeding", ok, total,
-		fmt.Sprintf("%d of %d webhooks to our subscription since %s were delivered", ok, total, start)))
+		fmt.Sprintf("%d of %d webhooks to our subscription since %s were delivered (%d younger than the %s grace period not judged)",
+			ok, total, start, inFlight, r.s.opts.Grace)))
 	return r.resolveUnseen(ctx, reconciliationfinding.KindFailedDelivery, reconciliationfinding.KindNeverSent)
+}
+
+// settled reports whether the event of an undelivered webhook was created
+// before the run's grace period, so the webhook's failure is final enough
+// to report. The creation time comes from Dwolla's listing or, for an
+// event created before the window, from the stored event; an event in
+// neither is newer than the listing, so in flight.
+func (r *run) settled(ctx context.Context, eventID string) (bool, error) {
+	if c, ok := r.created[eventID]; ok {
+		return !c.After(r.to), nil
+	}
+	var created any
+	err := r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind("SELECT created_at FROM webhook_events WHERE event_id = ?"), eventID).Scan(&created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading an event's creation time: %w", err)
+	}
+	c, err := store.ScanTime(created)
+	if err != nil {
+		return false, err
+	}
+	return !c.After(r.to), nil
 }
 
 func (r *run) deliveryFinding(ctx context.Context, wh dwolla.Webhook, kind reconciliationfinding.Kind, have map[string]bool) error {
@@ -408,36 +499,42 @@ func (r *run) deliveryFinding(ctx context.Context, wh dwolla.Webhook, kind recon
 }
 
 // duplicates analyses duplicate deliveries in the window from hooklens' own
-// records.
+// records. A delivery answered "duplicate" is one of two things: Dwolla
+// sending an event again (a redelivery: Dwolla retries what it thinks
+// failed, or a retry someone asked for), or the first webhook of an event
+// that a sync or reconciliation imported before its webhook came. Only the
+// first says anything about our answers; they are counted apart.
 func (r *run) duplicates(ctx context.Context) error {
-	var accepted, dups, multi, maxCount int
-	err := r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind(`SELECT
-		COALESCE(SUM(CASE WHEN outcome = 'accepted' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN outcome = 'duplicate' THEN 1 ELSE 0 END), 0)
-		FROM webhook_deliveries WHERE received_at >= ? AND received_at < ?`), r.from, r.now).Scan(&accepted, &dups)
+	d, err := analytics.CountDuplicates(ctx, r.s.db, r.from, r.now)
 	if err != nil {
-		return fmt.Errorf("counting deliveries: %w", err)
+		return err
 	}
+	var multi, maxCount int
 	err = r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind(`SELECT COUNT(*), COALESCE(MAX(delivery_count), 0)
 		FROM webhook_events WHERE received_at >= ? AND delivery_count > 1`), r.from).Scan(&multi, &maxCount)
 	if err != nil {
 		return fmt.Errorf("counting duplicated events: %w", err)
 	}
-	rate := 0.0
-	if accepted+dups > 0 {
-		rate = float64(dups) / float64(accepted+dups)
-	}
-	r.stats["deliveriesAccepted"] = accepted
-	r.stats["deliveriesDuplicate"] = dups
+	rate := d.RedeliveryRate()
+	r.stats["deliveriesAccepted"] = d.Accepted
+	r.stats["deliveriesDuplicate"] = d.Duplicates
+	r.stats["redeliveries"] = d.Redeliveries
+	r.stats["deliveriesAfterImport"] = d.AfterImport
 	r.stats["duplicateRate"] = rate
 	r.stats["eventsDeliveredMoreThanOnce"] = multi
 	r.stats["maxDeliveriesOfOneEvent"] = maxCount
-	// Dwolla duplicates now and then; a high share means our answers are
-	// slow (Dwolla retries what it thinks failed).
-	if accepted+dups >= 100 && rate > 0.05 {
+	// Dwolla redelivers now and then; a high share means our answers are
+	// slow or failing (Dwolla retries what it thinks failed).
+	if d.Accepted+d.Duplicates >= 100 && rate > 0.05 {
+		detail := fmt.Sprintf("%.1f%% of %d webhook deliveries in the window were redeliveries of an event already here (%d events came more than once, one %d times): Dwolla may be retrying because our answers are slow",
+			100*rate, d.Accepted+d.Duplicates, multi, maxCount)
+		if d.AfterImport > 0 {
+			detail += fmt.Sprintf("; another %d duplicates were first webhooks of events a sync or reconciliation had imported, which is expected", d.AfterImport)
+		}
+		r.observe(reconciliationfinding.KindDuplicateDeliveries, "window", true)
 		return r.record(ctx, finding{kind: reconciliationfinding.KindDuplicateDeliveries, severity: reconciliationfinding.SeverityInfo,
-			subject: "window", detail: fmt.Sprintf("%.1f%% of %d deliveries in the window were duplicates (%d events came more than once, one %d times): Dwolla may be retrying because our answers are slow",
-				100*rate, accepted+dups, multi, maxCount), data: map[string]any{"rate": rate}})
+			subject: "window", detail: detail,
+			data: map[string]any{"rate": rate, "redeliveries": d.Redeliveries, "afterImport": d.AfterImport}})
 	}
 	return r.resolveUnseen(ctx, reconciliationfinding.KindDuplicateDeliveries)
 }
@@ -475,8 +572,19 @@ func (r *run) consistency(ctx context.Context) error {
 	r.stats["deadLettered"] = allDead
 	bad := stuck + allDead
 	denom := max(inWindow, bad)
-	r.parts = append(r.parts, ratio("processing", denom-bad, denom,
-		fmt.Sprintf("%d stuck and %d dead-lettered events against %d received in the window", stuck, allDead, inWindow)))
+	proc := ratio("processing", denom-bad, denom,
+		fmt.Sprintf("%d stuck and %d dead-lettered events against %d received in the window", stuck, allDead, inWindow))
+	if allDead > 0 {
+		proc.Cap = countCap(allDead, capDeadLetteredTop, capDeadLetteredFloor)
+		proc.Note += fmt.Sprintf("; dead letters cap the score at %.0f", *proc.Cap)
+	}
+	r.parts = append(r.parts, proc)
+	if err := r.signatures(ctx); err != nil {
+		return err
+	}
+	if err := r.stuckJourneys(ctx); err != nil {
+		return err
+	}
 
 	depth, err := r.s.db.QueueDepth(ctx)
 	if err != nil {
@@ -490,6 +598,58 @@ func (r *run) consistency(ctx context.Context) error {
 	return r.resolveUnseen(ctx, reconciliationfinding.KindStuckEvent, reconciliationfinding.KindDeadLettered)
 }
 
+// signatures scores the deliveries hooklens rejected for their signature
+// in the window. Dwolla retries a rejected webhook and then gives up, so an
+// instance with a wrong secret loses every event while answering quickly.
+func (r *run) signatures(ctx context.Context) error {
+	var good, badSig int
+	err := r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind(`SELECT
+		COALESCE(SUM(CASE WHEN outcome IN ('accepted', 'duplicate') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN outcome = 'bad_signature' THEN 1 ELSE 0 END), 0)
+		FROM webhook_deliveries WHERE received_at >= ? AND received_at < ?`), r.from, r.now).Scan(&good, &badSig)
+	if err != nil {
+		return fmt.Errorf("counting rejected signatures: %w", err)
+	}
+	// The cap looks at the latest deliveries: a secret that went wrong an
+	// hour ago hides among a day of good deliveries in the window's share.
+	var recentBad, recent int
+	err = r.s.db.Read.QueryRowContext(ctx, r.s.db.Rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN outcome = 'bad_signature' THEN 1 ELSE 0 END), 0)
+		FROM (SELECT outcome FROM webhook_deliveries WHERE received_at >= ? AND received_at < ?
+		      AND outcome IN ('accepted', 'duplicate', 'bad_signature') ORDER BY received_at DESC LIMIT ?) latest`),
+		r.from, r.now, recentSignatureDeliveries).Scan(&recent, &recentBad)
+	if err != nil {
+		return fmt.Errorf("counting rejected signatures: %w", err)
+	}
+	r.stats["badSignatures"] = badSig
+	c := ratio("signatures_valid", good, good+badSig,
+		fmt.Sprintf("%d of %d deliveries in the window had a valid signature", good, good+badSig))
+	if recentBad >= minSignatureDeliveries && float64(recentBad) >= badSignatureShare*float64(recent) {
+		c.Cap = capAt(capBadSignatures)
+		c.Note += fmt.Sprintf("; %d of the latest %d deliveries were rejected (a wrong webhook secret?), capping the score at %.0f",
+			recentBad, recent, capBadSignatures)
+	}
+	r.parts = append(r.parts, c)
+	return nil
+}
+
+// stuckJourneys scores the open journeys that are stuck: a step overdue.
+func (r *run) stuckJourneys(ctx context.Context) error {
+	var open, stuck int
+	err := r.s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'stuck' THEN 1 ELSE 0 END), 0)
+		FROM journey_instances WHERE status IN ('active', 'stuck')`).Scan(&open, &stuck)
+	if err != nil {
+		return fmt.Errorf("counting stuck journeys: %w", err)
+	}
+	r.stats["stuckJourneys"] = stuck
+	c := ratio("journeys_progressing", open-stuck, open, fmt.Sprintf("%d of %d open journeys are stuck", stuck, open))
+	if stuck >= stuckJourneysForCap {
+		c.Cap = countCap(stuck, capStuckTop, capStuckFloor)
+		c.Note += fmt.Sprintf("; %d or more stuck journeys cap the score at %.0f", stuckJourneysForCap, *c.Cap)
+	}
+	r.parts = append(r.parts, c)
+	return nil
+}
+
 // journeyCheckLimit bounds the journeys one run re-derives.
 const journeyCheckLimit = 500
 
@@ -499,9 +659,33 @@ func (r *run) journeys(ctx context.Context) error {
 	if r.s.tracker == nil {
 		return nil
 	}
+	// The pipeline's watermark: the check must compare journeys with
+	// events the pipeline has finished with. A journey the pipeline is
+	// about to update (a redelivery or an import still queued) is not
+	// inconsistent, only behind; so a disagreement counts only if it
+	// survives until the pipeline has passed the moment of the first check,
+	// and a second check.
+	mark := r.s.opts.Now().UTC()
 	checked, bad, err := r.s.tracker.Check(ctx, r.from, r.now, journeyCheckLimit)
 	if err != nil {
 		return err
+	}
+	if len(bad) > 0 {
+		passed, err := r.s.waitPipeline(ctx, mark)
+		if err != nil {
+			return err
+		}
+		if !passed {
+			r.stats["journeysNotRechecked"] = len(bad)
+			r.parts = append(r.parts, ratio("journeys_consistent", checked, checked,
+				fmt.Sprintf("%d recently changed journeys checked; %d disagreed while the pipeline was still busy, so none was judged", checked, len(bad))))
+			return nil
+		}
+		_, again, err := r.s.tracker.Check(ctx, r.from, r.s.opts.Now().UTC(), journeyCheckLimit)
+		if err != nil {
+			return err
+		}
+		bad = stillBad(bad, again)
 	}
 	if len(bad) > 0 {
 		if _, err := r.s.tracker.Repair(ctx, bad, r.now); err != nil {
@@ -522,4 +706,50 @@ func (r *run) journeys(ctx context.Context) error {
 	r.parts = append(r.parts, ratio("journeys_consistent", checked-len(bad), checked,
 		fmt.Sprintf("%d of %d recently changed journeys matched their events", checked-len(bad), checked)))
 	return nil
+}
+
+// stillBad keeps the inconsistencies found by both checks.
+func stillBad(first, second []tracker.Inconsistency) []tracker.Inconsistency {
+	seen := make(map[int]bool, len(second))
+	for _, b := range second {
+		seen[b.ID] = true
+	}
+	var out []tracker.Inconsistency
+	for _, b := range first {
+		if seen[b.ID] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// pipelineWait bounds how long a check waits for the pipeline to pass its
+// watermark; a busier pipeline leaves the journeys unjudged this run.
+const pipelineWait = 30 * time.Second
+
+// waitPipeline waits until every event received at or before mark has left
+// the queue (processed or dead-lettered), polling, for at most
+// pipelineWait. It reports whether the pipeline got there.
+func (s *Service) waitPipeline(ctx context.Context, mark time.Time) (bool, error) {
+	deadline := time.Now().Add(pipelineWait)
+	for {
+		var pending int
+		err := s.db.Read.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM webhook_events
+			WHERE processing_state IN ('queued', 'processing') AND received_at <= ?`), mark).Scan(&pending)
+		if err != nil {
+			return false, fmt.Errorf("reading the pipeline's watermark: %w", err)
+		}
+		if pending == 0 {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		s.opts.Wake()
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

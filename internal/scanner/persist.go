@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hooklens/hooklens/internal/anomaly"
@@ -149,10 +150,36 @@ func nullFloat(f float64, ok bool) any {
 	return f
 }
 
-// bounds are a finding's normal band, when it has one.
+// bounds are a finding's normal band, when it has one. A side without a
+// bound (a silence has no upper one: its Upper is +Inf) is stored as NULL,
+// since JSON and GraphQL cannot carry an infinite number.
 func bounds(f anomaly.Finding) (low, high any) {
 	known := f.Lower != 0 || f.Upper != 0
-	return nullFloat(f.Lower, known), nullFloat(f.Upper, known)
+	return nullFloat(f.Lower, known && finite(f.Lower)), nullFloat(f.Upper, known && finite(f.Upper))
+}
+
+func finite(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
+
+// RepairBounds clears the infinite or NaN bounds that versions before
+// December stored for silences (expected_high = +Inf), which made the
+// anomaly list fail on every surface. It runs at start and is a no-op once
+// no such row is left.
+func (sc *Scanner) RepairBounds(ctx context.Context) (int64, error) {
+	var total int64
+	for _, col := range []string{"expected_low", "expected_high", "peak_observed"} {
+		// ±1e308 bounds every finite float; PostgreSQL sorts NaN above
+		// every number, and SQLite stores NaN as NULL.
+		res, err := sc.db.Write.ExecContext(ctx, "UPDATE anomalies SET "+col+" = NULL WHERE "+col+" > 1e308 OR "+col+" < -1e308")
+		if err != nil {
+			return total, fmt.Errorf("repairing anomaly bounds: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if total > 0 {
+		sc.log.Info("cleared infinite anomaly bounds stored by an earlier version", "rows", total)
+	}
+	return total, nil
 }
 
 func (sc *Scanner) insert(ctx context.Context, tx *sql.Tx, a anomaly.Anomaly) (int64, error) {

@@ -267,3 +267,34 @@ func TestScanSimulatedTraffic(t *testing.T) {
 	}
 	t.Logf("%d findings, %d opened over %d minutes of simulated traffic", len(res.Findings), len(res.Opened), window)
 }
+
+// A silence has no upper bound (its Upper is +Inf): the anomaly is stored
+// with expected_high NULL, which JSON and GraphQL can carry.
+func TestSilenceStoredWithoutUpperBound(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		quiet := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Hour)
+		plant(t, db, quiet.AddDate(0, 0, -8), quiet, func(time.Time) int64 { return 40 })
+		sc, err := scanner.New(db, live.NewHub("test"), nil, scanner.Options{Registerer: prometheus.NewRegistry(), Config: oneWeek()})
+		require.NoError(t, err)
+		opened := 0
+		for m := quiet; m.Before(quiet.Add(30*time.Minute)) && opened == 0; m = m.Add(time.Minute) {
+			res, err := sc.ScanMinute(ctx, m)
+			require.NoError(t, err)
+			for _, id := range res.Opened {
+				a, err := db.Client.Anomaly.Get(ctx, id)
+				require.NoError(t, err)
+				if a.Type == "silence" {
+					opened = id
+				}
+			}
+		}
+		require.NotZero(t, opened, "thirty minutes without a transfer open a silence")
+		a, err := db.Client.Anomaly.Get(ctx, opened)
+		require.NoError(t, err)
+		require.Nil(t, a.ExpectedHigh, "no upper bound")
+		require.NotNil(t, a.ExpectedLow)
+		require.Positive(t, *a.ExpectedLow)
+	})
+}

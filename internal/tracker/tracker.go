@@ -297,6 +297,7 @@ type instanceRow struct {
 	started, last      time.Time
 	ended              *time.Time
 	durationMS         *float64
+	outcome, endTopic  string
 	failedAfterSuccess bool
 	stuckAt, abandonAt *time.Time
 	stuckSince         *time.Time
@@ -379,10 +380,14 @@ func rowFromState(p pair, def journey.Definition, st journey.State, defID int, n
 		stuckAt:            optTime(st.StuckAt), abandonAt: optTime(st.AbandonAt),
 		note: st.Note(), timeline: string(tl), eventCount: st.EventCount,
 	}
-	if st.Status.Ended() && st.Duration > 0 {
+	// A journey that began and ended with one event took 0 s; one whose
+	// first step was never seen took an unknown time (NULL), so time
+	// statistics leave it out (journey.State.DurationKnown).
+	if st.DurationKnown() {
 		ms := float64(time.Duration(st.Duration).Microseconds()) / 1000
 		row.durationMS = &ms
 	}
+	row.outcome, row.endTopic = string(st.Outcome), st.EndTopic
 	if st.Status == journey.StatusStuck {
 		since := st.StuckAt
 		if since.IsZero() {
@@ -405,7 +410,7 @@ func rowFromState(p pair, def journey.Definition, st journey.State, defID int, n
 }
 
 const instanceColumns = `definition_key, correlation_key, definition_version, status, current_step, current_step_name,
-	progress, started_at, last_event_at, ended_at, duration_ms, failed_after_success, stuck_at, abandon_at, stuck_since,
+	progress, started_at, last_event_at, ended_at, duration_ms, outcome, end_topic, failed_after_success, stuck_at, abandon_at, stuck_since,
 	note, timeline, event_count, customer_id, resource_id, definition_id, created_at, updated_at`
 
 // write stores rows and sets the id of the new ones. On SQLite an existing
@@ -455,7 +460,7 @@ func (t *Tracker) update(ctx context.Context, tx *sql.Tx, groups map[indexedColu
 		for _, r := range groups[same] {
 			args := make([]any, 0, 24)
 			args = append(args, r.version, nullable(r.step), nullable(r.stepName), r.progress, r.last, r.ended, r.durationMS,
-				r.failedAfterSuccess, r.status, r.stuckSince, nullable(r.note), r.timeline, r.eventCount, nullable(r.resourceID),
+				nullable(r.outcome), nullable(r.endTopic), r.failedAfterSuccess, r.status, r.stuckSince, nullable(r.note), r.timeline, r.eventCount, nullable(r.resourceID),
 				r.definitionID, now)
 			if same&colStatus == 0 {
 				args = append(args, r.status)
@@ -490,7 +495,7 @@ func (t *Tracker) update(ctx context.Context, tx *sql.Tx, groups map[indexedColu
 func updateStatement(same indexedColumns) string {
 	var b strings.Builder
 	b.WriteString(`UPDATE journey_instances SET definition_version = ?, current_step = ?, current_step_name = ?, progress = ?,
-		last_event_at = ?, ended_at = ?, duration_ms = ?, failed_after_success = ?,
+		last_event_at = ?, ended_at = ?, duration_ms = ?, outcome = ?, end_topic = ?, failed_after_success = ?,
 		stuck_since = CASE WHEN ? = 'stuck' THEN COALESCE(stuck_since, ?) ELSE NULL END,
 		note = ?, timeline = ?, event_count = ?, resource_id = ?, definition_id = ?, updated_at = ?`)
 	for _, c := range []struct {
@@ -511,19 +516,20 @@ func (t *Tracker) upsert(ctx context.Context, tx *sql.Tx, rows []*instanceRow) (
 	now := time.Now().UTC()
 	for start := 0; start < len(rows); start += 200 {
 		chunk := rows[start:min(start+200, len(rows))]
-		args := make([]any, 0, len(chunk)*23)
+		args := make([]any, 0, len(chunk)*25)
 		for _, r := range chunk {
 			args = append(args, r.def, r.key, r.version, r.status, nullable(r.step), nullable(r.stepName),
-				r.progress, r.started, r.last, r.ended, r.durationMS, r.failedAfterSuccess, r.stuckAt, r.abandonAt, r.stuckSince,
+				r.progress, r.started, r.last, r.ended, r.durationMS, nullable(r.outcome), nullable(r.endTopic), r.failedAfterSuccess, r.stuckAt, r.abandonAt, r.stuckSince,
 				nullable(r.note), r.timeline, r.eventCount, nullable(r.customerID), nullable(r.resourceID), r.definitionID, now, now)
 		}
 		q := "INSERT INTO journey_instances (" + instanceColumns + ") VALUES " +
-			repeatGroup("("+strings.TrimSuffix(strings.Repeat("?,", 23), ",")+")", len(chunk)) +
+			repeatGroup("("+strings.TrimSuffix(strings.Repeat("?,", 25), ",")+")", len(chunk)) +
 			` ON CONFLICT (definition_key, correlation_key) DO UPDATE SET
 				definition_version = excluded.definition_version, status = excluded.status,
 				current_step = excluded.current_step, current_step_name = excluded.current_step_name,
 				progress = excluded.progress, started_at = excluded.started_at, last_event_at = excluded.last_event_at,
 				ended_at = excluded.ended_at, duration_ms = excluded.duration_ms,
+				outcome = excluded.outcome, end_topic = excluded.end_topic,
 				failed_after_success = excluded.failed_after_success, stuck_at = excluded.stuck_at,
 				abandon_at = excluded.abandon_at,
 				stuck_since = CASE WHEN excluded.status = 'stuck' THEN COALESCE(journey_instances.stuck_since, excluded.stuck_since) ELSE NULL END,

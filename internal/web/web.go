@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -29,14 +30,23 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 }
 
-// JSON writes v with status.
+// JSON writes v with status. v is encoded before the status is sent, so a
+// value JSON cannot carry (an infinite float) is a 500 with the error
+// shape, never a 200 with an empty body.
 func JSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Error("encoding a JSON response", "err", err)
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = enc.Encode(ErrorBody{Error: ErrorDetail{Code: "internal", Message: "internal error: the response could not be encoded"}})
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // Error writes the error shape with status.

@@ -59,11 +59,16 @@ export const JourneyStatsQuery = graphql(`
         count
       }
       successRate
+      byOutcome {
+        outcome
+        count
+      }
       completion {
         count
         avgSeconds
         p50Seconds
         p90Seconds
+        unknown
       }
       steps {
         key
@@ -94,6 +99,8 @@ export const JourneyListItem = graphql(`
     lastEventAt
     endedAt
     durationMs
+    outcome
+    endTopic
     failedAfterSuccess
     stuckSince
     note

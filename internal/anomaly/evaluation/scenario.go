@@ -23,9 +23,21 @@ type Options struct {
 	PlantsPerWeek float64
 	// MinSNR is the least oracle signal-to-noise ratio of a plant.
 	MinSNR float64
+	// Noise multiplies the traffic's day-to-day noise (the shared and
+	// per-family daily level, and the failure rates' daily wander); 0 or
+	// 1 is the calibrated level, 2 twice it. For robustness tables.
+	Noise float64
 	// Start is the first simulated minute; Location the business's zone.
 	Start    time.Time
 	Location *time.Location // see Start
+}
+
+// noise is Noise, 1 when unset.
+func (o Options) noise() float64 {
+	if o.Noise <= 0 {
+		return 1
+	}
+	return o.Noise
 }
 
 // DefaultOptions returns six weeks, three of warm-up and three scored,
@@ -75,7 +87,7 @@ func Generate(o Options) (*Scenario, error) {
 	n := o.Days * 24 * 60
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	c := newClock(o.Start, o.Location, n)
-	in := newIntensities(r, c, n)
+	in := newIntensities(r, c, n, o.noise())
 	fx := newEffects(n)
 	p := &planner{r: r, in: in, n: n, scoreStart: o.WarmupDays * 24 * 60, minSNR: o.MinSNR,
 		busy: map[string][][2]int{}, fx: fx}

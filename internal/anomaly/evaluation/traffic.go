@@ -171,17 +171,17 @@ func arProcess(r *rand.Rand, n int, tau, sd float64) []float64 {
 	return out
 }
 
-func newIntensities(r *rand.Rand, c clock, n int) intensities {
+func newIntensities(r *rand.Rand, c clock, n int, noise float64) intensities {
 	days := c.day[n-1] + 1
 	shared := make([]float64, days)
 	for d := range shared {
-		shared[d] = math.Exp(0.04 * r.NormFloat64())
+		shared[d] = math.Exp(noise * 0.04 * r.NormFloat64())
 	}
 	in := intensities{fam: make([][]float64, len(families)), failRate: make([][]float64, len(families))}
 	for fi, f := range families {
 		dayF := make([]float64, days)
 		for d := range dayF {
-			dayF[d] = shared[d] * math.Exp(0.06*r.NormFloat64())
+			dayF[d] = shared[d] * math.Exp(noise*0.06*r.NormFloat64())
 		}
 		trend := uniform(r, -0.02, 0.05) // per week
 		ar := arProcess(r, n, 20, 0.05)
@@ -206,7 +206,7 @@ func newIntensities(r *rand.Rand, c clock, n int) intensities {
 		if f.failRate > 0 {
 			dayP := make([]float64, days)
 			for d := range dayP {
-				dayP[d] = math.Exp(failDaySD * r.NormFloat64())
+				dayP[d] = math.Exp(noise * failDaySD * r.NormFloat64())
 			}
 			arP := arProcess(r, n, 60, failARSD)
 			p := make([]float64, n)

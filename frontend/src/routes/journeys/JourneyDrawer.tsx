@@ -19,7 +19,7 @@ export function JourneyDrawer({ id, onClose }: { id: string; onClose: () => void
           <dl className="fields">
             <dt>Status</dt>
             <dd>
-              <JourneyStatus status={journey.status} failedAfterSuccess={journey.failedAfterSuccess} />
+              <JourneyStatus status={journey.status} failedAfterSuccess={journey.failedAfterSuccess} outcome={journey.outcome} endTopic={journey.endTopic} />
             </dd>
             <dt>Progress</dt>
             <dd>

@@ -75,6 +75,20 @@ export function JourneyStatsPanel({ stats, name }: { stats: Stats; name: string 
           <dt>Completion p90</dt>
           <dd>{formatSeconds(stats.completion.p90Seconds)}</dd>
         </div>
+        {stats.completion.unknown > 0 && (
+          <div title="Completed, but their first step was never seen: left out of the times">
+            <dt>Duration unknown</dt>
+            <dd data-testid="stats-unknown">{formatNumber(stats.completion.unknown)}</dd>
+          </div>
+        )}
+        {stats.byOutcome
+          .filter((o) => o.outcome !== "completed")
+          .map((o) => (
+            <div key={o.outcome}>
+              <dt>{o.outcome.replace("_", " ")}</dt>
+              <dd>{formatNumber(o.count)}</dd>
+            </div>
+          ))}
       </dl>
       {stats.steps.length > 0 && <JourneyFunnel steps={stats.steps} instances={stats.instances} />}
     </section>

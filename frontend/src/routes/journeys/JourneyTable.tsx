@@ -3,11 +3,27 @@ import type { JourneyListItemFragment } from "../../gql/graphql";
 import { formatSeconds, formatTime } from "../../lib/format";
 import { withParam } from "../../lib/url";
 
-export function JourneyStatus({ status, failedAfterSuccess }: { status: string; failedAfterSuccess?: boolean }) {
+export function JourneyStatus({
+  status,
+  failedAfterSuccess,
+  outcome,
+  endTopic,
+}: {
+  status: string;
+  failedAfterSuccess?: boolean;
+  outcome?: string | null;
+  endTopic?: string | null;
+}) {
+  // The outcome tells a cancelled transfer from a return; shown when it
+  // says more than the status.
+  const detail = outcome && outcome !== status && outcome !== "completed" ? outcome.replace("_", " ") : "";
+  const title = [failedAfterSuccess ? "Failed after completing: a late return" : "", endTopic ? `ended by ${endTopic}` : ""]
+    .filter(Boolean)
+    .join("; ");
   return (
-    <span className={`badge journey-${status}`} title={failedAfterSuccess ? "Failed after completing: a late return" : undefined}>
+    <span className={`badge journey-${status}`} title={title || undefined} data-testid="journey-status">
       {status}
-      {failedAfterSuccess ? " after success" : ""}
+      {detail ? ` · ${detail}` : failedAfterSuccess ? " after success" : ""}
     </span>
   );
 }
@@ -57,7 +73,7 @@ export function JourneyTable({ journeys, names }: { journeys: JourneyListItemFra
                 <code>{short(j.correlationKey)}</code>
               </td>
               <td>
-                <JourneyStatus status={j.status} failedAfterSuccess={j.failedAfterSuccess} />
+                <JourneyStatus status={j.status} failedAfterSuccess={j.failedAfterSuccess} outcome={j.outcome} endTopic={j.endTopic} />
               </td>
               <td>{j.currentStepName ?? j.currentStep ?? "—"}</td>
               <td>
@@ -65,7 +81,9 @@ export function JourneyTable({ journeys, names }: { journeys: JourneyListItemFra
               </td>
               <td>{formatTime(j.startedAt)}</td>
               <td>{formatTime(j.lastEventAt)}</td>
-              <td className="num">{j.durationMs !== null && j.durationMs !== undefined ? formatSeconds(j.durationMs / 1000) : "—"}</td>
+              <td className="num" title={j.status === "completed" && (j.durationMs === null || j.durationMs === undefined) ? "unknown: its first step was never seen" : undefined}>
+                {j.durationMs !== null && j.durationMs !== undefined ? formatSeconds(j.durationMs / 1000) : "—"}
+              </td>
               <td className="num">{j.eventCount}</td>
             </tr>
           ))}
