@@ -103,7 +103,9 @@ type transfer struct {
 	// funded is created once this one completes, pushing to fundedBank.
 	funded     *transfer
 	fundedBank *fundingSource
-	failure    *transferFailure
+	// fundedBy is the transfer whose completion created this push.
+	fundedBy *transfer
+	failure  *transferFailure
 	// late is a return that fails the transfer after it completed.
 	late *ReturnCode
 	// reserved is what was taken from the source balance at creation.
@@ -369,7 +371,7 @@ func (f *Fake) completeTransfer(p *pendingEvents, t *transfer) {
 		g := &transfer{id: f.newID(), source: t.dest, dest: t.fundedBank, cents: t.cents, status: TransferPending, created: f.now(), correlationID: t.correlationID, metadata: t.metadata}
 		f.res.transfers = append(f.res.transfers, g)
 		f.res.xferIdx[g.id] = g
-		t.funded = g
+		t.funded, g.fundedBy = g, t
 		t.dest.cents -= g.cents
 		g.reserved = g.cents
 		transferEvents(p, g, "created")

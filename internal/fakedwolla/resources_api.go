@@ -215,6 +215,9 @@ func (f *Fake) transferView(t *transfer) hal {
 	if t.funding != nil {
 		l["funding-transfer"] = f.halLink("/transfers/"+t.funding.id, "transfer")
 	}
+	if t.fundedBy != nil {
+		l["funding-transfer"] = f.halLink("/transfers/"+t.fundedBy.id, "transfer")
+	}
 	if t.parent != nil {
 		l["funded-transfer"] = f.halLink("/transfers/"+t.parent.id, "transfer")
 	}

@@ -111,7 +111,9 @@ type apiError struct {
 	body   string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("fake Dwolla answered %d: %s", e.status, e.body) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("fake Dwolla answered %d: %s", e.status, e.body)
+}
 
 // call makes one API request and returns the Location or decodes the body.
 func (d *Driver) call(ctx context.Context, method, path string, body any, out any) (string, error) {
@@ -732,3 +734,7 @@ func (d *Driver) Backfill(ctx context.Context, clock *ShiftClock, span time.Dura
 	clock.Set(0)
 	return d.Simulate(ctx)
 }
+
+// EventsPerJourney is about how many webhooks one Driver journey fires,
+// to turn an events-per-second rate into journeys per second.
+const EventsPerJourney = 4.0
