@@ -26,6 +26,7 @@ import (
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/enrich"
 	"github.com/hooklens/hooklens/internal/ingest"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
@@ -77,6 +78,9 @@ type App struct {
 	// Keys seal webhook bodies and alert-channel secrets; nil stores them
 	// in the clear.
 	Keys *vault.Keyring
+	// Enrich fetches the resources events name; nil when enrichment is
+	// off (no credentials, or HOOKLENS_ENRICH=false).
+	Enrich *enrich.Enricher
 
 	handler  http.Handler
 	cancel   context.CancelFunc
@@ -158,6 +162,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, fmt.Errorf("configuring the Dwolla client: %w", err)
 		}
 		a.Metrics.Breaker.WithLabelValues("dwolla").Set(0)
+		if cfg.Enrich {
+			if a.Enrich, err = enrich.New(db.Client, a.Dwolla, log.With("component", "enrich"), enrich.Options{
+				Rate: cfg.EnrichRate, PersonalData: cfg.EnrichPersonalData,
+			}); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("configuring enrichment: %w", err)
+			}
+		}
 	}
 	a.Recon = reconcile.New(db, a.Hub, a.Tracker, a.Metrics, log.With("component", "reconcile"), reconcile.Options{
 		Client: a.Dwolla, WebhookURL: cfg.WebhookURL(), AutoRedeliver: cfg.DwollaAutoRedeliver,
@@ -263,6 +275,7 @@ func (a *App) scheduleJobs() error {
 			_, err := a.Alerts.Evaluate(ctx, time.Now())
 			return err
 		}},
+		{"enrich", "5s", a.enrichTick},
 		{"expired-sessions", "1h", func(ctx context.Context) error {
 			_, err := a.Auth.PurgeExpiredSessions(ctx)
 			return err
