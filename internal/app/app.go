@@ -80,7 +80,8 @@ type App struct {
 	Keys *vault.Keyring
 	// Enrich fetches the resources events name; nil when enrichment is
 	// off (no credentials, or HOOKLENS_ENRICH=false).
-	Enrich *enrich.Enricher
+	Enrich       *enrich.Enricher
+	moneyMetrics bool
 
 	handler  http.Handler
 	cancel   context.CancelFunc
@@ -381,6 +382,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/api/session", a.Authn.SessionHandler())
 	mux.Handle("/api/webhooks/dwolla/sync", a.syncHandler())
 	mux.Handle("/api/analytics/", a.Authn.Require(false)(analytics.NewHandler(a.Analytics, a.Log.With("component", "analytics"))))
+	a.moneyRoutes(mux)
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),

@@ -3,12 +3,16 @@ package app
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
 	"github.com/hooklens/hooklens/ent/job"
+	"github.com/hooklens/hooklens/internal/customer"
 	"github.com/hooklens/hooklens/internal/enrich"
 	"github.com/hooklens/hooklens/internal/jobs"
+	"github.com/hooklens/hooklens/internal/money"
+	"github.com/hooklens/hooklens/internal/web"
 )
 
 // ErrEnrichmentOff is returned when enrichment is asked for without
@@ -62,4 +66,39 @@ func (a *App) EnrichmentStatus(ctx context.Context) (enrich.Status, error) {
 		return enrich.Status{}, nil
 	}
 	return a.Enrich.Status(ctx)
+}
+
+// moneyRoutes mounts the money figures, the customer view and the
+// enrichment status (viewers may read them), and registers the money
+// metrics.
+func (a *App) moneyRoutes(mux *http.ServeMux) {
+	mh := a.Authn.Require(false)(money.NewHandler(a.DB.Client, a.Log.With("component", "money")))
+	mux.Handle("/api/money", mh)
+	mux.Handle("/api/money/", mh)
+	mux.Handle("/api/customers/", a.Authn.Require(false)(customer.NewHandler(a.DB.Client, a.Log.With("component", "customer"))))
+	mux.Handle("GET /api/enrichment", a.Authn.Require(false)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.EnrichmentStatus(r.Context())
+		if err != nil {
+			a.Log.Error("reading the enrichment status", "error", err)
+			web.Error(w, r, http.StatusInternalServerError, "internal", "could not read the enrichment status")
+			return
+		}
+		web.JSON(w, http.StatusOK, enrichmentView(st))
+	})))
+	if a.Enrich != nil && !a.moneyMetrics {
+		a.moneyMetrics = true
+		a.Metrics.Registry.MustRegister(money.NewCollector(a.DB.Client))
+	}
+}
+
+// enrichmentView is the JSON of the enrichment status.
+func enrichmentView(st enrich.Status) map[string]any {
+	v := map[string]any{"enabled": st.Enabled}
+	if !st.Enabled {
+		v["reason"] = "Enrichment is off: set DWOLLA_KEY and DWOLLA_SECRET to fetch the resources events name."
+		return v
+	}
+	v["pending"], v["fetched"], v["gone"], v["failed"] = st.Pending, st.Fetched, st.Gone, st.Failed
+	v["lag"], v["historyDone"], v["historyTotal"] = st.Lag, st.HistoryDone, st.HistoryTotal
+	return v
 }

@@ -98,10 +98,10 @@ func Compute(ctx context.Context, db *ent.Client, q Query) (*Figures, error) {
 		q.Bucket = time.Minute
 	}
 	if !q.To.After(q.From) {
-		return nil, fmt.Errorf("the window must end after it starts")
+		return nil, windowError("the window must end after it starts")
 	}
 	if q.To.Sub(q.From)/q.Bucket > 2000 {
-		return nil, fmt.Errorf("the window holds more than 2000 buckets; choose a larger bucket")
+		return nil, windowError("the window holds more than 2000 buckets; choose a larger bucket")
 	}
 	base := []predicate.DwollaResource{
 		dwollaresource.KindEQ(dwollaresource.KindTransfer),
@@ -200,6 +200,11 @@ func Compute(ctx context.Context, db *ent.Client, q Query) (*Figures, error) {
 	}
 	return f, nil
 }
+
+// windowError is a bad window: the caller's mistake.
+type windowError string
+
+func (e windowError) Error() string { return string(e) }
 
 func (a Amounts) add(c int64) Amounts { return Amounts{Count: a.Count + 1, Cents: a.Cents + c} }
 
