@@ -387,6 +387,7 @@ func (a *App) routes() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
 		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
+		Enrichment: a.EnrichmentStatus,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)

@@ -101,6 +101,22 @@ func TestMoneyAndCustomerViewFromEnrichment(t *testing.T) {
 	}
 	require.NotEqual(t, "0.00", m.P50)
 
+	// GraphQL answers from the same function.
+	var g struct {
+		Money struct {
+			Total       struct{ Count int }
+			ReturnCodes []struct {
+				Code  string
+				Count int
+			}
+		}
+		Enrichment struct{ Enabled bool }
+	}
+	s.MustGraphQL(`{ money(bucket: "1h") { total { count } returnCodes { code count } } enrichment { enabled } }`, nil, &g)
+	require.Equal(t, m.Total.Count, g.Money.Total.Count)
+	require.Equal(t, len(m.ReturnCodes), len(g.Money.ReturnCodes))
+	require.True(t, g.Enrichment.Enabled)
+
 	// The export and the metrics come from the same figures.
 	req, err := http.NewRequest(http.MethodGet, s.URL+"/api/money/export?format=csv", nil)
 	require.NoError(t, err)
@@ -163,6 +179,15 @@ func TestMoneyAndCustomerViewFromEnrichment(t *testing.T) {
 	}
 	require.True(t, found, "the customer's failed transfer and its return code")
 	require.Positive(t, p.Money.Total.Count)
+	var gc struct {
+		Customer struct {
+			Status    string
+			Transfers []struct{ FailureCode string }
+		}
+	}
+	s.MustGraphQL(`query($id: String!) { customer(id: $id) { status transfers { failureCode } } }`, map[string]any{"id": failedCustomer}, &gc)
+	require.Equal(t, p.Status, gc.Customer.Status)
+	require.Len(t, gc.Customer.Transfers, len(p.Transfers))
 	require.Equal(t, http.StatusNotFound, getJSON(t, s, "/api/customers/00000000-0000-4000-8000-000000000000", &p))
 	require.Equal(t, http.StatusBadRequest, getJSON(t, s, "/api/customers/not-an-id", &p))
 }

@@ -225,3 +225,9 @@ func Dollars(cents int64) string {
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
 }
+
+// IsWindowError says whether err is a bad window (the caller's mistake).
+func IsWindowError(err error) bool {
+	_, ok := err.(windowError)
+	return ok
+}
