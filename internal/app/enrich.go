@@ -57,7 +57,7 @@ func (a *App) StartEnrichHistory(ctx context.Context, by string) (*ent.Job, erro
 	}
 	return a.Jobs.Start(ctx, jobs.Spec{
 		Kind: enrich.JobKind, Description: "fetch the Dwolla resources that stored events name", CreatedBy: by,
-	}, a.Enrich.History)
+	}, a.Enrich.HistoryJob)
 }
 
 // EnrichmentStatus says whether enrichment is on and how far it is.

@@ -492,10 +492,23 @@ func (e *Enricher) Tick(ctx context.Context, budget time.Duration) error {
 	return err
 }
 
-// History enriches the events that were stored before enrichment started,
-// as a job: it walks them behind its own cursor (so a stopped job resumes
-// where it was) and fetches what they name within the rate budget.
-func (e *Enricher) History(ctx context.Context, p *jobs.Progress) (map[string]any, error) {
+// Progress receives a history run's progress: a job's record
+// (*jobs.Progress) or the CLI's progress bar.
+type Progress interface {
+	SetTotal(n int)
+	Add(done, failed int)
+	Stage(s string)
+}
+
+// HistoryJob is History as a jobs.Func.
+func (e *Enricher) HistoryJob(ctx context.Context, p *jobs.Progress) (map[string]any, error) {
+	return e.History(ctx, p)
+}
+
+// History enriches the events that were stored before enrichment started:
+// it walks them behind its own cursor (so a stopped run resumes where it
+// was) and fetches what they name within the rate budget.
+func (e *Enricher) History(ctx context.Context, p Progress) (map[string]any, error) {
 	if _, err := e.start(ctx); err != nil {
 		return nil, err
 	}

@@ -162,7 +162,7 @@ func TestHistoryEnrichesEveryResourceWithinBudget(t *testing.T) {
 
 			mark := len(b.fake.Requests())
 			runner := jobs.NewRunner(b.db.Client, live.NewHub("test"), slog.New(slog.NewTextHandler(logWriter{t}, nil)), "test")
-			j, err := runner.Run(ctx, jobs.Spec{Kind: enrich.JobKind, Description: "history"}, b.e.History)
+			j, err := runner.Run(ctx, jobs.Spec{Kind: enrich.JobKind, Description: "history"}, b.e.HistoryJob)
 			require.NoError(t, err)
 			require.Equal(t, "succeeded", string(j.Status))
 			require.Positive(t, j.Total)
