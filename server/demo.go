@@ -86,6 +86,8 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 			return "6h", true
 		case "HOOKLENS_SYNC_SCHEDULE":
 			return "off", true
+		case "HOOKLENS_ENRICH_RATE":
+			return "50", true // the fake is local
 		case "HOOKLENS_LOG_LEVEL", "HOOKLENS_LOG_FORMAT":
 			return lookup(key)
 		}

@@ -568,10 +568,12 @@ func (d *Driver) transfer(ctx context.Context, outcome TransferOutcome) error {
 		dst = from.balance
 	case "a8":
 		src = d.account.balance
-	case "v10":
+	}
+	amount := d.amount()
+	if kind == "v10" {
 		src = from.balance
 		// Fund the balance first so the push can be made.
-		if _, err := d.call(ctx, http.MethodPost, "transfers", transferBody(d.account.balance, from.balance, "500.00", ""), nil); err != nil {
+		if _, err := d.call(ctx, http.MethodPost, "transfers", transferBody(d.account.balance, from.balance, amount, ""), nil); err != nil {
 			return err
 		}
 	}
@@ -603,7 +605,7 @@ func (d *Driver) transfer(ctx context.Context, outcome TransferOutcome) error {
 	if d.rnd.Float64() < 0.3 {
 		corr = fmt.Sprintf("order-%d", d.seq)
 	}
-	loc, err := d.call(ctx, http.MethodPost, "transfers", transferBody(src, dst, d.amount(), corr), nil)
+	loc, err := d.call(ctx, http.MethodPost, "transfers", transferBody(src, dst, amount, corr), nil)
 	if err != nil {
 		return err
 	}
