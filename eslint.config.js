@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["frontend/dist", "frontend/src/gql", "node_modules", "test-results", "eslint.config.js", "frontend/public"] },
+  { ignores: ["frontend/dist", "frontend/src/gql", "node_modules", "test-results", "eslint.config.js", "frontend/public", "internal/fakedwolla/sdktest"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

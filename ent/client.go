@@ -22,6 +22,8 @@ import (
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/ent/dwollaresource"
+	"github.com/hooklens/hooklens/ent/enrichmentcursor"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
@@ -56,6 +58,10 @@ type Client struct {
 	Anomaly *AnomalyClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
+	// DwollaResource is the client for interacting with the DwollaResource builders.
+	DwollaResource *DwollaResourceClient
+	// EnrichmentCursor is the client for interacting with the EnrichmentCursor builders.
+	EnrichmentCursor *EnrichmentCursorClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
@@ -96,6 +102,8 @@ func (c *Client) init() {
 	c.AlertRule = NewAlertRuleClient(c.config)
 	c.Anomaly = NewAnomalyClient(c.config)
 	c.AuditLog = NewAuditLogClient(c.config)
+	c.DwollaResource = NewDwollaResourceClient(c.config)
+	c.EnrichmentCursor = NewEnrichmentCursorClient(c.config)
 	c.Job = NewJobClient(c.config)
 	c.JourneyDefinition = NewJourneyDefinitionClient(c.config)
 	c.JourneyInstance = NewJourneyInstanceClient(c.config)
@@ -206,6 +214,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AlertRule:             NewAlertRuleClient(cfg),
 		Anomaly:               NewAnomalyClient(cfg),
 		AuditLog:              NewAuditLogClient(cfg),
+		DwollaResource:        NewDwollaResourceClient(cfg),
+		EnrichmentCursor:      NewEnrichmentCursorClient(cfg),
 		Job:                   NewJobClient(cfg),
 		JourneyDefinition:     NewJourneyDefinitionClient(cfg),
 		JourneyInstance:       NewJourneyInstanceClient(cfg),
@@ -243,6 +253,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AlertRule:             NewAlertRuleClient(cfg),
 		Anomaly:               NewAnomalyClient(cfg),
 		AuditLog:              NewAuditLogClient(cfg),
+		DwollaResource:        NewDwollaResourceClient(cfg),
+		EnrichmentCursor:      NewEnrichmentCursorClient(cfg),
 		Job:                   NewJobClient(cfg),
 		JourneyDefinition:     NewJourneyDefinitionClient(cfg),
 		JourneyInstance:       NewJourneyInstanceClient(cfg),
@@ -284,9 +296,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.Alert, c.AlertChannel, c.AlertNotification, c.AlertRule,
-		c.Anomaly, c.AuditLog, c.Job, c.JourneyDefinition, c.JourneyInstance,
-		c.JourneyMembership, c.MetricRollup, c.ReconciliationFinding,
-		c.ReconciliationRun, c.Session, c.SyncRun, c.WebhookDelivery, c.WebhookEvent,
+		c.Anomaly, c.AuditLog, c.DwollaResource, c.EnrichmentCursor, c.Job,
+		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
+		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
+		c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -297,9 +310,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.Alert, c.AlertChannel, c.AlertNotification, c.AlertRule,
-		c.Anomaly, c.AuditLog, c.Job, c.JourneyDefinition, c.JourneyInstance,
-		c.JourneyMembership, c.MetricRollup, c.ReconciliationFinding,
-		c.ReconciliationRun, c.Session, c.SyncRun, c.WebhookDelivery, c.WebhookEvent,
+		c.Anomaly, c.AuditLog, c.DwollaResource, c.EnrichmentCursor, c.Job,
+		c.JourneyDefinition, c.JourneyInstance, c.JourneyMembership, c.MetricRollup,
+		c.ReconciliationFinding, c.ReconciliationRun, c.Session, c.SyncRun,
+		c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -322,6 +336,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Anomaly.mutate(ctx, m)
 	case *AuditLogMutation:
 		return c.AuditLog.mutate(ctx, m)
+	case *DwollaResourceMutation:
+		return c.DwollaResource.mutate(ctx, m)
+	case *EnrichmentCursorMutation:
+		return c.EnrichmentCursor.mutate(ctx, m)
 	case *JobMutation:
 		return c.Job.mutate(ctx, m)
 	case *JourneyDefinitionMutation:
@@ -1357,6 +1375,272 @@ func (c *AuditLogClient) mutate(ctx context.Context, m *AuditLogMutation) (Value
 		return (&AuditLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditLog mutation op: %q", m.Op())
+	}
+}
+
+// DwollaResourceClient is a client for the DwollaResource schema.
+type DwollaResourceClient struct {
+	config
+}
+
+// NewDwollaResourceClient returns a client for the DwollaResource from the given config.
+func NewDwollaResourceClient(c config) *DwollaResourceClient {
+	return &DwollaResourceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dwollaresource.Hooks(f(g(h())))`.
+func (c *DwollaResourceClient) Use(hooks ...Hook) {
+	c.hooks.DwollaResource = append(c.hooks.DwollaResource, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dwollaresource.Intercept(f(g(h())))`.
+func (c *DwollaResourceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DwollaResource = append(c.inters.DwollaResource, interceptors...)
+}
+
+// Create returns a builder for creating a DwollaResource entity.
+func (c *DwollaResourceClient) Create() *DwollaResourceCreate {
+	mutation := newDwollaResourceMutation(c.config, OpCreate)
+	return &DwollaResourceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DwollaResource entities.
+func (c *DwollaResourceClient) CreateBulk(builders ...*DwollaResourceCreate) *DwollaResourceCreateBulk {
+	return &DwollaResourceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DwollaResourceClient) MapCreateBulk(slice any, setFunc func(*DwollaResourceCreate, int)) *DwollaResourceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DwollaResourceCreateBulk{err: fmt.Errorf("calling to DwollaResourceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DwollaResourceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DwollaResourceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DwollaResource.
+func (c *DwollaResourceClient) Update() *DwollaResourceUpdate {
+	mutation := newDwollaResourceMutation(c.config, OpUpdate)
+	return &DwollaResourceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DwollaResourceClient) UpdateOne(_m *DwollaResource) *DwollaResourceUpdateOne {
+	mutation := newDwollaResourceMutation(c.config, OpUpdateOne, withDwollaResource(_m))
+	return &DwollaResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DwollaResourceClient) UpdateOneID(id int) *DwollaResourceUpdateOne {
+	mutation := newDwollaResourceMutation(c.config, OpUpdateOne, withDwollaResourceID(id))
+	return &DwollaResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DwollaResource.
+func (c *DwollaResourceClient) Delete() *DwollaResourceDelete {
+	mutation := newDwollaResourceMutation(c.config, OpDelete)
+	return &DwollaResourceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DwollaResourceClient) DeleteOne(_m *DwollaResource) *DwollaResourceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DwollaResourceClient) DeleteOneID(id int) *DwollaResourceDeleteOne {
+	builder := c.Delete().Where(dwollaresource.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DwollaResourceDeleteOne{builder}
+}
+
+// Query returns a query builder for DwollaResource.
+func (c *DwollaResourceClient) Query() *DwollaResourceQuery {
+	return &DwollaResourceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDwollaResource},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DwollaResource entity by its id.
+func (c *DwollaResourceClient) Get(ctx context.Context, id int) (*DwollaResource, error) {
+	return c.Query().Where(dwollaresource.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DwollaResourceClient) GetX(ctx context.Context, id int) *DwollaResource {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DwollaResourceClient) Hooks() []Hook {
+	return c.hooks.DwollaResource
+}
+
+// Interceptors returns the client interceptors.
+func (c *DwollaResourceClient) Interceptors() []Interceptor {
+	return c.inters.DwollaResource
+}
+
+func (c *DwollaResourceClient) mutate(ctx context.Context, m *DwollaResourceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DwollaResourceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DwollaResourceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DwollaResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DwollaResourceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DwollaResource mutation op: %q", m.Op())
+	}
+}
+
+// EnrichmentCursorClient is a client for the EnrichmentCursor schema.
+type EnrichmentCursorClient struct {
+	config
+}
+
+// NewEnrichmentCursorClient returns a client for the EnrichmentCursor from the given config.
+func NewEnrichmentCursorClient(c config) *EnrichmentCursorClient {
+	return &EnrichmentCursorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `enrichmentcursor.Hooks(f(g(h())))`.
+func (c *EnrichmentCursorClient) Use(hooks ...Hook) {
+	c.hooks.EnrichmentCursor = append(c.hooks.EnrichmentCursor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `enrichmentcursor.Intercept(f(g(h())))`.
+func (c *EnrichmentCursorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EnrichmentCursor = append(c.inters.EnrichmentCursor, interceptors...)
+}
+
+// Create returns a builder for creating a EnrichmentCursor entity.
+func (c *EnrichmentCursorClient) Create() *EnrichmentCursorCreate {
+	mutation := newEnrichmentCursorMutation(c.config, OpCreate)
+	return &EnrichmentCursorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EnrichmentCursor entities.
+func (c *EnrichmentCursorClient) CreateBulk(builders ...*EnrichmentCursorCreate) *EnrichmentCursorCreateBulk {
+	return &EnrichmentCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EnrichmentCursorClient) MapCreateBulk(slice any, setFunc func(*EnrichmentCursorCreate, int)) *EnrichmentCursorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EnrichmentCursorCreateBulk{err: fmt.Errorf("calling to EnrichmentCursorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EnrichmentCursorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EnrichmentCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EnrichmentCursor.
+func (c *EnrichmentCursorClient) Update() *EnrichmentCursorUpdate {
+	mutation := newEnrichmentCursorMutation(c.config, OpUpdate)
+	return &EnrichmentCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EnrichmentCursorClient) UpdateOne(_m *EnrichmentCursor) *EnrichmentCursorUpdateOne {
+	mutation := newEnrichmentCursorMutation(c.config, OpUpdateOne, withEnrichmentCursor(_m))
+	return &EnrichmentCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EnrichmentCursorClient) UpdateOneID(id int) *EnrichmentCursorUpdateOne {
+	mutation := newEnrichmentCursorMutation(c.config, OpUpdateOne, withEnrichmentCursorID(id))
+	return &EnrichmentCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EnrichmentCursor.
+func (c *EnrichmentCursorClient) Delete() *EnrichmentCursorDelete {
+	mutation := newEnrichmentCursorMutation(c.config, OpDelete)
+	return &EnrichmentCursorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EnrichmentCursorClient) DeleteOne(_m *EnrichmentCursor) *EnrichmentCursorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EnrichmentCursorClient) DeleteOneID(id int) *EnrichmentCursorDeleteOne {
+	builder := c.Delete().Where(enrichmentcursor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EnrichmentCursorDeleteOne{builder}
+}
+
+// Query returns a query builder for EnrichmentCursor.
+func (c *EnrichmentCursorClient) Query() *EnrichmentCursorQuery {
+	return &EnrichmentCursorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEnrichmentCursor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EnrichmentCursor entity by its id.
+func (c *EnrichmentCursorClient) Get(ctx context.Context, id int) (*EnrichmentCursor, error) {
+	return c.Query().Where(enrichmentcursor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EnrichmentCursorClient) GetX(ctx context.Context, id int) *EnrichmentCursor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EnrichmentCursorClient) Hooks() []Hook {
+	return c.hooks.EnrichmentCursor
+}
+
+// Interceptors returns the client interceptors.
+func (c *EnrichmentCursorClient) Interceptors() []Interceptor {
+	return c.inters.EnrichmentCursor
+}
+
+func (c *EnrichmentCursorClient) mutate(ctx context.Context, m *EnrichmentCursorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EnrichmentCursorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EnrichmentCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EnrichmentCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EnrichmentCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EnrichmentCursor mutation op: %q", m.Op())
 	}
 }
 
@@ -2971,15 +3255,15 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 type (
 	hooks struct {
 		APIToken, Alert, AlertChannel, AlertNotification, AlertRule, Anomaly, AuditLog,
-		Job, JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
-		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
-		WebhookEvent []ent.Hook
+		DwollaResource, EnrichmentCursor, Job, JourneyDefinition, JourneyInstance,
+		JourneyMembership, MetricRollup, ReconciliationFinding, ReconciliationRun,
+		Session, SyncRun, WebhookDelivery, WebhookEvent []ent.Hook
 	}
 	inters struct {
 		APIToken, Alert, AlertChannel, AlertNotification, AlertRule, Anomaly, AuditLog,
-		Job, JourneyDefinition, JourneyInstance, JourneyMembership, MetricRollup,
-		ReconciliationFinding, ReconciliationRun, Session, SyncRun, WebhookDelivery,
-		WebhookEvent []ent.Interceptor
+		DwollaResource, EnrichmentCursor, Job, JourneyDefinition, JourneyInstance,
+		JourneyMembership, MetricRollup, ReconciliationFinding, ReconciliationRun,
+		Session, SyncRun, WebhookDelivery, WebhookEvent []ent.Interceptor
 	}
 )
 

@@ -19,6 +19,8 @@ import (
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/ent/dwollaresource"
+	"github.com/hooklens/hooklens/ent/enrichmentcursor"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
@@ -97,6 +99,8 @@ func checkColumn(t, c string) error {
 			alertrule.Table:             alertrule.ValidColumn,
 			anomaly.Table:               anomaly.ValidColumn,
 			auditlog.Table:              auditlog.ValidColumn,
+			dwollaresource.Table:        dwollaresource.ValidColumn,
+			enrichmentcursor.Table:      enrichmentcursor.ValidColumn,
 			job.Table:                   job.ValidColumn,
 			journeydefinition.Table:     journeydefinition.ValidColumn,
 			journeyinstance.Table:       journeyinstance.ValidColumn,

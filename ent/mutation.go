@@ -19,6 +19,8 @@ import (
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/ent/dwollaresource"
+	"github.com/hooklens/hooklens/ent/enrichmentcursor"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
@@ -49,6 +51,8 @@ const (
 	TypeAlertRule             = "AlertRule"
 	TypeAnomaly               = "Anomaly"
 	TypeAuditLog              = "AuditLog"
+	TypeDwollaResource        = "DwollaResource"
+	TypeEnrichmentCursor      = "EnrichmentCursor"
 	TypeJob                   = "Job"
 	TypeJourneyDefinition     = "JourneyDefinition"
 	TypeJourneyInstance       = "JourneyInstance"
@@ -8874,6 +8878,2708 @@ func (m *AuditLogMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditLogMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditLog edge %s", name)
+}
+
+// DwollaResourceMutation represents an operation that mutates the DwollaResource nodes in the graph.
+type DwollaResourceMutation struct {
+	config
+	op                            Op
+	typ                           string
+	id                            *int
+	kind                          *dwollaresource.Kind
+	resource_id                   *string
+	state                         *dwollaresource.State
+	attempts                      *int
+	addattempts                   *int
+	next_attempt_at               *time.Time
+	wanted_at                     *time.Time
+	fetched_at                    *time.Time
+	last_error                    *string
+	status                        *string
+	_type                         *string
+	customer_id                   *string
+	display_name                  *string
+	amount_cents                  *int64
+	addamount_cents               *int64
+	currency                      *string
+	source_customer_id            *string
+	destination_customer_id       *string
+	source_funding_source_id      *string
+	destination_funding_source_id *string
+	correlation_id                *string
+	dwolla_created_at             *time.Time
+	failure_code                  *string
+	failure_description           *string
+	failed_at                     *time.Time
+	chained                       *bool
+	late_return                   *bool
+	bank_account_type             *string
+	removed                       *bool
+	clearedFields                 map[string]struct{}
+	done                          bool
+	oldValue                      func(context.Context) (*DwollaResource, error)
+	predicates                    []predicate.DwollaResource
+}
+
+var _ ent.Mutation = (*DwollaResourceMutation)(nil)
+
+// dwollaresourceOption allows management of the mutation configuration using functional options.
+type dwollaresourceOption func(*DwollaResourceMutation)
+
+// newDwollaResourceMutation creates new mutation for the DwollaResource entity.
+func newDwollaResourceMutation(c config, op Op, opts ...dwollaresourceOption) *DwollaResourceMutation {
+	m := &DwollaResourceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDwollaResource,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDwollaResourceID sets the ID field of the mutation.
+func withDwollaResourceID(id int) dwollaresourceOption {
+	return func(m *DwollaResourceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DwollaResource
+		)
+		m.oldValue = func(ctx context.Context) (*DwollaResource, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DwollaResource.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDwollaResource sets the old DwollaResource of the mutation.
+func withDwollaResource(node *DwollaResource) dwollaresourceOption {
+	return func(m *DwollaResourceMutation) {
+		m.oldValue = func(context.Context) (*DwollaResource, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DwollaResourceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DwollaResourceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DwollaResourceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DwollaResourceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DwollaResource.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *DwollaResourceMutation) SetKind(d dwollaresource.Kind) {
+	m.kind = &d
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *DwollaResourceMutation) Kind() (r dwollaresource.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldKind(ctx context.Context) (v dwollaresource.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *DwollaResourceMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetResourceID sets the "resource_id" field.
+func (m *DwollaResourceMutation) SetResourceID(s string) {
+	m.resource_id = &s
+}
+
+// ResourceID returns the value of the "resource_id" field in the mutation.
+func (m *DwollaResourceMutation) ResourceID() (r string, exists bool) {
+	v := m.resource_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResourceID returns the old "resource_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldResourceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResourceID: %w", err)
+	}
+	return oldValue.ResourceID, nil
+}
+
+// ResetResourceID resets all changes to the "resource_id" field.
+func (m *DwollaResourceMutation) ResetResourceID() {
+	m.resource_id = nil
+}
+
+// SetState sets the "state" field.
+func (m *DwollaResourceMutation) SetState(d dwollaresource.State) {
+	m.state = &d
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *DwollaResourceMutation) State() (r dwollaresource.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldState(ctx context.Context) (v dwollaresource.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *DwollaResourceMutation) ResetState() {
+	m.state = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *DwollaResourceMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *DwollaResourceMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *DwollaResourceMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *DwollaResourceMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *DwollaResourceMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *DwollaResourceMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *DwollaResourceMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *DwollaResourceMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetWantedAt sets the "wanted_at" field.
+func (m *DwollaResourceMutation) SetWantedAt(t time.Time) {
+	m.wanted_at = &t
+}
+
+// WantedAt returns the value of the "wanted_at" field in the mutation.
+func (m *DwollaResourceMutation) WantedAt() (r time.Time, exists bool) {
+	v := m.wanted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWantedAt returns the old "wanted_at" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldWantedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWantedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWantedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWantedAt: %w", err)
+	}
+	return oldValue.WantedAt, nil
+}
+
+// ResetWantedAt resets all changes to the "wanted_at" field.
+func (m *DwollaResourceMutation) ResetWantedAt() {
+	m.wanted_at = nil
+}
+
+// SetFetchedAt sets the "fetched_at" field.
+func (m *DwollaResourceMutation) SetFetchedAt(t time.Time) {
+	m.fetched_at = &t
+}
+
+// FetchedAt returns the value of the "fetched_at" field in the mutation.
+func (m *DwollaResourceMutation) FetchedAt() (r time.Time, exists bool) {
+	v := m.fetched_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFetchedAt returns the old "fetched_at" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldFetchedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFetchedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFetchedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFetchedAt: %w", err)
+	}
+	return oldValue.FetchedAt, nil
+}
+
+// ClearFetchedAt clears the value of the "fetched_at" field.
+func (m *DwollaResourceMutation) ClearFetchedAt() {
+	m.fetched_at = nil
+	m.clearedFields[dwollaresource.FieldFetchedAt] = struct{}{}
+}
+
+// FetchedAtCleared returns if the "fetched_at" field was cleared in this mutation.
+func (m *DwollaResourceMutation) FetchedAtCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldFetchedAt]
+	return ok
+}
+
+// ResetFetchedAt resets all changes to the "fetched_at" field.
+func (m *DwollaResourceMutation) ResetFetchedAt() {
+	m.fetched_at = nil
+	delete(m.clearedFields, dwollaresource.FieldFetchedAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *DwollaResourceMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *DwollaResourceMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *DwollaResourceMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[dwollaresource.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *DwollaResourceMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *DwollaResourceMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, dwollaresource.FieldLastError)
+}
+
+// SetStatus sets the "status" field.
+func (m *DwollaResourceMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DwollaResourceMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ClearStatus clears the value of the "status" field.
+func (m *DwollaResourceMutation) ClearStatus() {
+	m.status = nil
+	m.clearedFields[dwollaresource.FieldStatus] = struct{}{}
+}
+
+// StatusCleared returns if the "status" field was cleared in this mutation.
+func (m *DwollaResourceMutation) StatusCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldStatus]
+	return ok
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DwollaResourceMutation) ResetStatus() {
+	m.status = nil
+	delete(m.clearedFields, dwollaresource.FieldStatus)
+}
+
+// SetType sets the "type" field.
+func (m *DwollaResourceMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *DwollaResourceMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ClearType clears the value of the "type" field.
+func (m *DwollaResourceMutation) ClearType() {
+	m._type = nil
+	m.clearedFields[dwollaresource.FieldType] = struct{}{}
+}
+
+// TypeCleared returns if the "type" field was cleared in this mutation.
+func (m *DwollaResourceMutation) TypeCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldType]
+	return ok
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *DwollaResourceMutation) ResetType() {
+	m._type = nil
+	delete(m.clearedFields, dwollaresource.FieldType)
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *DwollaResourceMutation) SetCustomerID(s string) {
+	m.customer_id = &s
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *DwollaResourceMutation) CustomerID() (r string, exists bool) {
+	v := m.customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ClearCustomerID clears the value of the "customer_id" field.
+func (m *DwollaResourceMutation) ClearCustomerID() {
+	m.customer_id = nil
+	m.clearedFields[dwollaresource.FieldCustomerID] = struct{}{}
+}
+
+// CustomerIDCleared returns if the "customer_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) CustomerIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldCustomerID]
+	return ok
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *DwollaResourceMutation) ResetCustomerID() {
+	m.customer_id = nil
+	delete(m.clearedFields, dwollaresource.FieldCustomerID)
+}
+
+// SetDisplayName sets the "display_name" field.
+func (m *DwollaResourceMutation) SetDisplayName(s string) {
+	m.display_name = &s
+}
+
+// DisplayName returns the value of the "display_name" field in the mutation.
+func (m *DwollaResourceMutation) DisplayName() (r string, exists bool) {
+	v := m.display_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisplayName returns the old "display_name" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldDisplayName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisplayName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisplayName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisplayName: %w", err)
+	}
+	return oldValue.DisplayName, nil
+}
+
+// ClearDisplayName clears the value of the "display_name" field.
+func (m *DwollaResourceMutation) ClearDisplayName() {
+	m.display_name = nil
+	m.clearedFields[dwollaresource.FieldDisplayName] = struct{}{}
+}
+
+// DisplayNameCleared returns if the "display_name" field was cleared in this mutation.
+func (m *DwollaResourceMutation) DisplayNameCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldDisplayName]
+	return ok
+}
+
+// ResetDisplayName resets all changes to the "display_name" field.
+func (m *DwollaResourceMutation) ResetDisplayName() {
+	m.display_name = nil
+	delete(m.clearedFields, dwollaresource.FieldDisplayName)
+}
+
+// SetAmountCents sets the "amount_cents" field.
+func (m *DwollaResourceMutation) SetAmountCents(i int64) {
+	m.amount_cents = &i
+	m.addamount_cents = nil
+}
+
+// AmountCents returns the value of the "amount_cents" field in the mutation.
+func (m *DwollaResourceMutation) AmountCents() (r int64, exists bool) {
+	v := m.amount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmountCents returns the old "amount_cents" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldAmountCents(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmountCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmountCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmountCents: %w", err)
+	}
+	return oldValue.AmountCents, nil
+}
+
+// AddAmountCents adds i to the "amount_cents" field.
+func (m *DwollaResourceMutation) AddAmountCents(i int64) {
+	if m.addamount_cents != nil {
+		*m.addamount_cents += i
+	} else {
+		m.addamount_cents = &i
+	}
+}
+
+// AddedAmountCents returns the value that was added to the "amount_cents" field in this mutation.
+func (m *DwollaResourceMutation) AddedAmountCents() (r int64, exists bool) {
+	v := m.addamount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAmountCents clears the value of the "amount_cents" field.
+func (m *DwollaResourceMutation) ClearAmountCents() {
+	m.amount_cents = nil
+	m.addamount_cents = nil
+	m.clearedFields[dwollaresource.FieldAmountCents] = struct{}{}
+}
+
+// AmountCentsCleared returns if the "amount_cents" field was cleared in this mutation.
+func (m *DwollaResourceMutation) AmountCentsCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldAmountCents]
+	return ok
+}
+
+// ResetAmountCents resets all changes to the "amount_cents" field.
+func (m *DwollaResourceMutation) ResetAmountCents() {
+	m.amount_cents = nil
+	m.addamount_cents = nil
+	delete(m.clearedFields, dwollaresource.FieldAmountCents)
+}
+
+// SetCurrency sets the "currency" field.
+func (m *DwollaResourceMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *DwollaResourceMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ClearCurrency clears the value of the "currency" field.
+func (m *DwollaResourceMutation) ClearCurrency() {
+	m.currency = nil
+	m.clearedFields[dwollaresource.FieldCurrency] = struct{}{}
+}
+
+// CurrencyCleared returns if the "currency" field was cleared in this mutation.
+func (m *DwollaResourceMutation) CurrencyCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldCurrency]
+	return ok
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *DwollaResourceMutation) ResetCurrency() {
+	m.currency = nil
+	delete(m.clearedFields, dwollaresource.FieldCurrency)
+}
+
+// SetSourceCustomerID sets the "source_customer_id" field.
+func (m *DwollaResourceMutation) SetSourceCustomerID(s string) {
+	m.source_customer_id = &s
+}
+
+// SourceCustomerID returns the value of the "source_customer_id" field in the mutation.
+func (m *DwollaResourceMutation) SourceCustomerID() (r string, exists bool) {
+	v := m.source_customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceCustomerID returns the old "source_customer_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldSourceCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceCustomerID: %w", err)
+	}
+	return oldValue.SourceCustomerID, nil
+}
+
+// ClearSourceCustomerID clears the value of the "source_customer_id" field.
+func (m *DwollaResourceMutation) ClearSourceCustomerID() {
+	m.source_customer_id = nil
+	m.clearedFields[dwollaresource.FieldSourceCustomerID] = struct{}{}
+}
+
+// SourceCustomerIDCleared returns if the "source_customer_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) SourceCustomerIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldSourceCustomerID]
+	return ok
+}
+
+// ResetSourceCustomerID resets all changes to the "source_customer_id" field.
+func (m *DwollaResourceMutation) ResetSourceCustomerID() {
+	m.source_customer_id = nil
+	delete(m.clearedFields, dwollaresource.FieldSourceCustomerID)
+}
+
+// SetDestinationCustomerID sets the "destination_customer_id" field.
+func (m *DwollaResourceMutation) SetDestinationCustomerID(s string) {
+	m.destination_customer_id = &s
+}
+
+// DestinationCustomerID returns the value of the "destination_customer_id" field in the mutation.
+func (m *DwollaResourceMutation) DestinationCustomerID() (r string, exists bool) {
+	v := m.destination_customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDestinationCustomerID returns the old "destination_customer_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldDestinationCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDestinationCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDestinationCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDestinationCustomerID: %w", err)
+	}
+	return oldValue.DestinationCustomerID, nil
+}
+
+// ClearDestinationCustomerID clears the value of the "destination_customer_id" field.
+func (m *DwollaResourceMutation) ClearDestinationCustomerID() {
+	m.destination_customer_id = nil
+	m.clearedFields[dwollaresource.FieldDestinationCustomerID] = struct{}{}
+}
+
+// DestinationCustomerIDCleared returns if the "destination_customer_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) DestinationCustomerIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldDestinationCustomerID]
+	return ok
+}
+
+// ResetDestinationCustomerID resets all changes to the "destination_customer_id" field.
+func (m *DwollaResourceMutation) ResetDestinationCustomerID() {
+	m.destination_customer_id = nil
+	delete(m.clearedFields, dwollaresource.FieldDestinationCustomerID)
+}
+
+// SetSourceFundingSourceID sets the "source_funding_source_id" field.
+func (m *DwollaResourceMutation) SetSourceFundingSourceID(s string) {
+	m.source_funding_source_id = &s
+}
+
+// SourceFundingSourceID returns the value of the "source_funding_source_id" field in the mutation.
+func (m *DwollaResourceMutation) SourceFundingSourceID() (r string, exists bool) {
+	v := m.source_funding_source_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceFundingSourceID returns the old "source_funding_source_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldSourceFundingSourceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceFundingSourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceFundingSourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceFundingSourceID: %w", err)
+	}
+	return oldValue.SourceFundingSourceID, nil
+}
+
+// ClearSourceFundingSourceID clears the value of the "source_funding_source_id" field.
+func (m *DwollaResourceMutation) ClearSourceFundingSourceID() {
+	m.source_funding_source_id = nil
+	m.clearedFields[dwollaresource.FieldSourceFundingSourceID] = struct{}{}
+}
+
+// SourceFundingSourceIDCleared returns if the "source_funding_source_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) SourceFundingSourceIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldSourceFundingSourceID]
+	return ok
+}
+
+// ResetSourceFundingSourceID resets all changes to the "source_funding_source_id" field.
+func (m *DwollaResourceMutation) ResetSourceFundingSourceID() {
+	m.source_funding_source_id = nil
+	delete(m.clearedFields, dwollaresource.FieldSourceFundingSourceID)
+}
+
+// SetDestinationFundingSourceID sets the "destination_funding_source_id" field.
+func (m *DwollaResourceMutation) SetDestinationFundingSourceID(s string) {
+	m.destination_funding_source_id = &s
+}
+
+// DestinationFundingSourceID returns the value of the "destination_funding_source_id" field in the mutation.
+func (m *DwollaResourceMutation) DestinationFundingSourceID() (r string, exists bool) {
+	v := m.destination_funding_source_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDestinationFundingSourceID returns the old "destination_funding_source_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldDestinationFundingSourceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDestinationFundingSourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDestinationFundingSourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDestinationFundingSourceID: %w", err)
+	}
+	return oldValue.DestinationFundingSourceID, nil
+}
+
+// ClearDestinationFundingSourceID clears the value of the "destination_funding_source_id" field.
+func (m *DwollaResourceMutation) ClearDestinationFundingSourceID() {
+	m.destination_funding_source_id = nil
+	m.clearedFields[dwollaresource.FieldDestinationFundingSourceID] = struct{}{}
+}
+
+// DestinationFundingSourceIDCleared returns if the "destination_funding_source_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) DestinationFundingSourceIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldDestinationFundingSourceID]
+	return ok
+}
+
+// ResetDestinationFundingSourceID resets all changes to the "destination_funding_source_id" field.
+func (m *DwollaResourceMutation) ResetDestinationFundingSourceID() {
+	m.destination_funding_source_id = nil
+	delete(m.clearedFields, dwollaresource.FieldDestinationFundingSourceID)
+}
+
+// SetCorrelationID sets the "correlation_id" field.
+func (m *DwollaResourceMutation) SetCorrelationID(s string) {
+	m.correlation_id = &s
+}
+
+// CorrelationID returns the value of the "correlation_id" field in the mutation.
+func (m *DwollaResourceMutation) CorrelationID() (r string, exists bool) {
+	v := m.correlation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCorrelationID returns the old "correlation_id" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldCorrelationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCorrelationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCorrelationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCorrelationID: %w", err)
+	}
+	return oldValue.CorrelationID, nil
+}
+
+// ClearCorrelationID clears the value of the "correlation_id" field.
+func (m *DwollaResourceMutation) ClearCorrelationID() {
+	m.correlation_id = nil
+	m.clearedFields[dwollaresource.FieldCorrelationID] = struct{}{}
+}
+
+// CorrelationIDCleared returns if the "correlation_id" field was cleared in this mutation.
+func (m *DwollaResourceMutation) CorrelationIDCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldCorrelationID]
+	return ok
+}
+
+// ResetCorrelationID resets all changes to the "correlation_id" field.
+func (m *DwollaResourceMutation) ResetCorrelationID() {
+	m.correlation_id = nil
+	delete(m.clearedFields, dwollaresource.FieldCorrelationID)
+}
+
+// SetDwollaCreatedAt sets the "dwolla_created_at" field.
+func (m *DwollaResourceMutation) SetDwollaCreatedAt(t time.Time) {
+	m.dwolla_created_at = &t
+}
+
+// DwollaCreatedAt returns the value of the "dwolla_created_at" field in the mutation.
+func (m *DwollaResourceMutation) DwollaCreatedAt() (r time.Time, exists bool) {
+	v := m.dwolla_created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDwollaCreatedAt returns the old "dwolla_created_at" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldDwollaCreatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDwollaCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDwollaCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDwollaCreatedAt: %w", err)
+	}
+	return oldValue.DwollaCreatedAt, nil
+}
+
+// ClearDwollaCreatedAt clears the value of the "dwolla_created_at" field.
+func (m *DwollaResourceMutation) ClearDwollaCreatedAt() {
+	m.dwolla_created_at = nil
+	m.clearedFields[dwollaresource.FieldDwollaCreatedAt] = struct{}{}
+}
+
+// DwollaCreatedAtCleared returns if the "dwolla_created_at" field was cleared in this mutation.
+func (m *DwollaResourceMutation) DwollaCreatedAtCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldDwollaCreatedAt]
+	return ok
+}
+
+// ResetDwollaCreatedAt resets all changes to the "dwolla_created_at" field.
+func (m *DwollaResourceMutation) ResetDwollaCreatedAt() {
+	m.dwolla_created_at = nil
+	delete(m.clearedFields, dwollaresource.FieldDwollaCreatedAt)
+}
+
+// SetFailureCode sets the "failure_code" field.
+func (m *DwollaResourceMutation) SetFailureCode(s string) {
+	m.failure_code = &s
+}
+
+// FailureCode returns the value of the "failure_code" field in the mutation.
+func (m *DwollaResourceMutation) FailureCode() (r string, exists bool) {
+	v := m.failure_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailureCode returns the old "failure_code" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldFailureCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailureCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailureCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailureCode: %w", err)
+	}
+	return oldValue.FailureCode, nil
+}
+
+// ClearFailureCode clears the value of the "failure_code" field.
+func (m *DwollaResourceMutation) ClearFailureCode() {
+	m.failure_code = nil
+	m.clearedFields[dwollaresource.FieldFailureCode] = struct{}{}
+}
+
+// FailureCodeCleared returns if the "failure_code" field was cleared in this mutation.
+func (m *DwollaResourceMutation) FailureCodeCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldFailureCode]
+	return ok
+}
+
+// ResetFailureCode resets all changes to the "failure_code" field.
+func (m *DwollaResourceMutation) ResetFailureCode() {
+	m.failure_code = nil
+	delete(m.clearedFields, dwollaresource.FieldFailureCode)
+}
+
+// SetFailureDescription sets the "failure_description" field.
+func (m *DwollaResourceMutation) SetFailureDescription(s string) {
+	m.failure_description = &s
+}
+
+// FailureDescription returns the value of the "failure_description" field in the mutation.
+func (m *DwollaResourceMutation) FailureDescription() (r string, exists bool) {
+	v := m.failure_description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailureDescription returns the old "failure_description" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldFailureDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailureDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailureDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailureDescription: %w", err)
+	}
+	return oldValue.FailureDescription, nil
+}
+
+// ClearFailureDescription clears the value of the "failure_description" field.
+func (m *DwollaResourceMutation) ClearFailureDescription() {
+	m.failure_description = nil
+	m.clearedFields[dwollaresource.FieldFailureDescription] = struct{}{}
+}
+
+// FailureDescriptionCleared returns if the "failure_description" field was cleared in this mutation.
+func (m *DwollaResourceMutation) FailureDescriptionCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldFailureDescription]
+	return ok
+}
+
+// ResetFailureDescription resets all changes to the "failure_description" field.
+func (m *DwollaResourceMutation) ResetFailureDescription() {
+	m.failure_description = nil
+	delete(m.clearedFields, dwollaresource.FieldFailureDescription)
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (m *DwollaResourceMutation) SetFailedAt(t time.Time) {
+	m.failed_at = &t
+}
+
+// FailedAt returns the value of the "failed_at" field in the mutation.
+func (m *DwollaResourceMutation) FailedAt() (r time.Time, exists bool) {
+	v := m.failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedAt returns the old "failed_at" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldFailedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedAt: %w", err)
+	}
+	return oldValue.FailedAt, nil
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (m *DwollaResourceMutation) ClearFailedAt() {
+	m.failed_at = nil
+	m.clearedFields[dwollaresource.FieldFailedAt] = struct{}{}
+}
+
+// FailedAtCleared returns if the "failed_at" field was cleared in this mutation.
+func (m *DwollaResourceMutation) FailedAtCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldFailedAt]
+	return ok
+}
+
+// ResetFailedAt resets all changes to the "failed_at" field.
+func (m *DwollaResourceMutation) ResetFailedAt() {
+	m.failed_at = nil
+	delete(m.clearedFields, dwollaresource.FieldFailedAt)
+}
+
+// SetChained sets the "chained" field.
+func (m *DwollaResourceMutation) SetChained(b bool) {
+	m.chained = &b
+}
+
+// Chained returns the value of the "chained" field in the mutation.
+func (m *DwollaResourceMutation) Chained() (r bool, exists bool) {
+	v := m.chained
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChained returns the old "chained" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldChained(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChained is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChained requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChained: %w", err)
+	}
+	return oldValue.Chained, nil
+}
+
+// ResetChained resets all changes to the "chained" field.
+func (m *DwollaResourceMutation) ResetChained() {
+	m.chained = nil
+}
+
+// SetLateReturn sets the "late_return" field.
+func (m *DwollaResourceMutation) SetLateReturn(b bool) {
+	m.late_return = &b
+}
+
+// LateReturn returns the value of the "late_return" field in the mutation.
+func (m *DwollaResourceMutation) LateReturn() (r bool, exists bool) {
+	v := m.late_return
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLateReturn returns the old "late_return" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldLateReturn(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLateReturn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLateReturn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLateReturn: %w", err)
+	}
+	return oldValue.LateReturn, nil
+}
+
+// ResetLateReturn resets all changes to the "late_return" field.
+func (m *DwollaResourceMutation) ResetLateReturn() {
+	m.late_return = nil
+}
+
+// SetBankAccountType sets the "bank_account_type" field.
+func (m *DwollaResourceMutation) SetBankAccountType(s string) {
+	m.bank_account_type = &s
+}
+
+// BankAccountType returns the value of the "bank_account_type" field in the mutation.
+func (m *DwollaResourceMutation) BankAccountType() (r string, exists bool) {
+	v := m.bank_account_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankAccountType returns the old "bank_account_type" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldBankAccountType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankAccountType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankAccountType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankAccountType: %w", err)
+	}
+	return oldValue.BankAccountType, nil
+}
+
+// ClearBankAccountType clears the value of the "bank_account_type" field.
+func (m *DwollaResourceMutation) ClearBankAccountType() {
+	m.bank_account_type = nil
+	m.clearedFields[dwollaresource.FieldBankAccountType] = struct{}{}
+}
+
+// BankAccountTypeCleared returns if the "bank_account_type" field was cleared in this mutation.
+func (m *DwollaResourceMutation) BankAccountTypeCleared() bool {
+	_, ok := m.clearedFields[dwollaresource.FieldBankAccountType]
+	return ok
+}
+
+// ResetBankAccountType resets all changes to the "bank_account_type" field.
+func (m *DwollaResourceMutation) ResetBankAccountType() {
+	m.bank_account_type = nil
+	delete(m.clearedFields, dwollaresource.FieldBankAccountType)
+}
+
+// SetRemoved sets the "removed" field.
+func (m *DwollaResourceMutation) SetRemoved(b bool) {
+	m.removed = &b
+}
+
+// Removed returns the value of the "removed" field in the mutation.
+func (m *DwollaResourceMutation) Removed() (r bool, exists bool) {
+	v := m.removed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemoved returns the old "removed" field's value of the DwollaResource entity.
+// If the DwollaResource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DwollaResourceMutation) OldRemoved(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemoved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemoved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemoved: %w", err)
+	}
+	return oldValue.Removed, nil
+}
+
+// ResetRemoved resets all changes to the "removed" field.
+func (m *DwollaResourceMutation) ResetRemoved() {
+	m.removed = nil
+}
+
+// Where appends a list predicates to the DwollaResourceMutation builder.
+func (m *DwollaResourceMutation) Where(ps ...predicate.DwollaResource) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DwollaResourceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DwollaResourceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DwollaResource, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DwollaResourceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DwollaResourceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DwollaResource).
+func (m *DwollaResourceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DwollaResourceMutation) Fields() []string {
+	fields := make([]string, 0, 27)
+	if m.kind != nil {
+		fields = append(fields, dwollaresource.FieldKind)
+	}
+	if m.resource_id != nil {
+		fields = append(fields, dwollaresource.FieldResourceID)
+	}
+	if m.state != nil {
+		fields = append(fields, dwollaresource.FieldState)
+	}
+	if m.attempts != nil {
+		fields = append(fields, dwollaresource.FieldAttempts)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, dwollaresource.FieldNextAttemptAt)
+	}
+	if m.wanted_at != nil {
+		fields = append(fields, dwollaresource.FieldWantedAt)
+	}
+	if m.fetched_at != nil {
+		fields = append(fields, dwollaresource.FieldFetchedAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, dwollaresource.FieldLastError)
+	}
+	if m.status != nil {
+		fields = append(fields, dwollaresource.FieldStatus)
+	}
+	if m._type != nil {
+		fields = append(fields, dwollaresource.FieldType)
+	}
+	if m.customer_id != nil {
+		fields = append(fields, dwollaresource.FieldCustomerID)
+	}
+	if m.display_name != nil {
+		fields = append(fields, dwollaresource.FieldDisplayName)
+	}
+	if m.amount_cents != nil {
+		fields = append(fields, dwollaresource.FieldAmountCents)
+	}
+	if m.currency != nil {
+		fields = append(fields, dwollaresource.FieldCurrency)
+	}
+	if m.source_customer_id != nil {
+		fields = append(fields, dwollaresource.FieldSourceCustomerID)
+	}
+	if m.destination_customer_id != nil {
+		fields = append(fields, dwollaresource.FieldDestinationCustomerID)
+	}
+	if m.source_funding_source_id != nil {
+		fields = append(fields, dwollaresource.FieldSourceFundingSourceID)
+	}
+	if m.destination_funding_source_id != nil {
+		fields = append(fields, dwollaresource.FieldDestinationFundingSourceID)
+	}
+	if m.correlation_id != nil {
+		fields = append(fields, dwollaresource.FieldCorrelationID)
+	}
+	if m.dwolla_created_at != nil {
+		fields = append(fields, dwollaresource.FieldDwollaCreatedAt)
+	}
+	if m.failure_code != nil {
+		fields = append(fields, dwollaresource.FieldFailureCode)
+	}
+	if m.failure_description != nil {
+		fields = append(fields, dwollaresource.FieldFailureDescription)
+	}
+	if m.failed_at != nil {
+		fields = append(fields, dwollaresource.FieldFailedAt)
+	}
+	if m.chained != nil {
+		fields = append(fields, dwollaresource.FieldChained)
+	}
+	if m.late_return != nil {
+		fields = append(fields, dwollaresource.FieldLateReturn)
+	}
+	if m.bank_account_type != nil {
+		fields = append(fields, dwollaresource.FieldBankAccountType)
+	}
+	if m.removed != nil {
+		fields = append(fields, dwollaresource.FieldRemoved)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DwollaResourceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dwollaresource.FieldKind:
+		return m.Kind()
+	case dwollaresource.FieldResourceID:
+		return m.ResourceID()
+	case dwollaresource.FieldState:
+		return m.State()
+	case dwollaresource.FieldAttempts:
+		return m.Attempts()
+	case dwollaresource.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case dwollaresource.FieldWantedAt:
+		return m.WantedAt()
+	case dwollaresource.FieldFetchedAt:
+		return m.FetchedAt()
+	case dwollaresource.FieldLastError:
+		return m.LastError()
+	case dwollaresource.FieldStatus:
+		return m.Status()
+	case dwollaresource.FieldType:
+		return m.GetType()
+	case dwollaresource.FieldCustomerID:
+		return m.CustomerID()
+	case dwollaresource.FieldDisplayName:
+		return m.DisplayName()
+	case dwollaresource.FieldAmountCents:
+		return m.AmountCents()
+	case dwollaresource.FieldCurrency:
+		return m.Currency()
+	case dwollaresource.FieldSourceCustomerID:
+		return m.SourceCustomerID()
+	case dwollaresource.FieldDestinationCustomerID:
+		return m.DestinationCustomerID()
+	case dwollaresource.FieldSourceFundingSourceID:
+		return m.SourceFundingSourceID()
+	case dwollaresource.FieldDestinationFundingSourceID:
+		return m.DestinationFundingSourceID()
+	case dwollaresource.FieldCorrelationID:
+		return m.CorrelationID()
+	case dwollaresource.FieldDwollaCreatedAt:
+		return m.DwollaCreatedAt()
+	case dwollaresource.FieldFailureCode:
+		return m.FailureCode()
+	case dwollaresource.FieldFailureDescription:
+		return m.FailureDescription()
+	case dwollaresource.FieldFailedAt:
+		return m.FailedAt()
+	case dwollaresource.FieldChained:
+		return m.Chained()
+	case dwollaresource.FieldLateReturn:
+		return m.LateReturn()
+	case dwollaresource.FieldBankAccountType:
+		return m.BankAccountType()
+	case dwollaresource.FieldRemoved:
+		return m.Removed()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DwollaResourceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dwollaresource.FieldKind:
+		return m.OldKind(ctx)
+	case dwollaresource.FieldResourceID:
+		return m.OldResourceID(ctx)
+	case dwollaresource.FieldState:
+		return m.OldState(ctx)
+	case dwollaresource.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case dwollaresource.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case dwollaresource.FieldWantedAt:
+		return m.OldWantedAt(ctx)
+	case dwollaresource.FieldFetchedAt:
+		return m.OldFetchedAt(ctx)
+	case dwollaresource.FieldLastError:
+		return m.OldLastError(ctx)
+	case dwollaresource.FieldStatus:
+		return m.OldStatus(ctx)
+	case dwollaresource.FieldType:
+		return m.OldType(ctx)
+	case dwollaresource.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case dwollaresource.FieldDisplayName:
+		return m.OldDisplayName(ctx)
+	case dwollaresource.FieldAmountCents:
+		return m.OldAmountCents(ctx)
+	case dwollaresource.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case dwollaresource.FieldSourceCustomerID:
+		return m.OldSourceCustomerID(ctx)
+	case dwollaresource.FieldDestinationCustomerID:
+		return m.OldDestinationCustomerID(ctx)
+	case dwollaresource.FieldSourceFundingSourceID:
+		return m.OldSourceFundingSourceID(ctx)
+	case dwollaresource.FieldDestinationFundingSourceID:
+		return m.OldDestinationFundingSourceID(ctx)
+	case dwollaresource.FieldCorrelationID:
+		return m.OldCorrelationID(ctx)
+	case dwollaresource.FieldDwollaCreatedAt:
+		return m.OldDwollaCreatedAt(ctx)
+	case dwollaresource.FieldFailureCode:
+		return m.OldFailureCode(ctx)
+	case dwollaresource.FieldFailureDescription:
+		return m.OldFailureDescription(ctx)
+	case dwollaresource.FieldFailedAt:
+		return m.OldFailedAt(ctx)
+	case dwollaresource.FieldChained:
+		return m.OldChained(ctx)
+	case dwollaresource.FieldLateReturn:
+		return m.OldLateReturn(ctx)
+	case dwollaresource.FieldBankAccountType:
+		return m.OldBankAccountType(ctx)
+	case dwollaresource.FieldRemoved:
+		return m.OldRemoved(ctx)
+	}
+	return nil, fmt.Errorf("unknown DwollaResource field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DwollaResourceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dwollaresource.FieldKind:
+		v, ok := value.(dwollaresource.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case dwollaresource.FieldResourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResourceID(v)
+		return nil
+	case dwollaresource.FieldState:
+		v, ok := value.(dwollaresource.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case dwollaresource.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case dwollaresource.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case dwollaresource.FieldWantedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWantedAt(v)
+		return nil
+	case dwollaresource.FieldFetchedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFetchedAt(v)
+		return nil
+	case dwollaresource.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case dwollaresource.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case dwollaresource.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case dwollaresource.FieldCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case dwollaresource.FieldDisplayName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisplayName(v)
+		return nil
+	case dwollaresource.FieldAmountCents:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmountCents(v)
+		return nil
+	case dwollaresource.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case dwollaresource.FieldSourceCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceCustomerID(v)
+		return nil
+	case dwollaresource.FieldDestinationCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDestinationCustomerID(v)
+		return nil
+	case dwollaresource.FieldSourceFundingSourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceFundingSourceID(v)
+		return nil
+	case dwollaresource.FieldDestinationFundingSourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDestinationFundingSourceID(v)
+		return nil
+	case dwollaresource.FieldCorrelationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCorrelationID(v)
+		return nil
+	case dwollaresource.FieldDwollaCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDwollaCreatedAt(v)
+		return nil
+	case dwollaresource.FieldFailureCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailureCode(v)
+		return nil
+	case dwollaresource.FieldFailureDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailureDescription(v)
+		return nil
+	case dwollaresource.FieldFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedAt(v)
+		return nil
+	case dwollaresource.FieldChained:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChained(v)
+		return nil
+	case dwollaresource.FieldLateReturn:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLateReturn(v)
+		return nil
+	case dwollaresource.FieldBankAccountType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankAccountType(v)
+		return nil
+	case dwollaresource.FieldRemoved:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemoved(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DwollaResource field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DwollaResourceMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempts != nil {
+		fields = append(fields, dwollaresource.FieldAttempts)
+	}
+	if m.addamount_cents != nil {
+		fields = append(fields, dwollaresource.FieldAmountCents)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DwollaResourceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dwollaresource.FieldAttempts:
+		return m.AddedAttempts()
+	case dwollaresource.FieldAmountCents:
+		return m.AddedAmountCents()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DwollaResourceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dwollaresource.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	case dwollaresource.FieldAmountCents:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmountCents(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DwollaResource numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DwollaResourceMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(dwollaresource.FieldFetchedAt) {
+		fields = append(fields, dwollaresource.FieldFetchedAt)
+	}
+	if m.FieldCleared(dwollaresource.FieldLastError) {
+		fields = append(fields, dwollaresource.FieldLastError)
+	}
+	if m.FieldCleared(dwollaresource.FieldStatus) {
+		fields = append(fields, dwollaresource.FieldStatus)
+	}
+	if m.FieldCleared(dwollaresource.FieldType) {
+		fields = append(fields, dwollaresource.FieldType)
+	}
+	if m.FieldCleared(dwollaresource.FieldCustomerID) {
+		fields = append(fields, dwollaresource.FieldCustomerID)
+	}
+	if m.FieldCleared(dwollaresource.FieldDisplayName) {
+		fields = append(fields, dwollaresource.FieldDisplayName)
+	}
+	if m.FieldCleared(dwollaresource.FieldAmountCents) {
+		fields = append(fields, dwollaresource.FieldAmountCents)
+	}
+	if m.FieldCleared(dwollaresource.FieldCurrency) {
+		fields = append(fields, dwollaresource.FieldCurrency)
+	}
+	if m.FieldCleared(dwollaresource.FieldSourceCustomerID) {
+		fields = append(fields, dwollaresource.FieldSourceCustomerID)
+	}
+	if m.FieldCleared(dwollaresource.FieldDestinationCustomerID) {
+		fields = append(fields, dwollaresource.FieldDestinationCustomerID)
+	}
+	if m.FieldCleared(dwollaresource.FieldSourceFundingSourceID) {
+		fields = append(fields, dwollaresource.FieldSourceFundingSourceID)
+	}
+	if m.FieldCleared(dwollaresource.FieldDestinationFundingSourceID) {
+		fields = append(fields, dwollaresource.FieldDestinationFundingSourceID)
+	}
+	if m.FieldCleared(dwollaresource.FieldCorrelationID) {
+		fields = append(fields, dwollaresource.FieldCorrelationID)
+	}
+	if m.FieldCleared(dwollaresource.FieldDwollaCreatedAt) {
+		fields = append(fields, dwollaresource.FieldDwollaCreatedAt)
+	}
+	if m.FieldCleared(dwollaresource.FieldFailureCode) {
+		fields = append(fields, dwollaresource.FieldFailureCode)
+	}
+	if m.FieldCleared(dwollaresource.FieldFailureDescription) {
+		fields = append(fields, dwollaresource.FieldFailureDescription)
+	}
+	if m.FieldCleared(dwollaresource.FieldFailedAt) {
+		fields = append(fields, dwollaresource.FieldFailedAt)
+	}
+	if m.FieldCleared(dwollaresource.FieldBankAccountType) {
+		fields = append(fields, dwollaresource.FieldBankAccountType)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DwollaResourceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DwollaResourceMutation) ClearField(name string) error {
+	switch name {
+	case dwollaresource.FieldFetchedAt:
+		m.ClearFetchedAt()
+		return nil
+	case dwollaresource.FieldLastError:
+		m.ClearLastError()
+		return nil
+	case dwollaresource.FieldStatus:
+		m.ClearStatus()
+		return nil
+	case dwollaresource.FieldType:
+		m.ClearType()
+		return nil
+	case dwollaresource.FieldCustomerID:
+		m.ClearCustomerID()
+		return nil
+	case dwollaresource.FieldDisplayName:
+		m.ClearDisplayName()
+		return nil
+	case dwollaresource.FieldAmountCents:
+		m.ClearAmountCents()
+		return nil
+	case dwollaresource.FieldCurrency:
+		m.ClearCurrency()
+		return nil
+	case dwollaresource.FieldSourceCustomerID:
+		m.ClearSourceCustomerID()
+		return nil
+	case dwollaresource.FieldDestinationCustomerID:
+		m.ClearDestinationCustomerID()
+		return nil
+	case dwollaresource.FieldSourceFundingSourceID:
+		m.ClearSourceFundingSourceID()
+		return nil
+	case dwollaresource.FieldDestinationFundingSourceID:
+		m.ClearDestinationFundingSourceID()
+		return nil
+	case dwollaresource.FieldCorrelationID:
+		m.ClearCorrelationID()
+		return nil
+	case dwollaresource.FieldDwollaCreatedAt:
+		m.ClearDwollaCreatedAt()
+		return nil
+	case dwollaresource.FieldFailureCode:
+		m.ClearFailureCode()
+		return nil
+	case dwollaresource.FieldFailureDescription:
+		m.ClearFailureDescription()
+		return nil
+	case dwollaresource.FieldFailedAt:
+		m.ClearFailedAt()
+		return nil
+	case dwollaresource.FieldBankAccountType:
+		m.ClearBankAccountType()
+		return nil
+	}
+	return fmt.Errorf("unknown DwollaResource nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DwollaResourceMutation) ResetField(name string) error {
+	switch name {
+	case dwollaresource.FieldKind:
+		m.ResetKind()
+		return nil
+	case dwollaresource.FieldResourceID:
+		m.ResetResourceID()
+		return nil
+	case dwollaresource.FieldState:
+		m.ResetState()
+		return nil
+	case dwollaresource.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case dwollaresource.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case dwollaresource.FieldWantedAt:
+		m.ResetWantedAt()
+		return nil
+	case dwollaresource.FieldFetchedAt:
+		m.ResetFetchedAt()
+		return nil
+	case dwollaresource.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case dwollaresource.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case dwollaresource.FieldType:
+		m.ResetType()
+		return nil
+	case dwollaresource.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case dwollaresource.FieldDisplayName:
+		m.ResetDisplayName()
+		return nil
+	case dwollaresource.FieldAmountCents:
+		m.ResetAmountCents()
+		return nil
+	case dwollaresource.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case dwollaresource.FieldSourceCustomerID:
+		m.ResetSourceCustomerID()
+		return nil
+	case dwollaresource.FieldDestinationCustomerID:
+		m.ResetDestinationCustomerID()
+		return nil
+	case dwollaresource.FieldSourceFundingSourceID:
+		m.ResetSourceFundingSourceID()
+		return nil
+	case dwollaresource.FieldDestinationFundingSourceID:
+		m.ResetDestinationFundingSourceID()
+		return nil
+	case dwollaresource.FieldCorrelationID:
+		m.ResetCorrelationID()
+		return nil
+	case dwollaresource.FieldDwollaCreatedAt:
+		m.ResetDwollaCreatedAt()
+		return nil
+	case dwollaresource.FieldFailureCode:
+		m.ResetFailureCode()
+		return nil
+	case dwollaresource.FieldFailureDescription:
+		m.ResetFailureDescription()
+		return nil
+	case dwollaresource.FieldFailedAt:
+		m.ResetFailedAt()
+		return nil
+	case dwollaresource.FieldChained:
+		m.ResetChained()
+		return nil
+	case dwollaresource.FieldLateReturn:
+		m.ResetLateReturn()
+		return nil
+	case dwollaresource.FieldBankAccountType:
+		m.ResetBankAccountType()
+		return nil
+	case dwollaresource.FieldRemoved:
+		m.ResetRemoved()
+		return nil
+	}
+	return fmt.Errorf("unknown DwollaResource field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DwollaResourceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DwollaResourceMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DwollaResourceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DwollaResourceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DwollaResourceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DwollaResourceMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DwollaResourceMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DwollaResource unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DwollaResourceMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DwollaResource edge %s", name)
+}
+
+// EnrichmentCursorMutation represents an operation that mutates the EnrichmentCursor nodes in the graph.
+type EnrichmentCursorMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	name              *string
+	last_event_id     *int
+	addlast_event_id  *int
+	until_event_id    *int
+	adduntil_event_id *int
+	updated_at        *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*EnrichmentCursor, error)
+	predicates        []predicate.EnrichmentCursor
+}
+
+var _ ent.Mutation = (*EnrichmentCursorMutation)(nil)
+
+// enrichmentcursorOption allows management of the mutation configuration using functional options.
+type enrichmentcursorOption func(*EnrichmentCursorMutation)
+
+// newEnrichmentCursorMutation creates new mutation for the EnrichmentCursor entity.
+func newEnrichmentCursorMutation(c config, op Op, opts ...enrichmentcursorOption) *EnrichmentCursorMutation {
+	m := &EnrichmentCursorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEnrichmentCursor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEnrichmentCursorID sets the ID field of the mutation.
+func withEnrichmentCursorID(id int) enrichmentcursorOption {
+	return func(m *EnrichmentCursorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EnrichmentCursor
+		)
+		m.oldValue = func(ctx context.Context) (*EnrichmentCursor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EnrichmentCursor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEnrichmentCursor sets the old EnrichmentCursor of the mutation.
+func withEnrichmentCursor(node *EnrichmentCursor) enrichmentcursorOption {
+	return func(m *EnrichmentCursorMutation) {
+		m.oldValue = func(context.Context) (*EnrichmentCursor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EnrichmentCursorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EnrichmentCursorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EnrichmentCursorMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EnrichmentCursorMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EnrichmentCursor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *EnrichmentCursorMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *EnrichmentCursorMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the EnrichmentCursor entity.
+// If the EnrichmentCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrichmentCursorMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *EnrichmentCursorMutation) ResetName() {
+	m.name = nil
+}
+
+// SetLastEventID sets the "last_event_id" field.
+func (m *EnrichmentCursorMutation) SetLastEventID(i int) {
+	m.last_event_id = &i
+	m.addlast_event_id = nil
+}
+
+// LastEventID returns the value of the "last_event_id" field in the mutation.
+func (m *EnrichmentCursorMutation) LastEventID() (r int, exists bool) {
+	v := m.last_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastEventID returns the old "last_event_id" field's value of the EnrichmentCursor entity.
+// If the EnrichmentCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrichmentCursorMutation) OldLastEventID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastEventID: %w", err)
+	}
+	return oldValue.LastEventID, nil
+}
+
+// AddLastEventID adds i to the "last_event_id" field.
+func (m *EnrichmentCursorMutation) AddLastEventID(i int) {
+	if m.addlast_event_id != nil {
+		*m.addlast_event_id += i
+	} else {
+		m.addlast_event_id = &i
+	}
+}
+
+// AddedLastEventID returns the value that was added to the "last_event_id" field in this mutation.
+func (m *EnrichmentCursorMutation) AddedLastEventID() (r int, exists bool) {
+	v := m.addlast_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastEventID resets all changes to the "last_event_id" field.
+func (m *EnrichmentCursorMutation) ResetLastEventID() {
+	m.last_event_id = nil
+	m.addlast_event_id = nil
+}
+
+// SetUntilEventID sets the "until_event_id" field.
+func (m *EnrichmentCursorMutation) SetUntilEventID(i int) {
+	m.until_event_id = &i
+	m.adduntil_event_id = nil
+}
+
+// UntilEventID returns the value of the "until_event_id" field in the mutation.
+func (m *EnrichmentCursorMutation) UntilEventID() (r int, exists bool) {
+	v := m.until_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUntilEventID returns the old "until_event_id" field's value of the EnrichmentCursor entity.
+// If the EnrichmentCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrichmentCursorMutation) OldUntilEventID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUntilEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUntilEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUntilEventID: %w", err)
+	}
+	return oldValue.UntilEventID, nil
+}
+
+// AddUntilEventID adds i to the "until_event_id" field.
+func (m *EnrichmentCursorMutation) AddUntilEventID(i int) {
+	if m.adduntil_event_id != nil {
+		*m.adduntil_event_id += i
+	} else {
+		m.adduntil_event_id = &i
+	}
+}
+
+// AddedUntilEventID returns the value that was added to the "until_event_id" field in this mutation.
+func (m *EnrichmentCursorMutation) AddedUntilEventID() (r int, exists bool) {
+	v := m.adduntil_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUntilEventID resets all changes to the "until_event_id" field.
+func (m *EnrichmentCursorMutation) ResetUntilEventID() {
+	m.until_event_id = nil
+	m.adduntil_event_id = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EnrichmentCursorMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EnrichmentCursorMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EnrichmentCursor entity.
+// If the EnrichmentCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrichmentCursorMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EnrichmentCursorMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the EnrichmentCursorMutation builder.
+func (m *EnrichmentCursorMutation) Where(ps ...predicate.EnrichmentCursor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EnrichmentCursorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EnrichmentCursorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EnrichmentCursor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EnrichmentCursorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EnrichmentCursorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EnrichmentCursor).
+func (m *EnrichmentCursorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EnrichmentCursorMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.name != nil {
+		fields = append(fields, enrichmentcursor.FieldName)
+	}
+	if m.last_event_id != nil {
+		fields = append(fields, enrichmentcursor.FieldLastEventID)
+	}
+	if m.until_event_id != nil {
+		fields = append(fields, enrichmentcursor.FieldUntilEventID)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, enrichmentcursor.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EnrichmentCursorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case enrichmentcursor.FieldName:
+		return m.Name()
+	case enrichmentcursor.FieldLastEventID:
+		return m.LastEventID()
+	case enrichmentcursor.FieldUntilEventID:
+		return m.UntilEventID()
+	case enrichmentcursor.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EnrichmentCursorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case enrichmentcursor.FieldName:
+		return m.OldName(ctx)
+	case enrichmentcursor.FieldLastEventID:
+		return m.OldLastEventID(ctx)
+	case enrichmentcursor.FieldUntilEventID:
+		return m.OldUntilEventID(ctx)
+	case enrichmentcursor.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown EnrichmentCursor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EnrichmentCursorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case enrichmentcursor.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case enrichmentcursor.FieldLastEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastEventID(v)
+		return nil
+	case enrichmentcursor.FieldUntilEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUntilEventID(v)
+		return nil
+	case enrichmentcursor.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EnrichmentCursor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EnrichmentCursorMutation) AddedFields() []string {
+	var fields []string
+	if m.addlast_event_id != nil {
+		fields = append(fields, enrichmentcursor.FieldLastEventID)
+	}
+	if m.adduntil_event_id != nil {
+		fields = append(fields, enrichmentcursor.FieldUntilEventID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EnrichmentCursorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case enrichmentcursor.FieldLastEventID:
+		return m.AddedLastEventID()
+	case enrichmentcursor.FieldUntilEventID:
+		return m.AddedUntilEventID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EnrichmentCursorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case enrichmentcursor.FieldLastEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastEventID(v)
+		return nil
+	case enrichmentcursor.FieldUntilEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUntilEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EnrichmentCursor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EnrichmentCursorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EnrichmentCursorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EnrichmentCursorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EnrichmentCursor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EnrichmentCursorMutation) ResetField(name string) error {
+	switch name {
+	case enrichmentcursor.FieldName:
+		m.ResetName()
+		return nil
+	case enrichmentcursor.FieldLastEventID:
+		m.ResetLastEventID()
+		return nil
+	case enrichmentcursor.FieldUntilEventID:
+		m.ResetUntilEventID()
+		return nil
+	case enrichmentcursor.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EnrichmentCursor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EnrichmentCursorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EnrichmentCursorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EnrichmentCursorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EnrichmentCursorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EnrichmentCursorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EnrichmentCursorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EnrichmentCursorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EnrichmentCursor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EnrichmentCursorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EnrichmentCursor edge %s", name)
 }
 
 // JobMutation represents an operation that mutates the Job nodes in the graph.

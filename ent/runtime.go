@@ -11,6 +11,8 @@ import (
 	"github.com/hooklens/hooklens/ent/alertrule"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/ent/dwollaresource"
+	"github.com/hooklens/hooklens/ent/enrichmentcursor"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
@@ -137,6 +139,56 @@ func init() {
 	auditlogDescAt := auditlogFields[1].Descriptor()
 	// auditlog.DefaultAt holds the default value on creation for the at field.
 	auditlog.DefaultAt = auditlogDescAt.Default.(func() time.Time)
+	dwollaresourceFields := schema.DwollaResource{}.Fields()
+	_ = dwollaresourceFields
+	// dwollaresourceDescResourceID is the schema descriptor for resource_id field.
+	dwollaresourceDescResourceID := dwollaresourceFields[1].Descriptor()
+	// dwollaresource.ResourceIDValidator is a validator for the "resource_id" field. It is called by the builders before save.
+	dwollaresource.ResourceIDValidator = dwollaresourceDescResourceID.Validators[0].(func(string) error)
+	// dwollaresourceDescAttempts is the schema descriptor for attempts field.
+	dwollaresourceDescAttempts := dwollaresourceFields[3].Descriptor()
+	// dwollaresource.DefaultAttempts holds the default value on creation for the attempts field.
+	dwollaresource.DefaultAttempts = dwollaresourceDescAttempts.Default.(int)
+	// dwollaresourceDescNextAttemptAt is the schema descriptor for next_attempt_at field.
+	dwollaresourceDescNextAttemptAt := dwollaresourceFields[4].Descriptor()
+	// dwollaresource.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
+	dwollaresource.DefaultNextAttemptAt = dwollaresourceDescNextAttemptAt.Default.(func() time.Time)
+	// dwollaresourceDescWantedAt is the schema descriptor for wanted_at field.
+	dwollaresourceDescWantedAt := dwollaresourceFields[5].Descriptor()
+	// dwollaresource.DefaultWantedAt holds the default value on creation for the wanted_at field.
+	dwollaresource.DefaultWantedAt = dwollaresourceDescWantedAt.Default.(func() time.Time)
+	// dwollaresourceDescChained is the schema descriptor for chained field.
+	dwollaresourceDescChained := dwollaresourceFields[23].Descriptor()
+	// dwollaresource.DefaultChained holds the default value on creation for the chained field.
+	dwollaresource.DefaultChained = dwollaresourceDescChained.Default.(bool)
+	// dwollaresourceDescLateReturn is the schema descriptor for late_return field.
+	dwollaresourceDescLateReturn := dwollaresourceFields[24].Descriptor()
+	// dwollaresource.DefaultLateReturn holds the default value on creation for the late_return field.
+	dwollaresource.DefaultLateReturn = dwollaresourceDescLateReturn.Default.(bool)
+	// dwollaresourceDescRemoved is the schema descriptor for removed field.
+	dwollaresourceDescRemoved := dwollaresourceFields[26].Descriptor()
+	// dwollaresource.DefaultRemoved holds the default value on creation for the removed field.
+	dwollaresource.DefaultRemoved = dwollaresourceDescRemoved.Default.(bool)
+	enrichmentcursorFields := schema.EnrichmentCursor{}.Fields()
+	_ = enrichmentcursorFields
+	// enrichmentcursorDescName is the schema descriptor for name field.
+	enrichmentcursorDescName := enrichmentcursorFields[0].Descriptor()
+	// enrichmentcursor.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	enrichmentcursor.NameValidator = enrichmentcursorDescName.Validators[0].(func(string) error)
+	// enrichmentcursorDescLastEventID is the schema descriptor for last_event_id field.
+	enrichmentcursorDescLastEventID := enrichmentcursorFields[1].Descriptor()
+	// enrichmentcursor.DefaultLastEventID holds the default value on creation for the last_event_id field.
+	enrichmentcursor.DefaultLastEventID = enrichmentcursorDescLastEventID.Default.(int)
+	// enrichmentcursorDescUntilEventID is the schema descriptor for until_event_id field.
+	enrichmentcursorDescUntilEventID := enrichmentcursorFields[2].Descriptor()
+	// enrichmentcursor.DefaultUntilEventID holds the default value on creation for the until_event_id field.
+	enrichmentcursor.DefaultUntilEventID = enrichmentcursorDescUntilEventID.Default.(int)
+	// enrichmentcursorDescUpdatedAt is the schema descriptor for updated_at field.
+	enrichmentcursorDescUpdatedAt := enrichmentcursorFields[3].Descriptor()
+	// enrichmentcursor.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	enrichmentcursor.DefaultUpdatedAt = enrichmentcursorDescUpdatedAt.Default.(func() time.Time)
+	// enrichmentcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	enrichmentcursor.UpdateDefaultUpdatedAt = enrichmentcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
 	jobFields := schema.Job{}.Fields()
 	_ = jobFields
 	// jobDescKind is the schema descriptor for kind field.

@@ -28,6 +28,10 @@ type Tx struct {
 	Anomaly *AnomalyClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
+	// DwollaResource is the client for interacting with the DwollaResource builders.
+	DwollaResource *DwollaResourceClient
+	// EnrichmentCursor is the client for interacting with the EnrichmentCursor builders.
+	EnrichmentCursor *EnrichmentCursorClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JourneyDefinition is the client for interacting with the JourneyDefinition builders.
@@ -188,6 +192,8 @@ func (tx *Tx) init() {
 	tx.AlertRule = NewAlertRuleClient(tx.config)
 	tx.Anomaly = NewAnomalyClient(tx.config)
 	tx.AuditLog = NewAuditLogClient(tx.config)
+	tx.DwollaResource = NewDwollaResourceClient(tx.config)
+	tx.EnrichmentCursor = NewEnrichmentCursorClient(tx.config)
 	tx.Job = NewJobClient(tx.config)
 	tx.JourneyDefinition = NewJourneyDefinitionClient(tx.config)
 	tx.JourneyInstance = NewJourneyInstanceClient(tx.config)

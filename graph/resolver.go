@@ -14,6 +14,7 @@ import (
 	"github.com/hooklens/hooklens/internal/analytics"
 	"github.com/hooklens/hooklens/internal/audit"
 	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/enrich"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/pipeline"
@@ -59,4 +60,7 @@ type Resolver struct {
 	// scheduled jobs.
 	Instance string
 	Leader   func() bool
+
+	// Enrichment reports the enrichment status (nil: enrichment is off).
+	Enrichment func(ctx context.Context) (enrich.Status, error)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hooklens/hooklens/internal/fakedwolla"
+	"github.com/hooklens/hooklens/internal/simulate"
 )
 
 // cli runs hooklens commands with a .env in a temp dir, as a user would.
@@ -220,3 +221,38 @@ func TestSyncCommand(t *testing.T) {
 }
 
 func padInt(i int) string { return fmt.Sprintf("%012d", i) }
+
+func TestEnrichCommand(t *testing.T) {
+	t.Parallel()
+	fake, err := fakedwolla.NewServer("", fakedwolla.Options{Key: "app", Secret: "sekret", Seed: 4})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	d, err := simulate.NewDriver(simulate.DriverOptions{BaseURL: fake.URL, Key: "app", Secret: "sekret", Seed: 4,
+		Mix: simulate.Mix{"transfer": 1, "personal.verified": 1, "business.verified": 1, "funding.instant": 1,
+			"transfer.completed": 1, "transfer.failed": 1, "masspayment.completed": 1}})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		require.NoError(t, d.Step(ctx))
+	}
+	require.NoError(t, d.Simulate(ctx))
+	require.NoError(t, d.Simulate(ctx))
+	c := newCLI(t, map[string]string{
+		"DWOLLA_API_URL": fake.URL, "DWOLLA_KEY": "app", "DWOLLA_SECRET": "sekret", "HOOKLENS_ENRICH_RATE": "100",
+		"DATABASE_URL": filepath.Join(t.TempDir(), "h.db"),
+	})
+	code, _, errOut := c.run("sync", "--since", "1d")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := c.run("enrich", "--history")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "enrich ", "a progress line on stderr")
+	require.Contains(t, out, "history enriched")
+	require.Regexp(t, `snapshots: [1-9]\d* fetched, 0 pending`, out)
+	n := len(fake.Events())
+	require.Contains(t, out, fmt.Sprintf("history %d/%d events", n, n))
+
+	off := newCLI(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "h.db")})
+	code, _, errOut = off.run("enrich")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "enrichment is off")
+}

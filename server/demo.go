@@ -57,10 +57,12 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	apiKey, apiSecret, hookSecret := web.NewID(), web.NewID(), web.NewID()
+	clock := &simulate.ShiftClock{}
 	fake, err := fakedwolla.NewServer(*fakeAddr, fakedwolla.Options{
 		Key: apiKey, Secret: apiSecret, Seed: uint64(time.Now().UnixNano()),
-		Faults: fakedwolla.Faults{DropFirst: *drop},
+		Faults: fakedwolla.Faults{DropFirst: *drop, Duplicate: 0.01},
 		Logger: log.With("component", "fake-dwolla"),
+		Now:    clock.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the fake Dwolla: %w", err)
@@ -94,6 +96,8 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 			return "6h", true
 		case "HOOKLENS_SYNC_SCHEDULE":
 			return "off", true
+		case "HOOKLENS_ENRICH_RATE":
+			return "50", true // the fake is local
 		case "HOOKLENS_LOG_LEVEL", "HOOKLENS_LOG_FORMAT":
 			return lookup(key)
 		}
@@ -118,7 +122,10 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.Serve(ctx, ln) }()
 
-	gen, err := simulate.NewGenerator(simulate.Config{Seed: uint64(time.Now().UnixNano()), BaseURL: fake.URL, AccountID: fake.AccountID()})
+	// The simulator plays journeys through the fake's API, so the
+	// resources behind every event exist (and enrichment finds them).
+	driver, err := simulate.NewDriver(simulate.DriverOptions{BaseURL: fake.URL, Key: apiKey, Secret: apiSecret,
+		Seed: uint64(time.Now().UnixNano()), Logger: log.With("component", "simulate")})
 	if err != nil {
 		return err
 	}
@@ -126,27 +133,10 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 		*history = 0 // the history was imported on the first start; a second import would add another day
 	}
 	if *history > 0 {
-		// A day of history, published before hooklens subscribes: it is in
+		// A day of history, played before hooklens subscribes: it is in
 		// the fake's Events API only, and a sync imports it.
-		stream, err := gen.Stream(simulate.StreamOptions{
-			Rate:              float64(*history) / (24 * 3600),
-			Start:             time.Now().Add(-24 * time.Hour),
-			BusinessDayLength: 2 * time.Hour,
-		})
-		if err != nil {
-			return err
-		}
-		for i := 0; i < *history; i++ {
-			ev, err := stream.Next()
-			if err != nil {
-				return err
-			}
-			if ev.Created.After(time.Now()) {
-				break
-			}
-			if _, err := fake.Publish(ev.Body); err != nil {
-				return err
-			}
+		if err := driver.Backfill(ctx, clock, 24*time.Hour, int(float64(*history)/simulate.EventsPerJourney), 2*time.Hour); err != nil {
+			return fmt.Errorf("simulating the history: %w", err)
 		}
 	}
 	hookURL := "http://" + ln.Addr().String() + "/api/webhooks/dwolla/v2"
@@ -173,10 +163,7 @@ func demoCommand(ctx context.Context, e *env, args []string) error {
 
 	simErr := make(chan error, 1)
 	go func() {
-		_, err := simulate.Run(ctx, gen, simulate.RunOptions{
-			Stream: simulate.StreamOptions{Rate: *rate, DuplicateShare: 0.01, Shuffle: 4},
-			Sink:   simulate.NewFakeSink(fake.Fake),
-		})
+		err := driver.Drive(ctx, simulate.DriveOptions{Rate: *rate / simulate.EventsPerJourney})
 		simErr <- err
 	}()
 	select {

@@ -94,19 +94,15 @@ func runFakeDwolla(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		g, err := simulate.NewGenerator(simulate.Config{Seed: *seed, BaseURL: srv.URL, AccountID: srv.AccountID(), Mix: m})
+		// Journeys go through the fake's own API, so every event's
+		// resource exists and agrees with it.
+		d, err := simulate.NewDriver(simulate.DriverOptions{BaseURL: srv.URL, Key: *key, Secret: *secret, Seed: *seed, Mix: m,
+			Logger: log.With("component", "simulate")})
 		if err != nil {
 			return err
 		}
 		go func() {
-			_, err := simulate.Run(ctx, g, simulate.RunOptions{
-				Stream:   simulate.StreamOptions{Rate: *simRate, BusinessDayLength: *businessDay},
-				Sink:     simulate.NewFakeSink(srv.Fake),
-				Progress: e.stderr, ProgressEvery: 5 * time.Second,
-			})
-			if err != nil && ctx.Err() == nil {
-				log.Error("simulated traffic stopped", "error", err)
-			}
+			_ = d.Drive(ctx, simulate.DriveOptions{Rate: *simRate / simulate.EventsPerJourney, BusinessDayLength: *businessDay})
 		}()
 	}
 	select {

@@ -57,8 +57,10 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := simulate.Config{Seed: *seed, Mix: m}
-	var sink simulate.Sink
 	if *viaFake != "" {
+		if *fakeKey == "" || *fakeSecret == "" {
+			return fmt.Errorf("--via-fake needs --fake-key and --fake-secret")
+		}
 		srv, err := fakedwolla.NewServer(*viaFake, fakedwolla.Options{
 			Key: *fakeKey, Secret: *fakeSecret, Seed: *seed, Faults: *faults,
 			TimeScale: float64(simulate.BusinessDay) / float64(*businessDay),
@@ -71,15 +73,29 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		if _, err := srv.Subscribe(*target, *secret); err != nil {
 			return fmt.Errorf("subscribing %s: %w", *target, err)
 		}
-		cfg.BaseURL, cfg.AccountID = srv.URL, srv.AccountID()
-		sink = simulate.NewFakeSink(srv.Fake)
-		fmt.Fprintf(e.stderr, "simulate: fake Dwolla on %s delivers to %s\n", srv.URL, *target)
-	} else {
-		if sink, err = simulate.NewHTTPSink(simulate.HTTPSinkOptions{
-			Target: *target, Secret: *secret, BusinessDayLength: *businessDay, Logger: log,
-		}); err != nil {
+		fmt.Fprintf(e.stderr, "simulate: fake Dwolla on %s delivers to %s; journeys go through its API\n", srv.URL, *target)
+		// Journeys go through the fake's API, so the resources behind
+		// the webhooks exist and agree with them.
+		d, err := simulate.NewDriver(simulate.DriverOptions{BaseURL: srv.URL, Key: *fakeKey, Secret: *fakeSecret, Seed: *seed, Mix: m, Logger: log})
+		if err != nil {
 			return err
 		}
+		if err := d.Drive(ctx, simulate.DriveOptions{Rate: *rate / simulate.EventsPerJourney, BusinessDayLength: *businessDay, Duration: *duration}); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		_ = srv.WaitIdle(wctx)
+		ds, st := d.Stats(), srv.Stats()
+		fmt.Fprintf(e.stdout, "%d journeys (%d transfers, %d simulations, %d API errors): %d events, %d delivered, %d failed attempts\n",
+			ds.Journeys, ds.Transfers, ds.Simulations, ds.Errors, st.Events, st.Delivered, st.Failed)
+		return nil
+	}
+	sink, err := simulate.NewHTTPSink(simulate.HTTPSinkOptions{
+		Target: *target, Secret: *secret, BusinessDayLength: *businessDay, Logger: log,
+	})
+	if err != nil {
+		return err
 	}
 	g, err := simulate.NewGenerator(cfg)
 	if err != nil {

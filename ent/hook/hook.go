@@ -93,6 +93,30 @@ func (f AuditLogFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditLogMutation", m)
 }
 
+// The DwollaResourceFunc type is an adapter to allow the use of ordinary
+// function as DwollaResource mutator.
+type DwollaResourceFunc func(context.Context, *ent.DwollaResourceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DwollaResourceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DwollaResourceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DwollaResourceMutation", m)
+}
+
+// The EnrichmentCursorFunc type is an adapter to allow the use of ordinary
+// function as EnrichmentCursor mutator.
+type EnrichmentCursorFunc func(context.Context, *ent.EnrichmentCursorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EnrichmentCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EnrichmentCursorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EnrichmentCursorMutation", m)
+}
+
 // The JobFunc type is an adapter to allow the use of ordinary
 // function as Job mutator.
 type JobFunc func(context.Context, *ent.JobMutation) (ent.Value, error)

@@ -15,6 +15,8 @@ import (
 	"github.com/hooklens/hooklens/ent/anomaly"
 	"github.com/hooklens/hooklens/ent/apitoken"
 	"github.com/hooklens/hooklens/ent/auditlog"
+	"github.com/hooklens/hooklens/ent/dwollaresource"
+	"github.com/hooklens/hooklens/ent/enrichmentcursor"
 	"github.com/hooklens/hooklens/ent/job"
 	"github.com/hooklens/hooklens/ent/journeydefinition"
 	"github.com/hooklens/hooklens/ent/journeyinstance"
@@ -272,6 +274,60 @@ func (f TraverseAuditLog) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditLogQuery", q)
+}
+
+// The DwollaResourceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DwollaResourceFunc func(context.Context, *ent.DwollaResourceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DwollaResourceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DwollaResourceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DwollaResourceQuery", q)
+}
+
+// The TraverseDwollaResource type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDwollaResource func(context.Context, *ent.DwollaResourceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDwollaResource) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDwollaResource) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DwollaResourceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DwollaResourceQuery", q)
+}
+
+// The EnrichmentCursorFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EnrichmentCursorFunc func(context.Context, *ent.EnrichmentCursorQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EnrichmentCursorFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EnrichmentCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EnrichmentCursorQuery", q)
+}
+
+// The TraverseEnrichmentCursor type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEnrichmentCursor func(context.Context, *ent.EnrichmentCursorQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEnrichmentCursor) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEnrichmentCursor) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EnrichmentCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EnrichmentCursorQuery", q)
 }
 
 // The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -588,6 +644,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AnomalyQuery, predicate.Anomaly, anomaly.OrderOption]{typ: ent.TypeAnomaly, tq: q}, nil
 	case *ent.AuditLogQuery:
 		return &query[*ent.AuditLogQuery, predicate.AuditLog, auditlog.OrderOption]{typ: ent.TypeAuditLog, tq: q}, nil
+	case *ent.DwollaResourceQuery:
+		return &query[*ent.DwollaResourceQuery, predicate.DwollaResource, dwollaresource.OrderOption]{typ: ent.TypeDwollaResource, tq: q}, nil
+	case *ent.EnrichmentCursorQuery:
+		return &query[*ent.EnrichmentCursorQuery, predicate.EnrichmentCursor, enrichmentcursor.OrderOption]{typ: ent.TypeEnrichmentCursor, tq: q}, nil
 	case *ent.JobQuery:
 		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
 	case *ent.JourneyDefinitionQuery:

@@ -236,6 +236,89 @@ var (
 			},
 		},
 	}
+	// DwollaResourcesColumns holds the columns for the "dwolla_resources" table.
+	DwollaResourcesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"transfer", "customer", "funding_source"}},
+		{Name: "resource_id", Type: field.TypeString},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "fetched", "gone", "failed"}, Default: "pending"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "wanted_at", Type: field.TypeTime},
+		{Name: "fetched_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true},
+		{Name: "status", Type: field.TypeString, Nullable: true},
+		{Name: "type", Type: field.TypeString, Nullable: true},
+		{Name: "customer_id", Type: field.TypeString, Nullable: true},
+		{Name: "display_name", Type: field.TypeString, Nullable: true},
+		{Name: "amount_cents", Type: field.TypeInt64, Nullable: true},
+		{Name: "currency", Type: field.TypeString, Nullable: true},
+		{Name: "source_customer_id", Type: field.TypeString, Nullable: true},
+		{Name: "destination_customer_id", Type: field.TypeString, Nullable: true},
+		{Name: "source_funding_source_id", Type: field.TypeString, Nullable: true},
+		{Name: "destination_funding_source_id", Type: field.TypeString, Nullable: true},
+		{Name: "correlation_id", Type: field.TypeString, Nullable: true},
+		{Name: "dwolla_created_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failure_code", Type: field.TypeString, Nullable: true},
+		{Name: "failure_description", Type: field.TypeString, Nullable: true},
+		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "chained", Type: field.TypeBool, Default: false},
+		{Name: "late_return", Type: field.TypeBool, Default: false},
+		{Name: "bank_account_type", Type: field.TypeString, Nullable: true},
+		{Name: "removed", Type: field.TypeBool, Default: false},
+	}
+	// DwollaResourcesTable holds the schema information for the "dwolla_resources" table.
+	DwollaResourcesTable = &schema.Table{
+		Name:       "dwolla_resources",
+		Columns:    DwollaResourcesColumns,
+		PrimaryKey: []*schema.Column{DwollaResourcesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dwollaresource_kind_resource_id",
+				Unique:  true,
+				Columns: []*schema.Column{DwollaResourcesColumns[1], DwollaResourcesColumns[2]},
+			},
+			{
+				Name:    "dwollaresource_state_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{DwollaResourcesColumns[3], DwollaResourcesColumns[5]},
+			},
+			{
+				Name:    "dwollaresource_kind_dwolla_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DwollaResourcesColumns[1], DwollaResourcesColumns[20]},
+			},
+			{
+				Name:    "dwollaresource_source_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{DwollaResourcesColumns[15]},
+			},
+			{
+				Name:    "dwollaresource_destination_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{DwollaResourcesColumns[16]},
+			},
+			{
+				Name:    "dwollaresource_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{DwollaResourcesColumns[11]},
+			},
+		},
+	}
+	// EnrichmentCursorsColumns holds the columns for the "enrichment_cursors" table.
+	EnrichmentCursorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "last_event_id", Type: field.TypeInt, Default: 0},
+		{Name: "until_event_id", Type: field.TypeInt, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// EnrichmentCursorsTable holds the schema information for the "enrichment_cursors" table.
+	EnrichmentCursorsTable = &schema.Table{
+		Name:       "enrichment_cursors",
+		Columns:    EnrichmentCursorsColumns,
+		PrimaryKey: []*schema.Column{EnrichmentCursorsColumns[0]},
+	}
 	// JobsColumns holds the columns for the "jobs" table.
 	JobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -777,6 +860,8 @@ var (
 		AlertRulesTable,
 		AnomaliesTable,
 		AuditLogsTable,
+		DwollaResourcesTable,
+		EnrichmentCursorsTable,
 		JobsTable,
 		JourneyDefinitionsTable,
 		JourneyInstancesTable,
@@ -814,6 +899,12 @@ func init() {
 	}
 	AuditLogsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	DwollaResourcesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
+	EnrichmentCursorsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	JobsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),

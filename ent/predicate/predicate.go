@@ -27,6 +27,12 @@ type Anomaly func(*sql.Selector)
 // AuditLog is the predicate function for auditlog builders.
 type AuditLog func(*sql.Selector)
 
+// DwollaResource is the predicate function for dwollaresource builders.
+type DwollaResource func(*sql.Selector)
+
+// EnrichmentCursor is the predicate function for enrichmentcursor builders.
+type EnrichmentCursor func(*sql.Selector)
+
 // Job is the predicate function for job builders.
 type Job func(*sql.Selector)
 

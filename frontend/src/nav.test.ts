@@ -12,6 +12,6 @@ describe("navigation", () => {
   });
 
   it("lists only pages whose API exists", () => {
-    expect(navItems.map((i) => i.label)).toEqual(["Overview", "Events", "Journeys", "Reconciliation", "Anomalies & alerts", "Monitor", "Settings", "Playground"]);
+    expect(navItems.map((i) => i.label)).toEqual(["Overview", "Events", "Journeys", "Customers", "Reconciliation", "Anomalies & alerts", "Monitor", "Settings", "Playground"]);
   });
 });

@@ -13,6 +13,7 @@ export const navItems: NavItem[] = [
   { to: "/", label: "Overview", timeRange: true },
   { to: "/events", label: "Events", timeRange: true },
   { to: "/journeys", label: "Journeys", timeRange: true },
+  { to: "/customers", label: "Customers" },
   { to: "/reconciliation", label: "Reconciliation" },
   { to: "/alerts", label: "Anomalies & alerts" },
   { to: "/monitor", label: "Monitor" },

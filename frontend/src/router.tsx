@@ -64,6 +64,16 @@ export const routes: RouteObject[] = [
         lazy: () => import("./routes/journeys/DefinitionsRoute").then((m) => ({ Component: m.DefinitionsRoute })),
       },
       {
+        path: "customers",
+        handle: handle({ title: "Customers" }),
+        lazy: () => import("./routes/customers/CustomersRoute").then((m) => ({ Component: m.CustomersRoute })),
+      },
+      {
+        path: "customers/:id",
+        handle: handle({ title: "Customer" }),
+        lazy: () => import("./routes/customers/CustomerRoute").then((m) => ({ Component: m.CustomerRoute })),
+      },
+      {
         path: "reconciliation",
         handle: handle({ title: "Reconciliation" }),
         lazy: () => import("./routes/reconciliation/ReconciliationRoute").then((m) => ({ Component: m.ReconciliationRoute })),

@@ -29,6 +29,8 @@ type ResolverRoot interface {
 	AlertChannel() AlertChannelResolver
 	JourneyDefinition() JourneyDefinitionResolver
 	JourneyInstance() JourneyInstanceResolver
+	MoneyBucket() MoneyBucketResolver
+	MoneyFigures() MoneyFiguresResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	ReconciliationRun() ReconciliationRunResolver
@@ -240,6 +242,67 @@ type ComplexityRoot struct {
 		Token    func(childComplexity int) int
 	}
 
+	CustomerEvent struct {
+		CreatedAt  func(childComplexity int) int
+		EventID    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ResourceID func(childComplexity int) int
+		Topic      func(childComplexity int) int
+	}
+
+	CustomerFinding struct {
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		ResourceID func(childComplexity int) int
+		Subject    func(childComplexity int) int
+	}
+
+	CustomerFundingSource struct {
+		BankAccountType func(childComplexity int) int
+		DisplayName     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Removed         func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Type            func(childComplexity int) int
+	}
+
+	CustomerJourney struct {
+		Definition func(childComplexity int) int
+		EndedAt    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Step       func(childComplexity int) int
+	}
+
+	CustomerProfile struct {
+		DisplayName    func(childComplexity int) int
+		Enrichment     func(childComplexity int) int
+		Events         func(childComplexity int) int
+		Findings       func(childComplexity int) int
+		FundingSources func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Journeys       func(childComplexity int) int
+		Money          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Transfers      func(childComplexity int) int
+		Type           func(childComplexity int) int
+	}
+
+	CustomerTransfer struct {
+		Amount             func(childComplexity int) int
+		CorrelationID      func(childComplexity int) int
+		Counterparty       func(childComplexity int) int
+		Created            func(childComplexity int) int
+		Currency           func(childComplexity int) int
+		Direction          func(childComplexity int) int
+		FailureCode        func(childComplexity int) int
+		FailureDescription func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		LateReturn         func(childComplexity int) int
+		Status             func(childComplexity int) int
+	}
+
 	DurationStats struct {
 		AvgSeconds func(childComplexity int) int
 		Count      func(childComplexity int) int
@@ -262,6 +325,17 @@ type ComplexityRoot struct {
 		ID      func(childComplexity int) int
 		Paused  func(childComplexity int) int
 		URL     func(childComplexity int) int
+	}
+
+	EnrichmentStatus struct {
+		Enabled      func(childComplexity int) int
+		Failed       func(childComplexity int) int
+		Fetched      func(childComplexity int) int
+		Gone         func(childComplexity int) int
+		HistoryDone  func(childComplexity int) int
+		HistoryTotal func(childComplexity int) int
+		Lag          func(childComplexity int) int
+		Pending      func(childComplexity int) int
 	}
 
 	EventStats struct {
@@ -521,6 +595,44 @@ type ComplexityRoot struct {
 		Value    func(childComplexity int) int
 	}
 
+	MoneyAmount struct {
+		Amount func(childComplexity int) int
+		Cents  func(childComplexity int) int
+		Count  func(childComplexity int) int
+	}
+
+	MoneyBucket struct {
+		ByStatus func(childComplexity int) int
+		Start    func(childComplexity int) int
+	}
+
+	MoneyFigures struct {
+		ByStatus    func(childComplexity int) int
+		Currency    func(childComplexity int) int
+		Enriched    func(childComplexity int) int
+		Failed      func(childComplexity int) int
+		From        func(childComplexity int) int
+		InFlight    func(childComplexity int) int
+		LateReturns func(childComplexity int) int
+		Mean        func(childComplexity int) int
+		P50         func(childComplexity int) int
+		P90         func(childComplexity int) int
+		P99         func(childComplexity int) int
+		ReturnCodes func(childComplexity int) int
+		Returned    func(childComplexity int) int
+		Series      func(childComplexity int) int
+		To          func(childComplexity int) int
+		Total       func(childComplexity int) int
+		Unfetched   func(childComplexity int) int
+	}
+
+	MoneyStatusAmount struct {
+		Amount func(childComplexity int) int
+		Cents  func(childComplexity int) int
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcknowledgeAlert            func(childComplexity int, id int) int
 		AcknowledgeAnomaly          func(childComplexity int, id int) int
@@ -602,8 +714,10 @@ type ComplexityRoot struct {
 		Alerts                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AlertOrder, where *ent.AlertWhereInput) int
 		Anomalies                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnomalyOrder, where *ent.AnomalyWhereInput) int
 		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		Customer                  func(childComplexity int, id string) int
 		Deliveries                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
 		DwollaStatus              func(childComplexity int) int
+		Enrichment                func(childComplexity int) int
 		Event                     func(childComplexity int, id *int, eventID *string) int
 		EventStats                func(childComplexity int, filter *model.EventStatsFilter) int
 		Events                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.WebhookEventOrder, where *ent.WebhookEventWhereInput) int
@@ -613,6 +727,7 @@ type ComplexityRoot struct {
 		JourneyDefinitions        func(childComplexity int) int
 		JourneyStats              func(childComplexity int, definition string, from *time.Time, to *time.Time) int
 		Journeys                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.JourneyInstanceOrder, where *ent.JourneyInstanceWhereInput) int
+		Money                     func(childComplexity int, from *time.Time, to *time.Time, bucket *string, customerID *string) int
 		Node                      func(childComplexity int, id int) int
 		Nodes                     func(childComplexity int, ids []int) int
 		Overview                  func(childComplexity int, from *time.Time, to *time.Time, granularity *string) int
@@ -700,6 +815,15 @@ type ComplexityRoot struct {
 		Events       func(childComplexity int) int
 		ResourceType func(childComplexity int) int
 		Share        func(childComplexity int) int
+	}
+
+	ReturnCodeFigure struct {
+		Amount      func(childComplexity int) int
+		Cents       func(childComplexity int) int
+		Code        func(childComplexity int) int
+		Count       func(childComplexity int) int
+		Description func(childComplexity int) int
+		Late        func(childComplexity int) int
 	}
 
 	SeriesPoint struct {
@@ -1781,6 +1905,270 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIToken.Token(childComplexity), true
 
+	case "CustomerEvent.createdAt":
+		if e.ComplexityRoot.CustomerEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEvent.CreatedAt(childComplexity), true
+	case "CustomerEvent.eventId":
+		if e.ComplexityRoot.CustomerEvent.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEvent.EventID(childComplexity), true
+	case "CustomerEvent.id":
+		if e.ComplexityRoot.CustomerEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEvent.ID(childComplexity), true
+	case "CustomerEvent.resourceId":
+		if e.ComplexityRoot.CustomerEvent.ResourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEvent.ResourceID(childComplexity), true
+	case "CustomerEvent.topic":
+		if e.ComplexityRoot.CustomerEvent.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEvent.Topic(childComplexity), true
+
+	case "CustomerFinding.id":
+		if e.ComplexityRoot.CustomerFinding.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFinding.ID(childComplexity), true
+	case "CustomerFinding.kind":
+		if e.ComplexityRoot.CustomerFinding.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFinding.Kind(childComplexity), true
+	case "CustomerFinding.resourceId":
+		if e.ComplexityRoot.CustomerFinding.ResourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFinding.ResourceID(childComplexity), true
+	case "CustomerFinding.subject":
+		if e.ComplexityRoot.CustomerFinding.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFinding.Subject(childComplexity), true
+
+	case "CustomerFundingSource.bankAccountType":
+		if e.ComplexityRoot.CustomerFundingSource.BankAccountType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.BankAccountType(childComplexity), true
+	case "CustomerFundingSource.displayName":
+		if e.ComplexityRoot.CustomerFundingSource.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.DisplayName(childComplexity), true
+	case "CustomerFundingSource.id":
+		if e.ComplexityRoot.CustomerFundingSource.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.ID(childComplexity), true
+	case "CustomerFundingSource.removed":
+		if e.ComplexityRoot.CustomerFundingSource.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.Removed(childComplexity), true
+	case "CustomerFundingSource.status":
+		if e.ComplexityRoot.CustomerFundingSource.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.Status(childComplexity), true
+	case "CustomerFundingSource.type":
+		if e.ComplexityRoot.CustomerFundingSource.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerFundingSource.Type(childComplexity), true
+
+	case "CustomerJourney.definition":
+		if e.ComplexityRoot.CustomerJourney.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.Definition(childComplexity), true
+	case "CustomerJourney.endedAt":
+		if e.ComplexityRoot.CustomerJourney.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.EndedAt(childComplexity), true
+	case "CustomerJourney.id":
+		if e.ComplexityRoot.CustomerJourney.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.ID(childComplexity), true
+	case "CustomerJourney.startedAt":
+		if e.ComplexityRoot.CustomerJourney.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.StartedAt(childComplexity), true
+	case "CustomerJourney.status":
+		if e.ComplexityRoot.CustomerJourney.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.Status(childComplexity), true
+	case "CustomerJourney.step":
+		if e.ComplexityRoot.CustomerJourney.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerJourney.Step(childComplexity), true
+
+	case "CustomerProfile.displayName":
+		if e.ComplexityRoot.CustomerProfile.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.DisplayName(childComplexity), true
+	case "CustomerProfile.enrichment":
+		if e.ComplexityRoot.CustomerProfile.Enrichment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Enrichment(childComplexity), true
+	case "CustomerProfile.events":
+		if e.ComplexityRoot.CustomerProfile.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Events(childComplexity), true
+	case "CustomerProfile.findings":
+		if e.ComplexityRoot.CustomerProfile.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Findings(childComplexity), true
+	case "CustomerProfile.fundingSources":
+		if e.ComplexityRoot.CustomerProfile.FundingSources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.FundingSources(childComplexity), true
+	case "CustomerProfile.id":
+		if e.ComplexityRoot.CustomerProfile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.ID(childComplexity), true
+	case "CustomerProfile.journeys":
+		if e.ComplexityRoot.CustomerProfile.Journeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Journeys(childComplexity), true
+	case "CustomerProfile.money":
+		if e.ComplexityRoot.CustomerProfile.Money == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Money(childComplexity), true
+	case "CustomerProfile.status":
+		if e.ComplexityRoot.CustomerProfile.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Status(childComplexity), true
+	case "CustomerProfile.transfers":
+		if e.ComplexityRoot.CustomerProfile.Transfers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Transfers(childComplexity), true
+	case "CustomerProfile.type":
+		if e.ComplexityRoot.CustomerProfile.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfile.Type(childComplexity), true
+
+	case "CustomerTransfer.amount":
+		if e.ComplexityRoot.CustomerTransfer.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Amount(childComplexity), true
+	case "CustomerTransfer.correlationId":
+		if e.ComplexityRoot.CustomerTransfer.CorrelationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.CorrelationID(childComplexity), true
+	case "CustomerTransfer.counterparty":
+		if e.ComplexityRoot.CustomerTransfer.Counterparty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Counterparty(childComplexity), true
+	case "CustomerTransfer.created":
+		if e.ComplexityRoot.CustomerTransfer.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Created(childComplexity), true
+	case "CustomerTransfer.currency":
+		if e.ComplexityRoot.CustomerTransfer.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Currency(childComplexity), true
+	case "CustomerTransfer.direction":
+		if e.ComplexityRoot.CustomerTransfer.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Direction(childComplexity), true
+	case "CustomerTransfer.failureCode":
+		if e.ComplexityRoot.CustomerTransfer.FailureCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.FailureCode(childComplexity), true
+	case "CustomerTransfer.failureDescription":
+		if e.ComplexityRoot.CustomerTransfer.FailureDescription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.FailureDescription(childComplexity), true
+	case "CustomerTransfer.id":
+		if e.ComplexityRoot.CustomerTransfer.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.ID(childComplexity), true
+	case "CustomerTransfer.lateReturn":
+		if e.ComplexityRoot.CustomerTransfer.LateReturn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.LateReturn(childComplexity), true
+	case "CustomerTransfer.status":
+		if e.ComplexityRoot.CustomerTransfer.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerTransfer.Status(childComplexity), true
+
 	case "DurationStats.avgSeconds":
 		if e.ComplexityRoot.DurationStats.AvgSeconds == nil {
 			break
@@ -1873,6 +2261,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DwollaSubscriptionInfo.URL(childComplexity), true
+
+	case "EnrichmentStatus.enabled":
+		if e.ComplexityRoot.EnrichmentStatus.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Enabled(childComplexity), true
+	case "EnrichmentStatus.failed":
+		if e.ComplexityRoot.EnrichmentStatus.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Failed(childComplexity), true
+	case "EnrichmentStatus.fetched":
+		if e.ComplexityRoot.EnrichmentStatus.Fetched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Fetched(childComplexity), true
+	case "EnrichmentStatus.gone":
+		if e.ComplexityRoot.EnrichmentStatus.Gone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Gone(childComplexity), true
+	case "EnrichmentStatus.historyDone":
+		if e.ComplexityRoot.EnrichmentStatus.HistoryDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.HistoryDone(childComplexity), true
+	case "EnrichmentStatus.historyTotal":
+		if e.ComplexityRoot.EnrichmentStatus.HistoryTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.HistoryTotal(childComplexity), true
+	case "EnrichmentStatus.lag":
+		if e.ComplexityRoot.EnrichmentStatus.Lag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Lag(childComplexity), true
+	case "EnrichmentStatus.pending":
+		if e.ComplexityRoot.EnrichmentStatus.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrichmentStatus.Pending(childComplexity), true
 
 	case "EventStats.deadLettered":
 		if e.ComplexityRoot.EventStats.DeadLettered == nil {
@@ -2957,6 +3394,166 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Measure.Value(childComplexity), true
 
+	case "MoneyAmount.amount":
+		if e.ComplexityRoot.MoneyAmount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyAmount.Amount(childComplexity), true
+	case "MoneyAmount.cents":
+		if e.ComplexityRoot.MoneyAmount.Cents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyAmount.Cents(childComplexity), true
+	case "MoneyAmount.count":
+		if e.ComplexityRoot.MoneyAmount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyAmount.Count(childComplexity), true
+
+	case "MoneyBucket.byStatus":
+		if e.ComplexityRoot.MoneyBucket.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyBucket.ByStatus(childComplexity), true
+	case "MoneyBucket.start":
+		if e.ComplexityRoot.MoneyBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyBucket.Start(childComplexity), true
+
+	case "MoneyFigures.byStatus":
+		if e.ComplexityRoot.MoneyFigures.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.ByStatus(childComplexity), true
+	case "MoneyFigures.currency":
+		if e.ComplexityRoot.MoneyFigures.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Currency(childComplexity), true
+	case "MoneyFigures.enriched":
+		if e.ComplexityRoot.MoneyFigures.Enriched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Enriched(childComplexity), true
+	case "MoneyFigures.failed":
+		if e.ComplexityRoot.MoneyFigures.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Failed(childComplexity), true
+	case "MoneyFigures.from":
+		if e.ComplexityRoot.MoneyFigures.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.From(childComplexity), true
+	case "MoneyFigures.inFlight":
+		if e.ComplexityRoot.MoneyFigures.InFlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.InFlight(childComplexity), true
+	case "MoneyFigures.lateReturns":
+		if e.ComplexityRoot.MoneyFigures.LateReturns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.LateReturns(childComplexity), true
+	case "MoneyFigures.mean":
+		if e.ComplexityRoot.MoneyFigures.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Mean(childComplexity), true
+	case "MoneyFigures.p50":
+		if e.ComplexityRoot.MoneyFigures.P50 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.P50(childComplexity), true
+	case "MoneyFigures.p90":
+		if e.ComplexityRoot.MoneyFigures.P90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.P90(childComplexity), true
+	case "MoneyFigures.p99":
+		if e.ComplexityRoot.MoneyFigures.P99 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.P99(childComplexity), true
+	case "MoneyFigures.returnCodes":
+		if e.ComplexityRoot.MoneyFigures.ReturnCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.ReturnCodes(childComplexity), true
+	case "MoneyFigures.returned":
+		if e.ComplexityRoot.MoneyFigures.Returned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Returned(childComplexity), true
+	case "MoneyFigures.series":
+		if e.ComplexityRoot.MoneyFigures.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Series(childComplexity), true
+	case "MoneyFigures.to":
+		if e.ComplexityRoot.MoneyFigures.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.To(childComplexity), true
+	case "MoneyFigures.total":
+		if e.ComplexityRoot.MoneyFigures.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Total(childComplexity), true
+	case "MoneyFigures.unfetched":
+		if e.ComplexityRoot.MoneyFigures.Unfetched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyFigures.Unfetched(childComplexity), true
+
+	case "MoneyStatusAmount.amount":
+		if e.ComplexityRoot.MoneyStatusAmount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyStatusAmount.Amount(childComplexity), true
+	case "MoneyStatusAmount.cents":
+		if e.ComplexityRoot.MoneyStatusAmount.Cents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyStatusAmount.Cents(childComplexity), true
+	case "MoneyStatusAmount.count":
+		if e.ComplexityRoot.MoneyStatusAmount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyStatusAmount.Count(childComplexity), true
+	case "MoneyStatusAmount.status":
+		if e.ComplexityRoot.MoneyStatusAmount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyStatusAmount.Status(childComplexity), true
+
 	case "Mutation.acknowledgeAlert":
 		if e.ComplexityRoot.Mutation.AcknowledgeAlert == nil {
 			break
@@ -3541,6 +4138,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
+	case "Query.customer":
+		if e.ComplexityRoot.Query.Customer == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customer(childComplexity, args["id"].(string)), true
 	case "Query.deliveries":
 		if e.ComplexityRoot.Query.Deliveries == nil {
 			break
@@ -3558,6 +4166,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DwollaStatus(childComplexity), true
+	case "Query.enrichment":
+		if e.ComplexityRoot.Query.Enrichment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Enrichment(childComplexity), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -3653,6 +4267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Journeys(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.JourneyInstanceOrder), args["where"].(*ent.JourneyInstanceWhereInput)), true
+	case "Query.money":
+		if e.ComplexityRoot.Query.Money == nil {
+			break
+		}
+
+		args, err := ec.field_Query_money_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Money(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["bucket"].(*string), args["customerId"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -4079,6 +4704,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResourceBreakdown.Share(childComplexity), true
+
+	case "ReturnCodeFigure.amount":
+		if e.ComplexityRoot.ReturnCodeFigure.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Amount(childComplexity), true
+	case "ReturnCodeFigure.cents":
+		if e.ComplexityRoot.ReturnCodeFigure.Cents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Cents(childComplexity), true
+	case "ReturnCodeFigure.code":
+		if e.ComplexityRoot.ReturnCodeFigure.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Code(childComplexity), true
+	case "ReturnCodeFigure.count":
+		if e.ComplexityRoot.ReturnCodeFigure.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Count(childComplexity), true
+	case "ReturnCodeFigure.description":
+		if e.ComplexityRoot.ReturnCodeFigure.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Description(childComplexity), true
+	case "ReturnCodeFigure.late":
+		if e.ComplexityRoot.ReturnCodeFigure.Late == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCodeFigure.Late(childComplexity), true
 
 	case "SeriesPoint.avgProcMs":
 		if e.ComplexityRoot.SeriesPoint.AvgProcMS == nil {
@@ -5709,6 +6371,164 @@ extend type Subscription {
   journeyUpdated(definition: String): JourneyInstance!
   """Journeys that just became stuck, optionally of one definition."""
   journeyStuck(definition: String): JourneyInstance!
+}
+`, BuiltIn: false},
+	{Name: "../money.graphqls", Input: `# Money and customers: what enrichment (internal/enrich) makes possible.
+# Every figure comes from money.Compute, as REST, exports and /metrics do.
+
+"""A count of transfers and their amount."""
+type MoneyAmount @goModel(model: "github.com/hooklens/hooklens/internal/money.AmountView") {
+  count: Int!
+  """The amount in cents."""
+  cents: Int!
+  """The amount as a decimal string in the currency, e.g. 1234.50."""
+  amount: String!
+}
+
+"""A count and amount of transfers with one status."""
+type MoneyStatusAmount {
+  """pending, processed, failed or cancelled."""
+  status: String!
+  count: Int!
+  cents: Int!
+  amount: String!
+}
+
+"""One step of the money series."""
+type MoneyBucket @goModel(model: "github.com/hooklens/hooklens/internal/money.BucketView") {
+  start: Time!
+  byStatus: [MoneyStatusAmount!]!
+}
+
+"""The failures of one ACH return code, with Dwolla's description."""
+type ReturnCodeFigure @goModel(model: "github.com/hooklens/hooklens/internal/money.ReturnCodeView") {
+  code: String!
+  description: String!
+  count: Int!
+  """Returns that came after the transfer had completed (R01-late)."""
+  late: Int!
+  cents: Int!
+  amount: String!
+}
+
+"""Money figures of enriched transfers created in [from, to)."""
+type MoneyFigures @goModel(model: "github.com/hooklens/hooklens/internal/money.View") {
+  from: Time!
+  to: Time!
+  currency: String!
+  total: MoneyAmount!
+  byStatus: [MoneyStatusAmount!]!
+  """Pending now, whatever the window."""
+  inFlight: MoneyAmount!
+  failed: MoneyAmount!
+  """Failed by an ACH return (with a return code)."""
+  returned: MoneyAmount!
+  lateReturns: MoneyAmount!
+  mean: String!
+  p50: String!
+  p90: String!
+  p99: String!
+  series: [MoneyBucket!]!
+  returnCodes: [ReturnCodeFigure!]!
+  """Transfers with a snapshot, and named by events but without one yet."""
+  enriched: Int!
+  unfetched: Int!
+}
+
+"""Whether enrichment is on and how far it is."""
+type EnrichmentStatus @goModel(model: "github.com/hooklens/hooklens/internal/enrich.Status") {
+  """False without Dwolla credentials (or with HOOKLENS_ENRICH=false)."""
+  enabled: Boolean!
+  pending: Int!
+  fetched: Int!
+  """Resources Dwolla answered 404 for: recorded, not retried."""
+  gone: Int!
+  failed: Int!
+  """Stored events the live worker has not read yet."""
+  lag: Int!
+  historyDone: Int!
+  historyTotal: Int!
+}
+
+"""A bank or balance of a customer."""
+type CustomerFundingSource @goModel(model: "github.com/hooklens/hooklens/internal/customer.FundingSource") {
+  id: String!
+  type: String!
+  bankAccountType: String!
+  status: String!
+  removed: Boolean!
+  """Only with HOOKLENS_ENRICH_PERSONAL_DATA."""
+  displayName: String!
+}
+
+"""A transfer a customer sent or received."""
+type CustomerTransfer @goModel(model: "github.com/hooklens/hooklens/internal/customer.Transfer") {
+  id: String!
+  """sent, received, or own (between the customer's bank and balance)."""
+  direction: String!
+  status: String!
+  amount: String!
+  currency: String!
+  created: Time
+  correlationId: String!
+  failureCode: String!
+  failureDescription: String!
+  lateReturn: Boolean!
+  """The other customer's id; empty for the master account."""
+  counterparty: String!
+}
+
+"""A journey of a customer."""
+type CustomerJourney @goModel(model: "github.com/hooklens/hooklens/internal/customer.Journey") {
+  id: Int!
+  definition: String!
+  status: String!
+  step: String!
+  startedAt: Time!
+  endedAt: Time
+}
+
+"""An event of a customer's timeline."""
+type CustomerEvent @goModel(model: "github.com/hooklens/hooklens/internal/customer.Event") {
+  id: Int!
+  eventId: String!
+  topic: String!
+  resourceId: String!
+  createdAt: Time!
+}
+
+"""An open reconciliation finding about a customer's resources."""
+type CustomerFinding @goModel(model: "github.com/hooklens/hooklens/internal/customer.Finding") {
+  id: Int!
+  kind: String!
+  subject: String!
+  resourceId: String!
+}
+
+"""Everything hooklens knows about one customer."""
+type CustomerProfile @goModel(model: "github.com/hooklens/hooklens/internal/customer.Profile") {
+  id: String!
+  """pending, fetched, gone or failed; empty before enrichment saw it."""
+  enrichment: String!
+  status: String!
+  type: String!
+  displayName: String!
+  fundingSources: [CustomerFundingSource!]!
+  transfers: [CustomerTransfer!]!
+  """The last 30 days."""
+  money: MoneyFigures!
+  journeys: [CustomerJourney!]!
+  events: [CustomerEvent!]!
+  findings: [CustomerFinding!]!
+}
+
+extend type Query {
+  """Money figures of [from, to) (default: the last 24 hours), one customer's with customerId; bucket is a duration (default 1h)."""
+  money(from: Time, to: Time, bucket: String, customerId: String): MoneyFigures!
+  """Whether enrichment is on and how far it is."""
+  enrichment: EnrichmentStatus!
+  """One customer's view; null when no event or snapshot names it."""
+  customer(id: String!): CustomerProfile
 }
 `, BuiltIn: false},
 	{Name: "../pipeline.graphqls", Input: `"""The processing pipeline and this instance, as seen now."""
@@ -10860,6 +11680,128 @@ func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIToken", field.Name)
 }
 
+func (ec *executionContext) childFields_CustomerEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerEvent_id(ctx, field)
+	case "eventId":
+		return ec.fieldContext_CustomerEvent_eventId(ctx, field)
+	case "topic":
+		return ec.fieldContext_CustomerEvent_topic(ctx, field)
+	case "resourceId":
+		return ec.fieldContext_CustomerEvent_resourceId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CustomerEvent_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerFinding_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_CustomerFinding_kind(ctx, field)
+	case "subject":
+		return ec.fieldContext_CustomerFinding_subject(ctx, field)
+	case "resourceId":
+		return ec.fieldContext_CustomerFinding_resourceId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerFinding", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerFundingSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerFundingSource_id(ctx, field)
+	case "type":
+		return ec.fieldContext_CustomerFundingSource_type(ctx, field)
+	case "bankAccountType":
+		return ec.fieldContext_CustomerFundingSource_bankAccountType(ctx, field)
+	case "status":
+		return ec.fieldContext_CustomerFundingSource_status(ctx, field)
+	case "removed":
+		return ec.fieldContext_CustomerFundingSource_removed(ctx, field)
+	case "displayName":
+		return ec.fieldContext_CustomerFundingSource_displayName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerFundingSource", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerJourney(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerJourney_id(ctx, field)
+	case "definition":
+		return ec.fieldContext_CustomerJourney_definition(ctx, field)
+	case "status":
+		return ec.fieldContext_CustomerJourney_status(ctx, field)
+	case "step":
+		return ec.fieldContext_CustomerJourney_step(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_CustomerJourney_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_CustomerJourney_endedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerJourney", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerProfile_id(ctx, field)
+	case "enrichment":
+		return ec.fieldContext_CustomerProfile_enrichment(ctx, field)
+	case "status":
+		return ec.fieldContext_CustomerProfile_status(ctx, field)
+	case "type":
+		return ec.fieldContext_CustomerProfile_type(ctx, field)
+	case "displayName":
+		return ec.fieldContext_CustomerProfile_displayName(ctx, field)
+	case "fundingSources":
+		return ec.fieldContext_CustomerProfile_fundingSources(ctx, field)
+	case "transfers":
+		return ec.fieldContext_CustomerProfile_transfers(ctx, field)
+	case "money":
+		return ec.fieldContext_CustomerProfile_money(ctx, field)
+	case "journeys":
+		return ec.fieldContext_CustomerProfile_journeys(ctx, field)
+	case "events":
+		return ec.fieldContext_CustomerProfile_events(ctx, field)
+	case "findings":
+		return ec.fieldContext_CustomerProfile_findings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerProfile", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerTransfer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CustomerTransfer_id(ctx, field)
+	case "direction":
+		return ec.fieldContext_CustomerTransfer_direction(ctx, field)
+	case "status":
+		return ec.fieldContext_CustomerTransfer_status(ctx, field)
+	case "amount":
+		return ec.fieldContext_CustomerTransfer_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_CustomerTransfer_currency(ctx, field)
+	case "created":
+		return ec.fieldContext_CustomerTransfer_created(ctx, field)
+	case "correlationId":
+		return ec.fieldContext_CustomerTransfer_correlationId(ctx, field)
+	case "failureCode":
+		return ec.fieldContext_CustomerTransfer_failureCode(ctx, field)
+	case "failureDescription":
+		return ec.fieldContext_CustomerTransfer_failureDescription(ctx, field)
+	case "lateReturn":
+		return ec.fieldContext_CustomerTransfer_lateReturn(ctx, field)
+	case "counterparty":
+		return ec.fieldContext_CustomerTransfer_counterparty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerTransfer", field.Name)
+}
+
 func (ec *executionContext) childFields_DurationStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "count":
@@ -10906,6 +11848,28 @@ func (ec *executionContext) childFields_DwollaSubscriptionInfo(ctx context.Conte
 		return ec.fieldContext_DwollaSubscriptionInfo_created(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DwollaSubscriptionInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_EnrichmentStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_EnrichmentStatus_enabled(ctx, field)
+	case "pending":
+		return ec.fieldContext_EnrichmentStatus_pending(ctx, field)
+	case "fetched":
+		return ec.fieldContext_EnrichmentStatus_fetched(ctx, field)
+	case "gone":
+		return ec.fieldContext_EnrichmentStatus_gone(ctx, field)
+	case "failed":
+		return ec.fieldContext_EnrichmentStatus_failed(ctx, field)
+	case "lag":
+		return ec.fieldContext_EnrichmentStatus_lag(ctx, field)
+	case "historyDone":
+		return ec.fieldContext_EnrichmentStatus_historyDone(ctx, field)
+	case "historyTotal":
+		return ec.fieldContext_EnrichmentStatus_historyTotal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EnrichmentStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_EventStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11422,6 +12386,82 @@ func (ec *executionContext) childFields_Measure(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Measure", field.Name)
 }
 
+func (ec *executionContext) childFields_MoneyAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_MoneyAmount_count(ctx, field)
+	case "cents":
+		return ec.fieldContext_MoneyAmount_cents(ctx, field)
+	case "amount":
+		return ec.fieldContext_MoneyAmount_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MoneyAmount", field.Name)
+}
+
+func (ec *executionContext) childFields_MoneyBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_MoneyBucket_start(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_MoneyBucket_byStatus(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MoneyBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_MoneyFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_MoneyFigures_from(ctx, field)
+	case "to":
+		return ec.fieldContext_MoneyFigures_to(ctx, field)
+	case "currency":
+		return ec.fieldContext_MoneyFigures_currency(ctx, field)
+	case "total":
+		return ec.fieldContext_MoneyFigures_total(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_MoneyFigures_byStatus(ctx, field)
+	case "inFlight":
+		return ec.fieldContext_MoneyFigures_inFlight(ctx, field)
+	case "failed":
+		return ec.fieldContext_MoneyFigures_failed(ctx, field)
+	case "returned":
+		return ec.fieldContext_MoneyFigures_returned(ctx, field)
+	case "lateReturns":
+		return ec.fieldContext_MoneyFigures_lateReturns(ctx, field)
+	case "mean":
+		return ec.fieldContext_MoneyFigures_mean(ctx, field)
+	case "p50":
+		return ec.fieldContext_MoneyFigures_p50(ctx, field)
+	case "p90":
+		return ec.fieldContext_MoneyFigures_p90(ctx, field)
+	case "p99":
+		return ec.fieldContext_MoneyFigures_p99(ctx, field)
+	case "series":
+		return ec.fieldContext_MoneyFigures_series(ctx, field)
+	case "returnCodes":
+		return ec.fieldContext_MoneyFigures_returnCodes(ctx, field)
+	case "enriched":
+		return ec.fieldContext_MoneyFigures_enriched(ctx, field)
+	case "unfetched":
+		return ec.fieldContext_MoneyFigures_unfetched(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MoneyFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_MoneyStatusAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_MoneyStatusAmount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_MoneyStatusAmount_count(ctx, field)
+	case "cents":
+		return ec.fieldContext_MoneyStatusAmount_cents(ctx, field)
+	case "amount":
+		return ec.fieldContext_MoneyStatusAmount_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MoneyStatusAmount", field.Name)
+}
+
 func (ec *executionContext) childFields_Overview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -11658,6 +12698,24 @@ func (ec *executionContext) childFields_ResourceBreakdown(ctx context.Context, f
 		return ec.fieldContext_ResourceBreakdown_share(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResourceBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_ReturnCodeFigure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ReturnCodeFigure_code(ctx, field)
+	case "description":
+		return ec.fieldContext_ReturnCodeFigure_description(ctx, field)
+	case "count":
+		return ec.fieldContext_ReturnCodeFigure_count(ctx, field)
+	case "late":
+		return ec.fieldContext_ReturnCodeFigure_late(ctx, field)
+	case "cents":
+		return ec.fieldContext_ReturnCodeFigure_cents(ctx, field)
+	case "amount":
+		return ec.fieldContext_ReturnCodeFigure_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnCodeFigure", field.Name)
 }
 
 func (ec *executionContext) childFields_SeriesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -333,6 +333,15 @@ type JourneyUnexpectedEvent struct {
 	Reason  string    `json:"reason"`
 }
 
+// A count and amount of transfers with one status.
+type MoneyStatusAmount struct {
+	// pending, processed, failed or cancelled.
+	Status string `json:"status"`
+	Count  int    `json:"count"`
+	Cents  int    `json:"cents"`
+	Amount string `json:"amount"`
+}
+
 type Subscription struct {
 }
 

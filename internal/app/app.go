@@ -26,6 +26,7 @@ import (
 	"github.com/hooklens/hooklens/internal/auth"
 	"github.com/hooklens/hooklens/internal/config"
 	"github.com/hooklens/hooklens/internal/dwolla"
+	"github.com/hooklens/hooklens/internal/enrich"
 	"github.com/hooklens/hooklens/internal/ingest"
 	"github.com/hooklens/hooklens/internal/jobs"
 	"github.com/hooklens/hooklens/internal/live"
@@ -87,6 +88,10 @@ type App struct {
 	// Keys seal webhook bodies and alert-channel secrets; nil stores them
 	// in the clear.
 	Keys *vault.Keyring
+	// Enrich fetches the resources events name; nil when enrichment is
+	// off (no credentials, or HOOKLENS_ENRICH=false).
+	Enrich       *enrich.Enricher
+	moneyMetrics bool
 
 	handler  http.Handler
 	streams  *graph.Sockets // GraphQL websockets and event streams, closed at shutdown
@@ -175,6 +180,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, fmt.Errorf("configuring the Dwolla client: %w", err)
 		}
 		a.Metrics.Breaker.WithLabelValues("dwolla").Set(0)
+		if cfg.Enrich {
+			if a.Enrich, err = enrich.New(db.Client, a.Dwolla, log.With("component", "enrich"), enrich.Options{
+				Rate: cfg.EnrichRate, PersonalData: cfg.EnrichPersonalData,
+			}); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("configuring enrichment: %w", err)
+			}
+		}
 	}
 	a.Recon = reconcile.New(db, a.Hub, a.Tracker, a.Metrics, log.With("component", "reconcile"), reconcile.Options{
 		Client: a.Dwolla, WebhookURL: cfg.WebhookURL(), AutoRedeliver: cfg.DwollaAutoRedeliver,
@@ -292,6 +305,7 @@ func (a *App) scheduleJobs() error {
 			_, err := a.Alerts.Evaluate(ctx, a.now())
 			return err
 		}},
+		{"enrich", "5s", a.enrichTick},
 		{"expired-sessions", "1h", func(ctx context.Context) error {
 			_, err := a.Auth.PurgeExpiredSessions(ctx)
 			return err
@@ -397,10 +411,12 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/api/session", a.Authn.SessionHandler())
 	mux.Handle("/api/webhooks/dwolla/sync", a.syncHandler())
 	mux.Handle("/api/analytics/", a.Authn.Require(false)(analytics.NewHandler(a.Analytics, a.Log.With("component", "analytics"))))
+	a.moneyRoutes(mux)
 
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
 		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
+		Enrichment: a.EnrichmentStatus,
 	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins, Streams: a.streams})
 	requireAuth := graph.GraphQLShapedErrors(a.Authn.Require(false)(gql))
 	optionalAuth := a.Authn.Optional(gql)

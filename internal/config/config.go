@@ -66,6 +66,11 @@ type Config struct {
 	SyncWindow          time.Duration
 	ReconcileSchedule   string
 	ReconcileWindow     time.Duration
+	// Enrich, EnrichRate and EnrichPersonalData configure enrichment
+	// (internal/enrich): on or off, requests per second, display names.
+	Enrich             bool
+	EnrichRate         float64
+	EnrichPersonalData bool
 
 	AlertSchedule     string
 	AlertAllowedHosts []string
@@ -348,6 +353,36 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_RECONCILE_WINDOW", Flag: "reconcile-window", Default: "24h",
 		Usage: "How far back reconciliation compares events and deliveries with Dwolla.",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.ReconcileWindow }, time.Minute, 30*24*time.Hour)},
+	{Env: "HOOKLENS_ENRICH", Flag: "enrich", Default: "true",
+		Usage: "Fetch the transfer, customer and funding source each event names from Dwolla's API (needs DWOLLA_KEY and DWOLLA_SECRET).",
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false")
+			}
+			c.Enrich = b
+			return nil
+		}},
+	{Env: "HOOKLENS_ENRICH_RATE", Flag: "enrich-rate", Default: "5",
+		Usage: "Most Dwolla API requests per second enrichment makes (0.1 to 100).",
+		apply: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0.1 || f > 100 {
+				return fmt.Errorf("must be a number from 0.1 to 100")
+			}
+			c.EnrichRate = f
+			return nil
+		}},
+	{Env: "HOOKLENS_ENRICH_PERSONAL_DATA", Flag: "enrich-personal-data", Default: "false",
+		Usage: "Also keep customers' and banks' names from Dwolla (never emails or account numbers).",
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("must be true or false")
+			}
+			c.EnrichPersonalData = b
+			return nil
+		}},
 	{Env: "HOOKLENS_ALERT_SCHEDULE", Flag: "alert-schedule", Default: "1m",
 		Usage: "How often alert rules are evaluated: a duration or a cron expression (UTC); \"off\" disables alerting.",
 		apply: optionalScheduleSetting(func(c *Config) *string { return &c.AlertSchedule })},
@@ -593,6 +628,9 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_SYNC_WINDOW":          c.SyncWindow.String(),
 		"HOOKLENS_RECONCILE_SCHEDULE":   c.ReconcileSchedule,
 		"HOOKLENS_RECONCILE_WINDOW":     c.ReconcileWindow.String(),
+		"HOOKLENS_ENRICH":               strconv.FormatBool(c.Enrich),
+		"HOOKLENS_ENRICH_RATE":          strconv.FormatFloat(c.EnrichRate, 'g', -1, 64),
+		"HOOKLENS_ENRICH_PERSONAL_DATA": strconv.FormatBool(c.EnrichPersonalData),
 		"HOOKLENS_ALERT_SCHEDULE":       c.AlertSchedule,
 		"HOOKLENS_ALERT_ALLOWED_HOSTS":  strings.Join(c.AlertAllowedHosts, ","),
 		"HOOKLENS_ALERT_TIMEOUT":        c.AlertTimeout.String(),

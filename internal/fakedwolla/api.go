@@ -143,6 +143,7 @@ func (f *Fake) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { f.listRetries(w, seg[1]) },
 			http.MethodPost: func(w http.ResponseWriter, r *http.Request) { f.createRetry(w, r, seg[1]) },
 		})
+	case f.routeResources(w, r, seg, route):
 	default:
 		writeError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
 	}

@@ -55,6 +55,9 @@ type Options struct {
 	// Logger receives notices (default: discard). Bodies, signatures and
 	// secrets are never logged.
 	Logger *slog.Logger
+	// Now is Dwolla's clock for events and resources created by API calls
+	// (default time.Now); a demo sets it back to replay a day of history.
+	Now func() time.Time
 }
 
 // Faults are failures injected on purpose. Rates are shares in [0, 1].
@@ -111,6 +114,10 @@ type Fake struct {
 	// (drawn in publish order); API faults; and ids nobody depends on
 	// (attempts, request ids, tokens).
 	ids, faults, apiFaults, noise *stream
+
+	// res holds customers, funding sources and transfers, under its own
+	// lock (taken before mu, never after).
+	res resources
 
 	mu       sync.Mutex
 	seq      int64
@@ -205,6 +212,7 @@ func New(opts Options) (*Fake, error) {
 	if f.opts.AccountID == "" {
 		f.opts.AccountID = f.newID()
 	}
+	f.initResources()
 	go f.dispatch()
 	return f, nil
 }

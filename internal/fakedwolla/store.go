@@ -46,7 +46,7 @@ var ErrUnknownTopic = errors.New("topic is not in Dwolla's catalogue")
 // Resource and, for a Customer's event, one Customer; a customer resource
 // is its own customer link, as in Dwolla's customer_created.
 func (f *Fake) Emit(topic string, links ...Ref) (*Event, error) {
-	spec := EventSpec{ID: f.newID(), Topic: topic, Created: time.Now()}
+	spec := EventSpec{ID: f.newID(), Topic: topic, Created: f.now()}
 	for _, l := range links {
 		switch l.Rel {
 		case "customer":
@@ -73,7 +73,7 @@ func (f *Fake) EmitSpec(spec EventSpec) (*Event, error) {
 		spec.ID = f.newID()
 	}
 	if spec.Created.IsZero() {
-		spec.Created = time.Now()
+		spec.Created = f.now()
 	}
 	body, err := EventBody(f.opts.BaseURL, f.opts.AccountID, spec)
 	if err != nil {

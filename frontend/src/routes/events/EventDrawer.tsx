@@ -83,6 +83,12 @@ function Summary({ event }: { event: EventDetail }) {
       </Field>
       <Field label="Customer">
         <Id value={event.customerID} />
+        {event.customerID && (
+          <>
+            {" "}
+            <Link to={`/customers/${encodeURIComponent(event.customerID)}`}>customer view</Link>
+          </>
+        )}
       </Field>
       <Field label="Account">
         <Id value={event.accountID} />

@@ -1,6 +1,7 @@
 // The log's filters. The form is uncontrolled and keyed by the URL, so the
 // URL stays the only source of truth (back and forward just work).
 import { useRef } from "react";
+import { Link } from "react-router";
 import type { EventFilters } from "../../lib/eventFilters";
 import { processingStates } from "../../lib/eventFilters";
 
@@ -131,6 +132,11 @@ export function EventFiltersForm({
       <div className="field">
         <label htmlFor="f-customer">Customer id</label>
         <input id="f-customer" name="customerID" defaultValue={filters.customerID} spellCheck={false} />
+        {filters.customerID && (
+          <Link to={`/customers/${encodeURIComponent(filters.customerID)}`} className="field-hint">
+            Open the customer view
+          </Link>
+        )}
       </div>
       <div className="field">
         <label htmlFor="f-correlation">Correlation id</label>
