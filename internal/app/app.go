@@ -392,7 +392,8 @@ func (a *App) routes() http.Handler {
 		web.WithRequestID,
 		web.Recover(a.Log),
 		web.AccessLog(a.Log.With("component", "http")),
-		web.SecurityHeaders,
+		web.CloseAmbiguousFraming,
+		web.SecurityHeaders(a.Config.PublicURL),
 		web.CORS(a.Config.AllowedOrigins),
 	)
 }
