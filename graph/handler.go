@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,11 +26,8 @@ import (
 	"github.com/hooklens/hooklens/internal/web"
 )
 
-// Limits on what one operation may ask for.
-const (
-	MaxComplexity = 5000
-	MaxDepth      = 12
-)
+// MaxDepth limits how deeply one operation may nest; cost.go has the rest.
+const MaxDepth = 12
 
 // HandlerOptions configure NewHandler.
 type HandlerOptions struct {
@@ -40,6 +38,11 @@ type HandlerOptions struct {
 	AllowedOrigins []string
 	// KeepAlive is the websocket keep-alive interval.
 	KeepAlive time.Duration
+	// Timeout bounds each query and mutation (DefaultTimeout when zero).
+	Timeout time.Duration
+	// MaxResponseBytes bounds the data of each query and mutation
+	// (DefaultMaxResponseBytes when zero).
+	MaxResponseBytes int64
 }
 
 // NewHandler returns the /graphql handler. HTTP requests must already carry
@@ -83,8 +86,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	lim := &limits{log: r.Log, timeout: cmp.Or(opts.Timeout, DefaultTimeout), maxResponseBytes: cmp.Or(opts.MaxResponseBytes, DefaultMaxResponseBytes)}
 	srv.Use(depthLimit{max: MaxDepth})
+	srv.Use(lim)
 	srv.AroundOperations(requireAdminForMutations)
 	if r.Trail != nil {
 		srv.AroundResponses(r.Trail.AroundResponses)
@@ -95,6 +99,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errors.New("internal error")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !lim.limitBody(w, req) {
+			return
+		}
 		box := &statusBox{}
 		ctx := context.WithValue(req.Context(), statusKey{}, box)
 		srv.ServeHTTP(&statusWriter{ResponseWriter: w, box: box}, req.WithContext(ctx))

@@ -372,7 +372,10 @@ func (a *App) routes() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
 		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
-	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins})
+	}, graph.HandlerOptions{
+		Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins,
+		Timeout: a.Config.GraphQLTimeout, MaxResponseBytes: a.Config.GraphQLMaxResponse,
+	})
 	requireAuth := a.Authn.Require(false)(gql)
 	optionalAuth := a.Authn.Optional(gql)
 	mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -50,6 +50,11 @@ type Config struct {
 	SessionTTL     time.Duration
 	ShutdownGrace  time.Duration
 
+	// GraphQLTimeout bounds one GraphQL query or mutation.
+	GraphQLTimeout time.Duration
+	// GraphQLMaxResponse bounds the bytes one query or mutation produces.
+	GraphQLMaxResponse int64
+
 	Workers      int
 	MaxAttempts  int
 	StuckSweep   string
@@ -242,6 +247,19 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_INGEST_TIMEOUT", Flag: "ingest-timeout", Default: "5s",
 		Usage: "Longest a webhook waits for its durable commit before 503 (Dwolla gives up after 10s).",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.IngestTimeout }, 100*time.Millisecond, 9*time.Second)},
+	{Env: "HOOKLENS_GRAPHQL_TIMEOUT", Flag: "graphql-timeout", Default: "20s",
+		Usage: "Longest one GraphQL query or mutation may run before it is stopped with a TIMEOUT error.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.GraphQLTimeout }, time.Second, 55*time.Second)},
+	{Env: "HOOKLENS_GRAPHQL_MAX_RESPONSE", Flag: "graphql-max-response", Default: "16777216",
+		Usage: "Largest answer in bytes one GraphQL query or mutation may produce; a larger one gets a RESPONSE_TOO_LARGE error instead.",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 64<<10 || n > 1<<30 {
+				return fmt.Errorf("must be a number of bytes between 65536 and 1073741824")
+			}
+			c.GraphQLMaxResponse = n
+			return nil
+		}},
 	{Env: "HOOKLENS_ALLOWED_ORIGINS", Flag: "allowed-origins",
 		Usage: "Extra browser origins (comma-separated, e.g. https://ops.example.com) allowed for websockets and CORS; the server's own origin is always allowed.",
 		apply: func(c *Config, v string) error {
@@ -565,6 +583,8 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_LOG_FORMAT":           c.LogFormat,
 		"HOOKLENS_MAX_BODY_BYTES":       strconv.FormatInt(c.MaxBodyBytes, 10),
 		"HOOKLENS_INGEST_TIMEOUT":       c.IngestTimeout.String(),
+		"HOOKLENS_GRAPHQL_TIMEOUT":      c.GraphQLTimeout.String(),
+		"HOOKLENS_GRAPHQL_MAX_RESPONSE": strconv.FormatInt(c.GraphQLMaxResponse, 10),
 		"HOOKLENS_ALLOWED_ORIGINS":      strings.Join(c.AllowedOrigins, ","),
 		"HOOKLENS_SESSION_TTL":          c.SessionTTL.String(),
 		"HOOKLENS_SHUTDOWN_GRACE":       c.ShutdownGrace.String(),
