@@ -49,10 +49,11 @@ type HandlerOptions struct {
 // a principal (the auth middleware runs first); websocket connections may
 // bring theirs in connection_init.
 func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+	es := generated.NewExecutableSchema(generated.Config{
 		Resolvers:  r,
 		Directives: generated.DirectiveRoot{Admin: adminDirective},
-	}))
+	})
+	srv := handler.New(es)
 	keepAlive := opts.KeepAlive
 	if keepAlive <= 0 {
 		keepAlive = 10 * time.Second
@@ -89,6 +90,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	lim := &limits{log: r.Log, timeout: cmp.Or(opts.Timeout, DefaultTimeout), maxResponseBytes: cmp.Or(opts.MaxResponseBytes, DefaultMaxResponseBytes)}
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(lim)
+	srv.Use(newObjectAuth(es.Schema()))
 	srv.AroundOperations(requireAdminForMutations)
 	if r.Trail != nil {
 		srv.AroundResponses(r.Trail.AroundResponses)

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hooklens/hooklens/graph"
+	"github.com/hooklens/hooklens/graph/generated"
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/auth"
 )
@@ -218,4 +221,68 @@ func TestWebsocketAuth(t *testing.T) {
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "403")
 	})
+}
+
+// TestNodeAuthorisation walks every node type through node and nodes with
+// a viewer token: admin-only types (those listed by an @admin query field)
+// are refused whatever the path, every other type reads as it does for an
+// admin. Global ids are allocated in ranges of 2^32 per type, so the walk
+// tries the first ids of every range.
+func TestNodeAuthorisation(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	code, _ := receive(t, s, eventBody("node-auth-1", "customer_created"))
+	require.Equal(t, http.StatusOK, code)
+	// An audit entry, and a token with a name worth hiding.
+	s.MustGraphQL(`mutation { createAPIToken(input: {name: "secret-admin-name", role: admin}) { token } }`, nil, nil)
+
+	adminOnly := graph.AdminOnlyTypes(generated.NewExecutableSchema(generated.Config{}).Schema())
+	require.Equal(t, map[string]bool{"APIToken": true, "AuditLog": true}, adminOnly)
+
+	const q = `query($id: ID!) { node(id: $id) { __typename id
+		... on APIToken { name role prefix lastUsedAt }
+		... on AuditLog { action actor detail } } }`
+	seen := map[string]bool{}
+	var forbiddenIDs []string
+	for k := range 24 {
+		for j := 1; j <= 3; j++ {
+			id := strconv.Itoa(k<<32 + j)
+			admin := s.GraphQL(s.Admin, q, map[string]any{"id": id})
+			var got struct {
+				Node *struct {
+					Typename string `json:"__typename"`
+				} `json:"node"`
+			}
+			require.NoError(t, json.Unmarshal(admin.Data, &got))
+			if got.Node == nil {
+				continue
+			}
+			typ := got.Node.Typename
+			seen[typ] = true
+			viewer := s.GraphQL(s.Viewer, q, map[string]any{"id": id})
+			if !adminOnly[typ] {
+				require.Empty(t, viewer.Errors, "%s %s", typ, id)
+				require.JSONEq(t, string(admin.Data), string(viewer.Data), "%s %s", typ, id)
+				continue
+			}
+			forbiddenIDs = append(forbiddenIDs, id)
+			require.NotEmpty(t, viewer.Errors, "%s %s", typ, id)
+			for _, e := range viewer.Errors {
+				require.Equal(t, "FORBIDDEN", e.Extensions["code"], "%s %s: %s", typ, id, e.Message)
+			}
+			require.JSONEq(t, `{"node": null}`, string(viewer.Data), "%s %s", typ, id)
+		}
+	}
+	for typ := range adminOnly {
+		require.True(t, seen[typ], "the walk found no %s", typ)
+	}
+	require.True(t, seen["WebhookEvent"] && seen["WebhookDelivery"], "seen: %v", seen)
+
+	// nodes: the same refusal, and nothing of them in the answer.
+	r := s.GraphQL(s.Viewer, `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on APIToken { name prefix } ... on AuditLog { actor } } }`,
+		map[string]any{"ids": forbiddenIDs})
+	require.NotEmpty(t, r.Errors)
+	require.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+	require.NotContains(t, string(r.Data), "secret-admin-name")
+	require.NotContains(t, string(r.Data), "test admin")
 }
