@@ -93,6 +93,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(newObjectAuth(es.Schema()))
 	srv.AroundOperations(requireAdminForMutations)
 	if r.Trail != nil {
+		r.Trail.UseSchema(es.Schema())
 		srv.AroundResponses(r.Trail.AroundResponses)
 	}
 	srv.SetErrorPresenter(errorPresenter(r.Log))
