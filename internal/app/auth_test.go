@@ -286,3 +286,44 @@ func TestNodeAuthorisation(t *testing.T) {
 	require.NotContains(t, string(r.Data), "secret-admin-name")
 	require.NotContains(t, string(r.Data), "test admin")
 }
+
+// TestFailedAuthLimiterCoversWebsocketsAndCookies: bad tokens in a
+// websocket's connection_init and forged session cookies spend the
+// address's failed-authentication budget like bad bearer tokens; past it
+// even a good token is refused.
+func TestFailedAuthLimiterCoversWebsocketsAndCookies(t *testing.T) {
+	t.Parallel()
+	t.Run("connection_init", func(t *testing.T) {
+		t.Parallel()
+		s := apptest.Start(t, "sqlite", apptest.Options{})
+		for range 10 { // HOOKLENS_SIGNIN_LIMIT's default burst
+			ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer hl_forged"})
+			for err == nil {
+				_, err = ws.Next(5 * time.Second)
+			}
+			require.Equal(t, 4403, apptest.CloseError(err), "err: %v", err)
+		}
+		ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + s.Viewer})
+		for err == nil {
+			_, err = ws.Next(5 * time.Second)
+		}
+		require.Equal(t, 4403, apptest.CloseError(err), "a good token past the budget is refused too")
+		require.Equal(t, http.StatusTooManyRequests, s.GraphQL(s.Viewer, `{ viewer { name } }`, nil).Status)
+	})
+	t.Run("session cookie", func(t *testing.T) {
+		t.Parallel()
+		s := apptest.Start(t, "sqlite", apptest.Options{})
+		for i := range 10 {
+			req, err := http.NewRequest(http.MethodGet, s.URL+"/api/session", nil)
+			require.NoError(t, err)
+			req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: "forged-" + strconv.Itoa(i)})
+			resp, err := s.Client.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			// The stale cookie is dropped.
+			require.Contains(t, resp.Header.Values("Set-Cookie")[0], auth.SessionCookie+"=;")
+		}
+		require.Equal(t, http.StatusTooManyRequests, s.GraphQL(s.Viewer, `{ viewer { name } }`, nil).Status)
+	})
+}
