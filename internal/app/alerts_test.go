@@ -193,3 +193,29 @@ func TestAuditRedactsSecretsBySchemaPosition(t *testing.T) {
 	}
 	require.Equal(t, 4, n)
 }
+
+// TestAlertChannelTestDuration: testAlertChannel reports how long the
+// attempt took (it was always 0).
+func TestAlertChannelTestDuration(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+	}))
+	t.Cleanup(slow.Close)
+	var ch struct {
+		CreateAlertChannel struct{ ID string } `json:"createAlertChannel"`
+	}
+	s.MustGraphQL(`mutation($url: String!) { createAlertChannel(input: {name: "slow", kind: webhook, url: $url}) { id } }`,
+		map[string]any{"url": slow.URL + "/hook"}, &ch)
+	var tested struct {
+		TestAlertChannel struct {
+			Ok         bool    `json:"ok"`
+			DurationMs float64 `json:"durationMs"`
+		} `json:"testAlertChannel"`
+	}
+	s.MustGraphQL(`mutation($id: ID!) { testAlertChannel(id: $id) { ok durationMs } }`, map[string]any{"id": ch.CreateAlertChannel.ID}, &tested)
+	require.True(t, tested.TestAlertChannel.Ok)
+	// At least the receiver's pause: a lower bound, true however busy the machine.
+	require.GreaterOrEqual(t, tested.TestAlertChannel.DurationMs, 300.0)
+}
