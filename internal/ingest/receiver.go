@@ -238,6 +238,13 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 		reject(rejection{http.StatusUnauthorized, "bad_signature", "bad_signature", err.Error()})
 		return
 	}
+	// The global cap is spent only by deliveries that verify, so forged
+	// floods cannot take genuine deliveries' budget.
+	if v := r.opts.Guard.Verified(); v.Outcome != netguard.Admitted {
+		retryAfter = v.RetryAfter
+		reject(rejection{http.StatusTooManyRequests, "rate_limited", "rate_limited", "too many deliveries right now; retry later"})
+		return
+	}
 	ev, err := dwolla.ParseEvent(body)
 	if err != nil {
 		reject(rejection{http.StatusBadRequest, "malformed", "malformed_event", err.Error()})

@@ -122,3 +122,35 @@ func TestReceiverGuard(t *testing.T) {
 		require.Equal(t, 20, stored)
 	})
 }
+
+// TestForgedFloodLeavesGlobalBudget is issue 20's finding 8: forged
+// deliveries from many sources, each under its own budget, used to spend
+// the global cap and push genuine deliveries into 429. The cap is now spent
+// only by deliveries that verify.
+func TestForgedFloodLeavesGlobalBudget(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, netguard.NewGuard(netguard.GuardOptions{
+			Rejections: netguard.Rate{PerSecond: 0.01, Burst: 3},
+			Global:     netguard.Rate{PerSecond: 0.01, Burst: 10},
+		}))
+		// 60 forged deliveries from 30 sources, 2 each: every source stays
+		// under its budget, and together they are 6 times the global burst.
+		for i := range 60 {
+			resp := b.post(t, fmt.Sprintf("203.0.113.%d", i%30+1), body("forged"), "00")
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		}
+		// Genuine deliveries still have the whole burst.
+		for i := range 10 {
+			id := fmt.Sprintf("genuine-%d", i)
+			resp := b.post(t, "198.51.100.7", body(id), dwolla.Sign([]byte(secret), body(id)))
+			require.Equal(t, http.StatusOK, resp.StatusCode, id)
+		}
+		// The cap itself still holds for verified floods.
+		resp := b.post(t, "198.51.100.7", body("genuine-11"), dwolla.Sign([]byte(secret), body("genuine-11")))
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		resp = b.post(t, "203.0.113.99", body("forged"), "00")
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "while it is spent, everyone waits")
+	})
+}
