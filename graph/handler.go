@@ -71,16 +71,18 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		KeepAlivePingInterval: keepAlive,
 		InitTimeout:           10 * time.Second,
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			if auth.FromContext(ctx) != nil {
-				return ctx, nil, nil
+			p := auth.FromContext(ctx)
+			if p == nil {
+				var err error
+				if p, err = opts.Authenticator.PrincipalFromInit(ctx, payload); err != nil {
+					ctx = transport.WithWebsocketCloseCode(ctx, 4403)
+					ctx = transport.AppendCloseReason(ctx, "Forbidden")
+					return ctx, nil, errors.New("authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init, or sign in")
+				}
+				ctx = auth.WithPrincipal(ctx, p)
 			}
-			p, err := opts.Authenticator.PrincipalFromInit(ctx, payload)
-			if err != nil {
-				ctx = transport.WithWebsocketCloseCode(ctx, 4403)
-				ctx = transport.AppendCloseReason(ctx, "Forbidden")
-				return ctx, nil, errors.New("authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init, or sign in")
-			}
-			return auth.WithPrincipal(ctx, p), nil, nil
+			// The connection ends when its credentials are revoked or expire.
+			return opts.Authenticator.Watch(ctx, p), nil, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})

@@ -3,6 +3,8 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/hooklens/hooklens/graph/generated"
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/dbtest"
 )
 
 func TestGraphQLAuth(t *testing.T) {
@@ -325,5 +328,106 @@ func TestFailedAuthLimiterCoversWebsocketsAndCookies(t *testing.T) {
 			require.Contains(t, resp.Header.Values("Set-Cookie")[0], auth.SessionCookie+"=;")
 		}
 		require.Equal(t, http.StatusTooManyRequests, s.GraphQL(s.Viewer, `{ viewer { name } }`, nil).Status)
+	})
+}
+
+// waitClosed reads ws until the server closes it, and fails if it is still
+// open after d (keep-alives and data do not count).
+func waitClosed(t *testing.T, ws *apptest.WS, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		remaining := time.Until(deadline)
+		require.Positive(t, remaining, "the websocket is still open")
+		_, err := ws.Next(remaining)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		require.False(t, errors.As(err, &ne) && ne.Timeout(), "the websocket is still open after %s", d)
+		return
+	}
+}
+
+// TestRevocationClosesWebsockets is issue 20's finding 5: a revoked token
+// and a signed-out session kept streaming over their open websockets. They
+// now close within seconds, also on another instance than the one that
+// revoked them.
+func TestRevocationClosesWebsockets(t *testing.T) {
+	t.Parallel()
+	// Two instances on one PostgreSQL database.
+	u := dbtest.URL(t, "postgres")
+	a := apptest.Start(t, "postgres", apptest.Options{DatabaseURL: u})
+	b := apptest.Start(t, "postgres", apptest.Options{DatabaseURL: u})
+	const sub = `subscription { eventReceived { eventID } }`
+
+	t.Run("token", func(t *testing.T) {
+		var created struct {
+			CreateAPIToken struct {
+				Token    string `json:"token"`
+				APIToken struct{ ID string } `json:"apiToken"`
+			} `json:"createAPIToken"`
+		}
+		a.MustGraphQL(`mutation { createAPIToken(input: {name: "wall screen", role: viewer}) { token apiToken { id } } }`, nil, &created)
+		ws, ack, err := b.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + created.CreateAPIToken.Token})
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+		// Streaming until revoked.
+		require.Eventually(t, func() bool {
+			code, _ := receive(t, b, eventBody("rev-"+strconv.FormatInt(time.Now().UnixNano(), 10), "customer_created"))
+			require.Equal(t, http.StatusOK, code)
+			m, err := ws.Next(500 * time.Millisecond)
+			return err == nil && m.Type == "next"
+		}, 10*time.Second, 10*time.Millisecond)
+
+		a.MustGraphQL(`mutation($id: ID!) { revokeAPIToken(id: $id) { revokedAt } }`, map[string]any{"id": created.CreateAPIToken.APIToken.ID}, nil)
+		waitClosed(t, ws, 4*auth.RecheckEvery)
+	})
+
+	t.Run("session", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]string{"token": b.Viewer})
+		resp, err := http.Post(a.URL+"/api/session", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		var sess struct {
+			CSRFToken string `json:"csrfToken"`
+		}
+		apptest.ReadJSON(t, resp, &sess)
+		var cookie *http.Cookie
+		for _, ck := range resp.Cookies() {
+			if ck.Name == auth.SessionCookie {
+				cookie = ck
+			}
+		}
+		require.NotNil(t, cookie)
+		ws, ack, err := b.DialWS("graphql-transport-ws", http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+
+		// Signing out on instance a ends the socket on instance b.
+		req, _ := http.NewRequest(http.MethodDelete, a.URL+"/api/session", nil)
+		req.AddCookie(cookie)
+		req.Header.Set(auth.CSRFHeader, sess.CSRFToken)
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+		waitClosed(t, ws, 4*auth.RecheckEvery)
+	})
+
+	t.Run("a valid token stays open", func(t *testing.T) {
+		ws, ack, err := b.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + b.Viewer})
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+		time.Sleep(2 * auth.RecheckEvery) // two rechecks pass
+		code, _ := receive(t, b, eventBody("still-open", "customer_created"))
+		require.Equal(t, http.StatusOK, code)
+		var got struct {
+			EventReceived struct{ EventID string } `json:"eventReceived"`
+		}
+		ws.NextData(5*time.Second, &got)
+		require.Equal(t, "still-open", got.EventReceived.EventID)
 	})
 }

@@ -309,3 +309,43 @@ func (a *Authenticator) PrincipalFromInit(ctx context.Context, payload map[strin
 	}
 	return p, err
 }
+
+// RecheckEvery is how often a long-lived connection (a GraphQL websocket)
+// checks that the credentials it was opened with still hold. Checking the
+// database, rather than listening for revocations, covers expiry as well
+// and works the same on every instance.
+const RecheckEvery = 2 * time.Second
+
+// Watch returns a context that ends when p's credentials stop holding —
+// the token revoked or expired, the session signed out or expired — or
+// when ctx ends. Long-lived connections run under it, so revocation ends
+// them within RecheckEvery on every instance.
+func (a *Authenticator) Watch(ctx context.Context, p *Principal) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		t := time.NewTicker(RecheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			cctx, ccancel := context.WithTimeout(ctx, RecheckEvery)
+			ok, err := a.svc.StillValid(cctx, p)
+			ccancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("could not recheck a websocket's credentials; keeping it open", "err", err, "token_name", p.TokenName)
+				}
+				continue
+			}
+			if !ok {
+				a.log.Info("closing a websocket whose credentials no longer hold", "token_name", p.TokenName, "via", p.Via())
+				return
+			}
+		}
+	}()
+	return ctx
+}
