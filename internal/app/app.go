@@ -461,6 +461,10 @@ func (a *App) Bootstrap(ctx context.Context) (string, error) {
 // stop accepting, finish in-flight requests, then the background work.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Start(ctx)
+	ln = netguard.LimitListener(ln, netguard.ConnLimits{
+		Max: a.Config.MaxConnections, PerSource: a.Config.SourceConnections,
+		Exempt: netguard.PrefixSet(a.Config.TrustedProxies), Registerer: a.Metrics.Registry,
+	})
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -364,7 +364,7 @@ func TestRevocationClosesWebsockets(t *testing.T) {
 	t.Run("token", func(t *testing.T) {
 		var created struct {
 			CreateAPIToken struct {
-				Token    string `json:"token"`
+				Token    string              `json:"token"`
 				APIToken struct{ ID string } `json:"apiToken"`
 			} `json:"createAPIToken"`
 		}
