@@ -440,10 +440,31 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
 	}
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.reportRefusals(ctx) }()
 	go func() { defer a.wg.Done(); a.Tracker.Watch(ctx) }()
 	go func() { defer a.wg.Done(); a.Pipeline.Run(ctx) }()
 	a.Schedule.Start()
+}
+
+// reportRefusals logs, every 15 s on each instance, the rejected webhook
+// deliveries that were counted rather than recorded one row each (see
+// ingest.RefusalCount): a flood stays visible without growing the database.
+func (a *App) reportRefusals(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	log := a.Log.With("component", "ingest")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, c := range a.Receiver.TakeRefusals(time.Now()) {
+			log.Warn("rejected webhook deliveries counted, not recorded one by one",
+				"minute", c.Minute, "source", c.Source, "outcome", c.Outcome, "count", c.Count)
+		}
+	}
 }
 
 // Bootstrap makes the first admin token when there is none and returns it

@@ -54,6 +54,10 @@ type Options struct {
 	// allow-list (403) and the rate limits (429 with Retry-After). Rejected
 	// deliveries are charged to their source. Nil admits everything.
 	Guard *netguard.Guard
+	// RefusalSample is how many rejected deliveries per source, outcome and
+	// minute are recorded as rows (DefaultRefusalSample when zero; negative
+	// records every one). The rest are counted: see TakeRefusals.
+	RefusalSample int
 	// Vault seals bodies before they are stored (the SHA-256 and size stay
 	// those of the raw body). Nil stores bodies as received.
 	Vault *vault.Keyring
@@ -61,10 +65,11 @@ type Options struct {
 
 // Receiver is the http.Handler for Path.
 type Receiver struct {
-	opts Options
-	c    *committer
-	m    *metrics.Metrics
-	log  *slog.Logger
+	opts     Options
+	c        *committer
+	m        *metrics.Metrics
+	log      *slog.Logger
+	refusals refusals
 }
 
 // NewReceiver returns a receiver storing into db. Call Start before serving
@@ -88,11 +93,15 @@ func NewReceiver(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logg
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 8192
 	}
+	if opts.RefusalSample == 0 {
+		opts.RefusalSample = DefaultRefusalSample
+	}
 	return &Receiver{
-		opts: opts,
-		c:    newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout),
-		m:    m,
-		log:  log,
+		opts:     opts,
+		c:        newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout),
+		m:        m,
+		log:      log,
+		refusals: refusals{sample: opts.RefusalSample},
 	}
 }
 
@@ -175,7 +184,12 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 	reject := func(rej rejection) {
 		d.Outcome, d.StatusCode, d.Reason = rej.outcome, rej.status, rej.message
 		d.LatencyMS = msSince(arrived)
-		r.c.record(d)
+		// Refused before storage is attempted: sampled, so a flood cannot
+		// grow the database. Unavailable deliveries are genuine ones the
+		// database could not take; each is recorded.
+		if rej.outcome == "unavailable" || r.refusals.record(refusalSource(req.RemoteAddr), rej.outcome, arrived) {
+			r.c.record(d)
+		}
 		r.observe(rej.outcome, arrived)
 		if rej.charged() {
 			r.opts.Guard.Rejected(source)
