@@ -143,3 +143,14 @@ func (c *limitedConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// CloseWrite half-closes the connection when the underlying one can. Go's
+// server answers an error (431, a body over its limit) and then half-closes
+// and drains before closing, so the client reads the answer instead of a
+// reset; hiding CloseWrite would turn those answers into resets.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
