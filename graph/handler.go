@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,11 +24,8 @@ import (
 	"github.com/hooklens/hooklens/internal/web"
 )
 
-// Limits on what one operation may ask for.
-const (
-	MaxComplexity = 5000
-	MaxDepth      = 12
-)
+// MaxDepth limits how deeply one operation may nest; cost.go has the rest.
+const MaxDepth = 12
 
 // HandlerOptions configure NewHandler.
 type HandlerOptions struct {
@@ -45,16 +43,22 @@ type HandlerOptions struct {
 	// Streams tracks open websockets and event streams for shutdown; nil
 	// makes one from AllowedOrigins.
 	Streams *Sockets
+	// Timeout bounds each query and mutation (DefaultTimeout when zero).
+	Timeout time.Duration
+	// MaxResponseBytes bounds the data of each query and mutation
+	// (DefaultMaxResponseBytes when zero).
+	MaxResponseBytes int64
 }
 
 // NewHandler returns the /graphql handler. HTTP requests must already carry
 // a principal (the auth middleware runs first); websocket connections may
 // bring theirs in connection_init.
 func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+	es := generated.NewExecutableSchema(generated.Config{
 		Resolvers:  r,
 		Directives: generated.DirectiveRoot{Admin: adminDirective},
-	}))
+	})
+	srv := handler.New(es)
 	keepAlive := opts.KeepAlive
 	if keepAlive <= 0 {
 		keepAlive = 10 * time.Second
@@ -76,16 +80,18 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		PingPongInterval:      keepAlive,
 		MissingPongOk:         true,
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			if auth.FromContext(ctx) != nil {
-				return ctx, nil, nil
+			p := auth.FromContext(ctx)
+			if p == nil {
+				var err error
+				if p, err = opts.Authenticator.PrincipalFromInit(ctx, payload); err != nil {
+					ctx = transport.WithWebsocketCloseCode(ctx, 4403)
+					ctx = transport.AppendCloseReason(ctx, "Forbidden")
+					return ctx, nil, errors.New("authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init, or sign in")
+				}
+				ctx = auth.WithPrincipal(ctx, p)
 			}
-			p, err := opts.Authenticator.PrincipalFromInit(ctx, payload)
-			if err != nil {
-				ctx = transport.WithWebsocketCloseCode(ctx, 4403)
-				ctx = transport.AppendCloseReason(ctx, "Forbidden")
-				return ctx, nil, errors.New("authentication required: send {\"authorization\": \"Bearer <token>\"} in connection_init, or sign in")
-			}
-			return auth.WithPrincipal(ctx, p), nil, nil
+			// The connection ends when its credentials are revoked or expire.
+			return opts.Authenticator.Watch(ctx, p), nil, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})
@@ -94,11 +100,14 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
 	srv.Use(persistedQueries())
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	lim := &limits{log: r.Log, timeout: cmp.Or(opts.Timeout, DefaultTimeout), maxResponseBytes: cmp.Or(opts.MaxResponseBytes, DefaultMaxResponseBytes)}
 	srv.Use(depthLimit{max: MaxDepth})
+	srv.Use(lim)
+	srv.Use(newObjectAuth(es.Schema()))
 	srv.AroundOperations(requireAdminForMutations)
 	srv.AroundOperations(withQueueLoader)
 	if r.Trail != nil {
+		r.Trail.UseSchema(es.Schema())
 		srv.AroundResponses(r.Trail.AroundResponses)
 	}
 	srv.SetErrorPresenter(errorPresenter(r.Log))
@@ -109,6 +118,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if web.IsWebsocket(req) && !streams.originAllowed(req) {
 			streams.refuse(w, req)
+			return
+		}
+		if !lim.limitBody(w, req) {
 			return
 		}
 		req = streams.stream(w, req)

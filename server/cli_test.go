@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -255,4 +256,36 @@ func TestEnrichCommand(t *testing.T) {
 	code, _, errOut = off.run("enrich")
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "enrichment is off")
+}
+
+// TestServeTokenFile: with --token-file the first admin token goes to a
+// file only its owner can read, never to stdout (where container logs
+// would keep it).
+func TestServeTokenFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := newCLI(t, map[string]string{"DATABASE_URL": filepath.Join(dir, "h.db"), "HOOKLENS_ADDR": "127.0.0.1:0"})
+	tokenFile := filepath.Join(dir, "admin-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--token-file", tokenFile}, &env{stdout: &out, stderr: &errb, dir: c.dir})
+	}()
+	var tok []byte
+	require.Eventually(t, func() bool {
+		tok, _ = os.ReadFile(tokenFile)
+		return len(tok) > 0
+	}, 30*time.Second, 20*time.Millisecond)
+	cancel()
+	require.Equal(t, 0, <-done, errb.String())
+
+	require.Regexp(t, `^hl_[A-Za-z0-9_-]{43}\n$`, string(tok))
+	fi, err := os.Stat(tokenFile)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.Contains(t, out.String(), "wrote it to "+tokenFile)
+	require.NotContains(t, out.String(), strings.TrimSpace(string(tok)))
+	require.NotContains(t, errb.String(), strings.TrimSpace(string(tok)))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/hooklens/hooklens/frontend"
@@ -24,9 +25,19 @@ func init() {
 func serve(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "serve", "[flags]")
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate the schema at start")
+	tokenFile := fs.String("token-file", "", "write the first admin token, when one is created, to this file (mode 0600) instead of stdout, where container logs would keep it")
 	cfg, err := configCommand(e, fs, args)
 	if err != nil {
 		return err
+	}
+	// Opened before the token exists: a token nobody can read would lock
+	// everyone out, since it is only made when there is none.
+	var tokenOut *os.File
+	if *tokenFile != "" {
+		if tokenOut, err = os.OpenFile(*tokenFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+			return fmt.Errorf("opening --token-file: %w", err)
+		}
+		defer tokenOut.Close()
 	}
 	log := newLogger(e.stderr, cfg)
 	log.Info("starting hooklens", "config", cfg)
@@ -61,7 +72,15 @@ func serve(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "hooklens is listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  webhooks:   %s/api/webhooks/dwolla/v2\n", base)
 	fmt.Fprintf(e.stdout, "  GraphQL:    %s/graphql  (playground: %s/playground)\n", base, base)
-	if token != "" {
+	if token != "" && tokenOut != nil {
+		if _, err := fmt.Fprintln(tokenOut, token); err != nil {
+			return fmt.Errorf("writing the first admin token to %s: %w", *tokenFile, err)
+		}
+		if err := tokenOut.Close(); err != nil {
+			return fmt.Errorf("writing the first admin token to %s: %w", *tokenFile, err)
+		}
+		fmt.Fprintf(e.stdout, "\nCreated the first admin token and wrote it to %s; sign in with it at %s/login\n\n", *tokenFile, base)
+	} else if token != "" {
 		fmt.Fprintf(e.stdout, "\nCreated the first admin token. It is shown only this once; keep it safe:\n\n  %s\n\n", token)
 		fmt.Fprintf(e.stdout, "Sign in to the dashboard: %s/login#token=%s\n\n", base, token)
 	}

@@ -5843,17 +5843,17 @@ input CreateAlertChannelInput {
   name: String!
   kind: AlertChannelKind!
   """Where webhook and slack channels post; stored encrypted and never shown again."""
-  url: String
+  url: String @secret
   """Optional HMAC secret signing generic webhook payloads; stored encrypted."""
-  secret: String
+  secret: String @secret
   enabled: Boolean
 }
 
 input UpdateAlertChannelInput {
   name: String
-  url: String
+  url: String @secret
   """A new signing secret; empty removes it."""
-  secret: String
+  secret: String @secret
   enabled: Boolean
 }
 
@@ -6679,6 +6679,13 @@ extend type Subscription {
 
 """Only admin tokens may use this field."""
 directive @admin on FIELD_DEFINITION
+
+"""
+The value is a secret (a URL with a token in it, a signing secret): the audit
+trail records "[redacted]" in its place, whatever the variable holding it is
+called.
+"""
+directive @secret on INPUT_FIELD_DEFINITION | ARGUMENT_DEFINITION
 
 """Arbitrary JSON."""
 scalar Map

@@ -220,10 +220,11 @@ func (s *Service) Test(ctx context.Context, channelID int) (Delivery, error) {
 	return d, nil
 }
 
-// send delivers p to one channel, with retries.
-func (s *Service) send(ctx context.Context, ch *ent.AlertChannel, p Payload) Delivery {
+// send delivers p to one channel, with retries. d is a named result so
+// the deferred timing reaches the caller.
+func (s *Service) send(ctx context.Context, ch *ent.AlertChannel, p Payload) (d Delivery) {
 	start := time.Now()
-	d := Delivery{At: p.SentAt, ChannelID: ch.ID, Channel: ch.Name, Kind: string(ch.Kind), Event: p.Event, Notification: p.ID}
+	d = Delivery{At: p.SentAt, ChannelID: ch.ID, Channel: ch.Name, Kind: string(ch.Kind), Event: p.Event, Notification: p.ID}
 	defer func() {
 		d.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		result := "ok"

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,4 +141,80 @@ func TestAlertsThroughGraphQL(t *testing.T) {
 	s.MustGraphQL(`mutation($id: ID!) { resolveAlert(id: $id, note: "fixed the bug, replayed") { status } }`, map[string]any{"id": id}, nil)
 	s.MustGraphQL(`{ alerts(where: {status: resolved}) { edges { node { id status notificationLog { ok } } } } }`, nil, &alerts)
 	require.Len(t, alerts.Alerts.Edges, 1)
+}
+
+// TestAuditRedactsSecretsBySchemaPosition: alert channels' URLs and
+// secrets are marked @secret in the schema, so the trail never holds them,
+// whatever the variables are called, also when the mutation fails.
+func TestAuditRedactsSecretsBySchemaPosition(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	const hook, sig = "https://hooks.example.com/services/T0/B0/tok-in-the-url", "sig-0123456789abcdef"
+	// Inline input with innocently named variables.
+	s.MustGraphQL(`mutation($hook: String, $sig: String) { createAlertChannel(input: {name: "a", kind: webhook, url: $hook, secret: $sig}) { id } }`,
+		map[string]any{"hook": hook, "sig": sig}, nil)
+	// The whole input in one variable, and an update.
+	var ch struct {
+		CreateAlertChannel struct{ ID string } `json:"createAlertChannel"`
+	}
+	s.MustGraphQL(`mutation($x: CreateAlertChannelInput!) { createAlertChannel(input: $x) { id } }`,
+		map[string]any{"x": map[string]any{"name": "b", "kind": "webhook", "url": hook, "secret": sig}}, &ch)
+	s.MustGraphQL(`mutation($id: ID!, $a: String) { updateAlertChannel(id: $id, input: {url: $a}) { id } }`,
+		map[string]any{"id": ch.CreateAlertChannel.ID, "a": hook + "2"}, nil)
+	// A mutation that fails (cloud metadata is never an alert target) is
+	// recorded too, still without the values.
+	r := s.GraphQL(s.Admin, `mutation($h: String, $s: String) { createAlertChannel(input: {name: "c", kind: webhook, url: $h, secret: $s}) { id } }`,
+		map[string]any{"h": "http://169.254.169.254/latest/tok-in-the-url", "s": sig})
+	require.NotEmpty(t, r.Errors)
+
+	var trail struct {
+		AuditLogs struct {
+			Edges []struct {
+				Node struct {
+					Action string         `json:"action"`
+					Detail map[string]any `json:"detail"`
+				} `json:"node"`
+			} `json:"edges"`
+		} `json:"auditLogs"`
+	}
+	s.MustGraphQL(`{ auditLogs(first: 100) { edges { node { action detail } } } }`, nil, &trail)
+	var n int
+	for _, e := range trail.AuditLogs.Edges {
+		if !strings.HasPrefix(e.Node.Action, "mutation.") || e.Node.Action == "mutation.createAPIToken" {
+			continue
+		}
+		n++
+		raw, err := json.Marshal(e.Node.Detail)
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), "tok-in-the-url", "%s: %s", e.Node.Action, raw)
+		require.NotContains(t, string(raw), sig, "%s: %s", e.Node.Action, raw)
+		require.Contains(t, string(raw), "[redacted]", "%s: %s", e.Node.Action, raw)
+	}
+	require.Equal(t, 4, n)
+}
+
+// TestAlertChannelTestDuration: testAlertChannel reports how long the
+// attempt took (it was always 0).
+func TestAlertChannelTestDuration(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+	}))
+	t.Cleanup(slow.Close)
+	var ch struct {
+		CreateAlertChannel struct{ ID string } `json:"createAlertChannel"`
+	}
+	s.MustGraphQL(`mutation($url: String!) { createAlertChannel(input: {name: "slow", kind: webhook, url: $url}) { id } }`,
+		map[string]any{"url": slow.URL + "/hook"}, &ch)
+	var tested struct {
+		TestAlertChannel struct {
+			Ok         bool    `json:"ok"`
+			DurationMs float64 `json:"durationMs"`
+		} `json:"testAlertChannel"`
+	}
+	s.MustGraphQL(`mutation($id: ID!) { testAlertChannel(id: $id) { ok durationMs } }`, map[string]any{"id": ch.CreateAlertChannel.ID}, &tested)
+	require.True(t, tested.TestAlertChannel.Ok)
+	// At least the receiver's pause: a lower bound, true however busy the machine.
+	require.GreaterOrEqual(t, tested.TestAlertChannel.DurationMs, 300.0)
 }

@@ -417,7 +417,10 @@ func (a *App) routes() http.Handler {
 		Client: a.DB.Client, DB: a.DB, Hub: a.Hub, Auth: a.Auth, Log: a.Log.With("component", "graphql"),
 		Pipeline: a.Pipeline, Tracker: a.Tracker, Recon: a.Recon, Ops: a, Jobs: a.Jobs, Alerts: a.Alerts, Keys: a.Keys, Trail: a.Trail, Analytics: a.Analytics, Anomalies: a.Anomalies, Instance: a.instance, Leader: a.Schedule.Leader,
 		Enrichment: a.EnrichmentStatus,
-	}, graph.HandlerOptions{Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins, Streams: a.streams})
+	}, graph.HandlerOptions{
+		Authenticator: a.Authn, AllowedOrigins: a.Config.AllowedOrigins, Streams: a.streams,
+		Timeout: a.Config.GraphQLTimeout, MaxResponseBytes: a.Config.GraphQLMaxResponse,
+	})
 	requireAuth := graph.GraphQLShapedErrors(a.Authn.Require(false)(gql))
 	optionalAuth := a.Authn.Optional(gql)
 	mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -437,7 +440,8 @@ func (a *App) routes() http.Handler {
 		web.WithRequestID,
 		web.Recover(a.Log),
 		web.AccessLog(a.Log.With("component", "http")),
-		web.SecurityHeaders,
+		web.CloseAmbiguousFraming,
+		web.SecurityHeaders(a.Config.PublicURL),
 		web.CORS(a.Config.AllowedOrigins),
 	)
 }
@@ -481,7 +485,8 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); bridge.Run(ctx) }()
 	}
-	a.wg.Add(3)
+	a.wg.Add(4)
+	go func() { defer a.wg.Done(); a.reportRefusals(ctx) }()
 	go func() { defer a.wg.Done(); a.Tracker.Watch(ctx) }()
 	go func() { defer a.wg.Done(); a.Pipeline.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.analyzeIfNoAutovacuum(ctx) }()
@@ -512,6 +517,26 @@ func (a *App) analyzeIfNoAutovacuum(ctx context.Context) {
 	a.Log.Info("analysed the hot tables", "took", time.Since(start).Round(time.Millisecond))
 }
 
+// reportRefusals logs, every 15 s on each instance, the rejected webhook
+// deliveries that were counted rather than recorded one row each (see
+// ingest.RefusalCount): a flood stays visible without growing the database.
+func (a *App) reportRefusals(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	log := a.Log.With("component", "ingest")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, c := range a.Receiver.TakeRefusals(time.Now()) {
+			log.Warn("rejected webhook deliveries counted, not recorded one by one",
+				"minute", c.Minute, "source", c.Source, "outcome", c.Outcome, "count", c.Count)
+		}
+	}
+}
+
 // Bootstrap makes the first admin token when there is none and returns it
 // ("" otherwise). On PostgreSQL an advisory lock keeps two instances
 // starting together from making two.
@@ -527,6 +552,10 @@ func (a *App) Bootstrap(ctx context.Context) (string, error) {
 // stop accepting, finish in-flight requests, then the background work.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Start(ctx)
+	ln = netguard.LimitListener(ln, netguard.ConnLimits{
+		Max: a.Config.MaxConnections, PerSource: a.Config.SourceConnections,
+		Exempt: netguard.PrefixSet(a.Config.TrustedProxies), Registerer: a.Metrics.Registry,
+	})
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -3,16 +3,22 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hooklens/hooklens/graph"
+	"github.com/hooklens/hooklens/graph/generated"
 	"github.com/hooklens/hooklens/internal/apptest"
 	"github.com/hooklens/hooklens/internal/auth"
+	"github.com/hooklens/hooklens/internal/dbtest"
 )
 
 func TestGraphQLAuth(t *testing.T) {
@@ -216,5 +222,211 @@ func TestWebsocketAuth(t *testing.T) {
 		_, _, err := s.DialWS("graphql-transport-ws", http.Header{"Origin": {"https://evil.example"}}, map[string]any{"token": s.Admin})
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "403")
+	})
+}
+
+// TestNodeAuthorisation walks every node type through node and nodes with
+// a viewer token: admin-only types (those listed by an @admin query field)
+// are refused whatever the path, every other type reads as it does for an
+// admin. Global ids are allocated in ranges of 2^32 per type, so the walk
+// tries the first ids of every range.
+func TestNodeAuthorisation(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	code, _ := receive(t, s, eventBody("node-auth-1", "customer_created"))
+	require.Equal(t, http.StatusOK, code)
+	// An audit entry, and a token with a name worth hiding.
+	s.MustGraphQL(`mutation { createAPIToken(input: {name: "secret-admin-name", role: admin}) { token } }`, nil, nil)
+
+	adminOnly := graph.AdminOnlyTypes(generated.NewExecutableSchema(generated.Config{}).Schema())
+	require.Equal(t, map[string]bool{"APIToken": true, "AuditLog": true}, adminOnly)
+
+	const q = `query($id: ID!) { node(id: $id) { __typename id
+		... on APIToken { name role prefix lastUsedAt }
+		... on AuditLog { action actor detail } } }`
+	seen := map[string]bool{}
+	var forbiddenIDs []string
+	for k := range 24 {
+		for j := 1; j <= 3; j++ {
+			id := strconv.Itoa(k<<32 + j)
+			admin := s.GraphQL(s.Admin, q, map[string]any{"id": id})
+			var got struct {
+				Node *struct {
+					Typename string `json:"__typename"`
+				} `json:"node"`
+			}
+			require.NoError(t, json.Unmarshal(admin.Data, &got))
+			if got.Node == nil {
+				continue
+			}
+			typ := got.Node.Typename
+			seen[typ] = true
+			viewer := s.GraphQL(s.Viewer, q, map[string]any{"id": id})
+			if !adminOnly[typ] {
+				require.Empty(t, viewer.Errors, "%s %s", typ, id)
+				require.JSONEq(t, string(admin.Data), string(viewer.Data), "%s %s", typ, id)
+				continue
+			}
+			forbiddenIDs = append(forbiddenIDs, id)
+			require.NotEmpty(t, viewer.Errors, "%s %s", typ, id)
+			for _, e := range viewer.Errors {
+				require.Equal(t, "FORBIDDEN", e.Extensions["code"], "%s %s: %s", typ, id, e.Message)
+			}
+			require.JSONEq(t, `{"node": null}`, string(viewer.Data), "%s %s", typ, id)
+		}
+	}
+	for typ := range adminOnly {
+		require.True(t, seen[typ], "the walk found no %s", typ)
+	}
+	require.True(t, seen["WebhookEvent"] && seen["WebhookDelivery"], "seen: %v", seen)
+
+	// nodes: the same refusal, and nothing of them in the answer.
+	r := s.GraphQL(s.Viewer, `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on APIToken { name prefix } ... on AuditLog { actor } } }`,
+		map[string]any{"ids": forbiddenIDs})
+	require.NotEmpty(t, r.Errors)
+	require.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+	require.NotContains(t, string(r.Data), "secret-admin-name")
+	require.NotContains(t, string(r.Data), "test admin")
+}
+
+// TestFailedAuthLimiterCoversWebsocketsAndCookies: bad tokens in a
+// websocket's connection_init and forged session cookies spend the
+// address's failed-authentication budget like bad bearer tokens; past it
+// even a good token is refused.
+func TestFailedAuthLimiterCoversWebsocketsAndCookies(t *testing.T) {
+	t.Parallel()
+	t.Run("connection_init", func(t *testing.T) {
+		t.Parallel()
+		s := apptest.Start(t, "sqlite", apptest.Options{})
+		for range 10 { // HOOKLENS_SIGNIN_LIMIT's default burst
+			ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer hl_forged"})
+			for err == nil {
+				_, err = ws.Next(5 * time.Second)
+			}
+			require.Equal(t, 4403, apptest.CloseError(err), "err: %v", err)
+		}
+		ws, _, err := s.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + s.Viewer})
+		for err == nil {
+			_, err = ws.Next(5 * time.Second)
+		}
+		require.Equal(t, 4403, apptest.CloseError(err), "a good token past the budget is refused too")
+		require.Equal(t, http.StatusTooManyRequests, s.GraphQL(s.Viewer, `{ viewer { name } }`, nil).Status)
+	})
+	t.Run("session cookie", func(t *testing.T) {
+		t.Parallel()
+		s := apptest.Start(t, "sqlite", apptest.Options{})
+		for i := range 10 {
+			req, err := http.NewRequest(http.MethodGet, s.URL+"/api/session", nil)
+			require.NoError(t, err)
+			req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: "forged-" + strconv.Itoa(i)})
+			resp, err := s.Client.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			// The stale cookie is dropped.
+			require.Contains(t, resp.Header.Values("Set-Cookie")[0], auth.SessionCookie+"=;")
+		}
+		require.Equal(t, http.StatusTooManyRequests, s.GraphQL(s.Viewer, `{ viewer { name } }`, nil).Status)
+	})
+}
+
+// waitClosed reads ws until the server closes it, and fails if it is still
+// open after d (keep-alives and data do not count).
+func waitClosed(t *testing.T, ws *apptest.WS, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		remaining := time.Until(deadline)
+		require.Positive(t, remaining, "the websocket is still open")
+		_, err := ws.Next(remaining)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		require.False(t, errors.As(err, &ne) && ne.Timeout(), "the websocket is still open after %s", d)
+		return
+	}
+}
+
+// TestRevocationClosesWebsockets is issue 20's finding 5: a revoked token
+// and a signed-out session kept streaming over their open websockets. They
+// now close within seconds, also on another instance than the one that
+// revoked them.
+func TestRevocationClosesWebsockets(t *testing.T) {
+	t.Parallel()
+	// Two instances on one PostgreSQL database.
+	u := dbtest.URL(t, "postgres")
+	a := apptest.Start(t, "postgres", apptest.Options{DatabaseURL: u})
+	b := apptest.Start(t, "postgres", apptest.Options{DatabaseURL: u})
+	const sub = `subscription { eventReceived { eventID } }`
+
+	t.Run("token", func(t *testing.T) {
+		var created struct {
+			CreateAPIToken struct {
+				Token    string              `json:"token"`
+				APIToken struct{ ID string } `json:"apiToken"`
+			} `json:"createAPIToken"`
+		}
+		a.MustGraphQL(`mutation { createAPIToken(input: {name: "wall screen", role: viewer}) { token apiToken { id } } }`, nil, &created)
+		ws, ack, err := b.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + created.CreateAPIToken.Token})
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+		// Streaming until revoked.
+		require.Eventually(t, func() bool {
+			code, _ := receive(t, b, eventBody("rev-"+strconv.FormatInt(time.Now().UnixNano(), 10), "customer_created"))
+			require.Equal(t, http.StatusOK, code)
+			m, err := ws.Next(500 * time.Millisecond)
+			return err == nil && m.Type == "next"
+		}, 10*time.Second, 10*time.Millisecond)
+
+		a.MustGraphQL(`mutation($id: ID!) { revokeAPIToken(id: $id) { revokedAt } }`, map[string]any{"id": created.CreateAPIToken.APIToken.ID}, nil)
+		waitClosed(t, ws, 4*auth.RecheckEvery)
+	})
+
+	t.Run("session", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]string{"token": b.Viewer})
+		resp, err := http.Post(a.URL+"/api/session", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		var sess struct {
+			CSRFToken string `json:"csrfToken"`
+		}
+		apptest.ReadJSON(t, resp, &sess)
+		var cookie *http.Cookie
+		for _, ck := range resp.Cookies() {
+			if ck.Name == auth.SessionCookie {
+				cookie = ck
+			}
+		}
+		require.NotNil(t, cookie)
+		ws, ack, err := b.DialWS("graphql-transport-ws", http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+
+		// Signing out on instance a ends the socket on instance b.
+		req, _ := http.NewRequest(http.MethodDelete, a.URL+"/api/session", nil)
+		req.AddCookie(cookie)
+		req.Header.Set(auth.CSRFHeader, sess.CSRFToken)
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+		waitClosed(t, ws, 4*auth.RecheckEvery)
+	})
+
+	t.Run("a valid token stays open", func(t *testing.T) {
+		ws, ack, err := b.DialWS("graphql-transport-ws", nil, map[string]any{"authorization": "Bearer " + b.Viewer})
+		require.NoError(t, err)
+		require.Equal(t, "connection_ack", ack.Type)
+		ws.Subscribe("1", sub, nil)
+		time.Sleep(2 * auth.RecheckEvery) // two rechecks pass
+		code, _ := receive(t, b, eventBody("still-open", "customer_created"))
+		require.Equal(t, http.StatusOK, code)
+		var got struct {
+			EventReceived struct{ EventID string } `json:"eventReceived"`
+		}
+		ws.NextData(5*time.Second, &got)
+		require.Equal(t, "still-open", got.EventReceived.EventID)
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vektah/gqlparser/v2/ast"
 	"log/slog"
 	"sync"
 	"time"
@@ -82,6 +83,8 @@ type Trail struct {
 
 	mu      sync.Mutex
 	lastUse map[int]time.Time
+
+	schema *ast.Schema // for redactBySchema; see UseSchema
 }
 
 // New returns the trail stored in db.

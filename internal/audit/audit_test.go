@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hooklens/hooklens/internal/dbtest"
+	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -280,4 +282,83 @@ func TestRedact(t *testing.T) {
 			"definitionKey": "transfer"},
 		"token": "[redacted]", "note": "[redacted]",
 	}, got)
+}
+
+// insertParsedEvents stores events whose columns are derived from their
+// bodies, as the receiver does.
+func insertParsedEvents(t *testing.T, db *store.DB, bodies [][]byte, received time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	evs := make([]store.NewEvent, len(bodies))
+	for i, body := range bodies {
+		ev, err := dwolla.ParseEvent(body)
+		require.NoError(t, err)
+		sum := sha256.Sum256(body)
+		evs[i] = store.NewEvent{EventID: ev.ID, Topic: ev.Topic, TopicKnown: true, ResourceType: ev.ResourceType, ResourceID: ev.ResourceID,
+			CustomerID: ev.CustomerID, AccountID: ev.AccountID, CorrelationID: ev.CorrelationID, CreatedAt: ev.Created,
+			Source: "webhook", Body: body, BodySHA256: hex.EncodeToString(sum[:]), BodySize: len(body), Deliveries: 1}
+	}
+	tx, err := db.Write.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = db.InsertEvents(ctx, tx, received, evs)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+}
+
+// TestVerifyRederivesColumns is issue 20's finding 7: columns analytics
+// read, changed directly on checkpointed events, and a body replaced under
+// an unknown key id, all verified OK. Verify now re-derives the columns
+// from each body and fails on a key it does not know.
+func TestVerifyRederivesColumns(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tr := newTrail(db)
+		var bodies [][]byte
+		for i := range 6 {
+			bodies = append(bodies, fmt.Appendf(nil, `{"id":"ev-%d","topic":"customer_created","created":"2024-03-01T12:00:00.123Z",`+
+				`"resourceId":"c-%d","_links":{"resource":{"href":"https://api.dwolla.com/customers/c-%d"},"customer":{"href":"https://api.dwolla.com/customers/c-%d"}}}`, i, i, i, i))
+		}
+		insertParsedEvents(t, db, bodies, time.Now().Add(-time.Hour))
+		_, err := tr.Checkpoint(ctx)
+		require.NoError(t, err)
+		rep, err := tr.Verify(ctx, VerifyOptions{Bodies: true})
+		require.NoError(t, err)
+		require.True(t, rep.OK(), kinds(rep))
+		require.Equal(t, 6, rep.BodiesChecked)
+
+		var ids []int64
+		rows, err := db.Read.Query("SELECT id FROM webhook_events ORDER BY id")
+		require.NoError(t, err)
+		for rows.Next() {
+			var id int64
+			require.NoError(t, rows.Scan(&id))
+			ids = append(ids, id)
+		}
+		require.NoError(t, rows.Close())
+		for i, stmt := range []string{
+			"UPDATE webhook_events SET topic = 'transfer_failed' WHERE id = ?",
+			"UPDATE webhook_events SET resource_type = 'transfers' WHERE id = ?",
+			"UPDATE webhook_events SET customer_id = 'someone-else' WHERE id = ?",
+			"UPDATE webhook_events SET created_at = created_at - INTERVAL '1 day' WHERE id = ?",
+			"UPDATE webhook_events SET body = 'x', body_encoding = 'aes256gcm:nokey' WHERE id = ?",
+		} {
+			if !db.Postgres() {
+				stmt = strings.Replace(stmt, "created_at - INTERVAL '1 day'", "'2020-01-01 00:00:00+00:00'", 1)
+			}
+			_, err = db.Write.Exec(db.Rebind(stmt), ids[i])
+			require.NoError(t, err, stmt)
+		}
+		rep, err = tr.Verify(ctx, VerifyOptions{Bodies: true})
+		require.NoError(t, err)
+		got := map[string]bool{}
+		for _, p := range rep.Problems {
+			got[fmt.Sprintf("%s/%d", p.Kind, p.EventRowID)] = true
+		}
+		for i := range 4 {
+			require.True(t, got[fmt.Sprintf("%s/%d", EventColumnsMismatch, ids[i])], "row %d: %v", i, rep.Problems)
+		}
+		require.True(t, got[fmt.Sprintf("%s/%d", EventKeyUnknown, ids[4])], "%v", rep.Problems)
+		require.Len(t, rep.Problems, 5, "%v", rep.Problems)
+	})
 }

@@ -93,12 +93,14 @@ func (t *Trail) TokenUse(ctx context.Context, p *auth.Principal) {
 	t.record(ctx, e)
 }
 
-// redactedWords mark variable names whose values never reach the trail.
+// redactedWords mark variable names whose values never reach the trail,
+// besides the values at @secret positions of the schema (redact.go).
 var redactedWords = []string{"token", "secret", "password", "passphrase", "authorization", "cookie", "apikey", "privatekey"}
 
 // AroundResponses records every GraphQL mutation after it ran: the
-// operation name, the mutation fields, the variables (values under names
-// that may hold secrets redacted) and whether it failed. Install it with
+// operation name, the mutation fields, the variables (values at @secret
+// positions of the schema, and under names that may hold secrets,
+// redacted) and whether it failed. Install it with
 // handler.Server.AroundResponses. Mutations refused before they ran (a
 // viewer's) are not recorded.
 func (t *Trail) AroundResponses(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
@@ -117,7 +119,7 @@ func (t *Trail) AroundResponses(ctx context.Context, next graphql.ResponseHandle
 		}
 	}
 	sort.Strings(fields)
-	detail := map[string]any{"fields": fields, "variables": redact(oc.Variables)}
+	detail := map[string]any{"fields": fields, "variables": redact(redactBySchema(t.schema, oc.Operation, oc.Variables))}
 	if oc.OperationName != "" {
 		detail["operation"] = oc.OperationName
 	}

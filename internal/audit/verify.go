@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/store"
 	"github.com/hooklens/hooklens/internal/vault"
 )
@@ -35,6 +37,14 @@ const (
 	EventEdited = "event_edited"
 	// EventBodyMismatch: an event's body does not hash to its body_sha256.
 	EventBodyMismatch = "event_body_mismatch"
+	// EventColumnsMismatch: a column hooklens extracted from an event's body
+	// (event id, topic, resource, customer, account, correlation, created
+	// time) no longer says what the body says. Analytics read the columns,
+	// so an edit there changes figures without touching the body.
+	EventColumnsMismatch = "event_columns_mismatch"
+	// EventKeyUnknown: an event's body names a key that is not configured:
+	// a key removed too early, or an encoding edited to hide a replaced body.
+	EventKeyUnknown = "event_key_unknown"
 )
 
 // Problem is one thing verification found wrong.
@@ -310,7 +320,8 @@ func (t *Trail) verifyCheckpoint(ctx context.Context, seq int64, d checkpointDet
 
 func (t *Trail) verifyBodies(ctx context.Context, kr *vault.Keyring, rep *Report) error {
 	after := int64(0)
-	q := t.db.Rebind("SELECT id, body_encoding, body, body_sha256 FROM webhook_events WHERE id > ? ORDER BY id LIMIT 500")
+	q := t.db.Rebind("SELECT id, body_encoding, body, body_sha256, event_id, topic, resource_type, resource_id, customer_id, " +
+		"account_id, correlation_id, created_at FROM webhook_events WHERE id > ? ORDER BY id LIMIT 500")
 	for {
 		rows, err := t.db.Read.QueryContext(ctx, q, after)
 		if err != nil {
@@ -322,7 +333,9 @@ func (t *Trail) verifyBodies(ctx context.Context, kr *vault.Keyring, rep *Report
 			var enc sql.NullString
 			var body []byte
 			var sum string
-			if err := rows.Scan(&id, &enc, &body, &sum); err != nil {
+			var cols extracted
+			if err := rows.Scan(&id, &enc, &body, &sum, &cols.eventID, &cols.topic, &cols.resourceType, &cols.resourceID,
+				&cols.customerID, &cols.accountID, &cols.correlationID, &cols.created); err != nil {
 				rows.Close()
 				return fmt.Errorf("reading event bodies: %w", err)
 			}
@@ -331,6 +344,8 @@ func (t *Trail) verifyBodies(ctx context.Context, kr *vault.Keyring, rep *Report
 			switch {
 			case errors.Is(err, vault.ErrUnknownKey):
 				rep.BodiesUnreadable++
+				rep.Problems = append(rep.Problems, Problem{Kind: EventKeyUnknown, EventRowID: id,
+					Detail: fmt.Sprintf("the body is sealed as %q, with a key that is not configured: add the key back, or the encoding was edited", enc.String)})
 				continue
 			case err != nil:
 				rep.Problems = append(rep.Problems, Problem{Kind: EventEdited, EventRowID: id, Detail: "stored body: " + err.Error()})
@@ -340,6 +355,11 @@ func (t *Trail) verifyBodies(ctx context.Context, kr *vault.Keyring, rep *Report
 			got := sha256.Sum256(plain)
 			if hex.EncodeToString(got[:]) != sum {
 				rep.Problems = append(rep.Problems, Problem{Kind: EventBodyMismatch, EventRowID: id, Detail: "the body does not hash to body_sha256"})
+				continue
+			}
+			if diff := cols.differences(plain); len(diff) > 0 {
+				rep.Problems = append(rep.Problems, Problem{Kind: EventColumnsMismatch, EventRowID: id,
+					Detail: "columns that no longer match the body: " + strings.Join(diff, ", ")})
 			}
 		}
 		rows.Close()
@@ -350,4 +370,56 @@ func (t *Trail) verifyBodies(ctx context.Context, kr *vault.Keyring, rep *Report
 			return nil
 		}
 	}
+}
+
+// extracted holds the columns the receiver derived from an event's body.
+type extracted struct {
+	eventID, topic                                                 string
+	resourceType, resourceID, customerID, accountID, correlationID sql.NullString
+	created                                                        any
+}
+
+// differences names the columns that disagree with what body derives to.
+// A body that does not parse as an event (bodies stored before a parser
+// change, test fixtures) is not compared: nothing can be derived from it.
+func (c extracted) differences(body []byte) []string {
+	ev, err := dwolla.ParseEvent(body)
+	if err != nil {
+		return nil
+	}
+	var diff []string
+	for _, f := range []struct {
+		name, col, want string
+	}{
+		{"event_id", c.eventID, ev.ID}, {"topic", c.topic, ev.Topic},
+		{"resource_type", c.resourceType.String, ev.ResourceType}, {"resource_id", c.resourceID.String, ev.ResourceID},
+		{"customer_id", c.customerID.String, ev.CustomerID}, {"account_id", c.accountID.String, ev.AccountID},
+		{"correlation_id", c.correlationID.String, ev.CorrelationID},
+	} {
+		if f.col != f.want {
+			diff = append(diff, f.name)
+		}
+	}
+	if at, ok := asTime(c.created); ok && !at.Truncate(time.Millisecond).Equal(ev.Created.Truncate(time.Millisecond)) {
+		diff = append(diff, "created_at")
+	}
+	return diff
+}
+
+// asTime reads a time column as the drivers return it: a time.Time, or text
+// in one of SQLite's layouts.
+func asTime(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, true
+	case []byte:
+		return asTime(string(x))
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
 }

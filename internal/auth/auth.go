@@ -377,3 +377,28 @@ func (s *Service) DeleteSession(ctx context.Context, sessionID int) error {
 func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 	return s.client.Session.Delete().Where(session.ExpiresAtLT(s.now().UTC())).Exec(ctx)
 }
+
+// StillValid reports whether p's credentials still hold: its token is
+// neither revoked nor expired and, for a session, the session still exists
+// and has not expired. A database error is returned as such, not as
+// invalid.
+func (s *Service) StillValid(ctx context.Context, p *Principal) (bool, error) {
+	if p.SessionID != 0 {
+		sess, err := s.client.Session.Query().Where(session.ID(p.SessionID)).WithToken().Only(ctx)
+		if ent.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("checking session: %w", err)
+		}
+		return sess.ExpiresAt.After(s.now()) && sess.Edges.Token != nil && s.usable(sess.Edges.Token), nil
+	}
+	tok, err := s.client.APIToken.Get(ctx, p.TokenID)
+	if ent.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking token: %w", err)
+	}
+	return s.usable(tok), nil
+}

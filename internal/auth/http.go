@@ -107,8 +107,14 @@ func (a *Authenticator) resolve(r *http.Request) (*Principal, error) {
 	if err != nil || c.Value == "" {
 		return nil, ErrUnauthenticated
 	}
+	// A forged or guessed session id is a failed authentication like a bad
+	// token.
+	if err := a.checkAttempts(r); err != nil {
+		return nil, err
+	}
 	p, err := a.svc.SessionPrincipal(r.Context(), c.Value)
 	if err != nil {
+		a.noteFailure(r, err)
 		return nil, err
 	}
 	if unsafeMethod(r.Method) && !web.IsWebsocket(r) && !p.CheckCSRF(r.Header.Get(CSRFHeader)) {
@@ -128,6 +134,11 @@ func (a *Authenticator) Require(admin bool) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := a.resolve(r)
 			if err != nil {
+				if errors.Is(err, ErrInvalidSession) {
+					// A stale cookie is dropped, so one browser tab is not
+					// charged failure after failure for it.
+					a.clearCookies(w)
+				}
 				a.writeError(w, r, err)
 				return
 			}
@@ -190,6 +201,9 @@ func (a *Authenticator) SessionHandler() http.Handler {
 		case http.MethodGet:
 			p, err := a.resolve(r)
 			if err != nil {
+				if errors.Is(err, ErrInvalidSession) {
+					a.clearCookies(w)
+				}
 				a.writeError(w, r, err)
 				return
 			}
@@ -252,11 +266,16 @@ func (a *Authenticator) signOut(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	a.clearCookies(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// clearCookies tells the browser to forget the session.
+func (a *Authenticator) clearCookies(w http.ResponseWriter) {
 	for _, name := range []string{SessionCookie, CSRFCookie} {
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: name == SessionCookie,
 			Secure: a.secure, SameSite: http.SameSiteStrictMode})
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // PrincipalFromInit authenticates a websocket connection_init payload:
@@ -277,5 +296,56 @@ func (a *Authenticator) PrincipalFromInit(ctx context.Context, payload map[strin
 	if tok == "" {
 		return nil, ErrUnauthenticated
 	}
-	return a.svc.Authenticate(ctx, tok)
+	// Bad tokens here count against the address like bad bearer tokens.
+	addr := web.ClientAddr(ctx)
+	if a.attempts != nil {
+		if ok, wait := a.attempts.Allow(addr); !ok {
+			return nil, &tooMany{wait: wait}
+		}
+	}
+	p, err := a.svc.Authenticate(ctx, tok)
+	if a.attempts != nil && errors.Is(err, ErrInvalidToken) {
+		a.attempts.Failed(addr)
+	}
+	return p, err
+}
+
+// RecheckEvery is how often a long-lived connection (a GraphQL websocket)
+// checks that the credentials it was opened with still hold. Checking the
+// database, rather than listening for revocations, covers expiry as well
+// and works the same on every instance.
+const RecheckEvery = 2 * time.Second
+
+// Watch returns a context that ends when p's credentials stop holding —
+// the token revoked or expired, the session signed out or expired — or
+// when ctx ends. Long-lived connections run under it, so revocation ends
+// them within RecheckEvery on every instance.
+func (a *Authenticator) Watch(ctx context.Context, p *Principal) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		t := time.NewTicker(RecheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			cctx, ccancel := context.WithTimeout(ctx, RecheckEvery)
+			ok, err := a.svc.StillValid(cctx, p)
+			ccancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("could not recheck a websocket's credentials; keeping it open", "err", err, "token_name", p.TokenName)
+				}
+				continue
+			}
+			if !ok {
+				a.log.Info("closing a websocket whose credentials no longer hold", "token_name", p.TokenName, "via", p.Via())
+				return
+			}
+		}
+	}()
+	return ctx
 }

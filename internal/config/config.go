@@ -50,6 +50,16 @@ type Config struct {
 	SessionTTL     time.Duration
 	ShutdownGrace  time.Duration
 
+	// MaxConnections bounds open client connections (0: three quarters of
+	// the file limit); SourceConnections bounds one client address's.
+	MaxConnections    int
+	SourceConnections int
+
+	// GraphQLTimeout bounds one GraphQL query or mutation.
+	GraphQLTimeout time.Duration
+	// GraphQLMaxResponse bounds the bytes one query or mutation produces.
+	GraphQLMaxResponse int64
+
 	Workers      int
 	MaxAttempts  int
 	StuckSweep   string
@@ -254,6 +264,39 @@ var Settings = []Setting{
 	{Env: "HOOKLENS_INGEST_TIMEOUT", Flag: "ingest-timeout", Default: "5s",
 		Usage: "Longest a webhook waits for its durable commit before 503 (Dwolla gives up after 10s).",
 		apply: durationSetting(func(c *Config) *time.Duration { return &c.IngestTimeout }, 100*time.Millisecond, 9*time.Second)},
+	{Env: "HOOKLENS_MAX_CONNECTIONS", Flag: "max-connections", Default: "0",
+		Usage: "Most client connections held open at once; more get 503 at accept (0: three quarters of the process's file limit).",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("must be 0 (automatic) or a number of connections")
+			}
+			c.MaxConnections = n
+			return nil
+		}},
+	{Env: "HOOKLENS_SOURCE_CONNECTIONS", Flag: "source-connections", Default: "256",
+		Usage: "Most connections one client address (IPv6: one /64) may hold open; HOOKLENS_TRUSTED_PROXIES are exempt; 0 turns the cap off.",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("must be a number of connections (0: no per-source cap)")
+			}
+			c.SourceConnections = n
+			return nil
+		}},
+	{Env: "HOOKLENS_GRAPHQL_TIMEOUT", Flag: "graphql-timeout", Default: "20s",
+		Usage: "Longest one GraphQL query or mutation may run before it is stopped with a TIMEOUT error.",
+		apply: durationSetting(func(c *Config) *time.Duration { return &c.GraphQLTimeout }, time.Second, 55*time.Second)},
+	{Env: "HOOKLENS_GRAPHQL_MAX_RESPONSE", Flag: "graphql-max-response", Default: "16777216",
+		Usage: "Largest answer in bytes one GraphQL query or mutation may produce; a larger one gets a RESPONSE_TOO_LARGE error instead.",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 64<<10 || n > 1<<30 {
+				return fmt.Errorf("must be a number of bytes between 65536 and 1073741824")
+			}
+			c.GraphQLMaxResponse = n
+			return nil
+		}},
 	{Env: "HOOKLENS_ALLOWED_ORIGINS", Flag: "allowed-origins",
 		Usage: "Extra browser origins (comma-separated, e.g. https://ops.example.com) allowed for websockets and CORS; the server's own origin is always allowed.",
 		apply: func(c *Config, v string) error {
@@ -610,6 +653,10 @@ func (c Config) Redacted() [][2]string {
 		"HOOKLENS_LOG_FORMAT":           c.LogFormat,
 		"HOOKLENS_MAX_BODY_BYTES":       strconv.FormatInt(c.MaxBodyBytes, 10),
 		"HOOKLENS_INGEST_TIMEOUT":       c.IngestTimeout.String(),
+		"HOOKLENS_MAX_CONNECTIONS":      strconv.Itoa(c.MaxConnections),
+		"HOOKLENS_SOURCE_CONNECTIONS":   strconv.Itoa(c.SourceConnections),
+		"HOOKLENS_GRAPHQL_TIMEOUT":      c.GraphQLTimeout.String(),
+		"HOOKLENS_GRAPHQL_MAX_RESPONSE": strconv.FormatInt(c.GraphQLMaxResponse, 10),
 		"HOOKLENS_ALLOWED_ORIGINS":      strings.Join(c.AllowedOrigins, ","),
 		"HOOKLENS_SESSION_TTL":          c.SessionTTL.String(),
 		"HOOKLENS_SHUTDOWN_GRACE":       c.ShutdownGrace.String(),

@@ -57,6 +57,10 @@ type Options struct {
 	// allow-list (403) and the rate limits (429 with Retry-After). Rejected
 	// deliveries are charged to their source. Nil admits everything.
 	Guard *netguard.Guard
+	// RefusalSample is how many rejected deliveries per source, outcome and
+	// minute are recorded as rows (DefaultRefusalSample when zero; negative
+	// records every one). The rest are counted: see TakeRefusals.
+	RefusalSample int
 	// Vault seals bodies before they are stored (the SHA-256 and size stay
 	// those of the raw body). Nil stores bodies as received.
 	Vault *vault.Keyring
@@ -72,7 +76,8 @@ type Receiver struct {
 	m    *metrics.Metrics
 	log  *slog.Logger
 	// series holds each outcome's outcomeSeries.
-	series sync.Map
+	series   sync.Map
+	refusals refusals
 }
 
 // NewReceiver returns a receiver storing into db. Call Start before serving
@@ -99,9 +104,12 @@ func NewReceiver(db *store.DB, hub *live.Hub, m *metrics.Metrics, log *slog.Logg
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RefusalSample == 0 {
+		opts.RefusalSample = DefaultRefusalSample
+	}
 	c := newCommitter(db, hub, m, log, opts.Writers, opts.MaxBatch, opts.QueueSize, opts.Timeout)
 	c.now = opts.Now
-	return &Receiver{opts: opts, c: c, m: m, log: log}
+	return &Receiver{opts: opts, c: c, m: m, log: log, refusals: refusals{sample: opts.RefusalSample}}
 }
 
 // Start starts the writers.
@@ -183,7 +191,12 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 	reject := func(rej rejection) {
 		d.Outcome, d.StatusCode, d.Reason = rej.outcome, rej.status, rej.message
 		d.LatencyMS = msSince(arrived)
-		r.c.record(d)
+		// Refused before storage is attempted: sampled, so a flood cannot
+		// grow the database. Unavailable deliveries are genuine ones the
+		// database could not take; each is recorded.
+		if rej.outcome == "unavailable" || r.refusals.record(refusalSource(req.RemoteAddr), rej.outcome, arrived) {
+			r.c.record(d)
+		}
 		r.observe(rej.outcome, arrived)
 		if rej.charged() {
 			r.opts.Guard.Rejected(source)
@@ -244,6 +257,13 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
 
 	if err := r.opts.Verifier.Verify(body, req.Header.Get(signatureHeader)); err != nil {
 		reject(rejection{http.StatusUnauthorized, "bad_signature", "bad_signature", err.Error()})
+		return
+	}
+	// The global cap is spent only by deliveries that verify, so forged
+	// floods cannot take genuine deliveries' budget.
+	if v := r.opts.Guard.Verified(); v.Outcome != netguard.Admitted {
+		retryAfter = v.RetryAfter
+		reject(rejection{http.StatusTooManyRequests, "rate_limited", "rate_limited", "too many deliveries right now; retry later"})
 		return
 	}
 	ev, err := dwolla.ParseEventAt(body, arrived)

@@ -181,6 +181,19 @@ func (s *Single) Allow() (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
+// Check reports whether a token is left, without spending it, and if not,
+// how long until one is.
+func (s *Single) Check() (ok bool, retryAfter time.Duration) {
+	if s == nil || s.rate.Off() {
+		return true, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.refill(s.rate, s.now())
+	w := s.b.wait(s.rate)
+	return w == 0, w
+}
+
 // RetryAfterSeconds renders a wait as a Retry-After value: whole seconds,
 // rounded up, at least 1.
 func RetryAfterSeconds(d time.Duration) string {
@@ -222,9 +235,14 @@ type GuardOptions struct {
 	// Deliveries that verify cost nothing, so Dwolla itself is never
 	// limited per source, however it spreads its bursts over addresses.
 	Rejections Rate
-	// Global caps every delivery together: a flood from many addresses
-	// meets it before it reaches the database. Size it well above Dwolla's
-	// peak (10 concurrent deliveries; at a 5 ms round trip that is 2,000/s).
+	// Global caps the deliveries that verify, all sources together, so a
+	// signed flood (replayed captures) meets it before the database. It is
+	// spent only once a signature verified (Guard.Verified): forged
+	// deliveries, however many sources send them, never take budget from
+	// genuine ones; they are bounded by Rejections per source. While it is
+	// empty every delivery gets 429 before its body is read. Size it well
+	// above Dwolla's peak (10 concurrent deliveries; at a 5 ms round trip
+	// that is 2,000/s).
 	Global Rate
 	// MaxSources bounds the per-source state (DefaultMaxKeys by default).
 	MaxSources int
@@ -269,6 +287,18 @@ func (g *Guard) Admit(addr netip.Addr) Verdict {
 	key := sourceKey(addr)
 	if ok, wait := g.rejections.Check(key); !ok {
 		return Verdict{Outcome: RateLimited, Scope: "source", RetryAfter: wait}
+	}
+	if ok, wait := g.global.Check(); !ok {
+		return Verdict{Outcome: RateLimited, Scope: "global", RetryAfter: wait}
+	}
+	return Verdict{}
+}
+
+// Verified spends the global cap for a delivery whose signature verified,
+// and refuses it when the cap is spent. A nil Guard admits everything.
+func (g *Guard) Verified() Verdict {
+	if g == nil {
+		return Verdict{}
 	}
 	if ok, wait := g.global.Allow(); !ok {
 		return Verdict{Outcome: RateLimited, Scope: "global", RetryAfter: wait}

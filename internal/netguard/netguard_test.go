@@ -179,6 +179,9 @@ func TestGuard(t *testing.T) {
 				if v := d.Admit(dwolla); v.Outcome != Admitted {
 					refused <- v
 				}
+				if v := d.Verified(); v.Outcome != Admitted {
+					refused <- v
+				}
 			}
 		}()
 	}
@@ -186,11 +189,19 @@ func TestGuard(t *testing.T) {
 	close(refused)
 	require.Empty(t, refused)
 
-	// A tiny global cap refuses with a global scope.
-	tiny := NewGuard(GuardOptions{Global: Rate{PerSecond: 1, Burst: 1}})
-	require.Equal(t, Admitted, tiny.Admit(a).Outcome)
-	v = tiny.Admit(a)
+	// A tiny global cap refuses with a global scope. Only verified
+	// deliveries spend it: admitting (and rejecting) forged ones does not.
+	tiny := NewGuard(GuardOptions{Global: Rate{PerSecond: 0.001, Burst: 1}})
+	for range 100 {
+		require.Equal(t, Admitted, tiny.Admit(a).Outcome)
+		tiny.Rejected(a)
+	}
+	require.Equal(t, Admitted, tiny.Verified().Outcome)
+	v = tiny.Verified()
 	require.Equal(t, RateLimited, v.Outcome)
+	require.Equal(t, "global", v.Scope)
+	v = tiny.Admit(a)
+	require.Equal(t, RateLimited, v.Outcome, "while the cap is spent, everyone waits before the body is read")
 	require.Equal(t, "global", v.Scope)
 
 	var none *Guard

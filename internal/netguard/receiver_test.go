@@ -122,3 +122,96 @@ func TestReceiverGuard(t *testing.T) {
 		require.Equal(t, 20, stored)
 	})
 }
+
+// TestForgedFloodLeavesGlobalBudget is issue 20's finding 8: forged
+// deliveries from many sources, each under its own budget, used to spend
+// the global cap and push genuine deliveries into 429. The cap is now spent
+// only by deliveries that verify.
+func TestForgedFloodLeavesGlobalBudget(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, netguard.NewGuard(netguard.GuardOptions{
+			Rejections: netguard.Rate{PerSecond: 0.01, Burst: 3},
+			Global:     netguard.Rate{PerSecond: 0.01, Burst: 10},
+		}))
+		// 60 forged deliveries from 30 sources, 2 each: every source stays
+		// under its budget, and together they are 6 times the global burst.
+		for i := range 60 {
+			resp := b.post(t, fmt.Sprintf("203.0.113.%d", i%30+1), body("forged"), "00")
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		}
+		// Genuine deliveries still have the whole burst.
+		for i := range 10 {
+			id := fmt.Sprintf("genuine-%d", i)
+			resp := b.post(t, "198.51.100.7", body(id), dwolla.Sign([]byte(secret), body(id)))
+			require.Equal(t, http.StatusOK, resp.StatusCode, id)
+		}
+		// The cap itself still holds for verified floods.
+		resp := b.post(t, "198.51.100.7", body("genuine-11"), dwolla.Sign([]byte(secret), body("genuine-11")))
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		resp = b.post(t, "203.0.113.99", body("forged"), "00")
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "while it is spent, everyone waits")
+	})
+}
+
+// TestRejectionsAreSampled is issue 20's finding 4: every rejected delivery
+// wrote a row, so one unauthenticated source could grow the database
+// without bound. Past a sample per source, outcome and minute, rejections
+// are counted instead.
+func TestRejectionsAreSampled(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		trusted, err := netguard.ParsePrefixes("127.0.0.0/8, ::1")
+		require.NoError(t, err)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		rcv := ingest.NewReceiver(db, live.NewHub("test"), metrics.New(), log, ingest.Options{
+			Verifier: dwolla.NewVerifier(secret), RefusalSample: 5,
+			Guard: netguard.NewGuard(netguard.GuardOptions{Rejections: netguard.Rate{PerSecond: 0.01, Burst: 40}}),
+		})
+		rcv.Start()
+		srv := httptest.NewServer(web.Chain(rcv, netguard.NewResolver(trusted).Middleware, web.WithRequestID))
+		t.Cleanup(func() {
+			srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = rcv.Close(ctx)
+		})
+		b := &bundle{db: db, url: srv.URL + ingest.Path}
+		ctx := context.Background()
+
+		// 40 bad signatures, then 60 refused by the source's limit.
+		for range 100 {
+			resp := b.post(t, "203.0.113.7", body("forged"), "00")
+			require.Contains(t, []int{http.StatusUnauthorized, http.StatusTooManyRequests}, resp.StatusCode)
+		}
+		// A genuine delivery from elsewhere is recorded as always.
+		resp := b.post(t, "198.51.100.7", body("genuine"), dwolla.Sign([]byte(secret), body("genuine")))
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+
+		count := func(o webhookdelivery.Outcome) int {
+			n, err := b.db.Client.WebhookDelivery.Query().Where(webhookdelivery.OutcomeEQ(o)).Count(ctx)
+			require.NoError(t, err)
+			return n
+		}
+		require.Eventually(t, func() bool {
+			return count(webhookdelivery.OutcomeAccepted) == 1 && count(webhookdelivery.OutcomeBadSignature) >= 5 &&
+				count(webhookdelivery.OutcomeRateLimited) >= 5
+		}, 5*time.Second, 20*time.Millisecond)
+		// The sample per outcome and minute (twice if the flood straddled a
+		// minute), never a row each.
+		badSig, limited := count(webhookdelivery.OutcomeBadSignature), count(webhookdelivery.OutcomeRateLimited)
+		require.True(t, badSig >= 5 && badSig <= 10, "bad_signature rows: %d", badSig)
+		require.True(t, limited >= 5 && limited <= 10, "rate_limited rows: %d", limited)
+
+		// The rest are counted, per source and outcome, once their minute is over.
+		counted := map[string]int{}
+		for _, c := range rcv.TakeRefusals(time.Now().Add(2 * time.Minute)) {
+			require.Equal(t, "203.0.113.7", c.Source)
+			counted[c.Outcome] += c.Count
+		}
+		require.Equal(t, 40, badSig+counted["bad_signature"])
+		require.Equal(t, 60, limited+counted["rate_limited"])
+		require.Empty(t, rcv.TakeRefusals(time.Now().Add(2*time.Minute)), "taken once")
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -226,20 +227,85 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// SecurityHeaders sets headers every response carries. The CSP allows only
-// same-origin scripts and styles (plus inline styles the charts use) and
-// forbids framing.
-func SecurityHeaders(next http.Handler) http.Handler {
+// SecurityHeaders returns middleware setting the headers every response
+// carries. The CSP allows only same-origin scripts and styles (plus inline
+// styles the charts use), websockets only to this server's own origin, and
+// forbids framing. When publicURL is https, browsers are told to use HTTPS
+// only (HSTS); over plain http the header would be ignored, and sending it
+// from a development server would pin a name to HTTPS for a year.
+func SecurityHeaders(publicURL string) func(http.Handler) http.Handler {
+	https := strings.HasPrefix(strings.ToLower(publicURL), "https://")
+	publicHost := ""
+	if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
+		publicHost = u.Host
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			if https {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			if h.Get("Content-Security-Policy") == "" {
+				h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+					"img-src 'self' data:; connect-src "+connectSources(https, publicHost, r.Host)+"; font-src 'self' data:; object-src 'none'; "+
+					"base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// connectSources is the CSP connect-src: our own origin and our own
+// websocket origin, nothing else. 'self' covers ws(s) to the same host only
+// in CSP level 3 browsers, so the websocket origin is named too: the public
+// URL's host when configured (wss only behind https), else the host the
+// browser asked for, with both schemes since a TLS-terminating proxy may sit
+// in front.
+func connectSources(https bool, publicHost, requestHost string) string {
+	host := publicHost
+	if host == "" {
+		host = requestHost
+	}
+	if !plainHost(host) {
+		return "'self'"
+	}
+	if https {
+		return "'self' wss://" + host
+	}
+	return "'self' ws://" + host + " wss://" + host
+}
+
+// plainHost reports whether host is safe to echo in a header: a name or
+// address with an optional port, nothing a CSP would read as syntax.
+func plainHost(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// CloseAmbiguousFraming closes the connection after any HTTP/1 request
+// whose body was framed with Transfer-Encoding. RFC 9112 §6.3 requires a
+// server that receives both Transfer-Encoding and Content-Length to close
+// the connection after responding: the two framings disagree about where
+// the next request starts, which is how requests are smuggled past proxies.
+// Go's server drops the Content-Length before a handler can see it, so
+// every transfer-coded request is treated this way; such clients lose
+// keep-alive and nothing else (Dwolla and browsers send Content-Length).
+func CloseAmbiguousFraming(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if h.Get("Content-Security-Policy") == "" {
-			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
-				"img-src 'self' data:; connect-src 'self' ws: wss:; font-src 'self' data:; object-src 'none'; "+
-				"base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+			r.Close = true
 		}
 		next.ServeHTTP(w, r)
 	})
