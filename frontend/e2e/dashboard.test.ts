@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { formatAnomalyValue } from "../src/lib/anomalies.ts";
-import { formatMs, formatPercent } from "../src/lib/format.ts";
+import { formatMs, formatPercent, formatScore } from "../src/lib/format.ts";
 import { parseCSV } from "./csv.ts";
 import {
   a11yViolations,
@@ -366,7 +366,8 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
       server.adminToken,
       "{ health { score components { available } } }",
     );
-    assert.ok((await page.getByTestId("health-score").innerText()).startsWith(api.health.score.toFixed(0)));
+    // One decimal, never rounded up to a perfect 100.
+    assert.ok((await page.getByTestId("health-score").innerText()).startsWith(formatScore(api.health.score)));
     assert.equal(await page.getByTestId("health-component").count(), api.health.components.length);
     await page.getByTestId("findings").getByText("No open findings.").waitFor();
     await shot("reconciliation");

@@ -62,7 +62,7 @@ func (p *Pipeline) readStatus(ctx context.Context) (Status, error) {
 	}
 	if t, err := store.ScanTime(oldest); err == nil && !t.IsZero() {
 		s.OldestQueued = &t
-		s.OldestAge = now.Sub(t)
+		s.OldestAge = max(now.Sub(t), 0) // committed after now was read: it has not waited
 	}
 	s.InPerSecond = float64(in) / 60
 	s.OutPerSecond = float64(out) / 60
