@@ -55,7 +55,7 @@ export function AnomalyChart({ anomaly }: { anomaly: AnomalyFieldsFragment }) {
   const label = `Observed ${formatAnomalyValue(anomaly.type, anomaly.observed)} against expected ${formatAnomalyValue(anomaly.type, anomaly.expected)}${range} from ${new Date(anomaly.windowStart).toLocaleString()} to ${new Date(anomaly.windowEnd).toLocaleString()}.`;
   return (
     <figure className="anomaly-chart" data-testid="anomaly-chart" data-source={plan.source}>
-      <TimeChart times={data.times} series={data.series} band={data.band} highlight={data.highlight} height={200} label={label} formatValue={fmt} testId="anomaly-chart-canvas" />
+      <TimeChart times={data.times} series={data.series} band={data.band} highlight={data.highlight} height={200} label={label} formatValue={fmt} tooltipValue={(v) => formatAnomalyValue(anomaly.type, v)} testId="anomaly-chart-canvas" />
       <figcaption className="muted small">
         {label} {plan.note}{" "}
         {points.length > 0 && (

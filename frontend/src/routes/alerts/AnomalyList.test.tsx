@@ -9,7 +9,7 @@ import { AnomalyList, anomalyTitle } from "./AnomalyList";
 const client = new Client({ url: "/graphql", exchanges: [] });
 
 function pages(nodes: AnomalyFieldsFragment[]): Pages<AnomalyFieldsFragment> {
-  return { nodes, totalCount: nodes.length, hasMore: false, loading: false, error: null, loadMore: vi.fn(), reload: vi.fn(), patch: vi.fn() };
+  return { nodes, totalCount: nodes.length, hasMore: false, loading: false, error: null, loadMore: vi.fn(), reload: vi.fn(), refresh: vi.fn(), patch: vi.fn(), prepend: vi.fn() };
 }
 
 function renderList(nodes: AnomalyFieldsFragment[], admin: boolean) {
