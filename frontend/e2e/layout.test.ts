@@ -11,6 +11,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
   deliver,
   flushRollups,
+  freshWebhook,
+  gql,
   inCI,
   launchBrowser,
   loadCaptures,
@@ -172,6 +174,159 @@ describe("the dashboard at every width", { skip: missing ?? false, timeout: 300_
       }
     });
   }
+
+  it("gives focus back to the row when Escape closes the event drawer", async () => {
+    const { context, page } = await signIn({ width: 1440, height: 900 }, "light");
+    try {
+      await page.goto(`${server.baseURL}/events`);
+      const link = page.getByTestId("event-row").nth(2).locator("a.event-link");
+      await link.waitFor();
+      const title = await link.getAttribute("title");
+      await link.focus();
+      await page.keyboard.press("Enter");
+      await page.getByTestId("event-drawer").waitFor();
+      await page.keyboard.press("Escape");
+      await page.waitForURL((u) => !u.searchParams.has("event"));
+      await page.waitForFunction((t) => document.activeElement?.getAttribute("title") === t, title, { timeout: 5000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("reaches the first event row in a few keystrokes with the skip links", async () => {
+    const { context, page } = await signIn({ width: 1440, height: 900 }, "light");
+    try {
+      await page.goto(`${server.baseURL}/events`);
+      await page.getByTestId("event-row").first().waitFor();
+      const active = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+      await page.keyboard.press("Tab");
+      assert.equal(await active(), "Skip to content");
+      await page.keyboard.press("Tab");
+      assert.equal(await active(), "Skip to the event list");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Tab");
+      const inRow = await page.evaluate(() => document.activeElement?.closest('[data-testid="event-row"]') !== null);
+      assert.ok(inRow, `focus is on ${await active()}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("keeps focused content clear of the sticky header", async () => {
+    const { context, page } = await signIn({ width: 1024, height: 600 }, "light");
+    try {
+      await page.goto(`${server.baseURL}/`);
+      await page.getByTestId("kpi-events-value").waitFor();
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      // Shift+Tab back to the top of the page lands on the time range picker, above the fold.
+      await page.locator("#time-range-select").focus();
+      const header = await page.locator("header.topbar").boundingBox();
+      const focused = await page.locator("#time-range-select").boundingBox();
+      assert.ok(header && focused && focused.y >= header.y + header.height, `focused at ${focused?.y}, header ends at ${(header?.y ?? 0) + (header?.height ?? 0)}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows values, units and time in chart tooltips, and zooms on a drag", async () => {
+    const { context, page } = await signIn({ width: 1440, height: 900 }, "light");
+    try {
+      await page.goto(`${server.baseURL}/?range=1h`);
+      const over = page.getByTestId("volume-chart").locator(".u-over");
+      await over.waitFor();
+      const box = await over.boundingBox();
+      assert.ok(box);
+      // The traffic is in the last minutes: hover near the right end.
+      let text = "";
+      for (const f of [0.97, 0.93, 0.9, 0.85, 0.8]) {
+        await page.mouse.move(box.x + box.width * f, box.y + box.height / 2);
+        const tip = page.getByTestId("volume-chart").getByTestId("chart-tooltip");
+        if (await tip.isVisible()) {
+          text = await tip.innerText();
+          if (/events: [1-9]/.test(text)) break;
+        }
+      }
+      assert.match(text, /minute from .*\d/, text);
+      assert.match(text, /events: [\d,]+ per minute/, text);
+      assert.match(text, /deliveries: [\d,]+ per minute/, text);
+      await page.screenshot({ path: join(screenshotDir, "layout", "tooltip-volume.png") });
+
+      // Drag across the middle: the page's range becomes that stretch.
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await page.waitForURL((u) => u.searchParams.has("from") && u.searchParams.has("to"));
+      const u = new URL(page.url());
+      const span = new Date(u.searchParams.get("to") ?? "").getTime() - new Date(u.searchParams.get("from") ?? "").getTime();
+      assert.ok(span > 10 * 60_000 && span < 25 * 60_000, `zoomed to ${span / 60_000} minutes of the hour`);
+
+      await page.goto(`${server.baseURL}/events?range=1h`);
+      const tl = page.getByTestId("timeline").locator(".u-over");
+      await tl.waitFor();
+      const tb = await tl.boundingBox();
+      assert.ok(tb);
+      await page.mouse.move(tb.x + tb.width * 0.98, tb.y + tb.height * 0.8);
+      const tip = page.getByTestId("timeline").getByTestId("chart-tooltip");
+      await tip.waitFor();
+      assert.match(await tip.innerText(), /\d+ events?/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("follows new events live on the events, deliveries and overview pages, with a pause", async () => {
+    const { context, page } = await signIn({ width: 1440, height: 900 }, "light");
+    const base = loadCaptures()[1];
+    assert.ok(base);
+    const count = async () => (await gql<{ events: { totalCount: number } }>(server.baseURL, server.adminToken, "{ events { totalCount } }")).events.totalCount;
+    try {
+      await page.goto(`${server.baseURL}/events`);
+      await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor();
+      const before = await count();
+      await page.getByTestId("event-count").filter({ hasText: `${before.toLocaleString("en-US")} events` }).waitFor();
+      const hook = freshWebhook(base);
+      assert.equal(await deliver(server.baseURL, hook), 200);
+      // Joins the top of the list and the count, without a reload.
+      await page.getByTestId("event-count").filter({ hasText: `${(before + 1).toLocaleString("en-US")} events` }).waitFor({ timeout: 10_000 });
+      assert.ok((await page.getByTestId("event-row").first().locator("a.event-link").getAttribute("title"))?.includes(hook.id));
+
+      // Paused: the next one is counted, not listed, until asked for.
+      await page.getByTestId("live-toggle").click();
+      await page.getByTestId("live-state").filter({ hasText: "Paused" }).waitFor();
+      assert.equal(new URL(page.url()).searchParams.get("live"), "off");
+      const second = freshWebhook(base);
+      assert.equal(await deliver(server.baseURL, second), 200);
+      await page.getByTestId("live-new").filter({ hasText: "1 new event" }).waitFor({ timeout: 10_000 });
+      assert.ok(!(await page.getByTestId("event-row").first().locator("a.event-link").getAttribute("title"))?.includes(second.id));
+      await page.getByTestId("live-new").click();
+      await page.getByTestId("event-count").filter({ hasText: `${(before + 2).toLocaleString("en-US")} events` }).waitFor();
+      assert.ok((await page.getByTestId("event-row").first().locator("a.event-link").getAttribute("title"))?.includes(second.id));
+      await page.getByTestId("live-toggle").click();
+      await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor();
+
+      // Deliveries: a new event is a new accepted delivery.
+      await page.goto(`${server.baseURL}/events/deliveries`);
+      const accepted = page.getByTestId("count-accepted");
+      await accepted.filter({ hasText: /\d/ }).waitFor();
+      const n = Number((await accepted.innerText()).replaceAll(",", ""));
+      assert.equal(await deliver(server.baseURL, freshWebhook(base)), 200);
+      await accepted.filter({ hasText: (n + 1).toLocaleString("en-US") }).waitFor({ timeout: 10_000 });
+
+      // The overview says it is live, and pauses.
+      await page.goto(`${server.baseURL}/`);
+      await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor();
+      await page.getByTestId("live-toggle").click();
+      await page.getByTestId("live-state").filter({ hasText: "Paused" }).waitFor();
+      assert.equal(await deliver(server.baseURL, freshWebhook(base)), 200);
+      await page.getByTestId("live-new").filter({ hasText: "1 new event" }).waitFor({ timeout: 10_000 });
+      // A range that ended in the past cannot grow.
+      await page.goto(`${server.baseURL}/events?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`);
+      await page.getByTestId("live-state").filter({ hasText: "Not live" }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
 
   it("logged no errors in the page", () => {
     assert.deepEqual(pageErrors, []);
