@@ -164,6 +164,7 @@ describe("the dashboard at every width", { skip: missing ?? false, timeout: 300_
         assert.ok(header && header.height <= 56, `the header is ${header?.height} px tall`);
         const signOut = await page.getByRole("button", { name: "Sign out" }).boundingBox();
         assert.ok(signOut && signOut.height <= 40 && signOut.x + signOut.width <= width, `Sign out: ${JSON.stringify(signOut)}`);
+        assert.equal(await page.getByRole("button", { name: "Menu" }).isVisible(), false, "no menu button when the navigation fits");
         for (const label of ["Overview", "Events", "Playground"]) {
           assert.ok(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).isVisible(), `${label} is shown`);
         }

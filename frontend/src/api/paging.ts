@@ -20,6 +20,8 @@ export interface Pages<N> {
   reload: () => void;
   /** Replaces loaded nodes that match (a live update); others are untouched. */
   patch: (update: (node: N) => N) => void;
+  /** Takes loaded nodes out of the list (they no longer match its filter) and off the count. */
+  drop: (gone: (node: N) => boolean) => void;
   /** Loads the first page again, keeping what is shown until it arrives (a live update). */
   refresh: () => void;
   /** Puts nodes that just arrived (newest first) on top, skipping ones already listed, and counts them. */
@@ -46,6 +48,7 @@ type Action<N> =
   | { type: "error"; key: string; generation: number; error: ApiError }
   | { type: "reload" }
   | { type: "refresh" }
+  | { type: "drop"; gone: (node: N) => boolean }
   | { type: "patch"; update: (node: N) => N }
   | { type: "prepend"; nodes: N[]; id: (node: N) => string };
 
@@ -81,6 +84,11 @@ export function reducer<N>(state: State<N>, action: Action<N>): State<N> {
       return { ...state, generation: state.generation + 1, soft: true };
     case "patch":
       return { ...state, nodes: state.nodes.map(action.update) };
+    case "drop": {
+      const nodes = state.nodes.filter((n) => !action.gone(n));
+      if (nodes.length === state.nodes.length) return state;
+      return { ...state, nodes, totalCount: state.totalCount === null ? null : Math.max(0, state.totalCount - (state.nodes.length - nodes.length)) };
+    }
     case "prepend": {
       // Before the first page there is nothing to put them on: the page will include them.
       if (state.totalCount === null) return state;
@@ -140,6 +148,7 @@ export function useCursorPages<N>(key: string, load: (after: string | null) => P
   }, [loading, hasMore, endCursor, stateKey, generation, fetchPage]);
   const reload = useCallback(() => dispatch({ type: "reload" }), []);
   const refresh = useCallback(() => dispatch({ type: "refresh" }), []);
+  const drop = useCallback((gone: (node: N) => boolean) => dispatch({ type: "drop", gone }), []);
   const patch = useCallback((update: (node: N) => N) => dispatch({ type: "patch", update }), []);
   const prepend = useCallback((nodes: N[], id: (node: N) => string) => dispatch({ type: "prepend", nodes, id }), []);
 
@@ -153,6 +162,7 @@ export function useCursorPages<N>(key: string, load: (after: string | null) => P
     loadMore,
     reload,
     refresh,
+    drop,
     patch,
     prepend,
   };
