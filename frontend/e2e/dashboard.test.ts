@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { formatAnomalyValue } from "../src/lib/anomalies.ts";
-import { formatMs, formatPercent } from "../src/lib/format.ts";
+import { formatMs, formatPercent, formatScore } from "../src/lib/format.ts";
 import { parseCSV } from "./csv.ts";
 import {
   a11yViolations,
@@ -368,7 +368,8 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
       server.adminToken,
       "{ health { score components { available } } }",
     );
-    assert.ok((await page.getByTestId("health-score").innerText()).startsWith(api.health.score.toFixed(0)));
+    // One decimal, never rounded up to a perfect 100.
+    assert.ok((await page.getByTestId("health-score").innerText()).startsWith(formatScore(api.health.score)));
     assert.equal(await page.getByTestId("health-component").count(), api.health.components.length);
     await page.getByTestId("findings").getByText("No open findings.").waitFor();
     await shot("reconciliation");
@@ -395,6 +396,9 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
     await page.getByLabel(/^Threshold/).fill("3");
     await page.getByRole("button", { name: "Create rule" }).click();
     await page.getByTestId("alert-rule").filter({ hasText: "E2E dead letters" }).waitFor();
+    // Thresholds read in their unit.
+    assert.match(await page.getByTestId("alert-rule").filter({ hasText: "Processing delay" }).innerText(), /300 s \(5 min\)/);
+    assert.match(await page.getByTestId("alert-rule").filter({ hasText: "Processing errors" }).innerText(), /5 %/);
     await shot("alerts");
   });
 
@@ -663,6 +667,19 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
       const onList = await a11yViolations(ap);
       if (onList.length) a11y.anomalies = onList;
 
+      // The anomaly leads to what is behind it: the events of its window.
+      const links = row.getByTestId("anomaly-links").getByRole("link");
+      const href = (await links.first().getAttribute("href")) ?? "";
+      assert.match(href, /^\/events\?from=.*&to=/, href);
+      // Its chart says what its highest point was, beside the detector's own peak.
+      assert.match(await chart.getByTestId("anomaly-peak").innerText(), /highest point of the series in the window is [\d.]+\/min/);
+
+      // A second tab lists the open anomalies; resolving it here takes it off that list live.
+      const watcher = await context2.newPage();
+      await watcher.goto(`${anomalyServer.baseURL}/alerts?anomalies=active&type=volume_spike`);
+      const watched = watcher.locator(`[data-anomaly-id="${id}"]`);
+      await watched.waitFor();
+
       // Acknowledge, then resolve with a note, as an admin.
       await row.getByRole("button", { name: "Acknowledge" }).click();
       await row.getByTestId("anomaly-status").filter({ hasText: "acknowledged" }).waitFor();
@@ -677,6 +694,8 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
       assert.equal(resolved?.status, "resolved");
       assert.equal(resolved?.resolutionNote, "e2e: the burst was the simulator");
       assert.match(await row.getByTestId("anomaly-resolution").innerText(), /e2e: the burst was the simulator/);
+      await watched.waitFor({ state: "detached", timeout: 10_000 });
+      await watcher.close();
 
       // The open_anomalies rule raised an alert; its notifications link to /alerts/<id>.
       // Rules are evaluated every 2 s on this server: give the first evaluation after the anomaly a moment.
@@ -711,6 +730,8 @@ describe("dashboard in Chromium", { skip: missing ?? false, timeout: 300_000 }, 
         title = now.node?.title ?? title;
       }
       assert.ok(shown.includes(title), `alert page: ${shown}; title: ${title}`);
+      // The alert leads to the anomalies it counts.
+      assert.equal(await detail.getByTestId("alert-links").getByRole("link", { name: "The open anomalies" }).getAttribute("href"), "/alerts?anomalies=open");
       await ap.getByTestId("notification-log").locator("tbody tr").first().waitFor();
       const logText = await ap.getByTestId("notification-log").innerText();
       assert.ok(logText.includes("fired"), `notification log: ${logText}`);

@@ -45,12 +45,12 @@ export const routes: RouteObject[] = [
       },
       {
         path: "events",
-        handle: handle({ title: "Events", timeRange: true }),
+        handle: handle({ title: "Events", timeRange: true, skipTo: { id: "event-list", label: "Skip to the event list" } }),
         lazy: () => import("./routes/events/EventsRoute").then((m) => ({ Component: m.EventsRoute })),
       },
       {
         path: "events/deliveries",
-        handle: handle({ title: "Deliveries", timeRange: true }),
+        handle: handle({ title: "Deliveries", timeRange: true, skipTo: { id: "delivery-list", label: "Skip to the delivery list" } }),
         lazy: () => import("./routes/deliveries/DeliveriesRoute").then((m) => ({ Component: m.DeliveriesRoute })),
       },
       {

@@ -96,7 +96,7 @@ func freshness(oldest any, now time.Time) Component {
 	if err != nil || t.IsZero() {
 		return Component{Name: "freshness", Weight: weights["freshness"], Score: 1, Available: true, Note: "nothing queued"}
 	}
-	age := now.Sub(t)
+	age := max(now.Sub(t), 0) // an event committed after now was read has not waited
 	score := 1 - (age.Minutes()-1)/29
 	score = math.Max(0, math.Min(1, score))
 	return Component{Name: "freshness", Weight: weights["freshness"], Score: score, Available: true,

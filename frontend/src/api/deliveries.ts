@@ -104,34 +104,42 @@ export function useDeliveries(where: WebhookDeliveryWhereInput) {
   return useCursorPages(key, load);
 }
 
-export function useDeliveryCounts(where: WebhookDeliveryWhereInput, reloadKey: number) {
+/**
+ * Deliveries counted by outcome. A new reloadKey starts from nothing; a new
+ * liveKey (a live update) keeps the counts shown until the new ones arrive.
+ */
+export function useDeliveryCounts(where: WebhookDeliveryWhereInput, reloadKey: number, liveKey = 0) {
   const client = useClient();
-  const key = JSON.stringify([where, reloadKey]);
-  const [state, setState] = useState<{ key: string; counts: Map<WebhookDeliveryOutcome, number> | null; error: ApiError | null }>({
+  const base = JSON.stringify([where, reloadKey]);
+  const key = JSON.stringify([where, reloadKey, liveKey]);
+  const [state, setState] = useState<{ key: string; base: string; counts: Map<WebhookDeliveryOutcome, number> | null; error: ApiError | null }>({
     key: "",
+    base: "",
     counts: null,
     error: null,
   });
   useEffect(() => {
     let cancelled = false;
-    const [w] = JSON.parse(key) as [WebhookDeliveryWhereInput];
+    const [w, r] = JSON.parse(key) as [WebhookDeliveryWhereInput, number, number];
+    const b = JSON.stringify([w, r]);
     void client
       .query(DeliveryCountsQuery, outcomeCountVariables(w), { requestPolicy: "network-only" })
       .toPromise()
       .then((res) => {
         if (cancelled) return;
         if (res.error) {
-          setState({ key, counts: null, error: apiErrorFromCombined(res.error) });
+          setState({ key, base: b, counts: null, error: apiErrorFromCombined(res.error) });
           return;
         }
         const data = res.data;
         const counts = new Map<WebhookDeliveryOutcome, number>();
         if (data) for (const o of deliveryOutcomes) counts.set(o, data[o].totalCount);
-        setState({ key, counts, error: null });
+        setState({ key, base: b, counts, error: null });
       });
     return () => {
       cancelled = true;
     };
   }, [client, key]);
-  return state.key === key ? state : { key, counts: null, error: null };
+  if (state.key === key) return state;
+  return state.base === base ? { ...state, key } : { key, base, counts: null, error: null };
 }

@@ -31,11 +31,13 @@ export function useEventStream(
   kind: "received" | "processed",
   topics: string[] | null,
   onEvent: (event: EventListItemFragment) => void,
+  enabled = true,
 ): ApiError | null {
   const client = useClient();
   const [error, setError] = useState<{ key: string; error: ApiError } | null>(null);
   const key = JSON.stringify([kind, topics]);
   useEffect(() => {
+    if (!enabled) return;
     const [k, topicList] = JSON.parse(key) as [string, string[] | null];
     const variables = { topics: topicList && topicList.length > 0 ? topicList : null };
     const handle = (result: { error?: Parameters<typeof apiErrorFromCombined>[0]; event?: EventListItemFragment }) => {
@@ -47,8 +49,8 @@ export function useEventStream(
         ? client.subscription(EventProcessedSubscription, variables).subscribe((r) => handle({ error: r.error, event: r.data?.eventProcessed }))
         : client.subscription(EventReceivedSubscription, variables).subscribe((r) => handle({ error: r.error, event: r.data?.eventReceived }));
     return () => subscription.unsubscribe();
-  }, [client, key, onEvent]);
-  return error?.key === key ? error.error : null;
+  }, [client, key, onEvent, enabled]);
+  return enabled && error?.key === key ? error.error : null;
 }
 
 /** Follows the websocket's state, for the monitor's status badge. */

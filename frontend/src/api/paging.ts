@@ -20,9 +20,15 @@ export interface Pages<N> {
   reload: () => void;
   /** Replaces loaded nodes that match (a live update); others are untouched. */
   patch: (update: (node: N) => N) => void;
+  /** Takes loaded nodes out of the list (they no longer match its filter) and off the count. */
+  drop: (gone: (node: N) => boolean) => void;
+  /** Loads the first page again, keeping what is shown until it arrives (a live update). */
+  refresh: () => void;
+  /** Puts nodes that just arrived (newest first) on top, skipping ones already listed, and counts them. */
+  prepend: (nodes: N[], id: (node: N) => string) => void;
 }
 
-interface State<N> {
+export interface State<N> {
   key: string;
   generation: number;
   nodes: N[];
@@ -31,6 +37,8 @@ interface State<N> {
   hasMore: boolean;
   loading: boolean;
   error: ApiError | null;
+  /** The next first page replaces the shown nodes instead of starting from empty. */
+  soft?: boolean;
 }
 
 type Action<N> =
@@ -39,16 +47,23 @@ type Action<N> =
   | { type: "page"; key: string; generation: number; after: string | null; page: Page<N> }
   | { type: "error"; key: string; generation: number; error: ApiError }
   | { type: "reload" }
-  | { type: "patch"; update: (node: N) => N };
+  | { type: "refresh" }
+  | { type: "drop"; gone: (node: N) => boolean }
+  | { type: "patch"; update: (node: N) => N }
+  | { type: "prepend"; nodes: N[]; id: (node: N) => string };
 
-function reducer<N>(state: State<N>, action: Action<N>): State<N> {
+export function reducer<N>(state: State<N>, action: Action<N>): State<N> {
   switch (action.type) {
     case "reset":
+      if (state.soft && state.key === action.key) return { ...state, generation: action.generation, loading: true, error: null };
       return { key: action.key, generation: action.generation, nodes: [], totalCount: null, endCursor: null, hasMore: false, loading: true, error: null };
     case "loading":
       return { ...state, loading: true, error: null };
     case "page":
       if (action.key !== state.key || action.generation !== state.generation) return state;
+      if (state.soft && action.after === null) {
+        return { ...state, soft: false, nodes: action.page.nodes, totalCount: action.page.totalCount, endCursor: action.page.endCursor, hasMore: action.page.hasMore, loading: false };
+      }
       // A page that does not continue what is loaded is a repeat (effects run
       // twice in development): appending it would list rows twice.
       if (action.after === null ? state.nodes.length > 0 : action.after !== state.endCursor) return state;
@@ -65,8 +80,28 @@ function reducer<N>(state: State<N>, action: Action<N>): State<N> {
       return { ...state, loading: false, error: action.error };
     case "reload":
       return { ...state, generation: state.generation + 1 };
+    case "refresh":
+      return { ...state, generation: state.generation + 1, soft: true };
     case "patch":
       return { ...state, nodes: state.nodes.map(action.update) };
+    case "drop": {
+      const nodes = state.nodes.filter((n) => !action.gone(n));
+      if (nodes.length === state.nodes.length) return state;
+      return { ...state, nodes, totalCount: state.totalCount === null ? null : Math.max(0, state.totalCount - (state.nodes.length - nodes.length)) };
+    }
+    case "prepend": {
+      // Before the first page there is nothing to put them on: the page will include them.
+      if (state.totalCount === null) return state;
+      const seen = new Set(state.nodes.map(action.id));
+      const fresh = action.nodes.filter((n) => {
+        const k = action.id(n);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+      if (fresh.length === 0) return state;
+      return { ...state, nodes: fresh.concat(state.nodes), totalCount: state.totalCount + fresh.length };
+    }
   }
 }
 
@@ -112,7 +147,10 @@ export function useCursorPages<N>(key: string, load: (after: string | null) => P
     fetchPage(stateKey, generation, endCursor);
   }, [loading, hasMore, endCursor, stateKey, generation, fetchPage]);
   const reload = useCallback(() => dispatch({ type: "reload" }), []);
+  const refresh = useCallback(() => dispatch({ type: "refresh" }), []);
+  const drop = useCallback((gone: (node: N) => boolean) => dispatch({ type: "drop", gone }), []);
   const patch = useCallback((update: (node: N) => N) => dispatch({ type: "patch", update }), []);
+  const prepend = useCallback((nodes: N[], id: (node: N) => string) => dispatch({ type: "prepend", nodes, id }), []);
 
   const current = state.key === key;
   return {
@@ -123,6 +161,9 @@ export function useCursorPages<N>(key: string, load: (after: string | null) => P
     error: current ? state.error : null,
     loadMore,
     reload,
+    refresh,
+    drop,
     patch,
+    prepend,
   };
 }

@@ -1,15 +1,27 @@
 // A side panel for details, as a modal <dialog>: the browser handles focus
-// trapping, Escape and the backdrop.
+// trapping, Escape and the backdrop. Closing it gives focus back to what
+// opened it (the row's link), which React's unmounting would otherwise leave
+// on <body>.
 import { useEffect, useRef, type ReactNode } from "react";
+
+/** Where focus goes back to when a drawer closes: the opener, or the page's main region. */
+export function restoreFocus(opener: Element | null) {
+  const target = opener instanceof HTMLElement && opener.isConnected && opener !== document.body ? opener : document.getElementById("main");
+  target?.focus({ preventScroll: false });
+}
 
 export function Drawer({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
+    // The element focused before the drawer opened (the link that opened it).
+    const opener = document.activeElement;
     if (dialog && !dialog.open) {
       if (typeof dialog.showModal === "function") dialog.showModal();
       else dialog.setAttribute("open", "");
     }
+    // After unmounting, once the page under the drawer has re-rendered.
+    return () => void requestAnimationFrame(() => restoreFocus(opener));
   }, []);
   return (
     <dialog

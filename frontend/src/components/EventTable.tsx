@@ -106,14 +106,18 @@ export function EventTable({
   hasMore,
   loading,
   onLoadMore,
+  onScrolledAway,
 }: {
   events: EventListItemFragment[];
   totalCount: number;
   hasMore: boolean;
   loading: boolean;
   onLoadMore: () => void;
+  /** Told when the reader scrolls away from the top of the list, and back. */
+  onScrolledAway?: (away: boolean) => void;
 }) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  const away = useRef(false);
   const href = useEventHref();
   // TanStack Virtual returns fresh functions each render; the compiler must not memoise around it.
   // eslint-disable-next-line react-hooks/incompatible-library
@@ -137,7 +141,21 @@ export function EventTable({
         <div role="rowgroup">
           <HeaderRow />
         </div>
-        <div ref={scrollRef} className="event-scroll" role="rowgroup" tabIndex={0} aria-label="Event rows, scroll to load more">
+        <div
+          ref={scrollRef}
+          id="event-list"
+          className="event-scroll"
+          role="rowgroup"
+          tabIndex={0}
+          aria-label="Event rows, scroll to load more"
+          onScroll={(e) => {
+            const now = e.currentTarget.scrollTop > rowHeight / 2;
+            if (now !== away.current) {
+              away.current = now;
+              onScrolledAway?.(now);
+            }
+          }}
+        >
           <div role="presentation" style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {items.map((item) => {
               const event = events[item.index];

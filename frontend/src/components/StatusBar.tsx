@@ -2,7 +2,7 @@
 // subscription), on every page.
 import { Link } from "react-router";
 import { useSystemStatus } from "../api/pipeline";
-import { formatNumber } from "../lib/format";
+import { formatAge, formatNumber } from "../lib/format";
 
 const breakerLabels: Record<string, string> = {
   closed: "Pipeline running",
@@ -10,12 +10,6 @@ const breakerLabels: Record<string, string> = {
   open: "Pipeline paused (breaker open)",
 };
 
-/** "12 s", "3 min", "2 h": the age of the oldest queued event. */
-export function formatAge(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
 
 export function StatusBar() {
   const { status, error } = useSystemStatus();

@@ -32,7 +32,7 @@ export function ThemeToggle() {
       title={`Theme: ${labels[pref]} (click for ${labels[next]})`}
       data-testid="theme-toggle"
     >
-      <span aria-hidden="true">{icons[pref]}</span> {labels[pref]}
+      <span aria-hidden="true">{icons[pref]}</span> <span className="theme-label">{labels[pref]}</span>
     </button>
   );
 }

@@ -43,6 +43,13 @@ export function parseAnomalyFilters(params: URLSearchParams): AnomalyFilters {
   };
 }
 
+/** Whether an anomaly in this status belongs in a list filtered by status. */
+export function anomalyStatusMatches(filter: AnomalyStatusFilter, status: string): boolean {
+  if (filter === "all") return true;
+  if (filter === "active") return status === "open" || status === "acknowledged";
+  return status === filter;
+}
+
 export function writeAnomalyFilters(params: URLSearchParams, f: AnomalyFilters): URLSearchParams {
   const next = new URLSearchParams(params);
   if (f.status === "active") next.delete("anomalies");

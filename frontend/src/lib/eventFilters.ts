@@ -100,6 +100,40 @@ export function eventWhere(filters: EventFilters, bounds: { from: Date | null; t
   return where;
 }
 
+/** The fields of an event the filters look at. */
+export interface FilterableEvent {
+  eventID: string;
+  topic: string;
+  resourceID?: string | null;
+  customerID?: string | null;
+  correlationID?: string | null;
+  processingState: string;
+  receivedAt: string;
+}
+
+/**
+ * Whether an event pushed by the server (eventReceived) belongs in the list
+ * of these filters and range: the same predicate as eventWhere, in the
+ * browser, so live arrivals join only the lists they match.
+ */
+export function matchesEventFilters(filters: EventFilters, bounds: { from: Date | null; to: Date | null }, e: FilterableEvent): boolean {
+  const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
+  if (filters.topic && e.topic !== filters.topic) return false;
+  if (filters.topicPrefix && !e.topic.startsWith(filters.topicPrefix)) return false;
+  if (filters.resourceID && lower(e.resourceID) !== filters.resourceID.toLowerCase()) return false;
+  if (filters.customerID && lower(e.customerID) !== filters.customerID.toLowerCase()) return false;
+  if (filters.correlationID && e.correlationID !== filters.correlationID) return false;
+  if (filters.state && e.processingState !== filters.state) return false;
+  const t = new Date(e.receivedAt).getTime();
+  if (bounds.from && t < bounds.from.getTime()) return false;
+  if (bounds.to && t >= bounds.to.getTime()) return false;
+  if (filters.q) {
+    const q = filters.q.toLowerCase();
+    if (![e.eventID, e.topic, e.resourceID, e.customerID, e.correlationID].some((v) => lower(v).includes(q))) return false;
+  }
+  return true;
+}
+
 /** Labels of the filters, for sentences. */
 export const eventFilterLabels: Record<keyof EventFilters, string> = {
   topic: "topic",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatMs, formatRelative, formatTime } from "./format";
+import { formatAge, formatBytes, formatMs, formatRelative, formatScore, formatTime } from "./format";
 import { readCookie } from "./cookies";
 
 describe("formatting", () => {
@@ -35,5 +35,22 @@ describe("durations and shares", () => {
     expect(formatPercent(0.875)).toBe("87.5 %");
     expect(formatPercent(1)).toBe("100 %");
     expect(formatPercent(null)).toBe("—");
+  });
+
+  it("never rounds the health score up to perfect", () => {
+    expect(formatScore(99.5)).toBe("99.5");
+    expect(formatScore(99.96)).toBe("99.9");
+    expect(formatScore(97.3)).toBe("97.3");
+    expect(formatScore(100)).toBe("100");
+    expect(formatScore(0)).toBe("0.0");
+    expect(formatScore(null)).toBe("—");
+  });
+
+  it("clamps a negative wait to zero", () => {
+    expect(formatAge(-1)).toBe("0 s");
+    expect(formatAge(-0.4)).toBe("0 s");
+    expect(formatAge(42)).toBe("42 s");
+    expect(formatAge(180)).toBe("3 min");
+    expect(formatAge(5400)).toBe("1.5 h");
   });
 });

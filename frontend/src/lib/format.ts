@@ -64,3 +64,23 @@ export function formatPercent(share: number | null | undefined): string {
   if (share === null || share === undefined) return "—";
   return `${(share * 100).toFixed(share >= 0.995 || share === 0 ? 0 : 1)} %`;
 }
+
+/**
+ * The feed's health score (0–100) with one decimal, truncated rather than
+ * rounded: 99.96 reads 99.9, so only a perfect score (every part at its
+ * best, which the server scores exactly 100) ever reads 100.
+ */
+export function formatScore(score: number | null | undefined): string {
+  if (score === null || score === undefined || Number.isNaN(score)) return "—";
+  if (score >= 100) return "100";
+  const tenths = Math.floor(Math.max(0, score) * 10 + 1e-9) / 10;
+  return tenths.toFixed(1);
+}
+
+/** "12 s", "3 min", "2.0 h": how long something has waited; never negative. */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}

@@ -2,8 +2,9 @@
 // re-notifying) or resolve with a note; each alert's notification log
 // opens on demand.
 import { useState } from "react";
+import { alertTargets, formatThreshold } from "../../lib/links";
 import { Link } from "react-router";
-import { useAlertNotifications } from "../../api/alerts";
+import { useAlertNotifications, useAlertSetup } from "../../api/alerts";
 import type { Pages } from "../../api/paging";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import type { AlertDeliveryRowFragment as AlertDeliveryRow, AlertFieldsFragment, AlertWhereInput } from "../../gql/graphql";
@@ -97,6 +98,10 @@ export function AlertList({ pages, admin }: { pages: Pages<AlertFieldsFragment>;
 
 /** What an alert says: severity, status, title (a link to its page), rule, message, value and who handled it. */
 export function AlertSummary({ alert: a, link }: { alert: AlertFieldsFragment; link?: boolean }) {
+  // The conditions' units come with the rules (one cached query for every alert shown).
+  const { conditions } = useAlertSetup();
+  const unit = conditions.find((c) => c.name === a.rule?.condition)?.unit;
+  const targets = alertTargets(a.rule?.condition);
   return (
     <>
       <div className="alert-head">
@@ -112,9 +117,20 @@ export function AlertSummary({ alert: a, link }: { alert: AlertFieldsFragment; l
       </div>
       <p className="pre-line">{a.message}</p>
       {a.value !== null && a.value !== undefined && (
-        <p className="muted small">
-          Value {a.value}
-          {a.threshold !== null && a.threshold !== undefined && <> against threshold {a.threshold}</>}
+        <p className="muted small" data-testid="alert-value">
+          Value {formatThreshold(unit, a.value)}
+          {a.threshold !== null && a.threshold !== undefined && <> against threshold {formatThreshold(unit, a.threshold)}</>}
+        </p>
+      )}
+      {targets.length > 0 && (
+        <p className="small alert-links" data-testid="alert-links">
+          Look at:{" "}
+          {targets.map((t, i) => (
+            <span key={t.to}>
+              {i > 0 && " · "}
+              <Link to={t.to}>{t.label}</Link>
+            </span>
+          ))}
         </p>
       )}
       {a.acknowledgedAt && (

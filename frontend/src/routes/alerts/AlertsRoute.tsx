@@ -6,7 +6,7 @@ import { useSearchParams } from "react-router";
 import { useAlerts, useAlertSetup, useAlertStream } from "../../api/alerts";
 import { useAnomalies, useAnomalyStream } from "../../api/anomalies";
 import type { AnomalyFieldsFragment } from "../../gql/graphql";
-import { anomalyWhere, parseAnomalyFilters, writeAnomalyFilters } from "../../lib/anomalies";
+import { anomalyStatusMatches, anomalyWhere, parseAnomalyFilters, writeAnomalyFilters } from "../../lib/anomalies";
 import { AnomalyFiltersForm, AnomalyList } from "./AnomalyList";
 import { useIsAdmin } from "../../api/sessionContext";
 import { ErrorState, Loading } from "../../components/States";
@@ -44,13 +44,16 @@ export function AlertsRoute() {
   useEffect(() => {
     loaded.current = new Set(anomalies.nodes.map((a) => a.id));
   }, [anomalies.nodes]);
-  const { patch: patchAnomaly, reload: reloadAnomalies } = anomalies;
+  const { patch: patchAnomaly, drop: dropAnomaly, reload: reloadAnomalies } = anomalies;
+  const statusFilter = anomalyFilters.status;
   const onAnomaly = useCallback(
     (a: AnomalyFieldsFragment) => {
-      if (loaded.current.has(a.id)) patchAnomaly((row) => (row.id === a.id ? a : row));
-      else reloadAnomalies();
+      // One that left the statuses shown (resolved, under "open") leaves the list at once.
+      if (loaded.current.has(a.id) && !anomalyStatusMatches(statusFilter, a.status)) dropAnomaly((row) => row.id === a.id);
+      else if (loaded.current.has(a.id)) patchAnomaly((row) => (row.id === a.id ? a : row));
+      else if (anomalyStatusMatches(statusFilter, a.status)) reloadAnomalies();
     },
-    [patchAnomaly, reloadAnomalies],
+    [patchAnomaly, dropAnomaly, reloadAnomalies, statusFilter],
   );
   useAnomalyStream(onAnomaly);
   const anomaliesFiltered = anomalyFilters.status !== "active" || anomalyFilters.severity !== "" || anomalyFilters.type !== "";

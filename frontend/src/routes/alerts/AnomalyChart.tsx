@@ -52,12 +52,22 @@ export function AnomalyChart({ anomaly }: { anomaly: AnomalyFieldsFragment }) {
     anomaly.expectedLow !== null && anomaly.expectedLow !== undefined
       ? ` (normal ${formatAnomalyValue(anomaly.type, anomaly.expectedLow)} – ${formatAnomalyValue(anomaly.type, anomaly.expectedHigh)})`
       : "";
+  // The chart's busiest point in the window, beside the detector's own (windowed) peak, so the two can be told apart.
+  const ws = new Date(anomaly.windowStart).getTime();
+  const we = new Date(anomaly.windowEnd).getTime();
+  const inWindow = points.filter((p) => p.time >= ws && p.time <= we && p.value !== null);
+  const busiest = inWindow.reduce<ContextPoint | null>((m, p) => (m === null || (p.value ?? 0) > (m.value ?? 0) ? p : m), null);
+  const peakNote =
+    busiest && busiest.value !== null
+      ? ` The highest point of the series in the window is ${formatAnomalyValue(anomaly.type, busiest.value)} (${new Date(busiest.time).toLocaleTimeString()}); the detector averages over its window${anomaly.peakObserved !== null && anomaly.peakObserved !== undefined ? `, ${formatAnomalyValue(anomaly.type, anomaly.peakObserved)} at its worst` : ""}.`
+      : "";
   const label = `Observed ${formatAnomalyValue(anomaly.type, anomaly.observed)} against expected ${formatAnomalyValue(anomaly.type, anomaly.expected)}${range} from ${new Date(anomaly.windowStart).toLocaleString()} to ${new Date(anomaly.windowEnd).toLocaleString()}.`;
   return (
     <figure className="anomaly-chart" data-testid="anomaly-chart" data-source={plan.source}>
-      <TimeChart times={data.times} series={data.series} band={data.band} highlight={data.highlight} height={200} label={label} formatValue={fmt} testId="anomaly-chart-canvas" />
+      <TimeChart times={data.times} series={data.series} band={data.band} highlight={data.highlight} height={200} label={label} formatValue={fmt} tooltipValue={(v) => formatAnomalyValue(anomaly.type, v)} testId="anomaly-chart-canvas" />
       <figcaption className="muted small">
-        {label} {plan.note}{" "}
+        {label}
+        <span data-testid="anomaly-peak">{peakNote}</span> {plan.note}{" "}
         {points.length > 0 && (
           <details className="inline-details">
             <summary>As a table</summary>

@@ -1,4 +1,5 @@
 import { render, screen } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
 import { Client, Provider } from "urql";
 import { describe, expect, it, vi } from "vitest";
 import type { Pages } from "../../api/paging";
@@ -9,14 +10,16 @@ import { AnomalyList, anomalyTitle } from "./AnomalyList";
 const client = new Client({ url: "/graphql", exchanges: [] });
 
 function pages(nodes: AnomalyFieldsFragment[]): Pages<AnomalyFieldsFragment> {
-  return { nodes, totalCount: nodes.length, hasMore: false, loading: false, error: null, loadMore: vi.fn(), reload: vi.fn(), patch: vi.fn() };
+  return { nodes, totalCount: nodes.length, hasMore: false, loading: false, error: null, loadMore: vi.fn(), reload: vi.fn(), refresh: vi.fn(), drop: vi.fn(), patch: vi.fn(), prepend: vi.fn() };
 }
 
 function renderList(nodes: AnomalyFieldsFragment[], admin: boolean) {
   return render(
-    <Provider value={client}>
-      <AnomalyList pages={pages(nodes)} admin={admin} filtered={false} />
-    </Provider>,
+    <MemoryRouter>
+      <Provider value={client}>
+        <AnomalyList pages={pages(nodes)} admin={admin} filtered={false} />
+      </Provider>
+    </MemoryRouter>,
   );
 }
 

@@ -1,6 +1,8 @@
 // Anomalies, newest first; open and acknowledged by default. Each opens a
 // chart of what was observed against what was expected. Admins acknowledge
 // (someone is on it) or resolve with a note.
+import { Link } from "react-router";
+import { anomalyTargets } from "../../lib/links";
 import { useState } from "react";
 import { useAcknowledgeAnomaly, useResolveAnomaly } from "../../api/anomalies";
 import { apiErrorFromCombined, type ApiError } from "../../api/errors";
@@ -109,7 +111,18 @@ export function AnomalyList({ pages, admin, filtered }: { pages: Pages<AnomalyFi
                 </>
               )}{" "}
               from {formatTime(a.windowStart)} to {formatTime(a.windowEnd)}
-              {a.peakObserved !== null && a.peakObserved !== undefined && <> · peak {formatAnomalyValue(a.type, a.peakObserved)}</>}
+              {a.peakObserved !== null && a.peakObserved !== undefined && (
+                <> · at its worst the detector measured {formatAnomalyValue(a.type, a.peakObserved)} over its window</>
+              )}
+            </p>
+            <p className="small" data-testid="anomaly-links">
+              Look at:{" "}
+              {anomalyTargets(a).map((t, i) => (
+                <span key={t.to}>
+                  {i > 0 && " · "}
+                  <Link to={t.to}>{t.label}</Link>
+                </span>
+              ))}
             </p>
             {a.acknowledgedAt && (
               <p className="muted small">

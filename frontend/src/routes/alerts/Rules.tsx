@@ -1,6 +1,7 @@
 // Alert rules: what each watches, its threshold and timings, its channels.
 // Admins create custom rules, enable or disable any, restore built-ins and
 // delete custom ones.
+import { formatThreshold } from "../../lib/links";
 import { useState } from "react";
 import { useCreateAlertRule, useDeleteAlertRule, useRestoreAlertRule, useSetAlertRuleEnabled } from "../../api/alerts";
 import { apiErrorFromCombined, type ApiError } from "../../api/errors";
@@ -190,7 +191,11 @@ export function Rules({
                   </div>
                 </th>
                 <td>{r.condition.replaceAll("_", " ")}</td>
-                <td className="num">{conditions.find((c) => c.name === r.condition)?.usesThreshold === false ? "—" : r.threshold}</td>
+                <td className="num">
+                  {conditions.find((c) => c.name === r.condition)?.usesThreshold === false
+                    ? "—"
+                    : formatThreshold(conditions.find((c) => c.name === r.condition)?.unit, r.threshold)}
+                </td>
                 <td>{r.window}</td>
                 <td>{r.for}</td>
                 <td>{r.renotify}</td>

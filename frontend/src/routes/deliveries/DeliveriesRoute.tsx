@@ -3,6 +3,8 @@
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { deliveryOutcomes, useDeliveries, useDeliveryCounts } from "../../api/deliveries";
+import { useLiveArrivals, useLiveMode } from "../../api/liveArrivals";
+import { LiveControl } from "../../components/LiveControl";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import { EventTabs } from "../../components/EventTabs";
 import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
@@ -39,7 +41,24 @@ export function DeliveriesRoute() {
   const bounds = useResolvedTimeRange(range, reload);
   const where = deliveryWhere(filters, bounds);
   const list = useDeliveries(where);
-  const counts = useDeliveryCounts(where, reload);
+  // Live: every new event is a new delivery; deliveries have no stream of their own, so a
+  // new event reloads the first page and the counts (at most every two seconds), keeping
+  // the rows on screen until the new ones arrive. Duplicates and rejections show with it.
+  const [live, setLive] = useLiveMode();
+  const [liveTick, setLiveTick] = useState(0);
+  const counts = useDeliveryCounts(where, reload, liveTick);
+  const liveAvailable = bounds.to === null;
+  const { refresh } = list;
+  const arrivals = useLiveArrivals({
+    enabled: liveAvailable,
+    hold: !live,
+    batchMs: 2000,
+    match: () => true,
+    deliver: () => {
+      refresh();
+      setLiveTick((n) => n + 1);
+    },
+  });
   const set = (f: DeliveryFilters) =>
     setParams((p) => {
       const n = new URLSearchParams(p);
@@ -53,6 +72,19 @@ export function DeliveriesRoute() {
   return (
     <div className="deliveries-page">
       <EventTabs />
+      <div className="result-bar">
+        <LiveControl
+          available={liveAvailable}
+          live={live}
+          onLiveChange={(next) => {
+            setLive(next);
+            if (next) arrivals.release();
+          }}
+          held={arrivals.held}
+          onShow={arrivals.release}
+          noun="event"
+        />
+      </div>
       <div className="outcome-counts" role="group" aria-label="Deliveries by outcome" data-testid="outcome-counts">
         {counts.error && <ErrorState error={counts.error} title="Could not count deliveries" />}
         {deliveryOutcomes.map((o) => {
@@ -102,7 +134,14 @@ export function DeliveriesRoute() {
           <button type="submit" className="button primary">
             Apply
           </button>
-          <button type="button" className="button ghost" onClick={() => setReload((n) => n + 1)}>
+          <button
+            type="button"
+            className="button ghost"
+            onClick={() => {
+              arrivals.discard();
+              setReload((n) => n + 1);
+            }}
+          >
             Refresh
           </button>
         </div>
@@ -115,7 +154,7 @@ export function DeliveriesRoute() {
       ) : list.nodes.length === 0 ? (
         <EmptyState title="No deliveries match." />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" id="delivery-list" tabIndex={0} role="region" aria-label="Deliveries">
           <table className="data-table" data-testid="delivery-table">
             <caption className="muted">
               {list.nodes.length} of {formatNumber(list.totalCount ?? 0)} deliveries, newest first

@@ -18,6 +18,10 @@ describe("event timeline", () => {
     expect(series[0]?.values).toEqual([10, 4]);
     expect(series[1]?.values).toEqual([5, 1]);
     expect(series[5]?.values).toEqual([1, 1]);
+    // Tooltips give each topic's own count, and "other" what the named ones leave.
+    expect(series[1]?.tooltipValues).toEqual([1, 0]);
+    expect(series[5]?.tooltipValues).toEqual([1, 1]);
+    expect(series[0]?.tooltipValues).toEqual([5, 3]);
   });
 
   it("summarises the busiest interval", () => {

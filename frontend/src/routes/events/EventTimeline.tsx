@@ -28,16 +28,37 @@ export function stackSeries(buckets: readonly TimelineBucket[], topics: readonly
   const totals = buckets.map((b) => b.count);
   if (named.length === 0) return [{ label: "Events", values: totals, color: "--accent", kind: "bars" }];
   const out: ChartSeries[] = [];
-  if (topics.length > named.length) out.push({ label: "other topics", values: totals, color: "--chart-other", kind: "bars" });
+  // The tooltip shows each topic's own count, not the running sum it is drawn at.
+  const namedSum = buckets.map((_, i) => named.reduce((n, t) => n + (t.counts[i] ?? 0), 0));
+  if (topics.length > named.length)
+    out.push({ label: "other topics", values: totals, tooltipValues: totals.map((v, i) => v - (namedSum[i] ?? 0)), color: "--chart-other", kind: "bars" });
   for (let k = named.length - 1; k >= 0; k--) {
     const values = buckets.map((_, i) => named.slice(0, k + 1).reduce((n, t) => n + (t.counts[i] ?? 0), 0));
     const topic = named[k];
-    if (topic) out.push({ label: topic.topic, values, color: chartColors[k] ?? "--accent", kind: "bars" });
+    if (topic) out.push({ label: topic.topic, values, tooltipValues: buckets.map((_, i) => topic.counts[i] ?? 0), color: chartColors[k] ?? "--accent", kind: "bars" });
   }
   return out;
 }
 
-export function EventTimeline({ buckets, topics, source }: { buckets: TimelineBucket[]; topics: TimelineTopic[]; source: "rollups" | "exact" }) {
+/** "3:00 PM – 3:01 PM": the interval a bar counts. */
+export function bucketLabel(b: TimelineBucket): string {
+  const sameDay = b.from.toDateString() === b.to.toDateString();
+  return `${b.from.toLocaleString()} – ${sameDay ? b.to.toLocaleTimeString() : b.to.toLocaleString()}`;
+}
+
+const eventsValue = (v: number) => `${formatNumber(v)} event${v === 1 ? "" : "s"}`;
+
+export function EventTimeline({
+  buckets,
+  topics,
+  source,
+  onZoom,
+}: {
+  buckets: TimelineBucket[];
+  topics: TimelineTopic[];
+  source: "rollups" | "exact";
+  onZoom?: (from: Date, to: Date) => void;
+}) {
   const first = buckets[0];
   const last = buckets[buckets.length - 1];
   const times = useMemo(() => buckets.map((b) => (b.from.getTime() + b.to.getTime()) / 2000), [buckets]);
@@ -49,7 +70,19 @@ export function EventTimeline({ buckets, topics, source }: { buckets: TimelineBu
   const shown = topics.slice(0, stackedTopics);
   return (
     <figure className="timeline">
-      <TimeChart times={times} series={series} xRange={xRange} height={160} label={`Event timeline. ${timelineSummary(buckets)}`} testId="timeline" formatValue={formatNumber} legendReversed />
+      <TimeChart
+        times={times}
+        series={series}
+        xRange={xRange}
+        height={160}
+        label={`Event timeline. ${timelineSummary(buckets)}`}
+        testId="timeline"
+        formatValue={formatNumber}
+        tooltipValue={eventsValue}
+        tooltipTime={(i) => (buckets[i] ? bucketLabel(buckets[i]) : "")}
+        onZoom={onZoom}
+        legendReversed
+      />
       <figcaption className="muted">
         {timelineSummary(buckets)}{" "}
         {source === "exact" ? "Each interval counted exactly with every filter." : "From the per-minute rollups (whole minutes)."}{" "}

@@ -1,6 +1,10 @@
 // The events log: filters and time range from the URL, the timeline, the
 // virtualised list, and the drawer for ?event=<id>.
 import { useCallback, useState } from "react";
+import { useLiveArrivals, useLiveMode } from "../../api/liveArrivals";
+import { useEventStream } from "../../api/live";
+import { LiveControl } from "../../components/LiveControl";
+import type { EventListItemFragment } from "../../gql/graphql";
 import { useSearchParams } from "react-router";
 import { useEventLog, useEventTimeline } from "../../api/events";
 import { useTopics } from "../../api/topics";
@@ -8,7 +12,15 @@ import { EventTable } from "../../components/EventTable";
 import { EventTabs } from "../../components/EventTabs";
 import { EmptyState, ErrorState, Loading } from "../../components/States";
 import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
-import { emptyEventFilters, eventWhere, hasEventFilters, parseEventFilters, writeEventFilters, type EventFilters } from "../../lib/eventFilters";
+import {
+  emptyEventFilters,
+  eventWhere,
+  hasEventFilters,
+  matchesEventFilters,
+  parseEventFilters,
+  writeEventFilters,
+  type EventFilters,
+} from "../../lib/eventFilters";
 import { formatNumber, formatTime } from "../../lib/format";
 import { describeTimeRange } from "../../lib/timeRange";
 import { EventDrawer } from "./EventDrawer";
@@ -28,7 +40,28 @@ export function EventsRoute() {
   const where = eventWhere(filters, bounds);
   const log = useEventLog(where);
   const timeline = useEventTimeline(filters, bounds);
+  // Live: new matching events join the top of the list as the server pushes them, unless the
+  // reader paused or scrolled down (then they are counted, and shown on request).
+  const [live, setLive] = useLiveMode();
+  const [scrolledAway, setScrolledAway] = useState(false);
+  const liveAvailable = bounds.to === null;
+  const { prepend, patch } = log;
+  const arrivals = useLiveArrivals({
+    enabled: liveAvailable,
+    hold: !live || scrolledAway,
+    batchMs: 500,
+    topics: filters.topic ? [filters.topic] : null,
+    match: (e) => matchesEventFilters(filters, bounds, e),
+    deliver: (events, overflowed) => {
+      if (overflowed) refresh();
+      else prepend(events, (e) => e.id);
+    },
+  });
+  // Rows already shown follow the pipeline (queued → processed).
+  const onProcessed = useCallback((e: EventListItemFragment) => patch((n) => (n.id === e.id ? e : n)), [patch]);
+  useEventStream("processed", filters.topic ? [filters.topic] : null, onProcessed, liveAvailable);
   const refresh = () => {
+    arrivals.discard();
     setReload((n) => n + 1);
     log.reload();
   };
@@ -76,6 +109,17 @@ export function EventsRoute() {
           {range.kind === "preset" && range.key !== "all" && <> · as of {formatTime(bounds.asOf.toISOString())}</>}
         </span>
         <span className="result-actions">
+          <LiveControl
+            available={liveAvailable}
+            live={live}
+            onLiveChange={(next) => {
+              setLive(next);
+              if (next && !scrolledAway) arrivals.release();
+            }}
+            held={arrivals.held}
+            onShow={arrivals.release}
+            noun="event"
+          />
           <ExportMenu filters={filters} bounds={bounds} />
           {admin && <ReplayMatching where={where} count={log.totalCount} onDone={refresh} />}
           <button type="button" className="button ghost" onClick={refresh}>
@@ -91,7 +135,7 @@ export function EventsRoute() {
           <Loading label="Counting events over time…" />
         </div>
       ) : timeline.buckets.length > 0 ? (
-        <EventTimeline buckets={timeline.buckets} topics={timeline.topics} source={timeline.source} />
+        <EventTimeline buckets={timeline.buckets} topics={timeline.topics} source={timeline.source} onZoom={(from, to) => setRange({ kind: "custom", from, to })} />
       ) : null}
 
       {log.error ? (
@@ -116,6 +160,10 @@ export function EventsRoute() {
           hasMore={log.hasMore}
           loading={log.loading}
           onLoadMore={log.loadMore}
+          onScrolledAway={(away) => {
+            setScrolledAway(away);
+            if (!away && live) arrivals.release();
+          }}
         />
       )}
 

@@ -1,9 +1,8 @@
 // The pipeline at a glance, from the shell's systemStatus subscription.
 import { Link } from "react-router";
 import { useSystemStatus } from "../../api/pipeline";
-import { formatAge } from "../../components/StatusBar";
 import { ErrorState } from "../../components/States";
-import { formatNumber, formatTime } from "../../lib/format";
+import { formatAge, formatNumber, formatTime } from "../../lib/format";
 
 export function PipelinePanel() {
   const { status, error } = useSystemStatus();

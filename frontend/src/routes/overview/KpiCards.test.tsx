@@ -57,8 +57,17 @@ describe("KPI cards", () => {
     expect(screen.getByTestId("kpi-journeys").className).toContain("kpi-bad");
     expect(screen.getByTestId("kpi-journeys-stuck").textContent).toBe("2 stuck");
     expect(screen.getByTestId("kpi-anomalies-value").textContent).toBe("2");
-    expect(screen.getByTestId("kpi-health-value").textContent).toBe("92");
+    expect(screen.getByTestId("kpi-health-value").textContent).toBe("92.0");
     expect(screen.getByTestId("kpi-health-trend").textContent).toContain("−3.0 points");
+  });
+
+  it("never show a perfect health score while a part is below its best", () => {
+    render(
+      <MemoryRouter>
+        <KpiCards overview={overviewFixture} health={{ score: 99.96, run: null, history: [] }} search="" />
+      </MemoryRouter>,
+    );
+    expect(screen.getByTestId("kpi-health-value").textContent).toBe("99.9");
   });
 
   it("say when no reconciliation has measured the health yet", () => {

@@ -5,7 +5,7 @@ import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { TrendBadge } from "../../components/TrendBadge";
 import type { OverviewPageQuery } from "../../gql/graphql";
-import { formatMs, formatNumber, formatPercent } from "../../lib/format";
+import { formatMs, formatNumber, formatPercent, formatScore } from "../../lib/format";
 import { figureTrend, measureTrend, type Trend } from "../../lib/trend";
 import { scoreClass } from "../reconciliation/HealthPanel";
 
@@ -103,7 +103,7 @@ export function KpiCards({ overview, health, search }: { overview: Overview; hea
       <KpiCard
         name="health"
         title="Feed health"
-        value={<span className={scoreClass(health?.score)}>{health?.score === null || health?.score === undefined ? "—" : health.score.toFixed(0)}</span>}
+        value={<span className={scoreClass(health?.score)}>{health?.score === null || health?.score === undefined ? "—" : formatScore(health.score)}</span>}
         trend={
           health?.score !== null && health?.score !== undefined && prevScore !== undefined
             ? measureTrend({ value: health.score, previous: prevScore, delta: health.score - prevScore }, "up-good", "points")

@@ -4,6 +4,8 @@
 import { useState } from "react";
 import { Link } from "react-router";
 import { useOverview } from "../../api/analytics";
+import { useLiveArrivals, useLiveMode } from "../../api/liveArrivals";
+import { LiveControl } from "../../components/LiveControl";
 import { useAnalyticsWindow } from "../../api/events";
 import { ErrorState, Loading } from "../../components/States";
 import { useResolvedTimeRange, useTimeRange } from "../../components/TimeRangePicker";
@@ -17,11 +19,28 @@ import { SystemPanel } from "./SystemPanel";
 import { VolumeChart } from "./VolumeChart";
 
 export function OverviewRoute() {
-  const [range] = useTimeRange();
+  const [range, setRange] = useTimeRange();
   const [reload, setReload] = useState(0);
   const bounds = useResolvedTimeRange(range, reload);
   const win = useAnalyticsWindow(bounds);
-  const { overview, health, loading, error, retry } = useOverview(win.window);
+  const current = useOverview(win.window);
+  // Live: new events refresh the figures (at most every 15 s: they come from per-minute
+  // rollups, which count a delivery about half a minute after it arrives). While refreshed
+  // figures load, the ones shown stay (same range only).
+  const [live, setLive] = useLiveMode();
+  const liveAvailable = bounds.to === null;
+  const arrivals = useLiveArrivals({
+    enabled: liveAvailable,
+    hold: !live,
+    batchMs: 15_000,
+    match: () => true,
+    deliver: () => setReload((n) => n + 1),
+  });
+  const rangeKey = JSON.stringify(range);
+  const [last, setLast] = useState<{ rangeKey: string; shown: typeof current } | null>(null);
+  if (current.overview && current.overview !== last?.shown.overview) setLast({ rangeKey, shown: current });
+  const keep = current.loading && !current.error && last?.rangeKey === rangeKey;
+  const { overview, health, loading, error, retry } = keep && last ? last.shown : current;
   const rangeSearch = writeTimeRange(new URLSearchParams(), range).toString();
   const search = rangeSearch ? `?${rangeSearch}` : "";
 
@@ -37,13 +56,31 @@ export function OverviewRoute() {
         </span>
         <span className="muted"> · compared with {formatTime(o.previousFrom)} – {formatTime(o.from)} · per {o.granularity}</span>
         <span className="result-actions">
-          <button type="button" className="button ghost" onClick={() => setReload((n) => n + 1)}>
+          <LiveControl
+            available={liveAvailable}
+            live={live}
+            onLiveChange={(next) => {
+              setLive(next);
+              if (next) arrivals.release();
+            }}
+            held={arrivals.held}
+            onShow={arrivals.release}
+            noun="event"
+          />
+          <button
+            type="button"
+            className="button ghost"
+            onClick={() => {
+              arrivals.discard();
+              setReload((n) => n + 1);
+            }}
+          >
             Refresh
           </button>
         </span>
       </div>
       <KpiCards overview={o} health={health} search={search} />
-      <VolumeChart points={o.series} granularity={o.granularity} from={o.from} to={o.to} />
+      <VolumeChart points={o.series} granularity={o.granularity} from={o.from} to={o.to} onZoom={(from, to) => setRange({ kind: "custom", from, to })} />
       <div className="two-col">
         <TopicBreakdown topics={o.byTopic} search={search} />
         <div className="stack">

@@ -2,9 +2,8 @@
 // depth, oldest queued age), or the overview's snapshot until it arrives.
 import { Link } from "react-router";
 import { useSystemStatus } from "../../api/pipeline";
-import { formatAge } from "../../components/StatusBar";
 import type { OverviewPageQuery } from "../../gql/graphql";
-import { formatNumber } from "../../lib/format";
+import { formatAge, formatNumber } from "../../lib/format";
 
 const breakerWords: Record<string, string> = { closed: "running", "half-open": "recovering", open: "paused (breaker open)" };
 

@@ -12,7 +12,19 @@ export function volumeSummary(points: readonly SeriesPointFieldsFragment[], gran
   return `${formatNumber(total)} events over ${points.length} ${granularity}s; the busiest ${granularity}, starting ${new Date(peak.time).toLocaleString()}, had ${formatNumber(peak.events)}.`;
 }
 
-export function VolumeChart({ points, granularity, from, to }: { points: SeriesPointFieldsFragment[]; granularity: string; from: string; to: string }) {
+export function VolumeChart({
+  points,
+  granularity,
+  from,
+  to,
+  onZoom,
+}: {
+  points: SeriesPointFieldsFragment[];
+  granularity: string;
+  from: string;
+  to: string;
+  onZoom?: (from: Date, to: Date) => void;
+}) {
   const times = useMemo(() => points.map((p) => new Date(p.time).getTime() / 1000), [points]);
   const series = useMemo<ChartSeries[]>(
     () => [
@@ -28,9 +40,19 @@ export function VolumeChart({ points, granularity, from, to }: { points: SeriesP
   return (
     <section className="card overview-chart" aria-labelledby="volume-title">
       <h2 id="volume-title">Volume per {granularity}</h2>
-      <TimeChart times={times} series={series} xRange={xRange} label={`Volume chart. ${summary}`} testId="volume-chart" formatValue={formatNumber} />
+      <TimeChart
+        times={times}
+        series={series}
+        xRange={xRange}
+        label={`Volume chart. ${summary}`}
+        testId="volume-chart"
+        formatValue={formatNumber}
+        tooltipValue={(v) => `${formatNumber(v)} per ${granularity}`}
+        tooltipTime={(i) => (points[i] ? `${granularity} from ${new Date(points[i].time).toLocaleString()}` : "")}
+        onZoom={onZoom}
+      />
       <div className="muted small">
-        {summary} Deliveries reach the figures about half a minute after they arrive.{" "}
+        {summary} Deliveries reach the figures about half a minute after they arrive. Times are when hooklens received each delivery. Drag across the chart to zoom in.{" "}
         <details className="inline-details">
           <summary>As a table</summary>
           <table className="data-table compact">

@@ -63,6 +63,28 @@ export function findingWhere(f: FindingFilters): ReconciliationFindingWhereInput
   return where;
 }
 
+/** Findings of one kind and cause (severity and topic), counted. */
+export interface FindingGroup {
+  key: string;
+  kind: string;
+  severity: string;
+  topic: string | null;
+  ids: string[];
+}
+
+/** Groups the open findings shown by kind and cause, largest first. */
+export function groupFindings(findings: readonly FindingFieldsFragment[]): FindingGroup[] {
+  const groups = new Map<string, FindingGroup>();
+  for (const f of findings) {
+    if (f.status !== "open") continue;
+    const key = `${f.kind}|${f.severity}|${f.topic ?? ""}`;
+    const g = groups.get(key) ?? { key, kind: f.kind, severity: f.severity, topic: f.topic ?? null, ids: [] };
+    g.ids.push(f.id);
+    groups.set(key, g);
+  }
+  return [...groups.values()].sort((a, b) => b.ids.length - a.ids.length || a.key.localeCompare(b.key));
+}
+
 /** A link to what the finding is about, when hooklens has a page for it. */
 function Subject({ f }: { f: FindingFieldsFragment }) {
   const eventKinds = ["missing_event", "failed_delivery", "never_sent", "stuck_event", "dead_lettered", "duplicate_deliveries"];
@@ -88,6 +110,9 @@ export function Findings({
   admin: boolean;
 }) {
   const [resolving, setResolving] = useState<FindingFieldsFragment | null>(null);
+  const [resolvingGroup, setResolvingGroup] = useState<FindingGroup | null>(null);
+  const [groupDone, setGroupDone] = useState<number | null>(null);
+  const groups = groupFindings(pages.nodes);
   const [note, setNote] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [{ fetching }, resolve] = useResolveFinding();
@@ -128,6 +153,33 @@ export function Findings({
         </div>
       </div>
       {error && <ErrorState error={error} title="Could not resolve the finding" />}
+      {groups.length > 0 && (
+        <div className="finding-groups" data-testid="finding-groups">
+          <h3>Open, by kind and cause</h3>
+          <ul className="alert-list">
+            {groups.map((g) => (
+              <li key={g.key} className={`alert-item severity-border-${g.severity}`} data-testid="finding-group">
+                <div className="alert-head">
+                  <span className={`badge severity-${g.severity}`}>{g.severity}</span>
+                  <strong>
+                    {formatNumber(g.ids.length)} × {g.kind.replaceAll("_", " ")}
+                  </strong>
+                  {g.topic && <code className="small">{g.topic}</code>}
+                  <button type="button" className="button link small" onClick={() => onFilters({ ...filters, kind: g.kind, severity: g.severity })}>
+                    show only these
+                  </button>
+                  {admin && (
+                    <button type="button" className="button small" onClick={() => setResolvingGroup(g)} data-testid="resolve-group">
+                      Resolve {g.ids.length === 1 ? "it" : `all ${formatNumber(g.ids.length)}`}
+                    </button>
+                  )}
+                </div>
+              </li>
+            ))}
+          </ul>
+          {pages.hasMore && <p className="muted small">Groups count the findings loaded so far; load more to group the rest.</p>}
+        </div>
+      )}
       {pages.error ? (
         <ErrorState error={pages.error} title="Could not load findings" onRetry={pages.reload} />
       ) : pages.nodes.length === 0 && pages.loading ? (
@@ -192,6 +244,45 @@ export function Findings({
             </button>
           )}
         </div>
+      )}
+      {resolvingGroup && (
+        <ConfirmDialog
+          title={`Resolve ${resolvingGroup.ids.length} ${resolvingGroup.kind.replaceAll("_", " ")} finding${resolvingGroup.ids.length === 1 ? "" : "s"}?`}
+          confirmLabel={groupDone === null ? "Resolve all" : `Resolving ${groupDone} of ${resolvingGroup.ids.length}…`}
+          busy={groupDone !== null || note.trim() === ""}
+          onCancel={() => {
+            setResolvingGroup(null);
+            setNote("");
+          }}
+          onConfirm={() => {
+            const group = resolvingGroup;
+            const text = note.trim();
+            setError(null);
+            setGroupDone(0);
+            // One note for the group; each finding is closed (and audited) on its own.
+            void (async () => {
+              for (const [i, id] of group.ids.entries()) {
+                const r = await resolve({ id, note: text });
+                if (r.error) {
+                  setError(apiErrorFromCombined(r.error));
+                  break;
+                }
+                setGroupDone(i + 1);
+              }
+              setGroupDone(null);
+              setResolvingGroup(null);
+              setNote("");
+              pages.reload();
+            })();
+          }}
+        >
+          <p>
+            Every open {resolvingGroup.kind.replaceAll("_", " ")} finding of severity {resolvingGroup.severity}
+            {resolvingGroup.topic ? ` about ${resolvingGroup.topic}` : ""} shown here is closed with this note.
+          </p>
+          <label htmlFor="resolve-group-note">Note (required)</label>
+          <input id="resolve-group-note" value={note} onChange={(e) => setNote(e.target.value)} placeholder="What was done" />
+        </ConfirmDialog>
       )}
       {resolving && (
         <ConfirmDialog

@@ -5,7 +5,7 @@ import { Link } from "react-router";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ReconciliationOverviewQuery } from "../../gql/graphql";
-import { formatNumber, formatPercent, formatTime } from "../../lib/format";
+import { formatNumber, formatPercent, formatScore, formatTime } from "../../lib/format";
 
 type Health = ReconciliationOverviewQuery["health"];
 
@@ -68,7 +68,7 @@ function HistoryChart({ points }: { points: Health["history"] }) {
       <div
         ref={ref}
         role="img"
-        aria-label={`Health score over the last ${points.length} reconciliations, from ${first?.score.toFixed(0) ?? "?"} to ${last?.score.toFixed(0) ?? "?"}.`}
+        aria-label={`Health score over the last ${points.length} reconciliations, from ${formatScore(first?.score)} to ${formatScore(last?.score)}.`}
       />
     </figure>
   );
@@ -83,7 +83,7 @@ export function HealthPanel({ health }: { health: Health }) {
       ) : (
         <div className="health-head">
           <div className={`health-score ${scoreClass(health.score)}`} data-testid="health-score">
-            {health.score.toFixed(0)}
+            {formatScore(health.score)}
             <span className="muted small"> / 100</span>
           </div>
           <p className="muted small">
