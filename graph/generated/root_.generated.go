@@ -6106,7 +6106,7 @@ type Topic {
   outcome: String
   """In hooklens' catalogue. Unknown topics seen in events are listed too."""
   known: Boolean!
-  """Events stored with this topic."""
+  """Events received with this topic, all time (those retention deleted included)."""
   seen: Int!
   lastSeenAt: Time
 }

@@ -388,7 +388,7 @@ type Topic struct {
 	Outcome *string `json:"outcome,omitempty"`
 	// In hooklens' catalogue. Unknown topics seen in events are listed too.
 	Known bool `json:"known"`
-	// Events stored with this topic.
+	// Events received with this topic, all time (those retention deleted included).
 	Seen       int        `json:"seen"`
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }

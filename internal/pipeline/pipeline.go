@@ -406,7 +406,7 @@ func (p *Pipeline) apply(ctx context.Context, tx *sql.Tx, events []*Event, now, 
 		if ev.Source != "webhook" {
 			d.ReceivedSync++
 		} else {
-			d.ObserveLag(float64(ev.ReceivedAt.Sub(ev.CreatedAt).Microseconds()) / 1000)
+			d.ObserveWebhookLag(ev.CreatedAt, ev.ReceivedAt)
 		}
 		ms := float64(now.Sub(ev.ReceivedAt).Microseconds()) / 1000
 		d.ObserveProc(ms)

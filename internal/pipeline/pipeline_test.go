@@ -404,3 +404,32 @@ func TestTwoPipelinesShareOneQueue(t *testing.T) {
 	require.Zero(t, rec.overlap.Load())
 	require.Equal(t, 2000, rollupSum(t, db, "processed"))
 }
+
+// TestImplausibleCreatedIsLeftOutOfTheLag: a signed event whose created
+// time is absurd is processed and counted, but not in the delivery lag
+// (issue 20 item 12: one such event made a day's average lag 321 days).
+func TestImplausibleCreatedIsLeftOutOfTheLag(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var evs []store.NewEvent
+		for i, created := range []time.Time{now.Add(-2 * time.Second), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+			evs = append(evs, store.NewEvent{EventID: fmt.Sprintf("abs-%d", i), Topic: "customer_created", TopicKnown: true,
+				CreatedAt: created, Source: "webhook", Body: []byte(`{}`), BodySHA256: "x", BodySize: 2, Deliveries: 1})
+		}
+		tx, err := db.Write.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = db.InsertEvents(ctx, tx, now, evs)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		p := setup(t, db).pipeline(t, "a", pipeline.Options{PollInterval: 10 * time.Millisecond}, newRecorder())
+		_ = p
+		require.Eventually(t, func() bool { return states(t, db)["processed"] == 3 }, 10*time.Second, 20*time.Millisecond)
+		require.Equal(t, 3, rollupSum(t, db, "processed"))
+		require.Equal(t, 1, rollupSum(t, db, "lag_count"), "only the plausible created time counts in the lag")
+		var sum sql.NullFloat64
+		require.NoError(t, db.Read.QueryRow("SELECT SUM(lag_sum_ms) FROM metric_rollups WHERE granularity = 'minute'").Scan(&sum))
+		require.Less(t, sum.Float64, 60_000.0)
+	})
+}

@@ -256,7 +256,7 @@ func CountEvent(b *Batch, ev EventRow) {
 		if ev.Source != "webhook" {
 			d.ReceivedSync++
 		} else {
-			d.ObserveLag(float64(ev.ReceivedAt.Sub(ev.CreatedAt).Microseconds()) / 1000)
+			d.ObserveWebhookLag(ev.CreatedAt, ev.ReceivedAt)
 		}
 		if !ev.ProcessedAt.IsZero() {
 			d.ObserveProc(float64(ev.ProcessedAt.Sub(ev.ReceivedAt).Microseconds()) / 1000)

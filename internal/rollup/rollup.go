@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent/schema"
+	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/store"
 )
 
@@ -91,6 +92,21 @@ func (d *Delta) ObserveProc(ms float64) {
 
 // ObserveLag records one created → received delivery lag.
 func (d *Delta) ObserveLag(ms float64) {
+	d.observeLag(ms)
+}
+
+// ObserveWebhookLag adds a webhook's Dwolla created → received lag, unless
+// its created time is implausible (dwolla.CheckCreated): such an event is
+// kept (it is signed) but left out of the lag, where one "0001-01-01"
+// would turn a day's average into centuries.
+func (d *Delta) ObserveWebhookLag(created, received time.Time) {
+	if dwolla.CheckCreated(created, received) != "" {
+		return
+	}
+	d.observeLag(float64(received.Sub(created).Microseconds()) / 1000)
+}
+
+func (d *Delta) observeLag(ms float64) {
 	if ms < 0 {
 		ms = 0 // clocks differ a little; a negative lag is "no lag"
 	}

@@ -2021,7 +2021,10 @@ export type WebhookDeliveryWhereInput = {
   userAgentNotNil?: boolean | null | undefined;
 };
 
-/** WebhookEventProcessingState is enum for the field processing_state */
+/**
+ * Where an event is in the pipeline. `processing` is never stored: it is an event a worker holds
+ * inside its open transaction, so a filter on it matches nothing.
+ */
 export type WebhookEventProcessingState =
   | 'failed'
   | 'processed'
@@ -2056,15 +2059,6 @@ export type WebhookEventWhereInput = {
   accountIDNotIn?: Array<string> | null | undefined;
   accountIDNotNil?: boolean | null | undefined;
   and?: Array<WebhookEventWhereInput> | null | undefined;
-  /** attempts field predicates */
-  attempts?: number | null | undefined;
-  attemptsGT?: number | null | undefined;
-  attemptsGTE?: number | null | undefined;
-  attemptsIn?: Array<number> | null | undefined;
-  attemptsLT?: number | null | undefined;
-  attemptsLTE?: number | null | undefined;
-  attemptsNEQ?: number | null | undefined;
-  attemptsNotIn?: Array<number> | null | undefined;
   /** body_sha256 field predicates */
   bodySha256?: string | null | undefined;
   bodySha256Contains?: string | null | undefined;
@@ -2189,87 +2183,12 @@ export type WebhookEventWhereInput = {
   lastDeliveryAtLTE?: string | null | undefined;
   lastDeliveryAtNEQ?: string | null | undefined;
   lastDeliveryAtNotIn?: Array<string> | null | undefined;
-  /** last_error field predicates */
-  lastError?: string | null | undefined;
-  lastErrorContains?: string | null | undefined;
-  lastErrorContainsFold?: string | null | undefined;
-  lastErrorEqualFold?: string | null | undefined;
-  lastErrorGT?: string | null | undefined;
-  lastErrorGTE?: string | null | undefined;
-  lastErrorHasPrefix?: string | null | undefined;
-  lastErrorHasSuffix?: string | null | undefined;
-  lastErrorIn?: Array<string> | null | undefined;
-  lastErrorIsNil?: boolean | null | undefined;
-  lastErrorLT?: string | null | undefined;
-  lastErrorLTE?: string | null | undefined;
-  lastErrorNEQ?: string | null | undefined;
-  lastErrorNotIn?: Array<string> | null | undefined;
-  lastErrorNotNil?: boolean | null | undefined;
-  /** locked_by field predicates */
-  lockedBy?: string | null | undefined;
-  lockedByContains?: string | null | undefined;
-  lockedByContainsFold?: string | null | undefined;
-  lockedByEqualFold?: string | null | undefined;
-  lockedByGT?: string | null | undefined;
-  lockedByGTE?: string | null | undefined;
-  lockedByHasPrefix?: string | null | undefined;
-  lockedByHasSuffix?: string | null | undefined;
-  lockedByIn?: Array<string> | null | undefined;
-  lockedByIsNil?: boolean | null | undefined;
-  lockedByLT?: string | null | undefined;
-  lockedByLTE?: string | null | undefined;
-  lockedByNEQ?: string | null | undefined;
-  lockedByNotIn?: Array<string> | null | undefined;
-  lockedByNotNil?: boolean | null | undefined;
-  /** locked_until field predicates */
-  lockedUntil?: string | null | undefined;
-  lockedUntilGT?: string | null | undefined;
-  lockedUntilGTE?: string | null | undefined;
-  lockedUntilIn?: Array<string> | null | undefined;
-  lockedUntilIsNil?: boolean | null | undefined;
-  lockedUntilLT?: string | null | undefined;
-  lockedUntilLTE?: string | null | undefined;
-  lockedUntilNEQ?: string | null | undefined;
-  lockedUntilNotIn?: Array<string> | null | undefined;
-  lockedUntilNotNil?: boolean | null | undefined;
-  /** next_attempt_at field predicates */
-  nextAttemptAt?: string | null | undefined;
-  nextAttemptAtGT?: string | null | undefined;
-  nextAttemptAtGTE?: string | null | undefined;
-  nextAttemptAtIn?: Array<string> | null | undefined;
-  nextAttemptAtLT?: string | null | undefined;
-  nextAttemptAtLTE?: string | null | undefined;
-  nextAttemptAtNEQ?: string | null | undefined;
-  nextAttemptAtNotIn?: Array<string> | null | undefined;
   not?: WebhookEventWhereInput | null | undefined;
   or?: Array<WebhookEventWhereInput> | null | undefined;
-  /** processed_at field predicates */
-  processedAt?: string | null | undefined;
-  processedAtGT?: string | null | undefined;
-  processedAtGTE?: string | null | undefined;
-  processedAtIn?: Array<string> | null | undefined;
-  processedAtIsNil?: boolean | null | undefined;
-  processedAtLT?: string | null | undefined;
-  processedAtLTE?: string | null | undefined;
-  processedAtNEQ?: string | null | undefined;
-  processedAtNotIn?: Array<string> | null | undefined;
-  processedAtNotNil?: boolean | null | undefined;
-  /** processing_duration_ms field predicates */
-  processingDurationMs?: number | null | undefined;
-  processingDurationMsGT?: number | null | undefined;
-  processingDurationMsGTE?: number | null | undefined;
-  processingDurationMsIn?: Array<number> | null | undefined;
-  processingDurationMsIsNil?: boolean | null | undefined;
-  processingDurationMsLT?: number | null | undefined;
-  processingDurationMsLTE?: number | null | undefined;
-  processingDurationMsNEQ?: number | null | undefined;
-  processingDurationMsNotIn?: Array<number> | null | undefined;
-  processingDurationMsNotNil?: boolean | null | undefined;
-  /** processing_state field predicates */
+  /** Events in this processing state. */
   processingState?: WebhookEventProcessingState | null | undefined;
+  /** Events in any of these processing states. */
   processingStateIn?: Array<WebhookEventProcessingState> | null | undefined;
-  processingStateNEQ?: WebhookEventProcessingState | null | undefined;
-  processingStateNotIn?: Array<WebhookEventProcessingState> | null | undefined;
   /** received_at field predicates */
   receivedAt?: string | null | undefined;
   receivedAtGT?: string | null | undefined;
