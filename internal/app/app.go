@@ -245,7 +245,7 @@ func (a *App) scheduleJobs() error {
 		}},
 		{"retention", "1h", func(ctx context.Context) error {
 			_, err := retention.New(a.DB, a.Trail, a.Log.With("component", "retention"),
-				retention.Options{Days: a.Config.RetentionDays}).Run(ctx)
+				retention.Options{Days: a.Config.RetentionDays, RejectedDays: a.Config.RejectedRetentionDays}).Run(ctx)
 			return err
 		}},
 		{"analyze", "1h", func(ctx context.Context) error {

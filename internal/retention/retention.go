@@ -30,6 +30,11 @@ import (
 type Options struct {
 	// Days keeps events this many days; 0 keeps them forever.
 	Days int
+	// RejectedDays keeps rejected deliveries (no stored event: bad
+	// signatures, malformed, too large, rate limited) this many days; 0
+	// keeps them as long as events. An unauthenticated source can send
+	// them without bound, so they expire by default (see the config).
+	RejectedDays int
 	// BatchSize is how many events one transaction deletes (default 500).
 	BatchSize int
 }
@@ -60,6 +65,9 @@ type Result struct {
 	Deliveries         int
 	Memberships        int
 	RejectedDeliveries int
+	// RejectedCutoff is the receipt time before which rejected deliveries
+	// were deleted (zero when they are kept).
+	RejectedCutoff time.Time
 }
 
 // Run applies the policy once. Schedule it (hourly is plenty); on
@@ -67,10 +75,25 @@ type Result struct {
 // way is finished by the next one.
 func (r *Runner) Run(ctx context.Context) (Result, error) {
 	var res Result
+	now := r.now().UTC()
+	// Rejected deliveries go at the earlier of their own expiry and the
+	// events'.
+	if keep := min(positive(r.opts.RejectedDays), positive(r.opts.Days)); keep < noLimit {
+		res.RejectedCutoff = now.Add(-time.Duration(keep) * 24 * time.Hour)
+	}
 	if r.opts.Days <= 0 {
+		if res.RejectedCutoff.IsZero() {
+			return res, nil
+		}
+		if err := r.deleteRejected(ctx, &res); err != nil {
+			return res, err
+		}
+		if res.RejectedDeliveries > 0 {
+			r.log.Info("retention deleted old rejected deliveries", "rejected_deliveries", res.RejectedDeliveries, "cutoff", res.RejectedCutoff)
+		}
 		return res, nil
 	}
-	res.Cutoff = r.now().UTC().Add(-time.Duration(r.opts.Days) * 24 * time.Hour)
+	res.Cutoff = now.Add(-time.Duration(r.opts.Days) * 24 * time.Hour)
 	if _, err := r.trail.Checkpoint(ctx); err != nil {
 		return res, fmt.Errorf("checkpointing before retention: %w", err)
 	}
@@ -183,7 +206,7 @@ func (r *Runner) deleteRejected(ctx context.Context, res *Result) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		out, err := r.db.Write.ExecContext(ctx, q, res.Cutoff, r.opts.BatchSize)
+		out, err := r.db.Write.ExecContext(ctx, q, res.RejectedCutoff, r.opts.BatchSize)
 		if err != nil {
 			return fmt.Errorf("deleting old rejected deliveries: %w", err)
 		}
@@ -193,4 +216,15 @@ func (r *Runner) deleteRejected(ctx context.Context, res *Result) error {
 			return nil
 		}
 	}
+}
+
+// noLimit stands for "kept forever" in positive.
+const noLimit = int(^uint(0) >> 1)
+
+// positive is n when it is above zero, else noLimit.
+func positive(n int) int {
+	if n > 0 {
+		return n
+	}
+	return noLimit
 }

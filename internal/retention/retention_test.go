@@ -99,3 +99,28 @@ func TestRetention(t *testing.T) {
 		require.Zero(t, res.Events)
 	})
 }
+
+// TestRejectedDeliveriesExpireByDefault: with events kept forever,
+// rejected deliveries still expire after their own retention, so a forged
+// flood cannot grow the database without bound; accepted deliveries and
+// events stay.
+func TestRejectedDeliveriesExpireByDefault(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		seed(t, db, "old", 10, time.Now().Add(-10*24*time.Hour))
+		seed(t, db, "new", 10, time.Now().Add(-time.Hour))
+		res, err := New(db, audit.New(db, log), log, Options{RejectedDays: 7}).Run(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 10, res.RejectedDeliveries)
+		require.Zero(t, res.Events)
+		var rejected, accepted, events int
+		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_event_id IS NULL").Scan(&rejected))
+		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_event_id IS NOT NULL").Scan(&accepted))
+		require.NoError(t, db.Read.QueryRow("SELECT COUNT(*) FROM webhook_events").Scan(&events))
+		require.Equal(t, 10, rejected, "the recent rejections stay")
+		require.Equal(t, 20, accepted)
+		require.Equal(t, 20, events)
+	})
+}
