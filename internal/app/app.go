@@ -517,23 +517,56 @@ func (a *App) analyzeIfNoAutovacuum(ctx context.Context) {
 	a.Log.Info("analysed the hot tables", "took", time.Since(start).Round(time.Millisecond))
 }
 
+// FlushRefusals logs the rejected deliveries counted rather than recorded
+// in the minutes over by now, and adds them to the rollups (see
+// reportRefusals).
+func (a *App) FlushRefusals(ctx context.Context, now time.Time) {
+	log := a.Log.With("component", "ingest")
+	counts := a.Receiver.TakeRefusals(now)
+	batch := rollup.NewBatch()
+	for _, c := range counts {
+		log.Warn("rejected webhook deliveries counted, not recorded one by one",
+			"minute", c.Minute, "source", c.Source, "outcome", c.Outcome, "count", c.Count)
+		for range c.Count {
+			rollup.CountDelivery(batch, c.Minute, c.Outcome, "")
+		}
+	}
+	// The rollups count recorded deliveries through the aggregator; the
+	// ones only counted reach them here, so rejection figures and the
+	// signature-failure detector see the whole flood.
+	if !batch.Empty() {
+		if err := a.applyRollups(ctx, batch); err != nil && ctx.Err() == nil {
+			log.Warn("could not add counted rejections to the rollups", "err", err)
+		}
+	}
+}
+
+// applyRollups adds batch to the rollups in a transaction of its own.
+func (a *App) applyRollups(ctx context.Context, batch *rollup.Batch) error {
+	tx, err := a.DB.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := rollup.Apply(ctx, a.DB, tx, batch); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // reportRefusals logs, every 15 s on each instance, the rejected webhook
 // deliveries that were counted rather than recorded one row each (see
 // ingest.RefusalCount): a flood stays visible without growing the database.
 func (a *App) reportRefusals(ctx context.Context) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
-	log := a.Log.With("component", "ingest")
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		for _, c := range a.Receiver.TakeRefusals(time.Now()) {
-			log.Warn("rejected webhook deliveries counted, not recorded one by one",
-				"minute", c.Minute, "source", c.Source, "outcome", c.Outcome, "count", c.Count)
-		}
+		a.FlushRefusals(ctx, time.Now())
 	}
 }
 
