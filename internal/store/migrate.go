@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/hooklens/hooklens/ent/migrate"
@@ -124,16 +125,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// Indexes and columns hooklens no longer declares are dropped: the
 	// schema is hooklens' own, and a stale index costs every insert.
-	// Foreign keys are not declared: on PostgreSQL each checked insert of a
-	// delivery or a journey membership takes a KEY SHARE lock on its event
-	// row (a write to the event's page), and hooklens writes and deletes
-	// related rows together itself (see internal/retention).
+	// The hot tables' foreign keys are left out (see hotForeignKeys).
 	if err := db.Client.Schema.Create(ctx, migrate.WithDropIndex(true), migrate.WithDropColumn(true),
-		migrate.WithForeignKeys(false)); err != nil {
+		schema.WithDiffHook(withoutHotForeignKeys(db.Postgres()))); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)
-	}
-	if err := db.dropHotForeignKeys(ctx); err != nil {
-		return err
 	}
 	if err := db.execExtras(ctx, extraSQL); err != nil {
 		return err
@@ -159,36 +154,60 @@ func (db *DB) execExtras(ctx context.Context, xs []extra) error {
 
 var migrateMu sync.Mutex
 
-// hotForeignKeys are the constraints earlier versions declared on the
-// tables written for every webhook.
-var hotForeignKeys = [][2]string{
-	{"webhook_deliveries", "webhook_deliveries_webhook_events_deliveries"},
-	{"journey_memberships", "journey_memberships_webhook_events_journey_memberships"},
+// hotForeignKeys are the foreign keys ent declares on the tables written
+// for every webhook: on PostgreSQL each checked insert of a delivery or a
+// journey membership takes a KEY SHARE lock on its event row (a write to
+// the event's page). hooklens writes and deletes those rows with their
+// event itself (see internal/retention), so they are never created, and
+// dropped from a PostgreSQL database that has them. (SQLite's checks take
+// no locks and cost a primary-key probe; dropping one there rebuilds the
+// table, so an existing SQLite database keeps them.) Other tables keep
+// their foreign keys and their ON DELETE actions.
+var hotForeignKeys = map[string]bool{
+	"webhook_deliveries_webhook_events_deliveries":           true,
+	"journey_memberships_webhook_events_journey_memberships": true,
 }
 
-// dropHotForeignKeys drops hotForeignKeys from a PostgreSQL database that
-// has them. (SQLite's checks take no locks and cost a primary-key probe;
-// its tables keep them until they are rebuilt.)
-func (db *DB) dropHotForeignKeys(ctx context.Context) error {
-	if !db.Postgres() {
-		return nil
+// withoutHotForeignKeys leaves hotForeignKeys out of the schema ent
+// migrates to.
+func withoutHotForeignKeys(postgres bool) schema.DiffHook {
+	return func(next schema.Differ) schema.Differ {
+		return schema.DiffFunc(func(current, desired *atlas.Schema) ([]atlas.Change, error) {
+			for _, t := range desired.Tables {
+				fks := t.ForeignKeys[:0]
+				for _, fk := range t.ForeignKeys {
+					if !hotForeignKeys[fk.Symbol] {
+						fks = append(fks, fk)
+					}
+				}
+				t.ForeignKeys = fks
+			}
+			changes, err := next.Diff(current, desired)
+			if err != nil || postgres {
+				return changes, err
+			}
+			// SQLite: keep an existing database's constraints rather than
+			// rebuild its tables.
+			out := changes[:0]
+			for _, c := range changes {
+				if m, ok := c.(*atlas.ModifyTable); ok {
+					kept := m.Changes[:0]
+					for _, mc := range m.Changes {
+						if d, ok := mc.(*atlas.DropForeignKey); ok && hotForeignKeys[d.F.Symbol] {
+							continue
+						}
+						kept = append(kept, mc)
+					}
+					m.Changes = kept
+					if len(m.Changes) == 0 {
+						continue
+					}
+				}
+				out = append(out, c)
+			}
+			return out, nil
+		})
 	}
-	for _, fk := range hotForeignKeys {
-		// Look before altering: ALTER TABLE locks the table even when there
-		// is nothing to drop, and a start must not block ingest.
-		var n int
-		if err := db.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`,
-			fk[1], fk[0]).Scan(&n); err != nil {
-			return fmt.Errorf("looking for foreign key %s: %w", fk[1], err)
-		}
-		if n == 0 {
-			continue
-		}
-		if _, err := db.Write.ExecContext(ctx, `ALTER TABLE `+fk[0]+` DROP CONSTRAINT IF EXISTS `+fk[1]); err != nil {
-			return fmt.Errorf("dropping foreign key %s: %w", fk[1], err)
-		}
-	}
-	return nil
 }
 
 // ErrSchemaOutdated means the database was migrated by a different version.

@@ -47,3 +47,35 @@ func indexIdentities(t *testing.T, db *store.DB) map[string]string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// TestHotTablesHaveNoForeignKeys: deliveries and journey memberships are
+// written for every webhook without a foreign-key check on their event
+// (on PostgreSQL each check locked the event row); a PostgreSQL database
+// that has the old constraints loses them; other tables keep theirs.
+func TestHotTablesHaveNoForeignKeys(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fks := func(table string) int {
+			q := `SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = $1::regclass`
+			if !db.Postgres() {
+				q = `SELECT COUNT(*) FROM pragma_foreign_key_list(?)`
+			}
+			var n int
+			require.NoError(t, db.Read.QueryRowContext(ctx, q, table).Scan(&n))
+			return n
+		}
+		require.Zero(t, fks("webhook_deliveries"))
+		require.Zero(t, fks("journey_memberships"))
+		require.Positive(t, fks("alerts"), "other tables keep their foreign keys")
+		if !db.Postgres() {
+			return
+		}
+		_, err := db.Write.ExecContext(ctx, `ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_webhook_events_deliveries
+			FOREIGN KEY (webhook_event_id) REFERENCES webhook_events (id) ON DELETE SET NULL`)
+		require.NoError(t, err)
+		require.Equal(t, 1, fks("webhook_deliveries"))
+		require.NoError(t, db.Migrate(ctx))
+		require.Zero(t, fks("webhook_deliveries"), "an earlier version's constraint is dropped")
+	})
+}
