@@ -242,7 +242,9 @@ func TestEnrichCommand(t *testing.T) {
 		"DWOLLA_API_URL": fake.URL, "DWOLLA_KEY": "app", "DWOLLA_SECRET": "sekret", "HOOKLENS_ENRICH_RATE": "100",
 		"DATABASE_URL": filepath.Join(t.TempDir(), "h.db"),
 	})
-	code, _, errOut := c.run("sync", "--since", "1d")
+	code, _, errOut := c.run("migrate")
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = c.run("sync", "--since", "1d")
 	require.Equal(t, 0, code, errOut)
 	code, out, errOut := c.run("enrich", "--history")
 	require.Equal(t, 0, code, errOut)
@@ -253,6 +255,8 @@ func TestEnrichCommand(t *testing.T) {
 	require.Contains(t, out, fmt.Sprintf("history %d/%d events", n, n))
 
 	off := newCLI(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "h.db")})
+	code, _, errOut = off.run("migrate")
+	require.Equal(t, 0, code, errOut)
 	code, _, errOut = off.run("enrich")
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "enrichment is off")

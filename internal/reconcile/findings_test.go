@@ -163,7 +163,7 @@ func TestHealthScoreFallsBelowDegraded(t *testing.T) {
 				(SELECT id FROM journey_instances ORDER BY id LIMIT 30)`, time.Now().UTC())
 		}},
 		{"dead letters", func(t *testing.T, b *bundle) {
-			exec(t, b, `UPDATE webhook_events SET processing_state = 'failed', last_error = 'boom' WHERE id IN
+			exec(t, b, `UPDATE event_queue SET state = 'failed', last_error = 'boom' WHERE webhook_event_id IN
 				(SELECT id FROM webhook_events ORDER BY id LIMIT 10)`)
 		}},
 		{"bad signatures", func(t *testing.T, b *bundle) {
@@ -202,7 +202,7 @@ func waitProcessed(t *testing.T, b *bundle, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		var done int
-		require.NoError(t, b.s.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'`).Scan(&done))
+		require.NoError(t, b.s.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM event_queue WHERE state = 'processed'`).Scan(&done))
 		return done >= n
 	}, 30*time.Second, 50*time.Millisecond)
 }
@@ -289,7 +289,7 @@ func TestLocalFindingsResolveThemselves(t *testing.T) {
 			}
 			var dead string
 			require.NoError(t, db.Read.QueryRow(`SELECT event_id FROM webhook_events ORDER BY id LIMIT 1`).Scan(&dead))
-			exec(`UPDATE webhook_events SET processing_state = 'failed', last_error = 'boom' WHERE event_id = ?`, dead)
+			exec(`UPDATE event_queue SET state = 'failed', last_error = 'boom' WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id = ?)`, dead)
 			// A missing event reported by an earlier run, which has come since.
 			_, err := db.Client.ReconciliationFinding.Create().SetKind(reconciliationfinding.KindMissingEvent).
 				SetSubject(dead).SetDetail("missing").Save(ctx)
@@ -306,7 +306,7 @@ func TestLocalFindingsResolveThemselves(t *testing.T) {
 			require.Empty(t, open, "the missing event is here: resolved")
 			require.Len(t, resolved, 1)
 
-			exec(`UPDATE webhook_events SET processing_state = 'processed' WHERE event_id = ?`, dead)
+			exec(`UPDATE event_queue SET state = 'processed' WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id = ?)`, dead)
 			_, err = svc.Run(ctx, reconcile.RunOptions{Window: time.Hour}, nil)
 			require.NoError(t, err)
 			open, resolved = findings(t, b, reconciliationfinding.KindDeadLettered)
@@ -340,13 +340,13 @@ func TestJourneyCheckWaitsForThePipeline(t *testing.T) {
 			}
 			require.Eventually(t, func() bool {
 				var n int
-				require.NoError(t, db.Read.QueryRow(`SELECT COUNT(*) FROM webhook_events WHERE processing_state = 'processed'`).Scan(&n))
+				require.NoError(t, db.Read.QueryRow(`SELECT COUNT(*) FROM event_queue WHERE state = 'processed'`).Scan(&n))
 				return n == 2
 			}, 30*time.Second, 20*time.Millisecond)
 			// The completion is back in the queue, due in a few seconds (a
 			// requested redelivery), and the journey stored before it.
-			_, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE webhook_events SET processing_state = 'queued', next_attempt_at = ?
-				WHERE event_id = 'e0000000-0000-4000-8000-000000000002'`), time.Now().UTC().Add(3*time.Second))
+			_, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE event_queue SET state = 'queued', due_at = ?
+				WHERE webhook_event_id IN (SELECT id FROM webhook_events WHERE event_id = 'e0000000-0000-4000-8000-000000000002')`), time.Now().UTC().Add(3*time.Second))
 			require.NoError(t, err)
 			_, err = db.Write.ExecContext(ctx, `UPDATE journey_instances SET status = 'active', event_count = 1, updated_at = CURRENT_TIMESTAMP`)
 			require.NoError(t, err)

@@ -733,9 +733,7 @@ const pipelineWait = 30 * time.Second
 func (s *Service) waitPipeline(ctx context.Context, mark time.Time) (bool, error) {
 	deadline := time.Now().Add(pipelineWait)
 	for {
-		var pending int
-		err := s.db.Read.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM webhook_events
-			WHERE processing_state IN ('queued', 'processing') AND received_at <= ?`), mark).Scan(&pending)
+		pending, err := s.db.QueuedThrough(ctx, mark)
 		if err != nil {
 			return false, fmt.Errorf("reading the pipeline's watermark: %w", err)
 		}

@@ -85,10 +85,10 @@ func TestDriverResourcesAgreeWithWebhooks(t *testing.T) {
 	topics := map[string]int{}
 	for _, ev := range f.Events() {
 		topics[ev.Topic]++
-		href := ev.Links["resource"].Href
+		href := eventLink(t, ev, "resource")
 		require.Equal(t, http.StatusOK, c.get(href, nil), "%s: %s", ev.Topic, href)
-		if ev.Links["customer"].Href != "" {
-			require.Equal(t, http.StatusOK, c.get(ev.Links["customer"].Href, nil))
+		if eventLink(t, ev, "customer") != "" {
+			require.Equal(t, http.StatusOK, c.get(eventLink(t, ev, "customer"), nil))
 		}
 		if strings.Contains(href, "/transfers/") {
 			last[href] = ev.Topic
@@ -248,7 +248,7 @@ func testCapturedLegs(t *testing.T, kind simulate.TransferKind) {
 				return out
 			}
 			side := func(ev *fakedwolla.Event) string {
-				href := ev.Links["customer"].Href
+				href := eventLink(t, ev, "customer")
 				switch {
 				case href == "":
 					return ""
@@ -288,4 +288,16 @@ func testCapturedLegs(t *testing.T, kind simulate.TransferKind) {
 			}
 		}
 	}
+}
+
+// eventLink is the href of the event's link rel, read from its body.
+func eventLink(t *testing.T, ev *fakedwolla.Event, rel string) string {
+	t.Helper()
+	var b struct {
+		Links map[string]struct {
+			Href string `json:"href"`
+		} `json:"_links"`
+	}
+	require.NoError(t, json.Unmarshal(ev.Body, &b))
+	return b.Links[rel].Href
 }

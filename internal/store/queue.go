@@ -592,3 +592,17 @@ func (db *DB) UnprocessedByMinute(ctx context.Context, from, to time.Time, state
 	}
 	return out, rows.Err()
 }
+
+// QueuedThrough counts the events received at or before mark that are
+// still queued (a batch processing them has not committed yet, or they
+// wait for a retry): the pipeline's watermark has passed mark when none
+// is.
+func (db *DB) QueuedThrough(ctx context.Context, mark time.Time) (int, error) {
+	var n int
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM event_queue q JOIN webhook_events e ON e.id = q.webhook_event_id
+		WHERE q.state = 'queued' AND e.received_at <= ?`), mark.UTC()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting queued events: %w", err)
+	}
+	return n, nil
+}
