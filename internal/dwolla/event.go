@@ -108,6 +108,18 @@ func ParseEventAt(body []byte, received time.Time) (*Event, error) {
 	return w.event(body, received)
 }
 
+// dwollaEpoch is before any Dwolla event: Dwolla was founded in 2008.
+var dwollaEpoch = time.Date(2008, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ImpossibleCreated reports whether created cannot be when the event
+// happened at all, whatever the delivery: before Dwolla existed, or after
+// it was received (beyond clock skew). Unlike CheckCreated, an old event
+// replayed or imported long after its creation is possible. Journeys use
+// the receipt time instead of an impossible created time.
+func ImpossibleCreated(created, received time.Time) bool {
+	return created.Before(dwollaEpoch) || created.After(received.Add(CreatedMaxAhead))
+}
+
 // CheckCreated says whether created is a time a delivery received at
 // received can genuinely carry: the empty string if so, else why not.
 func CheckCreated(created, received time.Time) string {

@@ -148,6 +148,7 @@ type MemberEvent struct {
 	EventID      string
 	Topic        string
 	Created      time.Time
+	Received     time.Time
 	ResourceID   string
 	ResourceType string
 	CustomerID   string
@@ -157,16 +158,16 @@ type MemberEvent struct {
 // unique index's prefix, then each event by its primary key, both as
 // nested loops (the OFFSET 0 fences keep PostgreSQL from flattening the
 // LATERAL subqueries into joins it would plan from statistics).
-const journeyMembersPG = `SELECT p.d, p.k, e.event_id, e.topic, e.created_at, e.resource_id, e.resource_type, e.customer_id
+const journeyMembersPG = `SELECT p.d, p.k, e.event_id, e.topic, e.created_at, e.received_at, e.resource_id, e.resource_type, e.customer_id
 	FROM unnest($1::text[], $2::text[]) AS p(d, k)
 	CROSS JOIN LATERAL (SELECT m.webhook_event_id FROM journey_memberships m
 		WHERE m.definition_key = p.d AND m.correlation_key = p.k OFFSET 0) m
-	CROSS JOIN LATERAL (SELECT w.event_id, w.topic, w.created_at, w.resource_id, w.resource_type, w.customer_id
+	CROSS JOIN LATERAL (SELECT w.event_id, w.topic, w.created_at, w.received_at, w.resource_id, w.resource_type, w.customer_id
 		FROM webhook_events w WHERE w.id = m.webhook_event_id OFFSET 0) e`
 
 // journeyMembersSQLite is the same on SQLite, where CROSS JOIN fixes the
 // join order: keys, then memberships, then events.
-const journeyMembersSQLite = `SELECT p.value ->> 0, p.value ->> 1, e.event_id, e.topic, e.created_at, e.resource_id, e.resource_type, e.customer_id
+const journeyMembersSQLite = `SELECT p.value ->> 0, p.value ->> 1, e.event_id, e.topic, e.created_at, e.received_at, e.resource_id, e.resource_type, e.customer_id
 	FROM json_each(?) AS p
 	CROSS JOIN journey_memberships m ON m.definition_key = p.value ->> 0 AND m.correlation_key = p.value ->> 1
 	CROSS JOIN webhook_events e ON e.id = m.webhook_event_id`
@@ -183,8 +184,14 @@ func (db *DB) JourneyMembersQuery() string {
 // JourneyMembersArgs are its arguments for keys, for plan checks.
 func (db *DB) JourneyMembersArgs(keys []JourneyKey) ([]any, error) { return db.keyArgs(keys) }
 
-// JourneyMembers reads, inside tx, the events of each of keys.
-func (db *DB) JourneyMembers(ctx context.Context, tx *sql.Tx, keys []JourneyKey) (map[JourneyKey][]MemberEvent, error) {
+// Querier is a *sql.Tx or a *sql.DB.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// JourneyMembers reads, through q (the processing transaction, or the read
+// pool), the events of each of keys.
+func (db *DB) JourneyMembers(ctx context.Context, q Querier, keys []JourneyKey) (map[JourneyKey][]MemberEvent, error) {
 	out := make(map[JourneyKey][]MemberEvent, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -193,7 +200,7 @@ func (db *DB) JourneyMembers(ctx context.Context, tx *sql.Tx, keys []JourneyKey)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, db.JourneyMembersQuery(), args...)
+	rows, err := q.QueryContext(ctx, db.JourneyMembersQuery(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading journey events: %w", err)
 	}
@@ -201,12 +208,15 @@ func (db *DB) JourneyMembers(ctx context.Context, tx *sql.Tx, keys []JourneyKey)
 	for rows.Next() {
 		var k JourneyKey
 		var e MemberEvent
-		var created any
+		var created, received any
 		var rid, rtype, cid sql.NullString
-		if err := rows.Scan(&k.Definition, &k.Key, &e.EventID, &e.Topic, &created, &rid, &rtype, &cid); err != nil {
+		if err := rows.Scan(&k.Definition, &k.Key, &e.EventID, &e.Topic, &created, &received, &rid, &rtype, &cid); err != nil {
 			return nil, fmt.Errorf("reading journey events: %w", err)
 		}
-		if e.Created, err = ScanTime(created); err != nil {
+		if e.Created, err = ScanTime(created); err == nil {
+			e.Received, err = ScanTime(received)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("reading journey events: %w", err)
 		}
 		e.ResourceID, e.ResourceType, e.CustomerID = rid.String, rtype.String, cid.String

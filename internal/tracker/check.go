@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -84,26 +83,10 @@ func (t *Tracker) Repair(ctx context.Context, bad []Inconsistency, now time.Time
 }
 
 func (t *Tracker) memberEvents(ctx context.Context, p pair) ([]journey.Event, error) {
-	rows, err := t.db.Read.QueryContext(ctx, t.db.Rebind(`SELECT e.event_id, e.topic, e.created_at, e.resource_id, e.resource_type, e.customer_id
-		FROM journey_memberships m JOIN webhook_events e ON e.id = m.webhook_event_id
-		WHERE m.definition_key = ? AND m.correlation_key = ?`), p.def, p.key)
+	key := store.JourneyKey{Definition: p.def, Key: p.key}
+	got, err := t.db.JourneyMembers(ctx, t.db.Read, []store.JourneyKey{key})
 	if err != nil {
-		return nil, fmt.Errorf("reading journey events: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []journey.Event
-	for rows.Next() {
-		var je journey.Event
-		var created any
-		var rid, rtype, cid sql.NullString
-		if err := rows.Scan(&je.ID, &je.Topic, &created, &rid, &rtype, &cid); err != nil {
-			return nil, err
-		}
-		if je.Created, err = store.ScanTime(created); err != nil {
-			return nil, err
-		}
-		je.ResourceID, je.ResourceType, je.CustomerID = rid.String, rtype.String, cid.String
-		out = append(out, je)
-	}
-	return out, rows.Err()
+	return memberJourneyEvents(got[key]), nil
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hooklens/hooklens/ent"
+	"github.com/hooklens/hooklens/internal/dwolla"
 	"github.com/hooklens/hooklens/internal/journey"
 	"github.com/hooklens/hooklens/internal/live"
 	"github.com/hooklens/hooklens/internal/pipeline"
@@ -69,9 +70,30 @@ func (p pair) lockKey() int64 {
 
 func toJourneyEvent(ev *pipeline.Event) journey.Event {
 	return journey.Event{
-		ID: ev.EventID, Topic: ev.Topic, Created: ev.CreatedAt,
+		ID: ev.EventID, Topic: ev.Topic, Created: journeyTime(ev.CreatedAt, ev.ReceivedAt),
 		ResourceID: ev.ResourceID, ResourceType: ev.ResourceType, CustomerID: ev.CustomerID,
 	}
+}
+
+// journeyTime is when an event happened for its journeys: Dwolla's created
+// time, unless it is impossible (dwolla.ImpossibleCreated: a signed event
+// may claim 0001-01-01 or 9999-12-31), when its receipt is the better
+// guess. Journeys' steps, durations and time limits then stay sane, and
+// old events replayed or imported keep their own times.
+func journeyTime(created, received time.Time) time.Time {
+	if dwolla.ImpossibleCreated(created, received) {
+		return received
+	}
+	return created
+}
+
+func memberJourneyEvents(list []store.MemberEvent) []journey.Event {
+	out := make([]journey.Event, len(list))
+	for i, e := range list {
+		out[i] = journey.Event{ID: e.EventID, Topic: e.Topic, Created: journeyTime(e.Created, e.Received), ResourceID: e.ResourceID,
+			ResourceType: e.ResourceType, CustomerID: e.CustomerID}
+	}
+	return out
 }
 
 // Apply implements pipeline.Stage: route, record memberships, re-evaluate.
@@ -278,12 +300,7 @@ func (t *Tracker) readMembers(ctx context.Context, tx *sql.Tx, pairs []pair) (ma
 	}
 	evs := make(map[pair][]journey.Event, len(got))
 	for k, list := range got {
-		out := make([]journey.Event, len(list))
-		for i, e := range list {
-			out[i] = journey.Event{ID: e.EventID, Topic: e.Topic, Created: e.Created, ResourceID: e.ResourceID,
-				ResourceType: e.ResourceType, CustomerID: e.CustomerID}
-		}
-		evs[pair{k.Definition, k.Key}] = out
+		evs[pair{k.Definition, k.Key}] = memberJourneyEvents(list)
 	}
 	return evs, nil
 }
