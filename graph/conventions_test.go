@@ -338,3 +338,23 @@ func TestShutdownClosesWebsockets1001(t *testing.T) {
 		t.Fatal("the server did not shut down")
 	}
 }
+
+// A client that lists text/event-stream after JSON in Accept (urql does,
+// for incremental delivery) gets a plain JSON answer: streams are for
+// clients that prefer them. Answering every dashboard query as a stream
+// made urql abort the streams it no longer needed, as page errors.
+func TestJSONFirstAcceptGetsJSON(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, "sqlite", apptest.Options{})
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/graphql", strings.NewReader(`{"query":"{ viewer { role } }"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed")
+	req.Header.Set("Authorization", "Bearer "+s.Viewer)
+	resp, err := s.Client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotContains(t, resp.Header.Get("Content-Type"), "text/event-stream")
+	require.Contains(t, resp.Header.Get("Content-Type"), "json")
+}

@@ -95,7 +95,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive}) // before POST, which would take it
+	srv.AddTransport(preferredSSE{transport.SSE{KeepAlivePingInterval: keepAlive}}) // before POST, which would take it
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
@@ -311,4 +311,18 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 		}
 	}
 	return deepest
+}
+
+// preferredSSE is gqlgen's server-sent-events transport, chosen only when
+// the client names text/event-stream first in Accept. gqlgen's own check
+// takes any Accept that mentions it, and urql (the dashboard's client)
+// lists it after JSON for incremental delivery: every query was then
+// answered as a stream, which urql aborts when a page moves on.
+type preferredSSE struct{ transport.SSE }
+
+// Supports implements graphql.Transport.
+func (t preferredSSE) Supports(r *http.Request) bool {
+	first, _, _ := strings.Cut(r.Header.Get("Accept"), ",")
+	mediaType, _, _ := strings.Cut(first, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/event-stream") && t.SSE.Supports(r)
 }
