@@ -411,16 +411,8 @@ func (db *DB) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, int, er
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing dead letters: %w", err)
 	}
-	var out []DeadLetter
-	for rows.Next() {
-		var d DeadLetter
-		if err := rows.Scan(&d.ID, &d.EventID, &d.Topic, &d.Attempts, &d.LastError); err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("listing dead letters: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Close(); err != nil {
+	out, err := scanQueueRows(rows)
+	if err != nil {
 		return nil, 0, fmt.Errorf("listing dead letters: %w", err)
 	}
 	var n int
@@ -440,12 +432,22 @@ func (db *DB) StaleQueued(ctx context.Context, receivedBefore, now time.Time, li
 	if err != nil {
 		return nil, fmt.Errorf("listing stale queued events: %w", err)
 	}
+	out, err := scanQueueRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("listing stale queued events: %w", err)
+	}
+	return out, nil
+}
+
+// scanQueueRows reads (id, event id, topic, attempts, last error) rows and
+// closes them.
+func scanQueueRows(rows *sql.Rows) ([]DeadLetter, error) {
 	defer rows.Close()
 	var out []DeadLetter
 	for rows.Next() {
 		var d DeadLetter
 		if err := rows.Scan(&d.ID, &d.EventID, &d.Topic, &d.Attempts, &d.LastError); err != nil {
-			return nil, fmt.Errorf("listing stale queued events: %w", err)
+			return nil, err
 		}
 		out = append(out, d)
 	}
