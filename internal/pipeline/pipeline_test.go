@@ -158,6 +158,9 @@ func TestProcessesEveryEventOnce(t *testing.T) {
 		b.pipeline(t, "a", pipeline.Options{BatchSize: 25, PollInterval: 20 * time.Millisecond}, rec)
 		insert(t, db, ids("e", 500)...)
 		require.Eventually(t, func() bool { return states(t, db)["processed"] == 500 }, 20*time.Second, 20*time.Millisecond)
+		// The recorder counts after each commit, a moment after the queue
+		// shows the events processed.
+		require.Eventually(t, func() bool { return len(rec.counts()) == 500 }, 10*time.Second, 10*time.Millisecond)
 		for id, n := range rec.counts() {
 			require.Equal(t, 1, n, id)
 		}
@@ -332,8 +335,18 @@ func TestReplayDoesNotDoubleCount(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 50, res["replayed"])
 		require.Equal(t, 50, prog.done)
+		// The recorder counts after each commit, a moment after the queue
+		// shows the events processed.
+		require.Eventually(t, func() bool {
+			for _, n := range rec.counts() {
+				if n < 2 {
+					return false
+				}
+			}
+			return true
+		}, 10*time.Second, 10*time.Millisecond)
 		for _, n := range rec.counts() {
-			require.Equal(t, 2, n, "every event was processed again")
+			require.Equal(t, 2, n, "every event was processed again, once")
 		}
 		require.Equal(t, 50, rollupSum(t, db, "received"), "but counted once")
 		require.Equal(t, 50, rollupSum(t, db, "processed"))
@@ -396,6 +409,7 @@ func TestTwoPipelinesShareOneQueue(t *testing.T) {
 		insert(t, db, ids(fmt.Sprintf("s%d", i), 200)...)
 	}
 	require.Eventually(t, func() bool { return states(t, db)["processed"] == 2000 }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return len(rec.counts()) == 2000 }, 10*time.Second, 10*time.Millisecond)
 	counts := rec.counts()
 	require.Len(t, counts, 2000)
 	for id, n := range counts {
